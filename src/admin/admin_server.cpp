@@ -1,0 +1,149 @@
+#include "admin/admin_server.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/byte_buffer.hpp"
+#include "core/deadline.hpp"
+#include "core/gateway.hpp"
+#include "http/h1_parser.hpp"
+#include "http/status.hpp"
+#include "proxy/io.hpp"
+
+namespace portico::admin {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+AdminServer::AdminServer(asio::io_context& io, Gateway& gateway) : io_(io), gateway_(gateway), acceptor_(io) {}
+AdminServer::~AdminServer() { close(); }
+
+bool AdminServer::listen(const asio::ip::tcp::endpoint& endpoint, std::string& error) {
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(128, ec);
+  if (ec) {
+    error = "cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) + ": " + ec.message();
+    return false;
+  }
+  port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  return true;
+}
+
+void AdminServer::close() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> AdminServer::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(proxy::use_tuple);
+    if (ec) {
+      if (!acceptor_.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view path) const {
+  if (method != "GET" && method != "HEAD") {
+    return {405, R"({"message":"Method not allowed"})"};
+  }
+  const auto& options = gateway_.options();
+  if (path == "/") {
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    json::array proxy_listen;
+    for (const auto& l : options.proxy_listen) proxy_listen.emplace_back(l);
+    json::object configuration{
+        {"proxy_listen", proxy_listen},
+        {"admin_listen", json::array{json::value(options.admin_listen)}},
+        {"nginx_worker_processes", options.workers},
+        {"database", "off"},
+        {"declarative_config", gateway_.config_path()},
+        {"router_flavor", "traditional_compatible"},
+    };
+    json::object body{
+        {"version", PORTICO_VERSION},
+        {"tagline", "Welcome to portico"},
+        {"hostname", host},
+        {"node_id", gateway_.node_id()},
+        {"configuration", configuration},
+        {"plugins", json::object{{"available_on_server", json::object{}}, {"enabled_in_cluster", json::array{}}}},
+    };
+    return {200, json::serialize(body)};
+  }
+  if (path == "/status") {
+    auto t = gateway_.totals();
+    json::object server{
+        {"connections_accepted", t.connections_accepted}, {"connections_active", t.connections_active},
+        {"connections_handled", t.connections_handled},   {"connections_reading", t.connections_reading},
+        {"connections_writing", t.connections_writing},   {"connections_waiting", t.connections_waiting},
+        {"total_requests", t.total_requests},
+    };
+    json::object portico{
+        {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
+        {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
+        {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
+        {"upstream_retries", t.upstream_retries},
+    };
+    const auto& snap = gateway_.snapshot();
+    json::object body{
+        {"database", json::object{{"reachable", true}}},
+        {"server", server},
+        {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
+        {"portico", portico},
+    };
+    return {200, json::serialize(body)};
+  }
+  return {404, R"({"message":"Not found"})"};
+}
+
+asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
+  ByteBuffer buffer;
+  buffer.acquire();
+  Deadline deadline(socket.get_executor(), &socket);
+  proxy::Side side{socket, buffer, deadline, std::chrono::seconds(60), std::chrono::seconds(60)};
+  http::ParserLimits limits;
+  http::RequestHead request;
+  for (;;) {
+    auto outcome = http::parse_request_head(buffer.readable(), limits, request);
+    if (outcome.state == http::ParseState::incomplete) {
+      if (co_await proxy::read_more(side)) break;
+      continue;
+    }
+    if (outcome.state == http::ParseState::error) {
+      co_await proxy::write_all(side, http::json_error_response(outcome.status, outcome.message, true));
+      break;
+    }
+    if (request.framing != http::BodyFraming::none) {
+      // No admin endpoint takes a body yet; refuse rather than mis-frame the connection.
+      co_await proxy::write_all(side, http::json_error_response(405, "Method not allowed", true));
+      break;
+    }
+    Reply reply = handle(request.method, request.path);
+    std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                           std::string(http::reason_phrase(reply.status)) +
+                           "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " +
+                           std::to_string(reply.body.size()) + "\r\nServer: portico/" PORTICO_VERSION "\r\n";
+    if (!request.keep_alive) response += "Connection: close\r\n";
+    response += "\r\n";
+    if (request.method != "HEAD") response += reply.body;
+    bool keep = request.keep_alive;
+    buffer.consume(request.head_size);
+    if (co_await proxy::write_all(side, response) || !keep) break;
+  }
+  boost::system::error_code ec;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace portico::admin

@@ -1,0 +1,42 @@
+// The admin listener (Kong's Admin API, default 127.0.0.1:8001), served on the control
+// thread. For now: GET / (node information) and GET /status (connection and request
+// counters, configuration hash), in Kong's shapes. The full Admin API comes later.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+
+namespace portico {
+class Gateway;
+}
+
+namespace portico::admin {
+
+class AdminServer {
+ public:
+  AdminServer(boost::asio::io_context& io, Gateway& gateway);
+  ~AdminServer();
+  bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
+  int port() const { return port_; }
+  void close();
+
+  // Produces the response (status, JSON body) for one request. Exposed for tests.
+  struct Reply {
+    int status = 200;
+    std::string body;
+  };
+  Reply handle(std::string_view method, std::string_view path) const;
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  Gateway& gateway_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+};
+
+}  // namespace portico::admin

@@ -1,0 +1,268 @@
+#include "core/gateway.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "admin/admin_server.hpp"
+#include "config/validators.hpp"
+
+namespace portico {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string random_uuid() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> dist(0, 15);
+  const char* hex = "0123456789abcdef";
+  std::string s = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
+  for (auto& c : s) {
+    if (c == 'x') c = hex[dist(rd)];
+    else if (c == 'y') c = hex[8 + dist(rd) % 4];
+  }
+  return s;
+}
+
+// Parses "host:port", "[v6]:port" or ":port" into an endpoint.
+bool parse_listen(const std::string& text, asio::ip::tcp::endpoint& out, std::string& error) {
+  std::string host;
+  int port = 0;
+  std::string s = text;
+  if (!s.empty() && s[0] == ':') s = "0.0.0.0" + s;
+  std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos) {
+    error = "listen address '" + text + "' must be HOST:PORT";
+    return false;
+  }
+  host = s.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  long long p = 0;
+  if (!config::parse_integer(s.substr(colon + 1), p) || p < 0 || p > 65535) {
+    error = "invalid port in listen address '" + text + "'";
+    return false;
+  }
+  port = static_cast<int>(p);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) {
+    error = "invalid address in listen address '" + text + "' (use an IP address)";
+    return false;
+  }
+  out = asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
+  return true;
+}
+
+}  // namespace
+
+Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals)
+    : options_(std::move(options)), config_path_(std::move(config_path)), handle_signals_(handle_signals),
+      node_id_(random_uuid()) {
+  if (options_.workers <= 0) {
+    options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
+Gateway::~Gateway() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+}
+
+
+bool Gateway::start(std::vector<std::string>& errors) {
+  auto loaded = config::load_declarative_file(config_path_);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+    return false;
+  }
+  std::vector<std::string> warnings;
+  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+
+  std::shared_ptr<obs::AccessLogSink> sink;
+  if (options_.access_log != "off") {
+    std::string error;
+    sink = obs::AccessLogSink::open(options_.access_log, error);
+    if (!sink) {
+      errors.push_back(error);
+      return false;
+    }
+  }
+  for (int i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, sink));
+  }
+  if (!bind_listeners(errors)) return false;
+  if (options_.admin_listen != "off") {
+    asio::ip::tcp::endpoint ep;
+    std::string error;
+    if (!parse_listen(options_.admin_listen, ep, error)) {
+      errors.push_back("--admin-listen: " + error);
+      return false;
+    }
+    admin_ = std::make_unique<admin::AdminServer>(control_, *this);
+    if (!admin_->listen(ep, error)) {
+      errors.push_back("--admin-listen: " + error);
+      return false;
+    }
+  }
+  for (auto& w : workers_) w->start(snapshot_);
+  if (handle_signals_) watch_signals();
+  spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",
+               PORTICO_VERSION, workers_.size(), fmt::join(options_.proxy_listen, ","), options_.admin_listen,
+               snapshot_->config.routes.size(), snapshot_->config.services.size());
+  return true;
+}
+
+int Gateway::admin_port() const { return admin_ ? admin_->port() : 0; }
+
+bool Gateway::bind_listeners(std::vector<std::string>& errors) {
+  asio::io_context scratch;
+  for (const auto& text : options_.proxy_listen) {
+    asio::ip::tcp::endpoint ep;
+    std::string error;
+    if (!parse_listen(text, ep, error)) {
+      errors.push_back("--proxy-listen: " + error);
+      return false;
+    }
+    // The first socket may bind port 0; the others share the port it got (SO_REUSEPORT
+    // lets the kernel spread connections over the workers' sockets).
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      asio::ip::tcp::acceptor acceptor(scratch);
+      boost::system::error_code ec;
+      acceptor.open(ep.protocol(), ec);
+      if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+          ec.assign(errno, boost::system::system_category());
+        }
+      }
+      if (!ec) acceptor.bind(ep, ec);
+      if (!ec) acceptor.listen(4096, ec);
+      if (ec) {
+        errors.push_back("--proxy-listen: cannot listen on " + text + ": " + ec.message());
+        return false;
+      }
+      if (i == 0) {
+        ep.port(acceptor.local_endpoint().port());
+        proxy_ports_.push_back(ep.port());
+      }
+      auto protocol = ep.protocol();
+      workers_[i]->add_listener(acceptor.release(), protocol, ep.port());
+    }
+  }
+  return true;
+}
+
+void Gateway::watch_signals() {
+  signals_ = std::make_unique<asio::signal_set>(control_, SIGHUP, SIGTERM, SIGINT);
+  signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", config_path_);
+      reload();
+      watch_signals();
+    } else {
+      spdlog::info("{}: shutting down gracefully (grace period {} ms)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                   options_.shutdown_timeout.count());
+      begin_shutdown();
+    }
+  });
+}
+
+std::vector<std::string> Gateway::reload() {
+  std::vector<std::string> errors;
+  auto loaded = config::load_declarative_file(config_path_);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) {
+      errors.push_back(e.to_string());
+      spdlog::error("reload rejected: {}", e.to_string());
+    }
+    spdlog::error("reload rejected: the previous configuration keeps serving");
+    return errors;
+  }
+  if (loaded.config.hash == snapshot_->config.hash) {
+    spdlog::info("reload: configuration unchanged ({})", loaded.config.hash);
+    return errors;
+  }
+  std::vector<std::string> warnings;
+  auto snap = config::build_snapshot(std::move(loaded.config), ++generation_, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  snapshot_ = snap;
+  for (auto& w : workers_) w->publish(snap);
+  spdlog::info("reload: configuration {} active ({} routes, {} services)", snap->config.hash, snap->config.routes.size(),
+               snap->config.services.size());
+  return errors;
+}
+
+void Gateway::request_reload() {
+  asio::post(control_, [this] { reload(); });
+}
+
+void Gateway::request_shutdown() {
+  asio::post(control_, [this] { begin_shutdown(); });
+}
+
+void Gateway::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  if (signals_) {
+    boost::system::error_code ec;
+    signals_->cancel(ec);
+  }
+  if (admin_) admin_->close();
+  for (auto& w : workers_) w->begin_drain();
+  drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_timeout;
+  poll_drained();
+}
+
+void Gateway::poll_drained() {
+  bool all = std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->drained(); });
+  if (all || std::chrono::steady_clock::now() >= drain_deadline_) {
+    if (!all) spdlog::warn("grace period over: closing the remaining connections");
+    for (auto& w : workers_) w->stop();
+    control_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_drained();
+  });
+}
+
+int Gateway::run() {
+  auto guard = asio::make_work_guard(control_);
+  control_.run();
+  for (auto& w : workers_) w->join();
+  spdlog::info("portico stopped");
+  return 0;
+}
+
+GatewayTotals Gateway::totals() const {
+  GatewayTotals t;
+  for (const auto& w : workers_) {
+    const auto& s = w->stats();
+    t.connections_accepted += s.connections_accepted.get();
+    t.connections_active += s.connections_active.get();
+    t.connections_handled += s.connections_handled.get();
+    t.connections_reading += s.connections_reading.get();
+    t.connections_writing += s.connections_writing.get();
+    t.connections_waiting += s.connections_waiting.get();
+    t.connections_refused += s.connections_refused.get();
+    t.total_requests += s.total_requests.get();
+    t.responses_4xx += s.responses_4xx.get();
+    t.responses_5xx += s.responses_5xx.get();
+    t.bad_requests += s.bad_requests.get();
+    t.upstream_connects += s.upstream_connects.get();
+    t.upstream_reused += s.upstream_reused.get();
+    t.upstream_retries += s.upstream_retries.get();
+  }
+  return t;
+}
+
+}  // namespace portico

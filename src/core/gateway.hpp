@@ -1,0 +1,85 @@
+// The gateway process: workers, the control thread (signals, reloads, admin API) and
+// the current configuration snapshot.
+//
+// Threading: start()/run() are called from the main thread, which becomes the control
+// thread. Workers run on their own threads. reload()/request_shutdown() are safe from
+// any thread (they post to the control io_context).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "config/snapshot.hpp"
+#include "core/worker.hpp"
+#include "proxy/options.hpp"
+
+namespace portico {
+
+namespace admin {
+class AdminServer;
+}
+
+struct GatewayTotals {
+  std::uint64_t connections_accepted = 0, connections_active = 0, connections_handled = 0,
+                connections_reading = 0, connections_writing = 0, connections_waiting = 0,
+                connections_refused = 0, total_requests = 0, responses_4xx = 0, responses_5xx = 0,
+                bad_requests = 0, upstream_connects = 0, upstream_reused = 0, upstream_retries = 0;
+};
+
+class Gateway {
+ public:
+  Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals);
+  ~Gateway();
+
+  // Loads the configuration, binds every listener and starts the workers. On failure
+  // returns false with the reasons in `errors` (nothing is left running).
+  bool start(std::vector<std::string>& errors);
+  // Runs the control loop until shutdown has finished. Returns the process exit code.
+  int run();
+
+  // Re-reads the configuration file; the old snapshot keeps serving when it is invalid.
+  // Runs on the control thread; returns the errors (empty on success).
+  std::vector<std::string> reload();
+  void request_reload();
+  void request_shutdown();
+
+  // Bound ports (useful with port 0). Valid after start().
+  const std::vector<int>& proxy_ports() const { return proxy_ports_; }
+  int admin_port() const;
+
+  // --- for the admin API, on the control thread ---
+  GatewayTotals totals() const;
+  const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
+  const proxy::ProxyOptions& options() const { return options_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::string& node_id() const { return node_id_; }
+
+ private:
+  bool bind_listeners(std::vector<std::string>& errors);
+  void watch_signals();
+  void begin_shutdown();
+  void poll_drained();
+
+  proxy::ProxyOptions options_;
+  std::string config_path_;
+  bool handle_signals_;
+  std::string node_id_;
+  boost::asio::io_context control_{1};
+  std::unique_ptr<boost::asio::signal_set> signals_;
+  boost::asio::steady_timer drain_timer_{control_};
+  std::chrono::steady_clock::time_point drain_deadline_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  std::uint64_t generation_ = 0;
+  std::vector<int> proxy_ports_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace portico

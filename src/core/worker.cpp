@@ -1,0 +1,163 @@
+#include "core/worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "proxy/downstream_connection.hpp"
+#include "proxy/io.hpp"
+
+namespace portico {
+
+namespace asio = boost::asio;
+
+Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink)
+    : index_(index),
+      options_(options),
+      pool_(options.upstream_keepalive_pool_size, options.upstream_keepalive_max_requests,
+            options.upstream_keepalive_idle_timeout),
+      access_log_(std::move(log_sink)),
+      tick_timer_(io_) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::add_listener(asio::ip::tcp::acceptor::native_handle_type fd, asio::ip::tcp protocol, int port) {
+  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(io_), port});
+  l->acceptor.assign(protocol, fd);
+  listeners_.push_back(std::move(l));
+}
+
+void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  work_.emplace(io_.get_executor());
+  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(*l), asio::detached);
+  tick();
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_.run();
+        break;
+      } catch (const std::exception& e) {
+        // Handlers do not throw by design; if one does, log and keep the worker alive.
+        spdlog::error("worker {}: unexpected exception: {}", index_, e.what());
+      }
+    }
+    access_log_.flush();
+  });
+}
+
+void Worker::publish(std::shared_ptr<const config::Snapshot> snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+}
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& l : listeners_) {
+      boost::system::error_code ec;
+      l->acceptor.close(ec);
+    }
+    // Copy: closing may re-enter connection_closed() through cancellation later.
+    std::vector<proxy::DownstreamConnection*> conns(connections_.begin(), connections_.end());
+    for (auto* c : conns) c->close_if_idle();
+    check_drained();
+  });
+}
+
+void Worker::stop() {
+  work_.reset();
+  io_.stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::check_drained() {
+  if (draining_ && connections_.empty()) {
+    drained_ = true;
+    pool_.clear();
+    tick_timer_.cancel();
+    work_.reset();
+  }
+}
+
+asio::awaitable<void> Worker::accept_loop(Listener& listener) {
+  for (;;) {
+    auto [ec, socket] = co_await listener.acceptor.async_accept(proxy::use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      spdlog::warn("worker {}: accept failed: {}", index_, ec.message());
+      asio::steady_timer t(io_, std::chrono::milliseconds(50));
+      co_await t.async_wait(proxy::use_tuple);
+      continue;
+    }
+    stats_.connections_accepted.add();
+    if (connections_.size() >= options_.max_connections_per_worker) {
+      stats_.connections_refused.add();
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+          "Content-Length: 38\r\nConnection: close\r\n\r\n{\"message\":\"too many open connections\"}";
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port);
+    asio::co_spawn(io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
+  }
+}
+
+void Worker::tick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    access_log_.flush();
+    pool_.sweep();
+    tick();
+  });
+}
+
+const config::Endpoint* Worker::pick_endpoint(const config::Snapshot& snapshot, std::size_t service_index) {
+  if (service_index >= snapshot.services.size()) return nullptr;
+  const auto& endpoints = snapshot.services[service_index].endpoints;
+  if (endpoints.empty()) return nullptr;
+  if (endpoints.size() == 1) return &endpoints[0];
+  if (balancer_generation_ != snapshot.generation) {
+    balancer_.clear();
+    balancer_generation_ = snapshot.generation;
+  }
+  if (balancer_.size() < snapshot.services.size()) balancer_.resize(snapshot.services.size());
+  auto& current = balancer_[service_index];
+  if (current.size() != endpoints.size()) current.assign(endpoints.size(), 0);
+  // Smooth weighted round robin: add each weight, pick the largest, subtract the total.
+  int total = 0;
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    current[i] += endpoints[i].weight;
+    total += endpoints[i].weight;
+    if (current[i] > current[best]) best = i;
+  }
+  current[best] -= total;
+  return &endpoints[best];
+}
+
+void Worker::connection_opened(proxy::DownstreamConnection* c) {
+  connections_.insert(c);
+  stats_.connections_active.add();
+  stats_.connections_handled.add();
+}
+
+void Worker::connection_closed(proxy::DownstreamConnection* c) {
+  connections_.erase(c);
+  stats_.connections_active.sub();
+  if (draining_) check_drained();
+}
+
+}  // namespace portico

@@ -1,0 +1,92 @@
+// A worker: one thread, one io_context (concurrency hint 1), its own listening sockets
+// (SO_REUSEPORT), upstream pools, buffers, balancer state, stats shard and access log.
+// Nothing here is shared with other workers on the request path; the control thread
+// talks to a worker only by posting to its io_context.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "config/snapshot.hpp"
+#include "core/byte_buffer.hpp"
+#include "obs/access_log.hpp"
+#include "obs/stats.hpp"
+#include "proxy/options.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace portico {
+
+namespace proxy {
+class DownstreamConnection;
+}
+
+class Worker {
+ public:
+  Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink);
+  ~Worker();
+
+  // Adopts an already bound listening socket (called before start()).
+  void add_listener(boost::asio::ip::tcp::acceptor::native_handle_type fd, boost::asio::ip::tcp protocol, int port);
+  // Sets the first snapshot and starts the thread.
+  void start(std::shared_ptr<const config::Snapshot> snapshot);
+  // Thread-safe: hands a new snapshot to the worker (swapped on its own thread).
+  void publish(std::shared_ptr<const config::Snapshot> snapshot);
+  // Thread-safe: stop accepting, close idle connections, let in-flight requests finish.
+  void begin_drain();
+  // Thread-safe: stop the event loop now (after the grace period).
+  void stop();
+  void join();
+  // True once the worker has no connections left after begin_drain().
+  bool drained() const { return drained_.load(); }
+
+  // --- used by connections, on the worker thread only ---
+  boost::asio::io_context& io() { return io_; }
+  const proxy::ProxyOptions& options() const { return options_; }
+  const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
+  obs::WorkerStats& stats() { return stats_; }
+  const obs::WorkerStats& stats() const { return stats_; }
+  BufferPool& buffers() { return buffers_; }
+  proxy::UpstreamPool& upstream_pool() { return pool_; }
+  obs::AccessLog& access_log() { return access_log_; }
+  bool draining() const { return draining_; }
+  // Smooth weighted round robin over the service's endpoints (nginx's algorithm).
+  const config::Endpoint* pick_endpoint(const config::Snapshot& snapshot, std::size_t service_index);
+  void connection_opened(proxy::DownstreamConnection* c);
+  void connection_closed(proxy::DownstreamConnection* c);
+
+ private:
+  struct Listener {
+    boost::asio::ip::tcp::acceptor acceptor;
+    int port;
+  };
+  boost::asio::awaitable<void> accept_loop(Listener& listener);
+  void tick();
+  void check_drained();
+
+  std::size_t index_;
+  proxy::ProxyOptions options_;
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  obs::WorkerStats stats_;
+  BufferPool buffers_;
+  proxy::UpstreamPool pool_;
+  obs::AccessLog access_log_;
+  boost::asio::steady_timer tick_timer_;
+  std::unordered_set<proxy::DownstreamConnection*> connections_;
+  // Smooth WRR state: per service, current weight of each endpoint; reset on publish.
+  std::vector<std::vector<int>> balancer_;
+  std::uint64_t balancer_generation_ = 0;
+  bool draining_ = false;
+  std::atomic<bool> drained_{false};
+  std::thread thread_;
+};
+
+}  // namespace portico

@@ -1,0 +1,79 @@
+// Non-owning views of parsed HTTP/1 message heads. The views point into the connection's
+// read buffer and stay valid until that buffer is compacted (i.e. for one request).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace portico::http {
+
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+
+// How the body of a message is delimited (RFC 9112 section 6).
+enum class BodyFraming {
+  none,            // no body
+  content_length,  // exactly content_length bytes
+  chunked,         // chunked transfer coding
+  until_close,     // responses only: body runs until the connection closes
+};
+
+// Case-insensitive ASCII comparison; header names are case-insensitive (RFC 9110 5.1).
+bool iequals(std::string_view a, std::string_view b);
+
+// Fields shared by request and response heads.
+struct MessageHead {
+  int version_minor = 1;  // HTTP/1.x
+  std::vector<HeaderField> headers;
+  std::size_t head_size = 0;  // bytes of the head including the final CRLF
+  BodyFraming framing = BodyFraming::none;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;        // after Connection tokens and version are applied
+  bool connection_upgrade = false;
+  // Header names listed in Connection (other than close/keep-alive): also hop-by-hop.
+  std::vector<std::string_view> connection_tokens;
+
+  // First value of a header, or empty when absent. Linear scan: heads are small.
+  std::string_view find(std::string_view name) const;
+  bool has(std::string_view name) const;
+  void clear_head() {
+    headers.clear();
+    connection_tokens.clear();
+    head_size = 0;
+    framing = BodyFraming::none;
+    content_length = 0;
+    keep_alive = true;
+    connection_upgrade = false;
+    version_minor = 1;
+  }
+};
+
+struct RequestHead : MessageHead {
+  std::string_view method;
+  std::string_view target;  // as received (origin-form or absolute-form)
+  std::string_view path;    // origin-form path, without the query
+  std::string_view query;   // without the '?', empty when absent
+  std::string_view host;    // authority host[:port] (from absolute-form target or Host)
+  bool expect_continue = false;
+
+  void clear() {
+    clear_head();
+    method = target = path = query = host = {};
+    expect_continue = false;
+  }
+};
+
+struct ResponseHead : MessageHead {
+  int status = 0;
+  std::string_view reason;
+  void clear() {
+    clear_head();
+    status = 0;
+    reason = {};
+  }
+};
+
+}  // namespace portico::http

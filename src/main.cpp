@@ -1,0 +1,123 @@
+// portico: command line entry point (run / check / version).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/loader.hpp"
+#include "core/gateway.hpp"
+
+namespace {
+
+int check_command(const std::string& path) {
+  auto result = portico::config::load_declarative_file(path);
+  if (!result.ok()) {
+    for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), result.errors.size());
+    return 1;
+  }
+  const auto& c = result.config;
+  std::size_t targets = 0;
+  for (const auto& u : c.upstreams) targets += u.targets.size();
+  std::printf("%s: ok: %zu service(s), %zu route(s), %zu upstream(s), %zu target(s), hash %s\n", path.c_str(),
+              c.services.size(), c.routes.size(), c.upstreams.size(), targets, c.hash.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Portico: an API gateway and Backend-for-Frontend server that speaks Kong's configuration language"};
+  app.require_subcommand(1);
+
+  portico::proxy::ProxyOptions options;
+  std::string config_path;
+  std::string log_level = "info";
+  std::vector<std::string> trusted_ips;
+  long long header_timeout_ms = 60000, body_timeout_ms = 60000, keepalive_ms = 60000, shutdown_ms = 10000,
+            upstream_idle_ms = 60000;
+
+  auto* run = app.add_subcommand("run", "Start the gateway");
+  run->add_option("-c,--config", config_path, "Declarative configuration file (kong.yml)")
+      ->required()->envname("PORTICO_CONFIG");
+  run->add_option("--proxy-listen", options.proxy_listen, "Proxy listen address ADDR:PORT (repeatable)")
+      ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str();
+  run->add_option("--admin-listen", options.admin_listen, "Admin API listen address ADDR:PORT, or off")
+      ->envname("PORTICO_ADMIN_LISTEN")->capture_default_str();
+  run->add_option("--workers", options.workers, "Worker threads (0: one per core)")
+      ->envname("PORTICO_WORKERS")->check(CLI::Range(0, 1024))->capture_default_str();
+  run->add_option("--access-log", options.access_log, "Access log path, - for stdout, or off")
+      ->envname("PORTICO_ACCESS_LOG")->capture_default_str();
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->envname("PORTICO_LOG_LEVEL")->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  run->add_option("--trusted-ips", trusted_ips, "Peers (IP or CIDR) whose X-Forwarded-* headers are trusted")
+      ->envname("PORTICO_TRUSTED_IPS")->delimiter(',');
+  run->add_option("--max-body-size", options.max_body_size, "Request body limit in bytes (0: unlimited) -> 413")
+      ->envname("PORTICO_MAX_BODY_SIZE")->capture_default_str();
+  run->add_option("--max-header-size", options.limits.max_head_size, "Request head limit in bytes -> 431")
+      ->envname("PORTICO_MAX_HEADER_SIZE")->check(CLI::Range(1024, 1 << 20))->capture_default_str();
+  run->add_option("--max-uri-length", options.limits.max_request_line, "Request line limit in bytes -> 414")
+      ->envname("PORTICO_MAX_URI_LENGTH")->check(CLI::Range(256, 1 << 20))->capture_default_str();
+  run->add_option("--max-headers", options.limits.max_header_count, "Header field count limit -> 431")
+      ->envname("PORTICO_MAX_HEADERS")->check(CLI::Range(8, 10000))->capture_default_str();
+  run->add_option("--client-header-timeout", header_timeout_ms, "ms to receive a request head")
+      ->envname("PORTICO_CLIENT_HEADER_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--client-body-timeout", body_timeout_ms, "ms between two reads of a request body")
+      ->envname("PORTICO_CLIENT_BODY_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--keepalive-timeout", keepalive_ms, "ms an idle client connection is kept")
+      ->envname("PORTICO_KEEPALIVE_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--shutdown-timeout", shutdown_ms, "ms granted to in-flight requests on SIGTERM")
+      ->envname("PORTICO_SHUTDOWN_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run->add_option("--max-connections-per-worker", options.max_connections_per_worker, "Client connections per worker")
+      ->envname("PORTICO_MAX_CONNECTIONS_PER_WORKER")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--upstream-keepalive-pool-size", options.upstream_keepalive_pool_size,
+                  "Idle upstream connections kept per address and worker")
+      ->envname("PORTICO_UPSTREAM_KEEPALIVE_POOL_SIZE")->capture_default_str();
+  run->add_option("--upstream-keepalive-max-requests", options.upstream_keepalive_max_requests,
+                  "Requests per upstream connection")
+      ->envname("PORTICO_UPSTREAM_KEEPALIVE_MAX_REQUESTS")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--upstream-keepalive-idle-timeout", upstream_idle_ms, "ms an idle upstream connection is kept")
+      ->envname("PORTICO_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+
+  auto* check = app.add_subcommand("check", "Validate a declarative configuration file");
+  std::string check_path;
+  check->add_option("-c,--config", check_path, "Declarative configuration file")->required()->envname("PORTICO_CONFIG");
+
+  app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (app.got_subcommand("version")) {
+    std::printf("portico %s\n", PORTICO_VERSION);
+    return 0;
+  }
+  if (app.got_subcommand("check")) return check_command(check_path);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y/%m/%d %H:%M:%S.%e [%l] %v");
+
+  for (const auto& t : trusted_ips) {
+    auto cidr = portico::net::Cidr::parse(t);
+    if (!cidr) {
+      std::fprintf(stderr, "--trusted-ips: invalid address or CIDR '%s'\n", t.c_str());
+      return 1;
+    }
+    options.trusted_ips.push_back(*cidr);
+  }
+  options.client_header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  options.client_body_timeout = std::chrono::milliseconds(body_timeout_ms);
+  options.keepalive_timeout = std::chrono::milliseconds(keepalive_ms);
+  options.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  options.upstream_keepalive_idle_timeout = std::chrono::milliseconds(upstream_idle_ms);
+
+  portico::Gateway gateway(options, config_path, true);
+  std::vector<std::string> errors;
+  if (!gateway.start(errors)) {
+    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "portico: not started\n");
+    return 1;
+  }
+  return gateway.run();
+}

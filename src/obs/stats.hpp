@@ -1,0 +1,37 @@
+// Per-worker counters. Each worker writes only its own shard (single writer, relaxed
+// stores: no locked instructions on the hot path); the admin API sums the shards.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace portico::obs {
+
+class Counter {
+ public:
+  void add(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+struct alignas(64) WorkerStats {
+  Counter connections_accepted;
+  Counter connections_handled;
+  Counter connections_active;
+  Counter connections_reading;
+  Counter connections_writing;
+  Counter connections_waiting;
+  Counter connections_refused;   // over the per-worker connection limit
+  Counter total_requests;
+  Counter responses_4xx;
+  Counter responses_5xx;
+  Counter bad_requests;          // rejected by the HTTP/1 policy
+  Counter upstream_connects;
+  Counter upstream_reused;
+  Counter upstream_retries;
+};
+
+}  // namespace portico::obs

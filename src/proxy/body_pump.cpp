@@ -1,0 +1,129 @@
+#include "proxy/body_pump.hpp"
+
+#include <array>
+#include <boost/asio/error.hpp>
+#include <cstdio>
+
+#include "http/chunked.hpp"
+
+namespace portico::proxy {
+namespace {
+
+constexpr std::size_t kMaxBuffers = 48;
+constexpr std::size_t kMaxChunkHeaders = 15;  // each data piece uses 3 buffers when chunking
+
+PumpFailure classify_read_error(const error_code& ec) {
+  if (ec == boost::asio::error::eof) return PumpFailure::source_closed;
+  if (ec == boost::asio::error::timed_out) return PumpFailure::source_timeout;
+  return PumpFailure::source_error;
+}
+
+}  // namespace
+
+awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
+  PumpResult result;
+  std::array<boost::asio::const_buffer, kMaxBuffers> bufs;
+  std::array<std::array<char, 20>, kMaxChunkHeaders> chunk_lines;
+  http::ChunkedDecoder decoder;
+  std::uint64_t remaining = spec.content_length;
+  bool finished = spec.framing == http::BodyFraming::none;
+  bool prefix_pending = !spec.prefix.empty();
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+  for (;;) {
+    std::size_t nbufs = 0, nlines = 0, consumed = 0;
+    if (prefix_pending) bufs[nbufs++] = boost::asio::buffer(spec.prefix.data(), spec.prefix.size());
+    std::string_view avail = finished ? std::string_view{} : source.buffer.readable();
+
+    // Adds one run of body bytes to the gather list; false when it breaks the limit.
+    auto add_data = [&](std::string_view d) {
+      result.body_bytes += d.size();
+      if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
+      if (spec.chunk_output) {
+        auto& line = chunk_lines[nlines++];
+        int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());
+        bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
+        bufs[nbufs++] = boost::asio::buffer(d.data(), d.size());
+        bufs[nbufs++] = boost::asio::buffer(kCrlf.data(), kCrlf.size());
+      } else {
+        bufs[nbufs++] = boost::asio::buffer(d.data(), d.size());
+      }
+      return true;
+    };
+
+    switch (finished ? http::BodyFraming::none : spec.framing) {
+      case http::BodyFraming::none:
+        break;
+      case http::BodyFraming::content_length: {
+        std::size_t take = avail.size() < remaining ? avail.size() : static_cast<std::size_t>(remaining);
+        if (take > 0 && !add_data(avail.substr(0, take))) {
+          result.failure = PumpFailure::too_large;
+          co_return result;
+        }
+        consumed = take;
+        remaining -= take;
+        if (remaining == 0) finished = true;
+        break;
+      }
+      case http::BodyFraming::until_close:
+        if (!avail.empty() && !add_data(avail)) {
+          result.failure = PumpFailure::too_large;
+          co_return result;
+        }
+        consumed = avail.size();
+        break;
+      case http::BodyFraming::chunked:
+        while (nbufs + 4 <= kMaxBuffers && nlines < kMaxChunkHeaders) {
+          auto step = decoder.next(avail.substr(consumed));
+          if (step.status == http::ChunkedDecoder::Status::error) {
+            result.failure = PumpFailure::source_malformed;
+            co_return result;
+          }
+          if (step.status == http::ChunkedDecoder::Status::need_more) break;
+          consumed += step.consumed;
+          if (step.status == http::ChunkedDecoder::Status::done) {
+            finished = true;
+            break;
+          }
+          if (!step.data.empty() && !add_data(step.data)) {
+            result.failure = PumpFailure::too_large;
+            co_return result;
+          }
+        }
+        break;
+    }
+    if (finished && spec.chunk_output) bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
+
+    if (nbufs > 0) {
+      error_code ec = co_await write_all(sink, std::span<const boost::asio::const_buffer>(bufs.data(), nbufs));
+      if (ec) {
+        result.failure = ec == boost::asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
+        co_return result;
+      }
+      result.wrote_anything = true;
+      prefix_pending = false;
+    }
+    source.buffer.consume(consumed);
+    if (finished) co_return result;
+    if (consumed > 0 && spec.framing == http::BodyFraming::chunked && !source.buffer.empty()) {
+      continue;  // the gather list was full; more complete chunks may be buffered
+    }
+
+    error_code ec = co_await read_more(source);
+    if (ec == boost::asio::error::eof && spec.framing == http::BodyFraming::until_close) {
+      finished = true;
+      continue;
+    }
+    if (ec == boost::asio::error::no_buffer_space) {
+      result.failure = PumpFailure::source_malformed;
+      co_return result;
+    }
+    if (ec) {
+      result.failure = classify_read_error(ec);
+      co_return result;
+    }
+  }
+}
+
+}  // namespace portico::proxy

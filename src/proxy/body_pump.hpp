@@ -1,0 +1,46 @@
+// Streams one message body from a source side to a sink side without holding it whole.
+//
+// The body is taken from whatever is already in the source buffer first, then read in
+// buffer-sized pieces. Chunked input is decoded strictly and, when the sink needs
+// chunked output, re-encoded with Portico's own chunk lines: client bytes are never
+// copied through as framing. A prefix (the message head) is sent gathered with the
+// first body bytes, so a small message costs one write.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "http/header_view.hpp"
+#include "proxy/io.hpp"
+
+namespace portico::proxy {
+
+enum class PumpFailure {
+  none,
+  source_closed,     // the source closed before the body was complete
+  source_timeout,
+  source_error,      // reset or other read error
+  source_malformed,  // bad chunked framing
+  sink_failed,
+  sink_timeout,
+  too_large,         // max_body exceeded
+};
+
+struct PumpResult {
+  PumpFailure failure = PumpFailure::none;
+  std::uint64_t body_bytes = 0;
+  bool wrote_anything = false;  // at least the prefix reached the sink
+  bool ok() const { return failure == PumpFailure::none; }
+};
+
+struct PumpSpec {
+  http::BodyFraming framing = http::BodyFraming::none;
+  std::uint64_t content_length = 0;
+  bool chunk_output = false;    // re-encode as chunked for the sink
+  std::string_view prefix;      // bytes to send before the body
+  std::uint64_t max_body = 0;   // 0: unlimited
+};
+
+awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec);
+
+}  // namespace portico::proxy

@@ -1,0 +1,71 @@
+// One client connection: reads requests in order (keep-alive and pipelining), routes
+// each one and proxies it to the upstream, streaming bodies both ways.
+//
+// Lifecycle of a request (see docs/architecture.md):
+//   read head (strict parse) -> route -> pick endpoint -> pooled/new upstream connection
+//   -> send head + body -> read response head -> send head + body -> log.
+// Any error answers with the right status and a JSON body when the response has not
+// started, and closes the connection whenever its framing state is uncertain.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/byte_buffer.hpp"
+#include "core/deadline.hpp"
+#include "http/header_view.hpp"
+#include "proxy/head_writer.hpp"
+
+namespace portico {
+class Worker;
+}
+
+namespace portico::proxy {
+
+struct UpstreamConnection;
+struct Side;
+
+class DownstreamConnection {
+ public:
+  DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port);
+  ~DownstreamConnection();
+
+  // Serves requests until the connection closes. Never throws.
+  static boost::asio::awaitable<void> serve(std::unique_ptr<DownstreamConnection> self);
+
+  // Called by the worker when draining: closes the connection if it is idle.
+  void close_if_idle();
+
+ private:
+  enum class Next { keep_alive, close };
+  struct Exchange;  // per-request state, see .cpp
+
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> read_head();
+  boost::asio::awaitable<Next> handle_request();
+  boost::asio::awaitable<Next> proxy_request(Exchange& ex);
+  boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);
+  boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex);
+  void log_request(const Exchange& ex);
+
+  Worker& worker_;
+  boost::asio::ip::tcp::socket socket_;
+  Deadline deadline_;
+  ByteBuffer in_;
+  HeadBuilder head_;      // upstream request head
+  HeadBuilder response_;  // downstream response head
+  http::RequestHead request_;
+  std::string client_ip_;
+  std::string local_port_text_;
+  int local_port_ = 0;
+  bool trusted_peer_ = false;
+  bool idle_ = false;
+  bool closing_ = false;
+  int pending_error_status_ = 0;
+  std::string_view pending_error_;
+};
+
+}  // namespace portico::proxy

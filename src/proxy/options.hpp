@@ -1,0 +1,36 @@
+// Node settings of the proxy: listeners, limits, timeouts and pool sizes.
+// Filled from the command line / PORTICO_* environment (see main.cpp); tests fill it directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/h1_parser.hpp"
+#include "net/cidr.hpp"
+
+namespace portico::proxy {
+
+struct ProxyOptions {
+  std::vector<std::string> proxy_listen{"0.0.0.0:8000"};
+  std::string admin_listen = "127.0.0.1:8001";  // "off" disables the admin listener
+  int workers = 0;                               // 0: one per core
+  std::string access_log = "-";                  // path, "-" for stdout, or "off"
+  std::vector<net::Cidr> trusted_ips;            // peers whose X-Forwarded-* are kept
+
+  http::ParserLimits limits;
+  std::uint64_t max_body_size = 0;  // bytes; 0 = unlimited (Kong's default)
+
+  std::chrono::milliseconds client_header_timeout{60000};
+  std::chrono::milliseconds client_body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{60000};
+  std::chrono::milliseconds shutdown_timeout{10000};
+
+  std::size_t max_connections_per_worker = 16384;
+  std::size_t upstream_keepalive_pool_size = 512;       // idle connections per upstream, per worker
+  std::size_t upstream_keepalive_max_requests = 10000;  // then the connection is closed
+  std::chrono::milliseconds upstream_keepalive_idle_timeout{60000};
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,56 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+namespace portico::proxy {
+namespace {
+
+// True when the peer has not closed the idle connection and sent nothing unexpected.
+bool still_open(boost::asio::ip::tcp::socket& s) {
+  char byte;
+  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  auto now = std::chrono::steady_clock::now();
+  while (!list.empty()) {
+    auto conn = std::move(list.back());
+    list.pop_back();
+    if (now - conn->idle_since < idle_timeout_ && still_open(conn->socket)) {
+      conn->reused = true;
+      return conn;
+    }
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give(std::unique_ptr<UpstreamConnection> conn) {
+  if (conn->requests >= max_requests_ || !conn->buffer.empty()) return;
+  auto& list = idle_[conn->pool_key];
+  if (list.size() >= max_idle_) return;
+  conn->buffer.release();
+  conn->deadline.disarm();
+  conn->idle_since = std::chrono::steady_clock::now();
+  list.push_back(std::move(conn));
+}
+
+void UpstreamPool::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [key, list] : idle_) {
+    std::erase_if(list, [&](const auto& c) { return now - c->idle_since >= idle_timeout_; });
+  }
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  std::size_t n = 0;
+  for (const auto& [key, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,62 @@
+// Per-worker keep-alive pools of upstream connections.
+//
+// Each worker owns one UpstreamPool (no locking). Idle connections are kept per
+// address in LIFO order (the most recently used connection is the warmest), give their
+// read buffer back while idle, and are closed after the idle timeout, after
+// max_requests, or whenever anything about their framing looked wrong.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/byte_buffer.hpp"
+#include "core/deadline.hpp"
+
+namespace portico::proxy {
+
+struct UpstreamConnection {
+  UpstreamConnection(const boost::asio::any_io_executor& ex, BufferPool* pool)
+      : socket(ex), deadline(ex, &socket) {
+    buffer.attach(pool);
+  }
+  boost::asio::ip::tcp::socket socket;
+  Deadline deadline;
+  ByteBuffer buffer;
+  std::string pool_key;
+  std::size_t requests = 0;   // requests sent on this connection
+  bool reused = false;        // taken from the pool (may have been closed by the peer)
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(std::size_t max_idle_per_key, std::size_t max_requests, std::chrono::milliseconds idle_timeout)
+      : max_idle_(max_idle_per_key), max_requests_(max_requests), idle_timeout_(idle_timeout) {}
+
+  // Takes an idle connection to `key`, or nullptr. Connections that the peer closed
+  // while idle (seen with a non-blocking peek) or that idled too long are dropped.
+  std::unique_ptr<UpstreamConnection> take(const std::string& key);
+
+  // Returns a connection after a cleanly framed exchange. Closes it instead when the
+  // pool is full or it has served max_requests.
+  void give(std::unique_ptr<UpstreamConnection> conn);
+
+  // Closes connections idle past the timeout. Called periodically by the worker.
+  void sweep();
+  // Closes everything (shutdown).
+  void clear() { idle_.clear(); }
+  std::size_t idle_count() const;
+
+ private:
+  std::size_t max_idle_;
+  std::size_t max_requests_;
+  std::chrono::milliseconds idle_timeout_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+}  // namespace portico::proxy
