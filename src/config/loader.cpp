@@ -200,6 +200,7 @@ class Loader {
     bool has_host = false, has_port = false, has_protocol = false, has_path = false;
     std::optional<std::string> explicit_path;
     YAML::Node routes_node;
+    bool has_routes = false;
     std::string routes_path;
     FieldTable fields{
         {"id", string_field(s.id)},
@@ -223,7 +224,7 @@ class Loader {
         {"tags", string_list_field(s.tags)},
         {"created_at", ignored()},
         {"updated_at", ignored()},
-        {"routes", [&](const YAML::Node& v, const std::string& p) { routes_node = v; routes_path = p; }},
+        {"routes", [&](const YAML::Node& v, const std::string& p) { routes_node.reset(v); routes_path = p; has_routes = true; }},
     };
     read_object(node, path, fields, {"plugins", "client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"});
     if (!node.IsMap()) return;
@@ -250,7 +251,7 @@ class Loader {
     if (s.id.empty()) s.id = derive_entity_id("service", s.name.empty() ? path : s.name);
     cfg_.services.push_back(std::move(s));
     std::size_t index = cfg_.services.size() - 1;
-    if (routes_node) read_list(routes_node, routes_path, [&](auto& n, auto& p) { read_route(n, p, index); });
+    if (has_routes) read_list(routes_node, routes_path, [&](auto& n, auto& p) { read_route(n, p, index); });
   }
 
   void parse_service_url(const YAML::Node& node, const std::string& path, const std::string& url, ServiceConfig& s) {
@@ -294,7 +295,7 @@ class Loader {
         {"created_at", ignored()},
         {"updated_at", ignored()},
         {"service", [&](const YAML::Node& v, const std::string& p) {
-           service_node = v;
+           service_node.reset(v);
            if (service_index) return add(v, p, "a nested route cannot name its service");
            if (v.IsScalar()) {
              service_ref = v.Scalar();

@@ -208,6 +208,8 @@ void Gateway::request_shutdown() {
   asio::post(control_, [this] { begin_shutdown(); });
 }
 
+void Gateway::post_to_control(std::function<void()> fn) { asio::post(control_, std::move(fn)); }
+
 void Gateway::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,6 +49,8 @@ class Gateway {
   std::vector<std::string> reload();
   void request_reload();
   void request_shutdown();
+  // Runs `fn` on the control thread (thread-safe).
+  void post_to_control(std::function<void()> fn);
 
   // Bound ports (useful with port 0). Valid after start().
   const std::vector<int>& proxy_ports() const { return proxy_ports_; }

@@ -1,0 +1,143 @@
+#include "config/loader.hpp"
+
+#include <gtest/gtest.h>
+
+namespace portico::config {
+namespace {
+
+LoadResult load(const std::string& yaml) { return load_declarative_text(yaml, "kong.yml"); }
+
+std::string all_errors(const LoadResult& r) {
+  std::string s;
+  for (const auto& e : r.errors) s += e.to_string() + "\n";
+  return s;
+}
+
+TEST(Loader, ReadsServicesRoutesUpstreams) {
+  auto r = load(R"(_format_version: "3.0"
+services:
+- name: users
+  url: http://users.internal:8080/api
+  retries: 3
+  read_timeout: 5000
+  routes:
+  - name: users
+    paths: [/users]
+    strip_path: false
+    preserve_host: true
+- name: orders
+  host: orders-upstream
+  path: /v1
+routes:
+- name: orders
+  service: orders
+  paths: [/orders]
+  methods: [GET, POST]
+  headers:
+    X-Version: [v2]
+upstreams:
+- name: orders-upstream
+  targets:
+  - target: 127.0.0.1:9001
+    weight: 50
+  - target: 127.0.0.1:9002
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& c = r.config;
+  ASSERT_EQ(c.services.size(), 2u);
+  EXPECT_EQ(c.services[0].protocol, "http");
+  EXPECT_EQ(c.services[0].host, "users.internal");
+  EXPECT_EQ(c.services[0].port, 8080);
+  EXPECT_EQ(c.services[0].path, "/api");
+  EXPECT_EQ(c.services[0].retries, 3);
+  EXPECT_EQ(c.services[0].read_timeout_ms, 5000);
+  EXPECT_EQ(c.services[0].connect_timeout_ms, 60000);
+  EXPECT_EQ(c.services[1].port, 80);
+  EXPECT_EQ(c.services[1].path, "/v1");
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_FALSE(c.routes[0].strip_path);
+  EXPECT_TRUE(c.routes[0].preserve_host);
+  EXPECT_EQ(c.routes[1].service_index, 1u);
+  EXPECT_TRUE(c.routes[1].strip_path);  // Kong default
+  EXPECT_EQ(c.routes[1].headers.at("x-version")[0], "v2");
+  ASSERT_EQ(c.upstreams.size(), 1u);
+  EXPECT_EQ(c.upstreams[0].targets[0].weight, 50);
+  EXPECT_EQ(c.upstreams[0].targets[1].weight, 100);
+  EXPECT_EQ(c.upstreams[0].targets[1].port, 9002);
+  EXPECT_EQ(c.hash.size(), 32u);
+  EXPECT_EQ(c.services[0].id.size(), 36u);
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* expected;  // substring of "FILE:LINE:COL: path: message"
+};
+
+class ReportsErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ReportsErrors, WithFileLineColumnAndPath) {
+  auto r = load(GetParam().yaml);
+  ASSERT_FALSE(r.ok()) << GetParam().name;
+  std::string all = all_errors(r);
+  EXPECT_NE(all.find(GetParam().expected), std::string::npos) << GetParam().name << "\n got:\n" << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loader, ReportsErrors,
+    ::testing::Values(
+        ErrorCase{"unknown_field", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retires: 3\n",
+                  "kong.yml:5:3: services[0].retires: unknown field"},
+        ErrorCase{"wrong_type", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retries: many\n",
+                  "kong.yml:5:12: services[0].retries: expected an integer"},
+        ErrorCase{"range", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  port: 70000\n",
+                  "services[0].port: value must be between 0 and 65535"},
+        ErrorCase{"bad_bool",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [/a]\n    strip_path: yes\n",
+                  "kong.yml:7:17: services[0].routes[0].strip_path: expected a boolean"},
+        ErrorCase{"bad_regex",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [\"~/a(\"]\n",
+                  "services[0].routes[0].paths[0]: invalid regex"},
+        ErrorCase{"bad_path", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [users]\n",
+                  "services[0].routes[0].paths[0]: should start with: /"},
+        ErrorCase{"route_without_criteria",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - name: r\n",
+                  "must set one of 'methods', 'hosts', 'headers', 'paths'"},
+        ErrorCase{"unknown_service", "_format_version: \"3.0\"\nroutes:\n- name: r\n  service: nope\n  paths: [/a]\n",
+                  "kong.yml:4:12: routes[0].service: no service named 'nope'"},
+        ErrorCase{"missing_format", "services: []\n", "_format_version: required field missing"},
+        ErrorCase{"old_format", "_format_version: \"1.1\"\n", "unsupported format version"},
+        ErrorCase{"no_host", "_format_version: \"3.0\"\nservices:\n- name: a\n", "must set either 'url' or 'host'"},
+        ErrorCase{"bad_url", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: \"http://\"\n", "services[0].url"},
+        ErrorCase{"duplicate_name",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n- name: a\n  url: http://y\n",
+                  "duplicate service name 'a'"},
+        ErrorCase{"plugins_not_yet", "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n",
+                  "kong.yml:2:1: plugins: not supported yet by Portico"},
+        ErrorCase{"bad_wildcard",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - hosts: [\"a.*.com\"]\n",
+                  "invalid wildcard placement"},
+        ErrorCase{"host_header_in_headers",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - headers:\n      Host: [a]\n",
+                  "cannot contain 'host' header"},
+        ErrorCase{"bad_target", "_format_version: \"3.0\"\nupstreams:\n- name: up\n  targets:\n  - target: \"a b:1\"\n",
+                  "upstreams[0].targets[0].target: invalid target"},
+        ErrorCase{"yaml_syntax", "_format_version: \"3.0\"\nservices: [\n", "kong.yml:3:1: invalid YAML"},
+        ErrorCase{"method_lowercase",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - methods: [get]\n",
+                  "invalid method 'get'"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Loader, CollectsEveryError) {
+  auto r = load("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retries: x\n  port2: 1\n");
+  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+}
+
+TEST(Loader, MissingFile) {
+  auto r = load_declarative_file("/nonexistent/kong.yml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.errors[0].to_string().find("cannot open file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portico::config

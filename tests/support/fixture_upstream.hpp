@@ -1,0 +1,63 @@
+// A scripted HTTP/1.1 upstream for integration tests. Runs on its own threads with
+// blocking sockets and a deliberately simple, independent parser (it must not share
+// code with what it tests). Behaviour is chosen by the request path:
+//   /status/NNN     answer with status NNN
+//   /chunked/N      chunked response body of N chunks ("chunk-<i>\n")
+//   /slow/MS        wait MS milliseconds, then answer
+//   /hang           never answer (until the connection closes or stop())
+//   /close          body delimited by closing the connection (no Content-Length)
+//   /bytes/N        N bytes of 'x'
+//   /bad-framing    response with both Content-Length and Transfer-Encoding
+//   /connection-close  answers with "Connection: close" and closes
+//   anything else   200 with a JSON echo of the request
+// Every request is recorded (method, target, headers, body).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace portico::test {
+
+struct RecordedRequest {
+  std::string method;
+  std::string target;
+  std::string version;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+  int connection_id = 0;
+  std::string header(const std::string& lower_name) const;   // first value or ""
+  int count(const std::string& lower_name) const;
+};
+
+class FixtureUpstream {
+ public:
+  explicit FixtureUpstream(std::string name = "fixture");
+  ~FixtureUpstream();
+  int port() const { return port_; }
+  void stop();
+
+  std::vector<RecordedRequest> requests() const;
+  std::size_t request_count() const;
+  int connections_accepted() const { return connections_.load(); }
+  void clear();
+
+ private:
+  void accept_loop();
+  void serve(int fd, int connection_id);
+  std::string name_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  mutable std::mutex mu_;
+  std::vector<std::thread> threads_;
+  std::vector<int> open_fds_;
+  std::vector<RecordedRequest> requests_;
+};
+
+}  // namespace portico::test
