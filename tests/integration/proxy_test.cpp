@@ -1,0 +1,401 @@
+// In-process gateway on port 0 in front of fixture upstreams: proxy semantics.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "support/fixture_upstream.hpp"
+#include "support/gateway_harness.hpp"
+#include "support/raw_client.hpp"
+
+namespace portico::test {
+namespace {
+
+namespace json = boost::json;
+
+std::string config_for(int port, int port2 = 0) {
+  std::string yaml = R"(_format_version: "3.0"
+services:
+- name: users
+  url: http://127.0.0.1:{port}
+  routes:
+  - name: users
+    paths: [/users]
+  - name: users-kept
+    paths: [/kept]
+    strip_path: false
+  - name: users-host
+    paths: [/host]
+    preserve_host: true
+- name: users-v2
+  url: http://127.0.0.1:{port2}/v2
+  routes:
+  - name: users-v2
+    paths: [/users]
+    headers:
+      X-Version: [v2]
+- name: api
+  url: http://127.0.0.1:{port}/api
+  routes:
+  - name: api
+    paths: [/api]
+- name: slow
+  url: http://127.0.0.1:{port}
+  read_timeout: 300
+  routes:
+  - name: slow
+    paths: [/slow]
+- name: down
+  url: http://127.0.0.1:1
+  retries: 2
+  routes:
+  - name: down
+    paths: [/down]
+)";
+  yaml = replace_all(yaml, "{port}", std::to_string(port));
+  return replace_all(yaml, "{port2}", std::to_string(port2 ? port2 : port));
+}
+
+json::object echo_of(const Response& r) { return json::parse(r.body).as_object(); }
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  FixtureUpstream upstream{"v1"};
+  FixtureUpstream upstream_v2{"v2"};
+  GatewayHarness gw{config_for(upstream.port(), upstream_v2.port())};
+
+  Response get(const std::string& target, const std::string& extra = "") {
+    RawConnection c(gw.port());
+    c.send("GET " + target + " HTTP/1.1\r\nHost: gw.test\r\n" + extra + "\r\n");
+    return c.read_response();
+  }
+};
+
+TEST_F(ProxyTest, RoutesAndStripsPath) {
+  auto r = get("/users/42?full=1");
+  ASSERT_EQ(r.status, 200) << r.head;
+  auto e = echo_of(r);
+  EXPECT_EQ(e.at("target").as_string(), "/42?full=1");
+  EXPECT_EQ(e.at("upstream").as_string(), "v1");
+
+  e = echo_of(get("/kept/a"));
+  EXPECT_EQ(e.at("target").as_string(), "/kept/a");
+
+  e = echo_of(get("/api/x"));
+  EXPECT_EQ(e.at("target").as_string(), "/api/x");
+}
+
+TEST_F(ProxyTest, HeaderRoutingForABTests) {
+  auto e = echo_of(get("/users/1", "X-Version: v2\r\n"));
+  EXPECT_EQ(e.at("upstream").as_string(), "v2");
+  EXPECT_EQ(e.at("target").as_string(), "/v2/1");
+  e = echo_of(get("/users/1", "X-Version: v1\r\n"));
+  EXPECT_EQ(e.at("upstream").as_string(), "v1");
+}
+
+TEST_F(ProxyTest, NoRouteIs404WithKongBody) {
+  auto r = get("/nothing-here");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"message":"no Route matched with those values"})");
+  EXPECT_EQ(r.field("content-type"), "application/json; charset=utf-8");
+  EXPECT_EQ(upstream.request_count(), 0u);
+}
+
+TEST_F(ProxyTest, HostHeaderPerPreserveHost) {
+  auto e = echo_of(get("/users/1"));
+  EXPECT_EQ(e.at("headers").at("host").as_string(), "127.0.0.1:" + std::to_string(upstream.port()));
+  e = echo_of(get("/host/1"));
+  EXPECT_EQ(e.at("headers").at("host").as_string(), "gw.test");
+}
+
+TEST_F(ProxyTest, ForwardedHeadersAreSetAndUntrustedValuesReplaced) {
+  auto e = echo_of(get("/users/1", "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nX-Real-IP: 6.6.6.6\r\n"));
+  const auto& h = e.at("headers").as_object();
+  EXPECT_EQ(h.at("x-forwarded-for").as_string(), "127.0.0.1");
+  EXPECT_EQ(h.at("x-real-ip").as_string(), "127.0.0.1");
+  EXPECT_EQ(h.at("x-forwarded-proto").as_string(), "http");
+  EXPECT_EQ(h.at("x-forwarded-host").as_string(), "gw.test");
+  EXPECT_EQ(h.at("x-forwarded-port").as_string(), std::to_string(gw.port()));
+  EXPECT_EQ(h.at("x-forwarded-prefix").as_string(), "/users");
+  EXPECT_EQ(h.at("via").as_string(), "1.1 portico");
+}
+
+TEST(ProxyTrusted, TrustedPeerForwardedHeadersAreKept) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.trusted_ips = {*net::Cidr::parse("127.0.0.0/8")};
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: https\r\n\r\n");
+  auto e = json::parse(c.read_response().body).as_object();
+  EXPECT_EQ(e.at("headers").at("x-forwarded-for").as_string(), "10.1.1.1, 127.0.0.1");
+  EXPECT_EQ(e.at("headers").at("x-forwarded-proto").as_string(), "https");
+}
+
+TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
+  auto e = echo_of(get("/users/1", "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
+                                   "TE: trailers\r\nUpgrade: foo\r\nProxy-Connection: keep-alive\r\nX-Kept: yes\r\n"));
+  const auto& h = e.at("headers").as_object();
+  for (const char* name : {"connection", "x-secret", "keep-alive", "te", "upgrade", "proxy-connection"}) {
+    EXPECT_FALSE(h.contains(name)) << name;
+  }
+  EXPECT_EQ(h.at("x-kept").as_string(), "yes");
+}
+
+TEST_F(ProxyTest, LatencyHeadersOnResponses) {
+  auto r = get("/users/1");
+  EXPECT_FALSE(r.field("x-portico-upstream-latency").empty());
+  EXPECT_FALSE(r.field("x-portico-proxy-latency").empty());
+  EXPECT_EQ(r.field("via"), "1.1 portico");
+}
+
+TEST_F(ProxyTest, KeepAliveReusesUpstreamConnection) {
+  RawConnection c(gw.port());
+  int first_conn = -1;
+  for (int i = 0; i < 5; ++i) {
+    c.send("GET /users/" + std::to_string(i) + " HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    auto r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    int id = static_cast<int>(echo_of(r).at("connection").as_int64());
+    if (i == 0) first_conn = id;
+    EXPECT_EQ(id, first_conn) << "request " << i << " used a new upstream connection";
+  }
+  EXPECT_EQ(upstream.connections_accepted(), 1);
+}
+
+TEST_F(ProxyTest, PipelinedRequestsAnswerInOrder) {
+  RawConnection c(gw.port());
+  std::string batch;
+  for (int i = 0; i < 10; ++i) batch += "GET /users/" + std::to_string(i) + " HTTP/1.1\r\nHost: gw.test\r\n\r\n";
+  c.send(batch);
+  for (int i = 0; i < 10; ++i) {
+    auto r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(echo_of(r).at("target").as_string(), "/" + std::to_string(i));
+  }
+}
+
+TEST_F(ProxyTest, ChunkedRequestBodyIsReencoded) {
+  RawConnection c(gw.port());
+  c.send("POST /users HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5;name=val\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_EQ(echo_of(r).at("body_length").as_int64(), 11);
+  auto reqs = upstream.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body, "hello world");
+  EXPECT_EQ(reqs[0].header("transfer-encoding"), "chunked");
+  EXPECT_EQ(reqs[0].count("content-length"), 0);
+}
+
+TEST_F(ProxyTest, ContentLengthBodyArrivingInPieces) {
+  RawConnection c(gw.port());
+  c.send("POST /users HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 10\r\n\r\n01234");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.send("56789");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(upstream.requests().at(0).body, "0123456789");
+}
+
+TEST_F(ProxyTest, ChunkedResponseStreamsToClient) {
+  auto r = get("/users/../chunked/50");  // normalized to /chunked/50 -> no route
+  EXPECT_EQ(r.status, 404);
+  r = get("/kept/../users/chunked/3");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.field("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.body, "chunk-0\nchunk-1\nchunk-2\n");
+}
+
+TEST_F(ProxyTest, CloseDelimitedResponseBecomesChunkedForHttp11) {
+  RawConnection c(gw.port());
+  c.send("GET /users/close HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.field("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.body, "body until close");
+  // The client connection stays usable.
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);
+}
+
+TEST_F(ProxyTest, Http10ClientGetsCloseDelimitedBody) {
+  auto raw = raw_exchange(gw.port(), "GET /users/chunked/2 HTTP/1.0\r\nHost: gw.test\r\n\r\n");
+  auto r = parse_response(raw);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.field("transfer-encoding"), "");
+  EXPECT_EQ(r.field("connection"), "close");
+  EXPECT_EQ(r.body, "chunk-0\nchunk-1\n");
+}
+
+TEST_F(ProxyTest, ExpectContinue) {
+  RawConnection c(gw.port());
+  c.send("PUT /users/1 HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = c.read_response();
+  EXPECT_EQ(interim.status, 100);
+  c.send("data");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  auto reqs = upstream.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body, "data");
+  EXPECT_EQ(reqs[0].count("expect"), 0);
+}
+
+TEST_F(ProxyTest, HeadAndBodylessStatuses) {
+  RawConnection c(gw.port());
+  c.send("HEAD /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  auto r = c.read_response(true);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.field("content-length").empty());
+  c.send("GET /users/status/204 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  r = c.read_response();
+  EXPECT_EQ(r.status, 204);
+  c.send("GET /users/status/304 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  r = c.read_response();
+  EXPECT_EQ(r.status, 304);
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);  // framing intact after bodyless responses
+}
+
+TEST_F(ProxyTest, UpstreamTimeoutIs504) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = get("/slow/hang");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, R"({"message":"The upstream server is timing out"})");
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+}
+
+TEST_F(ProxyTest, UpstreamDownIs502AfterRetries) {
+  auto r = get("/down");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.body, R"({"message":"An invalid response was received from the upstream server"})");
+  auto totals = gw.gateway().totals();
+  EXPECT_EQ(totals.upstream_retries, 2u);
+}
+
+TEST_F(ProxyTest, AmbiguousUpstreamFramingIs502) {
+  auto r = get("/users/bad-framing");
+  EXPECT_EQ(r.status, 502);
+}
+
+TEST_F(ProxyTest, UpstreamConnectionCloseIsHonoured) {
+  RawConnection c(gw.port());
+  c.send("GET /users/connection-close HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);
+  EXPECT_EQ(upstream.connections_accepted(), 2);
+}
+
+TEST_F(ProxyTest, StalePooledConnectionIsRetriedOnAFreshOne) {
+  RawConnection c(gw.port());
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  // The upstream closes its idle keep-alive connections.
+  upstream.stop();
+  FixtureUpstream replacement;  // a different port: the old one stays closed
+  c.send("GET /users/2 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 502);  // nothing listens any more: a clean 502, not a hang
+}
+
+TEST_F(ProxyTest, LargeBodiesStreamBothWays) {
+  const std::size_t size = 8 * 1024 * 1024;
+  RawConnection c(gw.port(), std::chrono::milliseconds(20000));
+  c.send("POST /users/bytes/" + std::to_string(size) + " HTTP/1.1\r\nHost: gw.test\r\nContent-Length: " +
+         std::to_string(size) + "\r\n\r\n" + std::string(size, 'y'));
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.size(), size);
+  EXPECT_EQ(upstream.requests().at(0).body.size(), size);
+}
+
+TEST(ProxyLimits, BodyLimitGives413) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.max_body_size = 100;
+  GatewayHarness gw(config_for(upstream.port()), options);
+  auto r = parse_response(raw_exchange(gw.port(), "POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n"));
+  EXPECT_EQ(r.status, 413);
+  r = parse_response(raw_exchange(gw.port(), "POST /users HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                             "64\r\n" + std::string(100, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n"));
+  EXPECT_EQ(r.status, 413);
+  r = parse_response(raw_exchange(gw.port(), "POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\nConnection: close\r\n\r\n" +
+                                                 std::string(100, 'a')));
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST(ProxyLimits, ClientHeaderTimeoutClosesSlowClients) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.client_header_timeout = std::chrono::milliseconds(200);
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  c.send("GET /users HTTP/1.1\r\nHost: a\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 408);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(upstream.request_count(), 0u);
+}
+
+TEST(ProxyLimits, ConnectionLimitRefusesCleanly) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.max_connections_per_worker = 2;
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection a(gw.port()), b(gw.port());
+  a.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(a.read_response().status, 200);
+  b.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(b.read_response().status, 200);
+  auto r = parse_response(raw_exchange(gw.port(), "GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_EQ(r.status, 503);
+  a.send("GET /users/2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(a.read_response().status, 200);  // existing connections unaffected
+}
+
+TEST(Reload, ValidConfigSwapsInvalidKeepsOld) {
+  FixtureUpstream upstream;
+  GatewayHarness gw(config_for(upstream.port()));
+  RawConnection c(gw.port());
+  c.send("GET /fresh HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 404);
+  auto errors = gw.rewrite_and_reload("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" +
+                                      std::to_string(upstream.port()) + "\n  routes:\n  - paths: [/fresh]\n");
+  EXPECT_TRUE(errors.empty());
+  c.send("GET /fresh HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);  // same client connection, new snapshot
+  errors = gw.rewrite_and_reload("_format_version: \"3.0\"\nservices:\n- name: s\n  retries: nope\n");
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find(":4:12: services[0].retries: expected an integer"), std::string::npos) << errors[0];
+  c.send("GET /fresh HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);
+}
+
+TEST(Admin, RootAndStatus) {
+  FixtureUpstream upstream;
+  GatewayHarness gw(config_for(upstream.port()));
+  RawConnection p(gw.port());
+  p.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(p.read_response().status, 200);
+  RawConnection c(gw.admin_port());
+  c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  auto root = json::parse(r.body).as_object();
+  EXPECT_EQ(root.at("version").as_string(), PORTICO_VERSION);
+  EXPECT_EQ(root.at("tagline").as_string(), "Welcome to portico");
+  c.send("GET /status HTTP/1.1\r\nHost: a\r\n\r\n");
+  r = c.read_response();
+  auto status = json::parse(r.body).as_object();
+  EXPECT_EQ(status.at("server").at("total_requests").as_int64(), 1);
+  EXPECT_EQ(status.at("configuration_hash").as_string().size(), 32u);
+  EXPECT_EQ(status.at("database").at("reachable").as_bool(), true);
+  c.send("GET /nope HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 404);
+}
+
+}  // namespace
+}  // namespace portico::test
