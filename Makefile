@@ -1,0 +1,41 @@
+# Portico: the two commands are `make run` (demo) and `make test` (all tests).
+.PHONY: all deps build run test bench clean configure-release configure-test
+
+RELEASE_DIR := build/release
+TEST_DIR    := build/test
+JOBS        ?= $(shell nproc)
+
+all: build
+
+deps:
+	@./scripts/setup-deps.sh
+
+configure-release: deps
+	@test -f $(RELEASE_DIR)/build.ninja || cmake -S . -B $(RELEASE_DIR) -G Ninja \
+		-DCMAKE_BUILD_TYPE=Release -DPORTICO_TESTS=OFF -DPORTICO_BENCH=ON >/dev/null
+
+configure-test: deps
+	@test -f $(TEST_DIR)/build.ninja || cmake -S . -B $(TEST_DIR) -G Ninja \
+		-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DPORTICO_SANITIZE=ON \
+		-DPORTICO_TESTS=ON -DPORTICO_BENCH=OFF >/dev/null
+
+# Release build: the binary is build/release/portico.
+build: configure-release
+	@ninja -C $(RELEASE_DIR) -j $(JOBS) portico
+
+# The demo: backends + Portico with examples/kong.yml. Ctrl-C stops everything.
+run: build
+	@./scripts/run-demo.sh
+
+# Every test (unit, integration, end-to-end) on the sanitizer build.
+test: configure-test
+	@ninja -C $(TEST_DIR) -j $(JOBS)
+	@cd $(TEST_DIR) && ctest --output-on-failure
+
+# Portico vs nginx vs HAProxy, same backend and load; also the microbenchmarks.
+bench: configure-release
+	@ninja -C $(RELEASE_DIR) -j $(JOBS)
+	@./bench/run.sh
+
+clean:
+	rm -rf build

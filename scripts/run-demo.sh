@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts the demo backends and Portico with examples/kong.yml, prints what to try, and
+# stops everything on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROXY=${PORTICO_DEMO_PROXY:-127.0.0.1:8000}
+ADMIN=${PORTICO_DEMO_ADMIN:-127.0.0.1:8001}
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo stopped"
+}
+trap cleanup INT TERM EXIT
+
+/usr/bin/python3 examples/backends/demo_services.py &
+pids+=($!)
+for port in 9101 9102 9103 9104 9105 9106; do
+  for _ in $(seq 50); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+  done
+done
+
+./build/release/portico run -c examples/kong.yml --proxy-listen "$PROXY" --admin-listen "$ADMIN" &
+pids+=($!)
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/${PROXY%:*}/${PROXY##*:}) 2>/dev/null && break
+  sleep 0.1
+done
+
+cat <<MSG
+
+Portico is running: proxy on http://$PROXY, admin API on http://$ADMIN
+Try:
+  curl -i http://$PROXY/users/1
+  curl -i -H 'X-Version: v2' http://$PROXY/users/1       # A/B routing to users v2
+  curl -i http://$PROXY/orders
+  curl -i -X POST -H 'Content-Type: application/json' -d '{"user_id":1}' http://$PROXY/orders
+  curl -i http://$PROXY/products/101
+  curl -i http://$PROXY/notifications
+  curl -i http://$PROXY/payments/pay_1
+  curl -i http://$PROXY/nowhere                          # 404 with Kong's JSON body
+  curl -s http://$ADMIN/status
+  kill -HUP <portico pid>                                 # reload examples/kong.yml
+Press Ctrl-C to stop.
+
+MSG
+wait

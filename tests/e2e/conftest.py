@@ -1,0 +1,127 @@
+"""Shared fixtures for end-to-end tests: the built portico binary, the demo backends,
+free loopback ports. Every process a test starts is stopped by its pid at the end."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("PORTICO_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+PORTICO_BIN = os.environ.get("PORTICO_BIN", str(SOURCE_DIR / "build" / "release" / "portico"))
+BACKENDS = SOURCE_DIR / "examples" / "backends" / "demo_services.py"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=15.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited early with %s" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("port %d did not open" % port)
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=15):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Backends:
+    def __init__(self):
+        self.ports = {name: free_port() for name in
+                      ["users", "users-v2", "orders", "products", "notifications", "payments"]}
+        spec = ",".join("%s=%d" % kv for kv in self.ports.items())
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(BACKENDS), "--ports", spec],
+                                     stdout=subprocess.DEVNULL)
+        for port in self.ports.values():
+            wait_for_port(port, proc=self.proc)
+
+
+@pytest.fixture
+def backends():
+    b = Backends()
+    yield b
+    stop(b.proc)
+
+
+def demo_config(backends):
+    """examples/kong.yml with the demo ports replaced by this test's ports."""
+    text = (SOURCE_DIR / "examples" / "kong.yml").read_text()
+    defaults = {"users": 9101, "users-v2": 9102, "orders": 9103, "products": 9104,
+                "notifications": 9105, "payments": 9106}
+    for name, port in defaults.items():
+        text = text.replace("127.0.0.1:%d" % port, "127.0.0.1:%d" % backends.ports[name])
+    return text
+
+
+class Portico:
+    def __init__(self, config_path, extra_args=(), env=None):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.config_path = config_path
+        self.log_path = str(config_path) + ".log"
+        self.log = open(self.log_path, "w")
+        args = [PORTICO_BIN, "run", "-c", str(config_path),
+                "--proxy-listen", "127.0.0.1:%d" % self.port,
+                "--admin-listen", "127.0.0.1:%d" % self.admin_port,
+                "--workers", "2"] + list(extra_args)
+        if "--access-log" not in extra_args:
+            args += ["--access-log", "off"]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        wait_for_port(self.port, proc=self.proc)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def logs(self):
+        self.log.flush()
+        return Path(self.log_path).read_text()
+
+    def close(self):
+        stop(self.proc)
+        self.log.close()
+
+
+@pytest.fixture
+def start_portico():
+    started = []
+
+    def start(config_path, extra_args=(), env=None):
+        p = Portico(config_path, extra_args, env)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+
+
+def curl(*args):
+    """Runs curl and returns (status_code, headers_text, body)."""
+    out = subprocess.run(["curl", "-s", "-S", "-i", "--max-time", "20", *args],
+                         capture_output=True, check=True).stdout.decode()
+    head, _, body = out.partition("\r\n\r\n")
+    while head.startswith("HTTP/1.1 100"):
+        head, _, body = body.partition("\r\n\r\n")
+    status = int(head.split(" ", 2)[1])
+    return status, head, body

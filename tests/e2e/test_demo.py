@@ -1,0 +1,84 @@
+"""The README's curl lines against the demo config and backends, with real curl."""
+import json
+
+from conftest import curl, demo_config
+
+
+def test_demo_routes(backends, start_portico, tmp_path):
+    cfg = tmp_path / "kong.yml"
+    cfg.write_text(demo_config(backends))
+    p = start_portico(cfg)
+
+    status, head, body = curl(p.url("/users/1"))
+    assert status == 200
+    assert json.loads(body)["username"] == "ada"
+    assert "X-Service: users" in head
+    assert "Via: 1.1 portico" in head
+    assert "X-Portico-Upstream-Latency:" in head
+
+    status, head, body = curl("-H", "X-Version: v2", p.url("/users/1"))
+    assert status == 200
+    assert json.loads(body)["name"] == {"first": "Ada", "last": "Lovelace"}
+
+    status, _, body = curl(p.url("/orders"))
+    assert status == 200 and json.loads(body)["total"] == 2
+
+    status, head, body = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", '{"user_id":1}',
+                              p.url("/orders"))
+    assert status == 201
+    assert json.loads(body)["status"] == "created"
+
+    status, _, body = curl(p.url("/products/101"))
+    assert status == 200 and json.loads(body)["sku"] == "KB-65"
+    status, _, _ = curl(p.url("/notifications"))
+    assert status == 200
+    status, _, body = curl(p.url("/payments/pay_1"))
+    assert status == 200 and json.loads(body)["status"] == "captured"
+
+    status, head, body = curl(p.url("/nowhere"))
+    assert status == 404
+    assert json.loads(body) == {"message": "no Route matched with those values"}
+
+    status, _, body = curl("http://127.0.0.1:%d/status" % p.admin_port)
+    assert status == 200
+    assert json.loads(body)["server"]["total_requests"] >= 8
+
+
+def test_methods_are_routed(backends, start_portico, tmp_path):
+    cfg = tmp_path / "kong.yml"
+    cfg.write_text(demo_config(backends))
+    p = start_portico(cfg)
+    status, _, _ = curl("-X", "DELETE", p.url("/orders/5001"))
+    assert status == 404  # the orders route only takes GET and POST
+
+
+def test_environment_variables_configure_the_node(backends, tmp_path):
+    import subprocess
+    from conftest import PORTICO_BIN, free_port, stop, wait_for_port
+    cfg = tmp_path / "kong.yml"
+    cfg.write_text(demo_config(backends))
+    port = free_port()
+    env = {"PORTICO_CONFIG": str(cfg), "PORTICO_PROXY_LISTEN": "127.0.0.1:%d" % port,
+           "PORTICO_ADMIN_LISTEN": "off", "PORTICO_WORKERS": "1", "PORTICO_ACCESS_LOG": "off",
+           "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([PORTICO_BIN, "run"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc=proc)
+        status, _, _ = curl("http://127.0.0.1:%d/products" % port)
+        assert status == 200
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+
+
+def test_access_log_is_written(backends, start_portico, tmp_path):
+    cfg = tmp_path / "kong.yml"
+    cfg.write_text(demo_config(backends))
+    log = tmp_path / "access.log"
+    p = start_portico(cfg, ["--access-log", str(log)])
+    curl("-A", "e2e-agent", p.url("/products/102"))
+    p.close()
+    line = log.read_text().strip().splitlines()[-1]
+    assert '"GET /products/102 HTTP/1.1" 200' in line
+    assert '"e2e-agent"' in line
+    assert "route=products" in line
