@@ -57,10 +57,10 @@ struct DownstreamConnection::Exchange {
   router::MatchResult match;
   std::string normalized_path;
   std::string_view path;
-  std::string upstream_target;
+  std::string_view upstream_target;
   const config::ServiceRuntime* service = nullptr;
   const config::Endpoint* endpoint = nullptr;
-  http::ResponseHead response;
+  http::ResponseHead* response = nullptr;
   int status = 0;
   int upstream_status = 0;
   std::uint64_t bytes_sent = 0;
@@ -74,6 +74,8 @@ struct DownstreamConnection::Exchange {
 DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port)
     : worker_(worker), socket_(std::move(socket)), deadline_(socket_.get_executor(), &socket_), local_port_(local_port) {
   in_.attach(&worker_.buffers());
+  head_.attach(&worker_.buffers());
+  response_.attach(&worker_.buffers());
   boost::system::error_code ec;
   auto peer = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -86,6 +88,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket
   }
   local_port_text_ = std::to_string(local_port);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // read_some() after async_wait must never block
   worker_.connection_opened(this);
 }
 
@@ -151,6 +154,12 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
       idle_ = false;
       if (ec || deadline_.expired() || worker_.draining()) co_return false;
       in_.acquire();
+      // Readable now: read without another trip through the event loop.
+      boost::system::error_code rec;
+      std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
+      if (rec == asio::error::would_block) continue;  // spurious wake-up
+      if (rec) co_return false;                        // EOF or reset while idle: just close
+      in_.commit(n);
     }
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
     // client dribbling bytes costs linear, not quadratic, work.
@@ -237,6 +246,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
 
 asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::connect_upstream(Exchange& ex) {
   const auto& svc = ex.service->config;
+  // A request that cannot be replayed checks that a pooled connection is still open.
+  bool verify_pooled = request_.framing != http::BodyFraming::none || !is_idempotent(request_.method);
   auto& pool = worker_.upstream_pool();
   int attempts = svc.retries + 1;
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -247,7 +258,7 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::conne
       co_return nullptr;
     }
     ex.endpoint = ep;
-    if (auto pooled = pool.take(ep->pool_key)) {
+    if (auto pooled = pool.take(ep->pool_key, verify_pooled)) {
       worker_.stats().upstream_reused.add();
       co_return pooled;
     }
@@ -288,9 +299,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
   }
 
-  ex.upstream_target = router::build_upstream_path(svc.path, ex.path, ex.match.matched_length, route.strip_path,
-                                                   route.path_handling_v1);
-  if (!request_.query.empty()) ex.upstream_target.append("?").append(request_.query);
+  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
+                              route.path_handling_v1);
+  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
+  ex.upstream_target = upstream_target_;
+  ex.response = &response_head_;
   std::string_view forwarded_prefix;
   if (route.strip_path && ex.match.matched_length > 0) forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
 
@@ -358,13 +371,13 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     // Read the response head, skipping interim 1xx responses.
     bool retry = false;
     for (;;) {
-      auto outcome = http::parse_response_head(conn->buffer.readable(), options.limits, is_head, ex.response);
+      auto outcome = http::parse_response_head(conn->buffer.readable(), options.limits, is_head, *ex.response);
       if (outcome.state == http::ParseState::complete) {
-        if (ex.response.status >= 100 && ex.response.status < 200) {
-          if (ex.response.status == 101) {
+        if (ex.response->status >= 100 && ex.response->status < 200) {
+          if (ex.response->status == 101) {
             co_return co_await send_error(&ex, 502, "upstream switched protocols without an upgrade request", true);
           }
-          conn->buffer.consume(ex.response.head_size);
+          conn->buffer.consume(ex.response->head_size);
           continue;
         }
         break;
@@ -387,15 +400,15 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     break;
   }
   ex.upstream_first_byte = Clock::now();
-  ex.upstream_status = ex.response.status;
+  ex.upstream_status = ex.response->status;
 
   // Response head for the client.
-  const auto& resp = ex.response;
+  const auto& resp = *ex.response;
   bool client_http10 = request_.version_minor == 0;
   bool keep_alive = request_.keep_alive && !worker_.draining();
   bool chunk_out = false;
   response_.clear();
-  response_.raw("HTTP/1.1 ").raw(std::to_string(resp.status)).raw(" ")
+  response_.raw("HTTP/1.1 ").number(static_cast<std::uint64_t>(resp.status)).raw(" ")
       .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
   bool bodyless = is_head || resp.status == 204 || resp.status == 304 || resp.status < 200;
   for (const auto& h : resp.headers) {

@@ -58,6 +58,8 @@ class DownstreamConnection {
   HeadBuilder head_;      // upstream request head
   HeadBuilder response_;  // downstream response head
   http::RequestHead request_;
+  http::ResponseHead response_head_;  // reused: keeps its field vector's capacity
+  std::string upstream_target_;
   std::string client_ip_;
   std::string local_port_text_;
   int local_port_ = 0;

@@ -4,10 +4,14 @@
 
 namespace portico::proxy {
 
-HeadBuilder& HeadBuilder::field(std::string_view name, std::uint64_t value) {
+HeadBuilder& HeadBuilder::number(std::uint64_t value) {
   char digits[24];
   auto r = std::to_chars(digits, digits + sizeof digits, value);
-  return field(name, std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+  return raw(std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+}
+
+HeadBuilder& HeadBuilder::field(std::string_view name, std::uint64_t value) {
+  return raw(name).raw(": ").number(value).raw("\r\n");
 }
 
 bool is_hop_by_hop_or_framing(std::string_view n) {

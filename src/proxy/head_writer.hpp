@@ -6,33 +6,43 @@
 #include <string>
 #include <string_view>
 
+#include <cstring>
+
+#include "core/byte_buffer.hpp"
 #include "http/header_view.hpp"
 
 namespace portico::proxy {
 
-// Appends text to a reusable std::string without re-allocating in steady state.
+// Builds a message head in a buffer taken from the worker's pool, so steady-state
+// requests allocate nothing and idle connections hold no head memory (release()).
 class HeadBuilder {
  public:
-  void clear() { out_.clear(); }
-  std::string_view view() const { return out_; }
-  void release() { std::string().swap(out_); }
+  void attach(BufferPool* pool) { buf_.attach(pool); }
+  void clear() {
+    buf_.acquire();
+    buf_.consume(buf_.size());
+  }
+  std::string_view view() const { return buf_.readable(); }
+  void release() {
+    buf_.consume(buf_.size());
+    buf_.release();
+  }
 
   HeadBuilder& raw(std::string_view s) {
-    out_.append(s);
+    if (buf_.writable() < s.size()) buf_.grow((buf_.capacity() + s.size()) * 2);
+    std::memcpy(buf_.write_ptr(), s.data(), s.size());
+    buf_.commit(s.size());
     return *this;
   }
   HeadBuilder& field(std::string_view name, std::string_view value) {
-    out_.append(name).append(": ").append(value).append("\r\n");
-    return *this;
+    return raw(name).raw(": ").raw(value).raw("\r\n");
   }
   HeadBuilder& field(std::string_view name, std::uint64_t value);
-  HeadBuilder& end() {
-    out_.append("\r\n");
-    return *this;
-  }
+  HeadBuilder& number(std::uint64_t value);
+  HeadBuilder& end() { return raw("\r\n"); }
 
  private:
-  std::string out_;
+  ByteBuffer buf_;
 };
 
 // True for hop-by-hop fields that a proxy must not forward (RFC 9110 7.6.1), and for

@@ -14,7 +14,7 @@ bool still_open(boost::asio::ip::tcp::socket& s) {
 
 }  // namespace
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, bool verify) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -22,10 +22,11 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key) {
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < idle_timeout_ && still_open(conn->socket)) {
-      conn->reused = true;
-      return conn;
-    }
+    auto idle = now - conn->idle_since;
+    if (idle >= idle_timeout_) continue;
+    if ((verify || idle >= kVerifyAfter) && !still_open(conn->socket)) continue;
+    conn->reused = true;
+    return conn;
   }
   return nullptr;
 }

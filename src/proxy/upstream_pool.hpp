@@ -38,9 +38,12 @@ class UpstreamPool {
   UpstreamPool(std::size_t max_idle_per_key, std::size_t max_requests, std::chrono::milliseconds idle_timeout)
       : max_idle_(max_idle_per_key), max_requests_(max_requests), idle_timeout_(idle_timeout) {}
 
-  // Takes an idle connection to `key`, or nullptr. Connections that the peer closed
-  // while idle (seen with a non-blocking peek) or that idled too long are dropped.
-  std::unique_ptr<UpstreamConnection> take(const std::string& key);
+  // Takes an idle connection to `key`, or nullptr. Connections that idled too long are
+  // dropped. A non-blocking peek drops connections the peer closed while idle; it costs a
+  // syscall, so it runs when `verify` is set (a request that cannot be replayed) or the
+  // connection idled longer than kVerifyAfter (replayable requests retry instead).
+  std::unique_ptr<UpstreamConnection> take(const std::string& key, bool verify);
+  static constexpr std::chrono::milliseconds kVerifyAfter{1000};
 
   // Returns a connection after a cleanly framed exchange. Closes it instead when the
   // pool is full or it has served max_requests.

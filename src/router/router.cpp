@@ -349,25 +349,32 @@ std::string_view sanitize_postfix(std::string_view p) {
 
 std::string build_upstream_path(std::string_view base, std::string_view req, std::size_t strip_length,
                                 bool strip_path, bool v1) {
+  std::string out;
+  build_upstream_path(out, base, req, strip_length, strip_path, v1);
+  return out;
+}
+
+void build_upstream_path(std::string& out, std::string_view base, std::string_view req, std::size_t strip_length,
+                         bool strip_path, bool v1) {
   if (base.empty()) base = "/";
   std::string_view postfix = strip_path ? sanitize_postfix(req.substr(std::min(strip_length, req.size()))) : req;
-  std::string out;
-  out.reserve(base.size() + req.size() + 1);
+  out.clear();
   if (v1) {
     // v1: plain concatenation, dropping the leading slash of the appended part.
     out.append(base);
     if (!postfix.empty() && postfix[0] == '/') postfix.remove_prefix(1);
     if (!out.empty() && out.back() == '/' && !postfix.empty() && postfix[0] == '/') postfix.remove_prefix(1);
     out.append(postfix);
-    return out.empty() ? "/" : out;
+    if (out.empty()) out = "/";
+    return;
   }
   // v0, as Kong's get_upstream_uri.
   if (base.back() == '/') {
     if (strip_path) {
       if (postfix.empty()) {
         if (base == "/") out = "/";
-        else if (!req.empty() && req.back() == '/') out = base;
-        else out = base.substr(0, base.size() - 1);
+        else if (!req.empty() && req.back() == '/') out.assign(base);
+        else out.assign(base.substr(0, base.size() - 1));
       } else if (postfix[0] == '/') {
         out.append(base.substr(0, base.size() - 1)).append(postfix);
       } else {
@@ -386,11 +393,10 @@ std::string build_upstream_path(std::string_view base, std::string_view req, std
       out.append(base).append("/").append(postfix);
     }
   } else if (req == "/") {
-    out = base;
+    out.assign(base);
   } else {
     out.append(base).append(req);
   }
-  return out;
 }
 
 }  // namespace portico::router

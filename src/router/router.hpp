@@ -115,6 +115,9 @@ bool normalize_path(std::string_view path, std::string& out, bool& changed);
 
 // Builds the upstream path from the service path and the request path, as Kong does
 // for path_handling v0 and v1. `strip_length` is the matched prefix length.
+// `out` is overwritten (its capacity is reused).
+void build_upstream_path(std::string& out, std::string_view service_path, std::string_view request_path,
+                         std::size_t strip_length, bool strip_path, bool v1);
 std::string build_upstream_path(std::string_view service_path, std::string_view request_path,
                                 std::size_t strip_length, bool strip_path, bool v1);
 

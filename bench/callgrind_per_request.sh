@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Instructions per proxied request for portico or nginx, measured with callgrind as the
+# difference between a run of N2 and a run of N1 sequential keep-alive requests (this
+# cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|nginx WORKDIR BACKEND_PORT
+set -euo pipefail
+name=$1; work=$2; backend=$3
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+port=19590
+N1=2000; N2=12000
+total_ir() {  # requests -> total instructions
+  local n=$1 out=$work/callgrind.$name.$n
+  case $name in
+    portico)
+      sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/kong.yml" > "$work/cg-kong.yml"
+      valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
+        --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log off --log-level warn 2>/dev/null &
+      ;;
+    nginx)
+      sed -e "s#@WORK@#$work#g" -e "s#@PORT@#$port#g" -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/proxy-nginx.conf" \
+        | sed -e "s#^daemon off;#daemon off;\nmaster_process off;#" -e "s#nginx-proxy.pid#cg-nginx.pid#" > "$work/cg-nginx.conf"
+      valgrind --tool=callgrind --callgrind-out-file="$out" nginx -c "$work/cg-nginx.conf" -p "$work" 2>/dev/null &
+      ;;
+  esac
+  local pid=$!
+  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+  /usr/bin/python3 "$ROOT/bench/sequential_requests.py" --port $port --count "$n"
+  if [ "$name" = nginx ]; then kill -QUIT $pid; else kill -TERM $pid; fi
+  wait $pid 2>/dev/null || true
+  grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}'
+}
+a=$(total_ir $N1); b=$(total_ir $N2)
+/usr/bin/python3 -c "print('%.0f instructions per request (%d requests: %d Ir, %d requests: %d Ir)' % (($b-$a)/($N2-$N1), $N1, $a, $N2, $b))"

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Portico vs nginx vs HAProxy as plain reverse proxies, one worker each, in front of the
+# same nginx backend (small JSON body), driven by the same wrk settings in one run.
+# Then: RSS per idle keep-alive connection, instructions per request under callgrind,
+# and the microbenchmarks. Results go to stdout and bench/results/latest.txt.
+#
+# Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
+# proxy gets the same single core. Environment knobs: DURATION (s, default 10),
+# CONNECTIONS (default "64 256"), SKIP_CALLGRIND=1, SKIP_IDLE=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BIN=$ROOT/build/release/portico
+WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-"64 256"}
+BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503
+mkdir -p bench/results
+OUT=bench/results/latest.txt
+: > "$OUT"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+say() { echo "$@" | tee -a "$OUT"; }
+ulimit -n 65536 2>/dev/null || true
+
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$BACKEND_PORT#g" bench/conf/backend-nginx.conf > "$WORK/backend.conf"
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx.conf > "$WORK/nginx.conf"
+sed -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/haproxy.cfg > "$WORK/haproxy.cfg"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
+
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
+
+taskset -c 1 nginx -c "$WORK/backend.conf" -p "$WORK" & pids+=($!)
+wait_port $BACKEND_PORT
+
+start_proxy() {  # name -> sets PROXY_PID
+  case $1 in
+    nginx)   taskset -c 0 nginx -c "$WORK/nginx.conf" -p "$WORK" & ;;
+    haproxy) taskset -c 0 haproxy -f "$WORK/haproxy.cfg" -db & ;;
+    portico) taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen 127.0.0.1:$PORTICO_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+  esac
+  PROXY_PID=$!
+}
+port_of() { case $1 in nginx) echo $NGINX_PORT;; haproxy) echo $HAPROXY_PORT;; portico) echo $PORTICO_PORT;; esac; }
+
+# wrk summary -> "rps p50_ms p99_ms"
+run_wrk() {
+  local port=$1 conns=$2
+  taskset -c 1 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/users/1" >/dev/null  # warm-up
+  taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/users/1" > "$WORK/wrk.txt"
+  /usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk.txt"
+}
+
+say "# Portico benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t1 -d${DURATION}s, one worker per proxy"
+say "# backend: nginx returning a 56-byte JSON body; proxies pinned to CPU 0, backend + wrk on CPU 1"
+declare -A RPS P50 P99
+for conns in $CONNECTIONS; do
+  for name in nginx haproxy portico; do
+    start_proxy $name
+    wait_port "$(port_of $name)"
+    read -r rps p50 p99 < <(run_wrk "$(port_of $name)" "$conns")
+    RPS[$name,$conns]=$rps; P50[$name,$conns]=$p50; P99[$name,$conns]=$p99
+    kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+    sleep 0.5
+  done
+  say ""
+  say "## wrk -t1 -c$conns -d${DURATION}s http://127.0.0.1:PORT/users/1"
+  say "$(printf '%-8s %12s %9s %9s' proxy 'requests/s' 'p50 ms' 'p99 ms')"
+  for name in nginx haproxy portico; do
+    say "$(printf '%-8s %12s %9s %9s' $name "${RPS[$name,$conns]}" "${P50[$name,$conns]}" "${P99[$name,$conns]}")"
+  done
+  say "$(/usr/bin/python3 -c "
+p,n,h=${RPS[portico,$conns]},${RPS[nginx,$conns]},${RPS[haproxy,$conns]}
+q,m,k=${P99[portico,$conns]},${P99[nginx,$conns]},${P99[haproxy,$conns]}
+print('portico/nginx requests/s %.2fx, portico/haproxy %.2fx; p99 portico/nginx %.2fx, portico/haproxy %.2fx' % (p/n, p/h, q/m, q/k))")"
+done
+
+if [ "${SKIP_IDLE:-0}" != 1 ]; then
+  say ""
+  say "## memory per idle keep-alive connection (10,000 connections, one request each, then idle)"
+  for name in portico nginx; do
+    start_proxy $name
+    wait_port "$(port_of $name)"
+    pid=$PROXY_PID
+    [ $name = nginx ] && sleep 0.3 && pid=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)
+    say "$name: $(/usr/bin/python3 bench/idle_connections.py --port "$(port_of $name)" --pid "$pid" --count 10000)"
+    kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+    sleep 0.5
+  done
+fi
+
+if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
+  say ""
+  say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
+  for name in portico nginx; do
+    say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
+  done
+fi
+
+say ""
+say "## microbenchmarks"
+"$ROOT/build/release/bench/portico_microbench" --benchmark_min_time=0.2 2>/dev/null | grep -E "^(BM_|Benchmark)" | tee -a "$OUT"
+echo "results written to $OUT"
