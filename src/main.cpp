@@ -37,11 +37,15 @@ int main(int argc, char** argv) {
   long long header_timeout_ms = 60000, body_timeout_ms = 60000, keepalive_ms = 60000, shutdown_ms = 10000,
             upstream_idle_ms = 60000;
 
+  // A repeated flag overrides the earlier one (as most servers' command lines do);
+  // the list options below accumulate instead.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto* run = app.add_subcommand("run", "Start the gateway");
   run->add_option("-c,--config", config_path, "Declarative configuration file (kong.yml)")
       ->required()->envname("PORTICO_CONFIG");
   run->add_option("--proxy-listen", options.proxy_listen, "Proxy listen address ADDR:PORT (repeatable)")
-      ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str();
+      ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--admin-listen", options.admin_listen, "Admin API listen address ADDR:PORT, or off")
       ->envname("PORTICO_ADMIN_LISTEN")->capture_default_str();
   run->add_option("--workers", options.workers, "Worker threads (0: one per core)")
@@ -52,7 +56,7 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_LOG_LEVEL")->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--trusted-ips", trusted_ips, "Peers (IP or CIDR) whose X-Forwarded-* headers are trusted")
-      ->envname("PORTICO_TRUSTED_IPS")->delimiter(',');
+      ->envname("PORTICO_TRUSTED_IPS")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--max-body-size", options.max_body_size, "Request body limit in bytes (0: unlimited) -> 413")
       ->envname("PORTICO_MAX_BODY_SIZE")->capture_default_str();
   run->add_option("--max-header-size", options.limits.max_head_size, "Request head limit in bytes -> 431")
