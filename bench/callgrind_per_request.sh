@@ -8,7 +8,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 port=19590
 N1=2000; N2=12000
 total_ir() {  # requests -> total instructions
-  local n=$1 out=$work/callgrind.$name.$n
+  local n=$1
+  local out=$work/callgrind.$name.$n
   case $name in
     portico)
       sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/kong.yml" > "$work/cg-kong.yml"

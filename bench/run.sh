@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 say() { echo "$@" | tee -a "$OUT"; }
-ulimit -n 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$BACKEND_PORT#g" bench/conf/backend-nginx.conf > "$WORK/backend.conf"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx.conf > "$WORK/nginx.conf"

@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#ifdef PORTICO_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 #include "config/loader.hpp"
 #include "core/gateway.hpp"
 
@@ -101,6 +105,9 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y/%m/%d %H:%M:%S.%e [%l] %v");
+#ifdef PORTICO_WITH_MIMALLOC
+  spdlog::debug("allocator: mimalloc {}", mi_version());  // also keeps the library linked
+#endif
 
   for (const auto& t : trusted_ips) {
     auto cidr = portico::net::Cidr::parse(t);

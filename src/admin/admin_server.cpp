@@ -110,6 +110,8 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
 asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
   ByteBuffer buffer;
   buffer.acquire();
+  boost::system::error_code nb_ec;
+  socket.non_blocking(true, nb_ec);  // write_all() tries a direct write first
   Deadline deadline(socket.get_executor(), &socket);
   proxy::Side side{socket, buffer, deadline, std::chrono::seconds(60), std::chrono::seconds(60)};
   http::ParserLimits limits;

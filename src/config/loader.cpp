@@ -233,7 +233,7 @@ class Loader {
       if (has_host || has_port || has_protocol || has_path) {
         add(node, path, "url cannot be combined with protocol, host, port or path");
       }
-      parse_service_url(node, path + ".url", url, s);
+      parse_service_url(node["url"], path + ".url", url, s);
     } else if (s.host.empty()) {
       add(node, path, "must set either 'url' or 'host'");
     } else {
@@ -258,6 +258,7 @@ class Loader {
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed) return add(node, path, "invalid url: " + url);
     s.protocol = std::string(parsed->scheme());
+    if (parsed->has_userinfo()) return add(node, path, "url must not contain credentials (user@): " + url);
     s.host = std::string(parsed->host());
     if (s.host.empty()) return add(node, path, "url has no host: " + url);
     if (parsed->has_port()) {

@@ -1,6 +1,7 @@
 #include "http/h1_parser.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace portico::http {
@@ -25,6 +26,33 @@ constexpr auto kTchar = make_tchar_table();
 constexpr auto kValueChar = make_value_table();
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// True when every byte is VCHAR, obs-text, SP or HTAB. Checks eight bytes at a time for
+// "some byte < 0x20 or == 0x7f" and only then looks closer (HTAB is the one allowed
+// control character).
+bool valid_field_value(std::string_view v) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const char* p = v.data();
+  std::size_t n = v.size();
+  while (n >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+    std::uint64_t y = x ^ (kOnes * 0x7f);
+    std::uint64_t is_del = (y - kOnes) & ~y & kHigh;
+    if (below_space | is_del) {
+      for (int i = 0; i < 8; ++i) {
+        if (!kValueChar[static_cast<unsigned char>(p[i])]) return false;
+      }
+    }
+    p += 8;
+    n -= 8;
+  }
+  for (; n > 0; --n, ++p) {
+    if (!kValueChar[static_cast<unsigned char>(*p)]) return false;
+  }
+  return true;
+}
 
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -147,10 +175,8 @@ ParseOutcome parse_fields(std::string_view buf, std::size_t pos, const ParserLim
     if (i == 0) return ParseOutcome::error(error_status, "empty header field name");
     std::string_view name = line.substr(0, i);
     std::string_view value = line.substr(i + 1);
-    for (char c : value) {
-      if (!kValueChar[static_cast<unsigned char>(c)]) {
-        return ParseOutcome::error(error_status, "invalid character in header field value");
-      }
+    if (!valid_field_value(value)) {
+      return ParseOutcome::error(error_status, "invalid character in header field value");
     }
     if (out.headers.size() >= limits.max_header_count) {
       return ParseOutcome::error(431, "too many header fields");
@@ -237,14 +263,6 @@ ParseOutcome apply_framing_policy(MessageHead& m, int error_status, bool is_requ
 
 bool is_tchar(unsigned char c) { return kTchar[c]; }
 bool is_field_value_char(unsigned char c) { return kValueChar[c]; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view MessageHead::find(std::string_view name) const {
   for (const auto& h : headers) {

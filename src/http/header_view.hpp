@@ -22,7 +22,17 @@ enum class BodyFraming {
 };
 
 // Case-insensitive ASCII comparison; header names are case-insensitive (RFC 9110 5.1).
-bool iequals(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
 
 // Fields shared by request and response heads.
 struct MessageHead {

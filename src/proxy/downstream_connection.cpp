@@ -164,7 +164,8 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
     // client dribbling bytes costs linear, not quadratic, work.
     std::string_view data = in_.readable();
-    bool try_parse = data.size() > limits.max_request_line;
+    // The first look at a request parses directly (the whole head usually arrives at once).
+    bool try_parse = scanned == 0 || data.size() > limits.max_request_line;
     for (std::size_t i = scanned; i < data.size() && !try_parse; ++i) {
       if (data[i] == '\n') {
         if (i == 0 || data[i - 1] != '\r') try_parse = true;                   // bare LF: fail now
@@ -271,6 +272,7 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::conne
     if (!ec) {
       boost::system::error_code ignored;
       conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
       worker_.stats().upstream_connects.add();
       co_return conn;
     }

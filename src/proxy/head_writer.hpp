@@ -35,7 +35,19 @@ class HeadBuilder {
     return *this;
   }
   HeadBuilder& field(std::string_view name, std::string_view value) {
-    return raw(name).raw(": ").raw(value).raw("\r\n");
+    std::size_t n = name.size() + value.size() + 4;
+    if (buf_.writable() < n) buf_.grow((buf_.capacity() + n) * 2);
+    char* p = buf_.write_ptr();
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    std::memcpy(p + 2, value.data(), value.size());
+    p += 2 + value.size();
+    p[0] = '\r';
+    p[1] = '\n';
+    buf_.commit(n);
+    return *this;
   }
   HeadBuilder& field(std::string_view name, std::uint64_t value);
   HeadBuilder& number(std::uint64_t value);

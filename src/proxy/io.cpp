@@ -1,5 +1,6 @@
 #include "proxy/io.hpp"
 
+#include <array>
 #include <boost/asio/write.hpp>
 
 namespace portico::proxy {
@@ -18,9 +19,30 @@ awaitable<error_code> read_more(Side& side) {
 }
 
 awaitable<error_code> write_all(Side& side, std::span<const boost::asio::const_buffer> buffers) {
+  // Fast path: the socket is non-blocking and the kernel usually takes the whole
+  // response at once, so try a direct writev before involving the event loop.
+  error_code ec;
+  std::size_t total = boost::asio::buffer_size(buffers);
+  std::size_t written = side.socket.write_some(buffers, ec);
+  if (!ec && written == total) co_return error_code{};
+  if (ec && ec != boost::asio::error::would_block) co_return ec;
+  if (ec) written = 0;
+  // Slow path: wait for the rest under the write timeout.
+  std::array<boost::asio::const_buffer, 64> rest;
+  std::size_t nrest = 0, skip = written;
+  for (const auto& b : buffers) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    rest[nrest++] = boost::asio::buffer(static_cast<const char*>(b.data()) + skip, b.size() - skip);
+    skip = 0;
+  }
   side.deadline.arm(side.write_timeout);
-  auto [ec, n] = co_await boost::asio::async_write(side.socket, buffers, use_tuple);
+  auto [wec, n] = co_await boost::asio::async_write(
+      side.socket, std::span<const boost::asio::const_buffer>(rest.data(), nrest), use_tuple);
   (void)n;
+  ec = wec;
   side.deadline.disarm();
   if (side.deadline.expired()) co_return boost::asio::error::timed_out;
   co_return ec;

@@ -33,6 +33,7 @@ struct Side {
 awaitable<error_code> read_more(Side& side);
 
 // Writes all buffers (one writev when the kernel accepts it) under the write timeout.
+// The socket must be in non-blocking mode: a direct write is tried first.
 awaitable<error_code> write_all(Side& side, std::span<const boost::asio::const_buffer> buffers);
 awaitable<error_code> write_all(Side& side, std::string_view bytes);
 
