@@ -49,31 +49,41 @@ start_proxy() {  # name -> sets PROXY_PID
 }
 port_of() { case $1 in nginx) echo $NGINX_PORT;; haproxy) echo $HAPROXY_PORT;; portico) echo $PORTICO_PORT;; esac; }
 
-# wrk summary -> "rps p50_ms p99_ms"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# wrk summary -> "rps p50_ms p99_ms cpu_percent cpu_us_per_request" (CPU of the proxy process)
 run_wrk() {
-  local port=$1 conns=$2
+  local port=$1 conns=$2 pid=$3
   taskset -c 1 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/users/1" >/dev/null  # warm-up
+  local before after
+  before=$(cpu_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/users/1" > "$WORK/wrk.txt"
-  /usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk.txt"
+  after=$(cpu_ticks "$pid")
+  read -r rps p50 p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk.txt")
+  /usr/bin/python3 -c "
+ticks=($after-$before)/$(getconf CLK_TCK); rps=$rps
+print('$rps $p50 $p99 %.0f %.1f' % (100.0*ticks/$DURATION, 1e6*ticks/max(1.0, rps*$DURATION)))"
+}
+worker_pid() {  # the process doing the proxying (nginx: the worker, not the master)
+  if [ "$1" = nginx ]; then sleep 0.3; pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1; else echo "$PROXY_PID"; fi
 }
 
 say "# Portico benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t1 -d${DURATION}s, one worker per proxy"
 say "# backend: nginx returning a 56-byte JSON body; proxies pinned to CPU 0, backend + wrk on CPU 1"
-declare -A RPS P50 P99
+declare -A RPS P50 P99 CPU CPUREQ
 for conns in $CONNECTIONS; do
   for name in nginx haproxy portico; do
     start_proxy $name
     wait_port "$(port_of $name)"
-    read -r rps p50 p99 < <(run_wrk "$(port_of $name)" "$conns")
-    RPS[$name,$conns]=$rps; P50[$name,$conns]=$p50; P99[$name,$conns]=$p99
+    read -r rps p50 p99 cpu cpureq < <(run_wrk "$(port_of $name)" "$conns" "$(worker_pid $name)")
+    RPS[$name,$conns]=$rps; P50[$name,$conns]=$p50; P99[$name,$conns]=$p99; CPU[$name,$conns]=$cpu; CPUREQ[$name,$conns]=$cpureq
     kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
     sleep 0.5
   done
   say ""
   say "## wrk -t1 -c$conns -d${DURATION}s http://127.0.0.1:PORT/users/1"
-  say "$(printf '%-8s %12s %9s %9s' proxy 'requests/s' 'p50 ms' 'p99 ms')"
+  say "$(printf '%-8s %12s %9s %9s %8s %14s' proxy 'requests/s' 'p50 ms' 'p99 ms' 'CPU %' 'CPU us/request')"
   for name in nginx haproxy portico; do
-    say "$(printf '%-8s %12s %9s %9s' $name "${RPS[$name,$conns]}" "${P50[$name,$conns]}" "${P99[$name,$conns]}")"
+    say "$(printf '%-8s %12s %9s %9s %8s %14s' $name "${RPS[$name,$conns]}" "${P50[$name,$conns]}" "${P99[$name,$conns]}" "${CPU[$name,$conns]}" "${CPUREQ[$name,$conns]}")"
   done
   say "$(/usr/bin/python3 -c "
 p,n,h=${RPS[portico,$conns]},${RPS[nginx,$conns]},${RPS[haproxy,$conns]}
@@ -87,8 +97,7 @@ if [ "${SKIP_IDLE:-0}" != 1 ]; then
   for name in portico nginx; do
     start_proxy $name
     wait_port "$(port_of $name)"
-    pid=$PROXY_PID
-    [ $name = nginx ] && sleep 0.3 && pid=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)
+    pid=$(worker_pid $name)
     say "$name: $(/usr/bin/python3 bench/idle_connections.py --port "$(port_of $name)" --pid "$pid" --count 10000)"
     kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
     sleep 0.5

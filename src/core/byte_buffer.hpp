@@ -67,7 +67,7 @@ class ByteBuffer {
 class BufferPool {
  public:
   static constexpr std::size_t kBufferSize = 16 * 1024;
-  static constexpr std::size_t kMaxFree = 1024;
+  static constexpr std::size_t kMaxFree = 256;  // 4 MiB of spare buffers per worker at most
 
   std::unique_ptr<char[]> take() {
     if (free_.empty()) return std::unique_ptr<char[]>(new char[kBufferSize]);

@@ -16,6 +16,7 @@
 
 #include "config/snapshot.hpp"
 #include "core/byte_buffer.hpp"
+#include "http/header_view.hpp"
 #include "obs/access_log.hpp"
 #include "obs/stats.hpp"
 #include "proxy/options.hpp"
@@ -53,6 +54,22 @@ class Worker {
   obs::WorkerStats& stats() { return stats_; }
   const obs::WorkerStats& stats() const { return stats_; }
   BufferPool& buffers() { return buffers_; }
+  // Header-field vectors are lent to active connections and returned when they go idle,
+  // so an idle connection holds none and a busy worker allocates none.
+  void lend_header_vector(std::vector<http::HeaderField>& v) {
+    if (spare_headers_.empty()) {
+      v.reserve(32);
+      return;
+    }
+    v.swap(spare_headers_.back());
+    spare_headers_.pop_back();
+  }
+  void return_header_vector(std::vector<http::HeaderField>& v) {
+    if (v.capacity() == 0) return;
+    v.clear();
+    if (spare_headers_.size() < 1024) spare_headers_.push_back(std::move(v));
+    v = {};
+  }
   proxy::UpstreamPool& upstream_pool() { return pool_; }
   obs::AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_; }
@@ -78,6 +95,7 @@ class Worker {
   std::shared_ptr<const config::Snapshot> snapshot_;
   obs::WorkerStats stats_;
   BufferPool buffers_;
+  std::vector<std::vector<http::HeaderField>> spare_headers_;
   proxy::UpstreamPool pool_;
   obs::AccessLog access_log_;
   boost::asio::steady_timer tick_timer_;

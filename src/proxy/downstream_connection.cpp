@@ -92,7 +92,11 @@ DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket
   worker_.connection_opened(this);
 }
 
-DownstreamConnection::~DownstreamConnection() { worker_.connection_closed(this); }
+DownstreamConnection::~DownstreamConnection() {
+  worker_.return_header_vector(request_.headers);
+  worker_.return_header_vector(response_head_.headers);
+  worker_.connection_closed(this);
+}
 
 void DownstreamConnection::close_if_idle() {
   if (idle_) {
@@ -112,10 +116,14 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
   boost::system::error_code ec;
   self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec && self->closing_) {
-    char sink[4096];
+    // Discard into the connection's own buffer (a frame-local array would cost every
+    // idle connection that much memory, since this frame lives as long as the connection).
+    self->in_.acquire();
     for (int i = 0; i < 4; ++i) {
+      self->in_.consume(self->in_.size());
       self->deadline_.arm(std::chrono::milliseconds(500));
-      auto [rec, n] = co_await self->socket_.async_read_some(asio::buffer(sink), use_tuple);
+      auto [rec, n] = co_await self->socket_.async_read_some(
+          asio::buffer(self->in_.write_ptr(), self->in_.writable()), use_tuple);
       (void)n;
       if (rec) break;
     }
@@ -145,21 +153,30 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
       in_.release();
       head_.release();
       response_.release();
+      worker_.return_header_vector(request_.headers);
+      worker_.return_header_vector(response_head_.headers);
       idle_ = true;
       worker_.stats().connections_waiting.add();
       deadline_.arm(options.keepalive_timeout);
-      auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+      // The first bytes land in a small inline buffer: a read (unlike async_wait, which
+      // costs an epoll_ctl per call in Asio's reactor) keeps the fast speculative path.
+      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
       deadline_.disarm();
       worker_.stats().connections_waiting.sub();
       idle_ = false;
-      if (ec || deadline_.expired() || worker_.draining()) co_return false;
+      if (ec || deadline_.expired() || worker_.draining()) co_return false;  // EOF, reset, timeout
       in_.acquire();
-      // Readable now: read without another trip through the event loop.
-      boost::system::error_code rec;
-      std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
-      if (rec == asio::error::would_block) continue;  // spurious wake-up
-      if (rec) co_return false;                        // EOF or reset while idle: just close
-      in_.commit(n);
+      worker_.lend_header_vector(request_.headers);
+      worker_.lend_header_vector(response_head_.headers);
+      std::memcpy(in_.write_ptr(), idle_bytes_.data(), got);
+      in_.commit(got);
+      if (got == idle_bytes_.size()) {
+        // More may be waiting: read it without another trip through the event loop.
+        boost::system::error_code rec;
+        std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
+        if (!rec) in_.commit(n);
+        else if (rec != asio::error::would_block) co_return false;
+      }
     }
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
     // client dribbling bytes costs linear, not quadratic, work.

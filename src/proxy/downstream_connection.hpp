@@ -8,6 +8,7 @@
 // started, and closes the connection whenever its framing state is uncertain.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -55,6 +56,9 @@ class DownstreamConnection {
   boost::asio::ip::tcp::socket socket_;
   Deadline deadline_;
   ByteBuffer in_;
+  // First bytes of each request, read while idle (see read_head()). Small on purpose:
+  // it is part of every idle connection's footprint.
+  std::array<char, 128> idle_bytes_;
   HeadBuilder head_;      // upstream request head
   HeadBuilder response_;  // downstream response head
   http::RequestHead request_;
