@@ -19,7 +19,8 @@ namespace portico::admin {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-AdminServer::AdminServer(asio::io_context& io, Gateway& gateway) : io_(io), gateway_(gateway), acceptor_(io) {}
+AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway)
+    : io_(io), deadlines_(deadlines), gateway_(gateway), acceptor_(io) {}
 AdminServer::~AdminServer() { close(); }
 
 bool AdminServer::listen(const asio::ip::tcp::endpoint& endpoint, std::string& error) {
@@ -112,7 +113,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
   buffer.acquire();
   boost::system::error_code nb_ec;
   socket.non_blocking(true, nb_ec);  // write_all() tries a direct write first
-  Deadline deadline(socket.get_executor(), &socket);
+  Deadline deadline(deadlines_, &socket);
   proxy::Side side{socket, buffer, deadline, std::chrono::seconds(60), std::chrono::seconds(60)};
   http::ParserLimits limits;
   http::RequestHead request;

@@ -8,6 +8,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
 
+#include "core/deadline.hpp"
+
 namespace portico {
 class Gateway;
 }
@@ -16,7 +18,8 @@ namespace portico::admin {
 
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& io, Gateway& gateway);
+  // `deadlines` must outlive the io_context's pending sessions (see core/deadline.hpp).
+  AdminServer(boost::asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway);
   ~AdminServer();
   bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   int port() const { return port_; }
@@ -34,6 +37,7 @@ class AdminServer {
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
+  DeadlineQueue& deadlines_;
   Gateway& gateway_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;

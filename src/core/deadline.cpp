@@ -2,44 +2,79 @@
 
 namespace portico {
 
-Deadline::Deadline(const boost::asio::any_io_executor& executor, boost::asio::ip::tcp::socket* socket)
-    : state_(std::make_shared<State>(executor, socket)) {}
-
-Deadline::~Deadline() {
-  state_->socket = nullptr;
-  state_->deadline = Clock::time_point::max();
-  if (state_->waiting) state_->timer.cancel();
-}
-
-void Deadline::arm(std::chrono::milliseconds timeout) {
-  state_->expired = false;
-  state_->deadline = Clock::now() + timeout;
-  if (!state_->waiting) {
-    schedule(state_);
-  } else if (state_->deadline < state_->scheduled) {
-    // Earlier than the pending wake-up: the pending wait is cancelled and its handler
-    // re-schedules for the new deadline.
-    state_->timer.cancel();
-  }
-}
-
-void Deadline::disarm() { state_->deadline = Clock::time_point::max(); }
-
-void Deadline::schedule(const std::shared_ptr<State>& state) {
-  state->waiting = true;
-  state->scheduled = state->deadline;
-  state->timer.expires_at(state->deadline);
-  state->timer.async_wait([state](const boost::system::error_code&) {
-    state->waiting = false;
-    if (state->socket == nullptr || state->deadline == Clock::time_point::max()) return;
-    if (Clock::now() >= state->deadline) {
-      state->expired = true;
-      state->deadline = Clock::time_point::max();
-      boost::system::error_code ignored;
-      state->socket->cancel(ignored);
-      return;
+void DeadlineQueue::arm(Entry& e, std::chrono::milliseconds timeout) {
+  disarm(e);
+  e.expired = false;
+  DeadlineBucket* bucket = nullptr;
+  for (auto& b : buckets_) {
+    if (b->timeout == timeout) {
+      bucket = b.get();
+      break;
     }
-    schedule(state);
+  }
+  if (bucket == nullptr) {
+    buckets_.push_back(std::make_unique<DeadlineBucket>());
+    bucket = buckets_.back().get();
+    bucket->timeout = timeout;
+  }
+  e.expiry = Clock::now() + timeout;
+  e.bucket = bucket;
+  e.prev = bucket->tail;
+  e.next = nullptr;
+  bool was_empty = bucket->head == nullptr;
+  if (bucket->tail != nullptr) bucket->tail->next = &e;
+  else bucket->head = &e;
+  bucket->tail = &e;
+  ++armed_;
+  // A non-empty list already has an earlier head the driver is scheduled for.
+  if (was_empty && waker_) waker_(e.expiry);
+}
+
+void DeadlineQueue::disarm(Entry& e) {
+  DeadlineBucket* b = e.bucket;
+  if (b == nullptr) return;
+  if (e.prev != nullptr) e.prev->next = e.next;
+  else b->head = e.next;
+  if (e.next != nullptr) e.next->prev = e.prev;
+  else b->tail = e.prev;
+  e.prev = e.next = nullptr;
+  e.bucket = nullptr;
+  --armed_;
+}
+
+DeadlineQueue::Clock::time_point DeadlineQueue::expire(Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  for (auto& b : buckets_) {
+    while (b->head != nullptr && b->head->expiry <= now) {
+      Entry* e = b->head;
+      disarm(*e);
+      e->expired = true;
+      if (e->socket != nullptr) {
+        boost::system::error_code ignored;
+        e->socket->cancel(ignored);
+      }
+    }
+    if (b->head != nullptr && b->head->expiry < next) next = b->head->expiry;
+  }
+  return next;
+}
+
+DeadlineDriver::DeadlineDriver(boost::asio::io_context& io, DeadlineQueue& queue) : queue_(queue), timer_(io) {
+  queue_.set_waker([this](DeadlineQueue::Clock::time_point t) { wake_at(t); });
+}
+
+DeadlineDriver::~DeadlineDriver() { queue_.set_waker(nullptr); }
+
+void DeadlineDriver::wake_at(DeadlineQueue::Clock::time_point t) {
+  if (t >= scheduled_) return;
+  scheduled_ = t;
+  std::uint64_t generation = ++generation_;
+  timer_.expires_at(t);  // cancels a later pending wait, whose handler then sees a stale generation
+  timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || generation != generation_) return;
+    scheduled_ = DeadlineQueue::Clock::time_point::max();
+    auto next = queue_.expire(DeadlineQueue::Clock::now());
+    if (next != DeadlineQueue::Clock::time_point::max()) wake_at(next);
   });
 }
 

@@ -104,7 +104,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
       errors.push_back("--admin-listen: " + error);
       return false;
     }
-    admin_ = std::make_unique<admin::AdminServer>(control_, *this);
+    admin_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this);
     if (!admin_->listen(ep, error)) {
       errors.push_back("--admin-listen: " + error);
       return false;

@@ -17,6 +17,7 @@
 
 #include "config/loader.hpp"
 #include "config/snapshot.hpp"
+#include "core/deadline.hpp"
 #include "core/worker.hpp"
 #include "proxy/options.hpp"
 
@@ -73,7 +74,9 @@ class Gateway {
   std::string config_path_;
   bool handle_signals_;
   std::string node_id_;
+  DeadlineQueue control_deadlines_;  // before control_: admin sessions hold Deadlines in it
   boost::asio::io_context control_{1};
+  DeadlineDriver control_deadline_driver_{control_, control_deadlines_};
   std::unique_ptr<boost::asio::signal_set> signals_;
   boost::asio::steady_timer drain_timer_{control_};
   std::chrono::steady_clock::time_point drain_deadline_;

@@ -15,31 +15,41 @@ namespace asio = boost::asio;
 Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink)
     : index_(index),
       options_(options),
-      pool_(options.upstream_keepalive_pool_size, options.upstream_keepalive_max_requests,
-            options.upstream_keepalive_idle_timeout),
       access_log_(std::move(log_sink)),
-      tick_timer_(io_) {}
+      io_(std::make_unique<asio::io_context>(1)),
+      deadline_driver_(std::make_unique<DeadlineDriver>(*io_, deadlines_)),
+      tick_timer_(std::make_unique<asio::steady_timer>(*io_)),
+      pool_(options.upstream_keepalive_pool_size, options.upstream_keepalive_max_requests,
+            options.upstream_keepalive_idle_timeout) {}
 
 Worker::~Worker() {
   stop();
   join();
+  // Order matters: io-bound objects first, then the io_context (which destroys the
+  // connections still owned by its coroutines), while everything they touch is alive.
+  listeners_.clear();
+  tick_timer_.reset();
+  deadline_driver_.reset();
+  pool_.clear();
+  work_.reset();
+  io_.reset();
 }
 
 void Worker::add_listener(asio::ip::tcp::acceptor::native_handle_type fd, asio::ip::tcp protocol, int port) {
-  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(io_), port});
+  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(*io_), port});
   l->acceptor.assign(protocol, fd);
   listeners_.push_back(std::move(l));
 }
 
 void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
-  work_.emplace(io_.get_executor());
-  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(*l), asio::detached);
+  work_.emplace(io_->get_executor());
+  for (auto& l : listeners_) asio::co_spawn(*io_, accept_loop(*l), asio::detached);
   tick();
   thread_ = std::thread([this] {
     for (;;) {
       try {
-        io_.run();
+        io_->run();
         break;
       } catch (const std::exception& e) {
         // Handlers do not throw by design; if one does, log and keep the worker alive.
@@ -51,11 +61,11 @@ void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
 }
 
 void Worker::publish(std::shared_ptr<const config::Snapshot> snapshot) {
-  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+  asio::post(*io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
 }
 
 void Worker::begin_drain() {
-  asio::post(io_, [this] {
+  asio::post(*io_, [this] {
     draining_ = true;
     for (auto& l : listeners_) {
       boost::system::error_code ec;
@@ -69,8 +79,7 @@ void Worker::begin_drain() {
 }
 
 void Worker::stop() {
-  work_.reset();
-  io_.stop();
+  if (io_) io_->stop();
 }
 
 void Worker::join() {
@@ -81,7 +90,7 @@ void Worker::check_drained() {
   if (draining_ && connections_.empty()) {
     drained_ = true;
     pool_.clear();
-    tick_timer_.cancel();
+    tick_timer_->cancel();
     work_.reset();
   }
 }
@@ -93,7 +102,7 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
       if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
       spdlog::warn("worker {}: accept failed: {}", index_, ec.message());
-      asio::steady_timer t(io_, std::chrono::milliseconds(50));
+      asio::steady_timer t(*io_, std::chrono::milliseconds(50));
       co_await t.async_wait(proxy::use_tuple);
       continue;
     }
@@ -110,13 +119,13 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
       continue;
     }
     auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port);
-    asio::co_spawn(io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
+    asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
   }
 }
 
 void Worker::tick() {
-  tick_timer_.expires_after(std::chrono::seconds(1));
-  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+  tick_timer_->expires_after(std::chrono::seconds(1));
+  tick_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     access_log_.flush();
     pool_.sweep();

@@ -16,6 +16,7 @@
 
 #include "config/snapshot.hpp"
 #include "core/byte_buffer.hpp"
+#include "core/deadline.hpp"
 #include "http/header_view.hpp"
 #include "obs/access_log.hpp"
 #include "obs/stats.hpp"
@@ -48,12 +49,13 @@ class Worker {
   bool drained() const { return drained_.load(); }
 
   // --- used by connections, on the worker thread only ---
-  boost::asio::io_context& io() { return io_; }
+  boost::asio::io_context& io() { return *io_; }
   const proxy::ProxyOptions& options() const { return options_; }
   const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
   obs::WorkerStats& stats() { return stats_; }
   const obs::WorkerStats& stats() const { return stats_; }
   BufferPool& buffers() { return buffers_; }
+  DeadlineQueue& deadlines() { return deadlines_; }
   // Header-field vectors are lent to active connections and returned when they go idle,
   // so an idle connection holds none and a busy worker allocates none.
   void lend_header_vector(std::vector<http::HeaderField>& v) {
@@ -89,22 +91,28 @@ class Worker {
 
   std::size_t index_;
   proxy::ProxyOptions options_;
-  boost::asio::io_context io_{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
-  std::shared_ptr<const config::Snapshot> snapshot_;
+  // Everything a connection touches while being destroyed is declared before io_, and
+  // io_ is destroyed first in ~Worker (connections live in its pending coroutines).
+  DeadlineQueue deadlines_;
   obs::WorkerStats stats_;
   BufferPool buffers_;
   std::vector<std::vector<http::HeaderField>> spare_headers_;
-  proxy::UpstreamPool pool_;
-  obs::AccessLog access_log_;
-  boost::asio::steady_timer tick_timer_;
   std::unordered_set<proxy::DownstreamConnection*> connections_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  obs::AccessLog access_log_;
   // Smooth WRR state: per service, current weight of each endpoint; reset on publish.
   std::vector<std::vector<int>> balancer_;
   std::uint64_t balancer_generation_ = 0;
   bool draining_ = false;
   std::atomic<bool> drained_{false};
+
+  std::unique_ptr<boost::asio::io_context> io_;
+  // Objects bound to io_ (destroyed before it, explicitly, in ~Worker).
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<DeadlineDriver> deadline_driver_;
+  std::unique_ptr<boost::asio::steady_timer> tick_timer_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  proxy::UpstreamPool pool_;
   std::thread thread_;
 };
 

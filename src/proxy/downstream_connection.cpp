@@ -72,7 +72,7 @@ struct DownstreamConnection::Exchange {
 };
 
 DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port)
-    : worker_(worker), socket_(std::move(socket)), deadline_(socket_.get_executor(), &socket_), local_port_(local_port) {
+    : worker_(worker), socket_(std::move(socket)), deadline_(worker.deadlines(), &socket_), local_port_(local_port) {
   in_.attach(&worker_.buffers());
   head_.attach(&worker_.buffers());
   response_.attach(&worker_.buffers());
@@ -280,7 +280,7 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::conne
       worker_.stats().upstream_reused.add();
       co_return pooled;
     }
-    auto conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers());
+    auto conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
     conn->pool_key = ep->pool_key;
     conn->deadline.arm(std::chrono::milliseconds(svc.connect_timeout_ms));
     auto [ec] = co_await conn->socket.async_connect(ep->address, use_tuple);

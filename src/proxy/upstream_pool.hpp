@@ -20,8 +20,8 @@
 namespace portico::proxy {
 
 struct UpstreamConnection {
-  UpstreamConnection(const boost::asio::any_io_executor& ex, BufferPool* pool)
-      : socket(ex), deadline(ex, &socket) {
+  UpstreamConnection(const boost::asio::any_io_executor& ex, BufferPool* pool, DeadlineQueue& deadlines)
+      : socket(ex), deadline(deadlines, &socket) {
     buffer.attach(pool);
   }
   boost::asio::ip::tcp::socket socket;
