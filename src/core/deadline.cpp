@@ -65,6 +65,12 @@ DeadlineDriver::DeadlineDriver(boost::asio::io_context& io, DeadlineQueue& queue
 
 DeadlineDriver::~DeadlineDriver() { queue_.set_waker(nullptr); }
 
+void DeadlineDriver::stop() {
+  ++generation_;
+  scheduled_ = DeadlineQueue::Clock::time_point::max();
+  timer_.cancel();
+}
+
 void DeadlineDriver::wake_at(DeadlineQueue::Clock::time_point t) {
   if (t >= scheduled_) return;
   scheduled_ = t;

@@ -69,6 +69,8 @@ class DeadlineDriver {
  public:
   DeadlineDriver(boost::asio::io_context& io, DeadlineQueue& queue);
   ~DeadlineDriver();
+  // Cancels the pending wake-up (used when a drained worker winds down).
+  void stop();
   DeadlineDriver(const DeadlineDriver&) = delete;
   DeadlineDriver& operator=(const DeadlineDriver&) = delete;
 

@@ -16,7 +16,8 @@ Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::share
     : index_(index),
       options_(options),
       access_log_(std::move(log_sink)),
-      io_(std::make_unique<asio::io_context>(1)),
+      io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE)),
+      mailbox_(std::make_unique<Mailbox>(*io_)),
       deadline_driver_(std::make_unique<DeadlineDriver>(*io_, deadlines_)),
       tick_timer_(std::make_unique<asio::steady_timer>(*io_)),
       pool_(options.upstream_keepalive_pool_size, options.upstream_keepalive_max_requests,
@@ -28,6 +29,7 @@ Worker::~Worker() {
   // Order matters: io-bound objects first, then the io_context (which destroys the
   // connections still owned by its coroutines), while everything they touch is alive.
   listeners_.clear();
+  mailbox_.reset();
   tick_timer_.reset();
   deadline_driver_.reset();
   pool_.clear();
@@ -44,6 +46,7 @@ void Worker::add_listener(asio::ip::tcp::acceptor::native_handle_type fd, asio::
 void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   work_.emplace(io_->get_executor());
+  mailbox_->start();
   for (auto& l : listeners_) asio::co_spawn(*io_, accept_loop(*l), asio::detached);
   tick();
   thread_ = std::thread([this] {
@@ -61,11 +64,11 @@ void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
 }
 
 void Worker::publish(std::shared_ptr<const config::Snapshot> snapshot) {
-  asio::post(*io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+  mailbox_->post([this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
 }
 
 void Worker::begin_drain() {
-  asio::post(*io_, [this] {
+  mailbox_->post([this] {
     draining_ = true;
     for (auto& l : listeners_) {
       boost::system::error_code ec;
@@ -79,7 +82,8 @@ void Worker::begin_drain() {
 }
 
 void Worker::stop() {
-  if (io_) io_->stop();
+  if (!thread_.joinable()) return;  // not running: nothing to stop
+  mailbox_->post([this] { io_->stop(); });
 }
 
 void Worker::join() {
@@ -91,7 +95,8 @@ void Worker::check_drained() {
     drained_ = true;
     pool_.clear();
     tick_timer_->cancel();
-    work_.reset();
+    deadline_driver_->stop();
+    work_.reset();  // the loop now ends on its own; the mailbox still takes stop()
   }
 }
 

@@ -1,7 +1,8 @@
-// A worker: one thread, one io_context (concurrency hint 1), its own listening sockets
-// (SO_REUSEPORT), upstream pools, buffers, balancer state, stats shard and access log.
-// Nothing here is shared with other workers on the request path; the control thread
-// talks to a worker only by posting to its io_context.
+// A worker: one thread, one io_context without any internal locking
+// (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE), its own listening sockets (SO_REUSEPORT),
+// upstream pools, buffers, balancer state, stats shard and access log. Nothing here is
+// shared with other workers on the request path; the control thread reaches a worker
+// only through its Mailbox.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +18,7 @@
 #include "config/snapshot.hpp"
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
+#include "core/mailbox.hpp"
 #include "http/header_view.hpp"
 #include "obs/access_log.hpp"
 #include "obs/stats.hpp"
@@ -108,6 +110,7 @@ class Worker {
 
   std::unique_ptr<boost::asio::io_context> io_;
   // Objects bound to io_ (destroyed before it, explicitly, in ~Worker).
+  std::unique_ptr<Mailbox> mailbox_;  // the only way other threads reach this worker
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<DeadlineDriver> deadline_driver_;
   std::unique_ptr<boost::asio::steady_timer> tick_timer_;
