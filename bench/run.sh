@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/build/release/portico
 WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503
 mkdir -p bench/results
@@ -67,20 +68,33 @@ worker_pid() {  # the process doing the proxying (nginx: the worker, not the mas
   if [ "$1" = nginx ]; then sleep 0.3; pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1; else echo "$PROXY_PID"; fi
 }
 
-say "# Portico benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t1 -d${DURATION}s, one worker per proxy"
+say "# Portico benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t1 -d${DURATION}s, one worker per proxy,"
+say "# $ROUNDS alternating rounds per proxy, medians shown (raw rounds in bench/results/latest.txt)"
 say "# backend: nginx returning a 56-byte JSON body; proxies pinned to CPU 0, backend + wrk on CPU 1"
-declare -A RPS P50 P99 CPU CPUREQ
+median() { /usr/bin/python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+declare -A RPS P50 P99 CPU CPUREQ RAW
 for conns in $CONNECTIONS; do
+  for round in $(seq "$ROUNDS"); do
+    for name in nginx haproxy portico; do
+      start_proxy $name
+      wait_port "$(port_of $name)"
+      RAW[$name,$conns,$round]=$(run_wrk "$(port_of $name)" "$conns" "$(worker_pid $name)")
+      kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+      sleep 0.5
+    done
+  done
   for name in nginx haproxy portico; do
-    start_proxy $name
-    wait_port "$(port_of $name)"
-    read -r rps p50 p99 cpu cpureq < <(run_wrk "$(port_of $name)" "$conns" "$(worker_pid $name)")
-    RPS[$name,$conns]=$rps; P50[$name,$conns]=$p50; P99[$name,$conns]=$p99; CPU[$name,$conns]=$cpu; CPUREQ[$name,$conns]=$cpureq
-    kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
-    sleep 0.5
+    rps=(); p50=(); p99=(); cpu=(); cpureq=()
+    for round in $(seq "$ROUNDS"); do
+      read -r a b c d e <<< "${RAW[$name,$conns,$round]}"
+      rps+=("$a"); p50+=("$b"); p99+=("$c"); cpu+=("$d"); cpureq+=("$e")
+      echo "  raw $name -c$conns round $round: $a req/s p50 $b p99 $c cpu $d% ${e}us/req" >> "$OUT"
+    done
+    RPS[$name,$conns]=$(median "${rps[@]}"); P50[$name,$conns]=$(median "${p50[@]}"); P99[$name,$conns]=$(median "${p99[@]}")
+    CPU[$name,$conns]=$(median "${cpu[@]}"); CPUREQ[$name,$conns]=$(median "${cpureq[@]}")
   done
   say ""
-  say "## wrk -t1 -c$conns -d${DURATION}s http://127.0.0.1:PORT/users/1"
+  say "## wrk -t1 -c$conns -d${DURATION}s --latency http://127.0.0.1:PORT/users/1 (median of $ROUNDS)"
   say "$(printf '%-8s %12s %9s %9s %8s %14s' proxy 'requests/s' 'p50 ms' 'p99 ms' 'CPU %' 'CPU us/request')"
   for name in nginx haproxy portico; do
     say "$(printf '%-8s %12s %9s %9s %8s %14s' $name "${RPS[$name,$conns]}" "${P50[$name,$conns]}" "${P99[$name,$conns]}" "${CPU[$name,$conns]}" "${CPUREQ[$name,$conns]}")"

@@ -77,6 +77,9 @@ class Worker {
   proxy::UpstreamPool& upstream_pool() { return pool_; }
   obs::AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_; }
+  // True when other connections have work in flight: then yielding before a read that
+  // would probably fail lets that work run, and the read usually succeeds afterwards.
+  bool others_busy() const { return connections_.size() > stats_.connections_waiting.get() + 1; }
   // Smooth weighted round robin over the service's endpoints (nginx's algorithm).
   const config::Endpoint* pick_endpoint(const config::Snapshot& snapshot, std::size_t service_index);
   void connection_opened(proxy::DownstreamConnection* c);

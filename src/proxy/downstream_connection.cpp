@@ -1,6 +1,8 @@
 #include "proxy/downstream_connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -142,40 +144,62 @@ asio::awaitable<void> DownstreamConnection::run() {
   }
 }
 
+asio::awaitable<bool> DownstreamConnection::next_request_ready() {
+  // A new connection, or nothing else to do meanwhile: go through wait_idle().
+  if (!in_.holds_storage() || !worker_.others_busy()) co_return false;
+  // Let the rest of the ready work run first: under load the client has usually sent
+  // its next request by then, and a direct read finds it without an event-loop trip.
+  co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+  boost::system::error_code ec;
+  std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), ec);
+  if (ec) co_return false;  // would_block (or EOF, which wait_idle() reports again)
+  in_.commit(n);
+  co_return true;
+}
+
+asio::awaitable<bool> DownstreamConnection::wait_idle() {
+  // Idle between requests: hold no buffer and no header storage while waiting.
+  in_.release();
+  head_.release();
+  response_.release();
+  worker_.return_header_vector(request_.headers);
+  worker_.return_header_vector(response_head_.headers);
+  idle_ = true;
+  worker_.stats().connections_waiting.add();
+  deadline_.arm(worker_.options().keepalive_timeout);
+  // The first bytes land in a small inline buffer: a read (unlike async_wait, which costs
+  // an epoll_ctl per call in Asio's reactor) keeps the reactor's fast path.
+  auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
+  deadline_.disarm();
+  worker_.stats().connections_waiting.sub();
+  idle_ = false;
+  if (ec || deadline_.expired() || worker_.draining()) co_return false;  // EOF, reset, timeout
+  in_.acquire();
+  worker_.lend_header_vector(request_.headers);
+  worker_.lend_header_vector(response_head_.headers);
+  std::memcpy(in_.write_ptr(), idle_bytes_.data(), got);
+  in_.commit(got);
+  if (got == idle_bytes_.size()) {
+    // More may be waiting: read it without another trip through the event loop.
+    boost::system::error_code rec;
+    std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
+    if (!rec) in_.commit(n);
+    else if (rec != asio::error::would_block) co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<bool> DownstreamConnection::read_head() {
   const auto& options = worker_.options();
   const auto& limits = options.limits;
   std::size_t scanned = 0;
   for (;;) {
     if (in_.empty()) {
-      // Idle between requests: hold no buffer while waiting for the next one.
       if (worker_.draining()) co_return false;
-      in_.release();
-      head_.release();
-      response_.release();
-      worker_.return_header_vector(request_.headers);
-      worker_.return_header_vector(response_head_.headers);
-      idle_ = true;
-      worker_.stats().connections_waiting.add();
-      deadline_.arm(options.keepalive_timeout);
-      // The first bytes land in a small inline buffer: a read (unlike async_wait, which
-      // costs an epoll_ctl per call in Asio's reactor) keeps the fast speculative path.
-      auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
-      deadline_.disarm();
-      worker_.stats().connections_waiting.sub();
-      idle_ = false;
-      if (ec || deadline_.expired() || worker_.draining()) co_return false;  // EOF, reset, timeout
-      in_.acquire();
-      worker_.lend_header_vector(request_.headers);
-      worker_.lend_header_vector(response_head_.headers);
-      std::memcpy(in_.write_ptr(), idle_bytes_.data(), got);
-      in_.commit(got);
-      if (got == idle_bytes_.size()) {
-        // More may be waiting: read it without another trip through the event loop.
-        boost::system::error_code rec;
-        std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
-        if (!rec) in_.commit(n);
-        else if (rec != asio::error::would_block) co_return false;
+      if (co_await next_request_ready()) {
+        // fast path: bytes of the next request were already waiting
+      } else if (!co_await wait_idle()) {
+        co_return false;
       }
     }
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
@@ -406,7 +430,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
         co_return co_await send_error(&ex, 502, kUpstreamInvalid, !in_.empty() || has_body);
       }
       bool nothing_received = conn->buffer.empty();
-      auto ec = co_await read_more(upstream);
+      bool yield_first = nothing_received && worker_.others_busy();
+      if (yield_first) {
+        // The upstream has only just been sent the request: let the other ready work
+        // run first, so the read below usually finds the response instead of costing a
+        // failed recv() plus an epoll round trip.
+        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      }
+      auto ec = co_await read_more(upstream, yield_first);
       if (!ec) continue;
       if (ec == asio::error::timed_out) co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
       if (nothing_received && conn->reused && safe_to_replay && fresh_retry == 0) {

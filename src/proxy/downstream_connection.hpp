@@ -46,6 +46,10 @@ class DownstreamConnection {
 
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> read_head();
+  // Between requests: true when the next request's first bytes could be read at once.
+  boost::asio::awaitable<bool> next_request_ready();
+  // Waits, holding no buffers, for the next request; false when the connection is done.
+  boost::asio::awaitable<bool> wait_idle();
   boost::asio::awaitable<Next> handle_request();
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);

@@ -5,9 +5,18 @@
 
 namespace portico::proxy {
 
-awaitable<error_code> read_more(Side& side) {
+awaitable<error_code> read_more(Side& side, bool try_now) {
   if (side.buffer.writable() == 0) side.buffer.compact();
   if (side.buffer.writable() == 0) co_return boost::asio::error::no_buffer_space;
+  if (try_now) {
+    error_code ec;
+    std::size_t n = side.socket.read_some(boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), ec);
+    if (!ec) {
+      side.buffer.commit(n);
+      co_return error_code{};
+    }
+    if (ec != boost::asio::error::would_block) co_return ec;
+  }
   side.deadline.arm(side.read_timeout);
   auto [ec, n] = co_await side.socket.async_read_some(
       boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), use_tuple);

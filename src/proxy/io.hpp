@@ -30,7 +30,8 @@ struct Side {
 
 // Reads what is available into side.buffer (compacting first when the tail is full).
 // Returns asio::error::eof on a clean close and asio::error::timed_out on the deadline.
-awaitable<error_code> read_more(Side& side);
+// With `try_now`, a direct non-blocking read is tried first (when data is likely there).
+awaitable<error_code> read_more(Side& side, bool try_now = false);
 
 // Writes all buffers (one writev when the kernel accepts it) under the write timeout.
 // The socket must be in non-blocking mode: a direct write is tried first.
