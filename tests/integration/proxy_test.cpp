@@ -289,16 +289,36 @@ TEST_F(ProxyTest, UpstreamConnectionCloseIsHonoured) {
   EXPECT_EQ(upstream.connections_accepted(), 2);
 }
 
-TEST_F(ProxyTest, StalePooledConnectionIsRetriedOnAFreshOne) {
+TEST_F(ProxyTest, UpstreamGoneAfterPoolingGives502NotAHang) {
   RawConnection c(gw.port());
   c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
   ASSERT_EQ(c.read_response().status, 200);
-  // The upstream closes its idle keep-alive connections.
-  upstream.stop();
-  FixtureUpstream replacement;  // a different port: the old one stays closed
+  upstream.stop();  // closes the pooled connection and stops listening
   c.send("GET /users/2 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
   auto r = c.read_response();
-  EXPECT_EQ(r.status, 502);  // nothing listens any more: a clean 502, not a hang
+  EXPECT_EQ(r.status, 502);
+}
+
+TEST_F(ProxyTest, StalePooledConnectionIsRetriedOnAFreshOneForGet) {
+  RawConnection c(gw.port());
+  c.send("GET /users/close-after HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the upstream closed it
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream.connections_accepted(), 2);
+}
+
+TEST_F(ProxyTest, StalePooledConnectionIsNotUsedForABody) {
+  RawConnection c(gw.port());
+  c.send("GET /users/close-after HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  c.send("POST /users/1 HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream.requests().back().body, "hello");
 }
 
 TEST_F(ProxyTest, LargeBodiesStreamBothWays) {
@@ -338,6 +358,59 @@ TEST(ProxyLimits, ClientHeaderTimeoutClosesSlowClients) {
   EXPECT_EQ(r.status, 408);
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(upstream.request_count(), 0u);
+}
+
+TEST(ProxyLimits, ClientBodyTimeoutGives408) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.client_body_timeout = std::chrono::milliseconds(200);
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  c.send("POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 408);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(upstream.request_count(), 0u);  // the incomplete request never completed upstream
+}
+
+TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.keepalive_timeout = std::chrono::milliseconds(200);
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer(std::chrono::milliseconds(3000)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+}
+
+TEST(UpstreamPool, MaxRequestsPerConnection) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.upstream_keepalive_max_requests = 2;
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  for (int i = 0; i < 5; ++i) {
+    c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    ASSERT_EQ(c.read_response().status, 200);
+  }
+  EXPECT_EQ(upstream.connections_accepted(), 3);  // 2 + 2 + 1
+}
+
+TEST(UpstreamPool, IdleTimeoutDropsPooledConnections) {
+  FixtureUpstream upstream;
+  auto options = GatewayHarness::default_options();
+  options.upstream_keepalive_idle_timeout = std::chrono::milliseconds(100);
+  GatewayHarness gw(config_for(upstream.port()), options);
+  RawConnection c(gw.port());
+  c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(c.read_response().status, 200);
+  EXPECT_EQ(upstream.connections_accepted(), 2);
 }
 
 TEST(ProxyLimits, ConnectionLimitRefusesCleanly) {

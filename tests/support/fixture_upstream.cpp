@@ -223,6 +223,12 @@ void FixtureUpstream::serve(int fd, int connection_id) {
     } else if (path == "/close") {
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nbody until close");
       keep = false;
+    } else if (path == "/close-after") {
+      // Answers as a keep-alive response, then closes the idle connection shortly after
+      // without announcing it (as upstreams with short keep-alive timeouts do).
+      send_all(fd, response(200, "{\"close_after\":true}"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      keep = false;
     } else if (path == "/connection-close") {
       send_all(fd, response(200, "{\"closing\":true}", "Connection: close\r\n"));
       keep = false;

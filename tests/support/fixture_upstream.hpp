@@ -9,6 +9,7 @@
 //   /bytes/N        N bytes of 'x'
 //   /bad-framing    response with both Content-Length and Transfer-Encoding
 //   /connection-close  answers with "Connection: close" and closes
+//   /close-after    answers as keep-alive, then silently closes the connection after 30 ms
 //   anything else   200 with a JSON echo of the request
 // Every request is recorded (method, target, headers, body).
 #pragma once
