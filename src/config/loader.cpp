@@ -289,7 +289,15 @@ class Loader {
         {"preserve_host", bool_field(r.preserve_host)},
         {"regex_priority", int_field(r.regex_priority, -2147483647, 2147483647)},
         {"path_handling", string_field(r.path_handling)},
-        {"https_redirect_status_code", int_field(r.https_redirect_status_code, 300, 599)},
+        {"https_redirect_status_code", [&](const YAML::Node& v, const std::string& p) {
+           int code = 0;
+           int_field(code, 0, 999)(v, p);
+           if (code == 0) return;
+           if (code != 426 && code != 301 && code != 302 && code != 307 && code != 308) {
+             return add(v, p, "expected one of: 426, 301, 302, 307, 308");
+           }
+           r.https_redirect_status_code = code;
+         }},
         {"request_buffering", bool_field(r.request_buffering)},
         {"response_buffering", bool_field(r.response_buffering)},
         {"tags", string_list_field(r.tags)},
@@ -367,6 +375,7 @@ class Loader {
     for (const auto& proto : r.protocols) {
       if (proto != "http" && proto != "https") add(node["protocols"], path + ".protocols", "unsupported protocol '" + proto + "' (expected http or https)");
     }
+    if (r.protocols.empty()) add(node["protocols"], path + ".protocols", "length must be at least 1");
     for (std::size_t i = 0; i < r.methods.size(); ++i) {
       if (!is_valid_method(r.methods[i])) add(node["methods"], path + ".methods[" + std::to_string(i) + "]", "invalid method '" + r.methods[i] + "' (expected an uppercase token)");
     }

@@ -257,6 +257,24 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
   co_return (close || ec) ? Next::close : Next::keep_alive;
 }
 
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_required(Exchange& ex, int status,
+                                                                                     bool close) {
+  if (status == 426) co_return co_await send_error(&ex, 426, "Please use HTTPS protocol", close);
+  // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).
+  std::string location = "https://" + std::string(host_without_port(request_.host)) + std::string(request_.target);
+  std::string body = "{\"message\":\"Please use HTTPS protocol\"}";
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::reason_phrase(status)) +
+                         "\r\nLocation: " + location + "\r\nContent-Type: application/json; charset=utf-8\r\n"
+                         "Content-Length: " + std::to_string(body.size()) + "\r\nServer: portico/" PORTICO_VERSION "\r\n" +
+                         (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+  Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
+  auto ec = co_await write_all(side, response);
+  ex.status = status;
+  ex.bytes_sent = ec ? 0 : response.size();
+  if (close) closing_ = true;
+  co_return (close || ec) ? Next::close : Next::keep_alive;
+}
+
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request() {
   Exchange ex;
   worker_.stats().total_requests.add();
@@ -338,6 +356,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   const auto& svc = ex.service->config;
   bool has_body = request_.framing != http::BodyFraming::none;
 
+  if (!route.accepts_http) {
+    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
+  }
   if (ex.service->endpoints.empty()) {
     co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
   }

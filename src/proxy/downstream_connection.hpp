@@ -53,6 +53,7 @@ class DownstreamConnection {
   boost::asio::awaitable<Next> handle_request();
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);
+  boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
   boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex);
   void log_request(const Exchange& ex);
 

@@ -1,6 +1,7 @@
 #include "router/router.hpp"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 
@@ -78,6 +79,11 @@ bool is_unreserved(char c) {
 
 }  // namespace
 
+struct Router::RegexSet {
+  explicit RegexSet(const RE2::Options& options) : set(options, RE2::ANCHOR_START) {}
+  RE2::Set set;
+};
+
 std::uint64_t Router::priority(const config::RouteConfig& r, const std::string* path) {
   std::uint64_t weight = 0;
   if (!r.methods.empty()) ++weight;
@@ -130,6 +136,8 @@ Router::Router(const config::DeclarativeConfig& config) {
     cr->strip_path = rc.strip_path;
     cr->preserve_host = rc.preserve_host;
     cr->path_handling_v1 = rc.path_handling == "v1";
+    cr->accepts_http = std::find(rc.protocols.begin(), rc.protocols.end(), "http") != rc.protocols.end();
+    cr->https_redirect_status_code = rc.https_redirect_status_code;
 
     if (rc.paths.empty()) {
       entries_.push_back({priority(rc, nullptr), i, cr.get(), {}, nullptr, false});
@@ -165,6 +173,10 @@ Router::Router(const config::DeclarativeConfig& config) {
       it->second[e.prefix].push_back(rank);
       continue;
     }
+    if (e.regex) {
+      regex_ranks_.push_back(rank);
+      continue;
+    }
     bool exact_hosts_only = !e.has_path && !e.route->hosts.empty() &&
                             std::all_of(e.route->hosts.begin(), e.route->hosts.end(), [](const auto& h) {
                               return h.kind == CompiledRoute::HostPattern::Kind::exact;
@@ -177,6 +189,22 @@ Router::Router(const config::DeclarativeConfig& config) {
       continue;
     }
     always_.push_back(rank);
+  }
+  if (!regex_ranks_.empty()) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_max_mem(256 << 20);
+    auto holder = std::make_unique<RegexSet>(opts);
+    bool ok = true;
+    for (std::uint32_t rank : regex_ranks_) ok = ok && holder->set.Add(entries_[rank].regex->pattern(), nullptr) >= 0;
+    if (ok && holder->set.Compile()) {
+      regex_set_ = std::move(holder);
+    } else {
+      // Too large for one automaton: check the regex routes one by one instead.
+      always_.insert(always_.end(), regex_ranks_.begin(), regex_ranks_.end());
+      std::sort(always_.begin(), always_.end());
+      regex_ranks_.clear();
+    }
   }
 }
 
@@ -264,6 +292,13 @@ bool Router::match(const MatchInput& in, MatchResult& out) const {
     for (auto& c : lowered) c = lower(c);
     auto it = by_host_.find(lowered);
     if (it != by_host_.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+  }
+  if (regex_set_) {
+    thread_local std::vector<int> hits;
+    hits.clear();
+    if (regex_set_->set.Match(re2::StringPiece(in.path.data(), in.path.size()), &hits)) {
+      for (int i : hits) candidates.push_back(regex_ranks_[static_cast<std::size_t>(i)]);
+    }
   }
   candidates.insert(candidates.end(), always_.begin(), always_.end());
   std::sort(candidates.begin(), candidates.end());

@@ -12,8 +12,8 @@
 //
 // Matching does not scan every route: plain path prefixes are looked up in one hash map
 // per distinct prefix length, routes without paths but with exact hosts in a host map;
-// only regex routes and host-wildcard/method/header-only routes are kept in a short
-// "always check" list.
+// regex paths are prefiltered together by one RE2::Set pass; only host-wildcard/method/
+// header-only routes are kept in a short "always check" list.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,10 @@ struct CompiledRoute {
   bool strip_path = true;
   bool preserve_host = false;
   bool path_handling_v1 = false;
+  // Kong: a route whose protocols exclude "http" answers plain-HTTP requests with
+  // https_redirect_status_code (426 by default, or a redirect to https).
+  bool accepts_http = true;
+  int https_redirect_status_code = 426;
 };
 
 // Everything the router looks at in a request.
@@ -105,6 +109,11 @@ class Router {
   std::vector<std::pair<std::size_t, std::unordered_map<std::string_view, std::vector<std::uint32_t>>>> by_prefix_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> by_host_;
   std::vector<std::uint32_t> always_;
+  // All regex paths in one RE2::Set (one pass over the path finds the candidates);
+  // regex_ranks_[i] is the entry rank of the set's pattern i.
+  struct RegexSet;
+  std::unique_ptr<RegexSet> regex_set_;
+  std::vector<std::uint32_t> regex_ranks_;
 };
 
 // Kong's path normalization before matching: decodes percent-encoded unreserved

@@ -38,6 +38,16 @@ services:
   routes:
   - name: api
     paths: [/api]
+- name: secure
+  url: http://127.0.0.1:{port}
+  routes:
+  - name: https-only
+    paths: [/secure]
+    protocols: [https]
+  - name: https-redirect
+    paths: [/redirect]
+    protocols: [https]
+    https_redirect_status_code: 308
 - name: slow
   url: http://127.0.0.1:{port}
   read_timeout: 300
@@ -97,6 +107,16 @@ TEST_F(ProxyTest, NoRouteIs404WithKongBody) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.body, R"({"message":"no Route matched with those values"})");
   EXPECT_EQ(r.field("content-type"), "application/json; charset=utf-8");
+  EXPECT_EQ(upstream.request_count(), 0u);
+}
+
+TEST_F(ProxyTest, HttpsOnlyRoutesAnswer426OrRedirect) {
+  auto r = get("/secure/x");
+  EXPECT_EQ(r.status, 426);
+  EXPECT_EQ(r.body, R"({"message":"Please use HTTPS protocol"})");
+  r = get("/redirect/x?y=1");
+  EXPECT_EQ(r.status, 308);
+  EXPECT_EQ(r.field("location"), "https://gw.test/redirect/x?y=1");
   EXPECT_EQ(upstream.request_count(), 0u);
 }
 
