@@ -23,6 +23,17 @@ class Handler(socketserver.StreamRequestHandler):
                 return lines
             lines.append(line.decode("latin-1").rstrip("\r\n"))
 
+    def discard(self, left):
+        """Reads and drops `left` bytes; returns how many arrived (fewer on EOF)."""
+        got = 0
+        while left:
+            data = self.rfile.read(min(PIECE, left))
+            if not data:
+                break
+            got += len(data)
+            left -= len(data)
+        return got
+
     def handle(self):
         while True:
             head = self.read_head()
@@ -35,26 +46,20 @@ class Handler(socketserver.StreamRequestHandler):
                 fields[k.strip().lower()] = v.strip()
             received = 0
             if "content-length" in fields:
-                left = int(fields["content-length"])
-                while left:
-                    data = self.rfile.read(min(PIECE, left))
-                    if not data:
-                        return
-                    received += len(data)
-                    left -= len(data)
+                want = int(fields["content-length"])
+                received = self.discard(want)
+                if received != want:
+                    return
             elif fields.get("transfer-encoding", "").lower() == "chunked":
                 while True:
                     size = int(self.rfile.readline().split(b";")[0], 16)
                     if size == 0:
                         self.rfile.readline()
                         break
-                    left = size
-                    while left:
-                        data = self.rfile.read(min(PIECE, left))
-                        if not data:
-                            return
-                        received += len(data)
-                        left -= len(data)
+                    got = self.discard(size)
+                    if got != size:
+                        return
+                    received += got
                     self.rfile.readline()
             if method in ("POST", "PUT"):
                 body = json.dumps({"received": received}).encode()

@@ -1,6 +1,10 @@
 // In-process gateway on port 0 in front of fixture upstreams: proxy semantics.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <sys/socket.h>
+#include <thread>
+
 #include <boost/json.hpp>
 
 #include "support/fixture_upstream.hpp"
@@ -66,6 +70,19 @@ services:
 }
 
 json::object echo_of(const Response& r) { return json::parse(r.body).as_object(); }
+
+// A gateway in front of one fixture upstream, with `tweak` applied to the test options.
+struct GatewayWith {
+  explicit GatewayWith(const std::function<void(proxy::ProxyOptions&)>& tweak)
+      : gw(config_for(upstream.port()), options_with(tweak)) {}
+  static proxy::ProxyOptions options_with(const std::function<void(proxy::ProxyOptions&)>& tweak) {
+    auto options = GatewayHarness::default_options();
+    tweak(options);
+    return options;
+  }
+  FixtureUpstream upstream;
+  GatewayHarness gw;
+};
 
 class ProxyTest : public ::testing::Test {
  protected:
@@ -140,10 +157,8 @@ TEST_F(ProxyTest, ForwardedHeadersAreSetAndUntrustedValuesReplaced) {
 }
 
 TEST(ProxyTrusted, TrustedPeerForwardedHeadersAreKept) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.trusted_ips = {*net::Cidr::parse("127.0.0.0/8")};
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.trusted_ips = {*net::Cidr::parse("127.0.0.0/8")}; });
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: https\r\n\r\n");
   auto e = json::parse(c.read_response().body).as_object();
@@ -287,6 +302,60 @@ TEST_F(ProxyTest, UpstreamTimeoutIs504) {
   EXPECT_LT(elapsed, std::chrono::seconds(3));
 }
 
+TEST(UpstreamTimeouts, WriteTimeoutIs504) {
+  FixtureUpstream upstream;
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" +
+                    std::to_string(upstream.port()) + "\n  write_timeout: 300\n  routes:\n  - paths: [/]\n    strip_path: false\n");
+  const std::size_t size = 64 * 1024 * 1024;  // far more than the socket buffers hold
+  RawConnection c(gw.port(), std::chrono::milliseconds(20000));
+  std::thread sender([&] {
+    c.send("POST /no-read HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n");
+    std::string piece(1 << 20, 'w');
+    for (std::size_t sent = 0; sent < size; sent += piece.size()) {
+      if (!c.send(piece)) break;
+    }
+  });
+  auto r = c.read_response();
+  ::shutdown(c.fd(), SHUT_RDWR);
+  sender.join();
+  EXPECT_EQ(r.status, 504);
+}
+
+TEST(UpstreamTimeouts, ConnectTimeoutIs504) {
+  BlackholeListener hole;
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" +
+                    std::to_string(hole.port()) + "\n  connect_timeout: 200\n  retries: 1\n  routes:\n  - paths: [/]\n");
+  auto start = std::chrono::steady_clock::now();
+  RawConnection c(gw.port());
+  c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, R"({"message":"The upstream server is timing out"})");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST(Balancing, WeightedRoundRobinFollowsWeights) {
+  FixtureUpstream a("a"), b("b");
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n  targets:\n  - target: 127.0.0.1:" + std::to_string(a.port()) +
+                    "\n    weight: 100\n  - target: 127.0.0.1:" + std::to_string(b.port()) + "\n    weight: 50\n");
+  RawConnection c(gw.port());
+  std::string previous;
+  int same_in_a_row = 0, max_run = 0;
+  for (int i = 0; i < 300; ++i) {
+    c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    auto r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    std::string who(json::parse(r.body).at("upstream").as_string());
+    same_in_a_row = who == previous ? same_in_a_row + 1 : 1;
+    max_run = std::max(max_run, same_in_a_row);
+    previous = who;
+  }
+  EXPECT_EQ(a.request_count(), 200u);
+  EXPECT_EQ(b.request_count(), 100u);
+  EXPECT_LE(max_run, 2);  // smooth: a, b, a, a, b, a ... never a burst to one target
+}
+
 TEST_F(ProxyTest, UpstreamDownIs502AfterRetries) {
   auto r = get("/down");
   EXPECT_EQ(r.status, 502);
@@ -353,10 +422,8 @@ TEST_F(ProxyTest, LargeBodiesStreamBothWays) {
 }
 
 TEST(ProxyLimits, BodyLimitGives413) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.max_body_size = 100;
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.max_body_size = 100; });
+  auto& gw = s.gw;
   auto r = parse_response(raw_exchange(gw.port(), "POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n"));
   EXPECT_EQ(r.status, 413);
   r = parse_response(raw_exchange(gw.port(), "POST /users HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -368,10 +435,9 @@ TEST(ProxyLimits, BodyLimitGives413) {
 }
 
 TEST(ProxyLimits, ClientHeaderTimeoutClosesSlowClients) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.client_header_timeout = std::chrono::milliseconds(200);
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.client_header_timeout = std::chrono::milliseconds(200); });
+  auto& upstream = s.upstream;
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   c.send("GET /users HTTP/1.1\r\nHost: a\r\n");
   auto r = c.read_response();
@@ -381,10 +447,9 @@ TEST(ProxyLimits, ClientHeaderTimeoutClosesSlowClients) {
 }
 
 TEST(ProxyLimits, ClientBodyTimeoutGives408) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.client_body_timeout = std::chrono::milliseconds(200);
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.client_body_timeout = std::chrono::milliseconds(200); });
+  auto& upstream = s.upstream;
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   c.send("POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234");
   auto r = c.read_response();
@@ -394,10 +459,8 @@ TEST(ProxyLimits, ClientBodyTimeoutGives408) {
 }
 
 TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.keepalive_timeout = std::chrono::milliseconds(200);
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.keepalive_timeout = std::chrono::milliseconds(200); });
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_EQ(c.read_response().status, 200);
@@ -407,10 +470,9 @@ TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
 }
 
 TEST(UpstreamPool, MaxRequestsPerConnection) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.upstream_keepalive_max_requests = 2;
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.upstream_keepalive_max_requests = 2; });
+  auto& upstream = s.upstream;
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   for (int i = 0; i < 5; ++i) {
     c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -420,10 +482,9 @@ TEST(UpstreamPool, MaxRequestsPerConnection) {
 }
 
 TEST(UpstreamPool, IdleTimeoutDropsPooledConnections) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.upstream_keepalive_idle_timeout = std::chrono::milliseconds(100);
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.upstream_keepalive_idle_timeout = std::chrono::milliseconds(100); });
+  auto& upstream = s.upstream;
+  auto& gw = s.gw;
   RawConnection c(gw.port());
   c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_EQ(c.read_response().status, 200);
@@ -434,10 +495,8 @@ TEST(UpstreamPool, IdleTimeoutDropsPooledConnections) {
 }
 
 TEST(ProxyLimits, ConnectionLimitRefusesCleanly) {
-  FixtureUpstream upstream;
-  auto options = GatewayHarness::default_options();
-  options.max_connections_per_worker = 2;
-  GatewayHarness gw(config_for(upstream.port()), options);
+  GatewayWith s([](proxy::ProxyOptions& o) { o.max_connections_per_worker = 2; });
+  auto& gw = s.gw;
   RawConnection a(gw.port()), b(gw.port());
   a.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_EQ(a.read_response().status, 200);

@@ -158,6 +158,15 @@ void FixtureUpstream::serve(int fd, int connection_id) {
       req.headers.emplace_back(lower(field.substr(0, colon)), value);
       pos = e + 2;
     }
+    if (req.target == "/no-read") {
+      // Never reads the body nor answers: the sender's writes eventually block.
+      {
+        std::lock_guard lock(mu_);
+        requests_.push_back(req);
+      }
+      while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      break;
+    }
     // Body: Content-Length or chunked.
     std::string cl = req.header("content-length");
     bool ok = true;
@@ -254,6 +263,30 @@ void FixtureUpstream::serve(int fd, int connection_id) {
   std::lock_guard lock(mu_);
   open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
   ::close(fd);
+}
+
+BlackholeListener::BlackholeListener() {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::listen(listen_fd_, 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  // Fill the accept queue (backlog 0 still admits one or two) with non-blocking connects.
+  for (int i = 0; i < 4; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers_.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+BlackholeListener::~BlackholeListener() {
+  for (int fd : fillers_) ::close(fd);
+  ::close(listen_fd_);
 }
 
 }  // namespace portico::test

@@ -10,6 +10,7 @@
 //   /bad-framing    response with both Content-Length and Transfer-Encoding
 //   /connection-close  answers with "Connection: close" and closes
 //   /close-after    answers as keep-alive, then silently closes the connection after 30 ms
+//   /no-read        reads neither the body nor answers (exact target; for write timeouts)
 //   anything else   200 with a JSON echo of the request
 // Every request is recorded (method, target, headers, body).
 #pragma once
@@ -59,6 +60,20 @@ class FixtureUpstream {
   std::vector<std::thread> threads_;
   std::vector<int> open_fds_;
   std::vector<RecordedRequest> requests_;
+};
+
+// A listening socket whose accept queue is full and never drained: connecting to it
+// hangs (the kernel drops the SYNs), which is how connect timeouts are tested.
+class BlackholeListener {
+ public:
+  BlackholeListener();
+  ~BlackholeListener();
+  int port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::vector<int> fillers_;
 };
 
 }  // namespace portico::test
