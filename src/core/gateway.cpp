@@ -252,7 +252,6 @@ GatewayTotals Gateway::totals() const {
     t.connections_accepted += s.connections_accepted.get();
     t.connections_active += s.connections_active.get();
     t.connections_handled += s.connections_handled.get();
-    t.connections_reading += s.connections_reading.get();
     t.connections_writing += s.connections_writing.get();
     t.connections_waiting += s.connections_waiting.get();
     t.connections_refused += s.connections_refused.get();
@@ -264,6 +263,9 @@ GatewayTotals Gateway::totals() const {
     t.upstream_reused += s.upstream_reused.get();
     t.upstream_retries += s.upstream_retries.get();
   }
+  // nginx's meaning: reading a request head = active, minus idle, minus being served.
+  std::uint64_t busy = t.connections_waiting + t.connections_writing;
+  t.connections_reading = t.connections_active > busy ? t.connections_active - busy : 0;
   return t;
 }
 

@@ -17,12 +17,23 @@ class Counter {
   std::atomic<std::uint64_t> v_{0};
 };
 
+// Counts something for as long as the scope lives (exception-safe).
+class CounterScope {
+ public:
+  explicit CounterScope(Counter& c) : c_(c) { c_.add(); }
+  ~CounterScope() { c_.sub(); }
+  CounterScope(const CounterScope&) = delete;
+  CounterScope& operator=(const CounterScope&) = delete;
+
+ private:
+  Counter& c_;
+};
+
 struct alignas(64) WorkerStats {
   Counter connections_accepted;
   Counter connections_handled;
   Counter connections_active;
-  Counter connections_reading;
-  Counter connections_writing;
+  Counter connections_writing;   // a request is being served (reading = active - writing - waiting)
   Counter connections_waiting;
   Counter connections_refused;   // over the per-worker connection limit
   Counter total_requests;

@@ -136,7 +136,11 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
 asio::awaitable<void> DownstreamConnection::run() {
   for (;;) {
     if (!co_await read_head()) co_return;
-    Next next = co_await handle_request();
+    Next next;
+    {
+      obs::CounterScope serving(worker_.stats().connections_writing);
+      next = co_await handle_request();
+    }
     if (next == Next::close || worker_.draining()) {
       closing_ = true;
       co_return;
