@@ -13,7 +13,7 @@ ROOT=$(pwd)
 BIN=$ROOT/build/release/portico
 WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}   # proxies are measured in alternation, ROUNDS times each; medians are reported
+ROUNDS=${ROUNDS:-5}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503
 mkdir -p bench/results

@@ -135,6 +135,16 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
 
 asio::awaitable<void> DownstreamConnection::run() {
   for (;;) {
+    if (in_.empty()) {
+      if (worker_.draining()) co_return;
+      if (!co_await next_request_ready()) {
+        // Idle. The wait happens in this frame, so an idle connection keeps only two
+        // coroutine frames (serve, run) alive: part of the memory budget per connection.
+        go_idle();
+        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
+        if (!wake_up(ec, got)) co_return;
+      }
+    }
     if (!co_await read_head()) co_return;
     Next next;
     {
@@ -149,19 +159,19 @@ asio::awaitable<void> DownstreamConnection::run() {
 }
 
 asio::awaitable<bool> DownstreamConnection::next_request_ready() {
-  // A new connection, or nothing else to do meanwhile: go through wait_idle().
+  // A new connection, or nothing else to do meanwhile: wait idle instead.
   if (!in_.holds_storage() || !worker_.others_busy()) co_return false;
   // Let the rest of the ready work run first: under load the client has usually sent
   // its next request by then, and a direct read finds it without an event-loop trip.
   co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   boost::system::error_code ec;
   std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), ec);
-  if (ec) co_return false;  // would_block (or EOF, which wait_idle() reports again)
+  if (ec) co_return false;  // would_block (or EOF, which the idle read reports again)
   in_.commit(n);
   co_return true;
 }
 
-asio::awaitable<bool> DownstreamConnection::wait_idle() {
+void DownstreamConnection::go_idle() {
   // Idle between requests: hold no buffer and no header storage while waiting.
   in_.release();
   head_.release();
@@ -171,13 +181,15 @@ asio::awaitable<bool> DownstreamConnection::wait_idle() {
   idle_ = true;
   worker_.stats().connections_waiting.add();
   deadline_.arm(worker_.options().keepalive_timeout);
-  // The first bytes land in a small inline buffer: a read (unlike async_wait, which costs
-  // an epoll_ctl per call in Asio's reactor) keeps the reactor's fast path.
-  auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
+  // The caller now reads the first bytes into a small inline buffer: a read (unlike
+  // async_wait, which costs an epoll_ctl per call in Asio's reactor) keeps the fast path.
+}
+
+bool DownstreamConnection::wake_up(const boost::system::error_code& ec, std::size_t got) {
   deadline_.disarm();
   worker_.stats().connections_waiting.sub();
   idle_ = false;
-  if (ec || deadline_.expired() || worker_.draining()) co_return false;  // EOF, reset, timeout
+  if (ec || deadline_.expired() || worker_.draining()) return false;  // EOF, reset, timeout
   in_.acquire();
   worker_.lend_header_vector(request_.headers);
   worker_.lend_header_vector(response_head_.headers);
@@ -188,9 +200,9 @@ asio::awaitable<bool> DownstreamConnection::wait_idle() {
     boost::system::error_code rec;
     std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
     if (!rec) in_.commit(n);
-    else if (rec != asio::error::would_block) co_return false;
+    else if (rec != asio::error::would_block) return false;
   }
-  co_return true;
+  return true;
 }
 
 asio::awaitable<bool> DownstreamConnection::read_head() {
@@ -198,14 +210,6 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
   const auto& limits = options.limits;
   std::size_t scanned = 0;
   for (;;) {
-    if (in_.empty()) {
-      if (worker_.draining()) co_return false;
-      if (co_await next_request_ready()) {
-        // fast path: bytes of the next request were already waiting
-      } else if (!co_await wait_idle()) {
-        co_return false;
-      }
-    }
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
     // client dribbling bytes costs linear, not quadratic, work.
     std::string_view data = in_.readable();

@@ -45,11 +45,14 @@ class DownstreamConnection {
   struct Exchange;  // per-request state, see .cpp
 
   boost::asio::awaitable<void> run();
+  // Reads and parses one request head; the buffer holds at least its first bytes.
   boost::asio::awaitable<bool> read_head();
   // Between requests: true when the next request's first bytes could be read at once.
   boost::asio::awaitable<bool> next_request_ready();
-  // Waits, holding no buffers, for the next request; false when the connection is done.
-  boost::asio::awaitable<bool> wait_idle();
+  // Gives back buffers before waiting idle for the next request (see run()).
+  void go_idle();
+  // After the idle read: takes buffers back; false when the connection is done.
+  bool wake_up(const boost::system::error_code& ec, std::size_t got);
   boost::asio::awaitable<Next> handle_request();
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);
