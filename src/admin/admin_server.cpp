@@ -94,7 +94,8 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
         {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
         {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
-        {"upstream_retries", t.upstream_retries},
+        {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
+        {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},
     };
     const auto& snap = gateway_.snapshot();
     json::object body{

@@ -262,6 +262,9 @@ GatewayTotals Gateway::totals() const {
     t.upstream_connects += s.upstream_connects.get();
     t.upstream_reused += s.upstream_reused.get();
     t.upstream_retries += s.upstream_retries.get();
+    t.upstream_connect_failures += s.upstream_connect_failures.get();
+    t.upstream_timeouts += s.upstream_timeouts.get();
+    t.upstream_invalid_responses += s.upstream_invalid_responses.get();
   }
   // nginx's meaning: reading a request head = active, minus idle, minus being served.
   std::uint64_t busy = t.connections_waiting + t.connections_writing;

@@ -21,6 +21,7 @@
 #include "core/mailbox.hpp"
 #include "http/header_view.hpp"
 #include "obs/access_log.hpp"
+#include "obs/log_limiter.hpp"
 #include "obs/stats.hpp"
 #include "proxy/options.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -76,6 +77,7 @@ class Worker {
   }
   proxy::UpstreamPool& upstream_pool() { return pool_; }
   obs::AccessLog& access_log() { return access_log_; }
+  obs::LogLimiter& log_limiter() { return log_limiter_; }
   bool draining() const { return draining_; }
   // True when other connections have work in flight: then yielding before a read that
   // would probably fail lets that work run, and the read usually succeeds afterwards.
@@ -105,6 +107,7 @@ class Worker {
   std::unordered_set<proxy::DownstreamConnection*> connections_;
   std::shared_ptr<const config::Snapshot> snapshot_;
   obs::AccessLog access_log_;
+  obs::LogLimiter log_limiter_;
   // Smooth WRR state: per service, current weight of each endpoint; reset on publish.
   std::vector<std::vector<int>> balancer_;
   std::uint64_t balancer_generation_ = 0;

@@ -43,6 +43,9 @@ struct alignas(64) WorkerStats {
   Counter upstream_connects;
   Counter upstream_reused;
   Counter upstream_retries;
+  Counter upstream_connect_failures;
+  Counter upstream_timeouts;
+  Counter upstream_invalid_responses;  // malformed/ambiguous heads, early closes, broken bodies
 };
 
 }  // namespace portico::obs

@@ -343,8 +343,12 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::conne
       worker_.stats().upstream_connects.add();
       co_return conn;
     }
-    spdlog::warn("connect to {} for service '{}' failed (attempt {}/{}): {}", ep->pool_key, svc.name, attempt + 1,
-                 attempts, ec == asio::error::timed_out ? "timed out" : ec.message());
+    worker_.stats().upstream_connect_failures.add();
+    if (worker_.log_limiter().allow()) {
+      spdlog::warn("connect to {} for service '{}' failed (attempt {}/{}): {} ({} similar lines suppressed)",
+                   ep->pool_key, svc.name, attempt + 1, attempts, ec == asio::error::timed_out ? "timed out" : ec.message(),
+                   worker_.log_limiter().take_suppressed());
+    }
     if (ec == asio::error::timed_out) {
       ex.error_status = 504;
       ex.error_message = kUpstreamTimeout;
@@ -436,7 +440,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       case PumpFailure::sink_failed:
         if (conn->reused && safe_to_replay && fresh_retry == 0) continue;
         co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
-      case PumpFailure::sink_timeout: co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
+      case PumpFailure::sink_timeout:
+        worker_.stats().upstream_timeouts.add();
+        co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
     }
     ex.upstream_sent = Clock::now();
 
@@ -455,7 +461,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
         break;
       }
       if (outcome.state == http::ParseState::error) {
-        spdlog::warn("invalid response from {}: {}", conn->pool_key, outcome.message);
+        worker_.stats().upstream_invalid_responses.add();
+        if (worker_.log_limiter().allow()) {
+          spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn->pool_key, outcome.message,
+                       worker_.log_limiter().take_suppressed());
+        }
         co_return co_await send_error(&ex, 502, kUpstreamInvalid, !in_.empty() || has_body);
       }
       bool nothing_received = conn->buffer.empty();
@@ -468,7 +478,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       }
       auto ec = co_await read_more(upstream, yield_first);
       if (!ec) continue;
-      if (ec == asio::error::timed_out) co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
+      if (ec == asio::error::timed_out) {
+        worker_.stats().upstream_timeouts.add();
+        co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
+      }
       if (nothing_received && conn->reused && safe_to_replay && fresh_retry == 0) {
         retry = true;  // the pooled connection was closed by the upstream: try a fresh one
         break;
@@ -537,7 +550,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
     if (upstream_side) {
-      spdlog::warn("upstream {} broke off the response body ({} bytes relayed)", conn->pool_key, got.body_bytes);
+      worker_.stats().upstream_invalid_responses.add();
+      if (worker_.log_limiter().allow()) {
+        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
+                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
+      }
       if (!got.wrote_anything) {
         co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
                                       got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);

@@ -300,6 +300,7 @@ TEST_F(ProxyTest, UpstreamTimeoutIs504) {
   EXPECT_EQ(r.status, 504);
   EXPECT_EQ(r.body, R"({"message":"The upstream server is timing out"})");
   EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ(gw.gateway().totals().upstream_timeouts, 1u);
 }
 
 TEST(UpstreamTimeouts, WriteTimeoutIs504) {
@@ -362,11 +363,14 @@ TEST_F(ProxyTest, UpstreamDownIs502AfterRetries) {
   EXPECT_EQ(r.body, R"({"message":"An invalid response was received from the upstream server"})");
   auto totals = gw.gateway().totals();
   EXPECT_EQ(totals.upstream_retries, 2u);
+  EXPECT_EQ(totals.upstream_connect_failures, 3u);
+  EXPECT_EQ(totals.responses_5xx, 1u);
 }
 
 TEST_F(ProxyTest, AmbiguousUpstreamFramingIs502) {
   auto r = get("/users/bad-framing");
   EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(gw.gateway().totals().upstream_invalid_responses, 1u);
 }
 
 TEST_F(ProxyTest, UpstreamConnectionCloseIsHonoured) {
