@@ -13,7 +13,7 @@ ROOT=$(pwd)
 BIN=$ROOT/build/release/portico
 WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-5}   # proxies are measured in alternation, ROUNDS times each; medians are reported
+ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503
 mkdir -p bench/results
@@ -102,7 +102,18 @@ for conns in $CONNECTIONS; do
   say "$(/usr/bin/python3 -c "
 p,n,h=${RPS[portico,$conns]},${RPS[nginx,$conns]},${RPS[haproxy,$conns]}
 q,m,k=${P99[portico,$conns]},${P99[nginx,$conns]},${P99[haproxy,$conns]}
-print('portico/nginx requests/s %.2fx, portico/haproxy %.2fx; p99 portico/nginx %.2fx, portico/haproxy %.2fx' % (p/n, p/h, q/m, q/k))")"
+print('medians: portico/nginx requests/s %.2fx, portico/haproxy %.2fx; p99 portico/nginx %.2fx, portico/haproxy %.2fx' % (p/n, p/h, q/m, q/k))")"
+  # The machine's speed drifts between rounds; a round's three runs are ~20 s apart, so
+  # per-round ratios cancel most of the drift.
+  pairs=""
+  for round in $(seq "$ROUNDS"); do pairs+="${RAW[portico,$conns,$round]}|${RAW[nginx,$conns,$round]}|${RAW[haproxy,$conns,$round]};"; done
+  say "$(/usr/bin/python3 -c "
+import statistics
+rows=[[list(map(float, part.split())) for part in r.split('|')] for r in '$pairs'.strip(';').split(';')]
+rn=[p[0]/n[0] for p,n,h in rows]; rh=[p[0]/h[0] for p,n,h in rows]
+ln=[p[2]/n[2] for p,n,h in rows]
+print('per-round ratios portico/nginx requests/s: %s (median %.2fx); p99: median %.2fx; portico/haproxy requests/s median %.2fx'
+      % (' '.join('%.2f' % x for x in rn), statistics.median(rn), statistics.median(ln), statistics.median(rh)))")"
 done
 
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
