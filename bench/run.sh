@@ -6,7 +6,8 @@
 #
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
-# CONNECTIONS (default "64 256"), SKIP_CALLGRIND=1, SKIP_IDLE=1.
+# CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
+# SKIP_HEAD_TO_HEAD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -115,6 +116,38 @@ ln=[p[2]/n[2] for p,n,h in rows]
 print('per-round ratios portico/nginx requests/s: %s (median %.2fx); p99: median %.2fx; portico/haproxy requests/s median %.2fx'
       % (' '.join('%.2f' % x for x in rn), statistics.median(rn), statistics.median(ln), statistics.median(rh)))")"
 done
+
+# Head to head: Portico and a rival proxy run at the same time, both pinned to CPU 0, each
+# driven by its own wrk. The scheduler gives both the same CPU share under the same
+# machine conditions, so the requests/s ratio is the ratio of work per request, free of
+# the drift that separate runs suffer on this VM.
+if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
+  say ""
+  say "## head to head on one core (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  for rival in nginx haproxy; do
+    start_proxy $rival; rival_pid=$PROXY_PID
+    start_proxy portico; portico_pid=$PROXY_PID
+    wait_port "$(port_of $rival)"; wait_port $PORTICO_PORT
+    for conns in $CONNECTIONS; do
+      ratios=(); lat=()
+      for round in $(seq "$ROUNDS"); do
+        taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$(port_of $rival)/users/1" > "$WORK/wrk-rival.txt" &
+        wrk_pid=$!
+        taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_PORT/users/1" > "$WORK/wrk-portico.txt"
+        wait $wrk_pid
+        read -r r_rps r_p50 r_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-rival.txt")
+        read -r p_rps p_p50 p_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-portico.txt")
+        echo "  raw head-to-head -c$conns round $round: $rival $r_rps req/s p99 $r_p99, portico $p_rps req/s p99 $p_p99" >> "$OUT"
+        ratios+=("$(/usr/bin/python3 -c "print('%.3f' % ($p_rps/$r_rps))")")
+        lat+=("$(/usr/bin/python3 -c "print('%.3f' % ($p_p99/$r_p99))")")
+      done
+      say "$(printf -- '-c%-4s portico/%-8s requests/s: %s (median %.2fx); p99 ratio median %.2fx' "$conns" "$rival" \
+        "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
+    done
+    kill "$portico_pid" "$rival_pid"; wait "$portico_pid" "$rival_pid" 2>/dev/null || true
+    sleep 0.5
+  done
+fi
 
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
   say ""

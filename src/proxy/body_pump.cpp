@@ -18,7 +18,54 @@ PumpFailure classify_read_error(const error_code& ec) {
   return PumpFailure::source_error;
 }
 
+// Prefix and whole body as two buffers, when the fast path applies.
+bool buffered_parts(const Side& source, const PumpSpec& spec, std::array<boost::asio::const_buffer, 2>& parts) {
+  if (spec.chunk_output) return false;
+  std::size_t body = 0;
+  if (spec.framing == http::BodyFraming::content_length) {
+    if (source.buffer.size() < spec.content_length) return false;
+    if (spec.max_body != 0 && spec.content_length > spec.max_body) return false;  // pump_body reports it
+    body = static_cast<std::size_t>(spec.content_length);
+  } else if (spec.framing != http::BodyFraming::none) {
+    return false;
+  }
+  parts[0] = boost::asio::buffer(spec.prefix.data(), spec.prefix.size());
+  parts[1] = boost::asio::buffer(source.buffer.readable().data(), body);
+  return true;
+}
+
 }  // namespace
+
+FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::size_t& written, PumpResult& result) {
+  std::array<boost::asio::const_buffer, 2> parts;
+  if (!buffered_parts(source, spec, parts)) return FastSend::not_applicable;
+  error_code ec;
+  written = write_now(sink, parts, ec);
+  if (ec) {
+    result.failure = PumpFailure::sink_failed;
+    return FastSend::done;
+  }
+  if (written < parts[0].size() + parts[1].size()) return FastSend::partial;
+  source.buffer.consume(parts[1].size());
+  result.body_bytes = parts[1].size();
+  result.wrote_anything = true;
+  return FastSend::done;
+}
+
+awaitable<PumpResult> finish_buffered(Side& source, Side& sink, PumpSpec spec, std::size_t written) {
+  PumpResult result;
+  std::array<boost::asio::const_buffer, 2> parts;
+  buffered_parts(source, spec, parts);  // same answer as in send_buffered_now: nothing changed
+  error_code ec = co_await write_rest(sink, parts, written);
+  result.wrote_anything = true;
+  if (ec) {
+    result.failure = ec == boost::asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
+    co_return result;
+  }
+  source.buffer.consume(parts[1].size());
+  result.body_bytes = parts[1].size();
+  co_return result;
+}
 
 awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   PumpResult result;

@@ -43,4 +43,14 @@ struct PumpSpec {
 
 awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec);
 
+// The common case without a coroutine: the body is absent or already complete in the
+// source buffer and needs no re-encoding, so prefix and body go out in one direct writev.
+enum class FastSend {
+  done,            // everything was written (or the sink failed: see result)
+  partial,         // the kernel took `written` bytes; co_await finish_buffered()
+  not_applicable,  // co_await pump_body()
+};
+FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::size_t& written, PumpResult& result);
+awaitable<PumpResult> finish_buffered(Side& source, Side& sink, PumpSpec spec, std::size_t written);
+
 }  // namespace portico::proxy

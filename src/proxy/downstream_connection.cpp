@@ -312,23 +312,37 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   co_return next;
 }
 
-asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::connect_upstream(Exchange& ex) {
-  const auto& svc = ex.service->config;
+std::unique_ptr<UpstreamConnection> DownstreamConnection::take_pooled(Exchange& ex) {
+  const config::Endpoint* ep = worker_.pick_endpoint(*ex.snapshot, ex.match.route->service_index);
+  if (ep == nullptr) return nullptr;
+  ex.endpoint = ep;
   // A request that cannot be replayed checks that a pooled connection is still open.
-  bool verify_pooled = request_.framing != http::BodyFraming::none || !is_idempotent(request_.method);
-  auto& pool = worker_.upstream_pool();
+  bool verify = request_.framing != http::BodyFraming::none || !is_idempotent(request_.method);
+  auto conn = worker_.upstream_pool().take(ep->pool_key, verify);
+  if (conn) worker_.stats().upstream_reused.add();
+  return conn;
+}
+
+asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::connect_upstream(Exchange& ex,
+                                                                                          bool endpoint_picked) {
+  const auto& svc = ex.service->config;
   int attempts = svc.retries + 1;
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    const config::Endpoint* ep = worker_.pick_endpoint(*ex.snapshot, ex.match.route->service_index);
+    // The first attempt uses the endpoint take_pooled() picked (it had no idle connection).
+    const config::Endpoint* ep = (attempt == 0 && endpoint_picked)
+                                     ? ex.endpoint
+                                     : worker_.pick_endpoint(*ex.snapshot, ex.match.route->service_index);
     if (ep == nullptr) {
       ex.error_status = 503;
       ex.error_message = "failure to get a peer from the ring-balancer";
       co_return nullptr;
     }
     ex.endpoint = ep;
-    if (auto pooled = pool.take(ep->pool_key, verify_pooled)) {
-      worker_.stats().upstream_reused.add();
-      co_return pooled;
+    if (attempt > 0) {
+      if (auto pooled = worker_.upstream_pool().take(ep->pool_key, true)) {
+        worker_.stats().upstream_reused.add();
+        co_return pooled;
+      }
     }
     auto conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
     conn->pool_key = ep->pool_key;
@@ -398,7 +412,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
 
   std::unique_ptr<UpstreamConnection> conn;
   for (int fresh_retry = 0;; ++fresh_retry) {
-    conn = co_await connect_upstream(ex);
+    // A pooled connection needs no coroutine; only new connections are awaited.
+    conn = fresh_retry == 0 ? take_pooled(ex) : nullptr;
+    if (!conn) conn = co_await connect_upstream(ex, fresh_retry == 0);
     if (!conn) co_return co_await send_error(&ex, ex.error_status, ex.error_message, has_body);
     conn->buffer.acquire();
 
@@ -427,7 +443,13 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     spec.chunk_output = request_.framing == http::BodyFraming::chunked;
     spec.prefix = head_.view();
     spec.max_body = options.max_body_size;
-    PumpResult sent = co_await pump_body(client, upstream, spec);
+    PumpResult sent;
+    std::size_t written = 0;
+    switch (send_buffered_now(client, upstream, spec, written, sent)) {
+      case FastSend::done: break;
+      case FastSend::partial: sent = co_await finish_buffered(client, upstream, spec, written); break;
+      case FastSend::not_applicable: sent = co_await pump_body(client, upstream, spec); break;
+    }
     switch (sent.failure) {
       case PumpFailure::none: break;
       case PumpFailure::too_large: co_return co_await send_error(&ex, 413, "request body too large", true);
@@ -469,14 +491,16 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
         co_return co_await send_error(&ex, 502, kUpstreamInvalid, !in_.empty() || has_body);
       }
       bool nothing_received = conn->buffer.empty();
-      bool yield_first = nothing_received && worker_.others_busy();
-      if (yield_first) {
+      error_code ec;
+      if (nothing_received && worker_.others_busy()) {
         // The upstream has only just been sent the request: let the other ready work
-        // run first, so the read below usually finds the response instead of costing a
+        // run first, so a direct read usually finds the response instead of costing a
         // failed recv() plus an epoll round trip.
         co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+        if (read_now(upstream, ec)) continue;
+        if (ec == asio::error::would_block) ec = {};
       }
-      auto ec = co_await read_more(upstream, yield_first);
+      if (!ec) ec = co_await read_more(upstream);
       if (!ec) continue;
       if (ec == asio::error::timed_out) {
         worker_.stats().upstream_timeouts.add();
@@ -541,7 +565,13 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
-  PumpResult got = co_await pump_body(upstream, client, spec);
+  PumpResult got;
+  std::size_t written = 0;
+  switch (send_buffered_now(upstream, client, spec, written, got)) {
+    case FastSend::done: break;
+    case FastSend::partial: got = co_await finish_buffered(upstream, client, spec, written); break;
+    case FastSend::not_applicable: got = co_await pump_body(upstream, client, spec); break;
+  }
   ex.status = resp.status;
   ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
   if (resp.status >= 500) worker_.stats().responses_5xx.add();

@@ -57,7 +57,10 @@ class DownstreamConnection {
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
-  boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex);
+  // Picks an endpoint and takes an idle pooled connection to it, or nullptr.
+  std::unique_ptr<UpstreamConnection> take_pooled(Exchange& ex);
+  // Connects (with retries over endpoints); `endpoint_picked`: ex.endpoint is the first try.
+  boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex, bool endpoint_picked);
   void log_request(const Exchange& ex);
 
   Worker& worker_;

@@ -1,5 +1,8 @@
-// Coroutine I/O helpers shared by the downstream and upstream sides: read into a
-// ByteBuffer and write gathered buffers, each under a per-operation deadline.
+// I/O helpers shared by the downstream and upstream sides: read into a ByteBuffer and
+// write gathered buffers, each under a per-operation deadline.
+//
+// The *_now functions are plain calls (no coroutine frame): the hot path tries them
+// first and only awaits the coroutine versions when the kernel is not ready.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +23,7 @@ using boost::system::error_code;
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // One side of an exchange: a socket with its read buffer, deadline and timeouts.
+// The socket must be in non-blocking mode.
 struct Side {
   boost::asio::ip::tcp::socket& socket;
   ByteBuffer& buffer;
@@ -28,13 +32,23 @@ struct Side {
   std::chrono::milliseconds write_timeout;
 };
 
-// Reads what is available into side.buffer (compacting first when the tail is full).
-// Returns asio::error::eof on a clean close and asio::error::timed_out on the deadline.
-// With `try_now`, a direct non-blocking read is tried first (when data is likely there).
-awaitable<error_code> read_more(Side& side, bool try_now = false);
+// Reads what is available right now into side.buffer. True when bytes arrived; false
+// with `ec` = would_block when nothing is there yet, or another error (eof, reset).
+bool read_now(Side& side, error_code& ec);
 
-// Writes all buffers (one writev when the kernel accepts it) under the write timeout.
-// The socket must be in non-blocking mode: a direct write is tried first.
+// Reads what is available into side.buffer (compacting first when the tail is full),
+// waiting under the read timeout. Returns asio::error::eof on a clean close and
+// asio::error::timed_out on the deadline.
+awaitable<error_code> read_more(Side& side);
+
+// Writes what the kernel takes now (one writev). Returns the bytes written; `ec` is set
+// for errors other than would_block.
+std::size_t write_now(Side& side, std::span<const boost::asio::const_buffer> buffers, error_code& ec);
+
+// Writes the buffers after their first `skip` bytes, waiting under the write timeout.
+awaitable<error_code> write_rest(Side& side, std::span<const boost::asio::const_buffer> buffers, std::size_t skip);
+
+// write_now, then write_rest for what is left.
 awaitable<error_code> write_all(Side& side, std::span<const boost::asio::const_buffer> buffers);
 awaitable<error_code> write_all(Side& side, std::string_view bytes);
 
