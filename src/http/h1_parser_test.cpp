@@ -177,6 +177,47 @@ TEST(ResponseParser, AmbiguousFramingIs502) {
   EXPECT_EQ(o.status, 502);
 }
 
+// The value scanner works eight bytes at a time: a bad byte must be found at any offset.
+TEST(RequestParser, ControlCharactersRejectedAtEveryOffset) {
+  for (std::size_t offset = 0; offset < 24; ++offset) {
+    for (char bad : {'\0', '\x01', '\x1f', '\x7f', '\n', '\r'}) {
+      std::string value(24, 'v');
+      value[offset] = bad;
+      std::string raw = "GET / HTTP/1.1\r\nHost: a\r\nX-Test: " + value + "\r\n\r\n";
+      RequestHead h;
+      auto r = parse(raw, h);
+      EXPECT_EQ(r.state, ParseState::error) << "offset " << offset << " byte " << int(bad);
+      EXPECT_EQ(r.status, 400);
+    }
+    std::string value(24, 'v');
+    value[offset] = '\t';  // HTAB is allowed
+    std::string raw = "GET / HTTP/1.1\r\nHost: a\r\nX-Test: " + value + "\r\n\r\n";
+    RequestHead h;
+    EXPECT_EQ(parse(raw, h).state, ParseState::complete) << "offset " << offset;
+  }
+}
+
+TEST(RequestParser, IncompleteAtEveryByte) {
+  std::string raw = "POST /a?b=c HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\nX-Long-Header: 0123456789abcdef\r\n\r\n";
+  for (std::size_t n = 0; n < raw.size(); ++n) {
+    RequestHead h;
+    EXPECT_EQ(parse(raw.substr(0, n), h).state, ParseState::incomplete) << n;
+  }
+  RequestHead h;
+  EXPECT_EQ(parse(raw, h).state, ParseState::complete);
+}
+
+TEST(FieldKinds, ClassifiedOnce) {
+  EXPECT_EQ(classify_field("Content-Length"), FieldKind::content_length);
+  EXPECT_EQ(classify_field("TRANSFER-ENCODING"), FieldKind::transfer_encoding);
+  EXPECT_EQ(classify_field("x-forwarded-for"), FieldKind::x_forwarded_for);
+  EXPECT_EQ(classify_field("X-Forwarded-Client-Cert"), FieldKind::x_forwarded_other);
+  EXPECT_EQ(classify_field("Proxy-Connection"), FieldKind::proxy_connection);
+  EXPECT_EQ(classify_field("Content-Type"), FieldKind::other);
+  EXPECT_TRUE(is_hop_by_hop_or_framing(FieldKind::te));
+  EXPECT_FALSE(is_hop_by_hop_or_framing(FieldKind::host));
+}
+
 TEST(Authority, Validation) {
   EXPECT_TRUE(is_valid_authority("example.com"));
   EXPECT_TRUE(is_valid_authority("example.com:8080"));

@@ -8,9 +8,54 @@
 
 namespace portico::http {
 
+// Header fields Portico itself acts on, recognised once by the parser so later stages
+// (framing policy, hop-by-hop removal, forwarding headers) compare no strings.
+enum class FieldKind : std::uint8_t {
+  other,
+  host,
+  content_length,
+  transfer_encoding,
+  connection,
+  expect,
+  te,
+  trailer,
+  upgrade,
+  keep_alive,
+  proxy_connection,
+  via,
+  x_forwarded_for,
+  x_forwarded_proto,
+  x_forwarded_host,
+  x_forwarded_port,
+  x_forwarded_prefix,
+  x_forwarded_other,  // any other X-Forwarded-* (dropped from untrusted peers)
+  x_real_ip,
+};
+
+// Classifies a field name (case-insensitive).
+FieldKind classify_field(std::string_view name);
+
+// Hop-by-hop fields (RFC 9110 7.6.1) and framing fields Portico regenerates.
+inline bool is_hop_by_hop_or_framing(FieldKind k) {
+  switch (k) {
+    case FieldKind::content_length:
+    case FieldKind::transfer_encoding:
+    case FieldKind::connection:
+    case FieldKind::te:
+    case FieldKind::trailer:
+    case FieldKind::upgrade:
+    case FieldKind::keep_alive:
+    case FieldKind::proxy_connection:
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct HeaderField {
   std::string_view name;
   std::string_view value;
+  FieldKind kind = FieldKind::other;
 };
 
 // How the body of a message is delimited (RFC 9112 section 6).

@@ -528,9 +528,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
   bool bodyless = is_head || resp.status == 204 || resp.status == 304 || resp.status < 200;
   for (const auto& h : resp.headers) {
-    if (is_hop_by_hop_or_framing(h.name)) {
+    if (http::is_hop_by_hop_or_framing(h.kind)) {
       // A HEAD or 304 response's Content-Length describes the representation: keep it.
-      if (bodyless && h.name.size() == 14 && http::iequals(h.name, "content-length")) response_.field(h.name, h.value);
+      if (bodyless && h.kind == http::FieldKind::content_length) response_.field(h.name, h.value);
       continue;
     }
     if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;

@@ -14,19 +14,6 @@ HeadBuilder& HeadBuilder::field(std::string_view name, std::uint64_t value) {
   return raw(name).raw(": ").number(value).raw("\r\n");
 }
 
-bool is_hop_by_hop_or_framing(std::string_view n) {
-  using http::iequals;
-  switch (n.size()) {
-    case 2: return iequals(n, "te");
-    case 7: return iequals(n, "trailer") || iequals(n, "upgrade");
-    case 10: return iequals(n, "connection") || iequals(n, "keep-alive");
-    case 14: return iequals(n, "content-length");
-    case 16: return iequals(n, "proxy-connection");
-    case 17: return iequals(n, "transfer-encoding");
-    default: return false;
-  }
-}
-
 bool named_in_connection(const http::MessageHead& head, std::string_view name) {
   for (auto token : head.connection_tokens) {
     if (http::iequals(token, name)) return true;
@@ -34,43 +21,33 @@ bool named_in_connection(const http::MessageHead& head, std::string_view name) {
   return false;
 }
 
-namespace {
-
-bool is_forwarding_field(std::string_view n) {
-  using http::iequals;
-  if (n.size() < 9) return false;
-  if (n.size() == 9) return iequals(n, "x-real-ip");
-  if (n.size() < 11 || !iequals(n.substr(0, 11), "x-forwarded")) return false;
-  return true;
-}
-
-}  // namespace
-
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, const ForwardingInfo& info) {
   out.clear();
   out.raw(info.method).raw(" ").raw(info.upstream_target).raw(" HTTP/1.1\r\n");
   out.field("Host", info.host_header);
   std::string_view client_xff, client_proto, client_host, client_port, client_prefix, via;
+  using http::FieldKind;
   for (const auto& h : req.headers) {
-    const auto& n = h.name;
-    if (is_hop_by_hop_or_framing(n)) continue;
-    if ((n.size() == 4 && http::iequals(n, "host")) || (n.size() == 6 && http::iequals(n, "expect"))) continue;
-    if (is_forwarding_field(n)) {
-      if (info.trusted_peer) {
-        if (http::iequals(n, "x-forwarded-for")) client_xff = h.value;
-        else if (http::iequals(n, "x-forwarded-proto")) client_proto = h.value;
-        else if (http::iequals(n, "x-forwarded-host")) client_host = h.value;
-        else if (http::iequals(n, "x-forwarded-port")) client_port = h.value;
-        else if (http::iequals(n, "x-forwarded-prefix")) client_prefix = h.value;
-      }
-      continue;
+    switch (h.kind) {
+      case FieldKind::other:
+        if (!req.connection_tokens.empty() && named_in_connection(req, h.name)) continue;
+        out.field(h.name, h.value);
+        continue;
+      // Client values of the forwarding fields count only from trusted peers.
+      case FieldKind::x_forwarded_for: if (info.trusted_peer) client_xff = h.value; continue;
+      case FieldKind::x_forwarded_proto: if (info.trusted_peer) client_proto = h.value; continue;
+      case FieldKind::x_forwarded_host: if (info.trusted_peer) client_host = h.value; continue;
+      case FieldKind::x_forwarded_port: if (info.trusted_peer) client_port = h.value; continue;
+      case FieldKind::x_forwarded_prefix: if (info.trusted_peer) client_prefix = h.value; continue;
+      case FieldKind::x_forwarded_other:
+        if (info.trusted_peer) out.field(h.name, h.value);  // e.g. X-Forwarded-Client-Cert
+        continue;
+      case FieldKind::via: via = h.value; continue;
+      default:
+        // host and expect are regenerated or consumed; x-real-ip is set below; the rest is
+        // hop-by-hop or framing.
+        continue;
     }
-    if (n.size() == 3 && http::iequals(n, "via")) {
-      via = h.value;
-      continue;
-    }
-    if (!req.connection_tokens.empty() && named_in_connection(req, n)) continue;
-    out.field(n, h.value);
   }
   if (!client_xff.empty()) {
     out.raw("X-Forwarded-For: ").raw(client_xff).raw(", ").raw(info.client_ip).raw("\r\n");

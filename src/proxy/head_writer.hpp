@@ -57,10 +57,6 @@ class HeadBuilder {
   ByteBuffer buf_;
 };
 
-// True for hop-by-hop fields that a proxy must not forward (RFC 9110 7.6.1), and for
-// framing fields that Portico always regenerates.
-bool is_hop_by_hop_or_framing(std::string_view name);
-
 // True when `name` is listed in the message's Connection header.
 bool named_in_connection(const http::MessageHead& head, std::string_view name);
 

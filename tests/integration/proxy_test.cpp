@@ -145,8 +145,10 @@ TEST_F(ProxyTest, HostHeaderPerPreserveHost) {
 }
 
 TEST_F(ProxyTest, ForwardedHeadersAreSetAndUntrustedValuesReplaced) {
-  auto e = echo_of(get("/users/1", "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nX-Real-IP: 6.6.6.6\r\n"));
+  auto e = echo_of(get("/users/1", "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nX-Real-IP: 6.6.6.6\r\n"
+                                   "X-Forwarded-Client-Cert: forged\r\n"));
   const auto& h = e.at("headers").as_object();
+  EXPECT_FALSE(h.contains("x-forwarded-client-cert"));
   EXPECT_EQ(h.at("x-forwarded-for").as_string(), "127.0.0.1");
   EXPECT_EQ(h.at("x-real-ip").as_string(), "127.0.0.1");
   EXPECT_EQ(h.at("x-forwarded-proto").as_string(), "http");
@@ -160,10 +162,12 @@ TEST(ProxyTrusted, TrustedPeerForwardedHeadersAreKept) {
   GatewayWith s([](proxy::ProxyOptions& o) { o.trusted_ips = {*net::Cidr::parse("127.0.0.0/8")}; });
   auto& gw = s.gw;
   RawConnection c(gw.port());
-  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: https\r\n\r\n");
+  c.send("GET /users/1 HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: https\r\n"
+         "X-Forwarded-Client-Cert: by=spiffe\r\n\r\n");
   auto e = json::parse(c.read_response().body).as_object();
   EXPECT_EQ(e.at("headers").at("x-forwarded-for").as_string(), "10.1.1.1, 127.0.0.1");
   EXPECT_EQ(e.at("headers").at("x-forwarded-proto").as_string(), "https");
+  EXPECT_EQ(e.at("headers").at("x-forwarded-client-cert").as_string(), "by=spiffe");
 }
 
 TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
