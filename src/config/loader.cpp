@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <re2/re2.h>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "config/validators.hpp"
 
@@ -37,6 +39,12 @@ std::string md5_hex(const std::string& text) {
     hex += buf;
   }
   return hex;
+}
+
+// The i-th element of a sequence node, or the node itself (for its position in errors).
+YAML::Node element_or(const YAML::Node& seq, std::size_t i) {
+  if (seq.IsSequence() && i < seq.size()) return seq[i];
+  return seq;
 }
 
 SourceMark mark_of(const YAML::Node& n) {
@@ -76,6 +84,10 @@ class Loader {
     cfg_.hash = md5_hex(text);
     read_root(root);
     if (errors_.empty()) resolve_references();
+    // Report in file order (nested routes are read after their service's own fields).
+    std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+      return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
+    });
     result.config = std::move(cfg_);
     result.errors = std::move(errors_);
     return result;
@@ -377,16 +389,16 @@ class Loader {
     }
     if (r.protocols.empty()) add(node["protocols"], path + ".protocols", "length must be at least 1");
     for (std::size_t i = 0; i < r.methods.size(); ++i) {
-      if (!is_valid_method(r.methods[i])) add(node["methods"], path + ".methods[" + std::to_string(i) + "]", "invalid method '" + r.methods[i] + "' (expected an uppercase token)");
+      if (!is_valid_method(r.methods[i])) add(element_or(node["methods"], i), path + ".methods[" + std::to_string(i) + "]", "invalid method '" + r.methods[i] + "' (expected an uppercase token)");
     }
     for (std::size_t i = 0; i < r.hosts.size(); ++i) {
       std::string err = validate_route_host(r.hosts[i]);
-      if (!err.empty()) add(node["hosts"], path + ".hosts[" + std::to_string(i) + "]", err);
+      if (!err.empty()) add(element_or(node["hosts"], i), path + ".hosts[" + std::to_string(i) + "]", err);
       r.hosts[i] = to_lower(r.hosts[i]);
     }
     for (std::size_t i = 0; i < r.paths.size(); ++i) {
       std::string err = validate_route_path(r.paths[i]);
-      if (!err.empty()) add(node["paths"][i] ? node["paths"][i] : node, path + ".paths[" + std::to_string(i) + "]", err);
+      if (!err.empty()) add(element_or(node["paths"], i), path + ".paths[" + std::to_string(i) + "]", err);
     }
     if (r.path_handling != "v0" && r.path_handling != "v1") add(node["path_handling"], path + ".path_handling", "expected one of: v0, v1");
     if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty()) {
