@@ -134,14 +134,8 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       break;
     }
     Reply reply = handle(request.method, request.path);
-    std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " +
-                           std::string(http::reason_phrase(reply.status)) +
-                           "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " +
-                           std::to_string(reply.body.size()) + "\r\nServer: portico/" PORTICO_VERSION "\r\n";
-    if (!request.keep_alive) response += "Connection: close\r\n";
-    response += "\r\n";
-    if (request.method != "HEAD") response += reply.body;
     bool keep = request.keep_alive;
+    std::string response = http::json_response(reply.status, reply.body, !keep, {}, request.method == "HEAD");
     buffer.consume(request.head_size);
     if (co_await proxy::write_all(side, response) || !keep) break;
   }

@@ -247,25 +247,7 @@ int Gateway::run() {
 
 GatewayTotals Gateway::totals() const {
   GatewayTotals t;
-  for (const auto& w : workers_) {
-    const auto& s = w->stats();
-    t.connections_accepted += s.connections_accepted.get();
-    t.connections_active += s.connections_active.get();
-    t.connections_handled += s.connections_handled.get();
-    t.connections_writing += s.connections_writing.get();
-    t.connections_waiting += s.connections_waiting.get();
-    t.connections_refused += s.connections_refused.get();
-    t.total_requests += s.total_requests.get();
-    t.responses_4xx += s.responses_4xx.get();
-    t.responses_5xx += s.responses_5xx.get();
-    t.bad_requests += s.bad_requests.get();
-    t.upstream_connects += s.upstream_connects.get();
-    t.upstream_reused += s.upstream_reused.get();
-    t.upstream_retries += s.upstream_retries.get();
-    t.upstream_connect_failures += s.upstream_connect_failures.get();
-    t.upstream_timeouts += s.upstream_timeouts.get();
-    t.upstream_invalid_responses += s.upstream_invalid_responses.get();
-  }
+  for (const auto& w : workers_) t.add(w->stats());
   // nginx's meaning: reading a request head = active, minus idle, minus being served.
   std::uint64_t busy = t.connections_waiting + t.connections_writing;
   t.connections_reading = t.connections_active > busy ? t.connections_active - busy : 0;

@@ -27,13 +27,7 @@ namespace admin {
 class AdminServer;
 }
 
-struct GatewayTotals {
-  std::uint64_t connections_accepted = 0, connections_active = 0, connections_handled = 0,
-                connections_reading = 0, connections_writing = 0, connections_waiting = 0,
-                connections_refused = 0, total_requests = 0, responses_4xx = 0, responses_5xx = 0,
-                bad_requests = 0, upstream_connects = 0, upstream_reused = 0, upstream_retries = 0,
-                upstream_connect_failures = 0, upstream_timeouts = 0, upstream_invalid_responses = 0;
-};
+using GatewayTotals = obs::StatsTotals;
 
 class Gateway {
  public:

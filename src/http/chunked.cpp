@@ -7,13 +7,6 @@
 namespace portico::http {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void skip_bws(std::string_view s, std::size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
 }
@@ -71,7 +64,7 @@ bool parse_chunk_size_line(std::string_view line, std::uint64_t& size) {
   std::size_t i = 0;
   std::uint64_t v = 0;
   while (i < line.size()) {
-    int h = hex_value(line[i]);
+    int h = hex_digit_value(line[i]);
     if (h < 0) break;
     if (v >> 56) return false;  // overflow guard: more than 60 bits
     v = (v << 4) | static_cast<std::uint64_t>(h);

@@ -29,9 +29,7 @@ constexpr auto kTchar = make_tchar_table();
 constexpr auto kValueChar = make_value_table();
 
 
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool is_hex(char c) { return hex_digit_value(c) >= 0; }
 
 // Finds the end of the line starting at `pos`. Returns the index of '\r' of the CRLF,
 // npos when the line is not complete yet, or sets `bad` on a bare CR or LF.
@@ -83,21 +81,25 @@ int parse_version(std::string_view v, int& minor) {
   return 0;
 }
 
-bool valid_percent_encoding(std::string_view s) {
+enum class TargetCheck { ok, bad_character, bad_syntax };
+
+// One pass over a request target: visible ASCII only, no fragment, valid %XX escapes.
+TargetCheck check_target(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u <= 0x20 || u >= 0x7f) return TargetCheck::bad_character;
+    if (u == '#') return TargetCheck::bad_syntax;
+    if (u == '%') {
+      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return TargetCheck::bad_syntax;
       i += 2;
     }
   }
-  return true;
+  return TargetCheck::ok;
 }
 
-// Splits an origin-form "path?query" into its parts; validates characters.
+// Splits an origin-form "path?query" (already checked by check_target) into its parts.
 bool split_origin_form(std::string_view target, std::string_view& path, std::string_view& query) {
   if (target.empty() || target[0] != '/') return false;
-  if (target.find('#') != std::string_view::npos) return false;
-  if (!valid_percent_encoding(target)) return false;
   std::size_t q = target.find('?');
   if (q == std::string_view::npos) {
     path = target;
@@ -108,10 +110,6 @@ bool split_origin_form(std::string_view target, std::string_view& path, std::str
   }
   return true;
 }
-
-struct HeadScan {
-  std::size_t pos = 0;  // where header fields start
-};
 
 // Parses header fields starting at `pos` until the empty line. Shared by requests and
 // responses. Returns complete with out.head_size set, incomplete, or an error status.
@@ -275,6 +273,7 @@ ParseOutcome apply_framing_policy(MessageHead& m, int error_status, bool is_requ
   if (has_te && has_cl) return ParseOutcome::error(error_status, "both Content-Length and Transfer-Encoding present");
   if (has_te && m.version_minor == 0) return ParseOutcome::error(error_status, "Transfer-Encoding in an HTTP/1.0 message");
   m.keep_alive = m.version_minor == 1 ? !saw_close : (saw_keep_alive && !saw_close);
+  m.has_content_length = has_cl;
   if (has_te) {
     m.framing = BodyFraming::chunked;
   } else if (has_cl) {
@@ -334,12 +333,6 @@ std::string_view MessageHead::find(std::string_view name) const {
   return {};
 }
 
-bool MessageHead::has(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (iequals(h.name, name)) return true;
-  }
-  return false;
-}
 
 bool is_valid_authority(std::string_view a) {
   if (a.empty()) return false;
@@ -407,14 +400,13 @@ ParseOutcome parse_request_head(std::string_view buf, const ParserLimits& limits
   std::size_t sp2 = line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return ParseOutcome::error(400, "malformed request line");
   out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  for (char c : out.target) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return ParseOutcome::error(400, "invalid character in request target");
-  }
+  TargetCheck target_check = check_target(out.target);
+  if (target_check == TargetCheck::bad_character) return ParseOutcome::error(400, "invalid character in request target");
   std::string_view version = line.substr(sp2 + 1);
   int vr = parse_version(version, out.version_minor);
   if (vr == 1) return ParseOutcome::error(400, "malformed HTTP version");
   if (vr == 2) return ParseOutcome::error(505, "HTTP version not supported");
+  if (target_check == TargetCheck::bad_syntax) return ParseOutcome::error(400, "invalid request target");
 
   std::string_view absolute_authority;
   if (out.target[0] == '/') {
@@ -440,9 +432,6 @@ ParseOutcome parse_request_head(std::string_view buf, const ParserLimits& limits
     std::string_view path_query = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
     if (path_query.empty() || path_query[0] == '?') {
       // "http://host" or "http://host?q": the path is "/"; keep the query.
-      if (!valid_percent_encoding(path_query) || path_query.find('#') != std::string_view::npos) {
-        return ParseOutcome::error(400, "invalid request target");
-      }
       out.path = "/";
       out.query = path_query.empty() ? std::string_view{} : path_query.substr(1);
     } else if (!split_origin_form(path_query, out.path, out.query)) {
@@ -500,7 +489,7 @@ ParseOutcome parse_response_head(std::string_view buf, const ParserLimits& limit
   bool no_body = request_method_is_head || out.status < 200 || out.status == 204 || out.status == 304;
   if (no_body) {
     out.framing = BodyFraming::none;
-  } else if (out.framing == BodyFraming::none && !out.has("content-length")) {
+  } else if (out.framing == BodyFraming::none && !out.has_content_length) {
     out.framing = BodyFraming::until_close;
     out.keep_alive = false;
   }

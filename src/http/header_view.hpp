@@ -32,6 +32,26 @@ enum class FieldKind : std::uint8_t {
   x_real_ip,
 };
 
+// Value of a hexadecimal digit, or -1.
+inline int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Splits a validated authority ("host[:port]", "[v6]:port") into host and port (0 when
+// absent). IPv6 literals keep their brackets.
+inline void split_authority(std::string_view authority, std::string_view& host, int& port) {
+  host = authority;
+  port = 0;
+  std::size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    host = authority.substr(0, colon);
+    for (char c : authority.substr(colon + 1)) port = port * 10 + (c - '0');
+  }
+}
+
 // Classifies a field name (case-insensitive).
 FieldKind classify_field(std::string_view name);
 
@@ -86,6 +106,7 @@ struct MessageHead {
   std::size_t head_size = 0;  // bytes of the head including the final CRLF
   BodyFraming framing = BodyFraming::none;
   std::uint64_t content_length = 0;
+  bool has_content_length = false;  // a Content-Length field was present (even "0")
   bool keep_alive = true;        // after Connection tokens and version are applied
   bool connection_upgrade = false;
   // Header names listed in Connection (other than close/keep-alive): also hop-by-hop.
@@ -93,13 +114,13 @@ struct MessageHead {
 
   // First value of a header, or empty when absent. Linear scan: heads are small.
   std::string_view find(std::string_view name) const;
-  bool has(std::string_view name) const;
   void clear_head() {
     headers.clear();
     connection_tokens.clear();
     head_size = 0;
     framing = BodyFraming::none;
     content_length = 0;
+    has_content_length = false;
     keep_alive = true;
     connection_upgrade = false;
     version_minor = 1;

@@ -61,23 +61,29 @@ void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
-std::string json_error_response(int status, std::string_view message, bool close) {
-  std::string body = "{\"message\":\"";
-  append_json_escaped(body, message);
-  body += "\"}";
+std::string json_response(int status, std::string_view json_body, bool close, std::string_view extra_headers,
+                          bool head_only) {
   std::string out;
-  out.reserve(200 + body.size());
+  out.reserve(200 + extra_headers.size() + json_body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
   out += reason_phrase(status);
   out += "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ";
-  out += std::to_string(body.size());
+  out += std::to_string(json_body.size());
   out += "\r\nServer: portico/" PORTICO_VERSION "\r\n";
+  out += extra_headers;
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  out += body;
+  if (!head_only) out += json_body;
   return out;
+}
+
+std::string json_error_response(int status, std::string_view message, bool close, std::string_view extra_headers) {
+  std::string body = "{\"message\":\"";
+  append_json_escaped(body, message);
+  body += "\"}";
+  return json_response(status, body, close, extra_headers);
 }
 
 }  // namespace portico::http

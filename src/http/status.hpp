@@ -8,9 +8,15 @@ namespace portico::http {
 
 std::string_view reason_phrase(int status);
 
-// A complete HTTP/1.1 response with a JSON body {"message": "..."} (Kong's shape).
-// `close` adds "Connection: close".
-std::string json_error_response(int status, std::string_view message, bool close);
+// A complete HTTP/1.1 response that Portico answers itself, with a JSON body.
+// `close` adds "Connection: close"; `extra_headers` are complete "Name: value\r\n" lines.
+// With `head_only`, the body is left out (a HEAD request) but its Content-Length kept.
+std::string json_response(int status, std::string_view json_body, bool close, std::string_view extra_headers = {},
+                          bool head_only = false);
+
+// json_response with Kong's error body {"message": "..."}.
+std::string json_error_response(int status, std::string_view message, bool close,
+                                std::string_view extra_headers = {});
 
 // Escapes a string for inclusion inside JSON quotes.
 void append_json_escaped(std::string& out, std::string_view s);

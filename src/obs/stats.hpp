@@ -29,23 +29,57 @@ class CounterScope {
   Counter& c_;
 };
 
-struct alignas(64) WorkerStats {
-  Counter connections_accepted;
-  Counter connections_handled;
-  Counter connections_active;
-  Counter connections_writing;   // a request is being served (reading = active - writing - waiting)
-  Counter connections_waiting;
-  Counter connections_refused;   // over the per-worker connection limit
-  Counter total_requests;
-  Counter responses_4xx;
-  Counter responses_5xx;
-  Counter bad_requests;          // rejected by the HTTP/1 policy
-  Counter upstream_connects;
-  Counter upstream_reused;
-  Counter upstream_retries;
-  Counter upstream_connect_failures;
-  Counter upstream_timeouts;
-  Counter upstream_invalid_responses;  // malformed/ambiguous heads, early closes, broken bodies
+// The counters, declared once and instantiated twice: live Counters in each worker
+// (WorkerStats) and plain totals summed over the workers for the admin API (StatsTotals).
+template <typename T>
+struct StatsFields {
+  T connections_accepted{};
+  T connections_handled{};
+  T connections_active{};
+  T connections_writing{};   // a request is being served (reading = active - writing - waiting)
+  T connections_waiting{};
+  T connections_refused{};   // over the per-worker connection limit
+  T total_requests{};
+  T responses_4xx{};
+  T responses_5xx{};
+  T bad_requests{};          // rejected by the HTTP/1 policy
+  T upstream_connects{};
+  T upstream_reused{};
+  T upstream_retries{};
+  T upstream_connect_failures{};
+  T upstream_timeouts{};
+  T upstream_invalid_responses{};  // malformed/ambiguous heads, early closes, broken bodies
+
+  // Calls fn(field of a, same field of b) for every counter (a and b may differ in T).
+  template <typename A, typename B, typename Fn>
+  static void zip(A& a, B& b, Fn fn) {
+    fn(a.connections_accepted, b.connections_accepted);
+    fn(a.connections_handled, b.connections_handled);
+    fn(a.connections_active, b.connections_active);
+    fn(a.connections_writing, b.connections_writing);
+    fn(a.connections_waiting, b.connections_waiting);
+    fn(a.connections_refused, b.connections_refused);
+    fn(a.total_requests, b.total_requests);
+    fn(a.responses_4xx, b.responses_4xx);
+    fn(a.responses_5xx, b.responses_5xx);
+    fn(a.bad_requests, b.bad_requests);
+    fn(a.upstream_connects, b.upstream_connects);
+    fn(a.upstream_reused, b.upstream_reused);
+    fn(a.upstream_retries, b.upstream_retries);
+    fn(a.upstream_connect_failures, b.upstream_connect_failures);
+    fn(a.upstream_timeouts, b.upstream_timeouts);
+    fn(a.upstream_invalid_responses, b.upstream_invalid_responses);
+  }
+};
+
+struct alignas(64) WorkerStats : StatsFields<Counter> {};
+
+struct StatsTotals : StatsFields<std::uint64_t> {
+  std::uint64_t connections_reading = 0;  // derived: active - writing - waiting (nginx's meaning)
+
+  void add(const WorkerStats& worker) {
+    zip(*this, worker, [](std::uint64_t& total, const Counter& c) { total += c.get(); });
+  }
 };
 
 }  // namespace portico::obs

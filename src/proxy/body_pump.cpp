@@ -52,7 +52,8 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
   return FastSend::done;
 }
 
-awaitable<PumpResult> finish_buffered(Side& source, Side& sink, PumpSpec spec, std::size_t written) {
+awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, FastSend fast, std::size_t written) {
+  if (fast != FastSend::partial) co_return co_await pump_body(source, sink, spec);
   PumpResult result;
   std::array<boost::asio::const_buffer, 2> parts;
   buffered_parts(source, spec, parts);  // same answer as in send_buffered_now: nothing changed

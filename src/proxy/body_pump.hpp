@@ -47,10 +47,15 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec);
 // source buffer and needs no re-encoding, so prefix and body go out in one direct writev.
 enum class FastSend {
   done,            // everything was written (or the sink failed: see result)
-  partial,         // the kernel took `written` bytes; co_await finish_buffered()
-  not_applicable,  // co_await pump_body()
+  partial,         // the kernel took `written` bytes; co_await send_body_rest()
+  not_applicable,  // co_await send_body_rest() (it runs pump_body)
 };
 FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::size_t& written, PumpResult& result);
-awaitable<PumpResult> finish_buffered(Side& source, Side& sink, PumpSpec spec, std::size_t written);
+
+// The slow path after send_buffered_now() answered `partial` (finish the write) or
+// `not_applicable` (pump_body). Usage:
+//   if (auto fast = send_buffered_now(src, dst, spec, written, r); fast != FastSend::done)
+//     r = co_await send_body_rest(src, dst, spec, fast, written);
+awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, FastSend fast, std::size_t written);
 
 }  // namespace portico::proxy

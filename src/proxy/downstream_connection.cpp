@@ -41,10 +41,11 @@ std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
   return d < 0 ? 0 : static_cast<std::uint64_t>(d);
 }
 
-// The Host header's name part, for X-Forwarded-Host.
-std::string_view host_without_port(std::string_view host) {
-  std::size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) return host.substr(0, colon);
+// The Host header's name part, for X-Forwarded-Host and redirects.
+std::string_view host_without_port(std::string_view authority) {
+  std::string_view host;
+  int port = 0;
+  http::split_authority(authority, host, port);
   return host;
 }
 
@@ -250,9 +251,10 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exchange* ex, int status,
-                                                                             std::string_view message, bool close) {
+                                                                             std::string_view message, bool close,
+                                                                             std::string_view extra_headers) {
   // Errors before the body was read leave unread bytes behind: the connection must close.
-  std::string response = http::json_error_response(status, message, close);
+  std::string response = http::json_error_response(status, message, close, extra_headers);
   Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
   auto ec = co_await write_all(side, response);
   if (ex != nullptr) {
@@ -267,20 +269,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_required(Exchange& ex, int status,
                                                                                      bool close) {
-  if (status == 426) co_return co_await send_error(&ex, 426, "Please use HTTPS protocol", close);
-  // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).
-  std::string location = "https://" + std::string(host_without_port(request_.host)) + std::string(request_.target);
-  std::string body = "{\"message\":\"Please use HTTPS protocol\"}";
-  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::reason_phrase(status)) +
-                         "\r\nLocation: " + location + "\r\nContent-Type: application/json; charset=utf-8\r\n"
-                         "Content-Length: " + std::to_string(body.size()) + "\r\nServer: portico/" PORTICO_VERSION "\r\n" +
-                         (close ? "Connection: close\r\n" : "") + "\r\n" + body;
-  Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
-  auto ec = co_await write_all(side, response);
-  ex.status = status;
-  ex.bytes_sent = ec ? 0 : response.size();
-  if (close) closing_ = true;
-  co_return (close || ec) ? Next::close : Next::keep_alive;
+  std::string location;
+  if (status != 426) {
+    // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).
+    location = "Location: https://" + std::string(host_without_port(request_.host)) + std::string(request_.target) + "\r\n";
+  }
+  co_return co_await send_error(&ex, status, "Please use HTTPS protocol", close, location);
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request() {
@@ -397,7 +391,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   std::string_view forwarded_prefix;
   if (route.strip_path && ex.match.matched_length > 0) forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
 
-  if (has_body) {
+  if (has_body && worker_.access_log().enabled()) {
     // Reading the body may compact the buffer under the head's views: keep log fields.
     ex.saved_method = request_.method;
     ex.saved_target = request_.target;
@@ -445,10 +439,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     spec.max_body = options.max_body_size;
     PumpResult sent;
     std::size_t written = 0;
-    switch (send_buffered_now(client, upstream, spec, written, sent)) {
-      case FastSend::done: break;
-      case FastSend::partial: sent = co_await finish_buffered(client, upstream, spec, written); break;
-      case FastSend::not_applicable: sent = co_await pump_body(client, upstream, spec); break;
+    if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
+      sent = co_await send_body_rest(client, upstream, spec, fast, written);
     }
     switch (sent.failure) {
       case PumpFailure::none: break;
@@ -567,10 +559,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.prefix = response_.view();
   PumpResult got;
   std::size_t written = 0;
-  switch (send_buffered_now(upstream, client, spec, written, got)) {
-    case FastSend::done: break;
-    case FastSend::partial: got = co_await finish_buffered(upstream, client, spec, written); break;
-    case FastSend::not_applicable: got = co_await pump_body(upstream, client, spec); break;
+  if (auto fast = send_buffered_now(upstream, client, spec, written, got); fast != FastSend::done) {
+    got = co_await send_body_rest(upstream, client, spec, fast, written);
   }
   ex.status = resp.status;
   ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;

@@ -55,7 +55,9 @@ class DownstreamConnection {
   bool wake_up(const boost::system::error_code& ec, std::size_t got);
   boost::asio::awaitable<Next> handle_request();
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
-  boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close);
+  // Answers with Portico's own JSON error; `extra_headers` are complete header lines.
+  boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close,
+                                          std::string_view extra_headers = {});
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
   // Picks an endpoint and takes an idle pooled connection to it, or nullptr.
   std::unique_ptr<UpstreamConnection> take_pooled(Exchange& ex);

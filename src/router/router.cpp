@@ -15,34 +15,11 @@ bool is_regex_path(const std::string& p) { return !p.empty() && p[0] == '~'; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool iequals_lower(std::string_view value, std::string_view lowered) {
-  if (value.size() != lowered.size()) return false;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (lower(value[i]) != lowered[i]) return false;
-  }
-  return true;
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() > suffix.size() && http::iequals(s.substr(s.size() - suffix.size()), suffix);
 }
-
-bool iends_with(std::string_view s, std::string_view lowered_suffix) {
-  return s.size() > lowered_suffix.size() &&
-         iequals_lower(s.substr(s.size() - lowered_suffix.size()), lowered_suffix);
-}
-bool istarts_with(std::string_view s, std::string_view lowered_prefix) {
-  return s.size() > lowered_prefix.size() && iequals_lower(s.substr(0, lowered_prefix.size()), lowered_prefix);
-}
-
-// Splits "host:port" (Host header); IPv6 literals keep their brackets.
-void split_request_host(std::string_view in, std::string_view& host, int& port) {
-  host = in;
-  port = 0;
-  std::size_t colon = in.rfind(':');
-  if (colon != std::string_view::npos && in.find(']', colon) == std::string_view::npos) {
-    host = in.substr(0, colon);
-    int p = 0;
-    for (char c : in.substr(colon + 1)) p = p * 10 + (c - '0');
-    port = p;
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // FQDN trailing dot
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() > prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
 }
 
 CompiledRoute::HostPattern compile_host(const std::string& h) {
@@ -63,13 +40,6 @@ CompiledRoute::HostPattern compile_host(const std::string& h) {
     p.value = name;
   }
   return p;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool is_unreserved(char c) {
@@ -222,7 +192,7 @@ bool Router::entry_matches(const Entry& e, const MatchInput& in, std::string_vie
     for (const auto& h : r.hosts) {
       if (h.port != 0 && h.port != in.local_port) continue;
       switch (h.kind) {
-        case CompiledRoute::HostPattern::Kind::exact: any = iequals_lower(host, h.value); break;
+        case CompiledRoute::HostPattern::Kind::exact: any = http::iequals(host, h.value); break;
         case CompiledRoute::HostPattern::Kind::suffix: any = iends_with(host, h.value); break;
         case CompiledRoute::HostPattern::Kind::prefix: any = istarts_with(host, h.value); break;
       }
@@ -237,7 +207,7 @@ bool Router::entry_matches(const Entry& e, const MatchInput& in, std::string_vie
       for (const auto& f : in.headers->headers) {
         if (!http::iequals(f.name, cond.name)) continue;
         for (const auto& v : cond.values) {
-          if (iequals_lower(f.value, v)) {
+          if (http::iequals(f.value, v)) {
             any = true;
             break;
           }
@@ -277,7 +247,8 @@ bool Router::entry_matches(const Entry& e, const MatchInput& in, std::string_vie
 bool Router::match(const MatchInput& in, MatchResult& out) const {
   std::string_view host;
   int port = 0;
-  split_request_host(in.host, host, port);
+  http::split_authority(in.host, host, port);
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // FQDN trailing dot
 
   thread_local std::vector<std::uint32_t> candidates;
   candidates.clear();
@@ -332,7 +303,7 @@ bool normalize_path(std::string_view path, std::string& out, bool& changed) {
   decoded.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '%' && i + 2 < path.size()) {
-      int hi = hex_value(path[i + 1]), lo = hex_value(path[i + 2]);
+      int hi = http::hex_digit_value(path[i + 1]), lo = http::hex_digit_value(path[i + 2]);
       char c = static_cast<char>(hi * 16 + lo);
       if (hi >= 0 && lo >= 0 && is_unreserved(c)) {
         decoded += c;

@@ -1,4 +1,5 @@
 #include "support/fixture_upstream.hpp"
+#include "support/raw_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,16 +18,6 @@ namespace {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-bool send_all(int fd, const std::string& data) {
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 // Reads into buf until it contains `needle`; false on EOF/error.

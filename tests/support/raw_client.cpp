@@ -66,15 +66,17 @@ RawConnection::~RawConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool RawConnection::send(const std::string& bytes) {
+bool send_all(int fd, const std::string& data) {
   std::size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+  while (off < data.size()) {
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += static_cast<std::size_t>(n);
   }
   return true;
 }
+
+bool RawConnection::send(const std::string& bytes) { return send_all(fd_, bytes); }
 
 void RawConnection::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 

@@ -44,6 +44,9 @@ class RawConnection {
   std::string buf_;
 };
 
+// Sends all of `data` on a blocking socket; false when the peer is gone.
+bool send_all(int fd, const std::string& data);
+
 // Parses a whole response out of `raw` (for raw_exchange results).
 Response parse_response(const std::string& raw);
 
