@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/status.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "proxy/io.hpp"
 
@@ -114,9 +115,7 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
     stats_.connections_accepted.add();
     if (connections_.size() >= options_.max_connections_per_worker) {
       stats_.connections_refused.add();
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-          "Content-Length: 38\r\nConnection: close\r\n\r\n{\"message\":\"too many open connections\"}";
+      static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
       boost::system::error_code ignored;
       socket.non_blocking(true, ignored);
       socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);

@@ -182,8 +182,12 @@ TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
 
 TEST_F(ProxyTest, LatencyHeadersOnResponses) {
   auto r = get("/users/1");
-  EXPECT_FALSE(r.field("x-portico-upstream-latency").empty());
-  EXPECT_FALSE(r.field("x-portico-proxy-latency").empty());
+  for (const char* name : {"x-portico-upstream-latency", "x-portico-proxy-latency"}) {
+    std::string v = r.field(name);
+    EXPECT_FALSE(v.empty()) << name;
+    EXPECT_EQ(v.find_first_not_of("0123456789"), std::string::npos) << name << ": " << v;  // whole ms
+    EXPECT_LT(std::stoul(v.empty() ? "0" : v), 5000u) << name;
+  }
   EXPECT_EQ(r.field("via"), "1.1 portico");
 }
 
@@ -512,6 +516,8 @@ TEST(ProxyLimits, ConnectionLimitRefusesCleanly) {
   ASSERT_EQ(b.read_response().status, 200);
   auto r = parse_response(raw_exchange(gw.port(), "GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"message":"too many open connections"})");
+  EXPECT_EQ(r.field("content-length"), std::to_string(r.body.size()));
   a.send("GET /users/2 HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(a.read_response().status, 200);  // existing connections unaffected
 }
