@@ -255,14 +255,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
                                                                              std::string_view extra_headers) {
   // Errors before the body was read leave unread bytes behind: the connection must close.
   std::string response = http::json_error_response(status, message, close, extra_headers);
+  // Counted before the write: a client that has read the answer must see it in the counters.
+  count_response_status(status);
   Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
   auto ec = co_await write_all(side, response);
   if (ex != nullptr) {
     ex->status = status;
     ex->bytes_sent = ec ? 0 : response.size();
   }
-  if (status >= 500) worker_.stats().responses_5xx.add();
-  else if (status >= 400) worker_.stats().responses_4xx.add();
   if (close) closing_ = true;
   co_return (close || ec) ? Next::close : Next::keep_alive;
 }
@@ -559,13 +559,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.prefix = response_.view();
   PumpResult got;
   std::size_t written = 0;
+  count_response_status(resp.status);
   if (auto fast = send_buffered_now(upstream, client, spec, written, got); fast != FastSend::done) {
     got = co_await send_body_rest(upstream, client, spec, fast, written);
   }
   ex.status = resp.status;
   ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
-  if (resp.status >= 500) worker_.stats().responses_5xx.add();
-  else if (resp.status >= 400) worker_.stats().responses_4xx.add();
   if (!got.ok()) {
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
@@ -588,6 +587,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     worker_.upstream_pool().give(std::move(conn));
   }
   co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+void DownstreamConnection::count_response_status(int status) {
+  if (status >= 500) worker_.stats().responses_5xx.add();
+  else if (status >= 400) worker_.stats().responses_4xx.add();
 }
 
 void DownstreamConnection::log_request(const Exchange& ex) {

@@ -64,6 +64,8 @@ class DownstreamConnection {
   // Connects (with retries over endpoints); `endpoint_picked`: ex.endpoint is the first try.
   boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex, bool endpoint_picked);
   void log_request(const Exchange& ex);
+  // Adds a response to the 4xx/5xx counters (before it is written, so a client never sees it first).
+  void count_response_status(int status);
 
   Worker& worker_;
   boost::asio::ip::tcp::socket socket_;
