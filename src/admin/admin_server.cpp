@@ -96,6 +96,9 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
         {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
         {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},
+        {"retry_budget_exhausted", t.retry_budget_exhausted},  {"upstream_overflows", t.upstream_overflows},
+        {"circuit_rejected", t.circuit_rejected},
+        {"health_transitions", proxy::TargetHealth::transitions_total()},
     };
     const auto& snap = gateway_.snapshot();
     json::object body{

@@ -14,6 +14,9 @@
 #include <tuple>
 
 #include "config/validators.hpp"
+#include "config/plugin_reader.hpp"
+#include "config/upstream_reader.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace portico::config {
 
@@ -41,30 +44,15 @@ std::string md5_hex(const std::string& text) {
   return hex;
 }
 
-// The i-th element of a sequence node, or the node itself (for its position in errors).
-YAML::Node element_or(const YAML::Node& seq, std::size_t i) {
-  if (seq.IsSequence() && i < seq.size()) return seq[i];
-  return seq;
-}
-
-SourceMark mark_of(const YAML::Node& n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return {};
-  return {m.line + 1, m.column + 1};
-}
-
-using FieldHandler = std::function<void(const YAML::Node& value, const std::string& path)>;
-using FieldTable = std::map<std::string, FieldHandler, std::less<>>;
-
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).
 const std::set<std::string, std::less<>> kNotYetSupportedTopLevel = {
     "plugins", "consumers", "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets",
     "jwt_secrets", "keyauth_credentials", "basicauth_credentials", "acls"};
 
-class Loader {
+class Loader : public YamlReader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  explicit Loader(std::string file) : YamlReader(std::move(file)) {}
 
   LoadResult run(const std::string& text) {
     LoadResult result;
@@ -73,23 +61,23 @@ class Loader {
       root = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
       add({e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg);
-      result.errors = std::move(errors_);
+      result.errors = std::move(errors());
       return result;
     }
     if (!root.IsMap()) {
       add(mark_of(root), "", "expected a mapping at the top level");
-      result.errors = std::move(errors_);
+      result.errors = std::move(errors());
       return result;
     }
     cfg_.hash = md5_hex(text);
     read_root(root);
-    if (errors_.empty()) resolve_references();
+    if (errors().empty()) resolve_references();
     // Report in file order (nested routes are read after their service's own fields).
-    std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+    std::stable_sort(errors().begin(), errors().end(), [](const ConfigError& a, const ConfigError& b) {
       return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
     });
     result.config = std::move(cfg_);
-    result.errors = std::move(errors_);
+    result.errors = std::move(errors());
     return result;
   }
 
@@ -99,82 +87,6 @@ class Loader {
     YAML::Node service_node;
     std::string path;
   };
-
-  void add(SourceMark mark, std::string path, std::string message) {
-    errors_.push_back({file_, mark, std::move(path), std::move(message)});
-  }
-  void add(const YAML::Node& n, std::string path, std::string message) {
-    add(mark_of(n), std::move(path), std::move(message));
-  }
-
-  void read_object(const YAML::Node& node, const std::string& path, const FieldTable& fields,
-                   const std::set<std::string, std::less<>>& not_yet = {}) {
-    if (!node.IsMap()) {
-      add(node, path, "expected a mapping");
-      return;
-    }
-    for (const auto& kv : node) {
-      std::string key;
-      try {
-        key = kv.first.as<std::string>();
-      } catch (const YAML::Exception&) {
-        add(kv.first, path, "expected a string key");
-        continue;
-      }
-      std::string child = path.empty() ? key : path + "." + key;
-      auto it = fields.find(key);
-      if (it != fields.end()) {
-        if (!kv.second.IsNull()) it->second(kv.second, child);
-      } else if (not_yet.count(key)) {
-        add(kv.first, child, "not supported yet by Portico");
-      } else {
-        add(kv.first, child, "unknown field");
-      }
-    }
-  }
-
-  // Typed field readers. Each reports a precise error and leaves the target unchanged.
-  FieldHandler string_field(std::string& out) {
-    return [this, &out](const YAML::Node& v, const std::string& path) {
-      if (!v.IsScalar()) return add(v, path, "expected a string");
-      out = v.Scalar();
-    };
-  }
-  FieldHandler int_field(int& out, long long min, long long max) {
-    return [this, &out, min, max](const YAML::Node& v, const std::string& path) {
-      long long value = 0;
-      if (!v.IsScalar() || !parse_integer(v.Scalar(), value)) return add(v, path, "expected an integer");
-      if (value < min || value > max) {
-        return add(v, path, "value must be between " + std::to_string(min) + " and " + std::to_string(max));
-      }
-      out = static_cast<int>(value);
-    };
-  }
-  FieldHandler bool_field(bool& out) {
-    return [this, &out](const YAML::Node& v, const std::string& path) {
-      if (!v.IsScalar()) return add(v, path, "expected a boolean");
-      const std::string& s = v.Scalar();
-      if (s == "true") out = true;
-      else if (s == "false") out = false;
-      else add(v, path, "expected a boolean");
-    };
-  }
-  FieldHandler string_list_field(std::vector<std::string>& out) {
-    return [this, &out](const YAML::Node& v, const std::string& path) {
-      if (!v.IsSequence()) return add(v, path, "expected an array of strings");
-      out.clear();
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].IsScalar()) {
-          add(v[i], path + "[" + std::to_string(i) + "]", "expected a string");
-          continue;
-        }
-        out.push_back(v[i].Scalar());
-      }
-    };
-  }
-  FieldHandler ignored() {
-    return [](const YAML::Node&, const std::string&) {};
-  }
 
   void read_root(const YAML::Node& root) {
     FieldTable fields{
@@ -193,16 +105,6 @@ class Loader {
     };
     read_object(root, "", fields, kNotYetSupportedTopLevel);
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
-  }
-
-  template <typename Fn>
-  void read_list(const YAML::Node& v, const std::string& path, Fn fn) {
-    if (!v.IsSequence()) return add(v, path, "expected an array");
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      std::string p = path + "[" + std::to_string(i) + "]";
-      YAML::Node item = v[i];
-      fn(item, p);
-    }
   }
 
   void read_service(const YAML::Node& node, const std::string& path) {
@@ -232,13 +134,20 @@ class Loader {
         {"connect_timeout", int_field(s.connect_timeout_ms, 1, 2147483646)},
         {"write_timeout", int_field(s.write_timeout_ms, 1, 2147483646)},
         {"read_timeout", int_field(s.read_timeout_ms, 1, 2147483646)},
+        {"retry_on_statuses", int_list_field(s.retry_on_statuses, 500, 599)},
+        {"retry_backoff_base", int_field(s.retry_backoff_base_ms, 0, 60000)},
+        {"retry_backoff_max", int_field(s.retry_backoff_max_ms, 0, 600000)},
+        {"retry_budget_percent", int_field(s.retry_budget_percent, 0, 100)},
+        {"retry_budget_min_concurrency", int_field(s.retry_budget_min_concurrency, 0, 1000000)},
+        {"request_timeout", int_field(s.request_timeout_ms, 0, 2147483646)},
+        {"plugins", [&](const YAML::Node& v, const std::string& p) { read_scoped_plugins(*this, v, p, s.circuit_breaker); }},
         {"enabled", bool_field(s.enabled)},
         {"tags", string_list_field(s.tags)},
         {"created_at", ignored()},
         {"updated_at", ignored()},
         {"routes", [&](const YAML::Node& v, const std::string& p) { routes_node.reset(v); routes_path = p; has_routes = true; }},
     };
-    read_object(node, path, fields, {"plugins", "client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"});
+    read_object(node, path, fields, {"client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"});
     if (!node.IsMap()) return;
 
     if (!url.empty()) {
@@ -315,6 +224,7 @@ class Loader {
         {"tags", string_list_field(r.tags)},
         {"created_at", ignored()},
         {"updated_at", ignored()},
+        {"plugins", [&](const YAML::Node& v, const std::string& p) { read_scoped_plugins(*this, v, p, r.circuit_breaker); }},
         {"service", [&](const YAML::Node& v, const std::string& p) {
            service_node.reset(v);
            if (service_index) return add(v, p, "a nested route cannot name its service");
@@ -327,7 +237,7 @@ class Loader {
            }
          }},
     };
-    read_object(node, path, fields, {"plugins", "snis", "sources", "destinations"});
+    read_object(node, path, fields, {"snis", "sources", "destinations"});
     if (!node.IsMap()) return;
     validate_route(node, path, r);
     if (!r.name.empty() && !route_names_.insert(r.name).second) add(node, path + ".name", "duplicate route name '" + r.name + "'");
@@ -408,56 +318,13 @@ class Loader {
 
   void read_upstream(const YAML::Node& node, const std::string& path) {
     UpstreamConfig u;
-    u.mark = mark_of(node);
-    FieldTable fields{
-        {"id", string_field(u.id)},
-        {"name", string_field(u.name)},
-        {"algorithm", string_field(u.algorithm)},
-        {"slots", int_field(u.slots, 10, 65536)},
-        {"host_header", string_field(u.host_header)},
-        {"tags", string_list_field(u.tags)},
-        {"created_at", ignored()},
-        {"updated_at", ignored()},
-        {"targets", [&](const YAML::Node& v, const std::string& p) {
-           read_list(v, p, [&](const YAML::Node& tn, const std::string& tp) { read_target(tn, tp, u); });
-         }},
-    };
-    read_object(node, path, fields,
-                {"hash_on", "hash_fallback", "hash_on_header", "hash_fallback_header", "hash_on_cookie",
-                 "hash_on_cookie_path", "hash_on_query_arg", "hash_fallback_query_arg", "hash_on_uri_capture",
-                 "hash_fallback_uri_capture", "healthchecks", "client_certificate", "use_srv_name"});
+    config::read_upstream(*this, node, path, u);
     if (!node.IsMap()) return;
-    if (u.name.empty()) add(node, path + ".name", "required field missing");
-    else if (!is_valid_hostname(u.name)) add(node["name"], path + ".name", "invalid upstream name (must be a hostname)");
-    else if (!upstream_names_.insert(u.name).second) add(node["name"], path + ".name", "duplicate upstream name '" + u.name + "'");
-    if (u.algorithm != "round-robin") {
-      if (u.algorithm == "least-connections" || u.algorithm == "consistent-hashing" || u.algorithm == "latency") {
-        add(node["algorithm"], path + ".algorithm", "algorithm '" + u.algorithm + "' is not supported yet by Portico");
-      } else {
-        add(node["algorithm"], path + ".algorithm", "expected one of: round-robin, consistent-hashing, least-connections, latency");
-      }
+    if (!u.name.empty() && !upstream_names_.insert(u.name).second) {
+      add(node["name"], path + ".name", "duplicate upstream name '" + u.name + "'");
     }
     if (u.id.empty()) u.id = derive_entity_id("upstream", u.name);
     cfg_.upstreams.push_back(std::move(u));
-  }
-
-  void read_target(const YAML::Node& node, const std::string& path, UpstreamConfig& u) {
-    TargetConfig t;
-    t.mark = mark_of(node);
-    FieldTable fields{
-        {"id", ignored()},
-        {"target", string_field(t.target)},
-        {"weight", int_field(t.weight, 0, 65535)},
-        {"tags", string_list_field(t.tags)},
-        {"created_at", ignored()},
-        {"updated_at", ignored()},
-        {"upstream", ignored()},
-    };
-    read_object(node, path, fields);
-    if (!node.IsMap()) return;
-    if (t.target.empty()) return add(node, path + ".target", "required field missing");
-    if (!split_host_port(t.target, t.host, t.port, 8000)) return add(node["target"], path + ".target", "invalid target '" + t.target + "' (expected host[:port])");
-    u.targets.push_back(std::move(t));
   }
 
   void resolve_references() {
@@ -475,9 +342,7 @@ class Loader {
     }
   }
 
-  std::string file_;
   DeclarativeConfig cfg_;
-  std::vector<ConfigError> errors_;
   std::vector<PendingRoute> pending_;
   std::vector<std::size_t> pending_route_index_;
   std::set<std::string> service_names_, route_names_, upstream_names_;

@@ -16,6 +16,23 @@ struct SourceMark {
   int column = 0;  // 1-based
 };
 
+// The `circuit-breaker` plugin (Portico's; scope: service or route). Durations in seconds.
+struct CircuitBreakerConfig {
+  bool enabled = true;
+  int max_failures = 5;          // failures within window_size that open the circuit; 0: off
+  double window_size = 60;       // seconds
+  double failure_ratio = 0;      // 0 < r <= 1: open when failures/requests >= r ...
+  int min_requests = 20;         // ... once the window holds at least this many requests
+  double open_timeout = 30;      // seconds open before probes are let through
+  int half_open_requests = 1;    // probes in half-open; all must succeed to close
+  std::vector<int> failure_statuses{500, 502, 503, 504};
+  bool count_timeouts = true;
+  bool count_connection_errors = true;
+  int error_status = 503;
+  std::string error_message = "circuit breaker is open";
+  SourceMark mark;
+};
+
 struct ServiceConfig {
   std::string id;
   std::string name;
@@ -27,8 +44,17 @@ struct ServiceConfig {
   int connect_timeout_ms = 60000;
   int write_timeout_ms = 60000;
   int read_timeout_ms = 60000;
+  // Portico-only (Kong has no equivalent; defaults keep Kong's behaviour, see
+  // docs/configuration.md "Retries").
+  std::vector<int> retry_on_statuses;   // upstream statuses that are retried (idempotent requests)
+  int retry_backoff_base_ms = 25;       // full-jitter exponential backoff from the second retry
+  int retry_backoff_max_ms = 250;
+  int retry_budget_percent = 20;        // retries in flight at most this share of active requests...
+  int retry_budget_min_concurrency = 3; // ...but always allow this many (Envoy's retry budget)
+  int request_timeout_ms = 0;           // total deadline over all attempts; 0: none
   bool enabled = true;
   std::vector<std::string> tags;
+  std::optional<CircuitBreakerConfig> circuit_breaker;  // the circuit-breaker plugin on this service
   SourceMark mark;
 };
 
@@ -50,6 +76,7 @@ struct RouteConfig {
   bool request_buffering = true;
   bool response_buffering = true;
   std::vector<std::string> tags;
+  std::optional<CircuitBreakerConfig> circuit_breaker;  // overrides the service's
   SourceMark mark;
 };
 
@@ -62,12 +89,63 @@ struct TargetConfig {
   SourceMark mark;
 };
 
+// Kong's healthchecks.{active,passive}.healthy / .unhealthy blocks (0 disables a counter).
+struct HealthyRule {
+  double interval = 0;  // seconds between active probes of healthy targets; 0: none
+  int successes = 0;
+  std::vector<int> http_statuses;
+};
+struct UnhealthyRule {
+  double interval = 0;  // seconds between active probes of unhealthy targets; 0: none
+  int http_failures = 0;
+  int tcp_failures = 0;
+  int timeouts = 0;
+  std::vector<int> http_statuses;
+};
+
+struct ActiveHealthcheck {
+  std::string type = "http";  // http, https, tcp
+  std::string http_path = "/";
+  double timeout = 1;  // seconds
+  int concurrency = 10;
+  std::map<std::string, std::vector<std::string>> headers;
+  HealthyRule healthy{0, 0, {200, 302}};
+  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 404, 500, 501, 502, 503, 504, 505}};
+  bool enabled() const { return healthy.interval > 0 || unhealthy.interval > 0; }
+};
+
+struct PassiveHealthcheck {
+  std::string type = "http";
+  HealthyRule healthy{0, 0, {200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308}};
+  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 500, 503}};
+  bool enabled() const { return unhealthy.http_failures > 0 || unhealthy.tcp_failures > 0 || unhealthy.timeouts > 0; }
+};
+
+struct Healthchecks {
+  ActiveHealthcheck active;
+  PassiveHealthcheck passive;
+  double threshold = 0;  // percent of healthy weight below which the whole upstream is unhealthy
+  bool enabled() const { return active.enabled() || passive.enabled(); }
+};
+
 struct UpstreamConfig {
   std::string id;
   std::string name;
-  std::string algorithm = "round-robin";
+  std::string algorithm = "round-robin";  // round-robin, least-connections, consistent-hashing, latency
   int slots = 10000;
   std::string host_header;
+  // consistent-hashing inputs: none, consumer, ip, header, cookie, path, query_arg, uri_capture
+  std::string hash_on = "none";
+  std::string hash_fallback = "none";
+  std::string hash_on_header, hash_fallback_header;
+  std::string hash_on_cookie, hash_on_cookie_path = "/";
+  std::string hash_on_query_arg, hash_fallback_query_arg;
+  std::string hash_on_uri_capture, hash_fallback_uri_capture;
+  Healthchecks healthchecks;
+  // Portico-only, Envoy's circuit_breakers thresholds; 0: unlimited.
+  int max_connections = 0;       // upstream connections open (in use or pooled), all workers
+  int max_pending_requests = 0;  // requests waiting for a new connection
+  int max_requests = 0;          // requests in flight
   std::vector<TargetConfig> targets;
   std::vector<std::string> tags;
   SourceMark mark;

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <map>
+#include <sstream>
 
 namespace portico::config {
 namespace {
@@ -18,7 +19,10 @@ class Resolver {
   std::vector<boost::asio::ip::tcp::endpoint> resolve(const std::string& host, int port, std::string& error) {
     auto key = host + ":" + std::to_string(port);
     auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) {
+      error = it->second.second;
+      return it->second.first;
+    }
     std::vector<boost::asio::ip::tcp::endpoint> out;
     boost::system::error_code ec;
     auto address = boost::asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
@@ -37,64 +41,163 @@ class Resolver {
         }
       }
     }
-    cache_[key] = out;
+    cache_[key] = {out, error};
     return out;
   }
 
  private:
   boost::asio::io_context io_;
-  std::map<std::string, std::vector<boost::asio::ip::tcp::endpoint>> cache_;
+  std::map<std::string, std::pair<std::vector<boost::asio::ip::tcp::endpoint>, std::string>> cache_;
 };
+
+std::string pool_key_of(const boost::asio::ip::tcp::endpoint& a) {
+  return a.address().to_string() + ":" + std::to_string(a.port());
+}
+
+// Everything health state depends on: a reload that changes it starts from "healthy".
+std::string healthchecks_key(const Healthchecks& h) {
+  std::ostringstream o;
+  auto list = [&](const std::vector<int>& v) {
+    for (int x : v) o << x << ',';
+    o << ';';
+  };
+  const auto& a = h.active;
+  o << a.type << a.http_path << '|' << a.timeout << '|' << a.concurrency << '|' << a.healthy.interval << '|'
+    << a.healthy.successes << '|';
+  list(a.healthy.http_statuses);
+  o << a.unhealthy.interval << '|' << a.unhealthy.http_failures << '|' << a.unhealthy.tcp_failures << '|'
+    << a.unhealthy.timeouts << '|';
+  list(a.unhealthy.http_statuses);
+  const auto& p = h.passive;
+  o << p.type << '|' << p.healthy.successes << '|';
+  list(p.healthy.http_statuses);
+  o << p.unhealthy.http_failures << '|' << p.unhealthy.tcp_failures << '|' << p.unhealthy.timeouts << '|';
+  list(p.unhealthy.http_statuses);
+  o << h.threshold;
+  return o.str();
+}
+
+std::string breaker_key(const CircuitBreakerConfig& c) {
+  std::ostringstream o;
+  o << c.enabled << '|' << c.max_failures << '|' << c.window_size << '|' << c.failure_ratio << '|' << c.min_requests
+    << '|' << c.open_timeout << '|' << c.half_open_requests << '|' << c.count_timeouts << '|'
+    << c.count_connection_errors << '|' << c.error_status << '|' << c.error_message << '|';
+  for (int s : c.failure_statuses) o << s << ',';
+  return o.str();
+}
 
 }  // namespace
 
+const UpstreamRuntime* Snapshot::find_upstream(std::string_view name_or_id) const {
+  for (const auto& u : upstreams) {
+    if (u.config->name == name_or_id || u.config->id == name_or_id) return &u;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
-                                               std::vector<std::string>& warnings) {
+                                               proxy::SharedStateRegistry& shared, std::vector<std::string>& warnings) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
+  snap->config = std::move(config);
+  const DeclarativeConfig& cfg = snap->config;
+  shared.prune();
   Resolver resolver;
-  for (const auto& svc : config.services) {
-    ServiceRuntime rt;
-    rt.config = svc;
-    const UpstreamConfig* upstream = nullptr;
-    for (const auto& u : config.upstreams) {
-      if (u.name == svc.host) upstream = &u;
-    }
-    if (upstream != nullptr) {
-      for (const auto& t : upstream->targets) {
-        if (t.weight == 0) continue;  // drained
-        std::string error;
-        auto addrs = resolver.resolve(t.host, t.port, error);
-        if (!error.empty()) warnings.push_back("upstream '" + upstream->name + "' target '" + t.target + "': " + error);
-        for (const auto& a : addrs) {
-          Endpoint e;
-          e.address = a;
-          e.host_header = upstream->host_header.empty() ? host_with_port(t.host, t.port) : upstream->host_header;
-          e.pool_key = a.address().to_string() + ":" + std::to_string(a.port());
-          e.weight = t.weight;
-          rt.endpoints.push_back(std::move(e));
-        }
-      }
-      if (rt.endpoints.empty()) rt.resolve_error = "failure to get a peer from the ring-balancer";
-    } else {
+
+  // Upstreams first: each gets a balancer over its targets' addresses.
+  snap->upstreams.resize(cfg.upstreams.size());
+  for (std::size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
+    const auto& u = cfg.upstreams[ui];
+    auto& rt = snap->upstreams[ui];
+    rt.config = &u;
+    rt.state = shared.upstream_state("upstream:" + u.id);
+    std::string health_key = "upstream:" + u.id + "|" + healthchecks_key(u.healthchecks) + "|";
+    std::vector<Endpoint> endpoints;
+    std::vector<std::size_t> owner;  // endpoint -> target index
+    rt.targets.resize(u.targets.size());
+    for (std::size_t ti = 0; ti < u.targets.size(); ++ti) {
+      const auto& t = u.targets[ti];
+      rt.targets[ti].config = &t;
       std::string error;
-      auto addrs = resolver.resolve(svc.host, svc.port, error);
+      auto addrs = resolver.resolve(t.host, t.port, error);
       if (!error.empty()) {
-        warnings.push_back("service '" + svc.name + "': " + error);
-        rt.resolve_error = "name resolution failed";
+        rt.targets[ti].dns_error = error;
+        warnings.push_back("upstream '" + u.name + "' target '" + t.target + "': " + error);
       }
+      if (t.weight == 0) continue;  // drained
       for (const auto& a : addrs) {
         Endpoint e;
         e.address = a;
-        e.host_header = host_with_port(svc.host, svc.port);
-        e.pool_key = a.address().to_string() + ":" + std::to_string(a.port());
-        rt.endpoints.push_back(std::move(e));
+        e.host_header = u.host_header.empty() ? host_with_port(t.host, t.port) : u.host_header;
+        e.pool_key = pool_key_of(a);
+        e.target = t.target;
+        e.weight = t.weight;
+        e.health = shared.target_health(health_key + e.pool_key);
+        endpoints.push_back(std::move(e));
+        owner.push_back(ti);
       }
     }
-    snap->services.push_back(std::move(rt));
+    rt.balancer_index = snap->balancers.size();
+    snap->balancers.push_back(std::make_unique<proxy::Balancer>(proxy::parse_algorithm(u.algorithm), std::move(endpoints),
+                                                                u.healthchecks.enabled(), u.healthchecks.threshold));
+    const auto& built = snap->balancers.back()->endpoints();
+    for (std::size_t i = 0; i < built.size(); ++i) rt.targets[owner[i]].endpoints.push_back(&built[i]);
   }
-  snap->router = std::make_unique<router::Router>(config);
-  snap->config = std::move(config);
+
+  snap->services.resize(cfg.services.size());
+  for (std::size_t si = 0; si < cfg.services.size(); ++si) {
+    const auto& svc = cfg.services[si];
+    auto& rt = snap->services[si];
+    rt.config = &svc;
+    rt.state = shared.service_state("service:" + svc.id);
+    if (svc.circuit_breaker && svc.circuit_breaker->enabled) {
+      rt.breaker = shared.circuit_breaker("service:" + svc.id + "|" + breaker_key(*svc.circuit_breaker),
+                                          *svc.circuit_breaker, "service '" + (svc.name.empty() ? svc.id : svc.name) + "'");
+    }
+    for (const auto& u : snap->upstreams) {
+      if (u.config->name == svc.host) rt.upstream = &u;
+    }
+    if (rt.upstream != nullptr) {
+      rt.balancer_index = rt.upstream->balancer_index;
+      if (snap->balancers[rt.balancer_index]->endpoints().empty()) {
+        rt.resolve_error = "failure to get a peer from the ring-balancer";
+      }
+      continue;
+    }
+    std::string error;
+    auto addrs = resolver.resolve(svc.host, svc.port, error);
+    if (!error.empty()) {
+      warnings.push_back("service '" + svc.name + "': " + error);
+      rt.resolve_error = "name resolution failed";
+    }
+    std::vector<Endpoint> endpoints;
+    for (const auto& a : addrs) {
+      Endpoint e;
+      e.address = a;
+      e.host_header = host_with_port(svc.host, svc.port);
+      e.pool_key = pool_key_of(a);
+      e.target = host_with_port(svc.host, svc.port);
+      e.health = shared.target_health("service:" + svc.id + "|" + e.pool_key);
+      endpoints.push_back(std::move(e));
+    }
+    rt.balancer_index = snap->balancers.size();
+    snap->balancers.push_back(
+        std::make_unique<proxy::Balancer>(proxy::Algorithm::round_robin, std::move(endpoints), false, 0));
+  }
+
+  snap->route_breakers.resize(cfg.routes.size());
+  for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
+    const auto& r = cfg.routes[ri];
+    if (r.circuit_breaker) {
+      if (r.circuit_breaker->enabled) {
+        snap->route_breakers[ri] = shared.circuit_breaker("route:" + r.id + "|" + breaker_key(*r.circuit_breaker),
+                                                          *r.circuit_breaker, "route '" + (r.name.empty() ? r.id : r.name) + "'");
+      }
+    } else {
+      snap->route_breakers[ri] = snap->services[r.service_index].breaker;
+    }
+  }
+  snap->router = std::make_unique<router::Router>(cfg);
   return snap;
 }
 

@@ -1,46 +1,68 @@
 // An immutable, fully compiled configuration generation.
 //
 // Built on the control thread from a validated DeclarativeConfig (routes compiled,
-// upstream addresses resolved), then shared read-only by every worker through a
-// shared_ptr<const Snapshot>. A request keeps the snapshot it started with.
+// upstream addresses resolved, balancers built), then shared read-only by every worker
+// through a shared_ptr<const Snapshot>. A request keeps the snapshot it started with.
+// Mutable cross-worker state (health, counters, circuit breakers) is referenced here but
+// owned by the SharedStateRegistry, so it survives reloads.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/model.hpp"
+#include "proxy/balancer.hpp"
+#include "proxy/shared_state.hpp"
 #include "router/router.hpp"
 
 namespace portico::config {
 
-// One resolved upstream address of a service.
-struct Endpoint {
-  boost::asio::ip::tcp::endpoint address;
-  std::string host_header;  // Host sent upstream when preserve_host is off
-  std::string pool_key;     // "ip:port", the upstream keep-alive pool key
-  int weight = 100;
+using Endpoint = proxy::Endpoint;
+
+// One configured target of an upstream, as the admin API reports it.
+struct TargetRuntime {
+  const TargetConfig* config = nullptr;
+  std::vector<const Endpoint*> endpoints;  // its resolved addresses in the balancer (none when weight 0)
+  std::string dns_error;                   // set when its name did not resolve
+};
+
+struct UpstreamRuntime {
+  const UpstreamConfig* config = nullptr;
+  std::size_t balancer_index = 0;
+  std::vector<TargetRuntime> targets;
+  std::shared_ptr<proxy::UpstreamState> state;
 };
 
 struct ServiceRuntime {
-  ServiceConfig config;
-  std::vector<Endpoint> endpoints;   // weight > 0 only
-  std::string resolve_error;         // set when no endpoint could be resolved
+  const ServiceConfig* config = nullptr;
+  std::size_t balancer_index = 0;
+  const UpstreamRuntime* upstream = nullptr;  // null when the host is not an upstream
+  std::string resolve_error;                  // set when no endpoint could be resolved
+  std::shared_ptr<proxy::ServiceState> state;
+  std::shared_ptr<proxy::CircuitBreaker> breaker;  // the service's circuit-breaker plugin, if any
 };
 
 struct Snapshot {
   DeclarativeConfig config;
   std::unique_ptr<router::Router> router;
-  std::vector<ServiceRuntime> services;  // parallel to config.services
+  // One balancer per upstream, then one per service whose host is not an upstream.
+  std::vector<std::unique_ptr<proxy::Balancer>> balancers;
+  std::vector<UpstreamRuntime> upstreams;  // parallel to config.upstreams
+  std::vector<ServiceRuntime> services;    // parallel to config.services
+  // Per route (parallel to config.routes): the circuit breaker that applies, the route's
+  // own or else its service's; null when none.
+  std::vector<std::shared_ptr<proxy::CircuitBreaker>> route_breakers;
   std::uint64_t generation = 0;
+
+  const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;
 };
 
 // Builds a snapshot. Name resolution blocks, so this runs on the control thread only.
 // Hosts that do not resolve leave the service without endpoints (requests get 503) and
 // add a warning to `warnings`.
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
-                                               std::vector<std::string>& warnings);
+                                               proxy::SharedStateRegistry& shared, std::vector<std::string>& warnings);
 
 }  // namespace portico::config

@@ -81,7 +81,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     return false;
   }
   std::vector<std::string> warnings;
-  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, warnings);
+  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
 
   std::shared_ptr<obs::AccessLogSink> sink;
@@ -191,7 +191,7 @@ std::vector<std::string> Gateway::reload() {
     return errors;
   }
   std::vector<std::string> warnings;
-  auto snap = config::build_snapshot(std::move(loaded.config), ++generation_, warnings);
+  auto snap = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   snapshot_ = snap;
   for (auto& w : workers_) w->publish(snap);

@@ -77,6 +77,7 @@ class Gateway {
   std::chrono::steady_clock::time_point drain_deadline_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::uint64_t generation_ = 0;
   std::vector<int> proxy_ports_;

@@ -137,28 +137,19 @@ void Worker::tick() {
   });
 }
 
-const config::Endpoint* Worker::pick_endpoint(const config::Snapshot& snapshot, std::size_t service_index) {
-  if (service_index >= snapshot.services.size()) return nullptr;
-  const auto& endpoints = snapshot.services[service_index].endpoints;
-  if (endpoints.empty()) return nullptr;
-  if (endpoints.size() == 1) return &endpoints[0];
+const config::Endpoint* Worker::pick_endpoint(const config::Snapshot& snapshot, std::size_t balancer_index,
+                                              std::uint64_t hash, std::span<const std::uint32_t> tried) {
   if (balancer_generation_ != snapshot.generation) {
     balancer_.clear();
     balancer_generation_ = snapshot.generation;
   }
-  if (balancer_.size() < snapshot.services.size()) balancer_.resize(snapshot.services.size());
-  auto& current = balancer_[service_index];
-  if (current.size() != endpoints.size()) current.assign(endpoints.size(), 0);
-  // Smooth weighted round robin: add each weight, pick the largest, subtract the total.
-  int total = 0;
-  std::size_t best = 0;
-  for (std::size_t i = 0; i < endpoints.size(); ++i) {
-    current[i] += endpoints[i].weight;
-    total += endpoints[i].weight;
-    if (current[i] > current[best]) best = i;
+  if (balancer_.size() < snapshot.balancers.size()) {
+    std::size_t first_new = balancer_.size();
+    balancer_.resize(snapshot.balancers.size());
+    // Different random streams per worker and balancer, so workers do not pick in lockstep.
+    for (std::size_t i = first_new; i < balancer_.size(); ++i) balancer_[i].rng ^= (index_ + 1) * 0x9E3779B97F4A7C15ull + i;
   }
-  current[best] -= total;
-  return &endpoints[best];
+  return snapshot.balancers[balancer_index]->pick(balancer_[balancer_index], hash, tried);
 }
 
 void Worker::connection_opened(proxy::DownstreamConnection* c) {

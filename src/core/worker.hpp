@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -82,8 +83,10 @@ class Worker {
   // True when other connections have work in flight: then yielding before a read that
   // would probably fail lets that work run, and the read usually succeeds afterwards.
   bool others_busy() const { return connections_.size() > stats_.connections_waiting.get() + 1; }
-  // Smooth weighted round robin over the service's endpoints (nginx's algorithm).
-  const config::Endpoint* pick_endpoint(const config::Snapshot& snapshot, std::size_t service_index);
+  // Picks an endpoint from the snapshot's balancer `balancer_index` with this worker's
+  // balancer state (see proxy::Balancer::pick).
+  const config::Endpoint* pick_endpoint(const config::Snapshot& snapshot, std::size_t balancer_index, std::uint64_t hash,
+                                        std::span<const std::uint32_t> tried);
   void connection_opened(proxy::DownstreamConnection* c);
   void connection_closed(proxy::DownstreamConnection* c);
 
@@ -108,8 +111,8 @@ class Worker {
   std::shared_ptr<const config::Snapshot> snapshot_;
   obs::AccessLog access_log_;
   obs::LogLimiter log_limiter_;
-  // Smooth WRR state: per service, current weight of each endpoint; reset on publish.
-  std::vector<std::vector<int>> balancer_;
+  // Per balancer of the current snapshot generation (reset when it changes).
+  std::vector<proxy::BalancerState> balancer_;
   std::uint64_t balancer_generation_ = 0;
   bool draining_ = false;
   std::atomic<bool> drained_{false};

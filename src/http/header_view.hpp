@@ -52,6 +52,14 @@ inline void split_authority(std::string_view authority, std::string_view& host, 
   }
 }
 
+// The host part of an authority (for X-Forwarded-Host and redirects).
+inline std::string_view host_without_port(std::string_view authority) {
+  std::string_view host;
+  int port = 0;
+  split_authority(authority, host, port);
+  return host;
+}
+
 // Classifies a field name (case-insensitive).
 FieldKind classify_field(std::string_view name);
 

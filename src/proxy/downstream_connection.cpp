@@ -15,64 +15,21 @@
 #include "proxy/body_pump.hpp"
 #include "proxy/io.hpp"
 #include "proxy/upstream_pool.hpp"
+#include "proxy/exchange.hpp"
 #include "router/router.hpp"
 
 namespace portico::proxy {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kUpstreamInvalid = "An invalid response was received from the upstream server";
-constexpr std::string_view kUpstreamTimeout = "The upstream server is timing out";
-
-bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
-}
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
-  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
-  return d < 0 ? 0 : static_cast<std::uint64_t>(d);
-}
-
-// The Host header's name part, for X-Forwarded-Host and redirects.
-std::string_view host_without_port(std::string_view authority) {
-  std::string_view host;
-  int port = 0;
-  http::split_authority(authority, host, port);
-  return host;
-}
-
 }  // namespace
-
-// Per-request state. Lives in the handle_request coroutine frame.
-struct DownstreamConnection::Exchange {
-  Clock::time_point started = Clock::now();
-  Clock::time_point upstream_sent{};
-  Clock::time_point upstream_first_byte{};
-  std::shared_ptr<const config::Snapshot> snapshot;
-  router::MatchResult match;
-  std::string normalized_path;
-  std::string_view path;
-  std::string_view upstream_target;
-  const config::ServiceRuntime* service = nullptr;
-  const config::Endpoint* endpoint = nullptr;
-  http::ResponseHead* response = nullptr;
-  int status = 0;
-  int upstream_status = 0;
-  std::uint64_t bytes_sent = 0;
-  // Copies of log fields, taken when reading a body may move the request head's bytes.
-  std::string saved_method, saved_target, saved_agent, saved_referer;
-  bool saved = false;
-  int error_status = 0;
-  std::string_view error_message;
-};
 
 DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port)
     : worker_(worker), socket_(std::move(socket)), deadline_(worker.deadlines(), &socket_), local_port_(local_port) {
@@ -272,7 +229,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_req
   std::string location;
   if (status != 426) {
     // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).
-    location = "Location: https://" + std::string(host_without_port(request_.host)) + std::string(request_.target) + "\r\n";
+    location = "Location: https://" + std::string(http::host_without_port(request_.host)) + std::string(request_.target) + "\r\n";
   }
   co_return co_await send_error(&ex, status, "Please use HTTPS protocol", close, location);
 }
@@ -304,289 +261,6 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   }
   log_request(ex);
   co_return next;
-}
-
-std::unique_ptr<UpstreamConnection> DownstreamConnection::take_pooled(Exchange& ex) {
-  const config::Endpoint* ep = worker_.pick_endpoint(*ex.snapshot, ex.match.route->service_index);
-  if (ep == nullptr) return nullptr;
-  ex.endpoint = ep;
-  // A request that cannot be replayed checks that a pooled connection is still open.
-  bool verify = request_.framing != http::BodyFraming::none || !is_idempotent(request_.method);
-  auto conn = worker_.upstream_pool().take(ep->pool_key, verify);
-  if (conn) worker_.stats().upstream_reused.add();
-  return conn;
-}
-
-asio::awaitable<std::unique_ptr<UpstreamConnection>> DownstreamConnection::connect_upstream(Exchange& ex,
-                                                                                          bool endpoint_picked) {
-  const auto& svc = ex.service->config;
-  int attempts = svc.retries + 1;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    // The first attempt uses the endpoint take_pooled() picked (it had no idle connection).
-    const config::Endpoint* ep = (attempt == 0 && endpoint_picked)
-                                     ? ex.endpoint
-                                     : worker_.pick_endpoint(*ex.snapshot, ex.match.route->service_index);
-    if (ep == nullptr) {
-      ex.error_status = 503;
-      ex.error_message = "failure to get a peer from the ring-balancer";
-      co_return nullptr;
-    }
-    ex.endpoint = ep;
-    if (attempt > 0) {
-      if (auto pooled = worker_.upstream_pool().take(ep->pool_key, true)) {
-        worker_.stats().upstream_reused.add();
-        co_return pooled;
-      }
-    }
-    auto conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
-    conn->pool_key = ep->pool_key;
-    conn->deadline.arm(std::chrono::milliseconds(svc.connect_timeout_ms));
-    auto [ec] = co_await conn->socket.async_connect(ep->address, use_tuple);
-    conn->deadline.disarm();
-    if (conn->deadline.expired()) ec = asio::error::timed_out;
-    if (!ec) {
-      boost::system::error_code ignored;
-      conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-      conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
-      worker_.stats().upstream_connects.add();
-      co_return conn;
-    }
-    worker_.stats().upstream_connect_failures.add();
-    if (worker_.log_limiter().allow()) {
-      spdlog::warn("connect to {} for service '{}' failed (attempt {}/{}): {} ({} similar lines suppressed)",
-                   ep->pool_key, svc.name, attempt + 1, attempts, ec == asio::error::timed_out ? "timed out" : ec.message(),
-                   worker_.log_limiter().take_suppressed());
-    }
-    if (ec == asio::error::timed_out) {
-      ex.error_status = 504;
-      ex.error_message = kUpstreamTimeout;
-    } else {
-      ex.error_status = 502;
-      ex.error_message = kUpstreamInvalid;
-    }
-    if (attempt + 1 < attempts) worker_.stats().upstream_retries.add();
-  }
-  co_return nullptr;
-}
-
-asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
-  const auto& options = worker_.options();
-  const router::CompiledRoute& route = *ex.match.route;
-  ex.service = &ex.snapshot->services[route.service_index];
-  const auto& svc = ex.service->config;
-  bool has_body = request_.framing != http::BodyFraming::none;
-
-  if (!route.accepts_http) {
-    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
-  }
-  if (ex.service->endpoints.empty()) {
-    co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
-  }
-
-  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
-                              route.path_handling_v1);
-  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
-  ex.upstream_target = upstream_target_;
-  ex.response = &response_head_;
-  std::string_view forwarded_prefix;
-  if (route.strip_path && ex.match.matched_length > 0) forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
-
-  if (has_body && worker_.access_log().enabled()) {
-    // Reading the body may compact the buffer under the head's views: keep log fields.
-    ex.saved_method = request_.method;
-    ex.saved_target = request_.target;
-    ex.saved_agent = request_.find("user-agent");
-    ex.saved_referer = request_.find("referer");
-    ex.saved = true;
-  }
-  bool is_head = request_.method == "HEAD";
-  bool safe_to_replay = !has_body && is_idempotent(request_.method);
-  std::string_view request_method = request_.method;
-  std::chrono::milliseconds read_timeout(svc.read_timeout_ms), write_timeout(svc.write_timeout_ms);
-
-  std::unique_ptr<UpstreamConnection> conn;
-  for (int fresh_retry = 0;; ++fresh_retry) {
-    // A pooled connection needs no coroutine; only new connections are awaited.
-    conn = fresh_retry == 0 ? take_pooled(ex) : nullptr;
-    if (!conn) conn = co_await connect_upstream(ex, fresh_retry == 0);
-    if (!conn) co_return co_await send_error(&ex, ex.error_status, ex.error_message, has_body);
-    conn->buffer.acquire();
-
-    ForwardingInfo info;
-    info.method = request_method;
-    info.upstream_target = ex.upstream_target;
-    info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
-    info.client_ip = client_ip_;
-    info.scheme = "http";
-    info.server_port = local_port_text_;
-    info.forwarded_prefix = forwarded_prefix;
-    info.forwarded_host = host_without_port(request_.host);
-    info.trusted_peer = trusted_peer_;
-    info.framing = request_.framing;
-    info.content_length = request_.content_length;
-    build_upstream_request(head_, request_, info);
-
-    Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
-    Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
-    if (request_.expect_continue && has_body && in_.empty()) {
-      if (co_await write_all(client, kContinue)) co_return Next::close;
-    }
-    PumpSpec spec;
-    spec.framing = request_.framing;
-    spec.content_length = request_.content_length;
-    spec.chunk_output = request_.framing == http::BodyFraming::chunked;
-    spec.prefix = head_.view();
-    spec.max_body = options.max_body_size;
-    PumpResult sent;
-    std::size_t written = 0;
-    if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
-      sent = co_await send_body_rest(client, upstream, spec, fast, written);
-    }
-    switch (sent.failure) {
-      case PumpFailure::none: break;
-      case PumpFailure::too_large: co_return co_await send_error(&ex, 413, "request body too large", true);
-      case PumpFailure::source_malformed:
-        worker_.stats().bad_requests.add();
-        co_return co_await send_error(&ex, 400, "malformed chunked request body", true);
-      case PumpFailure::source_timeout: co_return co_await send_error(&ex, 408, "timed out reading the request body", true);
-      case PumpFailure::source_closed:
-      case PumpFailure::source_error: co_return Next::close;
-      case PumpFailure::sink_failed:
-        if (conn->reused && safe_to_replay && fresh_retry == 0) continue;
-        co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
-      case PumpFailure::sink_timeout:
-        worker_.stats().upstream_timeouts.add();
-        co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
-    }
-    ex.upstream_sent = Clock::now();
-
-    // Read the response head, skipping interim 1xx responses.
-    bool retry = false;
-    for (;;) {
-      auto outcome = http::parse_response_head(conn->buffer.readable(), options.limits, is_head, *ex.response);
-      if (outcome.state == http::ParseState::complete) {
-        if (ex.response->status >= 100 && ex.response->status < 200) {
-          if (ex.response->status == 101) {
-            co_return co_await send_error(&ex, 502, "upstream switched protocols without an upgrade request", true);
-          }
-          conn->buffer.consume(ex.response->head_size);
-          continue;
-        }
-        break;
-      }
-      if (outcome.state == http::ParseState::error) {
-        worker_.stats().upstream_invalid_responses.add();
-        if (worker_.log_limiter().allow()) {
-          spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn->pool_key, outcome.message,
-                       worker_.log_limiter().take_suppressed());
-        }
-        co_return co_await send_error(&ex, 502, kUpstreamInvalid, !in_.empty() || has_body);
-      }
-      bool nothing_received = conn->buffer.empty();
-      error_code ec;
-      if (nothing_received && worker_.others_busy()) {
-        // The upstream has only just been sent the request: let the other ready work
-        // run first, so a direct read usually finds the response instead of costing a
-        // failed recv() plus an epoll round trip.
-        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-        if (read_now(upstream, ec)) continue;
-        if (ec == asio::error::would_block) ec = {};
-      }
-      if (!ec) ec = co_await read_more(upstream);
-      if (!ec) continue;
-      if (ec == asio::error::timed_out) {
-        worker_.stats().upstream_timeouts.add();
-        co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
-      }
-      if (nothing_received && conn->reused && safe_to_replay && fresh_retry == 0) {
-        retry = true;  // the pooled connection was closed by the upstream: try a fresh one
-        break;
-      }
-      co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
-    }
-    if (retry) continue;
-    break;
-  }
-  ex.upstream_first_byte = Clock::now();
-  ex.upstream_status = ex.response->status;
-
-  // Response head for the client.
-  const auto& resp = *ex.response;
-  bool client_http10 = request_.version_minor == 0;
-  bool keep_alive = request_.keep_alive && !worker_.draining();
-  bool chunk_out = false;
-  response_.clear();
-  response_.raw("HTTP/1.1 ").number(static_cast<std::uint64_t>(resp.status)).raw(" ")
-      .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
-  bool bodyless = is_head || resp.status == 204 || resp.status == 304 || resp.status < 200;
-  for (const auto& h : resp.headers) {
-    if (http::is_hop_by_hop_or_framing(h.kind)) {
-      // A HEAD or 304 response's Content-Length describes the representation: keep it.
-      if (bodyless && h.kind == http::FieldKind::content_length) response_.field(h.name, h.value);
-      continue;
-    }
-    if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;
-    response_.field(h.name, h.value);
-  }
-  switch (resp.framing) {
-    case http::BodyFraming::content_length: response_.field("Content-Length", resp.content_length); break;
-    case http::BodyFraming::chunked:
-    case http::BodyFraming::until_close:
-      if (client_http10) keep_alive = false;
-      else {
-        chunk_out = true;
-        response_.field("Transfer-Encoding", "chunked");
-      }
-      break;
-    case http::BodyFraming::none:
-      if (!bodyless) response_.field("Content-Length", std::uint64_t{0});
-      break;
-  }
-  response_.field("Via", "1.1 portico");
-  response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
-  response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
-  if (!keep_alive) response_.field("Connection", "close");
-  else if (client_http10) response_.field("Connection", "keep-alive");
-  response_.end();
-  conn->buffer.consume(resp.head_size);
-
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
-  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
-  PumpSpec spec;
-  spec.framing = resp.framing;
-  spec.content_length = resp.content_length;
-  spec.chunk_output = chunk_out;
-  spec.prefix = response_.view();
-  PumpResult got;
-  std::size_t written = 0;
-  count_response_status(resp.status);
-  if (auto fast = send_buffered_now(upstream, client, spec, written, got); fast != FastSend::done) {
-    got = co_await send_body_rest(upstream, client, spec, fast, written);
-  }
-  ex.status = resp.status;
-  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
-  if (!got.ok()) {
-    bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
-                         got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
-    if (upstream_side) {
-      worker_.stats().upstream_invalid_responses.add();
-      if (worker_.log_limiter().allow()) {
-        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
-                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
-      }
-      if (!got.wrote_anything) {
-        co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
-                                      got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
-      }
-    }
-    co_return Next::close;
-  }
-  if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
-    ++conn->requests;
-    conn->reused = false;
-    worker_.upstream_pool().give(std::move(conn));
-  }
-  co_return keep_alive ? Next::keep_alive : Next::close;
 }
 
 void DownstreamConnection::count_response_status(int status) {

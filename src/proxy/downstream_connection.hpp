@@ -54,15 +54,38 @@ class DownstreamConnection {
   // After the idle read: takes buffers back; false when the connection is done.
   bool wake_up(const boost::system::error_code& ec, std::size_t got);
   boost::asio::awaitable<Next> handle_request();
+  // Proxies a routed request: circuit breaker and limits, then attempts (balancer pick,
+  // connection, request, response head) with retries, then relays the response.
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
   // Answers with Portico's own JSON error; `extra_headers` are complete header lines.
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close,
                                           std::string_view extra_headers = {});
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
-  // Picks an endpoint and takes an idle pooled connection to it, or nullptr.
-  std::unique_ptr<UpstreamConnection> take_pooled(Exchange& ex);
-  // Connects (with retries over endpoints); `endpoint_picked`: ex.endpoint is the first try.
-  boost::asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(Exchange& ex, bool endpoint_picked);
+
+  // How one attempt at the upstream ended (proxy_request.cpp).
+  enum class Attempt {
+    response,          // a response head was read
+    answered,          // the client was answered (its own fault: body too large, malformed...)
+    connect_error,     // refused, unreachable: nothing was sent
+    connect_timeout,
+    write_failed,      // the upstream broke off while the request was sent
+    write_timeout,
+    no_response,       // the upstream closed or reset before any response byte
+    read_timeout,      // no response head within read_timeout
+    invalid_response,  // malformed or ambiguous response head
+    overflow,          // an upstream limit (max_connections, max_pending_requests) is reached
+  };
+  boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
+  boost::asio::awaitable<Attempt> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+  boost::asio::awaitable<Attempt> read_response_head(Exchange& ex, UpstreamConnection& conn);
+  // Whether the failed attempt may be repeated (on another target) under the service's rules.
+  bool may_retry(const Exchange& ex, Attempt failure, int retries_done) const;
+  boost::asio::awaitable<void> back_off(const Exchange& ex, int retry_number);
+  boost::asio::awaitable<Next> answer_failure(Exchange& ex, Attempt failure);
+  void report_health(const Exchange& ex, Attempt outcome, int status);
+  boost::asio::awaitable<Next> relay_response(Exchange& ex, std::unique_ptr<UpstreamConnection> conn);
+  // Time left before the request deadline, capped at `timeout`.
+  std::chrono::milliseconds within_deadline(const Exchange& ex, int timeout_ms) const;
   void log_request(const Exchange& ex);
   // Adds a response to the 4xx/5xx counters (before it is written, so a client never sees it first).
   void count_response_status(int status);
@@ -87,6 +110,7 @@ class DownstreamConnection {
   bool closing_ = false;
   int pending_error_status_ = 0;
   std::string_view pending_error_;
+  std::uint64_t retry_jitter_ = 0x2545F4914F6CDD1Dull;  // backoff jitter state
 };
 
 }  // namespace portico::proxy

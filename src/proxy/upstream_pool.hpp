@@ -16,6 +16,7 @@
 
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
+#include "proxy/counter_hold.hpp"
 
 namespace portico::proxy {
 
@@ -31,6 +32,7 @@ struct UpstreamConnection {
   std::size_t requests = 0;   // requests sent on this connection
   bool reused = false;        // taken from the pool (may have been closed by the peer)
   std::chrono::steady_clock::time_point idle_since;
+  CounterHold counted;  // the upstream's open-connection count, when it has max_connections
 };
 
 class UpstreamPool {

@@ -226,6 +226,7 @@ bool Router::entry_matches(const Entry& e, const MatchInput& in, std::string_vie
     if (!any) return false;
   }
   out.captures.clear();
+  out.regex = e.regex.get();
   if (e.regex) {
     int groups = e.regex->NumberOfCapturingGroups();
     thread_local std::vector<re2::StringPiece> pieces;

@@ -72,6 +72,7 @@ struct MatchResult {
   const CompiledRoute* route = nullptr;
   std::size_t matched_length = 0;  // bytes of the path matched (stripped when strip_path)
   std::vector<std::string_view> captures;  // regex groups 1..n (views into the input path)
+  const re2::RE2* regex = nullptr;         // the regex path that matched (named groups), if any
 };
 
 class Router {

@@ -55,6 +55,7 @@ services:
 - name: slow
   url: http://127.0.0.1:{port}
   read_timeout: 300
+  retries: 1
   routes:
   - name: slow
     paths: [/slow]
@@ -301,14 +302,18 @@ TEST_F(ProxyTest, HeadAndBodylessStatuses) {
   EXPECT_EQ(c.read_response().status, 200);  // framing intact after bodyless responses
 }
 
-TEST_F(ProxyTest, UpstreamTimeoutIs504) {
+TEST_F(ProxyTest, UpstreamTimeoutIs504AfterRetry) {
+  // A GET without a body that timed out before any response byte is retried (once here).
   auto start = std::chrono::steady_clock::now();
   auto r = get("/slow/hang");
   auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(r.status, 504);
   EXPECT_EQ(r.body, R"({"message":"The upstream server is timing out"})");
+  EXPECT_GE(elapsed, std::chrono::milliseconds(600));
   EXPECT_LT(elapsed, std::chrono::seconds(3));
-  EXPECT_EQ(gw.gateway().totals().upstream_timeouts, 1u);
+  auto totals = gw.gateway().totals();
+  EXPECT_EQ(totals.upstream_timeouts, 2u);
+  EXPECT_EQ(totals.upstream_retries, 1u);
 }
 
 TEST(UpstreamTimeouts, WriteTimeoutIs504) {

@@ -1,0 +1,66 @@
+// Typed, error-collecting readers for YAML configuration nodes. Every reader reports a
+// precise error (FILE:LINE:COL: path: message) and leaves its target unchanged on error,
+// so one pass over a file reports every mistake in it.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+
+namespace portico::config {
+
+SourceMark mark_of(const YAML::Node& n);
+// The i-th element of a sequence node, or the node itself (for its position in errors).
+YAML::Node element_or(const YAML::Node& seq, std::size_t i);
+
+using FieldHandler = std::function<void(const YAML::Node& value, const std::string& path)>;
+using FieldTable = std::map<std::string, FieldHandler, std::less<>>;
+using NameSet = std::set<std::string, std::less<>>;
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string file) : file_(std::move(file)) {}
+
+  void add(SourceMark mark, std::string path, std::string message) {
+    errors_.push_back({file_, mark, std::move(path), std::move(message)});
+  }
+  void add(const YAML::Node& n, std::string path, std::string message) { add(mark_of(n), std::move(path), std::move(message)); }
+  std::vector<ConfigError>& errors() { return errors_; }
+
+  // Reads a mapping field by field; unknown keys are errors, keys in `not_yet` are
+  // reported as "not supported yet by Portico" (never silently ignored).
+  void read_object(const YAML::Node& node, const std::string& path, const FieldTable& fields, const NameSet& not_yet = {});
+
+  template <typename Fn>
+  void read_list(const YAML::Node& v, const std::string& path, Fn fn) {
+    if (!v.IsSequence()) return add(v, path, "expected an array");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      YAML::Node item = v[i];
+      std::string item_path = path + "[" + std::to_string(i) + "]";
+      fn(item, item_path);
+    }
+  }
+
+  FieldHandler string_field(std::string& out);
+  // A string that must be one of `allowed`.
+  FieldHandler enum_field(std::string& out, std::initializer_list<const char*> allowed);
+  FieldHandler int_field(int& out, long long min, long long max);
+  FieldHandler number_field(double& out, double min, double max);
+  FieldHandler bool_field(bool& out);
+  FieldHandler string_list_field(std::vector<std::string>& out);
+  FieldHandler int_list_field(std::vector<int>& out, long long min, long long max);
+  FieldHandler ignored();
+
+ private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+}  // namespace portico::config

@@ -1,0 +1,75 @@
+// Per-request state shared by the connection loop (downstream_connection.cpp) and the
+// proxying steps (proxy_request.cpp). Lives in the handle_request coroutine frame.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/snapshot.hpp"
+#include "http/h1_parser.hpp"
+#include "proxy/counter_hold.hpp"
+#include "proxy/downstream_connection.hpp"
+#include "router/router.hpp"
+
+namespace portico::proxy {
+
+using Clock = std::chrono::steady_clock;
+
+inline constexpr std::string_view kUpstreamInvalid = "An invalid response was received from the upstream server";
+inline constexpr std::string_view kUpstreamTimeout = "The upstream server is timing out";
+inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
+inline constexpr std::string_view kNoPeer = "failure to get a peer from the ring-balancer";
+
+inline bool is_idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
+
+inline std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
+  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+  return d < 0 ? 0 : static_cast<std::uint64_t>(d);
+}
+
+struct DownstreamConnection::Exchange {
+  Clock::time_point started = Clock::now();
+  Clock::time_point upstream_sent{};
+  Clock::time_point upstream_first_byte{};
+  Clock::time_point deadline{};  // the service's request_timeout, if any
+  std::shared_ptr<const config::Snapshot> snapshot;
+  router::MatchResult match;
+  std::string normalized_path;
+  std::string_view path;
+  std::string_view upstream_target;
+  const config::ServiceRuntime* service = nullptr;
+  const config::Endpoint* endpoint = nullptr;
+  http::ResponseHead* response = nullptr;
+  int status = 0;
+  int upstream_status = 0;
+  std::uint64_t bytes_sent = 0;
+  // Copies of log fields, taken when reading a body may move the request head's bytes.
+  std::string saved_method, saved_target, saved_agent, saved_referer;
+  bool saved = false;
+  int error_status = 0;
+  std::string_view error_message;
+
+  // Balancing and retries.
+  std::uint64_t hash = 0;                // consistent-hashing key
+  std::string set_cookie;                // "Set-Cookie: ...\r\n" for hash_on cookie, when minted
+  std::array<std::uint32_t, 16> tried{};  // endpoints already tried by this request
+  std::size_t tried_count = 0;
+  bool body_consumed = false;  // request body bytes were taken from the client: no replay
+  bool attempt_reused = false;  // the last attempt used a pooled connection
+  Next answer = Next::close;    // how the connection goes on after Attempt::answered
+  CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
+
+  std::span<const std::uint32_t> tried_span() const { return {tried.data(), tried_count}; }
+  void remember_tried(std::uint32_t index) {
+    if (tried_count < tried.size()) tried[tried_count++] = index;
+  }
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,551 @@
+// Proxying one routed request: admission (circuit breaker, upstream limits), attempts
+// with retries across targets, passive health, then relaying the response.
+// See docs/architecture.md "Upstreams" for the rules written out.
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/worker.hpp"
+#include "http/h1_parser.hpp"
+#include "http/status.hpp"
+#include "proxy/body_pump.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/hash_input.hpp"
+#include "proxy/io.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+
+// Records the circuit-breaker outcome of a request exactly once; a request that ends
+// without an upstream outcome (the client went away) frees its probe slot.
+class BreakerTicket {
+ public:
+  BreakerTicket() = default;
+  BreakerTicket(CircuitBreaker* b, CircuitBreaker::Admission a) : breaker_(b), admission_(a) {}
+  BreakerTicket(const BreakerTicket&) = delete;
+  BreakerTicket& operator=(BreakerTicket&& o) noexcept {
+    breaker_ = std::exchange(o.breaker_, nullptr);
+    admission_ = o.admission_;
+    return *this;
+  }
+  ~BreakerTicket() {
+    if (breaker_ != nullptr) breaker_->abandon(admission_);
+  }
+  void record(int status, bool timed_out, bool connection_error) {
+    if (breaker_ == nullptr) return;
+    breaker_->record(admission_, breaker_->is_failure(status, timed_out, connection_error), Clock::now());
+    breaker_ = nullptr;
+  }
+
+ private:
+  CircuitBreaker* breaker_ = nullptr;
+  CircuitBreaker::Admission admission_ = CircuitBreaker::Admission::pass;
+};
+
+std::chrono::milliseconds DownstreamConnection::within_deadline(const Exchange& ex, int timeout_ms) const {
+  std::chrono::milliseconds t(timeout_ms);
+  if (ex.deadline == Clock::time_point{}) return t;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline - Clock::now());
+  if (left < std::chrono::milliseconds(1)) left = std::chrono::milliseconds(1);
+  return std::min(t, left);
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
+  const router::CompiledRoute& route = *ex.match.route;
+  const config::Snapshot& snap = *ex.snapshot;
+  ex.service = &snap.services[route.service_index];
+  const config::ServiceConfig& svc = *ex.service->config;
+  const Balancer& balancer = *snap.balancers[ex.service->balancer_index];
+  const config::UpstreamRuntime* upstream = ex.service->upstream;
+  bool has_body = request_.framing != http::BodyFraming::none;
+
+  if (!route.accepts_http) {
+    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
+  }
+  if (balancer.endpoints().empty()) {
+    co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
+  }
+
+  // Admission: an open circuit answers at once, without touching the upstream.
+  BreakerTicket breaker;
+  if (CircuitBreaker* cb = snap.route_breakers[route.route_index].get()) {
+    auto admission = cb->admit(Clock::now());
+    if (admission == CircuitBreaker::Admission::reject) {
+      worker_.stats().circuit_rejected.add();
+      co_return co_await send_error(&ex, cb->config().error_status, cb->config().error_message, has_body);
+    }
+    breaker = BreakerTicket(cb, admission);
+  }
+  CounterHold upstream_request;
+  if (upstream != nullptr && upstream->config->max_requests > 0) {
+    if (upstream->state->requests.load(std::memory_order_relaxed) >= upstream->config->max_requests) {
+      worker_.stats().upstream_overflows.add();
+      breaker.record(503, false, false);
+      co_return co_await send_error(&ex, 503, "upstream is over its max_requests limit", has_body);
+    }
+    upstream_request.hold(upstream->state->requests);
+  }
+  CounterHold active_request, active_retry;
+  if (svc.retries > 0) active_request.hold(ex.service->state->active_requests);
+  if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
+
+  if (balancer.algorithm() == Algorithm::consistent_hashing && upstream != nullptr) {
+    HashInputs in{client_ip_, ex.path, {}, &request_, &ex.match};
+    HashKey key = balancing_key(*upstream->config, in);
+    ex.hash = key.key.empty() ? 0 : hash_key(key.key);
+    if (!key.minted_cookie.empty()) {
+      ex.set_cookie = "Set-Cookie: " + upstream->config->hash_on_cookie + "=" + key.minted_cookie +
+                      "; Path=" + upstream->config->hash_on_cookie_path + "\r\n";
+    }
+  }
+
+  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
+                              route.path_handling_v1);
+  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
+  ex.upstream_target = upstream_target_;
+  ex.response = &response_head_;
+  if (has_body && worker_.access_log().enabled()) {
+    // Reading the body may compact the buffer under the head's views: keep log fields.
+    ex.saved_method = request_.method;
+    ex.saved_target = request_.target;
+    ex.saved_agent = request_.find("user-agent");
+    ex.saved_referer = request_.find("referer");
+    ex.saved = true;
+  }
+
+  std::unique_ptr<UpstreamConnection> conn;
+  int retries_done = 0;
+  bool stale_retry_used = false;
+  bool force_fresh = false;
+  for (;;) {
+    if (!force_fresh) {
+      const Endpoint* ep = worker_.pick_endpoint(snap, ex.service->balancer_index, ex.hash, ex.tried_span());
+      if (ep == nullptr) {
+        breaker.record(503, false, false);
+        co_return co_await send_error(&ex, 503, kNoPeer, has_body);
+      }
+      ex.endpoint = ep;
+      ex.remember_tried(ep->index);
+      if (balancer.tracks_in_flight()) ex.in_flight.hold(ep->health->in_flight);
+    }
+    Attempt outcome = co_await attempt(ex, force_fresh, conn);
+    force_fresh = false;
+    if (outcome == Attempt::answered) co_return ex.answer;
+    if (outcome == Attempt::response) {
+      int status = ex.response->status;
+      report_health(ex, outcome, status);
+      bool retry_status = std::find(svc.retry_on_statuses.begin(), svc.retry_on_statuses.end(), status) !=
+                          svc.retry_on_statuses.end();
+      if (!retry_status || !may_retry(ex, outcome, retries_done)) {
+        breaker.record(status, false, false);
+        break;
+      }
+      conn.reset();  // the response is dropped with its connection
+    } else {
+      // A pooled connection the upstream had closed meanwhile: once, transparently, on a
+      // fresh connection to the same address (not a retry, not the target's fault).
+      bool stale = ex.attempt_reused && !ex.body_consumed && is_idempotent(request_.method) &&
+                   (outcome == Attempt::no_response || outcome == Attempt::write_failed);
+      if (stale && !stale_retry_used) {
+        stale_retry_used = true;
+        force_fresh = true;
+        continue;
+      }
+      report_health(ex, outcome, 0);
+      if (!may_retry(ex, outcome, retries_done)) {
+        bool timed_out = outcome == Attempt::connect_timeout || outcome == Attempt::read_timeout ||
+                         outcome == Attempt::write_timeout;
+        bool connection_error = outcome == Attempt::connect_error || outcome == Attempt::no_response ||
+                                outcome == Attempt::write_failed;
+        breaker.record(timed_out ? 504 : 502, timed_out, connection_error);
+        co_return co_await answer_failure(ex, outcome);
+      }
+    }
+    ++retries_done;
+    worker_.stats().upstream_retries.add();
+    if (!active_retry.held()) active_retry.hold(ex.service->state->active_retries);
+    co_await back_off(ex, retries_done);
+    ex.in_flight.release();
+  }
+  co_return co_await relay_response(ex, std::move(conn));
+}
+
+bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
+  const auto& svc = *ex.service->config;
+  if (retries_done >= svc.retries) return false;
+  if (ex.deadline != Clock::time_point{} && Clock::now() >= ex.deadline) return false;
+  switch (failure) {
+    case Attempt::connect_error:
+    case Attempt::connect_timeout:
+    case Attempt::overflow:
+      break;  // nothing reached the upstream: always safe
+    case Attempt::write_failed:
+    case Attempt::write_timeout:
+    case Attempt::no_response:
+    case Attempt::read_timeout:
+    case Attempt::response:
+      // The upstream may have acted on the request: only idempotent requests whose body
+      // (if any) was not consumed can be sent again.
+      if (ex.body_consumed || !is_idempotent(request_.method)) return false;
+      break;
+    case Attempt::invalid_response:
+    case Attempt::answered:
+      return false;
+  }
+  // Retry budget (Envoy's): retries in flight at most a share of active requests.
+  const auto& state = *ex.service->state;
+  int active = state.active_requests.load(std::memory_order_relaxed);
+  int retrying = state.active_retries.load(std::memory_order_relaxed);
+  int allowed = std::max(svc.retry_budget_min_concurrency, active * svc.retry_budget_percent / 100);
+  if (retries_done == 0 && retrying >= allowed) {
+    worker_.stats().retry_budget_exhausted.add();
+    return false;
+  }
+  return true;
+}
+
+asio::awaitable<void> DownstreamConnection::back_off(const Exchange& ex, int retry_number) {
+  // The first retry goes at once to another target; later ones wait a full-jitter
+  // exponential backoff (base x 2^(n-2), capped), so a sick service is not hammered.
+  const auto& svc = *ex.service->config;
+  if (retry_number < 2 || svc.retry_backoff_base_ms <= 0) co_return;
+  long long cap = svc.retry_backoff_base_ms;
+  for (int i = 2; i < retry_number && cap < svc.retry_backoff_max_ms; ++i) cap *= 2;
+  cap = std::min<long long>(cap, svc.retry_backoff_max_ms);
+  retry_jitter_ ^= retry_jitter_ >> 12;
+  retry_jitter_ ^= retry_jitter_ << 25;
+  retry_jitter_ ^= retry_jitter_ >> 27;
+  auto wait = std::chrono::milliseconds(static_cast<long long>((retry_jitter_ * 0x2545F4914F6CDD1Dull) % (cap + 1)));
+  if (ex.deadline != Clock::time_point{}) {
+    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline - Clock::now()));
+  }
+  if (wait.count() <= 0) co_return;
+  asio::steady_timer timer(socket_.get_executor(), wait);
+  co_await timer.async_wait(use_tuple);
+}
+
+void DownstreamConnection::report_health(const Exchange& ex, Attempt outcome, int status) {
+  const config::UpstreamRuntime* upstream = ex.service->upstream;
+  if (upstream == nullptr || ex.endpoint == nullptr) return;
+  const auto& passive = upstream->config->healthchecks.passive;
+  if (!passive.enabled() && passive.healthy.successes == 0) return;
+  HealthEvent event = HealthEvent::success;
+  switch (outcome) {
+    case Attempt::response: {
+      StatusVerdict v = classify_status(status, passive.healthy, passive.unhealthy);
+      if (v == StatusVerdict::neutral) return;
+      event = v == StatusVerdict::failure ? HealthEvent::http_failure : HealthEvent::success;
+      break;
+    }
+    case Attempt::connect_error:
+    case Attempt::write_failed:
+    case Attempt::no_response:
+    case Attempt::invalid_response: event = HealthEvent::tcp_failure; break;
+    case Attempt::connect_timeout:
+    case Attempt::write_timeout:
+    case Attempt::read_timeout: event = HealthEvent::timeout; break;
+    case Attempt::answered:
+    case Attempt::overflow: return;
+  }
+  if (ex.endpoint->health->report(event, passive.healthy, passive.unhealthy)) {
+    bool healthy = ex.endpoint->health->healthy();
+    spdlog::warn("upstream '{}' target {} ({}) marked {} by passive health checks", upstream->config->name,
+                 ex.endpoint->target, ex.endpoint->pool_key, healthy ? "healthy" : "unhealthy");
+  }
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure(Exchange& ex, Attempt failure) {
+  bool has_body = request_.framing != http::BodyFraming::none;
+  switch (failure) {
+    case Attempt::connect_error:
+      co_return co_await send_error(&ex, 502, kUpstreamInvalid, has_body);
+    case Attempt::connect_timeout:
+      co_return co_await send_error(&ex, 504, kUpstreamTimeout, has_body);
+    case Attempt::overflow:
+      co_return co_await send_error(&ex, 503, ex.error_message, has_body);
+    case Attempt::write_timeout:
+    case Attempt::read_timeout:
+      co_return co_await send_error(&ex, 504, kUpstreamTimeout, true);
+    case Attempt::invalid_response:
+      co_return co_await send_error(&ex, 502, ex.error_message.empty() ? kUpstreamInvalid : ex.error_message,
+                                    !in_.empty() || has_body);
+    case Attempt::write_failed:
+    case Attempt::no_response:
+    case Attempt::response:
+    case Attempt::answered:
+      break;
+  }
+  co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
+}
+
+asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::connect(Exchange& ex,
+                                                                            std::unique_ptr<UpstreamConnection>& conn) {
+  const auto& svc = *ex.service->config;
+  const Endpoint& ep = *ex.endpoint;
+  const config::UpstreamRuntime* upstream = ex.service->upstream;
+  CounterHold pending;
+  if (upstream != nullptr) {
+    const auto& limits = *upstream->config;
+    auto& state = *upstream->state;
+    if (limits.max_connections > 0 && state.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
+      ex.error_message = "upstream is over its max_connections limit";
+      co_return Attempt::overflow;
+    }
+    if (limits.max_pending_requests > 0) {
+      if (state.pending.load(std::memory_order_relaxed) >= limits.max_pending_requests) {
+        ex.error_message = "upstream is over its max_pending_requests limit";
+        co_return Attempt::overflow;
+      }
+      pending.hold(state.pending);
+    }
+  }
+  conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
+  conn->pool_key = ep.pool_key;
+  conn->deadline.arm(within_deadline(ex, svc.connect_timeout_ms));
+  auto [ec] = co_await conn->socket.async_connect(ep.address, use_tuple);
+  conn->deadline.disarm();
+  if (conn->deadline.expired()) ec = asio::error::timed_out;
+  if (!ec) {
+    boost::system::error_code ignored;
+    conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
+    if (upstream != nullptr && upstream->config->max_connections > 0) conn->counted.hold(upstream->state->connections);
+    worker_.stats().upstream_connects.add();
+    co_return Attempt::response;  // "connected": the caller continues
+  }
+  conn.reset();
+  worker_.stats().upstream_connect_failures.add();
+  if (worker_.log_limiter().allow()) {
+    spdlog::warn("connect to {} for service '{}' failed: {} ({} similar lines suppressed)", ep.pool_key, svc.name,
+                 ec == asio::error::timed_out ? "timed out" : ec.message(), worker_.log_limiter().take_suppressed());
+  }
+  co_return ec == asio::error::timed_out ? Attempt::connect_timeout : Attempt::connect_error;
+}
+
+asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exchange& ex, bool force_fresh,
+                                                                            std::unique_ptr<UpstreamConnection>& conn) {
+  const auto& options = worker_.options();
+  const auto& svc = *ex.service->config;
+  const router::CompiledRoute& route = *ex.match.route;
+  bool has_body = request_.framing != http::BodyFraming::none;
+
+  conn.reset();
+  if (!force_fresh) {
+    // A request that cannot be replayed checks that a pooled connection is still open.
+    bool verify = has_body || !is_idempotent(request_.method);
+    conn = worker_.upstream_pool().take(ex.endpoint->pool_key, verify);
+    if (conn) worker_.stats().upstream_reused.add();
+  }
+  ex.attempt_reused = conn != nullptr;
+  if (!conn) {
+    Attempt connected = co_await connect(ex, conn);
+    if (connected != Attempt::response) co_return connected;
+  }
+  conn->buffer.acquire();
+
+  ForwardingInfo info;
+  info.method = request_.method;
+  info.upstream_target = ex.upstream_target;
+  info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
+  info.client_ip = client_ip_;
+  info.scheme = "http";
+  info.server_port = local_port_text_;
+  if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
+  info.forwarded_host = http::host_without_port(request_.host);
+  info.trusted_peer = trusted_peer_;
+  info.framing = request_.framing;
+  info.content_length = request_.content_length;
+  build_upstream_request(head_, request_, info);
+
+  auto read_timeout = within_deadline(ex, svc.read_timeout_ms);
+  auto write_timeout = within_deadline(ex, svc.write_timeout_ms);
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
+  if (request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
+    if (co_await write_all(client, kContinueResponse)) {
+      ex.answer = Next::close;
+      co_return Attempt::answered;
+    }
+  }
+  PumpSpec spec;
+  spec.framing = request_.framing;
+  spec.content_length = request_.content_length;
+  spec.chunk_output = request_.framing == http::BodyFraming::chunked;
+  spec.prefix = head_.view();
+  spec.max_body = options.max_body_size;
+  if (has_body) ex.body_consumed = true;
+  PumpResult sent;
+  std::size_t written = 0;
+  if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
+    sent = co_await send_body_rest(client, upstream, spec, fast, written);
+  }
+  switch (sent.failure) {
+    case PumpFailure::none: break;
+    case PumpFailure::too_large:
+      ex.answer = co_await send_error(&ex, 413, "request body too large", true);
+      co_return Attempt::answered;
+    case PumpFailure::source_malformed:
+      worker_.stats().bad_requests.add();
+      ex.answer = co_await send_error(&ex, 400, "malformed chunked request body", true);
+      co_return Attempt::answered;
+    case PumpFailure::source_timeout:
+      ex.answer = co_await send_error(&ex, 408, "timed out reading the request body", true);
+      co_return Attempt::answered;
+    case PumpFailure::source_closed:
+    case PumpFailure::source_error:
+      ex.answer = Next::close;
+      co_return Attempt::answered;
+    case PumpFailure::sink_failed: co_return Attempt::write_failed;
+    case PumpFailure::sink_timeout:
+      worker_.stats().upstream_timeouts.add();
+      co_return Attempt::write_timeout;
+  }
+  ex.upstream_sent = Clock::now();
+  co_return co_await read_response_head(ex, *conn);
+}
+
+asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::read_response_head(Exchange& ex,
+                                                                                      UpstreamConnection& conn) {
+  const auto& options = worker_.options();
+  const auto& svc = *ex.service->config;
+  Side upstream{conn.socket, conn.buffer, conn.deadline, within_deadline(ex, svc.read_timeout_ms),
+                within_deadline(ex, svc.write_timeout_ms)};
+  bool is_head = request_.method == "HEAD";
+  // Interim 1xx responses are skipped.
+  for (;;) {
+    auto outcome = http::parse_response_head(conn.buffer.readable(), options.limits, is_head, *ex.response);
+    if (outcome.state == http::ParseState::complete) {
+      if (ex.response->status >= 100 && ex.response->status < 200) {
+        if (ex.response->status == 101) {
+          ex.error_message = "upstream switched protocols without an upgrade request";
+          co_return Attempt::invalid_response;
+        }
+        conn.buffer.consume(ex.response->head_size);
+        continue;
+      }
+      ex.upstream_first_byte = Clock::now();
+      if (ex.snapshot->balancers[ex.service->balancer_index]->algorithm() == Algorithm::latency) {
+        ex.endpoint->health->observe_latency(
+            std::chrono::duration_cast<std::chrono::microseconds>(ex.upstream_first_byte - ex.upstream_sent),
+            ex.upstream_first_byte);
+      }
+      co_return Attempt::response;
+    }
+    if (outcome.state == http::ParseState::error) {
+      worker_.stats().upstream_invalid_responses.add();
+      if (worker_.log_limiter().allow()) {
+        spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn.pool_key, outcome.message,
+                     worker_.log_limiter().take_suppressed());
+      }
+      co_return Attempt::invalid_response;
+    }
+    bool nothing_received = conn.buffer.empty();
+    boost::system::error_code ec;
+    if (nothing_received && worker_.others_busy()) {
+      // The upstream has only just been sent the request: let the other ready work run
+      // first, so a direct read usually finds the response instead of costing a failed
+      // recv() plus an epoll round trip.
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (read_now(upstream, ec)) continue;
+      if (ec == asio::error::would_block) ec = {};
+    }
+    if (!ec) ec = co_await read_more(upstream);
+    if (!ec) continue;
+    if (ec == asio::error::timed_out) {
+      worker_.stats().upstream_timeouts.add();
+      co_return Attempt::read_timeout;
+    }
+    co_return nothing_received ? Attempt::no_response : Attempt::invalid_response;
+  }
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_response(
+    Exchange& ex, std::unique_ptr<UpstreamConnection> conn) {
+  const auto& options = worker_.options();
+  ex.upstream_status = ex.response->status;
+  const auto& resp = *ex.response;
+  bool is_head = request_.method == "HEAD";
+  bool client_http10 = request_.version_minor == 0;
+  bool keep_alive = request_.keep_alive && !worker_.draining();
+  bool chunk_out = false;
+  response_.clear();
+  response_.raw("HTTP/1.1 ").number(static_cast<std::uint64_t>(resp.status)).raw(" ")
+      .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
+  bool bodyless = is_head || resp.status == 204 || resp.status == 304 || resp.status < 200;
+  for (const auto& h : resp.headers) {
+    if (http::is_hop_by_hop_or_framing(h.kind)) {
+      // A HEAD or 304 response's Content-Length describes the representation: keep it.
+      if (bodyless && h.kind == http::FieldKind::content_length) response_.field(h.name, h.value);
+      continue;
+    }
+    if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;
+    response_.field(h.name, h.value);
+  }
+  switch (resp.framing) {
+    case http::BodyFraming::content_length: response_.field("Content-Length", resp.content_length); break;
+    case http::BodyFraming::chunked:
+    case http::BodyFraming::until_close:
+      if (client_http10) keep_alive = false;
+      else {
+        chunk_out = true;
+        response_.field("Transfer-Encoding", "chunked");
+      }
+      break;
+    case http::BodyFraming::none:
+      if (!bodyless) response_.field("Content-Length", std::uint64_t{0});
+      break;
+  }
+  if (!ex.set_cookie.empty()) response_.raw(ex.set_cookie);
+  response_.field("Via", "1.1 portico");
+  response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
+  response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
+  if (!keep_alive) response_.field("Connection", "close");
+  else if (client_http10) response_.field("Connection", "keep-alive");
+  response_.end();
+  conn->buffer.consume(resp.head_size);
+
+  const auto& svc = *ex.service->config;
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  Side upstream{conn->socket, conn->buffer, conn->deadline, within_deadline(ex, svc.read_timeout_ms),
+                within_deadline(ex, svc.write_timeout_ms)};
+  PumpSpec spec;
+  spec.framing = resp.framing;
+  spec.content_length = resp.content_length;
+  spec.chunk_output = chunk_out;
+  spec.prefix = response_.view();
+  PumpResult got;
+  std::size_t written = 0;
+  count_response_status(resp.status);
+  if (auto fast = send_buffered_now(upstream, client, spec, written, got); fast != FastSend::done) {
+    got = co_await send_body_rest(upstream, client, spec, fast, written);
+  }
+  ex.status = resp.status;
+  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
+  if (!got.ok()) {
+    bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
+                         got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
+    if (upstream_side) {
+      worker_.stats().upstream_invalid_responses.add();
+      if (worker_.log_limiter().allow()) {
+        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
+                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
+      }
+      if (!got.wrote_anything) {
+        co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
+                                      got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
+      }
+    }
+    co_return Next::close;
+  }
+  if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
+    ++conn->requests;
+    conn->reused = false;
+    worker_.upstream_pool().give(std::move(conn));
+  }
+  co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+}  // namespace portico::proxy
