@@ -7,10 +7,12 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "admin/upstream_health.hpp"
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "core/gateway.hpp"
 #include "http/h1_parser.hpp"
+#include "http/params.hpp"
 #include "http/status.hpp"
 #include "proxy/io.hpp"
 
@@ -54,7 +56,7 @@ asio::awaitable<void> AdminServer::accept_loop() {
   }
 }
 
-AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view path) const {
+AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view path, std::string_view query) const {
   if (method != "GET" && method != "HEAD") {
     return {405, R"({"message":"Method not allowed"})"};
   }
@@ -109,6 +111,16 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
     };
     return {200, json::serialize(body)};
   }
+  constexpr std::string_view kUpstreams = "/upstreams/", kHealth = "/health";
+  if (path.starts_with(kUpstreams) && path.ends_with(kHealth) && path.size() > kUpstreams.size() + kHealth.size()) {
+    std::string_view name = path.substr(kUpstreams.size(), path.size() - kUpstreams.size() - kHealth.size());
+    const auto& snap = gateway_.snapshot();
+    const config::UpstreamRuntime* upstream = snap ? snap->find_upstream(name) : nullptr;
+    if (upstream == nullptr) return {404, R"({"message":"Not found"})"};
+    bool balancer_health = http::query_value(query, "balancer_health") == "1" ||
+                           http::query_value(query, "balancer_health") == "true";
+    return {200, upstream_health_json(*upstream, *snap, gateway_.node_id(), balancer_health)};
+  }
   return {404, R"({"message":"Not found"})"};
 }
 
@@ -136,7 +148,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       co_await proxy::write_all(side, http::json_error_response(405, "Method not allowed", true));
       break;
     }
-    Reply reply = handle(request.method, request.path);
+    Reply reply = handle(request.method, request.path, request.query);
     bool keep = request.keep_alive;
     std::string response = http::json_response(reply.status, reply.body, !keep, {}, request.method == "HEAD");
     buffer.consume(request.head_size);

@@ -1,6 +1,7 @@
 // The admin listener (Kong's Admin API, default 127.0.0.1:8001), served on the control
-// thread. For now: GET / (node information) and GET /status (connection and request
-// counters, configuration hash), in Kong's shapes. The full Admin API comes later.
+// thread. For now: GET / (node information), GET /status (connection and request
+// counters, configuration hash) and GET /upstreams/{name}/health, in Kong's shapes. The
+// full Admin API comes later.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -30,7 +31,7 @@ class AdminServer {
     int status = 200;
     std::string body;
   };
-  Reply handle(std::string_view method, std::string_view path) const;
+  Reply handle(std::string_view method, std::string_view path, std::string_view query = {}) const;
 
  private:
   boost::asio::awaitable<void> accept_loop();

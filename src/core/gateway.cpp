@@ -111,6 +111,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     }
   }
   for (auto& w : workers_) w->start(snapshot_);
+  health_checker_.apply(snapshot_);
   if (handle_signals_) watch_signals();
   spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",
                PORTICO_VERSION, workers_.size(), fmt::join(options_.proxy_listen, ","), options_.admin_listen,
@@ -195,6 +196,7 @@ std::vector<std::string> Gateway::reload() {
   for (const auto& w : warnings) spdlog::warn("{}", w);
   snapshot_ = snap;
   for (auto& w : workers_) w->publish(snap);
+  health_checker_.apply(snap);
   spdlog::info("reload: configuration {} active ({} routes, {} services)", snap->config.hash, snap->config.routes.size(),
                snap->config.services.size());
   return errors;
@@ -218,6 +220,7 @@ void Gateway::begin_shutdown() {
     signals_->cancel(ec);
   }
   if (admin_) admin_->close();
+  health_checker_.stop();
   for (auto& w : workers_) w->begin_drain();
   drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_timeout;
   poll_drained();

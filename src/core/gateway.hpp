@@ -19,6 +19,7 @@
 #include "config/snapshot.hpp"
 #include "core/deadline.hpp"
 #include "core/worker.hpp"
+#include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
 
 namespace portico {
@@ -80,6 +81,7 @@ class Gateway {
   proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::uint64_t generation_ = 0;
+  proxy::ActiveHealthChecker health_checker_{control_};
   std::vector<int> proxy_ports_;
   bool shutting_down_ = false;
 };

@@ -3,14 +3,10 @@
 #include <openssl/rand.h>
 #include <re2/re2.h>
 
+#include "http/params.hpp"
+
 namespace portico::proxy {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string_view header_value(const http::RequestHead& r, std::string_view name) {
   for (const auto& h : r.headers) {
@@ -47,41 +43,13 @@ std::string_view input_value(const std::string& kind, const std::string& header,
   if (kind == "path") return in.path;
   if (in.request == nullptr) return {};
   if (kind == "header") return header_value(*in.request, header);
-  if (kind == "query_arg") return query_value(in.request->query, query_arg);
-  if (kind == "cookie") return cookie_value(header_value(*in.request, "cookie"), u.hash_on_cookie);
+  if (kind == "query_arg") return http::query_value(in.request->query, query_arg);
+  if (kind == "cookie") return http::cookie_value(header_value(*in.request, "cookie"), u.hash_on_cookie);
   if (kind == "uri_capture" && in.match != nullptr) return uri_capture(*in.match, capture);
   return {};
 }
 
 }  // namespace
-
-std::string_view cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto semi = header.find(';');
-    std::string_view pair = trim(header.substr(0, semi));
-    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-    auto eq = pair.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (trim(pair.substr(0, eq)) == name) {
-      std::string_view v = trim(pair.substr(eq + 1));
-      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-      return v;
-    }
-  }
-  return {};
-}
-
-std::string_view query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-  }
-  return {};
-}
 
 HashKey balancing_key(const config::UpstreamConfig& u, const HashInputs& in) {
   HashKey out;

@@ -28,9 +28,4 @@ struct HashKey {
 // back with Set-Cookie so the client sticks to its target).
 HashKey balancing_key(const config::UpstreamConfig& upstream, const HashInputs& in);
 
-// The value of cookie `name` in a Cookie header, or empty.
-std::string_view cookie_value(std::string_view cookie_header, std::string_view name);
-// The first value of query argument `name` (raw, not decoded), or empty.
-std::string_view query_value(std::string_view query, std::string_view name);
-
 }  // namespace portico::proxy

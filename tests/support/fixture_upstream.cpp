@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 
 namespace portico::test {
 namespace {
@@ -60,15 +61,17 @@ int RecordedRequest::count(const std::string& name) const {
   return static_cast<int>(std::count_if(headers.begin(), headers.end(), [&](const auto& h) { return h.first == name; }));
 }
 
-FixtureUpstream::FixtureUpstream(std::string name) : name_(std::move(name)) {
+FixtureUpstream::FixtureUpstream(std::string name, int port) : name_(std::move(name)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("fixture upstream: cannot bind port " + std::to_string(port));
+  }
   ::listen(listen_fd_, 512);
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -193,7 +196,11 @@ void FixtureUpstream::serve(int fd, int connection_id) {
     std::string path = req.target.substr(0, req.target.find('?'));
     auto arg = [&](const std::string& prefix) { return path.substr(prefix.size()); };
     bool keep = true;
-    if (path.rfind("/status/", 0) == 0) {
+    for (int waited = 0; waited < delay_ms_ && !stopping_; waited += 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (hang_all_) path = "/hang";
+    if (int forced = forced_status_; forced != 0) {
+      keep = send_all(fd, response(forced, "{\"status\":" + std::to_string(forced) + ",\"upstream\":\"" + name_ + "\"}"));
+    } else if (path.rfind("/status/", 0) == 0) {
       int status = std::stoi(arg("/status/"));
       std::string body = (status == 204 || status == 304) ? "" : "{\"status\":" + std::to_string(status) + "}";
       std::string r = "HTTP/1.1 " + std::to_string(status) + " Fixture\r\n";

@@ -12,6 +12,8 @@
 //   /close-after    answers as keep-alive, then silently closes the connection after 30 ms
 //   /no-read        reads neither the body nor answers (exact target; for write timeouts)
 //   anything else   200 with a JSON echo of the request
+// Overrides set while running apply to every request, before the path is looked at:
+// answer_all(status), delay_all(ms), hang_all(true).
 // Every request is recorded (method, target, headers, body).
 #pragma once
 
@@ -37,10 +39,15 @@ struct RecordedRequest {
 
 class FixtureUpstream {
  public:
-  explicit FixtureUpstream(std::string name = "fixture");
+  // `port` 0 picks a free port; a given port lets a test restart a "crashed" upstream.
+  explicit FixtureUpstream(std::string name = "fixture", int port = 0);
   ~FixtureUpstream();
   int port() const { return port_; }
   void stop();
+
+  void answer_all(int status) { forced_status_ = status; }  // 0: off
+  void delay_all(int ms) { delay_ms_ = ms; }
+  void hang_all(bool on) { hang_all_ = on; }
 
   std::vector<RecordedRequest> requests() const;
   std::size_t request_count() const;
@@ -55,6 +62,9 @@ class FixtureUpstream {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
+  std::atomic<int> forced_status_{0};
+  std::atomic<int> delay_ms_{0};
+  std::atomic<bool> hang_all_{false};
   std::thread acceptor_;
   mutable std::mutex mu_;
   std::vector<std::thread> threads_;

@@ -1,0 +1,150 @@
+#include "proxy/health_checker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/h1_parser.hpp"
+#include "proxy/io.hpp"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct ActiveHealthChecker::Generation {
+  std::shared_ptr<const config::Snapshot> snapshot;
+  bool stopped = false;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers;  // cancelled on stop
+};
+
+namespace {
+
+std::chrono::milliseconds seconds_to_ms(double s) {
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+}  // namespace
+
+void ActiveHealthChecker::apply(std::shared_ptr<const config::Snapshot> snapshot) {
+  stop();
+  auto gen = std::make_shared<Generation>();
+  gen->snapshot = std::move(snapshot);
+  for (const auto& upstream : gen->snapshot->upstreams) {
+    if (!upstream.config->healthchecks.active.enabled()) continue;
+    auto running = std::make_shared<int>(0);  // probes in flight for this upstream
+    for (const auto& endpoint : gen->snapshot->balancers[upstream.balancer_index]->endpoints()) {
+      asio::co_spawn(io_, probe_loop(gen, &upstream, &endpoint, running), asio::detached);
+    }
+  }
+  current_ = std::move(gen);
+}
+
+void ActiveHealthChecker::stop() {
+  if (!current_) return;
+  current_->stopped = true;
+  for (auto& t : current_->timers) t->cancel();
+  current_.reset();
+}
+
+asio::awaitable<void> ActiveHealthChecker::probe_loop(std::shared_ptr<Generation> gen,
+                                                      const config::UpstreamRuntime* upstream, const Endpoint* endpoint,
+                                                      std::shared_ptr<int> running) {
+  const auto& active = upstream->config->healthchecks.active;
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  gen->timers.push_back(timer);
+  auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<bool> {
+    timer->expires_after(d);
+    co_await timer->async_wait(use_tuple);
+    co_return !gen->stopped;
+  };
+  while (!gen->stopped) {
+    double interval = endpoint->health->healthy() ? active.healthy.interval : active.unhealthy.interval;
+    if (interval <= 0) {
+      // Not probed in this state; look again soon (passive checks may change it).
+      if (!co_await sleep(500ms)) co_return;
+      continue;
+    }
+    if (!co_await sleep(seconds_to_ms(interval))) co_return;
+    while (*running >= active.concurrency) {
+      if (!co_await sleep(10ms)) co_return;
+    }
+    ++*running;
+    ProbeResult result = co_await probe(active, *endpoint);
+    --*running;
+    if (gen->stopped) co_return;
+    HealthEvent event = HealthEvent::success;
+    switch (result) {
+      case ProbeResult::success: event = HealthEvent::success; break;
+      case ProbeResult::http_failure: event = HealthEvent::http_failure; break;
+      case ProbeResult::tcp_failure: event = HealthEvent::tcp_failure; break;
+      case ProbeResult::timeout: event = HealthEvent::timeout; break;
+      case ProbeResult::neutral: continue;
+    }
+    if (endpoint->health->report(event, active.healthy, active.unhealthy)) {
+      spdlog::warn("upstream '{}' target {} ({}) marked {} by active health checks", upstream->config->name,
+                   endpoint->target, endpoint->pool_key, endpoint->health->healthy() ? "healthy" : "unhealthy");
+    }
+  }
+}
+
+asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(const config::ActiveHealthcheck& active,
+                                                                             const Endpoint& endpoint) {
+  // Shared with the timeout handler, which may run after this frame is gone.
+  struct ProbeState {
+    explicit ProbeState(asio::io_context& io) : socket(io) {}
+    asio::ip::tcp::socket socket;
+    bool timed_out = false;
+  };
+  auto state = std::make_shared<ProbeState>(io_);
+  auto& socket = state->socket;
+  asio::steady_timer deadline(io_, seconds_to_ms(active.timeout));
+  deadline.async_wait([state](const boost::system::error_code& ec) {
+    if (ec) return;
+    state->timed_out = true;
+    boost::system::error_code ignored;
+    state->socket.close(ignored);
+  });
+  auto finish = [&](ProbeResult r) {
+    deadline.cancel();
+    return state->timed_out ? ProbeResult::timeout : r;
+  };
+  auto [ec] = co_await socket.async_connect(endpoint.address, use_tuple);
+  if (ec) co_return finish(ProbeResult::tcp_failure);
+  if (active.type == "tcp") {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    co_return finish(ProbeResult::success);
+  }
+  std::string request = "GET " + active.http_path + " HTTP/1.1\r\nHost: " + endpoint.host_header +
+                        "\r\nUser-Agent: portico-healthcheck\r\nConnection: close\r\n";
+  for (const auto& [name, values] : active.headers) {
+    for (const auto& v : values) request += name + ": " + v + "\r\n";
+  }
+  request += "\r\n";
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
+  (void)wn;
+  if (wec) co_return finish(ProbeResult::tcp_failure);
+  std::string buffer;
+  http::ResponseHead head;
+  http::ParserLimits limits;
+  char chunk[4096];
+  for (;;) {
+    auto [rec, n] = co_await socket.async_read_some(asio::buffer(chunk), use_tuple);
+    if (rec) co_return finish(ProbeResult::tcp_failure);
+    buffer.append(chunk, n);
+    auto outcome = http::parse_response_head(buffer, limits, false, head);
+    if (outcome.state == http::ParseState::error) co_return finish(ProbeResult::tcp_failure);
+    if (outcome.state == http::ParseState::complete) break;
+  }
+  switch (classify_status(head.status, active.healthy, active.unhealthy)) {
+    case StatusVerdict::success: co_return finish(ProbeResult::success);
+    case StatusVerdict::failure: co_return finish(ProbeResult::http_failure);
+    case StatusVerdict::neutral: co_return finish(ProbeResult::neutral);
+  }
+  co_return finish(ProbeResult::neutral);
+}
+
+}  // namespace portico::proxy
