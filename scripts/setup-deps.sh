@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
-  libmimalloc-dev
+  libmimalloc-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2

@@ -85,6 +85,14 @@ int main(int argc, char** argv) {
   run->add_option("--upstream-keepalive-max-requests", options.upstream_keepalive_max_requests,
                   "Requests per upstream connection")
       ->envname("PORTICO_UPSTREAM_KEEPALIVE_MAX_REQUESTS")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--dns-resolver", options.dns.servers, "DNS servers ip[:port],... (default: /etc/resolv.conf)")
+      ->envname("PORTICO_DNS_RESOLVER");
+  run->add_option("--dns-valid-ttl", options.dns.valid_ttl, "Seconds a DNS answer is used (0: the record's TTL)")
+      ->envname("PORTICO_DNS_VALID_TTL")->check(CLI::NonNegativeNumber)->capture_default_str();
+  run->add_option("--dns-error-ttl", options.dns.error_ttl, "Seconds before retrying a failed re-resolution")
+      ->envname("PORTICO_DNS_ERROR_TTL")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--dns-not-found-ttl", options.dns.not_found_ttl, "Seconds before retrying a name that never resolved")
+      ->envname("PORTICO_DNS_NOT_FOUND_TTL")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--upstream-keepalive-idle-timeout", upstream_idle_ms, "ms an idle upstream connection is kept")
       ->envname("PORTICO_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
 

@@ -127,6 +127,45 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"bad_target", "_format_version: \"3.0\"\nupstreams:\n- name: up\n  targets:\n  - target: \"a b:1\"\n",
                   "upstreams[0].targets[0].target: invalid target"},
         ErrorCase{"yaml_syntax", "_format_version: \"3.0\"\nservices: [\n", "kong.yml:3:1: invalid YAML"},
+        ErrorCase{"bad_algorithm", "_format_version: \"3.0\"\nupstreams:\n- name: up\n  algorithm: random\n",
+                  "kong.yml:4:14: upstreams[0].algorithm: expected one of: round-robin, consistent-hashing, least-connections, latency"},
+        ErrorCase{"hash_header_missing",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  algorithm: consistent-hashing\n  hash_on: header\n",
+                  "upstreams[0].hash_on_header: required when hash_on is 'header'"},
+        ErrorCase{"hash_without_algorithm", "_format_version: \"3.0\"\nupstreams:\n- name: up\n  hash_on: ip\n",
+                  "kong.yml:4:12: upstreams[0].hash_on: only used with algorithm 'consistent-hashing'"},
+        ErrorCase{"healthcheck_type",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    active:\n      type: udp\n",
+                  "kong.yml:6:13: upstreams[0].healthchecks.active.type: expected one of: http, https, tcp"},
+        ErrorCase{"healthcheck_interval",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    active:\n      healthy:\n"
+                  "        interval: -1\n",
+                  "kong.yml:7:19: upstreams[0].healthchecks.active.healthy.interval: value must be between 0 and 65535"},
+        ErrorCase{"passive_has_no_interval",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    passive:\n      healthy:\n"
+                  "        interval: 5\n",
+                  "upstreams[0].healthchecks.passive.healthy.interval: unknown field"},
+        ErrorCase{"bad_status_list",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    passive:\n      unhealthy:\n"
+                  "        http_statuses: [500, 1000]\n",
+                  "upstreams[0].healthchecks.passive.unhealthy.http_statuses[1]: value must be between 100 and 999"},
+        ErrorCase{"duplicate_target",
+                  "_format_version: \"3.0\"\nupstreams:\n- name: up\n  targets:\n  - target: a:1\n  - target: a:1\n",
+                  "upstreams[0].targets[1].target: duplicate target 'a:1'"},
+        ErrorCase{"unknown_plugin",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: key-auth\n",
+                  "kong.yml:6:11: services[0].plugins[0].name: plugin 'key-auth' is not supported yet by Portico"},
+        ErrorCase{"breaker_field",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
+                  "    config:\n      failure_ratio: 2\n",
+                  "kong.yml:8:22: services[0].plugins[0].config.failure_ratio: value must be between 0 and 1"},
+        ErrorCase{"breaker_never_opens",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
+                  "    config:\n      max_failures: 0\n",
+                  "services[0].plugins[0].config: set max_failures or failure_ratio"},
+        ErrorCase{"retry_status_range",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retry_on_statuses: [404]\n",
+                  "services[0].retry_on_statuses[0]: value must be between 500 and 599"},
         ErrorCase{"method_lowercase",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - methods: [get]\n",
                   "invalid method 'get'"}),
@@ -135,6 +174,64 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Loader, CollectsEveryError) {
   auto r = load("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retries: x\n  port2: 1\n");
   EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+}
+
+TEST(Loader, ReadsUpstreamBalancingAndHealthchecks) {
+  auto r = load(R"(_format_version: "3.0"
+upstreams:
+- name: pool
+  algorithm: consistent-hashing
+  hash_on: header
+  hash_on_header: X-User
+  hash_fallback: ip
+  max_requests: 50
+  healthchecks:
+    threshold: 25
+    active:
+      type: tcp
+      timeout: 0.5
+      healthy: {interval: 2, successes: 3}
+      unhealthy: {interval: 1, tcp_failures: 2, timeouts: 4}
+    passive:
+      unhealthy: {http_failures: 5, http_statuses: [500, 502]}
+  targets:
+  - target: 10.0.0.1:8080
+    weight: 50
+  - target: 10.0.0.2
+services:
+- name: s
+  host: pool
+  retry_on_statuses: [502, 503]
+  request_timeout: 2500
+  plugins:
+  - name: circuit-breaker
+    config: {max_failures: 7, open_timeout: 1.5}
+  routes:
+  - paths: [/]
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& u = r.config.upstreams[0];
+  EXPECT_EQ(u.algorithm, "consistent-hashing");
+  EXPECT_EQ(u.hash_on_header, "x-user");
+  EXPECT_EQ(u.hash_fallback, "ip");
+  EXPECT_EQ(u.max_requests, 50);
+  EXPECT_DOUBLE_EQ(u.healthchecks.threshold, 25);
+  EXPECT_EQ(u.healthchecks.active.type, "tcp");
+  EXPECT_DOUBLE_EQ(u.healthchecks.active.timeout, 0.5);
+  EXPECT_EQ(u.healthchecks.active.healthy.successes, 3);
+  EXPECT_EQ(u.healthchecks.active.unhealthy.timeouts, 4);
+  EXPECT_EQ(u.healthchecks.active.healthy.http_statuses, (std::vector<int>{200, 302}));  // Kong's default kept
+  EXPECT_EQ(u.healthchecks.passive.unhealthy.http_statuses, (std::vector<int>{500, 502}));
+  EXPECT_TRUE(u.healthchecks.active.enabled());
+  EXPECT_TRUE(u.healthchecks.passive.enabled());
+  EXPECT_EQ(u.targets[1].port, 8000);  // Kong's default target port
+  const auto& s = r.config.services[0];
+  EXPECT_EQ(s.retry_on_statuses, (std::vector<int>{502, 503}));
+  EXPECT_EQ(s.request_timeout_ms, 2500);
+  ASSERT_TRUE(s.circuit_breaker.has_value());
+  EXPECT_EQ(s.circuit_breaker->max_failures, 7);
+  EXPECT_DOUBLE_EQ(s.circuit_breaker->open_timeout, 1.5);
+  EXPECT_EQ(s.circuit_breaker->failure_statuses, (std::vector<int>{500, 502, 503, 504}));
 }
 
 TEST(Loader, MissingFile) {

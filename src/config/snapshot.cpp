@@ -1,7 +1,10 @@
 #include "config/snapshot.hpp"
 
+#include "net/dns_cache.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -13,42 +16,27 @@ std::string host_with_port(const std::string& host, int port) {
   return host + ":" + std::to_string(port);
 }
 
-// Resolves with a small cache so a config with many services on one host resolves once.
-class Resolver {
- public:
-  std::vector<boost::asio::ip::tcp::endpoint> resolve(const std::string& host, int port, std::string& error) {
-    auto key = host + ":" + std::to_string(port);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      error = it->second.second;
-      return it->second.first;
-    }
-    std::vector<boost::asio::ip::tcp::endpoint> out;
-    boost::system::error_code ec;
-    auto address = boost::asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-    if (!ec) {
-      out.emplace_back(address, static_cast<unsigned short>(port));
-    } else {
-      boost::asio::ip::tcp::resolver resolver(io_);
-      auto results = resolver.resolve(host, std::to_string(port), ec);
-      if (ec) {
-        error = "name resolution failed for '" + host + "': " + ec.message();
-      } else {
-        // One address per name: the first (IPv4 preferred, as getaddrinfo orders them).
-        for (const auto& r : results) {
-          out.push_back(r.endpoint());
-          break;
-        }
-      }
-    }
-    cache_[key] = {out, error};
+// The addresses of host:port: IP literals as they are, names from the DNS cache.
+std::vector<boost::asio::ip::tcp::endpoint> addresses_of(const std::string& host, int port, const HostLookup& lookup,
+                                                         std::string& error) {
+  std::vector<boost::asio::ip::tcp::endpoint> out;
+  auto p = static_cast<unsigned short>(port);
+  boost::system::error_code ec;
+  auto literal = boost::asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (!ec) {
+    out.emplace_back(literal, p);
     return out;
   }
-
- private:
-  boost::asio::io_context io_;
-  std::map<std::string, std::pair<std::vector<boost::asio::ip::tcp::endpoint>, std::string>> cache_;
-};
+  const net::DnsAnswer* answer = lookup ? lookup(host) : nullptr;
+  if (answer == nullptr) {
+    error = "name '" + host + "' is not resolved yet";
+  } else if (answer->addresses.empty()) {
+    error = "name resolution failed for '" + host + "': " + answer->error;
+  } else {
+    for (const auto& a : answer->addresses) out.emplace_back(a, p);
+  }
+  return out;
+}
 
 std::string pool_key_of(const boost::asio::ip::tcp::endpoint& a) {
   return a.address().to_string() + ":" + std::to_string(a.port());
@@ -95,14 +83,30 @@ const UpstreamRuntime* Snapshot::find_upstream(std::string_view name_or_id) cons
   return nullptr;
 }
 
+std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config) {
+  std::set<std::string> names;
+  auto add = [&](const std::string& host) {
+    if (host != "localhost" && !net::is_ip_literal(host)) names.insert(host);
+  };
+  for (const auto& u : config.upstreams) {
+    for (const auto& t : u.targets) add(t.host);
+  }
+  for (const auto& s : config.services) {
+    bool is_upstream = std::any_of(config.upstreams.begin(), config.upstreams.end(),
+                                   [&](const UpstreamConfig& u) { return u.name == s.host; });
+    if (!is_upstream) add(s.host);
+  }
+  return names;
+}
+
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
-                                               proxy::SharedStateRegistry& shared, std::vector<std::string>& warnings) {
+                                               proxy::SharedStateRegistry& shared, const HostLookup& lookup,
+                                               std::vector<std::string>& warnings) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   snap->config = std::move(config);
   const DeclarativeConfig& cfg = snap->config;
   shared.prune();
-  Resolver resolver;
 
   // Upstreams first: each gets a balancer over its targets' addresses.
   snap->upstreams.resize(cfg.upstreams.size());
@@ -119,7 +123,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       const auto& t = u.targets[ti];
       rt.targets[ti].config = &t;
       std::string error;
-      auto addrs = resolver.resolve(t.host, t.port, error);
+      auto addrs = addresses_of(t.host, t.port, lookup, error);
       if (!error.empty()) {
         rt.targets[ti].dns_error = error;
         warnings.push_back("upstream '" + u.name + "' target '" + t.target + "': " + error);
@@ -165,7 +169,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       continue;
     }
     std::string error;
-    auto addrs = resolver.resolve(svc.host, svc.port, error);
+    auto addrs = addresses_of(svc.host, svc.port, lookup, error);
     if (!error.empty()) {
       warnings.push_back("service '" + svc.name + "': " + error);
       rt.resolve_error = "name resolution failed";

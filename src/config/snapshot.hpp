@@ -8,11 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/model.hpp"
+#include "net/dns_resolver.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/shared_state.hpp"
 #include "router/router.hpp"
@@ -59,10 +62,18 @@ struct Snapshot {
   const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;
 };
 
-// Builds a snapshot. Name resolution blocks, so this runs on the control thread only.
-// Hosts that do not resolve leave the service without endpoints (requests get 503) and
-// add a warning to `warnings`.
+// Host names the snapshot needs addresses for (targets and service hosts that are not
+// upstreams; IP literals and "localhost" excluded).
+std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config);
+
+// The DNS answer for a host name, or nullptr when none is known.
+using HostLookup = std::function<const net::DnsAnswer*(const std::string& host)>;
+
+// Builds a snapshot (control thread). Names come from `lookup` (nothing blocks); hosts
+// without addresses leave their service or target without endpoints (requests get 503)
+// and add a warning to `warnings`.
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
-                                               proxy::SharedStateRegistry& shared, std::vector<std::string>& warnings);
+                                               proxy::SharedStateRegistry& shared, const HostLookup& lookup,
+                                               std::vector<std::string>& warnings);
 
 }  // namespace portico::config

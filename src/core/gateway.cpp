@@ -74,14 +74,34 @@ Gateway::~Gateway() {
 }
 
 
+config::HostLookup Gateway::host_lookup() const {
+  return [this](const std::string& host) { return dns_->lookup(host); };
+}
+
 bool Gateway::start(std::vector<std::string>& errors) {
   auto loaded = config::load_declarative_file(config_path_);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) errors.push_back(e.to_string());
     return false;
   }
+  std::string dns_error;
+  dns_ = std::make_unique<net::DnsCache>(control_, options_.dns, dns_error);
+  if (!dns_error.empty()) {
+    errors.push_back("--dns-resolver: " + dns_error);
+    return false;
+  }
+  // The first snapshot waits for its names (bounded by the resolver's own timeouts);
+  // the control loop is not running yet, so it is driven here.
+  bool resolved = false;
+  dns_->ensure(config::hostnames_to_resolve(loaded.config), [&] { resolved = true; });
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!resolved && std::chrono::steady_clock::now() < give_up) {
+    control_.run_one_for(std::chrono::milliseconds(100));
+    if (control_.stopped()) control_.restart();
+  }
+  control_.restart();
   std::vector<std::string> warnings;
-  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, warnings);
+  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
 
   std::shared_ptr<obs::AccessLogSink> sink;
@@ -112,6 +132,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   }
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
+  watch_dns();
   if (handle_signals_) watch_signals();
   spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",
                PORTICO_VERSION, workers_.size(), fmt::join(options_.proxy_listen, ","), options_.admin_listen,
@@ -191,15 +212,41 @@ std::vector<std::string> Gateway::reload() {
     spdlog::info("reload: configuration unchanged ({})", loaded.config.hash);
     return errors;
   }
+  // Names not seen before are resolved first (asynchronously); the old snapshot serves
+  // meanwhile. With nothing to resolve the new snapshot is active before this returns.
+  auto pending = std::make_shared<config::DeclarativeConfig>(std::move(loaded.config));
+  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending] {
+    if (shutting_down_) return;
+    activate(std::move(*pending), "reload");
+  });
+  return errors;
+}
+
+void Gateway::activate(config::DeclarativeConfig config, const std::string& why) {
   std::vector<std::string> warnings;
-  auto snap = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, warnings);
+  auto snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   snapshot_ = snap;
   for (auto& w : workers_) w->publish(snap);
   health_checker_.apply(snap);
-  spdlog::info("reload: configuration {} active ({} routes, {} services)", snap->config.hash, snap->config.routes.size(),
+  spdlog::info("{}: configuration {} active ({} routes, {} services)", why, snap->config.hash, snap->config.routes.size(),
                snap->config.services.size());
-  return errors;
+}
+
+void Gateway::watch_dns() {
+  dns_timer_.expires_after(std::chrono::seconds(1));
+  dns_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    dns_->refresh(config::hostnames_to_resolve(snapshot_->config), [this](const std::string& host) {
+      if (shutting_down_) return;
+      const auto* answer = dns_->lookup(host);
+      std::string now;
+      for (const auto& a : answer->addresses) now += (now.empty() ? "" : ", ") + a.to_string();
+      spdlog::info("dns: '{}' now resolves to [{}]{}", host, now, answer->error.empty() ? "" : " (" + answer->error + ")");
+      activate(snapshot_->config, "dns change");
+    });
+    watch_dns();
+  });
 }
 
 void Gateway::request_reload() {
@@ -221,6 +268,7 @@ void Gateway::begin_shutdown() {
   }
   if (admin_) admin_->close();
   health_checker_.stop();
+  dns_timer_.cancel();
   for (auto& w : workers_) w->begin_drain();
   drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_timeout;
   poll_drained();

@@ -62,6 +62,11 @@ class Gateway {
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);
+  // Builds a snapshot of `config` and hands it to the workers and the health checker.
+  void activate(config::DeclarativeConfig config, const std::string& why);
+  // Re-resolves host names whose TTL expired; rebuilds the snapshot when addresses change.
+  void watch_dns();
+  config::HostLookup host_lookup() const;
   void watch_signals();
   void begin_shutdown();
   void poll_drained();
@@ -82,6 +87,8 @@ class Gateway {
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::uint64_t generation_ = 0;
   proxy::ActiveHealthChecker health_checker_{control_};
+  std::unique_ptr<net::DnsCache> dns_;
+  boost::asio::steady_timer dns_timer_{control_};
   std::vector<int> proxy_ports_;
   bool shutting_down_ = false;
 };

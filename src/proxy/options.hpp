@@ -9,6 +9,7 @@
 
 #include "http/h1_parser.hpp"
 #include "net/cidr.hpp"
+#include "net/dns_cache.hpp"
 
 namespace portico::proxy {
 
@@ -31,6 +32,8 @@ struct ProxyOptions {
   std::size_t upstream_keepalive_pool_size = 512;       // idle connections per upstream, per worker
   std::size_t upstream_keepalive_max_requests = 10000;  // then the connection is closed
   std::chrono::milliseconds upstream_keepalive_idle_timeout{60000};
+
+  net::DnsOptions dns;  // Kong's dns_resolver, dns_valid_ttl, dns_error_ttl, dns_not_found_ttl
 };
 
 }  // namespace portico::proxy
