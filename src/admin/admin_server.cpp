@@ -101,6 +101,7 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"retry_budget_exhausted", t.retry_budget_exhausted},  {"upstream_overflows", t.upstream_overflows},
         {"circuit_rejected", t.circuit_rejected},
         {"health_transitions", proxy::TargetHealth::transitions_total()},
+        {"circuit_opened", proxy::CircuitBreaker::opened_total()},
     };
     const auto& snap = gateway_.snapshot();
     json::object body{

@@ -42,6 +42,18 @@ std::string pool_key_of(const boost::asio::ip::tcp::endpoint& a) {
   return a.address().to_string() + ":" + std::to_string(a.port());
 }
 
+Endpoint make_endpoint(const boost::asio::ip::tcp::endpoint& address, std::string host_header, std::string target,
+                       int weight, std::shared_ptr<proxy::TargetHealth> health) {
+  Endpoint e;
+  e.address = address;
+  e.host_header = std::move(host_header);
+  e.pool_key = pool_key_of(address);
+  e.target = std::move(target);
+  e.weight = weight;
+  e.health = std::move(health);
+  return e;
+}
+
 // Everything health state depends on: a reload that changes it starts from "healthy".
 std::string healthchecks_key(const Healthchecks& h) {
   std::ostringstream o;
@@ -130,14 +142,8 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       }
       if (t.weight == 0) continue;  // drained
       for (const auto& a : addrs) {
-        Endpoint e;
-        e.address = a;
-        e.host_header = u.host_header.empty() ? host_with_port(t.host, t.port) : u.host_header;
-        e.pool_key = pool_key_of(a);
-        e.target = t.target;
-        e.weight = t.weight;
-        e.health = shared.target_health(health_key + e.pool_key);
-        endpoints.push_back(std::move(e));
+        endpoints.push_back(make_endpoint(a, u.host_header.empty() ? host_with_port(t.host, t.port) : u.host_header,
+                                          t.target, t.weight, shared.target_health(health_key + pool_key_of(a))));
         owner.push_back(ti);
       }
     }
@@ -176,13 +182,9 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
     }
     std::vector<Endpoint> endpoints;
     for (const auto& a : addrs) {
-      Endpoint e;
-      e.address = a;
-      e.host_header = host_with_port(svc.host, svc.port);
-      e.pool_key = pool_key_of(a);
-      e.target = host_with_port(svc.host, svc.port);
-      e.health = shared.target_health("service:" + svc.id + "|" + e.pool_key);
-      endpoints.push_back(std::move(e));
+      std::string authority = host_with_port(svc.host, svc.port);
+      endpoints.push_back(
+          make_endpoint(a, authority, authority, 100, shared.target_health("service:" + svc.id + "|" + pool_key_of(a))));
     }
     rt.balancer_index = snap->balancers.size();
     snap->balancers.push_back(

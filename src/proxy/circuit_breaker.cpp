@@ -4,6 +4,11 @@
 #include <spdlog/spdlog.h>
 
 namespace portico::proxy {
+namespace {
+std::atomic<std::uint64_t> g_opened{0};
+}
+
+std::uint64_t CircuitBreaker::opened_total() { return g_opened.load(std::memory_order_relaxed); }
 
 CircuitBreaker::CircuitBreaker(config::CircuitBreakerConfig config, std::string scope_name)
     : config_(std::move(config)), scope_name_(std::move(scope_name)) {
@@ -103,6 +108,7 @@ void CircuitBreaker::transition(State to, Clock::time_point now) {
   if (to == State::open) {
     opened_at_ = now;
     times_opened_.fetch_add(1, std::memory_order_relaxed);
+    g_opened.fetch_add(1, std::memory_order_relaxed);
   }
   if (to == State::closed) clear_window();
   auto log_level = to == State::open ? spdlog::level::warn : spdlog::level::info;

@@ -44,6 +44,8 @@ class CircuitBreaker {
   bool is_failure(int status, bool timed_out, bool connection_error) const;
 
   std::uint64_t times_opened() const { return times_opened_.load(std::memory_order_relaxed); }
+  // Circuits opened since the process started, all breakers (GET /status).
+  static std::uint64_t opened_total();
   std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 
  private:

@@ -34,6 +34,16 @@ def wait_for_port(port, timeout=15.0, proc=None):
     raise RuntimeError("port %d did not open" % port)
 
 
+def eventually(pred, timeout=10.0):
+    """Polls pred() until it is true or `timeout` seconds pass; returns its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return pred()
+
+
 def stop(proc, sig=signal.SIGTERM, timeout=15):
     if proc.poll() is None:
         proc.send_signal(sig)

@@ -6,7 +6,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import free_port
+from conftest import eventually, free_port
 from dns_server import DnsServer
 
 
@@ -31,15 +31,6 @@ def start_named_backend(ip, port, name):
 def backend_seen(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.load(r)["backend"]
-
-
-def eventually(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def test_names_follow_dns_changes_and_survive_a_silent_server(start_portico, tmp_path):

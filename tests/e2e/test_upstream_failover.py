@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.request
 
-from conftest import BACKENDS, free_port, stop, wait_for_port
+from conftest import BACKENDS, eventually, free_port, stop, wait_for_port
 
 
 def start_backend(port):
@@ -25,15 +25,6 @@ def target_health(admin_port, port):
         if t["target"] == "127.0.0.1:%d" % port:
             return t["health"]
     return None
-
-
-def eventually(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 CONFIG = """_format_version: "3.0"

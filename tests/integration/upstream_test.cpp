@@ -389,5 +389,38 @@ TEST(Limits, MaxRequestsShedsWith503) {
   EXPECT_EQ(gw.gateway().totals().upstream_overflows, 1u);
 }
 
+TEST(Limits, MaxConnectionsShedsRequestsThatNeedANewConnection) {
+  FixtureUpstream a("a");
+  a.delay_all(400);
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  retries: 0\n"
+                    "  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n  max_connections: 1\n" + targets_yaml({{a.port(), 100}}));
+  auto slow = std::async(std::launch::async, [&] { return get(gw.port(), "/").status; });
+  ASSERT_TRUE(eventually([&] { return a.request_count() == 1; }));
+  auto r = get(gw.port(), "/");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"message":"upstream is over its max_connections limit"})");
+  EXPECT_EQ(slow.get(), 200);
+  // The one connection is back in the pool: the next request reuses it.
+  EXPECT_EQ(get(gw.port(), "/").status, 200);
+  EXPECT_EQ(a.connections_accepted(), 1);
+}
+
+TEST(CircuitBreaker, CountsOpensInStatus) {
+  FixtureUpstream a("a");
+  a.answer_all(503);
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" +
+                    std::to_string(a.port()) +
+                    "\n  retries: 0\n  plugins:\n  - name: circuit-breaker\n    config:\n      max_failures: 1\n"
+                    "  routes:\n  - paths: [/]\n");
+  RawConnection c(gw.admin_port());
+  c.send("GET /status HTTP/1.1\r\nHost: admin\r\n\r\n");
+  auto before = json::parse(c.read_response().body).at("portico").at("circuit_opened").as_int64();
+  EXPECT_EQ(get(gw.port(), "/").status, 503);
+  c.send("GET /status HTTP/1.1\r\nHost: admin\r\n\r\n");
+  auto status = json::parse(c.read_response().body).at("portico");
+  EXPECT_EQ(status.at("circuit_opened").as_int64(), before + 1);
+}
+
 }  // namespace
 }  // namespace portico::test
