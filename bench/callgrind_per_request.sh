@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per proxied request for portico or nginx, measured with callgrind as the
 # difference between a run of N2 and a run of N1 sequential keep-alive requests (this
-# cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|nginx WORKDIR BACKEND_PORT
+# cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|portico3|nginx WORKDIR BACKEND_PORT
+# (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,8 +12,9 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico)
-      sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/kong.yml" > "$work/cg-kong.yml"
+    portico|portico3)
+      conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml
+      sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log off --log-level warn 2>/dev/null &
       ;;

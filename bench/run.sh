@@ -7,7 +7,7 @@
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
-# SKIP_HEAD_TO_HEAD=1.
+# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,7 +16,7 @@ WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
-BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503
+BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504
 mkdir -p bench/results
 OUT=bench/results/latest.txt
 : > "$OUT"
@@ -34,6 +34,7 @@ sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$BACKEND_PORT#g" bench/conf/backend-nginx
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx.conf > "$WORK/nginx.conf"
 sed -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/haproxy.cfg > "$WORK/haproxy.cfg"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -46,10 +47,12 @@ start_proxy() {  # name -> sets PROXY_PID
     haproxy) taskset -c 0 haproxy -f "$WORK/haproxy.cfg" -db & ;;
     portico) taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen 127.0.0.1:$PORTICO_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico3) taskset -c 0 "$BIN" run -c "$WORK/kong-3targets.yml" --proxy-listen 127.0.0.1:$PORTICO3_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
   esac
   PROXY_PID=$!
 }
-port_of() { case $1 in nginx) echo $NGINX_PORT;; haproxy) echo $HAPROXY_PORT;; portico) echo $PORTICO_PORT;; esac; }
+port_of() { case $1 in nginx) echo $NGINX_PORT;; haproxy) echo $HAPROXY_PORT;; portico) echo $PORTICO_PORT;; portico3) echo $PORTICO3_PORT;; esac; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # wrk summary -> "rps p50_ms p99_ms cpu_percent cpu_us_per_request" (CPU of the proxy process)
@@ -149,6 +152,32 @@ if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
   done
 fi
 
+# Balancing cost: the same route over one target and over three (round-robin), both
+# Portico instances on CPU 0 at once, each driven by its own wrk (as head to head above).
+if [ "${SKIP_BALANCING:-0}" != 1 ]; then
+  say ""
+  say "## balancing cost: three targets vs one (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; one_pid=$PROXY_PID
+  start_proxy portico3; three_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO3_PORT
+  for conns in $CONNECTIONS; do
+    ratios=()
+    for round in $(seq "$ROUNDS"); do
+      taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_PORT/users/1" > "$WORK/wrk-one.txt" &
+      wrk_pid=$!
+      taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO3_PORT/users/1" > "$WORK/wrk-three.txt"
+      wait $wrk_pid
+      read -r o_rps o_p50 o_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-one.txt")
+      read -r t_rps t_p50 t_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-three.txt")
+      echo "  raw balancing -c$conns round $round: one target $o_rps req/s p99 $o_p99, three targets $t_rps req/s p99 $t_p99" >> "$OUT"
+      ratios+=("$(/usr/bin/python3 -c "print('%.3f' % ($t_rps/$o_rps))")")
+    done
+    say "$(printf -- '-c%-4s three/one targets requests/s: %s (median %.3fx)' "$conns" "${ratios[*]}" "$(median "${ratios[@]}")")"
+  done
+  kill "$one_pid" "$three_pid"; wait "$one_pid" "$three_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
   say ""
   say "## memory per idle keep-alive connection (10,000 connections, one request each, then idle)"
@@ -165,9 +194,10 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico nginx; do
+  for name in portico portico3 nginx; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
+  say "(portico3: the same route balanced round-robin over three targets)"
 fi
 
 say ""

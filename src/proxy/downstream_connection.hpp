@@ -77,15 +77,14 @@ class DownstreamConnection {
   };
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
   boost::asio::awaitable<Attempt> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
-  boost::asio::awaitable<Attempt> read_response_head(Exchange& ex, UpstreamConnection& conn);
   // Whether the failed attempt may be repeated (on another target) under the service's rules.
   bool may_retry(const Exchange& ex, Attempt failure, int retries_done) const;
   boost::asio::awaitable<void> back_off(const Exchange& ex, int retry_number);
   boost::asio::awaitable<Next> answer_failure(Exchange& ex, Attempt failure);
   void report_health(const Exchange& ex, Attempt outcome, int status);
-  boost::asio::awaitable<Next> relay_response(Exchange& ex, std::unique_ptr<UpstreamConnection> conn);
-  // Time left before the request deadline, capped at `timeout`.
-  std::chrono::milliseconds within_deadline(const Exchange& ex, int timeout_ms) const;
+  // Builds the client's response head from the upstream's into response_; returns
+  // whether the client connection stays open. Consumes the head from conn's buffer.
+  bool build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out);
   void log_request(const Exchange& ex);
   // Adds a response to the 4xx/5xx counters (before it is written, so a client never sees it first).
   void count_response_status(int status);

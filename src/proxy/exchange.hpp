@@ -2,6 +2,7 @@
 // proxying steps (proxy_request.cpp). Lives in the handle_request coroutine frame.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -66,6 +67,13 @@ struct DownstreamConnection::Exchange {
   Next answer = Next::close;    // how the connection goes on after Attempt::answered
   CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
 
+  // `timeout_ms`, capped by the time left before the request deadline (if any).
+  std::chrono::milliseconds within_deadline(int timeout_ms) const {
+    std::chrono::milliseconds t(timeout_ms);
+    if (deadline == Clock::time_point{}) return t;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return std::min(t, std::max(left, std::chrono::milliseconds(1)));
+  }
   std::span<const std::uint32_t> tried_span() const { return {tried.data(), tried_count}; }
   void remember_tried(std::uint32_t index) {
     if (tried_count < tried.size()) tried[tried_count++] = index;

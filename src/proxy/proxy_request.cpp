@@ -45,14 +45,6 @@ class BreakerTicket {
   CircuitBreaker::Admission admission_ = CircuitBreaker::Admission::pass;
 };
 
-std::chrono::milliseconds DownstreamConnection::within_deadline(const Exchange& ex, int timeout_ms) const {
-  std::chrono::milliseconds t(timeout_ms);
-  if (ex.deadline == Clock::time_point{}) return t;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline - Clock::now());
-  if (left < std::chrono::milliseconds(1)) left = std::chrono::milliseconds(1);
-  return std::min(t, left);
-}
-
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   const config::Snapshot& snap = *ex.snapshot;
@@ -170,7 +162,50 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     co_await back_off(ex, retries_done);
     ex.in_flight.release();
   }
-  co_return co_await relay_response(ex, std::move(conn));
+
+  // Relay the response: head rebuilt for the client, body streamed.
+  const auto& resp = *ex.response;
+  bool chunk_out = false;
+  bool keep_alive = build_response_head(ex, *conn, chunk_out);
+  const auto& options = worker_.options();
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
+              ex.within_deadline(svc.write_timeout_ms)};
+  PumpSpec spec;
+  spec.framing = resp.framing;
+  spec.content_length = resp.content_length;
+  spec.chunk_output = chunk_out;
+  spec.prefix = response_.view();
+  PumpResult got;
+  std::size_t written = 0;
+  count_response_status(resp.status);
+  if (auto fast = send_buffered_now(source, client, spec, written, got); fast != FastSend::done) {
+    got = co_await send_body_rest(source, client, spec, fast, written);
+  }
+  ex.status = resp.status;
+  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
+  if (!got.ok()) {
+    bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
+                         got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
+    if (upstream_side) {
+      worker_.stats().upstream_invalid_responses.add();
+      if (worker_.log_limiter().allow()) {
+        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
+                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
+      }
+      if (!got.wrote_anything) {
+        co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
+                                      got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
+      }
+    }
+    co_return Next::close;
+  }
+  if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
+    ++conn->requests;
+    conn->reused = false;
+    worker_.upstream_pool().give(std::move(conn));
+  }
+  co_return keep_alive ? Next::keep_alive : Next::close;
 }
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
@@ -304,7 +339,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::connect(Exc
   }
   conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
   conn->pool_key = ep.pool_key;
-  conn->deadline.arm(within_deadline(ex, svc.connect_timeout_ms));
+  conn->deadline.arm(ex.within_deadline(svc.connect_timeout_ms));
   auto [ec] = co_await conn->socket.async_connect(ep.address, use_tuple);
   conn->deadline.disarm();
   if (conn->deadline.expired()) ec = asio::error::timed_out;
@@ -360,8 +395,8 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   info.content_length = request_.content_length;
   build_upstream_request(head_, request_, info);
 
-  auto read_timeout = within_deadline(ex, svc.read_timeout_ms);
-  auto write_timeout = within_deadline(ex, svc.write_timeout_ms);
+  auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
+  auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
   Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
   if (request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
@@ -404,26 +439,17 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
       co_return Attempt::write_timeout;
   }
   ex.upstream_sent = Clock::now();
-  co_return co_await read_response_head(ex, *conn);
-}
-
-asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::read_response_head(Exchange& ex,
-                                                                                      UpstreamConnection& conn) {
-  const auto& options = worker_.options();
-  const auto& svc = *ex.service->config;
-  Side upstream{conn.socket, conn.buffer, conn.deadline, within_deadline(ex, svc.read_timeout_ms),
-                within_deadline(ex, svc.write_timeout_ms)};
   bool is_head = request_.method == "HEAD";
-  // Interim 1xx responses are skipped.
+  // The response head; interim 1xx responses are skipped.
   for (;;) {
-    auto outcome = http::parse_response_head(conn.buffer.readable(), options.limits, is_head, *ex.response);
+    auto outcome = http::parse_response_head(conn->buffer.readable(), options.limits, is_head, *ex.response);
     if (outcome.state == http::ParseState::complete) {
       if (ex.response->status >= 100 && ex.response->status < 200) {
         if (ex.response->status == 101) {
           ex.error_message = "upstream switched protocols without an upgrade request";
           co_return Attempt::invalid_response;
         }
-        conn.buffer.consume(ex.response->head_size);
+        conn->buffer.consume(ex.response->head_size);
         continue;
       }
       ex.upstream_first_byte = Clock::now();
@@ -437,12 +463,12 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::read_respon
     if (outcome.state == http::ParseState::error) {
       worker_.stats().upstream_invalid_responses.add();
       if (worker_.log_limiter().allow()) {
-        spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn.pool_key, outcome.message,
+        spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn->pool_key, outcome.message,
                      worker_.log_limiter().take_suppressed());
       }
       co_return Attempt::invalid_response;
     }
-    bool nothing_received = conn.buffer.empty();
+    bool nothing_received = conn->buffer.empty();
     boost::system::error_code ec;
     if (nothing_received && worker_.others_busy()) {
       // The upstream has only just been sent the request: let the other ready work run
@@ -462,15 +488,13 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::read_respon
   }
 }
 
-asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_response(
-    Exchange& ex, std::unique_ptr<UpstreamConnection> conn) {
-  const auto& options = worker_.options();
+bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out) {
   ex.upstream_status = ex.response->status;
   const auto& resp = *ex.response;
   bool is_head = request_.method == "HEAD";
   bool client_http10 = request_.version_minor == 0;
   bool keep_alive = request_.keep_alive && !worker_.draining();
-  bool chunk_out = false;
+  chunk_out = false;
   response_.clear();
   response_.raw("HTTP/1.1 ").number(static_cast<std::uint64_t>(resp.status)).raw(" ")
       .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
@@ -505,47 +529,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_response
   if (!keep_alive) response_.field("Connection", "close");
   else if (client_http10) response_.field("Connection", "keep-alive");
   response_.end();
-  conn->buffer.consume(resp.head_size);
+  conn.buffer.consume(resp.head_size);
 
-  const auto& svc = *ex.service->config;
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
-  Side upstream{conn->socket, conn->buffer, conn->deadline, within_deadline(ex, svc.read_timeout_ms),
-                within_deadline(ex, svc.write_timeout_ms)};
-  PumpSpec spec;
-  spec.framing = resp.framing;
-  spec.content_length = resp.content_length;
-  spec.chunk_output = chunk_out;
-  spec.prefix = response_.view();
-  PumpResult got;
-  std::size_t written = 0;
-  count_response_status(resp.status);
-  if (auto fast = send_buffered_now(upstream, client, spec, written, got); fast != FastSend::done) {
-    got = co_await send_body_rest(upstream, client, spec, fast, written);
-  }
-  ex.status = resp.status;
-  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
-  if (!got.ok()) {
-    bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
-                         got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
-    if (upstream_side) {
-      worker_.stats().upstream_invalid_responses.add();
-      if (worker_.log_limiter().allow()) {
-        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
-                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
-      }
-      if (!got.wrote_anything) {
-        co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
-                                      got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
-      }
-    }
-    co_return Next::close;
-  }
-  if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
-    ++conn->requests;
-    conn->reused = false;
-    worker_.upstream_pool().give(std::move(conn));
-  }
-  co_return keep_alive ? Next::keep_alive : Next::close;
+  return keep_alive;
 }
 
 }  // namespace portico::proxy
