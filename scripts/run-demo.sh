@@ -44,6 +44,7 @@ Try:
   curl -i http://$PROXY/payments/pay_1
   curl -i http://$PROXY/nowhere                          # 404 with Kong's JSON body
   curl -s http://$ADMIN/status
+  curl -s http://$ADMIN/upstreams/orders-upstream/health  # targets' health as Portico sees it
   kill -HUP <portico pid>                                 # reload examples/kong.yml
 Press Ctrl-C to stop.
 

@@ -109,6 +109,8 @@ struct ActiveHealthcheck {
   double timeout = 1;  // seconds
   int concurrency = 10;
   std::map<std::string, std::vector<std::string>> headers;
+  bool https_verify_certificate = true;  // https probes: verify the chain and the name
+  std::string https_sni;                 // https probes: SNI (default: the target's host name)
   HealthyRule healthy{0, 0, {200, 302}};
   UnhealthyRule unhealthy{0, 0, 0, 0, {429, 404, 500, 501, 502, 503, 504, 505}};
   bool enabled() const { return healthy.interval > 0 || unhealthy.interval > 0; }

@@ -58,8 +58,8 @@ void read_active(YamlReader& r, const YAML::Node& node, const std::string& path,
       {"http_path", r.string_field(a.http_path)},
       {"timeout", r.number_field(a.timeout, 0, 65535)},
       {"concurrency", r.int_field(a.concurrency, 1, 2147483647)},
-      {"https_verify_certificate", r.ignored()},
-      {"https_sni", r.ignored()},
+      {"https_verify_certificate", r.bool_field(a.https_verify_certificate)},
+      {"https_sni", r.string_field(a.https_sni)},
       {"headers", [&](const YAML::Node& v, const std::string& p) {
          if (!v.IsMap()) return r.add(v, p, "expected a mapping of header name to values");
          for (const auto& kv : v) {
@@ -78,7 +78,6 @@ void read_active(YamlReader& r, const YAML::Node& node, const std::string& path,
       {"unhealthy", [&](const YAML::Node& v, const std::string& p) { read_unhealthy(r, v, p, a.unhealthy, true); }},
   };
   r.read_object(node, path, fields);
-  if (a.type == "https") r.add(node["type"], path + ".type", "https health checks are not supported yet by Portico");
   if (a.http_path.empty() || a.http_path[0] != '/') r.add(node["http_path"], path + ".http_path", "should start with: /");
 }
 

@@ -3,7 +3,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "http/h1_parser.hpp"
@@ -26,7 +29,52 @@ std::chrono::milliseconds seconds_to_ms(double s) {
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
 
+// GET http_path over an established stream (plain or TLS) and judges the status.
+template <typename Stream>
+asio::awaitable<ActiveHealthChecker::ProbeResult> http_probe(Stream& stream, const config::ActiveHealthcheck& active,
+                                                             const Endpoint& endpoint) {
+  using ProbeResult = ActiveHealthChecker::ProbeResult;
+  std::string request = "GET " + active.http_path + " HTTP/1.1\r\nHost: " + endpoint.host_header +
+                        "\r\nUser-Agent: portico-healthcheck\r\nConnection: close\r\n";
+  for (const auto& [name, values] : active.headers) {
+    for (const auto& v : values) request += name + ": " + v + "\r\n";
+  }
+  request += "\r\n";
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
+  (void)wn;
+  if (wec) co_return ProbeResult::tcp_failure;
+  std::string buffer;
+  http::ResponseHead head;
+  http::ParserLimits limits;
+  char chunk[4096];
+  for (;;) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(chunk), use_tuple);
+    if (rec) co_return ProbeResult::tcp_failure;
+    buffer.append(chunk, n);
+    auto outcome = http::parse_response_head(buffer, limits, false, head);
+    if (outcome.state == http::ParseState::error) co_return ProbeResult::tcp_failure;
+    if (outcome.state == http::ParseState::complete) break;
+  }
+  switch (classify_status(head.status, active.healthy, active.unhealthy)) {
+    case StatusVerdict::success: co_return ProbeResult::success;
+    case StatusVerdict::failure: co_return ProbeResult::http_failure;
+    case StatusVerdict::neutral: break;
+  }
+  co_return ProbeResult::neutral;
+}
+
 }  // namespace
+
+asio::ssl::context& ActiveHealthChecker::tls_context(bool verify) {
+  auto& slot = verify ? tls_verify_ : tls_no_verify_;
+  if (!slot) {
+    slot = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    boost::system::error_code ec;
+    slot->set_default_verify_paths(ec);
+    slot->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none, ec);
+  }
+  return *slot;
+}
 
 void ActiveHealthChecker::apply(std::shared_ptr<const config::Snapshot> snapshot) {
   stop();
@@ -118,33 +166,20 @@ asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(con
     socket.close(ignored);
     co_return finish(ProbeResult::success);
   }
-  std::string request = "GET " + active.http_path + " HTTP/1.1\r\nHost: " + endpoint.host_header +
-                        "\r\nUser-Agent: portico-healthcheck\r\nConnection: close\r\n";
-  for (const auto& [name, values] : active.headers) {
-    for (const auto& v : values) request += name + ": " + v + "\r\n";
-  }
-  request += "\r\n";
-  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
-  (void)wn;
-  if (wec) co_return finish(ProbeResult::tcp_failure);
-  std::string buffer;
-  http::ResponseHead head;
-  http::ParserLimits limits;
-  char chunk[4096];
-  for (;;) {
-    auto [rec, n] = co_await socket.async_read_some(asio::buffer(chunk), use_tuple);
-    if (rec) co_return finish(ProbeResult::tcp_failure);
-    buffer.append(chunk, n);
-    auto outcome = http::parse_response_head(buffer, limits, false, head);
-    if (outcome.state == http::ParseState::error) co_return finish(ProbeResult::tcp_failure);
-    if (outcome.state == http::ParseState::complete) break;
-  }
-  switch (classify_status(head.status, active.healthy, active.unhealthy)) {
-    case StatusVerdict::success: co_return finish(ProbeResult::success);
-    case StatusVerdict::failure: co_return finish(ProbeResult::http_failure);
-    case StatusVerdict::neutral: co_return finish(ProbeResult::neutral);
-  }
-  co_return finish(ProbeResult::neutral);
+  if (active.type == "http") co_return finish(co_await http_probe(socket, active, endpoint));
+  // https: TLS handshake (SNI and, unless disabled, chain and name verification), then HTTP.
+  std::string_view host;
+  int port = 0;
+  http::split_authority(endpoint.target, host, port);
+  std::string server_name = active.https_sni.empty() ? std::string(host) : active.https_sni;
+  asio::ssl::stream<asio::ip::tcp::socket&> tls(socket, tls_context(active.https_verify_certificate));
+  boost::system::error_code address_ec;
+  asio::ip::make_address(server_name, address_ec);
+  if (address_ec) SSL_set_tlsext_host_name(tls.native_handle(), server_name.c_str());  // SNI: names only
+  if (active.https_verify_certificate) tls.set_verify_callback(asio::ssl::host_name_verification(server_name));
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (hec) co_return finish(ProbeResult::tcp_failure);
+  co_return finish(co_await http_probe(tls, active, endpoint));
 }
 
 }  // namespace portico::proxy

@@ -4,11 +4,14 @@
 //
 // Each address has its own probe loop: it waits healthy.interval while the address is
 // healthy and unhealthy.interval while it is not (an interval of 0 means "do not probe in
-// that state"), and at most `concurrency` probes of one upstream run at once.
+// that state"), and at most `concurrency` probes of one upstream run at once. https probes
+// verify the certificate chain (system CA store) and name unless https_verify_certificate
+// is false.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <vector>
@@ -35,8 +38,11 @@ class ActiveHealthChecker {
   boost::asio::awaitable<void> probe_loop(std::shared_ptr<Generation> gen, const config::UpstreamRuntime* upstream,
                                           const Endpoint* endpoint, std::shared_ptr<int> running);
   boost::asio::awaitable<ProbeResult> probe(const config::ActiveHealthcheck& active, const Endpoint& endpoint);
+  // The TLS client context for https probes (created on first use).
+  boost::asio::ssl::context& tls_context(bool verify);
 
   boost::asio::io_context& io_;
+  std::unique_ptr<boost::asio::ssl::context> tls_verify_, tls_no_verify_;
   std::shared_ptr<Generation> current_;
 };
 

@@ -39,6 +39,11 @@ class BreakerTicket {
     breaker_->record(admission_, breaker_->is_failure(status, timed_out, connection_error), Clock::now());
     breaker_ = nullptr;
   }
+  // Portico shed the request itself (an upstream limit): no verdict on the service.
+  void abstain() {
+    if (breaker_ != nullptr) breaker_->abandon(admission_);
+    breaker_ = nullptr;
+  }
 
  private:
   CircuitBreaker* breaker_ = nullptr;
@@ -75,7 +80,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   if (upstream != nullptr && upstream->config->max_requests > 0) {
     if (upstream->state->requests.load(std::memory_order_relaxed) >= upstream->config->max_requests) {
       worker_.stats().upstream_overflows.add();
-      breaker.record(503, false, false);
+      breaker.abstain();
       co_return co_await send_error(&ex, 503, "upstream is over its max_requests limit", has_body);
     }
     upstream_request.hold(upstream->state->requests);
@@ -148,6 +153,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       }
       report_health(ex, outcome, 0);
       if (!may_retry(ex, outcome, retries_done)) {
+        if (outcome == Attempt::overflow) {
+          breaker.abstain();
+          co_return co_await answer_failure(ex, outcome);
+        }
         bool timed_out = outcome == Attempt::connect_timeout || outcome == Attempt::read_timeout ||
                          outcome == Attempt::write_timeout;
         bool connection_error = outcome == Attempt::connect_error || outcome == Attempt::no_response ||
@@ -327,11 +336,13 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::connect(Exc
     auto& state = *upstream->state;
     if (limits.max_connections > 0 && state.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
       ex.error_message = "upstream is over its max_connections limit";
+      worker_.stats().upstream_overflows.add();
       co_return Attempt::overflow;
     }
     if (limits.max_pending_requests > 0) {
       if (state.pending.load(std::memory_order_relaxed) >= limits.max_pending_requests) {
         ex.error_message = "upstream is over its max_pending_requests limit";
+        worker_.stats().upstream_overflows.add();
         co_return Attempt::overflow;
       }
       pending.hold(state.pending);
