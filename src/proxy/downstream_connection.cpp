@@ -66,54 +66,55 @@ void DownstreamConnection::close_if_idle() {
 }
 
 asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConnection> self) {
+  // The whole connection runs in this one frame: an idle connection keeps only this frame
+  // (and co_spawn's) alive. Coroutine frames come from Asio's per-thread recycling cache,
+  // which hands out blocks as large as the largest request-path frame, so every frame an
+  // idle connection holds costs up to a kilobyte: there must be as few as possible.
+  DownstreamConnection& c = *self;
   try {
-    co_await self->run();
+    for (;;) {
+      if (c.in_.empty()) {
+        if (c.worker_.draining()) break;
+        if (!co_await c.next_request_ready()) {
+          c.go_idle();
+          auto [ec, got] = co_await c.socket_.async_read_some(asio::buffer(c.idle_bytes_), use_tuple);
+          if (!c.wake_up(ec, got)) break;
+        }
+      }
+      if (!co_await c.read_head()) break;
+      Next next;
+      {
+        obs::CounterScope serving(c.worker_.stats().connections_writing);
+        next = co_await c.handle_request();
+      }
+      if (next == Next::close || c.worker_.draining()) {
+        c.closing_ = true;
+        break;
+      }
+    }
   } catch (const std::exception& e) {
-    spdlog::error("connection from {} failed: {}", self->client_ip_, e.what());
+    spdlog::error("connection from {} failed: {}", c.client_ip_, e.what());
   }
+  co_await c.linger();
+}
+
+asio::awaitable<void> DownstreamConnection::linger() {
   // Lingering close: stop sending, then briefly drain what the client still sends so
-  // that our last response is not destroyed by a reset.
+  // that our last response is not destroyed by a reset. (Its own frame, so serve()'s
+  // frame, which every idle connection keeps, stays small.)
   boost::system::error_code ec;
-  self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  if (!ec && self->closing_) {
-    // Discard into the connection's own buffer (a frame-local array would cost every
-    // idle connection that much memory, since this frame lives as long as the connection).
-    self->in_.acquire();
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!ec && closing_) {
+    in_.acquire();
     for (int i = 0; i < 4; ++i) {
-      self->in_.consume(self->in_.size());
-      self->deadline_.arm(std::chrono::milliseconds(500));
-      auto [rec, n] = co_await self->socket_.async_read_some(
-          asio::buffer(self->in_.write_ptr(), self->in_.writable()), use_tuple);
+      in_.consume(in_.size());
+      deadline_.arm(std::chrono::milliseconds(500));
+      auto [rec, n] = co_await socket_.async_read_some(asio::buffer(in_.write_ptr(), in_.writable()), use_tuple);
       (void)n;
       if (rec) break;
     }
   }
-  self->socket_.close(ec);
-}
-
-asio::awaitable<void> DownstreamConnection::run() {
-  for (;;) {
-    if (in_.empty()) {
-      if (worker_.draining()) co_return;
-      if (!co_await next_request_ready()) {
-        // Idle. The wait happens in this frame, so an idle connection keeps only two
-        // coroutine frames (serve, run) alive: part of the memory budget per connection.
-        go_idle();
-        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(idle_bytes_), use_tuple);
-        if (!wake_up(ec, got)) co_return;
-      }
-    }
-    if (!co_await read_head()) co_return;
-    Next next;
-    {
-      obs::CounterScope serving(worker_.stats().connections_writing);
-      next = co_await handle_request();
-    }
-    if (next == Next::close || worker_.draining()) {
-      closing_ = true;
-      co_return;
-    }
-  }
+  socket_.close(ec);
 }
 
 asio::awaitable<bool> DownstreamConnection::next_request_ready() {

@@ -44,12 +44,12 @@ class DownstreamConnection {
   enum class Next { keep_alive, close };
   struct Exchange;  // per-request state, see .cpp
 
-  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> linger();
   // Reads and parses one request head; the buffer holds at least its first bytes.
   boost::asio::awaitable<bool> read_head();
   // Between requests: true when the next request's first bytes could be read at once.
   boost::asio::awaitable<bool> next_request_ready();
-  // Gives back buffers before waiting idle for the next request (see run()).
+  // Gives back buffers before waiting idle for the next request (see serve()).
   void go_idle();
   // After the idle read: takes buffers back; false when the connection is done.
   bool wake_up(const boost::system::error_code& ec, std::size_t got);
@@ -77,6 +77,11 @@ class DownstreamConnection {
   };
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
   boost::asio::awaitable<Attempt> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+  // Synchronous parts of the request path, kept out of the coroutines so that their
+  // locals do not enlarge the coroutine frames (see docs/architecture.md "Memory").
+  void prepare_upstream_request(Exchange& ex);  // balancing key, upstream target, log copies
+  void build_request_head(const Exchange& ex);   // the upstream request head into head_
+  void warn_upstream(const UpstreamConnection& conn, std::string_view what, std::string_view detail);
   // Whether the failed attempt may be repeated (on another target) under the service's rules.
   bool may_retry(const Exchange& ex, Attempt failure, int retries_done) const;
   boost::asio::awaitable<void> back_off(const Exchange& ex, int retry_number);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "config/snapshot.hpp"
 #include "http/h1_parser.hpp"
+#include "proxy/circuit_breaker.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "router/router.hpp"
@@ -34,6 +36,37 @@ inline std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
   return d < 0 ? 0 : static_cast<std::uint64_t>(d);
 }
+
+// Records the circuit-breaker outcome of a request exactly once; a request that ends
+// without an upstream outcome (the client went away) frees its probe slot.
+class BreakerTicket {
+ public:
+  BreakerTicket() = default;
+  BreakerTicket(CircuitBreaker* b, CircuitBreaker::Admission a) : breaker_(b), admission_(a) {}
+  BreakerTicket(const BreakerTicket&) = delete;
+  BreakerTicket& operator=(BreakerTicket&& o) noexcept {
+    breaker_ = std::exchange(o.breaker_, nullptr);
+    admission_ = o.admission_;
+    return *this;
+  }
+  ~BreakerTicket() {
+    if (breaker_ != nullptr) breaker_->abandon(admission_);
+  }
+  void record(int status, bool timed_out, bool connection_error) {
+    if (breaker_ == nullptr) return;
+    breaker_->record(admission_, breaker_->is_failure(status, timed_out, connection_error), Clock::now());
+    breaker_ = nullptr;
+  }
+  // Portico shed the request itself (an upstream limit): no verdict on the service.
+  void abstain() {
+    if (breaker_ != nullptr) breaker_->abandon(admission_);
+    breaker_ = nullptr;
+  }
+
+ private:
+  CircuitBreaker* breaker_ = nullptr;
+  CircuitBreaker::Admission admission_ = CircuitBreaker::Admission::pass;
+};
 
 struct DownstreamConnection::Exchange {
   Clock::time_point started = Clock::now();
@@ -66,6 +99,12 @@ struct DownstreamConnection::Exchange {
   bool attempt_reused = false;  // the last attempt used a pooled connection
   Next answer = Next::close;    // how the connection goes on after Attempt::answered
   CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
+  // Held for the whole request. Kept here rather than in proxy_request's coroutine frame:
+  // the request-path frames must stay small (see docs/architecture.md "Memory").
+  BreakerTicket breaker;
+  CounterHold upstream_request;  // the upstream's max_requests count
+  CounterHold active_request;    // the service's retry budget inputs
+  CounterHold active_retry;
 
   // `timeout_ms`, capped by the time left before the request deadline (if any).
   std::chrono::milliseconds within_deadline(int timeout_ms) const {

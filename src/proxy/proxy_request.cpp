@@ -19,36 +19,6 @@ namespace portico::proxy {
 
 namespace asio = boost::asio;
 
-// Records the circuit-breaker outcome of a request exactly once; a request that ends
-// without an upstream outcome (the client went away) frees its probe slot.
-class BreakerTicket {
- public:
-  BreakerTicket() = default;
-  BreakerTicket(CircuitBreaker* b, CircuitBreaker::Admission a) : breaker_(b), admission_(a) {}
-  BreakerTicket(const BreakerTicket&) = delete;
-  BreakerTicket& operator=(BreakerTicket&& o) noexcept {
-    breaker_ = std::exchange(o.breaker_, nullptr);
-    admission_ = o.admission_;
-    return *this;
-  }
-  ~BreakerTicket() {
-    if (breaker_ != nullptr) breaker_->abandon(admission_);
-  }
-  void record(int status, bool timed_out, bool connection_error) {
-    if (breaker_ == nullptr) return;
-    breaker_->record(admission_, breaker_->is_failure(status, timed_out, connection_error), Clock::now());
-    breaker_ = nullptr;
-  }
-  // Portico shed the request itself (an upstream limit): no verdict on the service.
-  void abstain() {
-    if (breaker_ != nullptr) breaker_->abandon(admission_);
-    breaker_ = nullptr;
-  }
-
- private:
-  CircuitBreaker* breaker_ = nullptr;
-  CircuitBreaker::Admission admission_ = CircuitBreaker::Admission::pass;
-};
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
@@ -67,51 +37,25 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   }
 
   // Admission: an open circuit answers at once, without touching the upstream.
-  BreakerTicket breaker;
   if (CircuitBreaker* cb = snap.route_breakers[route.route_index].get()) {
     auto admission = cb->admit(Clock::now());
     if (admission == CircuitBreaker::Admission::reject) {
       worker_.stats().circuit_rejected.add();
       co_return co_await send_error(&ex, cb->config().error_status, cb->config().error_message, has_body);
     }
-    breaker = BreakerTicket(cb, admission);
+    ex.breaker = BreakerTicket(cb, admission);
   }
-  CounterHold upstream_request;
   if (upstream != nullptr && upstream->config->max_requests > 0) {
     if (upstream->state->requests.load(std::memory_order_relaxed) >= upstream->config->max_requests) {
       worker_.stats().upstream_overflows.add();
-      breaker.abstain();
+      ex.breaker.abstain();
       co_return co_await send_error(&ex, 503, "upstream is over its max_requests limit", has_body);
     }
-    upstream_request.hold(upstream->state->requests);
+    ex.upstream_request.hold(upstream->state->requests);
   }
-  CounterHold active_request, active_retry;
-  if (svc.retries > 0) active_request.hold(ex.service->state->active_requests);
+  if (svc.retries > 0) ex.active_request.hold(ex.service->state->active_requests);
   if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
-
-  if (balancer.algorithm() == Algorithm::consistent_hashing && upstream != nullptr) {
-    HashInputs in{client_ip_, ex.path, {}, &request_, &ex.match};
-    HashKey key = balancing_key(*upstream->config, in);
-    ex.hash = key.key.empty() ? 0 : hash_key(key.key);
-    if (!key.minted_cookie.empty()) {
-      ex.set_cookie = "Set-Cookie: " + upstream->config->hash_on_cookie + "=" + key.minted_cookie +
-                      "; Path=" + upstream->config->hash_on_cookie_path + "\r\n";
-    }
-  }
-
-  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
-                              route.path_handling_v1);
-  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
-  ex.upstream_target = upstream_target_;
-  ex.response = &response_head_;
-  if (has_body && worker_.access_log().enabled()) {
-    // Reading the body may compact the buffer under the head's views: keep log fields.
-    ex.saved_method = request_.method;
-    ex.saved_target = request_.target;
-    ex.saved_agent = request_.find("user-agent");
-    ex.saved_referer = request_.find("referer");
-    ex.saved = true;
-  }
+  prepare_upstream_request(ex);
 
   std::unique_ptr<UpstreamConnection> conn;
   int retries_done = 0;
@@ -121,7 +65,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     if (!force_fresh) {
       const Endpoint* ep = worker_.pick_endpoint(snap, ex.service->balancer_index, ex.hash, ex.tried_span());
       if (ep == nullptr) {
-        breaker.record(503, false, false);
+        ex.breaker.record(503, false, false);
         co_return co_await send_error(&ex, 503, kNoPeer, has_body);
       }
       ex.endpoint = ep;
@@ -137,7 +81,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       bool retry_status = std::find(svc.retry_on_statuses.begin(), svc.retry_on_statuses.end(), status) !=
                           svc.retry_on_statuses.end();
       if (!retry_status || !may_retry(ex, outcome, retries_done)) {
-        breaker.record(status, false, false);
+        ex.breaker.record(status, false, false);
         break;
       }
       conn.reset();  // the response is dropped with its connection
@@ -154,20 +98,20 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       report_health(ex, outcome, 0);
       if (!may_retry(ex, outcome, retries_done)) {
         if (outcome == Attempt::overflow) {
-          breaker.abstain();
+          ex.breaker.abstain();
           co_return co_await answer_failure(ex, outcome);
         }
         bool timed_out = outcome == Attempt::connect_timeout || outcome == Attempt::read_timeout ||
                          outcome == Attempt::write_timeout;
         bool connection_error = outcome == Attempt::connect_error || outcome == Attempt::no_response ||
                                 outcome == Attempt::write_failed;
-        breaker.record(timed_out ? 504 : 502, timed_out, connection_error);
+        ex.breaker.record(timed_out ? 504 : 502, timed_out, connection_error);
         co_return co_await answer_failure(ex, outcome);
       }
     }
     ++retries_done;
     worker_.stats().upstream_retries.add();
-    if (!active_retry.held()) active_retry.hold(ex.service->state->active_retries);
+    if (!ex.active_retry.held()) ex.active_retry.hold(ex.service->state->active_retries);
     co_await back_off(ex, retries_done);
     ex.in_flight.release();
   }
@@ -197,11 +141,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
     if (upstream_side) {
-      worker_.stats().upstream_invalid_responses.add();
-      if (worker_.log_limiter().allow()) {
-        spdlog::warn("upstream {} broke off the response body ({} bytes relayed; {} similar lines suppressed)",
-                     conn->pool_key, got.body_bytes, worker_.log_limiter().take_suppressed());
-      }
+      warn_upstream(*conn, "broke off the response body", "after " + std::to_string(got.body_bytes) + " body bytes");
       if (!got.wrote_anything) {
         co_return co_await send_error(&ex, got.failure == PumpFailure::source_timeout ? 504 : 502,
                                       got.failure == PumpFailure::source_timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
@@ -215,6 +155,63 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     worker_.upstream_pool().give(std::move(conn));
   }
   co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
+  const router::CompiledRoute& route = *ex.match.route;
+  const config::ServiceConfig& svc = *ex.service->config;
+  const config::UpstreamRuntime* upstream = ex.service->upstream;
+  const Balancer& balancer = *ex.snapshot->balancers[ex.service->balancer_index];
+  bool has_body = request_.framing != http::BodyFraming::none;
+  if (balancer.algorithm() == Algorithm::consistent_hashing && upstream != nullptr) {
+    HashInputs in{client_ip_, ex.path, {}, &request_, &ex.match};
+    HashKey key = balancing_key(*upstream->config, in);
+    ex.hash = key.key.empty() ? 0 : hash_key(key.key);
+    if (!key.minted_cookie.empty()) {
+      ex.set_cookie = "Set-Cookie: " + upstream->config->hash_on_cookie + "=" + key.minted_cookie +
+                      "; Path=" + upstream->config->hash_on_cookie_path + "\r\n";
+    }
+  }
+
+  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
+                              route.path_handling_v1);
+  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
+  ex.upstream_target = upstream_target_;
+  ex.response = &response_head_;
+  if (has_body && worker_.access_log().enabled()) {
+    // Reading the body may compact the buffer under the head's views: keep log fields.
+    ex.saved_method = request_.method;
+    ex.saved_target = request_.target;
+    ex.saved_agent = request_.find("user-agent");
+    ex.saved_referer = request_.find("referer");
+    ex.saved = true;
+  }
+
+}
+
+void DownstreamConnection::build_request_head(const Exchange& ex) {
+  const router::CompiledRoute& route = *ex.match.route;
+  ForwardingInfo info;
+  info.method = request_.method;
+  info.upstream_target = ex.upstream_target;
+  info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
+  info.client_ip = client_ip_;
+  info.scheme = "http";
+  info.server_port = local_port_text_;
+  if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
+  info.forwarded_host = http::host_without_port(request_.host);
+  info.trusted_peer = trusted_peer_;
+  info.framing = request_.framing;
+  info.content_length = request_.content_length;
+  build_upstream_request(head_, request_, info);
+}
+
+void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::string_view what,
+                                         std::string_view detail) {
+  worker_.stats().upstream_invalid_responses.add();
+  if (!worker_.log_limiter().allow()) return;
+  spdlog::warn("upstream {}: {}: {} ({} similar lines suppressed)", conn.pool_key, what, detail,
+               worker_.log_limiter().take_suppressed());
 }
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
@@ -375,7 +372,6 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& options = worker_.options();
   const auto& svc = *ex.service->config;
-  const router::CompiledRoute& route = *ex.match.route;
   bool has_body = request_.framing != http::BodyFraming::none;
 
   conn.reset();
@@ -392,19 +388,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   }
   conn->buffer.acquire();
 
-  ForwardingInfo info;
-  info.method = request_.method;
-  info.upstream_target = ex.upstream_target;
-  info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
-  info.client_ip = client_ip_;
-  info.scheme = "http";
-  info.server_port = local_port_text_;
-  if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
-  info.forwarded_host = http::host_without_port(request_.host);
-  info.trusted_peer = trusted_peer_;
-  info.framing = request_.framing;
-  info.content_length = request_.content_length;
-  build_upstream_request(head_, request_, info);
+  build_request_head(ex);
 
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
@@ -472,11 +456,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
       co_return Attempt::response;
     }
     if (outcome.state == http::ParseState::error) {
-      worker_.stats().upstream_invalid_responses.add();
-      if (worker_.log_limiter().allow()) {
-        spdlog::warn("invalid response from {}: {} ({} similar lines suppressed)", conn->pool_key, outcome.message,
-                     worker_.log_limiter().take_suppressed());
-      }
+      warn_upstream(*conn, "invalid response", outcome.message);
       co_return Attempt::invalid_response;
     }
     bool nothing_received = conn->buffer.empty();
