@@ -160,10 +160,11 @@ const Endpoint* Balancer::pick_latency(BalancerState& state, std::span<const std
   std::size_t a = state.next_random() % pool.size();
   std::size_t b = state.next_random() % (pool.size() - 1);
   if (b >= a) ++b;
+  auto now = TargetHealth::Clock::now();
   auto cost = [&](std::uint32_t i) {
     const Endpoint& e = endpoints_[i];
     double inflight = e.health->in_flight.load(std::memory_order_relaxed) + 1;
-    return (e.health->latency_us() + 1) * inflight / e.weight;
+    return (e.health->latency_us_at(now) + 1) * inflight / e.weight;
   };
   return cost(pool[a]) <= cost(pool[b]) ? &endpoints_[pool[a]] : &endpoints_[pool[b]];
 }

@@ -161,6 +161,15 @@ TEST(TargetHealth, PeakEwmaTakesSlowSamplesAtOnceAndDecaysFastOnes) {
   EXPECT_NEAR(h.latency_us(), 9000 * std::exp(-1.0) + 1000 * (1 - std::exp(-1.0)), 1.0);
 }
 
+TEST(TargetHealth, LatencyEstimateDecaysWithoutSamples) {
+  TargetHealth h;
+  auto t = TargetHealth::Clock::now();
+  h.observe_latency(std::chrono::microseconds(10000), t);
+  EXPECT_DOUBLE_EQ(h.latency_us_at(t), 10000);
+  EXPECT_NEAR(h.latency_us_at(t + TargetHealth::kDecay), 10000 * std::exp(-1.0), 1.0);
+  EXPECT_LT(h.latency_us_at(t + 5 * TargetHealth::kDecay), 100);
+}
+
 TEST(TargetHealth, CountsConsecutiveFailuresAndSuccessesPerKind) {
   config::HealthyRule healthy{0, 2, {200}};
   config::UnhealthyRule unhealthy{0, 3, 2, 1, {500}};

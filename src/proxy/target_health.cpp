@@ -65,6 +65,14 @@ void TargetHealth::set_healthy(bool healthy) {
   counting_.store(false, std::memory_order_relaxed);
 }
 
+double TargetHealth::latency_us_at(Clock::time_point now) const {
+  double current = ewma_us_.load(std::memory_order_relaxed);
+  if (current == 0) return 0;
+  std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  double idle = static_cast<double>(std::max<std::int64_t>(0, now_ns - ewma_stamp_ns_.load(std::memory_order_relaxed)));
+  return current * std::exp(-idle / std::chrono::duration<double, std::nano>(kDecay).count());
+}
+
 void TargetHealth::observe_latency(std::chrono::microseconds sample, Clock::time_point now) {
   double value = static_cast<double>(sample.count());
   std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();

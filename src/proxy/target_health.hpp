@@ -44,6 +44,9 @@ class TargetHealth {
   // faster one decays in with time constant `kDecay`.
   void observe_latency(std::chrono::microseconds sample, Clock::time_point now);
   double latency_us() const { return ewma_us_.load(std::memory_order_relaxed); }
+  // The latency estimate as of `now`: it also decays while no sample arrives, so an
+  // address that was slow once is tried again after a while instead of never.
+  double latency_us_at(Clock::time_point now) const;
   static constexpr std::chrono::seconds kDecay{10};
 
  private:

@@ -153,6 +153,22 @@ TEST(Upstreams, LeastConnectionsAvoidsASlowTarget) {
   EXPECT_LT(to_slow, 16) << "fast " << to_fast << " slow " << to_slow;
 }
 
+TEST(Upstreams, LatencyAlgorithmPrefersTheFasterTarget) {
+  FixtureUpstream fast("fast"), slow("slow");
+  slow.delay_all(60);
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n  algorithm: latency\n" +
+                    targets_yaml({{fast.port(), 100}, {slow.port(), 100}}));
+  RawConnection c(gw.port());
+  std::map<std::string, int> count;
+  for (int i = 0; i < 50; ++i) {
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    ++count[upstream_of(c.read_response())];
+  }
+  EXPECT_EQ(count["fast"] + count["slow"], 50);
+  EXPECT_LE(count["slow"], 3) << "fast " << count["fast"];  // sampled, then avoided
+}
+
 TEST(Upstreams, DeadTargetIsRetriedElsewhereMarkedUnhealthyAndBroughtBackByActiveChecks) {
   FixtureUpstream a("a"), b("b");
   auto dead = std::make_unique<FixtureUpstream>("c");
