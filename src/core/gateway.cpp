@@ -210,13 +210,20 @@ std::vector<std::string> Gateway::reload() {
   }
   if (loaded.config.hash == snapshot_->config.hash) {
     spdlog::info("reload: configuration unchanged ({})", loaded.config.hash);
+    ++reload_sequence_;  // a reload still waiting for DNS is superseded by this one
     return errors;
   }
   // Names not seen before are resolved first (asynchronously); the old snapshot serves
   // meanwhile. With nothing to resolve the new snapshot is active before this returns.
+  // A later reload supersedes this one even if its names resolve first.
   auto pending = std::make_shared<config::DeclarativeConfig>(std::move(loaded.config));
-  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending] {
+  std::uint64_t sequence = ++reload_sequence_;
+  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence] {
     if (shutting_down_) return;
+    if (sequence != reload_sequence_) {
+      spdlog::info("reload: configuration {} superseded by a later reload", pending->hash);
+      return;
+    }
     activate(std::move(*pending), "reload");
   });
   return errors;

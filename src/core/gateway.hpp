@@ -86,6 +86,7 @@ class Gateway {
   proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::uint64_t generation_ = 0;
+  std::uint64_t reload_sequence_ = 0;  // the latest reload() wins (see reload())
   proxy::ActiveHealthChecker health_checker_{control_};
   std::unique_ptr<net::DnsCache> dns_;
   boost::asio::steady_timer dns_timer_{control_};

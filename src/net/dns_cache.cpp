@@ -11,7 +11,8 @@ bool is_ip_literal(const std::string& host) {
 }
 
 DnsCache::DnsCache(boost::asio::io_context& io, DnsOptions options, std::string& error)
-    : options_(std::move(options)), resolver_(io, options_.servers, error) {}
+    : options_(std::move(options)),
+      resolver_(io, options_.servers, options_.query_timeout_ms, options_.query_tries, error) {}
 
 const DnsAnswer* DnsCache::lookup(const std::string& host) const {
   auto it = entries_.find(host);

@@ -23,6 +23,8 @@ struct DnsOptions {
   int valid_ttl = 0;       // seconds; 0: the record's TTL
   int error_ttl = 1;       // seconds before retrying after a failure with a stale answer
   int not_found_ttl = 30;  // seconds before retrying a name that never resolved
+  int query_timeout_ms = 2000;  // per try and server (c-ares doubles it on each retry)
+  int query_tries = 2;
 };
 
 class DnsCache {

@@ -23,15 +23,16 @@ struct DnsResolver::Watch {
   bool alive = true;
 };
 
-DnsResolver::DnsResolver(asio::io_context& io, const std::string& servers, std::string& error)
+DnsResolver::DnsResolver(asio::io_context& io, const std::string& servers, int timeout_ms, int tries,
+                         std::string& error)
     : io_(io), timer_(io) {
   static std::once_flag init;
   std::call_once(init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
   ares_options options{};
   options.sock_state_cb = &DnsResolver::on_socket_state;
   options.sock_state_cb_data = this;
-  options.timeout = 2000;  // ms per try
-  options.tries = 2;
+  options.timeout = timeout_ms;  // ms per try
+  options.tries = tries;
   int rc = ares_init_options(&channel_, &options, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
   if (rc != ARES_SUCCESS) {
     error = std::string("cannot start the DNS resolver: ") + ares_strerror(rc);

@@ -28,7 +28,7 @@ class DnsResolver {
  public:
   // `servers`: "ip[:port],..." to query instead of /etc/resolv.conf's (Kong's
   // dns_resolver); empty: the system's configuration. `error` is set on failure.
-  DnsResolver(boost::asio::io_context& io, const std::string& servers, std::string& error);
+  DnsResolver(boost::asio::io_context& io, const std::string& servers, int timeout_ms, int tries, std::string& error);
   ~DnsResolver();
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;

@@ -2,6 +2,11 @@
 // retries, circuit breaking and limits, against fixture upstreams that fail on purpose.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <future>
 #include <map>
@@ -436,6 +441,39 @@ TEST(CircuitBreaker, CountsOpensInStatus) {
   c.send("GET /status HTTP/1.1\r\nHost: admin\r\n\r\n");
   auto status = json::parse(c.read_response().body).at("portico");
   EXPECT_EQ(status.at("circuit_opened").as_int64(), before + 1);
+}
+
+TEST(Dns, ALaterReloadWinsOverOneStillWaitingForDns) {
+  // A DNS "server" that never answers: names wait for the resolver's timeout.
+  int silent = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto options = GatewayHarness::default_options();
+  options.dns.servers = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.dns.query_timeout_ms = 300;
+  options.dns.query_tries = 1;
+  FixtureUpstream a("a"), b("b");
+  auto direct = [](int port) {
+    return "_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" + std::to_string(port) +
+           "\n  routes:\n  - paths: [/]\n";
+  };
+  GatewayHarness gw(direct(a.port()), options);
+  EXPECT_EQ(upstream_of(get(gw.port(), "/")), "a");
+  // This one waits for "slow.test"; the next one (no names) is active at once.
+  EXPECT_TRUE(gw.rewrite_and_reload("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://slow.test:1\n"
+                                    "  routes:\n  - paths: [/]\n").empty());
+  EXPECT_EQ(upstream_of(get(gw.port(), "/")), "a");  // the old snapshot serves meanwhile
+  EXPECT_TRUE(gw.rewrite_and_reload(direct(b.port())).empty());
+  EXPECT_EQ(upstream_of(get(gw.port(), "/")), "b");
+  std::this_thread::sleep_for(1500ms);  // the first reload's DNS wait is over by now
+  auto r = get(gw.port(), "/");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream_of(r), "b");
+  ::close(silent);
 }
 
 }  // namespace
