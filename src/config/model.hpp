@@ -101,6 +101,7 @@ struct UnhealthyRule {
   int tcp_failures = 0;
   int timeouts = 0;
   std::vector<int> http_statuses;
+  double fail_timeout = 0;  // passive only (Portico, nginx's fail_timeout): seconds before a trial request
 };
 
 struct ActiveHealthcheck {
@@ -112,14 +113,14 @@ struct ActiveHealthcheck {
   bool https_verify_certificate = true;  // https probes: verify the chain and the name
   std::string https_sni;                 // https probes: SNI (default: the target's host name)
   HealthyRule healthy{0, 0, {200, 302}};
-  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 404, 500, 501, 502, 503, 504, 505}};
+  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 404, 500, 501, 502, 503, 504, 505}, 0};
   bool enabled() const { return healthy.interval > 0 || unhealthy.interval > 0; }
 };
 
 struct PassiveHealthcheck {
   std::string type = "http";
   HealthyRule healthy{0, 0, {200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308}};
-  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 500, 503}};
+  UnhealthyRule unhealthy{0, 0, 0, 0, {429, 500, 503}, 0};
   bool enabled() const { return unhealthy.http_failures > 0 || unhealthy.tcp_failures > 0 || unhealthy.timeouts > 0; }
 };
 

@@ -71,7 +71,8 @@ std::string healthchecks_key(const Healthchecks& h) {
   const auto& p = h.passive;
   o << p.type << '|' << p.healthy.successes << '|';
   list(p.healthy.http_statuses);
-  o << p.unhealthy.http_failures << '|' << p.unhealthy.tcp_failures << '|' << p.unhealthy.timeouts << '|';
+  o << p.unhealthy.http_failures << '|' << p.unhealthy.tcp_failures << '|' << p.unhealthy.timeouts << '|'
+    << p.unhealthy.fail_timeout << '|';
   list(p.unhealthy.http_statuses);
   o << h.threshold;
   return o.str();
@@ -148,8 +149,10 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       }
     }
     rt.balancer_index = snap->balancers.size();
+    auto trial_after = std::chrono::milliseconds(static_cast<long long>(u.healthchecks.passive.unhealthy.fail_timeout * 1000));
     snap->balancers.push_back(std::make_unique<proxy::Balancer>(proxy::parse_algorithm(u.algorithm), std::move(endpoints),
-                                                                u.healthchecks.enabled(), u.healthchecks.threshold));
+                                                                u.healthchecks.enabled(), u.healthchecks.threshold,
+                                                                trial_after));
     const auto& built = snap->balancers.back()->endpoints();
     for (std::size_t i = 0; i < built.size(); ++i) rt.targets[owner[i]].endpoints.push_back(&built[i]);
   }

@@ -49,6 +49,7 @@ void read_unhealthy(YamlReader& r, const YAML::Node& node, const std::string& pa
       {"http_statuses", r.int_list_field(h.http_statuses, 100, 999)},
   };
   if (active) fields.emplace("interval", r.number_field(h.interval, 0, 65535));
+  else fields.emplace("fail_timeout", r.number_field(h.fail_timeout, 0, 65535));
   r.read_object(node, path, fields);
 }
 
@@ -88,6 +89,8 @@ void read_passive(YamlReader& r, const YAML::Node& node, const std::string& path
       {"unhealthy", [&](const YAML::Node& v, const std::string& q) { read_unhealthy(r, v, q, p.unhealthy, false); }},
   };
   r.read_object(node, path, fields);
+  // A trial request after fail_timeout must be able to bring the address back.
+  if (p.unhealthy.fail_timeout > 0 && p.healthy.successes == 0) p.healthy.successes = 1;
 }
 
 void read_healthchecks(YamlReader& r, const YAML::Node& node, const std::string& path, Healthchecks& h) {

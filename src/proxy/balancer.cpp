@@ -45,9 +45,11 @@ std::uint64_t hash_key(std::string_view key) {
   return h;
 }
 
-Balancer::Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool health_aware, double threshold_percent)
+Balancer::Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool health_aware, double threshold_percent,
+                   std::chrono::milliseconds trial_after)
     : algorithm_(algorithm), endpoints_(std::move(endpoints)), health_aware_(health_aware),
-      threshold_percent_(threshold_percent) {
+      threshold_percent_(threshold_percent),
+      trial_after_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(trial_after).count()) {
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     endpoints_[i].index = static_cast<std::uint32_t>(i);
     total_weight_ += endpoints_[i].weight;
@@ -63,21 +65,46 @@ Balancer::Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool he
   }
 }
 
-bool Balancer::available(std::size_t i) const {
+bool Balancer::healthy(std::size_t i) const {
   return endpoints_[i].weight > 0 && (!health_aware_ || endpoints_[i].health->healthy());
+}
+
+bool Balancer::available(std::size_t i, const BalancerState& state) const {
+  if (healthy(i)) return true;
+  return state.now_ns != 0 && endpoints_[i].weight > 0 && endpoints_[i].health->trial_due(state.now_ns, trial_after_ns_);
 }
 
 bool Balancer::upstream_down() const {
   if (!health_aware_ || threshold_percent_ <= 0 || total_weight_ == 0) return false;
   int healthy_weight = 0;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    if (available(i)) healthy_weight += endpoints_[i].weight;
+    if (healthy(i)) healthy_weight += endpoints_[i].weight;
   }
   return healthy_weight * 100.0 / total_weight_ < threshold_percent_;
 }
 
 const Endpoint* Balancer::pick(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried) const {
-  if (endpoints_.empty() || upstream_down()) return nullptr;
+  if (endpoints_.empty()) return nullptr;
+  state.now_ns = 0;
+  if (health_aware_ && trial_after_ns_ > 0) {
+    state.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       TargetHealth::Clock::now().time_since_epoch()).count();
+  }
+  const Endpoint* e = pick_once(state, hash, tried);
+  if (e == nullptr || !health_aware_ || e->health->healthy()) return e;
+  // An unhealthy address due for a trial: one request (across all workers) gets it.
+  if (e->health->claim_trial(state.now_ns, trial_after_ns_)) return e;
+  std::vector<std::uint32_t> skip(tried.begin(), tried.end());
+  for (std::size_t n = 0; n < endpoints_.size(); ++n) {
+    skip.push_back(e->index);
+    e = pick_once(state, hash, skip);
+    if (e == nullptr || e->health->healthy() || e->health->claim_trial(state.now_ns, trial_after_ns_)) return e;
+  }
+  return nullptr;
+}
+
+const Endpoint* Balancer::pick_once(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried) const {
+  if (upstream_down()) return nullptr;
   // First avoid endpoints this request already tried; when every available one was
   // tried (e.g. a single target), allow them again.
   for (bool avoid : {true, false}) {
@@ -86,7 +113,7 @@ const Endpoint* Balancer::pick(BalancerState& state, std::uint64_t hash, std::sp
     switch (algorithm_) {
       case Algorithm::round_robin: e = pick_round_robin(state, tried, avoid); break;
       case Algorithm::least_connections: e = pick_least_connections(state, tried, avoid); break;
-      case Algorithm::consistent_hashing: e = pick_consistent(hash, tried, avoid); break;
+      case Algorithm::consistent_hashing: e = pick_consistent(state, hash, tried, avoid); break;
       case Algorithm::latency: e = pick_latency(state, tried, avoid); break;
     }
     if (e != nullptr) return e;
@@ -96,14 +123,14 @@ const Endpoint* Balancer::pick(BalancerState& state, std::uint64_t hash, std::sp
 
 const Endpoint* Balancer::pick_round_robin(BalancerState& state, std::span<const std::uint32_t> tried, bool avoid) const {
   if (endpoints_.size() == 1) {
-    return available(0) && !(avoid && contains(tried, 0)) ? &endpoints_[0] : nullptr;
+    return available(0, state) && !(avoid && contains(tried, 0)) ? &endpoints_[0] : nullptr;
   }
   if (state.current.size() != endpoints_.size()) state.current.assign(endpoints_.size(), 0);
   // Smooth weighted round robin (nginx): add each weight, take the largest, subtract the total.
   int total = 0;
   std::size_t best = endpoints_.size();
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    if (!available(i) || (avoid && contains(tried, static_cast<std::uint32_t>(i)))) continue;
+    if (!available(i, state) || (avoid && contains(tried, static_cast<std::uint32_t>(i)))) continue;
     state.current[i] += endpoints_[i].weight;
     total += endpoints_[i].weight;
     if (best == endpoints_.size() || state.current[i] > state.current[best]) best = i;
@@ -123,7 +150,7 @@ const Endpoint* Balancer::pick_least_connections(BalancerState& state, std::span
   std::int64_t best_load = 0;  // best's in_flight + 1; loads compared as cross products (no division)
   for (std::size_t k = 0; k < n; ++k) {
     std::size_t i = (start + k) % n;
-    if (!available(i) || (avoid && contains(tried, static_cast<std::uint32_t>(i)))) continue;
+    if (!available(i, state) || (avoid && contains(tried, static_cast<std::uint32_t>(i)))) continue;
     const Endpoint& e = endpoints_[i];
     std::int64_t load = e.health->in_flight.load(std::memory_order_relaxed) + 1;
     if (best == nullptr || load * best->weight < best_load * e.weight) {
@@ -134,7 +161,8 @@ const Endpoint* Balancer::pick_least_connections(BalancerState& state, std::span
   return best;
 }
 
-const Endpoint* Balancer::pick_consistent(std::uint64_t hash, std::span<const std::uint32_t> tried, bool avoid) const {
+const Endpoint* Balancer::pick_consistent(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried,
+                                          bool avoid) const {
   if (ring_.empty()) return nullptr;
   auto it = std::lower_bound(ring_.begin(), ring_.end(), hash,
                              [](const RingPoint& p, std::uint64_t h) { return p.hash < h; });
@@ -142,7 +170,7 @@ const Endpoint* Balancer::pick_consistent(std::uint64_t hash, std::span<const st
   for (std::size_t k = 0; k < ring_.size(); ++k) {
     if (it == ring_.end()) it = ring_.begin();
     std::uint32_t i = it->endpoint;
-    if (available(i) && !(avoid && contains(tried, i))) return &endpoints_[i];
+    if (available(i, state) && !(avoid && contains(tried, i))) return &endpoints_[i];
     ++it;
   }
   return nullptr;
@@ -153,7 +181,9 @@ const Endpoint* Balancer::pick_latency(BalancerState& state, std::span<const std
   thread_local std::vector<std::uint32_t> pool;
   pool.clear();
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    if (available(i) && !(avoid && contains(tried, static_cast<std::uint32_t>(i)))) pool.push_back(static_cast<std::uint32_t>(i));
+    if (available(i, state) && !(avoid && contains(tried, static_cast<std::uint32_t>(i)))) {
+      pool.push_back(static_cast<std::uint32_t>(i));
+    }
   }
   if (pool.empty()) return nullptr;
   if (pool.size() == 1) return &endpoints_[pool[0]];

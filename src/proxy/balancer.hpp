@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -36,6 +37,7 @@ struct BalancerState {
   std::vector<int> current;  // smooth weighted round robin
   std::uint32_t rotation = 0;
   std::uint64_t rng = 0x9E3779B97F4A7C15ull;
+  std::int64_t now_ns = 0;  // set by pick() when unhealthy addresses may get trial requests
   std::uint64_t next_random();
 };
 
@@ -47,8 +49,11 @@ class Balancer {
  public:
   // `health_aware`: skip unhealthy endpoints (health checks configured).
   // `threshold_percent`: Kong's healthchecks.threshold; below that share of healthy
-  // weight the whole upstream counts as down.
-  Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool health_aware, double threshold_percent);
+  // weight the whole upstream counts as down. `trial_after` (0: never): an unhealthy
+  // address gets one trial request once that long has passed since it was marked or last
+  // tried (nginx's fail_timeout; healthchecks.passive.unhealthy.fail_timeout).
+  Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool health_aware, double threshold_percent,
+           std::chrono::milliseconds trial_after = std::chrono::milliseconds(0));
 
   Algorithm algorithm() const { return algorithm_; }
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
@@ -60,17 +65,21 @@ class Balancer {
   const Endpoint* pick(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried) const;
 
  private:
-  bool available(std::size_t i) const;
+  bool healthy(std::size_t i) const;
+  bool available(std::size_t i, const BalancerState& state) const;  // healthy, or due for a trial
   bool upstream_down() const;
+  const Endpoint* pick_once(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried) const;
   const Endpoint* pick_round_robin(BalancerState& state, std::span<const std::uint32_t> tried, bool avoid) const;
   const Endpoint* pick_least_connections(BalancerState& state, std::span<const std::uint32_t> tried, bool avoid) const;
-  const Endpoint* pick_consistent(std::uint64_t hash, std::span<const std::uint32_t> tried, bool avoid) const;
+  const Endpoint* pick_consistent(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried,
+                                  bool avoid) const;
   const Endpoint* pick_latency(BalancerState& state, std::span<const std::uint32_t> tried, bool avoid) const;
 
   Algorithm algorithm_;
   std::vector<Endpoint> endpoints_;
   bool health_aware_;
   double threshold_percent_;
+  std::int64_t trial_after_ns_;
   int total_weight_ = 0;
   struct RingPoint {
     std::uint64_t hash;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <thread>
 
 namespace portico::proxy {
 namespace {
@@ -58,6 +59,21 @@ TEST(Balancer, SkipsUnhealthyAndTriedEndpoints) {
   b.endpoints()[0].health->set_healthy(false);
   b.endpoints()[2].health->set_healthy(false);
   EXPECT_EQ(b.pick(state, 0, {}), nullptr);
+}
+
+TEST(Balancer, UnhealthyAddressGetsOneTrialAfterFailTimeout) {
+  Balancer b(Algorithm::round_robin, make_endpoints({100, 100}), true, 0, std::chrono::milliseconds(50));
+  BalancerState state;
+  b.endpoints()[1].health->set_healthy(false);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(b.pick(state, 0, {})->index, 0u);  // not due yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  int trials = 0;
+  for (int i = 0; i < 20; ++i) trials += b.pick(state, 0, {})->index == 1u ? 1 : 0;
+  EXPECT_EQ(trials, 1);  // exactly one request is let through, then it waits again
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  trials = 0;
+  for (int i = 0; i < 20; ++i) trials += b.pick(state, 0, {})->index == 1u ? 1 : 0;
+  EXPECT_EQ(trials, 1);
 }
 
 TEST(Balancer, HealthIgnoredWithoutHealthChecks) {

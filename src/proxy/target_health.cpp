@@ -10,6 +10,22 @@ std::atomic<std::uint64_t> g_transitions{0};
 
 std::uint64_t TargetHealth::transitions_total() { return g_transitions.load(std::memory_order_relaxed); }
 
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(TargetHealth::Clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+bool TargetHealth::trial_due(std::int64_t now, std::int64_t after_ns) const {
+  return !healthy() && now - last_trial_ns_.load(std::memory_order_relaxed) >= after_ns;
+}
+
+bool TargetHealth::claim_trial(std::int64_t now, std::int64_t after_ns) {
+  std::int64_t last = last_trial_ns_.load(std::memory_order_relaxed);
+  if (healthy() || now - last < after_ns) return false;
+  return last_trial_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed);
+}
+
 StatusVerdict classify_status(int status, const config::HealthyRule& healthy, const config::UnhealthyRule& unhealthy) {
   if (std::find(unhealthy.http_statuses.begin(), unhealthy.http_statuses.end(), status) != unhealthy.http_statuses.end()) {
     return StatusVerdict::failure;
@@ -50,6 +66,7 @@ bool TargetHealth::report(HealthEvent event, const config::HealthyRule& healthy,
     case HealthEvent::success: break;
   }
   if (was_healthy && threshold > 0 && count >= threshold) {
+    last_trial_ns_.store(now_ns(), std::memory_order_relaxed);
     healthy_.store(false, std::memory_order_relaxed);
     http_failures_ = tcp_failures_ = timeouts_ = 0;
     g_transitions.fetch_add(1, std::memory_order_relaxed);
@@ -60,6 +77,7 @@ bool TargetHealth::report(HealthEvent event, const config::HealthyRule& healthy,
 
 void TargetHealth::set_healthy(bool healthy) {
   std::lock_guard lock(mu_);
+  if (!healthy) last_trial_ns_.store(now_ns(), std::memory_order_relaxed);
   healthy_.store(healthy, std::memory_order_relaxed);
   successes_ = http_failures_ = tcp_failures_ = timeouts_ = 0;
   counting_.store(false, std::memory_order_relaxed);

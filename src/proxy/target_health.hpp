@@ -37,6 +37,12 @@ class TargetHealth {
   // Sets the state directly (resets the counters).
   void set_healthy(bool healthy);
 
+  // nginx's fail_timeout: an unhealthy address is due for one trial request once
+  // `after_ns` passed since it was marked unhealthy or last tried; claim_trial() lets
+  // exactly one caller (any worker) have it.
+  bool trial_due(std::int64_t now_ns, std::int64_t after_ns) const;
+  bool claim_trial(std::int64_t now_ns, std::int64_t after_ns);
+
   // Requests in flight to this address, across workers (least-connections, latency).
   std::atomic<std::int32_t> in_flight{0};
 
@@ -57,6 +63,7 @@ class TargetHealth {
   int http_failures_ = 0;
   int tcp_failures_ = 0;
   int timeouts_ = 0;
+  std::atomic<std::int64_t> last_trial_ns_{0};  // marked unhealthy, or last trial request
   std::atomic<double> ewma_us_{0};
   std::atomic<std::int64_t> ewma_stamp_ns_{0};
 };

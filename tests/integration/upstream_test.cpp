@@ -205,6 +205,25 @@ TEST(Upstreams, DeadTargetIsRetriedElsewhereMarkedUnhealthyAndBroughtBackByActiv
   EXPECT_TRUE(probed);
 }
 
+TEST(Upstreams, PassiveChecksAloneBringATargetBackAfterFailTimeout) {
+  FixtureUpstream good("good"), flaky("flaky");
+  flaky.answer_all(500);
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n  healthchecks:\n    passive:\n      unhealthy:\n"
+                    "        http_failures: 1\n        fail_timeout: 0.3\n" +
+                    targets_yaml({{good.port(), 100}, {flaky.port(), 100}}));
+  for (int i = 0; i < 2; ++i) get(gw.port(), "/");
+  ASSERT_EQ(target_health(gw, "pool", flaky.port()), "UNHEALTHY");
+  std::size_t seen = flaky.request_count();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(get(gw.port(), "/").status, 200);
+  EXPECT_EQ(flaky.request_count(), seen);  // ejected
+  flaky.answer_all(0);  // it recovers; after fail_timeout one trial request proves it
+  std::this_thread::sleep_for(350ms);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(get(gw.port(), "/").status, 200);
+  EXPECT_EQ(target_health(gw, "pool", flaky.port()), "HEALTHY");
+  EXPECT_GT(flaky.request_count(), seen);
+}
+
 TEST(Upstreams, HangingTargetGives504WithinReadTimeoutThenIsEjected) {
   FixtureUpstream good("good"), hung("hung");
   hung.hang_all(true);
