@@ -124,6 +124,19 @@ done
 # driven by its own wrk. The scheduler gives both the same CPU share under the same
 # machine conditions, so the requests/s ratio is the ratio of work per request, free of
 # the drift that separate runs suffer on this VM.
+# One round of two proxies driven at once: "base_rps base_p99 other_rps other_p99".
+race() {  # base_port other_port conns
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$1/users/1" > "$WORK/wrk-base.txt" &
+  local wrk_pid=$!
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$2/users/1" > "$WORK/wrk-other.txt"
+  wait $wrk_pid
+  local b_rps b_p50 b_p99 o_rps o_p50 o_p99
+  read -r b_rps b_p50 b_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-base.txt")
+  read -r o_rps o_p50 o_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-other.txt")
+  echo "$b_rps $b_p99 $o_rps $o_p99"
+}
+ratio() { /usr/bin/python3 -c "print('%.3f' % ($1/$2))"; }
+
 if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
   say ""
   say "## head to head on one core (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
@@ -134,15 +147,9 @@ if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
     for conns in $CONNECTIONS; do
       ratios=(); lat=()
       for round in $(seq "$ROUNDS"); do
-        taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$(port_of $rival)/users/1" > "$WORK/wrk-rival.txt" &
-        wrk_pid=$!
-        taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_PORT/users/1" > "$WORK/wrk-portico.txt"
-        wait $wrk_pid
-        read -r r_rps r_p50 r_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-rival.txt")
-        read -r p_rps p_p50 p_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-portico.txt")
+        read -r r_rps r_p99 p_rps p_p99 < <(race "$(port_of $rival)" $PORTICO_PORT "$conns")
         echo "  raw head-to-head -c$conns round $round: $rival $r_rps req/s p99 $r_p99, portico $p_rps req/s p99 $p_p99" >> "$OUT"
-        ratios+=("$(/usr/bin/python3 -c "print('%.3f' % ($p_rps/$r_rps))")")
-        lat+=("$(/usr/bin/python3 -c "print('%.3f' % ($p_p99/$r_p99))")")
+        ratios+=("$(ratio "$p_rps" "$r_rps")"); lat+=("$(ratio "$p_p99" "$r_p99")")
       done
       say "$(printf -- '-c%-4s portico/%-8s requests/s: %s (median %.2fx); p99 ratio median %.2fx' "$conns" "$rival" \
         "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
@@ -163,14 +170,9 @@ if [ "${SKIP_BALANCING:-0}" != 1 ]; then
   for conns in $CONNECTIONS; do
     ratios=()
     for round in $(seq "$ROUNDS"); do
-      taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_PORT/users/1" > "$WORK/wrk-one.txt" &
-      wrk_pid=$!
-      taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO3_PORT/users/1" > "$WORK/wrk-three.txt"
-      wait $wrk_pid
-      read -r o_rps o_p50 o_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-one.txt")
-      read -r t_rps t_p50 t_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-three.txt")
+      read -r o_rps o_p99 t_rps t_p99 < <(race $PORTICO_PORT $PORTICO3_PORT "$conns")
       echo "  raw balancing -c$conns round $round: one target $o_rps req/s p99 $o_p99, three targets $t_rps req/s p99 $t_p99" >> "$OUT"
-      ratios+=("$(/usr/bin/python3 -c "print('%.3f' % ($t_rps/$o_rps))")")
+      ratios+=("$(ratio "$t_rps" "$o_rps")")
     done
     say "$(printf -- '-c%-4s three/one targets requests/s: %s (median %.3fx)' "$conns" "${ratios[*]}" "$(median "${ratios[@]}")")"
   done
