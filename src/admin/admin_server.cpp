@@ -56,6 +56,19 @@ asio::awaitable<void> AdminServer::accept_loop() {
   }
 }
 
+json::object AdminServer::plugins_json() const {
+  // The plugins this build has, and those the configuration uses (Kong's GET / shape).
+  json::object available{{"circuit-breaker", json::object{{"version", PORTICO_VERSION}}}};
+  json::array enabled;
+  const auto& snap = gateway_.snapshot();
+  bool breaker = false;
+  if (snap) {
+    for (const auto& b : snap->route_breakers) breaker |= b != nullptr;
+  }
+  if (breaker) enabled.emplace_back("circuit-breaker");
+  return json::object{{"available_on_server", available}, {"enabled_in_cluster", enabled}};
+}
+
 AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view path, std::string_view query) const {
   if (method != "GET" && method != "HEAD") {
     return {405, R"({"message":"Method not allowed"})"};
@@ -80,7 +93,7 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"hostname", host},
         {"node_id", gateway_.node_id()},
         {"configuration", configuration},
-        {"plugins", json::object{{"available_on_server", json::object{}}, {"enabled_in_cluster", json::array{}}}},
+        {"plugins", plugins_json()},
     };
     return {200, json::serialize(body)};
   }

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/json/object.hpp>
 #include <string>
 
 #include "core/deadline.hpp"
@@ -34,6 +35,7 @@ class AdminServer {
   Reply handle(std::string_view method, std::string_view path, std::string_view query = {}) const;
 
  private:
+  boost::json::object plugins_json() const;
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 

@@ -47,7 +47,7 @@ std::string md5_hex(const std::string& text) {
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).
 const std::set<std::string, std::less<>> kNotYetSupportedTopLevel = {
-    "plugins", "consumers", "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets",
+    "consumers", "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets",
     "jwt_secrets", "keyauth_credentials", "basicauth_credentials", "acls"};
 
 class Loader : public YamlReader {
@@ -102,6 +102,12 @@ class Loader : public YamlReader {
         {"services", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_service(n, p); }); }},
         {"routes", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_route(n, p, std::nullopt); }); }},
         {"upstreams", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_upstream(n, p); }); }},
+        {"plugins", [this](const YAML::Node& v, const std::string& path) {
+           read_list(v, path, [this](auto& n, auto& p) {
+             top_level_plugins_.emplace_back();
+             read_top_level_plugin(*this, n, p, top_level_plugins_.back());
+           });
+         }},
     };
     read_object(root, "", fields, kNotYetSupportedTopLevel);
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
@@ -327,7 +333,36 @@ class Loader : public YamlReader {
     cfg_.upstreams.push_back(std::move(u));
   }
 
+  // Attaches top-level plugins to the service or route they name.
+  void attach_top_level_plugins() {
+    for (auto& plugin : top_level_plugins_) {
+      if (!plugin.circuit_breaker) continue;
+      bool for_service = !plugin.service_ref.empty();
+      const std::string& ref = for_service ? plugin.service_ref : plugin.route_ref;
+      std::optional<CircuitBreakerConfig>* slot = nullptr;
+      if (for_service) {
+        for (auto& svc : cfg_.services) {
+          if (svc.name == ref || svc.id == ref) slot = &svc.circuit_breaker;
+        }
+      } else {
+        for (auto& route : cfg_.routes) {
+          if (route.name == ref || route.id == ref) slot = &route.circuit_breaker;
+        }
+      }
+      const YAML::Node& where = for_service ? plugin.service_node : plugin.route_node;
+      std::string field = plugin.path + (for_service ? ".service" : ".route");
+      if (slot == nullptr) {
+        add(where, field, std::string("no ") + (for_service ? "service" : "route") + " named '" + ref + "'");
+      } else if (slot->has_value()) {
+        add(where, field, "plugin 'circuit-breaker' is configured twice for '" + ref + "'");
+      } else {
+        *slot = std::move(plugin.circuit_breaker);
+      }
+    }
+  }
+
   void resolve_references() {
+    attach_top_level_plugins();
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       const auto& ref = pending_[i];
       bool found = false;
@@ -345,6 +380,7 @@ class Loader : public YamlReader {
   DeclarativeConfig cfg_;
   std::vector<PendingRoute> pending_;
   std::vector<std::size_t> pending_route_index_;
+  std::vector<TopLevelPlugin> top_level_plugins_;
   std::set<std::string> service_names_, route_names_, upstream_names_;
 };
 

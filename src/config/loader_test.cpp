@@ -117,7 +117,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n- name: a\n  url: http://y\n",
                   "duplicate service name 'a'"},
         ErrorCase{"plugins_not_yet", "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n",
-                  "kong.yml:2:1: plugins: not supported yet by Portico"},
+                  "kong.yml:3:9: plugins[0].name: plugin 'rate-limiting' is not supported yet by Portico"},
+        ErrorCase{"consumers_not_yet", "_format_version: \"3.0\"\nconsumers:\n- username: a\n",
+                  "kong.yml:2:1: consumers: not supported yet by Portico"},
+        ErrorCase{"global_breaker", "_format_version: \"3.0\"\nplugins:\n- name: circuit-breaker\n",
+                  "kong.yml:3:3: plugins[0]: plugin 'circuit-breaker' applies to a service or a route"},
+        ErrorCase{"breaker_unknown_service",
+                  "_format_version: \"3.0\"\nplugins:\n- name: circuit-breaker\n  service: nope\n",
+                  "kong.yml:4:12: plugins[0].service: no service named 'nope'"},
+        ErrorCase{"breaker_twice",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
+                  "plugins:\n- name: circuit-breaker\n  service: a\n",
+                  "kong.yml:9:12: plugins[0].service: plugin 'circuit-breaker' is configured twice for 'a'"},
         ErrorCase{"bad_wildcard",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - hosts: [\"a.*.com\"]\n",
                   "invalid wildcard placement"},
@@ -232,6 +243,37 @@ services:
   EXPECT_EQ(s.circuit_breaker->max_failures, 7);
   EXPECT_DOUBLE_EQ(s.circuit_breaker->open_timeout, 1.5);
   EXPECT_EQ(s.circuit_breaker->failure_statuses, (std::vector<int>{500, 502, 503, 504}));
+}
+
+TEST(Loader, PluginWithoutConfigTakesTheDefaults) {
+  auto r = load("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_TRUE(r.config.services[0].circuit_breaker.has_value());
+  EXPECT_EQ(r.config.services[0].circuit_breaker->max_failures, 5);
+  EXPECT_DOUBLE_EQ(r.config.services[0].circuit_breaker->open_timeout, 30);
+}
+
+TEST(Loader, TopLevelPluginsAttachToTheirServiceOrRoute) {
+  auto r = load(R"(_format_version: "3.0"
+services:
+- name: payments
+  url: http://x
+  routes:
+  - name: pay
+    paths: [/pay]
+plugins:
+- name: circuit-breaker
+  service: payments
+  config: {max_failures: 9}
+- name: circuit-breaker
+  route: {name: pay}
+  enabled: false
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_TRUE(r.config.services[0].circuit_breaker.has_value());
+  EXPECT_EQ(r.config.services[0].circuit_breaker->max_failures, 9);
+  ASSERT_TRUE(r.config.routes[0].circuit_breaker.has_value());
+  EXPECT_FALSE(r.config.routes[0].circuit_breaker->enabled);
 }
 
 TEST(Loader, MissingFile) {

@@ -197,11 +197,11 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
   snap->route_breakers.resize(cfg.routes.size());
   for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
     const auto& r = cfg.routes[ri];
-    if (r.circuit_breaker) {
-      if (r.circuit_breaker->enabled) {
-        snap->route_breakers[ri] = shared.circuit_breaker("route:" + r.id + "|" + breaker_key(*r.circuit_breaker),
-                                                          *r.circuit_breaker, "route '" + (r.name.empty() ? r.id : r.name) + "'");
-      }
+    // The route's own configuration wins; a disabled one does not count (as in Kong,
+    // where disabled plugins are left out before the most specific one is chosen).
+    if (r.circuit_breaker && r.circuit_breaker->enabled) {
+      snap->route_breakers[ri] = shared.circuit_breaker("route:" + r.id + "|" + breaker_key(*r.circuit_breaker),
+                                                        *r.circuit_breaker, "route '" + (r.name.empty() ? r.id : r.name) + "'");
     } else {
       snap->route_breakers[ri] = snap->services[r.service_index].breaker;
     }
