@@ -224,6 +224,32 @@ TEST(Upstreams, PassiveChecksAloneBringATargetBackAfterFailTimeout) {
   EXPECT_GT(flaky.request_count(), seen);
 }
 
+TEST(Upstreams, HealthAndCircuitStateSurviveAReloadThatKeepsTheirConfig) {
+  FixtureUpstream good("good"), bad("bad");
+  bad.answer_all(500);
+  auto config = [&](int read_timeout) {
+    return "_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  read_timeout: " +
+           std::to_string(read_timeout) +
+           "\n  retries: 0\n  routes:\n  - paths: [/]\n- name: cb\n  url: http://127.0.0.1:" + std::to_string(bad.port()) +
+           "\n  retries: 0\n  plugins:\n  - name: circuit-breaker\n    config: {max_failures: 1, open_timeout: 60}\n"
+           "  routes:\n  - paths: [/cb]\n"
+           "upstreams:\n- name: pool\n  healthchecks:\n    passive:\n      unhealthy:\n        http_failures: 1\n" +
+           targets_yaml({{good.port(), 100}, {bad.port(), 100}});
+  };
+  GatewayHarness gw(config(60000));
+  for (int i = 0; i < 2; ++i) get(gw.port(), "/");
+  ASSERT_EQ(target_health(gw, "pool", bad.port()), "UNHEALTHY");
+  EXPECT_EQ(get(gw.port(), "/cb").status, 500);
+  EXPECT_EQ(get(gw.port(), "/cb").body, R"({"message":"circuit breaker is open"})");
+  // A reload that changes something else keeps both states.
+  ASSERT_TRUE(gw.rewrite_and_reload(config(30000)).empty());
+  EXPECT_EQ(target_health(gw, "pool", bad.port()), "UNHEALTHY");
+  EXPECT_EQ(get(gw.port(), "/cb").body, R"({"message":"circuit breaker is open"})");
+  std::size_t before = bad.request_count();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(get(gw.port(), "/").status, 200);
+  EXPECT_EQ(bad.request_count(), before);
+}
+
 TEST(Upstreams, HangingTargetGives504WithinReadTimeoutThenIsEjected) {
   FixtureUpstream good("good"), hung("hung");
   hung.hang_all(true);
