@@ -85,6 +85,7 @@ bool Balancer::upstream_down() const {
 
 const Endpoint* Balancer::pick(BalancerState& state, std::uint64_t hash, std::span<const std::uint32_t> tried) const {
   if (endpoints_.empty()) return nullptr;
+  if (endpoints_.size() == 1 && !health_aware_) return &endpoints_[0];  // the common single address
   state.now_ns = 0;
   if (health_aware_ && trial_after_ns_ > 0) {
     state.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
