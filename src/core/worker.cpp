@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/fresh_frames.hpp"
 #include "http/status.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "proxy/io.hpp"
@@ -123,6 +124,7 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
       continue;
     }
     auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port);
+    FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
     asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
   }
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/detail/thread_info_base.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -117,6 +118,8 @@ class Worker {
   bool draining_ = false;
   std::atomic<bool> drained_{false};
 
+  // Allocation context for new connections' coroutine frames (see core/fresh_frames.hpp).
+  boost::asio::detail::thread_info_base connection_frames_;
   std::unique_ptr<boost::asio::io_context> io_;
   // Objects bound to io_ (destroyed before it, explicitly, in ~Worker).
   std::unique_ptr<Mailbox> mailbox_;  // the only way other threads reach this worker
