@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "config/validators.hpp"
+#include "config/consumer_reader.hpp"
 #include "config/plugin_reader.hpp"
 #include "config/upstream_reader.hpp"
 #include "config/yaml_reader.hpp"
@@ -47,8 +48,7 @@ std::string md5_hex(const std::string& text) {
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).
 const std::set<std::string, std::less<>> kNotYetSupportedTopLevel = {
-    "consumers", "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets",
-    "jwt_secrets", "keyauth_credentials", "basicauth_credentials", "acls"};
+    "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets"};
 
 class Loader : public YamlReader {
  public:
@@ -102,6 +102,13 @@ class Loader : public YamlReader {
         {"services", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_service(n, p); }); }},
         {"routes", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_route(n, p, std::nullopt); }); }},
         {"upstreams", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_upstream(n, p); }); }},
+        {"consumers", [this](const YAML::Node& v, const std::string& path) {
+           read_list(v, path, [this](auto& n, auto& p) { consumers_.read_consumer(n, p, cfg_.consumers); });
+         }},
+        {"keyauth_credentials", top_level_credentials("keyauth_credentials")},
+        {"basicauth_credentials", top_level_credentials("basicauth_credentials")},
+        {"jwt_secrets", top_level_credentials("jwt_secrets")},
+        {"acls", top_level_credentials("acls")},
         {"plugins", [this](const YAML::Node& v, const std::string& path) {
            read_list(v, path, [this](auto& n, auto& p) {
              top_level_plugins_.emplace_back();
@@ -333,6 +340,10 @@ class Loader : public YamlReader {
     cfg_.upstreams.push_back(std::move(u));
   }
 
+  FieldHandler top_level_credentials(const char* kind) {
+    return [this, kind](const YAML::Node& v, const std::string& path) { consumers_.read_top_level_credential(kind, v, path); };
+  }
+
   // Attaches top-level plugins to the service or route they name.
   void attach_top_level_plugins() {
     for (auto& plugin : top_level_plugins_) {
@@ -363,6 +374,7 @@ class Loader : public YamlReader {
 
   void resolve_references() {
     attach_top_level_plugins();
+    consumers_.resolve(cfg_.consumers);
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       const auto& ref = pending_[i];
       bool found = false;
@@ -381,6 +393,7 @@ class Loader : public YamlReader {
   std::vector<PendingRoute> pending_;
   std::vector<std::size_t> pending_route_index_;
   std::vector<TopLevelPlugin> top_level_plugins_;
+  ConsumerReader consumers_{*this};
   std::set<std::string> service_names_, route_names_, upstream_names_;
 };
 

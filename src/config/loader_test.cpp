@@ -1,4 +1,5 @@
 #include "config/loader.hpp"
+#include "crypto/password.hpp"
 
 #include <gtest/gtest.h>
 
@@ -118,8 +119,27 @@ INSTANTIATE_TEST_SUITE_P(
                   "duplicate service name 'a'"},
         ErrorCase{"plugins_not_yet", "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n",
                   "kong.yml:3:9: plugins[0].name: plugin 'rate-limiting' is not supported yet by Portico"},
-        ErrorCase{"consumers_not_yet", "_format_version: \"3.0\"\nconsumers:\n- username: a\n",
-                  "kong.yml:2:1: consumers: not supported yet by Portico"},
+        ErrorCase{"consumer_without_name", "_format_version: \"3.0\"\nconsumers:\n- tags: [x]\n",
+                  "kong.yml:3:3: consumers[0]: set at least one of 'username' or 'custom_id'"},
+        ErrorCase{"duplicate_key",
+                  "_format_version: \"3.0\"\nconsumers:\n- username: a\n  keyauth_credentials:\n  - key: k\n"
+                  "- username: b\n  keyauth_credentials:\n  - key: k\n",
+                  "kong.yml:8:5: consumers: duplicate key-auth key 'k'"},
+        ErrorCase{"jwt_bad_algorithm",
+                  "_format_version: \"3.0\"\nconsumers:\n- username: a\n  jwt_secrets:\n  - key: k\n    algorithm: none\n",
+                  "kong.yml:6:16: consumers[0].jwt_secrets[0].algorithm: expected one of: HS256"},
+        ErrorCase{"jwt_bad_pem",
+                  "_format_version: \"3.0\"\nconsumers:\n- username: a\n  jwt_secrets:\n  - key: k\n    algorithm: RS256\n"
+                  "    rsa_public_key: not-a-key\n",
+                  "kong.yml:7:21: consumers[0].jwt_secrets[0].rsa_public_key: not a PEM public key"},
+        ErrorCase{"jwt_hmac_without_secret",
+                  "_format_version: \"3.0\"\nconsumers:\n- username: a\n  jwt_secrets:\n  - key: k\n",
+                  "consumers[0].jwt_secrets[0].secret: required for algorithm HS256"},
+        ErrorCase{"basic_without_password",
+                  "_format_version: \"3.0\"\nconsumers:\n- username: a\n  basicauth_credentials:\n  - username: a\n",
+                  "consumers[0].basicauth_credentials[0].password: required field missing"},
+        ErrorCase{"certificates_not_yet", "_format_version: \"3.0\"\ncertificates: []\n",
+                  "kong.yml:2:1: certificates: not supported yet by Portico"},
         ErrorCase{"global_breaker", "_format_version: \"3.0\"\nplugins:\n- name: circuit-breaker\n",
                   "kong.yml:3:3: plugins[0]: plugin 'circuit-breaker' applies to a service or a route"},
         ErrorCase{"breaker_unknown_service",
@@ -274,6 +294,74 @@ plugins:
   EXPECT_EQ(r.config.services[0].circuit_breaker->max_failures, 9);
   ASSERT_TRUE(r.config.routes[0].circuit_breaker.has_value());
   EXPECT_FALSE(r.config.routes[0].circuit_breaker->enabled);
+}
+
+TEST(Loader, ReadsConsumersAndCredentialsNestedAndTopLevel) {
+  auto r = load(R"(_format_version: "3.0"
+consumers:
+- username: alice
+  custom_id: A-1
+  tags: [team-a]
+  keyauth_credentials:
+  - key: alice-key
+  basicauth_credentials:
+  - username: alice
+    password: wonderland
+  jwt_secrets:
+  - key: alice-issuer
+    secret: shh
+  - key: alice-ed
+    algorithm: EdDSA
+    rsa_public_key: |
+      -----BEGIN PUBLIC KEY-----
+      MCowBQYDK2VwAyEAfBMCW5gIJ/yJ3FWvEvMYldsB6RJ4E80KAD9/DgH0rKw=
+      -----END PUBLIC KEY-----
+  acls:
+  - group: admins
+- custom_id: B-2
+keyauth_credentials:
+- consumer: B-2-id
+  key: bob-key
+acls:
+- consumer: {username: alice}
+  group: readers
+)");
+  ASSERT_FALSE(r.ok());  // B-2-id is not a consumer: the top-level credential names a missing one
+  EXPECT_EQ(r.errors.size(), 1u) << all_errors(r);  // everything else (the EdDSA key too) is valid
+  EXPECT_NE(all_errors(r).find("keyauth_credentials[0].consumer: no consumer 'B-2-id'"), std::string::npos) << all_errors(r);
+}
+
+TEST(Loader, ConsumerCredentialsAreAttachedAndPasswordsHashed) {
+  auto r = load(R"(_format_version: "3.0"
+consumers:
+- username: alice
+  basicauth_credentials:
+  - username: alice
+    password: wonderland
+  acls:
+  - group: admins
+- username: bob
+keyauth_credentials:
+- consumer: bob
+  key: bob-key
+acls:
+- consumer: {username: alice}
+  group: readers
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_EQ(r.config.consumers.size(), 2u);
+  const auto& alice = r.config.consumers[0];
+  EXPECT_EQ(alice.id.size(), 36u);
+  ASSERT_EQ(alice.basicauth_credentials.size(), 1u);
+  const auto& hash = alice.basicauth_credentials[0].password;
+  EXPECT_EQ(hash.digest.size(), 32u);
+  EXPECT_EQ(hash.digest.find("wonderland"), std::string::npos);
+  EXPECT_TRUE(crypto::verify_password("wonderland", hash));
+  EXPECT_FALSE(crypto::verify_password("Wonderland", hash));
+  ASSERT_EQ(alice.acls.size(), 2u);
+  EXPECT_EQ(alice.acls[1].group, "readers");
+  ASSERT_EQ(r.config.consumers[1].keyauth_credentials.size(), 1u);
+  EXPECT_EQ(r.config.consumers[1].keyauth_credentials[0].key, "bob-key");
 }
 
 TEST(Loader, MissingFile) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "crypto/password.hpp"
+
 namespace portico::config {
 
 // Where an entity or field was written, for error messages.
@@ -154,12 +156,59 @@ struct UpstreamConfig {
   SourceMark mark;
 };
 
+// Consumers and their credentials (Kong's entities). Credentials identify a consumer to
+// the auth plugins; passwords are kept only as salted slow hashes.
+struct KeyAuthCredential {
+  std::string id;
+  std::string key;
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
+struct BasicAuthCredential {
+  std::string id;
+  std::string username;
+  crypto::PasswordHash password;
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
+struct JwtSecret {
+  std::string id;
+  std::string key;  // matched against the token's key claim (iss by default)
+  std::string algorithm = "HS256";
+  std::string secret;          // HS*: the shared secret
+  std::string rsa_public_key;  // RS*/PS*/ES*/EdDSA: PEM public key (checked at load)
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
+struct AclGroup {
+  std::string id;
+  std::string group;
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
+struct ConsumerConfig {
+  std::string id;
+  std::string username;
+  std::string custom_id;
+  std::vector<std::string> tags;
+  std::vector<KeyAuthCredential> keyauth_credentials;
+  std::vector<BasicAuthCredential> basicauth_credentials;
+  std::vector<JwtSecret> jwt_secrets;
+  std::vector<AclGroup> acls;
+  SourceMark mark;
+};
+
 // A whole declarative configuration, validated.
 struct DeclarativeConfig {
   std::string format_version;
   std::vector<ServiceConfig> services;
   std::vector<RouteConfig> routes;
   std::vector<UpstreamConfig> upstreams;
+  std::vector<ConsumerConfig> consumers;
   std::string hash;  // MD5 of the source text, as Kong's configuration_hash
 };
 

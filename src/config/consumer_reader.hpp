@@ -1,0 +1,46 @@
+// Reads Kong's consumers and their credentials: `consumers[]` with nested
+// `keyauth_credentials`, `basicauth_credentials`, `jwt_secrets` and `acls`, and the same
+// credential lists at the top level naming their `consumer`. Passwords are hashed here
+// (crypto/password.hpp) and never kept in plain text; JWT public keys are parsed to reject
+// a bad PEM at load time.
+#pragma once
+
+#include <vector>
+
+#include "config/yaml_reader.hpp"
+
+namespace portico::config {
+
+class ConsumerReader {
+ public:
+  explicit ConsumerReader(YamlReader& reader) : r_(reader) {}
+
+  void read_consumer(const YAML::Node& node, const std::string& path, std::vector<ConsumerConfig>& out);
+  // kind: keyauth_credentials, basicauth_credentials, jwt_secrets or acls.
+  void read_top_level_credential(const std::string& kind, const YAML::Node& node, const std::string& path);
+  // Attaches top-level credentials to their consumers and checks uniqueness (usernames,
+  // custom ids, keys). Call once everything is read.
+  void resolve(std::vector<ConsumerConfig>& consumers);
+
+ private:
+  struct Pending {
+    std::string kind;
+    std::string consumer_ref;
+    YAML::Node consumer_node;
+    std::string path;
+    KeyAuthCredential keyauth;
+    BasicAuthCredential basicauth;
+    JwtSecret jwt;
+    AclGroup acl;
+  };
+  // Reads one credential of `kind` into `into`; `consumer_ref` is set when the entry names
+  // its consumer (top level), and must be null for nested entries.
+  void read_credential(const std::string& kind, const YAML::Node& node, const std::string& path, Pending& into,
+                       bool top_level);
+  void check_jwt_key(const YAML::Node& node, const std::string& path, const JwtSecret& s);
+
+  YamlReader& r_;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace portico::config
