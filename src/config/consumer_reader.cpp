@@ -119,6 +119,13 @@ void ConsumerReader::read_credential(const std::string& kind, const YAML::Node& 
   }
 }
 
+void ConsumerReader::attach(ConsumerConfig& c, Pending& p) {
+  if (p.kind == "keyauth_credentials") c.keyauth_credentials.push_back(std::move(p.keyauth));
+  else if (p.kind == "basicauth_credentials") c.basicauth_credentials.push_back(std::move(p.basicauth));
+  else if (p.kind == "jwt_secrets") c.jwt_secrets.push_back(std::move(p.jwt));
+  else c.acls.push_back(std::move(p.acl));
+}
+
 void ConsumerReader::read_consumer(const YAML::Node& node, const std::string& path, std::vector<ConsumerConfig>& out) {
   ConsumerConfig c;
   c.mark = mark_of(node);
@@ -143,12 +150,7 @@ void ConsumerReader::read_consumer(const YAML::Node& node, const std::string& pa
   if (!node.IsMap()) return;
   if (c.username.empty() && c.custom_id.empty()) r_.add(node, path, "set at least one of 'username' or 'custom_id'");
   if (c.id.empty()) c.id = derive_entity_id("consumer", c.username.empty() ? "custom:" + c.custom_id : c.username);
-  for (auto& p : nested) {
-    if (p.kind == "keyauth_credentials") c.keyauth_credentials.push_back(std::move(p.keyauth));
-    else if (p.kind == "basicauth_credentials") c.basicauth_credentials.push_back(std::move(p.basicauth));
-    else if (p.kind == "jwt_secrets") c.jwt_secrets.push_back(std::move(p.jwt));
-    else c.acls.push_back(std::move(p.acl));
-  }
+  for (auto& p : nested) attach(c, p);
   out.push_back(std::move(c));
 }
 
@@ -169,10 +171,7 @@ void ConsumerReader::resolve(std::vector<ConsumerConfig>& consumers) {
       if (!p.consumer_ref.empty()) r_.add(p.consumer_node, p.path + ".consumer", "no consumer '" + p.consumer_ref + "'");
       continue;
     }
-    if (p.kind == "keyauth_credentials") owner->keyauth_credentials.push_back(std::move(p.keyauth));
-    else if (p.kind == "basicauth_credentials") owner->basicauth_credentials.push_back(std::move(p.basicauth));
-    else if (p.kind == "jwt_secrets") owner->jwt_secrets.push_back(std::move(p.jwt));
-    else owner->acls.push_back(std::move(p.acl));
+    attach(*owner, p);
   }
   pending_.clear();
   // Uniqueness, reported at the second occurrence.

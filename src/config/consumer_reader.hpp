@@ -37,6 +37,7 @@ class ConsumerReader {
   // its consumer (top level), and must be null for nested entries.
   void read_credential(const std::string& kind, const YAML::Node& node, const std::string& path, Pending& into,
                        bool top_level);
+  static void attach(ConsumerConfig& consumer, Pending& credential);  // moves it into its list
   void check_jwt_key(const YAML::Node& node, const std::string& path, const JwtSecret& s);
 
   YamlReader& r_;
