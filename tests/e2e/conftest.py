@@ -56,13 +56,22 @@ def stop(proc, sig=signal.SIGTERM, timeout=15):
 
 class Backends:
     def __init__(self):
-        self.ports = {name: free_port() for name in
-                      ["users", "users-v2", "orders", "products", "notifications", "payments"]}
-        spec = ",".join("%s=%d" % kv for kv in self.ports.items())
-        self.proc = subprocess.Popen(["/usr/bin/python3", str(BACKENDS), "--ports", spec],
-                                     stdout=subprocess.DEVNULL)
-        for port in self.ports.values():
-            wait_for_port(port, proc=self.proc)
+        # A port found free can be taken by another socket (an outgoing connection's source
+        # port, say) before the backends bind it: start again on new ports when that happens.
+        for attempt in range(3):
+            self.ports = {name: free_port() for name in
+                          ["users", "users-v2", "orders", "products", "notifications", "payments"]}
+            spec = ",".join("%s=%d" % kv for kv in self.ports.items())
+            self.proc = subprocess.Popen(["/usr/bin/python3", str(BACKENDS), "--ports", spec],
+                                         stdout=subprocess.DEVNULL)
+            try:
+                for port in self.ports.values():
+                    wait_for_port(port, proc=self.proc)
+                return
+            except RuntimeError:
+                stop(self.proc)
+                if attempt == 2:
+                    raise
 
 
 @pytest.fixture
@@ -84,21 +93,29 @@ def demo_config(backends):
 
 class Portico:
     def __init__(self, config_path, extra_args=(), env=None):
-        self.port = free_port()
-        self.admin_port = free_port()
         self.config_path = config_path
         self.log_path = str(config_path) + ".log"
-        self.log = open(self.log_path, "w")
-        args = [PORTICO_BIN, "run", "-c", str(config_path),
-                "--proxy-listen", "127.0.0.1:%d" % self.port,
-                "--admin-listen", "127.0.0.1:%d" % self.admin_port,
-                "--workers", "2"] + list(extra_args)
-        if "--access-log" not in extra_args:
-            args += ["--access-log", "off"]
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
-        wait_for_port(self.port, proc=self.proc)
+        for attempt in range(3):  # new ports if one found free was taken meanwhile
+            self.port = free_port()
+            self.admin_port = free_port()
+            self.log = open(self.log_path, "w")
+            args = [PORTICO_BIN, "run", "-c", str(config_path),
+                    "--proxy-listen", "127.0.0.1:%d" % self.port,
+                    "--admin-listen", "127.0.0.1:%d" % self.admin_port,
+                    "--workers", "2"] + list(extra_args)
+            if "--access-log" not in extra_args:
+                args += ["--access-log", "off"]
+            full_env = dict(os.environ)
+            full_env.update(env or {})
+            self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+            try:
+                wait_for_port(self.port, proc=self.proc)
+                return
+            except RuntimeError:
+                stop(self.proc)
+                self.log.close()
+                if attempt == 2 or "cannot listen" not in Path(self.log_path).read_text():
+                    raise
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)

@@ -77,5 +77,6 @@ upstreams:
             assert backend_seen(p.url("/direct")) == "two"
     finally:
         dns.close()
-        one.shutdown()
-        two.shutdown()
+        for server in (one, two):
+            server.shutdown()
+            server.server_close()

@@ -70,3 +70,4 @@ def test_https_probes_verify_certificates_unless_told_not_to(start_portico, tmp_
         assert health_of(p.admin_port, "trusting") == "HEALTHY"
     finally:
         server.shutdown()
+        server.server_close()
