@@ -4,8 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <algorithm>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <sstream>
 
 namespace portico::config {
@@ -104,10 +105,10 @@ std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config) {
   for (const auto& u : config.upstreams) {
     for (const auto& t : u.targets) add(t.host);
   }
+  std::unordered_set<std::string_view> upstream_names;
+  for (const auto& u : config.upstreams) upstream_names.insert(u.name);
   for (const auto& s : config.services) {
-    bool is_upstream = std::any_of(config.upstreams.begin(), config.upstreams.end(),
-                                   [&](const UpstreamConfig& u) { return u.name == s.host; });
-    if (!is_upstream) add(s.host);
+    if (!upstream_names.count(s.host)) add(s.host);
   }
   return names;
 }
@@ -157,6 +158,8 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
     for (std::size_t i = 0; i < built.size(); ++i) rt.targets[owner[i]].endpoints.push_back(&built[i]);
   }
 
+  std::unordered_map<std::string_view, const UpstreamRuntime*> upstream_by_name;
+  for (const auto& u : snap->upstreams) upstream_by_name.emplace(u.config->name, &u);
   snap->services.resize(cfg.services.size());
   for (std::size_t si = 0; si < cfg.services.size(); ++si) {
     const auto& svc = cfg.services[si];
@@ -167,9 +170,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       rt.breaker = shared.circuit_breaker("service:" + svc.id + "|" + breaker_key(*svc.circuit_breaker),
                                           *svc.circuit_breaker, "service '" + (svc.name.empty() ? svc.id : svc.name) + "'");
     }
-    for (const auto& u : snap->upstreams) {
-      if (u.config->name == svc.host) rt.upstream = &u;
-    }
+    if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;
       if (snap->balancers[rt.balancer_index]->endpoints().empty()) {
@@ -207,6 +208,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
     }
   }
   snap->router = std::make_unique<router::Router>(cfg);
+  snap->hostnames = hostnames_to_resolve(cfg);
   return snap;
 }
 

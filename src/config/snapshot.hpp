@@ -57,6 +57,7 @@ struct Snapshot {
   // Per route (parallel to config.routes): the circuit breaker that applies, the route's
   // own or else its service's; null when none.
   std::vector<std::shared_ptr<proxy::CircuitBreaker>> route_breakers;
+  std::set<std::string> hostnames;  // names whose addresses it uses (re-resolved on TTL expiry)
   std::uint64_t generation = 0;
 
   const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;

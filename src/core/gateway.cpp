@@ -244,7 +244,7 @@ void Gateway::watch_dns() {
   dns_timer_.expires_after(std::chrono::seconds(1));
   dns_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || shutting_down_) return;
-    dns_->refresh(config::hostnames_to_resolve(snapshot_->config), [this](const std::string& host) {
+    dns_->refresh(snapshot_->hostnames, [this](const std::string& host) {
       if (shutting_down_) return;
       const auto* answer = dns_->lookup(host);
       std::string now;

@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/byte_buffer.hpp"
@@ -76,7 +77,8 @@ class DownstreamConnection {
     overflow,          // an upstream limit (max_connections, max_pending_requests) is reached
   };
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
-  boost::asio::awaitable<Attempt> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+  // A new connection to ex.endpoint into `conn`; the failure, or nothing when connected.
+  boost::asio::awaitable<std::optional<Attempt>> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
   // Synchronous parts of the request path, kept out of the coroutines so that their
   // locals do not enlarge the coroutine frames (see docs/architecture.md "Memory").
   void prepare_upstream_request(Exchange& ex);  // balancing key, upstream target, log copies

@@ -322,7 +322,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure
   co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
 }
 
-asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::connect(Exchange& ex,
+asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::connect(Exchange& ex,
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
   const Endpoint& ep = *ex.endpoint;
@@ -357,7 +357,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::connect(Exc
     conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
     if (upstream != nullptr && upstream->config->max_connections > 0) conn->counted.hold(upstream->state->connections);
     worker_.stats().upstream_connects.add();
-    co_return Attempt::response;  // "connected": the caller continues
+    co_return std::nullopt;
   }
   conn.reset();
   worker_.stats().upstream_connect_failures.add();
@@ -383,8 +383,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   }
   ex.attempt_reused = conn != nullptr;
   if (!conn) {
-    Attempt connected = co_await connect(ex, conn);
-    if (connected != Attempt::response) co_return connected;
+    if (auto failed = co_await connect(ex, conn)) co_return *failed;
   }
   conn->buffer.acquire();
 

@@ -36,6 +36,17 @@ std::string upstream_of(const Response& r) {
   }
 }
 
+// Sends `n` sequential requests on one keep-alive connection; counts answers per upstream.
+std::map<std::string, int> count_upstreams(int port, int n) {
+  RawConnection c(port);
+  std::map<std::string, int> count;
+  for (int i = 0; i < n; ++i) {
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    ++count[upstream_of(c.read_response())];
+  }
+  return count;
+}
+
 json::object admin_health(GatewayHarness& gw, const std::string& upstream, const std::string& query = "") {
   RawConnection c(gw.admin_port());
   c.send("GET /upstreams/" + upstream + "/health" + query + " HTTP/1.1\r\nHost: admin\r\n\r\n");
@@ -78,12 +89,7 @@ TEST(Upstreams, WeightedRoundRobinWithinTwoPercentOfWeights) {
   GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  routes:\n  - paths: [/]\n"
                     "upstreams:\n- name: pool\n" +
                     targets_yaml({{a.port(), 100}, {b.port(), 300}, {c.port(), 600}}));
-  RawConnection conn(gw.port());
-  std::map<std::string, int> count;
-  for (int i = 0; i < 1000; ++i) {
-    conn.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    ++count[upstream_of(conn.read_response())];
-  }
+  auto count = count_upstreams(gw.port(), 1000);
   EXPECT_NEAR(count["a"], 100, 2);
   EXPECT_NEAR(count["b"], 300, 6);
   EXPECT_NEAR(count["c"], 600, 12);
@@ -138,15 +144,7 @@ TEST(Upstreams, LeastConnectionsAvoidsASlowTarget) {
   // the balancer sends the rest to the fast one.
   std::vector<std::future<std::map<std::string, int>>> clients;
   for (int i = 0; i < 8; ++i) {
-    clients.push_back(std::async(std::launch::async, [&] {
-      std::map<std::string, int> seen;
-      RawConnection c(gw.port());
-      for (int k = 0; k < 10; ++k) {
-        c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        ++seen[upstream_of(c.read_response())];
-      }
-      return seen;
-    }));
+    clients.push_back(std::async(std::launch::async, [&] { return count_upstreams(gw.port(), 10); }));
   }
   int to_fast = 0, to_slow = 0;
   for (auto& f : clients) {
@@ -164,12 +162,7 @@ TEST(Upstreams, LatencyAlgorithmPrefersTheFasterTarget) {
   GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  routes:\n  - paths: [/]\n"
                     "upstreams:\n- name: pool\n  algorithm: latency\n" +
                     targets_yaml({{fast.port(), 100}, {slow.port(), 100}}));
-  RawConnection c(gw.port());
-  std::map<std::string, int> count;
-  for (int i = 0; i < 50; ++i) {
-    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    ++count[upstream_of(c.read_response())];
-  }
+  auto count = count_upstreams(gw.port(), 50);
   EXPECT_EQ(count["fast"] + count["slow"], 50);
   EXPECT_LE(count["slow"], 3) << "fast " << count["fast"];  // sampled, then avoided
 }
