@@ -1,5 +1,10 @@
 #include "admin/admin_server.hpp"
 
+#include <set>
+
+#include "plugin/counters.hpp"
+#include "plugin/registry.hpp"
+
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -58,14 +63,18 @@ asio::awaitable<void> AdminServer::accept_loop() {
 
 json::object AdminServer::plugins_json() const {
   // The plugins this build has, and those the configuration uses (Kong's GET / shape).
-  json::object available{{"circuit-breaker", json::object{{"version", PORTICO_VERSION}}}};
-  json::array enabled;
-  const auto& snap = gateway_.snapshot();
-  bool breaker = false;
-  if (snap) {
-    for (const auto& b : snap->route_breakers) breaker |= b != nullptr;
+  json::object available;
+  for (const auto* schema : plugin::all_schemas()) {
+    available.emplace(schema->name, json::object{{"version", PORTICO_VERSION}, {"priority", schema->priority}});
   }
-  if (breaker) enabled.emplace_back("circuit-breaker");
+  std::set<std::string_view> in_use;
+  if (const auto& snap = gateway_.snapshot()) {
+    for (const auto& e : snap->config.plugins) {
+      if (e.enabled) in_use.insert(e.name);
+    }
+  }
+  json::array enabled;
+  for (auto name : in_use) enabled.emplace_back(name);
   return json::object{{"available_on_server", available}, {"enabled_in_cluster", enabled}};
 }
 
@@ -112,10 +121,9 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
         {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},
         {"retry_budget_exhausted", t.retry_budget_exhausted},  {"upstream_overflows", t.upstream_overflows},
-        {"circuit_rejected", t.circuit_rejected},
         {"health_transitions", proxy::TargetHealth::transitions_total()},
-        {"circuit_opened", proxy::CircuitBreaker::opened_total()},
     };
+    for (const auto& [name, value] : plugin::counter_values()) portico[name] = value;
     const auto& snap = gateway_.snapshot();
     json::object body{
         {"database", json::object{{"reachable", true}}},

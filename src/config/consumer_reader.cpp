@@ -137,6 +137,7 @@ void ConsumerReader::read_consumer(const YAML::Node& node, const std::string& pa
       {"tags", r_.string_list_field(c.tags)},
       {"created_at", r_.ignored()},
       {"updated_at", r_.ignored()},
+      {"plugins", [&](const YAML::Node& v, const std::string& p) { plugins_(v, p, out.size()); }},
   };
   for (const char* kind : kCredentialKinds) {
     fields.emplace(kind, [this, kind, &nested](const YAML::Node& v, const std::string& p) {
@@ -146,7 +147,7 @@ void ConsumerReader::read_consumer(const YAML::Node& node, const std::string& pa
       });
     });
   }
-  r_.read_object(node, path, fields, {"plugins"});
+  r_.read_object(node, path, fields);
   if (!node.IsMap()) return;
   if (c.username.empty() && c.custom_id.empty()) r_.add(node, path, "set at least one of 'username' or 'custom_id'");
   if (c.id.empty()) c.id = derive_entity_id("consumer", c.username.empty() ? "custom:" + c.custom_id : c.username);

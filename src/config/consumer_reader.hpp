@@ -5,6 +5,7 @@
 // a bad PEM at load time.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "config/yaml_reader.hpp"
@@ -13,7 +14,9 @@ namespace portico::config {
 
 class ConsumerReader {
  public:
-  explicit ConsumerReader(YamlReader& reader) : r_(reader) {}
+  // Reads a consumer's nested `plugins:` list, for the consumer that will be at `index`.
+  using PluginsReader = std::function<void(const YAML::Node& list, const std::string& path, std::size_t index)>;
+  ConsumerReader(YamlReader& reader, PluginsReader plugins) : r_(reader), plugins_(std::move(plugins)) {}
 
   void read_consumer(const YAML::Node& node, const std::string& path, std::vector<ConsumerConfig>& out);
   // kind: keyauth_credentials, basicauth_credentials, jwt_secrets or acls.
@@ -41,6 +44,7 @@ class ConsumerReader {
   void check_jwt_key(const YAML::Node& node, const std::string& path, const JwtSecret& s);
 
   YamlReader& r_;
+  PluginsReader plugins_;
   std::vector<Pending> pending_;
 };
 

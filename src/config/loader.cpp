@@ -110,10 +110,7 @@ class Loader : public YamlReader {
         {"jwt_secrets", top_level_credentials("jwt_secrets")},
         {"acls", top_level_credentials("acls")},
         {"plugins", [this](const YAML::Node& v, const std::string& path) {
-           read_list(v, path, [this](auto& n, auto& p) {
-             top_level_plugins_.emplace_back();
-             read_top_level_plugin(*this, n, p, top_level_plugins_.back());
-           });
+           read_list(v, path, [this](auto& n, auto& p) { read_top_level_plugin(*this, n, p, plugins_); });
          }},
     };
     read_object(root, "", fields, kNotYetSupportedTopLevel);
@@ -153,7 +150,9 @@ class Loader : public YamlReader {
         {"retry_budget_percent", int_field(s.retry_budget_percent, 0, 100)},
         {"retry_budget_min_concurrency", int_field(s.retry_budget_min_concurrency, 0, 1000000)},
         {"request_timeout", int_field(s.request_timeout_ms, 0, 2147483646)},
-        {"plugins", [&](const YAML::Node& v, const std::string& p) { read_scoped_plugins(*this, v, p, s.circuit_breaker); }},
+        {"plugins", [&](const YAML::Node& v, const std::string& p) {
+           read_nested_plugins(*this, v, p, PluginOwner::service, cfg_.services.size(), plugins_);
+         }},
         {"enabled", bool_field(s.enabled)},
         {"tags", string_list_field(s.tags)},
         {"created_at", ignored()},
@@ -237,7 +236,9 @@ class Loader : public YamlReader {
         {"tags", string_list_field(r.tags)},
         {"created_at", ignored()},
         {"updated_at", ignored()},
-        {"plugins", [&](const YAML::Node& v, const std::string& p) { read_scoped_plugins(*this, v, p, r.circuit_breaker); }},
+        {"plugins", [&](const YAML::Node& v, const std::string& p) {
+           read_nested_plugins(*this, v, p, PluginOwner::route, cfg_.routes.size(), plugins_);
+         }},
         {"service", [&](const YAML::Node& v, const std::string& p) {
            service_node.reset(v);
            if (service_index) return add(v, p, "a nested route cannot name its service");
@@ -344,36 +345,7 @@ class Loader : public YamlReader {
     return [this, kind](const YAML::Node& v, const std::string& path) { consumers_.read_top_level_credential(kind, v, path); };
   }
 
-  // Attaches top-level plugins to the service or route they name.
-  void attach_top_level_plugins() {
-    for (auto& plugin : top_level_plugins_) {
-      if (!plugin.circuit_breaker) continue;
-      bool for_service = !plugin.service_ref.empty();
-      const std::string& ref = for_service ? plugin.service_ref : plugin.route_ref;
-      std::optional<CircuitBreakerConfig>* slot = nullptr;
-      if (for_service) {
-        for (auto& svc : cfg_.services) {
-          if (svc.name == ref || svc.id == ref) slot = &svc.circuit_breaker;
-        }
-      } else {
-        for (auto& route : cfg_.routes) {
-          if (route.name == ref || route.id == ref) slot = &route.circuit_breaker;
-        }
-      }
-      const YAML::Node& where = for_service ? plugin.service_node : plugin.route_node;
-      std::string field = plugin.path + (for_service ? ".service" : ".route");
-      if (slot == nullptr) {
-        add(where, field, std::string("no ") + (for_service ? "service" : "route") + " named '" + ref + "'");
-      } else if (slot->has_value()) {
-        add(where, field, "plugin 'circuit-breaker' is configured twice for '" + ref + "'");
-      } else {
-        *slot = std::move(plugin.circuit_breaker);
-      }
-    }
-  }
-
   void resolve_references() {
-    attach_top_level_plugins();
     consumers_.resolve(cfg_.consumers);
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       const auto& ref = pending_[i];
@@ -387,13 +359,16 @@ class Loader : public YamlReader {
       }
       if (!found) add(ref.service_node, ref.path, "no service named '" + ref.service_ref + "'");
     }
+    resolve_plugins(*this, plugins_, cfg_);
   }
 
   DeclarativeConfig cfg_;
   std::vector<PendingRoute> pending_;
   std::vector<std::size_t> pending_route_index_;
-  std::vector<TopLevelPlugin> top_level_plugins_;
-  ConsumerReader consumers_{*this};
+  std::vector<PendingPlugin> plugins_;
+  ConsumerReader consumers_{*this, [this](const YAML::Node& v, const std::string& p, std::size_t index) {
+                              read_nested_plugins(*this, v, p, PluginOwner::consumer, index, plugins_);
+                            }};
   std::set<std::string> service_names_, route_names_, upstream_names_;
 };
 

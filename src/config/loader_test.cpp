@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 #include "crypto/password.hpp"
+#include "plugins/circuit-breaker/circuit_breaker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +8,10 @@ namespace portico::config {
 namespace {
 
 LoadResult load(const std::string& yaml) { return load_declarative_text(yaml, "kong.yml"); }
+
+const plugins::CircuitBreakerConfig& breaker_config(const PluginEntry& e) {
+  return static_cast<const plugins::CircuitBreakerConfig&>(*e.config);
+}
 
 std::string all_errors(const LoadResult& r) {
   std::string s;
@@ -118,7 +123,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n- name: a\n  url: http://y\n",
                   "duplicate service name 'a'"},
         ErrorCase{"plugins_not_yet", "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n",
-                  "kong.yml:3:9: plugins[0].name: plugin 'rate-limiting' is not supported yet by Portico"},
+                  "kong.yml:3:9: plugins[0].name: plugin 'rate-limiting' is not supported by Portico"},
         ErrorCase{"consumer_without_name", "_format_version: \"3.0\"\nconsumers:\n- tags: [x]\n",
                   "kong.yml:3:3: consumers[0]: set at least one of 'username' or 'custom_id'"},
         ErrorCase{"duplicate_key",
@@ -141,14 +146,21 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"certificates_not_yet", "_format_version: \"3.0\"\ncertificates: []\n",
                   "kong.yml:2:1: certificates: not supported yet by Portico"},
         ErrorCase{"global_breaker", "_format_version: \"3.0\"\nplugins:\n- name: circuit-breaker\n",
-                  "kong.yml:3:3: plugins[0]: plugin 'circuit-breaker' applies to a service or a route"},
+                  "kong.yml:3:3: plugins[0]: plugin 'circuit-breaker' cannot be global: set 'service' or 'route'"},
         ErrorCase{"breaker_unknown_service",
                   "_format_version: \"3.0\"\nplugins:\n- name: circuit-breaker\n  service: nope\n",
                   "kong.yml:4:12: plugins[0].service: no service named 'nope'"},
         ErrorCase{"breaker_twice",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
                   "plugins:\n- name: circuit-breaker\n  service: a\n",
-                  "kong.yml:9:12: plugins[0].service: plugin 'circuit-breaker' is configured twice for 'a'"},
+                  "kong.yml:8:9: plugins[0]: plugin 'circuit-breaker' is configured twice for service 'a'"},
+        ErrorCase{"unknown_plugin",
+                  "_format_version: \"3.0\"\nplugins:\n- name: no-such-plugin\n",
+                  "kong.yml:3:9: plugins[0].name: plugin 'no-such-plugin' is not supported by Portico"},
+        ErrorCase{"plugin_config_field",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
+                  "    config: {max_failures: -1}\n",
+                  "kong.yml:7:28: services[0].plugins[0].config.max_failures: value must be between 0 and 1000000"},
         ErrorCase{"bad_wildcard",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - hosts: [\"a.*.com\"]\n",
                   "invalid wildcard placement"},
@@ -183,9 +195,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"duplicate_target",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  targets:\n  - target: a:1\n  - target: a:1\n",
                   "upstreams[0].targets[1].target: duplicate target 'a:1'"},
-        ErrorCase{"unknown_plugin",
-                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: key-auth\n",
-                  "kong.yml:6:11: services[0].plugins[0].name: plugin 'key-auth' is not supported yet by Portico"},
+        ErrorCase{"unknown_plugin_name",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: keyauth\n",
+                  "kong.yml:6:11: services[0].plugins[0].name: plugin 'keyauth' is not supported by Portico"},
         ErrorCase{"breaker_field",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
                   "    config:\n      failure_ratio: 2\n",
@@ -259,18 +271,20 @@ services:
   const auto& s = r.config.services[0];
   EXPECT_EQ(s.retry_on_statuses, (std::vector<int>{502, 503}));
   EXPECT_EQ(s.request_timeout_ms, 2500);
-  ASSERT_TRUE(s.circuit_breaker.has_value());
-  EXPECT_EQ(s.circuit_breaker->max_failures, 7);
-  EXPECT_DOUBLE_EQ(s.circuit_breaker->open_timeout, 1.5);
-  EXPECT_EQ(s.circuit_breaker->failure_statuses, (std::vector<int>{500, 502, 503, 504}));
+  ASSERT_EQ(r.config.plugins.size(), 1u);
+  const auto& cb = breaker_config(r.config.plugins[0]);
+  EXPECT_EQ(r.config.plugins[0].service, 0u);
+  EXPECT_EQ(cb.max_failures, 7);
+  EXPECT_DOUBLE_EQ(cb.open_timeout, 1.5);
+  EXPECT_EQ(cb.failure_statuses, (std::vector<int>{500, 502, 503, 504}));
 }
 
 TEST(Loader, PluginWithoutConfigTakesTheDefaults) {
   auto r = load("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n");
   ASSERT_TRUE(r.ok()) << all_errors(r);
-  ASSERT_TRUE(r.config.services[0].circuit_breaker.has_value());
-  EXPECT_EQ(r.config.services[0].circuit_breaker->max_failures, 5);
-  EXPECT_DOUBLE_EQ(r.config.services[0].circuit_breaker->open_timeout, 30);
+  ASSERT_EQ(r.config.plugins.size(), 1u);
+  EXPECT_EQ(breaker_config(r.config.plugins[0]).max_failures, 5);
+  EXPECT_DOUBLE_EQ(breaker_config(r.config.plugins[0]).open_timeout, 30);
 }
 
 TEST(Loader, TopLevelPluginsAttachToTheirServiceOrRoute) {
@@ -290,10 +304,12 @@ plugins:
   enabled: false
 )");
   ASSERT_TRUE(r.ok()) << all_errors(r);
-  ASSERT_TRUE(r.config.services[0].circuit_breaker.has_value());
-  EXPECT_EQ(r.config.services[0].circuit_breaker->max_failures, 9);
-  ASSERT_TRUE(r.config.routes[0].circuit_breaker.has_value());
-  EXPECT_FALSE(r.config.routes[0].circuit_breaker->enabled);
+  ASSERT_EQ(r.config.plugins.size(), 2u);
+  EXPECT_EQ(r.config.plugins[0].service, 0u);
+  EXPECT_EQ(r.config.plugins[0].route, PluginEntry::kNone);
+  EXPECT_EQ(breaker_config(r.config.plugins[0]).max_failures, 9);
+  EXPECT_EQ(r.config.plugins[1].route, 0u);
+  EXPECT_FALSE(r.config.plugins[1].enabled);
 }
 
 TEST(Loader, ReadsConsumersAndCredentialsNestedAndTopLevel) {

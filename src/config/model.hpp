@@ -4,11 +4,17 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/password.hpp"
+
+namespace portico::plugin {
+struct Schema;
+struct ParsedConfig;
+}
 
 namespace portico::config {
 
@@ -16,23 +22,6 @@ namespace portico::config {
 struct SourceMark {
   int line = 0;    // 1-based; 0 when unknown (e.g. admin API)
   int column = 0;  // 1-based
-};
-
-// The `circuit-breaker` plugin (Portico's; scope: service or route). Durations in seconds.
-struct CircuitBreakerConfig {
-  bool enabled = true;
-  int max_failures = 5;          // failures within window_size that open the circuit; 0: off
-  double window_size = 60;       // seconds
-  double failure_ratio = 0;      // 0 < r <= 1: open when failures/requests >= r ...
-  int min_requests = 20;         // ... once the window holds at least this many requests
-  double open_timeout = 30;      // seconds open before probes are let through
-  int half_open_requests = 1;    // probes in half-open; all must succeed to close
-  std::vector<int> failure_statuses{500, 502, 503, 504};
-  bool count_timeouts = true;
-  bool count_connection_errors = true;
-  int error_status = 503;
-  std::string error_message = "circuit breaker is open";
-  SourceMark mark;
 };
 
 struct ServiceConfig {
@@ -56,7 +45,6 @@ struct ServiceConfig {
   int request_timeout_ms = 0;           // total deadline over all attempts; 0: none
   bool enabled = true;
   std::vector<std::string> tags;
-  std::optional<CircuitBreakerConfig> circuit_breaker;  // the circuit-breaker plugin on this service
   SourceMark mark;
 };
 
@@ -78,7 +66,6 @@ struct RouteConfig {
   bool request_buffering = true;
   bool response_buffering = true;
   std::vector<std::string> tags;
-  std::optional<CircuitBreakerConfig> circuit_breaker;  // overrides the service's
   SourceMark mark;
 };
 
@@ -202,6 +189,22 @@ struct ConsumerConfig {
   SourceMark mark;
 };
 
+// One plugin entry (global, or scoped to a service, route and/or consumer), its config
+// validated by the plugin's schema (see src/plugin/plugin.hpp).
+struct PluginEntry {
+  std::string id;
+  std::string name;
+  bool enabled = true;
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::size_t service = kNone;   // into DeclarativeConfig::services
+  std::size_t route = kNone;     // into DeclarativeConfig::routes
+  std::size_t consumer = kNone;  // into DeclarativeConfig::consumers
+  const plugin::Schema* schema = nullptr;
+  std::shared_ptr<const plugin::ParsedConfig> config;
+  std::string path;  // "services[0].plugins[1]", for errors
+  SourceMark mark;
+};
+
 // A whole declarative configuration, validated.
 struct DeclarativeConfig {
   std::string format_version;
@@ -209,6 +212,7 @@ struct DeclarativeConfig {
   std::vector<RouteConfig> routes;
   std::vector<UpstreamConfig> upstreams;
   std::vector<ConsumerConfig> consumers;
+  std::vector<PluginEntry> plugins;
   std::string hash;  // MD5 of the source text, as Kong's configuration_hash
 };
 

@@ -1,94 +1,160 @@
 #include "config/plugin_reader.hpp"
 
+#include <map>
+#include <tuple>
+
+#include "config/loader.hpp"
+#include "plugin/registry.hpp"
+
 namespace portico::config {
 namespace {
 
-void read_circuit_breaker_config(YamlReader& r, const YAML::Node& node, const std::string& path, CircuitBreakerConfig& c) {
-  FieldTable fields{
-      {"max_failures", r.int_field(c.max_failures, 0, 1000000)},
-      {"window_size", r.number_field(c.window_size, 0.001, 86400)},
-      {"failure_ratio", r.number_field(c.failure_ratio, 0, 1)},
-      {"min_requests", r.int_field(c.min_requests, 1, 1000000)},
-      {"open_timeout", r.number_field(c.open_timeout, 0.001, 86400)},
-      {"half_open_requests", r.int_field(c.half_open_requests, 1, 1000)},
-      {"failure_statuses", r.int_list_field(c.failure_statuses, 100, 599)},
-      {"count_timeouts", r.bool_field(c.count_timeouts)},
-      {"count_connection_errors", r.bool_field(c.count_connection_errors)},
-      {"error_status", r.int_field(c.error_status, 400, 599)},
-      {"error_message", r.string_field(c.error_message)},
-  };
-  r.read_object(node, path, fields);
-  if (c.max_failures == 0 && c.failure_ratio == 0) {
-    r.add(node, path, "set max_failures or failure_ratio (both are 0: the circuit could never open)");
-  }
-}
-
 // A reference to another entity: "name-or-id" or {name: ...} / {id: ...}.
-FieldHandler entity_ref(YamlReader& r, std::string& out, YAML::Node& where) {
-  return [&r, &out, &where](const YAML::Node& v, const std::string& p) {
-    where.reset(v);
-    if (v.IsScalar()) out = v.Scalar();
-    else if (v.IsMap() && (v["name"] || v["id"])) out = (v["name"] ? v["name"] : v["id"]).as<std::string>("");
-    else r.add(v, p, "expected a name or {name: ...} / {id: ...}");
+FieldHandler entity_ref(YamlReader& r, PendingPlugin::Ref& ref) {
+  return [&r, &ref](const YAML::Node& v, const std::string& p) {
+    ref.node.reset(v);
+    if (v.IsScalar()) ref.value = v.Scalar();
+    else if (v.IsMap() && (v["name"] || v["id"] || v["username"])) {
+      ref.value = (v["name"] ? v["name"] : v["id"] ? v["id"] : v["username"]).as<std::string>("");
+    } else {
+      r.add(v, p, "expected a name or {name: ...} / {id: ...}");
+    }
   };
 }
 
-// `scope` is null for plugins nested in a service or route (which may not name one).
-void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path,
-                 std::optional<CircuitBreakerConfig>& circuit_breaker, TopLevelPlugin* scope) {
-  std::string name;
-  CircuitBreakerConfig cb;
-  cb.mark = mark_of(node);
-  YAML::Node config_node;
-  std::string config_path;
-  bool has_config = false;
+void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path, PendingPlugin& out) {
+  PluginEntry& e = out.entry;
+  e.mark = mark_of(node);
+  e.path = path;
+  out.node.reset(node);
+  std::string config_path = path + ".config";
   FieldTable fields{
-      {"name", r.string_field(name)},
-      {"id", r.ignored()},
-      {"enabled", r.bool_field(cb.enabled)},
-      {"config", [&](const YAML::Node& v, const std::string& p) {
-         config_node.reset(v);
-         config_path = p;
-         has_config = true;
-       }},
+      {"name", r.string_field(e.name)},
+      {"id", r.string_field(e.id)},
+      {"enabled", r.bool_field(e.enabled)},
+      {"config", [&](const YAML::Node& v, const std::string&) { out.config_node.reset(v); }},
       {"protocols", r.ignored()},
       {"tags", r.ignored()},
       {"instance_name", r.ignored()},
       {"created_at", r.ignored()},
       {"updated_at", r.ignored()},
   };
-  if (scope != nullptr) {
-    fields.emplace("service", entity_ref(r, scope->service_ref, scope->service_node));
-    fields.emplace("route", entity_ref(r, scope->route_ref, scope->route_node));
+  if (out.top_level) {
+    fields.emplace("service", entity_ref(r, out.service));
+    fields.emplace("route", entity_ref(r, out.route));
+    fields.emplace("consumer", entity_ref(r, out.consumer));
   }
-  r.read_object(node, path, fields, {"consumer", "ordering"});
+  r.read_object(node, path, fields, {"ordering", "consumer_group"});
   if (!node.IsMap()) return;
-  if (name.empty()) return r.add(node, path + ".name", "required field missing");
-  if (name != "circuit-breaker") {
-    return r.add(node["name"], path + ".name", "plugin '" + name + "' is not supported yet by Portico");
+  if (e.name.empty()) return r.add(node, path + ".name", "required field missing");
+  e.schema = plugin::find_schema(e.name);
+  if (e.schema == nullptr) {
+    return r.add(node["name"], path + ".name", "plugin '" + e.name + "' is not supported by Portico");
   }
-  if (circuit_breaker) return r.add(node["name"], path + ".name", "plugin 'circuit-breaker' is configured twice here");
-  if (scope != nullptr && scope->service_ref.empty() && scope->route_ref.empty()) {
-    return r.add(node, path, "plugin 'circuit-breaker' applies to a service or a route: set 'service' or 'route'");
+  if (out.config_node.IsDefined() && !out.config_node.IsNull() && !out.config_node.IsMap()) {
+    return r.add(out.config_node, config_path, "expected an object");
   }
-  if (scope != nullptr && !scope->service_ref.empty() && !scope->route_ref.empty()) {
-    return r.add(node, path, "set either 'service' or 'route', not both");
+  e.config = e.schema->parse(r, out.config_node, config_path);
+}
+
+std::string scope_text(const DeclarativeConfig& c, const PluginEntry& e) {
+  std::string out;
+  auto add = [&out](const std::string& kind, const std::string& name) {
+    out += (out.empty() ? "" : ", ") + kind + " '" + name + "'";
+  };
+  if (e.service != PluginEntry::kNone) add("service", c.services[e.service].name.empty() ? c.services[e.service].id : c.services[e.service].name);
+  if (e.route != PluginEntry::kNone) add("route", c.routes[e.route].name.empty() ? c.routes[e.route].id : c.routes[e.route].name);
+  if (e.consumer != PluginEntry::kNone) {
+    const auto& k = c.consumers[e.consumer];
+    add("consumer", k.username.empty() ? k.id : k.username);
   }
-  if (has_config) read_circuit_breaker_config(r, config_node, config_path, cb);
-  circuit_breaker = std::move(cb);
+  return out.empty() ? "global" : out;
 }
 
 }  // namespace
 
-void read_scoped_plugins(YamlReader& r, const YAML::Node& node, const std::string& path,
-                         std::optional<CircuitBreakerConfig>& circuit_breaker) {
-  r.read_list(node, path, [&](const YAML::Node& n, const std::string& p) { read_plugin(r, n, p, circuit_breaker, nullptr); });
+void read_nested_plugins(YamlReader& r, const YAML::Node& list, const std::string& path, PluginOwner owner,
+                         std::size_t index, std::vector<PendingPlugin>& out) {
+  r.read_list(list, path, [&](const YAML::Node& n, const std::string& p) {
+    out.emplace_back();
+    auto& pending = out.back();
+    read_plugin(r, n, p, pending);
+    switch (owner) {
+      case PluginOwner::service: pending.entry.service = index; break;
+      case PluginOwner::route: pending.entry.route = index; break;
+      case PluginOwner::consumer: pending.entry.consumer = index; break;
+    }
+  });
 }
 
-void read_top_level_plugin(YamlReader& reader, const YAML::Node& node, const std::string& path, TopLevelPlugin& out) {
-  out.path = path;
-  out.node.reset(node);
-  read_plugin(reader, node, path, out.circuit_breaker, &out);
+void read_top_level_plugin(YamlReader& r, const YAML::Node& node, const std::string& path,
+                           std::vector<PendingPlugin>& out) {
+  out.emplace_back();
+  out.back().top_level = true;
+  read_plugin(r, node, path, out.back());
+}
+
+void resolve_plugins(YamlReader& r, std::vector<PendingPlugin>& pending, DeclarativeConfig& cfg) {
+  auto find = [&](const PendingPlugin::Ref& ref, const std::string& field, const std::string& kind, auto& list,
+                  auto matches) -> std::size_t {
+    if (ref.value.empty()) return PluginEntry::kNone;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (matches(list[i], ref.value)) return i;
+    }
+    r.add(ref.node, field, "no " + kind + " named '" + ref.value + "'");
+    return PluginEntry::kNone;
+  };
+  auto by_name = [](const auto& entity, const std::string& v) { return entity.name == v || entity.id == v; };
+  auto by_username = [](const ConsumerConfig& c, const std::string& v) { return c.username == v || c.id == v; };
+
+  std::map<std::tuple<std::string, std::size_t, std::size_t, std::size_t>, bool> seen;
+  for (auto& p : pending) {
+    PluginEntry& e = p.entry;
+    if (e.schema == nullptr || !e.config) continue;  // already reported
+    if (p.top_level) {
+      e.service = find(p.service, e.path + ".service", "service", cfg.services, by_name);
+      e.route = find(p.route, e.path + ".route", "route", cfg.routes, by_name);
+      e.consumer = find(p.consumer, e.path + ".consumer", "consumer", cfg.consumers, by_username);
+      bool unresolved = (!p.service.value.empty() && e.service == PluginEntry::kNone) ||
+                        (!p.route.value.empty() && e.route == PluginEntry::kNone) ||
+                        (!p.consumer.value.empty() && e.consumer == PluginEntry::kNone);
+      if (unresolved) continue;
+    }
+    unsigned scopes = e.schema->scopes;
+    bool global = e.service == PluginEntry::kNone && e.route == PluginEntry::kNone && e.consumer == PluginEntry::kNone;
+    std::string name = "plugin '" + e.name + "'";
+    if (global && !(scopes & plugin::kGlobal)) {
+      r.add(p.node, e.path, name + " cannot be global: set 'service' or 'route'");
+      continue;
+    }
+    if (e.consumer != PluginEntry::kNone && !(scopes & plugin::kConsumer)) {
+      r.add(p.consumer.node ? p.consumer.node : p.node, e.path, name + " cannot be configured on a consumer");
+      continue;
+    }
+    if (e.service != PluginEntry::kNone && !(scopes & plugin::kService)) {
+      r.add(p.node, e.path, name + " cannot be configured on a service");
+      continue;
+    }
+    if (e.route != PluginEntry::kNone && !(scopes & plugin::kRoute)) {
+      r.add(p.node, e.path, name + " cannot be configured on a route");
+      continue;
+    }
+    if (!seen.emplace(std::make_tuple(e.name, e.service, e.route, e.consumer), true).second) {
+      r.add(p.node["name"] ? p.node["name"] : p.node, e.path,
+            name + " is configured twice for " + scope_text(cfg, e));
+      continue;
+    }
+    if (e.schema->check) {
+      e.schema->check(*e.config, cfg, [&](SourceMark mark, const std::string& field, const std::string& message) {
+        r.add(mark.line != 0 ? mark : mark_of(p.node), e.path + ".config." + field, message);
+      });
+    }
+    if (e.id.empty()) {
+      e.id = derive_entity_id("plugin", e.name + "|" + scope_text(cfg, e));
+    }
+    cfg.plugins.push_back(std::move(e));
+  }
+  pending.clear();
 }
 
 }  // namespace portico::config

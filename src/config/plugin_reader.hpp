@@ -1,26 +1,38 @@
-// Reads plugin entries: the `plugins:` list nested in a service or route, and top-level
-// entries naming one. Until the plugin engine lands (see docs/configuration.md), only
-// `circuit-breaker` is known (and cannot be global); any other plugin name is
-// rejected as not supported yet, never ignored (an ignored auth plugin is a security hole).
+// Reads plugin entries generically: `plugins:` lists nested in a service, route or
+// consumer, and top-level `plugins[]` entries naming their service / route / consumer.
+// Each entry's `config` is validated by its plugin's schema (plugin/plugin.hpp); an
+// unknown plugin name is an error, never ignored (an ignored auth plugin would be a
+// security hole).
 #pragma once
 
-#include <optional>
+#include <vector>
 
 #include "config/yaml_reader.hpp"
 
 namespace portico::config {
 
-void read_scoped_plugins(YamlReader& reader, const YAML::Node& node, const std::string& path,
-                         std::optional<CircuitBreakerConfig>& circuit_breaker);
-
-// A top-level `plugins[]` entry, which names the service or route it applies to (resolved
-// by the loader once every service and route is read).
-struct TopLevelPlugin {
-  std::optional<CircuitBreakerConfig> circuit_breaker;
-  std::string service_ref, route_ref;  // name or id; at most one is set
-  YAML::Node service_node, route_node, node;
-  std::string path;
+// An entry read but not yet attached (references resolve once everything is read).
+struct PendingPlugin {
+  PluginEntry entry;
+  struct Ref {
+    std::string value;  // name or id; empty when not set
+    YAML::Node node;
+  };
+  Ref service, route, consumer;  // top-level entries only
+  YAML::Node node, config_node;
+  bool top_level = false;
 };
-void read_top_level_plugin(YamlReader& reader, const YAML::Node& node, const std::string& path, TopLevelPlugin& out);
+
+enum class PluginOwner { service, route, consumer };
+
+// A `plugins:` list nested in the entity of kind `owner` that is (or will be) at `index`.
+void read_nested_plugins(YamlReader& reader, const YAML::Node& list, const std::string& path, PluginOwner owner,
+                         std::size_t index, std::vector<PendingPlugin>& out);
+void read_top_level_plugin(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                           std::vector<PendingPlugin>& out);
+
+// Resolves references, checks each entry's scope against its schema, duplicates (one entry
+// per plugin name and scope) and the schemas' own checks; fills config.plugins.
+void resolve_plugins(YamlReader& reader, std::vector<PendingPlugin>& pending, DeclarativeConfig& config);
 
 }  // namespace portico::config

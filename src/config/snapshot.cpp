@@ -1,5 +1,9 @@
 #include "config/snapshot.hpp"
 
+#include <stdexcept>
+
+#include "plugin/chain.hpp"
+
 #include "net/dns_cache.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -79,13 +83,31 @@ std::string healthchecks_key(const Healthchecks& h) {
   return o.str();
 }
 
-std::string breaker_key(const CircuitBreakerConfig& c) {
-  std::ostringstream o;
-  o << c.enabled << '|' << c.max_failures << '|' << c.window_size << '|' << c.failure_ratio << '|' << c.min_requests
-    << '|' << c.open_timeout << '|' << c.half_open_requests << '|' << c.count_timeouts << '|'
-    << c.count_connection_errors << '|' << c.error_status << '|' << c.error_message << '|';
-  for (int s : c.failure_statuses) o << s << ',';
-  return o.str();
+// One instance per enabled plugin entry, then each route's chains.
+void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared) {
+  const DeclarativeConfig& cfg = snap.config;
+  snap.plugin_instances.resize(cfg.plugins.size());
+  for (std::size_t i = 0; i < cfg.plugins.size(); ++i) {
+    const PluginEntry& e = cfg.plugins[i];
+    if (!e.enabled) continue;
+    std::string key = e.name, scope;
+    auto add_scope = [&](const char* kind, const std::string& id, const std::string& name) {
+      key += std::string("|") + kind + ":" + id;
+      scope += (scope.empty() ? "" : ", ") + std::string(kind) + " '" + (name.empty() ? id : name) + "'";
+    };
+    if (e.service != PluginEntry::kNone) add_scope("service", cfg.services[e.service].id, cfg.services[e.service].name);
+    if (e.route != PluginEntry::kNone) add_scope("route", cfg.routes[e.route].id, cfg.routes[e.route].name);
+    if (e.consumer != PluginEntry::kNone) add_scope("consumer", cfg.consumers[e.consumer].id, cfg.consumers[e.consumer].username);
+    plugin::BuildContext ctx{shared, cfg, key, scope.empty() ? "global" : scope};
+    // A plugin that cannot be built fails the whole snapshot (the old one keeps serving):
+    // leaving out, say, an auth plugin would open the route.
+    snap.plugin_instances[i] = e.schema->instantiate(*e.config, ctx);
+    if (!snap.plugin_instances[i]) throw std::runtime_error("plugin '" + e.name + "' (" + ctx.scope_name + ") could not be built");
+  }
+  snap.route_chains.reserve(cfg.routes.size());
+  for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
+    snap.route_chains.push_back(plugin::resolve_chains(cfg, snap.plugin_instances, ri));
+  }
 }
 
 }  // namespace
@@ -166,10 +188,6 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
     auto& rt = snap->services[si];
     rt.config = &svc;
     rt.state = shared.service_state("service:" + svc.id);
-    if (svc.circuit_breaker && svc.circuit_breaker->enabled) {
-      rt.breaker = shared.circuit_breaker("service:" + svc.id + "|" + breaker_key(*svc.circuit_breaker),
-                                          *svc.circuit_breaker, "service '" + (svc.name.empty() ? svc.id : svc.name) + "'");
-    }
     if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;
@@ -195,18 +213,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
         std::make_unique<proxy::Balancer>(proxy::Algorithm::round_robin, std::move(endpoints), false, 0));
   }
 
-  snap->route_breakers.resize(cfg.routes.size());
-  for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
-    const auto& r = cfg.routes[ri];
-    // The route's own configuration wins; a disabled one does not count (as in Kong,
-    // where disabled plugins are left out before the most specific one is chosen).
-    if (r.circuit_breaker && r.circuit_breaker->enabled) {
-      snap->route_breakers[ri] = shared.circuit_breaker("route:" + r.id + "|" + breaker_key(*r.circuit_breaker),
-                                                        *r.circuit_breaker, "route '" + (r.name.empty() ? r.id : r.name) + "'");
-    } else {
-      snap->route_breakers[ri] = snap->services[r.service_index].breaker;
-    }
-  }
+  build_plugins(*snap, shared);
   snap->router = std::make_unique<router::Router>(cfg);
   snap->hostnames = hostnames_to_resolve(cfg);
   return snap;

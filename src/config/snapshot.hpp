@@ -3,7 +3,7 @@
 // Built on the control thread from a validated DeclarativeConfig (routes compiled,
 // upstream addresses resolved, balancers built), then shared read-only by every worker
 // through a shared_ptr<const Snapshot>. A request keeps the snapshot it started with.
-// Mutable cross-worker state (health, counters, circuit breakers) is referenced here but
+// Mutable cross-worker state (health, counters, plugins' shared state) is referenced here but
 // owned by the SharedStateRegistry, so it survives reloads.
 #pragma once
 
@@ -16,6 +16,7 @@
 
 #include "config/model.hpp"
 #include "net/dns_resolver.hpp"
+#include "plugin/chain.hpp"
 #include "proxy/balancer.hpp"
 #include "proxy/shared_state.hpp"
 #include "router/router.hpp"
@@ -44,7 +45,6 @@ struct ServiceRuntime {
   const UpstreamRuntime* upstream = nullptr;  // null when the host is not an upstream
   std::string resolve_error;                  // set when no endpoint could be resolved
   std::shared_ptr<proxy::ServiceState> state;
-  std::shared_ptr<proxy::CircuitBreaker> breaker;  // the service's circuit-breaker plugin, if any
 };
 
 struct Snapshot {
@@ -54,9 +54,10 @@ struct Snapshot {
   std::vector<std::unique_ptr<proxy::Balancer>> balancers;
   std::vector<UpstreamRuntime> upstreams;  // parallel to config.upstreams
   std::vector<ServiceRuntime> services;    // parallel to config.services
-  // Per route (parallel to config.routes): the circuit breaker that applies, the route's
-  // own or else its service's; null when none.
-  std::vector<std::shared_ptr<proxy::CircuitBreaker>> route_breakers;
+  // Parallel to config.plugins: the configured instance (null when disabled).
+  std::vector<std::shared_ptr<const plugin::Instance>> plugin_instances;
+  // Parallel to config.routes: the plugins that run for each route, in order.
+  std::vector<plugin::Chains> route_chains;
   std::set<std::string> hostnames;  // names whose addresses it uses (re-resolved on TTL expiry)
   std::uint64_t generation = 0;
 

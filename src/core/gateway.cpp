@@ -101,7 +101,12 @@ bool Gateway::start(std::vector<std::string>& errors) {
   }
   control_.restart();
   std::vector<std::string> warnings;
-  snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings);
+  try {
+    snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings);
+  } catch (const std::exception& e) {
+    errors.push_back(e.what());
+    return false;
+  }
   for (const auto& w : warnings) spdlog::warn("{}", w);
 
   std::shared_ptr<obs::AccessLogSink> sink;
@@ -231,7 +236,13 @@ std::vector<std::string> Gateway::reload() {
 
 void Gateway::activate(config::DeclarativeConfig config, const std::string& why) {
   std::vector<std::string> warnings;
-  auto snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings);
+  std::shared_ptr<const config::Snapshot> snap;
+  try {
+    snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: configuration not activated, the previous one keeps serving: {}", why, e.what());
+    return;
+  }
   for (const auto& w : warnings) spdlog::warn("{}", w);
   snapshot_ = snap;
   for (auto& w : workers_) w->publish(snap);

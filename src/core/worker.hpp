@@ -25,6 +25,7 @@
 #include "obs/access_log.hpp"
 #include "obs/log_limiter.hpp"
 #include "obs/stats.hpp"
+#include "plugin/request_context.hpp"
 #include "proxy/options.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -60,6 +61,7 @@ class Worker {
   obs::WorkerStats& stats() { return stats_; }
   const obs::WorkerStats& stats() const { return stats_; }
   BufferPool& buffers() { return buffers_; }
+  plugin::ContextPool& plugin_contexts() { return plugin_contexts_; }
   DeadlineQueue& deadlines() { return deadlines_; }
   // Header-field vectors are lent to active connections and returned when they go idle,
   // so an idle connection holds none and a busy worker allocates none.
@@ -107,6 +109,7 @@ class Worker {
   DeadlineQueue deadlines_;
   obs::WorkerStats stats_;
   BufferPool buffers_;
+  plugin::ContextPool plugin_contexts_;  // declared before io_: outlives the connections
   std::vector<std::vector<http::HeaderField>> spare_headers_;
   std::unordered_set<proxy::DownstreamConnection*> connections_;
   std::shared_ptr<const config::Snapshot> snapshot_;

@@ -51,7 +51,6 @@ struct StatsFields {
   T upstream_invalid_responses{};  // malformed/ambiguous heads, early closes, broken bodies
   T retry_budget_exhausted{};      // retries refused by the retry budget
   T upstream_overflows{};          // requests shed by an upstream's max_* limits
-  T circuit_rejected{};            // requests answered by an open circuit breaker
 
   // Calls fn(field of a, same field of b) for every counter (a and b may differ in T).
   template <typename A, typename B, typename Fn>
@@ -74,7 +73,6 @@ struct StatsFields {
     fn(a.upstream_invalid_responses, b.upstream_invalid_responses);
     fn(a.retry_budget_exhausted, b.retry_budget_exhausted);
     fn(a.upstream_overflows, b.upstream_overflows);
-    fn(a.circuit_rejected, b.circuit_rejected);
   }
 };
 

@@ -212,7 +212,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
                                                                              std::string_view message, bool close,
                                                                              std::string_view extra_headers) {
   // Errors before the body was read leave unread bytes behind: the connection must close.
-  std::string response = http::json_error_response(status, message, close, extra_headers);
+  co_return co_await send_response(ex, status, http::json_error_response(status, message, close, extra_headers), close);
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(Exchange* ex, int status,
+                                                                                std::string response, bool close) {
   // Counted before the write: a client that has read the answer must see it in the counters.
   count_response_status(status);
   Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
@@ -261,6 +265,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
     }
   }
   log_request(ex);
+  if (ex.plugins) {
+    ex.plugins->status = ex.status;
+    plugin::run_log(*ex.plugins);
+  }
   co_return next;
 }
 

@@ -19,6 +19,7 @@
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "http/header_view.hpp"
+#include "plugin/plugin.hpp"
 #include "proxy/head_writer.hpp"
 
 namespace portico {
@@ -61,6 +62,12 @@ class DownstreamConnection {
   // Answers with Portico's own JSON error; `extra_headers` are complete header lines.
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close,
                                           std::string_view extra_headers = {});
+  // Writes a complete response Portico produced itself.
+  boost::asio::awaitable<Next> send_response(Exchange* ex, int status, std::string response, bool close);
+  // Takes a plugin context for the route and runs the access phase synchronously.
+  plugin::Access start_plugins(Exchange& ex);
+  // Answers with what a plugin set in ctx.reply().
+  boost::asio::awaitable<Next> send_plugin_reply(Exchange& ex);
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
 
   // How one attempt at the upstream ended (proxy_request.cpp).

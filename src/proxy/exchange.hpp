@@ -14,7 +14,8 @@
 
 #include "config/snapshot.hpp"
 #include "http/h1_parser.hpp"
-#include "proxy/circuit_breaker.hpp"
+#include "plugin/chain.hpp"
+#include "plugin/request_context.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "router/router.hpp"
@@ -36,37 +37,6 @@ inline std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
   return d < 0 ? 0 : static_cast<std::uint64_t>(d);
 }
-
-// Records the circuit-breaker outcome of a request exactly once; a request that ends
-// without an upstream outcome (the client went away) frees its probe slot.
-class BreakerTicket {
- public:
-  BreakerTicket() = default;
-  BreakerTicket(CircuitBreaker* b, CircuitBreaker::Admission a) : breaker_(b), admission_(a) {}
-  BreakerTicket(const BreakerTicket&) = delete;
-  BreakerTicket& operator=(BreakerTicket&& o) noexcept {
-    breaker_ = std::exchange(o.breaker_, nullptr);
-    admission_ = o.admission_;
-    return *this;
-  }
-  ~BreakerTicket() {
-    if (breaker_ != nullptr) breaker_->abandon(admission_);
-  }
-  void record(int status, bool timed_out, bool connection_error) {
-    if (breaker_ == nullptr) return;
-    breaker_->record(admission_, breaker_->is_failure(status, timed_out, connection_error), Clock::now());
-    breaker_ = nullptr;
-  }
-  // Portico shed the request itself (an upstream limit): no verdict on the service.
-  void abstain() {
-    if (breaker_ != nullptr) breaker_->abandon(admission_);
-    breaker_ = nullptr;
-  }
-
- private:
-  CircuitBreaker* breaker_ = nullptr;
-  CircuitBreaker::Admission admission_ = CircuitBreaker::Admission::pass;
-};
 
 struct DownstreamConnection::Exchange {
   Clock::time_point started = Clock::now();
@@ -99,9 +69,11 @@ struct DownstreamConnection::Exchange {
   bool attempt_reused = false;  // the last attempt used a pooled connection
   Next answer = Next::close;    // how the connection goes on after Attempt::answered
   CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
-  // Held for the whole request. Kept here rather than in proxy_request's coroutine frame:
-  // the request-path frames must stay small (see docs/architecture.md "Memory").
-  BreakerTicket breaker;
+  // The route's plugin context (null when the route has no plugins). Kept here rather
+  // than in proxy_request's coroutine frame: the request-path frames must stay small
+  // (see docs/architecture.md "Memory").
+  plugin::ContextPool::Lease plugins;
+  // Held for the whole request.
   CounterHold upstream_request;  // the upstream's max_requests count
   CounterHold active_request;    // the service's retry budget inputs
   CounterHold active_retry;
@@ -112,6 +84,17 @@ struct DownstreamConnection::Exchange {
     if (deadline == Clock::time_point{}) return t;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     return std::min(t, std::max(left, std::chrono::milliseconds(1)));
+  }
+  // The upstream outcome, for plugins' log phase (e.g. the circuit breaker).
+  void note_upstream(int status, bool timed_out = false, bool connection_error = false) {
+    if (!plugins) return;
+    using Kind = plugin::UpstreamVerdict::Kind;
+    plugins->verdict = {timed_out || connection_error || status == 0 ? Kind::failure : Kind::response, status,
+                        timed_out, connection_error};
+  }
+  // Portico shed the request itself (an upstream limit): no verdict on the service.
+  void note_shed() {
+    if (plugins) plugins->verdict.kind = plugin::UpstreamVerdict::Kind::shed;
   }
   std::span<const std::uint32_t> tried_span() const { return {tried.data(), tried_count}; }
   void remember_tried(std::uint32_t index) {

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "plugin/request_context.hpp"
+
 namespace portico::proxy {
 
 HeadBuilder& HeadBuilder::number(std::uint64_t value) {
@@ -31,6 +33,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
     switch (h.kind) {
       case FieldKind::other:
         if (!req.connection_tokens.empty() && named_in_connection(req, h.name)) continue;
+        if (info.edits != nullptr && info.edits->drops(h.name)) continue;
         out.field(h.name, h.value);
         continue;
       // Client values of the forwarding fields count only from trusted peers.
@@ -65,6 +68,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
   } else {
     out.raw("Via: ").raw(via).raw(", 1.1 portico\r\n");
   }
+  if (info.edits != nullptr) info.edits->for_each_set([&](std::string_view n, std::string_view v) { out.field(n, v); });
   if (info.framing == http::BodyFraming::chunked) {
     out.field("Transfer-Encoding", "chunked");
   } else if (info.framing == http::BodyFraming::content_length) {

@@ -11,6 +11,10 @@
 #include "core/byte_buffer.hpp"
 #include "http/header_view.hpp"
 
+namespace portico::plugin {
+class HeaderEdits;
+}
+
 namespace portico::proxy {
 
 // Builds a message head in a buffer taken from the worker's pool, so steady-state
@@ -29,6 +33,7 @@ class HeadBuilder {
   }
 
   HeadBuilder& raw(std::string_view s) {
+    if (s.empty()) return *this;
     if (buf_.writable() < s.size()) buf_.grow((buf_.capacity() + s.size()) * 2);
     std::memcpy(buf_.write_ptr(), s.data(), s.size());
     buf_.commit(s.size());
@@ -73,6 +78,7 @@ struct ForwardingInfo {
   bool trusted_peer = false;         // keep client-supplied X-Forwarded-*
   http::BodyFraming framing = http::BodyFraming::none;
   std::uint64_t content_length = 0;
+  const plugin::HeaderEdits* edits = nullptr;  // plugins' header edits (identity headers...)
 };
 
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& request, const ForwardingInfo& info);

@@ -36,19 +36,16 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
   }
 
-  // Admission: an open circuit answers at once, without touching the upstream.
-  if (CircuitBreaker* cb = snap.route_breakers[route.route_index].get()) {
-    auto admission = cb->admit(Clock::now());
-    if (admission == CircuitBreaker::Admission::reject) {
-      worker_.stats().circuit_rejected.add();
-      co_return co_await send_error(&ex, cb->config().error_status, cb->config().error_message, has_body);
-    }
-    ex.breaker = BreakerTicket(cb, admission);
+  // Plugins' access phase (authentication, rate limits, circuit breaker...): any may answer.
+  if (!snap.route_chains[route.route_index].empty()) {
+    plugin::Access access = start_plugins(ex);
+    if (access == plugin::Access::suspend) access = co_await plugin::finish_access(*ex.plugins);
+    if (access == plugin::Access::replied) co_return co_await send_plugin_reply(ex);
   }
   if (upstream != nullptr && upstream->config->max_requests > 0) {
     if (upstream->state->requests.load(std::memory_order_relaxed) >= upstream->config->max_requests) {
       worker_.stats().upstream_overflows.add();
-      ex.breaker.abstain();
+      ex.note_shed();
       co_return co_await send_error(&ex, 503, "upstream is over its max_requests limit", has_body);
     }
     ex.upstream_request.hold(upstream->state->requests);
@@ -65,7 +62,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     if (!force_fresh) {
       const Endpoint* ep = worker_.pick_endpoint(snap, ex.service->balancer_index, ex.hash, ex.tried_span());
       if (ep == nullptr) {
-        ex.breaker.record(503, false, false);
+        ex.note_upstream(503);
         co_return co_await send_error(&ex, 503, kNoPeer, has_body);
       }
       ex.endpoint = ep;
@@ -81,7 +78,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       bool retry_status = std::find(svc.retry_on_statuses.begin(), svc.retry_on_statuses.end(), status) !=
                           svc.retry_on_statuses.end();
       if (!retry_status || !may_retry(ex, outcome, retries_done)) {
-        ex.breaker.record(status, false, false);
+        ex.note_upstream(status);
         break;
       }
       conn.reset();  // the response is dropped with its connection
@@ -98,14 +95,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       report_health(ex, outcome, 0);
       if (!may_retry(ex, outcome, retries_done)) {
         if (outcome == Attempt::overflow) {
-          ex.breaker.abstain();
+          ex.note_shed();
           co_return co_await answer_failure(ex, outcome);
         }
         bool timed_out = outcome == Attempt::connect_timeout || outcome == Attempt::read_timeout ||
                          outcome == Attempt::write_timeout;
         bool connection_error = outcome == Attempt::connect_error || outcome == Attempt::no_response ||
                                 outcome == Attempt::write_failed;
-        ex.breaker.record(timed_out ? 504 : 502, timed_out, connection_error);
+        ex.note_upstream(timed_out ? 504 : 502, timed_out, connection_error);
         co_return co_await answer_failure(ex, outcome);
       }
     }
@@ -157,6 +154,22 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   co_return keep_alive ? Next::keep_alive : Next::close;
 }
 
+plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
+  const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
+  ex.plugins = worker_.plugin_contexts().take();
+  ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service->config, &chains);
+  return plugin::run_access(*ex.plugins);
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
+  const plugin::RequestContext& ctx = *ex.plugins;
+  bool close = request_.framing != http::BodyFraming::none;  // the body was not read
+  co_return co_await send_response(&ex, ctx.reply_status(),
+                                   http::json_response(ctx.reply_status(), ctx.reply_body(), close, ctx.reply_headers(),
+                                                       request_.method == "HEAD"),
+                                   close);
+}
+
 void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   const config::ServiceConfig& svc = *ex.service->config;
@@ -173,9 +186,14 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
     }
   }
 
+  std::string_view query = request_.query;
+  if (ex.plugins) {
+    plugin::run_upstream_request(*ex.plugins);
+    if (ex.plugins->query_replaced()) query = ex.plugins->upstream_query();
+  }
   router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
                               route.path_handling_v1);
-  if (!request_.query.empty()) upstream_target_.append("?").append(request_.query);
+  if (!query.empty()) upstream_target_.append("?").append(query);
   ex.upstream_target = upstream_target_;
   ex.response = &response_head_;
   if (has_body && worker_.access_log().enabled()) {
@@ -203,6 +221,7 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   info.trusted_peer = trusted_peer_;
   info.framing = request_.framing;
   info.content_length = request_.content_length;
+  if (ex.plugins && !ex.plugins->upstream_headers().empty()) info.edits = &ex.plugins->upstream_headers();
   build_upstream_request(head_, request_, info);
 }
 
@@ -513,6 +532,10 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
       break;
   }
   if (!ex.set_cookie.empty()) response_.raw(ex.set_cookie);
+  if (ex.plugins) {
+    plugin::run_response_headers(*ex.plugins);
+    response_.raw(ex.plugins->response_headers());
+  }
   response_.field("Via", "1.1 portico");
   response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
   response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));

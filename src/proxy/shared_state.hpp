@@ -1,6 +1,6 @@
 // Process-wide mutable state that must outlive a configuration snapshot and be seen by
 // every worker: target health, per-service request/retry counts (retry budget), per-
-// upstream limits, circuit breakers. Snapshots hold shared_ptrs to these objects; the
+// upstream limits, plugins' shared state (e.g. circuit breakers). Snapshots hold shared_ptrs to these objects; the
 // registry hands the same object to the next snapshot when its key (entity id plus the
 // configuration that shapes it) is unchanged, so a reload keeps what was learnt.
 #pragma once
@@ -12,7 +12,8 @@
 #include <mutex>
 #include <string>
 
-#include "proxy/circuit_breaker.hpp"
+#include <functional>
+
 #include "proxy/target_health.hpp"
 
 namespace portico::proxy {
@@ -36,8 +37,17 @@ class SharedStateRegistry {
   std::shared_ptr<TargetHealth> target_health(const std::string& key) { return get(health_, key); }
   std::shared_ptr<ServiceState> service_state(const std::string& key) { return get(services_, key); }
   std::shared_ptr<UpstreamState> upstream_state(const std::string& key) { return get(upstreams_, key); }
-  std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, const config::CircuitBreakerConfig& config,
-                                                  const std::string& scope_name);
+  // A plugin's state shared by workers and kept across reloads while `key` (which should
+  // include the plugin entry's identity and the config that shapes the state) is unchanged.
+  template <typename T>
+  std::shared_ptr<T> plugin_state(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+    std::lock_guard lock(mu_);
+    auto& slot = plugin_states_[key];
+    if (auto existing = std::static_pointer_cast<T>(slot.lock())) return existing;
+    auto fresh = make();
+    slot = fresh;
+    return fresh;
+  }
 
  // Forgets objects no snapshot uses any more (called before each build).
   void prune();
@@ -56,7 +66,8 @@ class SharedStateRegistry {
   std::map<std::string, std::weak_ptr<TargetHealth>> health_;
   std::map<std::string, std::weak_ptr<ServiceState>> services_;
   std::map<std::string, std::weak_ptr<UpstreamState>> upstreams_;
-  std::map<std::string, std::weak_ptr<CircuitBreaker>> breakers_;
+  // Keys are namespaced by plugin name (see BuildContext::key), so one type per key.
+  std::map<std::string, std::weak_ptr<void>> plugin_states_;
 };
 
 }  // namespace portico::proxy

@@ -1,16 +1,20 @@
-#include "proxy/circuit_breaker.hpp"
+#include "plugins/circuit-breaker/circuit_breaker.hpp"
 
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-namespace portico::proxy {
+#include "plugin/counters.hpp"
+
+namespace portico::plugins {
 namespace {
-std::atomic<std::uint64_t> g_opened{0};
-}
+// Published in GET /status.
+std::atomic<std::uint64_t>& g_opened = plugin::counter("circuit_opened");
+std::atomic<std::uint64_t>& g_rejected = plugin::counter("circuit_rejected");
+}  // namespace
 
 std::uint64_t CircuitBreaker::opened_total() { return g_opened.load(std::memory_order_relaxed); }
 
-CircuitBreaker::CircuitBreaker(config::CircuitBreakerConfig config, std::string scope_name)
+CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, std::string scope_name)
     : config_(std::move(config)), scope_name_(std::move(scope_name)) {
   auto window = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.window_size));
   bucket_width_ = std::max<Clock::duration>(window / static_cast<int>(kBuckets), std::chrono::microseconds(1));
@@ -41,6 +45,7 @@ CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
     auto open_for = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.open_timeout));
     if (now - opened_at_ < open_for) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
+      g_rejected.fetch_add(1, std::memory_order_relaxed);
       return Admission::reject;
     }
     transition(State::half_open, now);
@@ -50,6 +55,7 @@ CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
     return Admission::probe;
   }
   rejected_.fetch_add(1, std::memory_order_relaxed);
+  g_rejected.fetch_add(1, std::memory_order_relaxed);
   return Admission::reject;
 }
 
@@ -115,4 +121,4 @@ void CircuitBreaker::transition(State to, Clock::time_point now) {
   spdlog::log(log_level, "circuit-breaker on {}: {} -> {}", scope_name_, state_name(from), state_name(to));
 }
 
-}  // namespace portico::proxy
+}  // namespace portico::plugins

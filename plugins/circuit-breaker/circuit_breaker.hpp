@@ -17,8 +17,26 @@
 #include <string>
 
 #include "config/model.hpp"
+#include "plugin/plugin.hpp"
 
-namespace portico::proxy {
+namespace portico::plugins {
+
+// The `circuit-breaker` plugin (Portico's; scope: service or route). Durations in seconds.
+struct CircuitBreakerConfig : plugin::ParsedConfig {
+  int max_failures = 5;          // failures within window_size that open the circuit; 0: off
+  double window_size = 60;       // seconds
+  double failure_ratio = 0;      // 0 < r <= 1: open when failures/requests >= r ...
+  int min_requests = 20;         // ... once the window holds at least this many requests
+  double open_timeout = 30;      // seconds open before probes are let through
+  int half_open_requests = 1;    // probes in half-open; all must succeed to close
+  std::vector<int> failure_statuses{500, 502, 503, 504};
+  bool count_timeouts = true;
+  bool count_connection_errors = true;
+  int error_status = 503;
+  std::string error_message = "circuit breaker is open";
+  config::SourceMark mark;
+};
+
 
 class CircuitBreaker {
  public:
@@ -26,9 +44,9 @@ class CircuitBreaker {
   enum class State { closed, open, half_open };
   enum class Admission { pass, probe, reject };
 
-  CircuitBreaker(config::CircuitBreakerConfig config, std::string scope_name);
+  CircuitBreaker(CircuitBreakerConfig config, std::string scope_name);
 
-  const config::CircuitBreakerConfig& config() const { return config_; }
+  const CircuitBreakerConfig& config() const { return config_; }
   const std::string& scope_name() const { return scope_name_; }
   State state() const { return state_.load(std::memory_order_relaxed); }
   static const char* state_name(State s);
@@ -59,7 +77,7 @@ class CircuitBreaker {
   Bucket& bucket_for(Clock::time_point now);          // mu_ held
   void clear_window();                                // mu_ held
 
-  config::CircuitBreakerConfig config_;
+  CircuitBreakerConfig config_;
   std::string scope_name_;
   Clock::duration bucket_width_;
   std::atomic<State> state_{State::closed};
@@ -72,4 +90,4 @@ class CircuitBreaker {
   std::atomic<std::uint64_t> rejected_{0};
 };
 
-}  // namespace portico::proxy
+}  // namespace portico::plugins

@@ -1,16 +1,16 @@
-#include "proxy/circuit_breaker.hpp"
+#include "plugins/circuit-breaker/circuit_breaker.hpp"
 
 #include <gtest/gtest.h>
 
-namespace portico::proxy {
+namespace portico::plugins {
 namespace {
 
 using Admission = CircuitBreaker::Admission;
 using State = CircuitBreaker::State;
 using namespace std::chrono_literals;
 
-config::CircuitBreakerConfig count_config() {
-  config::CircuitBreakerConfig c;
+CircuitBreakerConfig count_config() {
+  CircuitBreakerConfig c;
   c.max_failures = 3;
   c.window_size = 10;
   c.open_timeout = 5;
@@ -88,7 +88,7 @@ TEST(CircuitBreaker, AbandonedProbeFreesItsSlot) {
 }
 
 TEST(CircuitBreaker, RatioModeNeedsMinimumRequests) {
-  config::CircuitBreakerConfig c;
+  CircuitBreakerConfig c;
   c.max_failures = 0;
   c.failure_ratio = 0.5;
   c.min_requests = 10;
@@ -114,4 +114,4 @@ TEST(CircuitBreaker, FailureClassificationFollowsConfig) {
 }
 
 }  // namespace
-}  // namespace portico::proxy
+}  // namespace portico::plugins

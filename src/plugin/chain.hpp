@@ -1,0 +1,63 @@
+// Plugin chains: which configured plugins run for a route, in Kong's priority order,
+// resolved once per snapshot (never per request), and the functions that run a phase
+// over a chain.
+//
+// Precedence (Kong's): for each plugin name the most specific enabled entry wins:
+//   consumer+route+service > consumer+route > consumer+service > route+service >
+//   consumer > route > service > global.
+// A route has a base chain (entries without a consumer) and, for each consumer that has
+// consumer-scoped entries, a chain of its own; the access phase switches to it as soon
+// as an auth plugin identifies that consumer, for the plugins that follow.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/model.hpp"
+#include "plugin/plugin.hpp"
+#include "plugin/request_context.hpp"
+
+namespace portico::plugin {
+
+struct ChainEntry {
+  const Schema* schema = nullptr;
+  const Instance* instance = nullptr;
+};
+
+struct Chain {
+  std::vector<ChainEntry> entries;  // by priority, highest first (ties: by name)
+  unsigned phases = 0;              // union of the entries' phases
+  bool uses(Phase p) const { return (phases & p) != 0; }
+};
+
+struct Chains {
+  Chain base;
+  // Consumers with entries of their own, sorted by pointer.
+  std::vector<std::pair<const config::ConsumerConfig*, Chain>> by_consumer;
+  unsigned phases = 0;  // union over all chains
+  bool empty() const { return phases == 0; }
+  bool uses(Phase p) const { return (phases & p) != 0; }
+  const Chain& for_consumer(const config::ConsumerConfig* consumer) const;
+};
+
+// Builds a route's chains. `instances` is parallel to config.plugins (null: disabled or
+// failed). Control thread.
+Chains resolve_chains(const config::DeclarativeConfig& config,
+                      const std::vector<std::shared_ptr<const Instance>>& instances, std::size_t route_index);
+
+// Runs the access phase of ctx.chains() from the start until a plugin replies or
+// suspends, or the chain ends. Synchronous: no coroutine frame for the common case.
+Access run_access(RequestContext& ctx);
+// After run_access() returned suspend: awaits that plugin's access_async(), then goes on.
+boost::asio::awaitable<Access> finish_access(RequestContext& ctx);
+
+// The other phases, over the chain the access phase ended on (ctx.active_chain()).
+void run_upstream_request(RequestContext& ctx);
+void run_response_headers(RequestContext& ctx);
+void run_response_body(RequestContext& ctx, std::string& body);
+void run_log(RequestContext& ctx) noexcept;
+
+}  // namespace portico::plugin

@@ -1,0 +1,115 @@
+// The plugin SDK: what a plugin is made of (docs/plugins.md walks through one).
+//
+// Three tiers, as in Envoy:
+//   1. Schema: name, priority, phases, scopes, and `parse`, which validates the entry's
+//      `config` block (Kong field names and defaults) into a ParsedConfig when the file
+//      is loaded. Nothing is parsed on the request path.
+//   2. Instance: built from a ParsedConfig for one snapshot (`instantiate`), immutable,
+//      shared by every worker. Its phase methods are const.
+//   3. Phases, each optional and declared in Schema::phases so that an unused phase is
+//      never called: access (may answer the request; synchronous, with an awaited
+//      continuation only for plugins that wait on I/O), upstream_request, response_headers,
+//      response_body, log (always runs, noexcept).
+// Per-request state lives in typed slots on the RequestContext, never in the instance.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.hpp"
+
+namespace YAML {
+class Node;
+}
+namespace portico::config {
+class YamlReader;
+}
+namespace portico::proxy {
+class SharedStateRegistry;
+}
+
+namespace portico::plugin {
+
+class RequestContext;
+
+// Phases a plugin takes part in (a bit mask in Schema::phases).
+enum Phase : unsigned {
+  kAccess = 1u << 0,
+  kUpstreamRequest = 1u << 1,
+  kResponseHeaders = 1u << 2,
+  kResponseBody = 1u << 3,
+  kLog = 1u << 4,
+};
+
+// Where a plugin may be configured (a bit mask in Schema::scopes).
+enum ScopeBit : unsigned {
+  kGlobal = 1u << 0,
+  kService = 1u << 1,
+  kRoute = 1u << 2,
+  kConsumer = 1u << 3,
+};
+
+// What the access phase of one plugin decided.
+enum class Access {
+  next,     // go on with the next plugin
+  replied,  // the plugin set ctx.reply(): answer the client, skip the upstream
+  suspend,  // call access_async() and wait for it (I/O); it returns next or replied
+};
+
+// Tier 1 output: a plugin's validated `config`, plain data owned by the configuration.
+struct ParsedConfig {
+  virtual ~ParsedConfig() = default;
+};
+
+// Tier 2: one configured plugin in a snapshot. Immutable; phases are called from every
+// worker thread at once.
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  virtual Access access(RequestContext&) const { return Access::next; }
+  virtual boost::asio::awaitable<Access> access_async(RequestContext&) const;
+  // Edits what goes to the upstream (headers, query) once per request, before the first attempt.
+  virtual void upstream_request(RequestContext&) const {}
+  // Edits the client's response head (ctx.add_response_header()).
+  virtual void response_headers(RequestContext&) const {}
+  // The whole response body, buffered (bounded by the proxy); may rewrite it.
+  virtual void response_body(RequestContext&, std::string&) const {}
+  virtual void log(RequestContext&) const noexcept {}
+};
+
+// What an instance is built with (control thread, at snapshot build).
+struct BuildContext {
+  proxy::SharedStateRegistry& shared;
+  const config::DeclarativeConfig& config;
+  // Stable identity of the plugin entry ("name|service:<id>|route:<id>|consumer:<id>"),
+  // for state that should survive a reload that does not change the entry.
+  std::string key;
+  std::string scope_name;  // "service 'orders'", "route 'r1'", "global", for logs
+};
+
+// Reports problems found in a parsed config that need the whole configuration (e.g. an
+// `anonymous` consumer that does not exist). `field` is relative to the entry's config.
+using CheckError = std::function<void(config::SourceMark mark, const std::string& field, const std::string& message)>;
+
+// Tier 1: everything Portico knows about a plugin. One per plugin folder.
+struct Schema {
+  std::string_view name;  // Kong's name, e.g. "key-auth"
+  int priority = 0;       // Kong's PRIORITY: higher runs first
+  unsigned phases = 0;    // Phase bits
+  unsigned scopes = kGlobal | kService | kRoute | kConsumer;
+  // Validates `config` (an undefined node when the entry has none: all defaults).
+  // Errors go to the reader with paths under `path`; the result may be null on error.
+  std::function<std::shared_ptr<const ParsedConfig>(config::YamlReader& reader, const YAML::Node& config,
+                                                    const std::string& path)>
+      parse;
+  // Optional: checks against the rest of the configuration, once everything is read.
+  std::function<void(const ParsedConfig&, const config::DeclarativeConfig&, const CheckError&)> check;
+  // Builds the instance for a snapshot.
+  std::function<std::shared_ptr<const Instance>(const ParsedConfig&, BuildContext&)> instantiate;
+};
+
+}  // namespace portico::plugin

@@ -1,0 +1,187 @@
+#include "plugin/request_context.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "http/header_view.hpp"
+#include "http/status.hpp"
+#include "plugin/chain.hpp"
+
+namespace portico::plugin {
+
+void HeaderEdits::set(std::string_view name, std::string_view value) {
+  for (auto& e : edits_) {
+    if (http::iequals(e.name, name)) {
+      e.value = value;
+      e.has_value = true;
+      return;
+    }
+  }
+  edits_.push_back({name, value, true});
+}
+
+void HeaderEdits::remove(std::string_view name) {
+  for (auto& e : edits_) {
+    if (http::iequals(e.name, name)) {
+      e.has_value = false;
+      return;
+    }
+  }
+  edits_.push_back({name, {}, false});
+}
+
+bool HeaderEdits::drops(std::string_view name) const {
+  for (const auto& e : edits_) {
+    if (http::iequals(e.name, name)) return true;
+  }
+  return false;
+}
+
+RequestContext::RequestContext()
+    : arena_(initial_.data(), initial_.size()), more_slots_(&arena_), upstream_headers_(&arena_) {}
+
+void RequestContext::begin(const http::RequestHead& request, std::string_view client_ip, std::string_view path,
+                           const router::CompiledRoute* route, const config::ServiceConfig* service,
+                           const Chains* chains) {
+  request_ = &request;
+  client_ip_ = client_ip;
+  path_ = path;
+  route_ = route;
+  service_ = service;
+  chains_ = chains;
+  active_chain = chains != nullptr ? &chains->base : nullptr;
+  access_index = 0;
+}
+
+void RequestContext::reset() {
+  // Containers first: their memory is the arena's.
+  upstream_headers_.clear();
+  more_slots_.clear();
+  more_slots_.shrink_to_fit();
+  upstream_headers_ = HeaderEdits(&arena_);
+  arena_.release();
+  slot_count_ = 0;
+  request_ = nullptr;
+  client_ip_ = path_ = {};
+  route_ = nullptr;
+  service_ = nullptr;
+  chains_ = nullptr;
+  active_chain = nullptr;
+  access_index = 0;
+  consumer_ = nullptr;
+  has_credential_ = false;
+  credential_identifier_ = {};
+  reply_status_ = 0;
+  reply_body_ = reply_headers_ = {};
+  upstream_query_ = {};
+  query_replaced_ = false;
+  response_headers_ = {};
+  verdict = {};
+  status = 0;
+}
+
+std::string_view RequestContext::store(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = static_cast<char*>(arena_.allocate(s.size(), 1));
+  std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+std::string_view RequestContext::concat(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (auto part : parts) n += part.size();
+  if (n == 0) return {};
+  char* p = static_cast<char*>(arena_.allocate(n, 1));
+  std::size_t at = 0;
+  for (auto part : parts) {
+    std::memcpy(p + at, part.data(), part.size());
+    at += part.size();
+  }
+  return {p, n};
+}
+
+void* RequestContext::find_slot(const Instance* owner) const {
+  std::size_t inline_count = std::min(slot_count_, slots_.size());
+  for (std::size_t i = 0; i < inline_count; ++i) {
+    if (slots_[i].owner == owner) return slots_[i].state;
+  }
+  for (const auto& slot : more_slots_) {
+    if (slot.owner == owner) return slot.state;
+  }
+  return nullptr;
+}
+
+void RequestContext::add_slot(const Instance* owner, void* state) {
+  if (slot_count_ < slots_.size()) slots_[slot_count_] = {owner, state};
+  else more_slots_.push_back({owner, state});  // rare: many stateful plugins on one route
+  ++slot_count_;
+}
+
+void RequestContext::authenticate(const config::ConsumerConfig& consumer, std::string_view credential_identifier) {
+  consumer_ = &consumer;
+  has_credential_ = true;
+  credential_identifier_ = credential_identifier;
+  set_identity_headers();
+}
+
+void RequestContext::authenticate_anonymous(const config::ConsumerConfig& consumer) {
+  consumer_ = &consumer;
+  has_credential_ = false;
+  credential_identifier_ = {};
+  set_identity_headers();
+}
+
+void RequestContext::set_identity_headers() {
+  // Kong's set_consumer(): every identity header is either set by Portico or removed, so a
+  // client can never pass its own copy through.
+  auto set_or_remove = [this](std::string_view name, std::string_view value) {
+    if (value.empty()) upstream_headers_.remove(name);
+    else upstream_headers_.set(name, value);
+  };
+  set_or_remove("X-Consumer-ID", consumer_->id);
+  set_or_remove("X-Consumer-Custom-ID", consumer_->custom_id);
+  set_or_remove("X-Consumer-Username", consumer_->username);
+  set_or_remove("X-Credential-Identifier", has_credential_ ? credential_identifier_ : std::string_view{});
+  set_or_remove("X-Anonymous-Consumer", has_credential_ ? std::string_view{} : std::string_view("true"));
+}
+
+void RequestContext::reply(int status, std::string_view message, std::string_view extra_headers) {
+  std::string body = "{\"message\":\"";
+  http::append_json_escaped(body, message);
+  body += "\"}";
+  reply_json(status, body, extra_headers);
+}
+
+void RequestContext::reply_json(int status, std::string_view json_body, std::string_view extra_headers) {
+  reply_status_ = status;
+  reply_body_ = store(json_body);
+  reply_headers_ = store(extra_headers);
+}
+
+void RequestContext::add_response_header(std::string_view name, std::string_view value) {
+  response_headers_ = concat({response_headers_, name, ": ", value, "\r\n"});
+}
+
+ContextPool::Lease ContextPool::take() {
+  RequestContext* ctx = nullptr;
+  if (free_.empty()) {
+    ctx = new RequestContext();
+  } else {
+    ctx = free_.back();
+    free_.pop_back();
+  }
+  return Lease(ctx, Return{this});
+}
+
+void ContextPool::give_back(RequestContext* ctx) {
+  ctx->reset();
+  // Keep a bounded number for reuse; a burst's surplus is freed.
+  if (free_.size() < 1024) free_.push_back(ctx);
+  else delete ctx;
+}
+
+ContextPool::~ContextPool() {
+  for (auto* ctx : free_) delete ctx;
+}
+
+}  // namespace portico::plugin

@@ -1,0 +1,194 @@
+// The per-request context plugins work with: a view of the request, the caller's
+// identity, the edits to make to the upstream request and the client's response, the
+// outcome (for the log phase), typed per-request state slots and an arena.
+//
+// Contexts are pooled per worker (ContextPool) and only taken for routes that have
+// plugins; everything a plugin stores here comes from the context's arena, which is
+// reset (not freed) between requests, so a steady state allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <memory_resource>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "config/model.hpp"
+#include "http/h1_parser.hpp"
+
+namespace portico::router {
+struct CompiledRoute;
+}
+
+namespace portico::plugin {
+
+class Instance;
+struct Chains;
+struct Chain;
+
+// Header edits for the upstream request: client copies of every named header are
+// dropped; those with a value are then sent with Portico's value.
+class HeaderEdits {
+ public:
+  explicit HeaderEdits(std::pmr::memory_resource* arena) : edits_(arena) {}
+  void set(std::string_view name, std::string_view value);  // replaces any earlier edit of `name`
+  void remove(std::string_view name);
+  bool empty() const { return edits_.empty(); }
+  // Whether a client header of this name is replaced or removed.
+  bool drops(std::string_view name) const;
+  template <typename Fn>
+  void for_each_set(Fn fn) const {
+    for (const auto& e : edits_) {
+      if (e.has_value) fn(e.name, e.value);
+    }
+  }
+  void clear() { edits_.clear(); }
+
+ private:
+  struct Edit {
+    std::string_view name, value;
+    bool has_value;
+  };
+  std::pmr::vector<Edit> edits_;
+};
+
+// How the upstream part of the request ended, for plugins' log phase.
+struct UpstreamVerdict {
+  enum class Kind { none, response, failure, shed };
+  Kind kind = Kind::none;
+  int status = 0;             // the upstream's status, or the status Portico answered with
+  bool timed_out = false;
+  bool connection_error = false;
+};
+
+class RequestContext {
+ public:
+  RequestContext();
+  RequestContext(const RequestContext&) = delete;
+  RequestContext& operator=(const RequestContext&) = delete;
+
+  // Called by the proxy before the access phase; reset() when the request is over.
+  void begin(const http::RequestHead& request, std::string_view client_ip, std::string_view path,
+             const router::CompiledRoute* route, const config::ServiceConfig* service, const Chains* chains);
+  void reset();
+
+  // --- the request, read-only ---
+  const http::RequestHead& request() const { return *request_; }
+  std::string_view client_ip() const { return client_ip_; }
+  std::string_view path() const { return path_; }  // normalised
+  const router::CompiledRoute* route() const { return route_; }
+  const config::ServiceConfig* service() const { return service_; }
+  const Chains* chains() const { return chains_; }
+  // The chain the access phase ended on (the consumer's, once one was identified).
+  // Set by begin() to the base chain; the engine's position in the access phase.
+  const Chain* active_chain = nullptr;
+  std::size_t access_index = 0;
+
+  // --- identity (Kong's kong.client.authenticate) ---
+  // A credential proved who the caller is; sets Kong's identity headers upstream.
+  void authenticate(const config::ConsumerConfig& consumer, std::string_view credential_identifier);
+  // An auth plugin failed but has `anonymous` set: the request goes on as that consumer.
+  void authenticate_anonymous(const config::ConsumerConfig& consumer);
+  const config::ConsumerConfig* consumer() const { return consumer_; }
+  bool has_credential() const { return has_credential_; }  // Kong's kong.client.get_credential()
+  bool anonymous() const { return consumer_ != nullptr && !has_credential_; }
+
+  // --- answering from the access phase ---
+  // Answers with Kong's error body {"message": "..."}; `extra_headers` are complete lines.
+  void reply(int status, std::string_view message, std::string_view extra_headers = {});
+  // Answers with a ready JSON body.
+  void reply_json(int status, std::string_view json_body, std::string_view extra_headers = {});
+  int reply_status() const { return reply_status_; }
+  std::string_view reply_body() const { return reply_body_; }
+  std::string_view reply_headers() const { return reply_headers_; }
+
+  // --- the upstream request ---
+  HeaderEdits& upstream_headers() { return upstream_headers_; }
+  const HeaderEdits& upstream_headers() const { return upstream_headers_; }
+  void set_upstream_query(std::string_view query) { upstream_query_ = store(query), query_replaced_ = true; }
+  bool query_replaced() const { return query_replaced_; }
+  std::string_view upstream_query() const { return upstream_query_; }
+
+  // --- the client's response ---
+  void add_response_header(std::string_view name, std::string_view value);
+  std::string_view response_headers() const { return response_headers_; }  // complete lines
+
+  // --- the outcome (log phase) ---
+  UpstreamVerdict verdict;
+  int status = 0;  // the status the client got (0: none was sent)
+
+  // --- memory ---
+  std::pmr::memory_resource* arena() { return &arena_; }
+  // A copy of `s` in the arena, valid until the request ends.
+  std::string_view store(std::string_view s);
+  std::string_view concat(std::initializer_list<std::string_view> parts);
+  // The request's state slot for `owner`, default-constructed on first use. State types
+  // must be trivially destructible (the arena is reset, not unwound).
+  template <typename T>
+  T& state(const Instance& owner) {
+    static_assert(std::is_trivially_destructible_v<T>, "plugin state must be trivially destructible");
+    if (void* existing = find_slot(&owner)) return *static_cast<T*>(existing);
+    void* memory = arena_.allocate(sizeof(T), alignof(T));
+    T* fresh = new (memory) T{};
+    add_slot(&owner, fresh);
+    return *fresh;
+  }
+
+  // The slot if state(owner) was used in this request, else nullptr.
+  template <typename T>
+  T* existing_state(const Instance& owner) const {
+    return static_cast<T*>(find_slot(&owner));
+  }
+
+ private:
+  void* find_slot(const Instance* owner) const;
+  void add_slot(const Instance* owner, void* state);
+  void set_identity_headers();
+
+  struct Slot {
+    const Instance* owner;
+    void* state;
+  };
+  alignas(std::max_align_t) std::array<std::byte, 2048> initial_;
+  std::pmr::monotonic_buffer_resource arena_;
+  std::array<Slot, 16> slots_{};
+  std::pmr::vector<Slot> more_slots_;
+  std::size_t slot_count_ = 0;
+
+  const http::RequestHead* request_ = nullptr;
+  std::string_view client_ip_, path_;
+  const router::CompiledRoute* route_ = nullptr;
+  const config::ServiceConfig* service_ = nullptr;
+  const Chains* chains_ = nullptr;
+
+  const config::ConsumerConfig* consumer_ = nullptr;
+  bool has_credential_ = false;
+  std::string_view credential_identifier_;
+
+  int reply_status_ = 0;
+  std::string_view reply_body_, reply_headers_;
+  HeaderEdits upstream_headers_;
+  std::string_view upstream_query_;
+  bool query_replaced_ = false;
+  std::string_view response_headers_;
+};
+
+// Per-worker pool of contexts (one thread; no locking).
+class ContextPool {
+ public:
+  struct Return {
+    ContextPool* pool;
+    void operator()(RequestContext* ctx) const { pool->give_back(ctx); }
+  };
+  using Lease = std::unique_ptr<RequestContext, Return>;
+  Lease take();
+  ~ContextPool();
+
+ private:
+  void give_back(RequestContext* ctx);
+  std::vector<RequestContext*> free_;
+};
+
+}  // namespace portico::plugin
