@@ -1,5 +1,7 @@
 #include "http/params.hpp"
 
+#include "http/header_view.hpp"
+
 namespace portico::http {
 namespace {
 
@@ -37,6 +39,43 @@ std::string_view query_value(std::string_view query, std::string_view name) {
     if (key == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
   }
   return {};
+}
+
+}  // namespace portico::http
+
+namespace portico::http {
+
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int hi = hex_digit_value(in[i + 1]), lo = hex_digit_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
+std::string query_without(std::string_view query, std::string_view name) {
+  std::string out, decoded;
+  for_each_query_arg(query, [&](std::string_view key, std::string_view value) {
+    if (percent_decode(key, decoded) && decoded == name) return;
+    if (!out.empty()) out.push_back('&');
+    // The argument exactly as written ("key", "key=" or "key=value").
+    const char* end = value.empty() ? key.data() + key.size() : value.data() + value.size();
+    if (value.empty() && end < query.data() + query.size() && *end == '=') ++end;
+    out.append(key.data(), static_cast<std::size_t>(end - key.data()));
+  });
+  return out;
 }
 
 }  // namespace portico::http

@@ -1,6 +1,7 @@
 // Small readers for request parameters: cookies and query arguments.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace portico::http {
@@ -9,5 +10,30 @@ namespace portico::http {
 std::string_view cookie_value(std::string_view cookie_header, std::string_view name);
 // The first value of query argument `name` (raw, not percent-decoded), or empty.
 std::string_view query_value(std::string_view query, std::string_view name);
+
+}  // namespace portico::http
+
+namespace portico::http {
+
+// Calls fn(key, value) for each query argument (raw, not percent-decoded); a key without
+// '=' has an empty value.
+template <typename Fn>
+void for_each_query_arg(std::string_view query, Fn fn) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    fn(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+}
+
+// Decodes %XX escapes (and '+' as space when `plus_is_space`, for form bodies and
+// queries). False on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = true);
+
+// The query without every argument whose (decoded) key is `name`.
+std::string query_without(std::string_view query, std::string_view name);
 
 }  // namespace portico::http

@@ -100,6 +100,7 @@ class RequestContext {
   void reply(int status, std::string_view message, std::string_view extra_headers = {});
   // Answers with a ready JSON body.
   void reply_json(int status, std::string_view json_body, std::string_view extra_headers = {});
+  void clear_reply() { reply_status_ = 0, reply_body_ = reply_headers_ = {}; }
   int reply_status() const { return reply_status_; }
   std::string_view reply_body() const { return reply_body_; }
   std::string_view reply_headers() const { return reply_headers_; }

@@ -1,0 +1,116 @@
+// The acl plugin (Kong's, priority 950): lets a consumer through by its acl groups.
+// Runs after the auth plugins; `allow` or `deny` (exactly one) lists groups.
+//
+//   no consumer identified: 401 "Unauthorized" (add an auth plugin before acl);
+//   blocked: 403 "You cannot consume this service" (401 for an anonymous consumer
+//   without groups under `allow`, as in Kong);
+//   allowed: the upstream gets X-Consumer-Groups: "g1, g2" unless hide_groups_header
+//   (client copies are always removed).
+// Decisions are computed per consumer when the snapshot is built: a request does one
+// hash lookup.
+#include <unordered_map>
+
+#include "config/yaml_reader.hpp"
+#include "plugin/auth.hpp"
+
+namespace portico::plugin {
+namespace {
+
+struct AclConfig : ParsedConfig {
+  std::vector<std::string> allow, deny;
+  bool hide_groups_header = false;
+};
+
+std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
+  auto c = std::make_shared<AclConfig>();
+  bool always_use_authenticated_groups = false, include_consumer_groups = false;
+  if (node.IsDefined() && !node.IsNull()) {
+    config::FieldTable fields{
+        {"allow", r.string_list_field(c->allow)},
+        {"deny", r.string_list_field(c->deny)},
+        {"hide_groups_header", r.bool_field(c->hide_groups_header)},
+        // Groups come only from acls here (no ldap / oauth2 authenticated groups yet).
+        {"always_use_authenticated_groups", r.bool_field(always_use_authenticated_groups)},
+        {"include_consumer_groups", r.bool_field(include_consumer_groups)},
+    };
+    r.read_object(node, path, fields);
+  }
+  if (c->allow.empty() == c->deny.empty()) {
+    r.add(node, path, c->allow.empty() ? "set one of 'allow' or 'deny'" : "set either 'allow' or 'deny', not both");
+  }
+  if (include_consumer_groups) {
+    r.add(node["include_consumer_groups"], path + ".include_consumer_groups", "consumer groups are not supported yet by Portico");
+  }
+  return c;
+}
+
+class Acl final : public Instance {
+ public:
+  Acl(const AclConfig& config, const config::DeclarativeConfig& all) {
+    bool deny = !config.deny.empty();
+    const auto& listed = deny ? config.deny : config.allow;
+    for (const auto& consumer : all.consumers) {
+      Decision d;
+      bool in_group = false;
+      std::string joined;
+      for (const auto& acl : consumer.acls) {
+        in_group |= std::find(listed.begin(), listed.end(), acl.group) != listed.end();
+        joined += (joined.empty() ? "" : ", ") + acl.group;
+      }
+      d.blocked = deny ? in_group : !in_group;
+      d.no_groups = consumer.acls.empty();
+      d.groups_header = config.hide_groups_header ? "" : joined;
+      decisions_.emplace(&consumer, std::move(d));
+    }
+  }
+
+  Access access(RequestContext& ctx) const override {
+    // Whatever happens, the client's own copy never reaches the upstream.
+    ctx.upstream_headers().remove("X-Consumer-Groups");
+    const config::ConsumerConfig* consumer = ctx.consumer();
+    if (consumer == nullptr) {
+      ctx.reply(401, "Unauthorized");
+      return Access::replied;
+    }
+    auto it = decisions_.find(consumer);
+    if (it == decisions_.end()) {  // cannot happen: every consumer of the snapshot is listed
+      ctx.reply(403, "You cannot consume this service");
+      return Access::replied;
+    }
+    const Decision& d = it->second;
+    if (d.blocked) {
+      if (d.no_groups && !ctx.has_credential()) ctx.reply(401, "Unauthorized");
+      else ctx.reply(403, "You cannot consume this service");
+      return Access::replied;
+    }
+    if (!d.groups_header.empty()) ctx.upstream_headers().set("X-Consumer-Groups", d.groups_header);
+    return Access::next;
+  }
+
+ private:
+  struct Decision {
+    bool blocked = false;
+    bool no_groups = false;
+    std::string groups_header;  // empty: none sent
+  };
+  std::unordered_map<const config::ConsumerConfig*, Decision> decisions_;
+};
+
+}  // namespace
+
+const Schema& acl_schema() {
+  static const Schema schema{
+      .name = "acl",
+      .priority = 950,
+      .phases = kAccess,
+      .scopes = kGlobal | kService | kRoute,
+      .parse = parse,
+      .check = nullptr,
+      .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
+        return std::make_shared<Acl>(static_cast<const AclConfig&>(c), ctx.config);
+      },
+  };
+  return schema;
+}
+
+}  // namespace portico::plugin

@@ -1,0 +1,37 @@
+#include "plugin/auth.hpp"
+
+#include "http/h1_parser.hpp"
+
+namespace portico::plugin {
+
+void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options) {
+  fields.emplace("anonymous", [&r, &options](const YAML::Node& v, const std::string& p) {
+    options.anonymous_mark = config::mark_of(v);
+    if (v.IsNull()) return;  // Kong writes `anonymous: null` for none
+    r.string_field(options.anonymous)(v, p);
+  });
+  fields.emplace("run_on_preflight", r.bool_field(options.run_on_preflight));
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!http::is_tchar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username) {
+  for (const auto& c : config.consumers) {
+    if (c.id == id_or_username || (!c.username.empty() && c.username == id_or_username)) return &c;
+  }
+  return nullptr;
+}
+
+void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error) {
+  if (!options.anonymous.empty() && find_consumer(config, options.anonymous) == nullptr) {
+    error(options.anonymous_mark, "anonymous", "no consumer with id or username '" + options.anonymous + "'");
+  }
+}
+
+}  // namespace portico::plugin

@@ -1,0 +1,60 @@
+// Rules every authentication plugin shares (Kong's): the `anonymous` consumer, skipping
+// CORS preflights, and how several auth plugins on one route combine.
+//
+//   anonymous unset ("logical AND"): a failed check answers the plugin's 401/403 at once.
+//   anonymous set   ("logical OR"):  if an earlier auth plugin already found a credential,
+//       this one does nothing; otherwise a failed check lets the request go on as the
+//       anonymous consumer (X-Anonymous-Consumer: true), and a later auth plugin may still
+//       authenticate it. Routes combine this with acl or request-termination.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include "config/model.hpp"
+#include "config/yaml_reader.hpp"
+#include "plugin/plugin.hpp"
+#include "plugin/request_context.hpp"
+
+namespace portico::plugin {
+
+// Fields every auth plugin has.
+struct AuthOptions {
+  std::string anonymous;  // consumer id or username; empty: none
+  config::SourceMark anonymous_mark;
+  bool run_on_preflight = true;
+};
+
+// Adds `anonymous` and `run_on_preflight` to a plugin's field table.
+void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options);
+// Schema check: the anonymous consumer must exist.
+void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error);
+// True for a non-empty RFC 9110 token (header names, auth schemes).
+bool is_token(std::string_view s);
+// A hash map keyed by std::string that is searched with a string_view (no copy per lookup).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// The consumer with this id or username, or nullptr.
+const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username);
+
+// Runs `check` (which returns true when the caller proved who it is, having called
+// ctx.authenticate(); false after ctx.reply(...)) under the rules above.
+template <typename Check>
+Access authenticate(RequestContext& ctx, const AuthOptions& options, const config::ConsumerConfig* anonymous,
+                    Check check) {
+  if (!options.run_on_preflight && ctx.request().method == "OPTIONS") return Access::next;
+  if (anonymous == nullptr) return check() ? Access::next : Access::replied;
+  if (ctx.has_credential()) return Access::next;
+  if (!check()) {
+    ctx.clear_reply();
+    ctx.authenticate_anonymous(*anonymous);
+  }
+  return Access::next;
+}
+
+}  // namespace portico::plugin
