@@ -1,0 +1,226 @@
+#include "plugins/jwt/jws.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <array>
+
+#include "crypto/base64.hpp"
+#include "plugins/jwt/strict_json.hpp"
+
+namespace portico::plugins::jwt {
+namespace {
+
+struct AlgInfo {
+  Alg alg;
+  std::string_view name;
+};
+constexpr std::array<AlgInfo, 13> kAlgs{{{Alg::HS256, "HS256"},
+                                         {Alg::HS384, "HS384"},
+                                         {Alg::HS512, "HS512"},
+                                         {Alg::RS256, "RS256"},
+                                         {Alg::RS384, "RS384"},
+                                         {Alg::RS512, "RS512"},
+                                         {Alg::PS256, "PS256"},
+                                         {Alg::PS384, "PS384"},
+                                         {Alg::PS512, "PS512"},
+                                         {Alg::ES256, "ES256"},
+                                         {Alg::ES384, "ES384"},
+                                         {Alg::ES512, "ES512"},
+                                         {Alg::EdDSA, "EdDSA"}}};
+
+const EVP_MD* digest_of(Alg a) {
+  switch (a) {
+    case Alg::HS256: case Alg::RS256: case Alg::PS256: case Alg::ES256: return EVP_sha256();
+    case Alg::HS384: case Alg::RS384: case Alg::PS384: case Alg::ES384: return EVP_sha384();
+    case Alg::HS512: case Alg::RS512: case Alg::PS512: case Alg::ES512: return EVP_sha512();
+    case Alg::EdDSA: return nullptr;
+  }
+  return nullptr;
+}
+
+bool is_rsa(Alg a) { return a >= Alg::RS256 && a <= Alg::PS512; }
+bool is_pss(Alg a) { return a >= Alg::PS256 && a <= Alg::PS512; }
+bool is_ec(Alg a) { return a >= Alg::ES256 && a <= Alg::ES512; }
+
+// Bytes of each of R and S in an ES signature (RFC 7518 section 3.4), and the curve.
+std::size_t ec_coordinate_size(Alg a) { return a == Alg::ES256 ? 32 : a == Alg::ES384 ? 48 : 66; }
+const char* ec_curve(Alg a) { return a == Alg::ES256 ? "prime256v1" : a == Alg::ES384 ? "secp384r1" : "secp521r1"; }
+
+std::string ec_group_name(EVP_PKEY* k) {
+  char name[64] = {0};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) return "";
+  return std::string(name, len);
+}
+
+// R || S (fixed width) to the DER ECDSA-Sig-Value OpenSSL verifies.
+bool ec_raw_to_der(Alg a, std::string_view raw, std::string& der) {
+  std::size_t n = ec_coordinate_size(a);
+  if (raw.size() != 2 * n) return false;
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(n), nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data() + n), static_cast<int>(n), nullptr);
+  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return false;
+  }
+  int len = i2d_ECDSA_SIG(sig, nullptr);
+  bool ok = len > 0;
+  if (ok) {
+    der.resize(static_cast<std::size_t>(len));
+    auto* p = reinterpret_cast<unsigned char*>(der.data());
+    ok = i2d_ECDSA_SIG(sig, &p) == len;
+  }
+  ECDSA_SIG_free(sig);
+  return ok;
+}
+
+}  // namespace
+
+std::optional<Alg> parse_alg(std::string_view name) {
+  for (const auto& a : kAlgs) {
+    if (a.name == name) return a.alg;
+  }
+  return std::nullopt;
+}
+
+std::string_view alg_name(Alg alg) {
+  for (const auto& a : kAlgs) {
+    if (a.alg == alg) return a.name;
+  }
+  return "?";
+}
+
+std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error) {
+  if (!pkey) {
+    error = "no key";
+    return std::nullopt;
+  }
+  int type = EVP_PKEY_get_base_id(pkey.get());
+  if (is_rsa(alg)) {
+    if (type != EVP_PKEY_RSA) {
+      error = "an RSA public key is required for " + std::string(alg_name(alg));
+      return std::nullopt;
+    }
+    if (EVP_PKEY_get_bits(pkey.get()) < 2048) {
+      error = "RSA keys shorter than 2048 bits are refused";
+      return std::nullopt;
+    }
+  } else if (is_ec(alg)) {
+    if (type != EVP_PKEY_EC || ec_group_name(pkey.get()) != ec_curve(alg)) {
+      error = std::string("an EC public key on curve ") + ec_curve(alg) + " is required for " + std::string(alg_name(alg));
+      return std::nullopt;
+    }
+  } else if (alg == Alg::EdDSA) {
+    if (type != EVP_PKEY_ED25519 && type != EVP_PKEY_ED448) {
+      error = "an Ed25519 or Ed448 public key is required for EdDSA";
+      return std::nullopt;
+    }
+  } else {
+    error = "HMAC algorithms take a secret, not a public key";
+    return std::nullopt;
+  }
+  VerifyKey key;
+  key.alg = alg;
+  key.pkey = std::move(pkey);
+  return key;
+}
+
+std::optional<VerifyKey> make_key(Alg alg, std::string_view material, bool secret_is_base64, std::string& error) {
+  if (is_hmac(alg)) {
+    VerifyKey key;
+    key.alg = alg;
+    if (secret_is_base64) {
+      if (!crypto::base64_decode(material, key.secret) && !crypto::base64url_decode(material, key.secret)) {
+        error = "secret is not valid base64 (secret_is_base64 is set)";
+        return std::nullopt;
+      }
+    } else {
+      key.secret = std::string(material);
+    }
+    if (key.secret.empty()) {
+      error = "empty secret";
+      return std::nullopt;
+    }
+    return key;
+  }
+  BIO* bio = BIO_new_mem_buf(material.data(), static_cast<int>(material.size()));
+  EVP_PKEY* raw = bio == nullptr ? nullptr : PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (raw == nullptr) {
+    error = "not a PEM public key";
+    return std::nullopt;
+  }
+  return make_key(alg, Pkey(raw, PkeyDeleter{}), error);
+}
+
+bool decode_token(std::string_view compact, Token& out, std::string& error) {
+  auto dot1 = compact.find('.');
+  auto dot2 = dot1 == std::string_view::npos ? dot1 : compact.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || compact.find('.', dot2 + 1) != std::string_view::npos) {
+    error = "invalid JWT";  // not three segments (JWE's five included)
+    return false;
+  }
+  std::string_view header_b64 = compact.substr(0, dot1);
+  std::string_view payload_b64 = compact.substr(dot1 + 1, dot2 - dot1 - 1);
+  std::string_view signature_b64 = compact.substr(dot2 + 1);
+  std::string header_json, payload_json;
+  if (header_b64.empty() || payload_b64.empty() || !crypto::base64url_decode(header_b64, header_json) ||
+      !crypto::base64url_decode(payload_b64, payload_json) || !crypto::base64url_decode(signature_b64, out.signature)) {
+    error = "invalid base64url encoding";
+    return false;
+  }
+  std::string why;
+  if (!parse_strict_object(header_json, out.header, why)) {
+    error = "invalid header: " + why;
+    return false;
+  }
+  if (!parse_strict_object(payload_json, out.claims, why)) {
+    error = "invalid claims: " + why;
+    return false;
+  }
+  out.signing_input = compact.substr(0, dot2);
+  return true;
+}
+
+bool verify_signature(const VerifyKey& key, std::string_view signing_input, std::string_view signature) {
+  const EVP_MD* md = digest_of(key.alg);
+  if (is_hmac(key.alg)) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(md, key.secret.data(), static_cast<int>(key.secret.size()),
+             reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &mac_len) == nullptr) {
+      return false;
+    }
+    return signature.size() == mac_len && CRYPTO_memcmp(mac, signature.data(), mac_len) == 0;
+  }
+  std::string der;
+  if (is_ec(key.alg)) {
+    if (!ec_raw_to_der(key.alg, signature, der)) return false;
+    signature = der;
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return false;
+  EVP_PKEY_CTX* pctx = nullptr;
+  bool ok = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key.pkey.get()) == 1;
+  if (ok && is_pss(key.alg)) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+  } else if (ok && is_rsa(key.alg)) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  }
+  ok = ok && EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                              reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace portico::plugins::jwt

@@ -1,0 +1,78 @@
+#include "plugin/test_plugins.hpp"
+
+#include <deque>
+
+#include "config/yaml_reader.hpp"
+#include "plugin/request_context.hpp"
+
+namespace portico::plugin::testing {
+namespace {
+
+// One trace per request, in a slot owned by this sentinel.
+struct TraceOwner final : Instance {};
+const TraceOwner g_trace_owner;
+struct Trace {
+  const char* data;
+  std::size_t size;
+};
+
+void append_trace(RequestContext& ctx, std::string_view tag) {
+  auto& t = ctx.state<Trace>(g_trace_owner);
+  std::string_view before(t.data == nullptr ? "" : t.data, t.size);
+  auto now = before.empty() ? ctx.store(tag) : ctx.concat({before, ",", tag});
+  t.data = now.data();
+  t.size = now.size();
+}
+
+class NoopInstance final : public Instance {
+ public:
+  explicit NoopInstance(const NoopConfig& c) : config_(c) {}
+  Access access(RequestContext& ctx) const override {
+    if (!config_.tag.empty()) append_trace(ctx, config_.tag);
+    if (config_.suspend) return Access::suspend;
+    return answer(ctx);
+  }
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override { co_return answer(ctx); }
+  void log(RequestContext& ctx) const noexcept override { ctx.state<int>(*this) += 1; }
+
+ private:
+  Access answer(RequestContext& ctx) const {
+    if (config_.reply_status == 0) return Access::next;
+    ctx.reply(config_.reply_status, config_.tag);
+    return Access::replied;
+  }
+  const NoopConfig& config_;
+};
+
+}  // namespace
+
+std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigned phases, unsigned scopes) {
+  auto schema = std::make_unique<Schema>();
+  static std::deque<std::string> names;  // Schema::name is a view: names live for the process
+  names.push_back(std::move(name));
+  schema->name = names.back();
+  schema->priority = priority;
+  schema->phases = phases;
+  schema->scopes = scopes;
+  schema->parse = [](config::YamlReader& r, const YAML::Node& node, const std::string& path) {
+    auto c = std::make_shared<NoopConfig>();
+    if (node.IsDefined() && !node.IsNull()) {
+      config::FieldTable fields{{"tag", r.string_field(c->tag)},
+                                {"reply_status", r.int_field(c->reply_status, 0, 599)},
+                                {"suspend", r.bool_field(c->suspend)}};
+      r.read_object(node, path, fields);
+    }
+    return std::shared_ptr<const ParsedConfig>(c);
+  };
+  schema->instantiate = [](const ParsedConfig& c, BuildContext&) -> std::shared_ptr<const Instance> {
+    return std::make_shared<NoopInstance>(static_cast<const NoopConfig&>(c));
+  };
+  return schema;
+}
+
+std::string_view access_trace(RequestContext& ctx) {
+  auto* t = ctx.existing_state<Trace>(g_trace_owner);
+  return t == nullptr || t->data == nullptr ? std::string_view{} : std::string_view(t->data, t->size);
+}
+
+}  // namespace portico::plugin::testing

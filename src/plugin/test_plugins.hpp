@@ -1,0 +1,28 @@
+// Plugins for tests and benchmarks of the engine itself (never in the plugin list): a
+// no-op plugin with a chosen name, priority, phases and scopes, whose instance records in
+// its per-request slot which phases ran, and can be told to answer the request.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "plugin/plugin.hpp"
+
+namespace portico::plugin::testing {
+
+struct NoopConfig : ParsedConfig {
+  std::string tag;         // recorded into the request's trace (see NoopInstance)
+  int reply_status = 0;    // non-zero: access answers with this status
+  bool suspend = false;    // access suspends; access_async finishes
+};
+
+// A schema whose parse() reads {tag, reply_status, suspend}. The schema must outlive any
+// configuration using it.
+std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigned phases,
+                                         unsigned scopes = kGlobal | kService | kRoute | kConsumer);
+
+// The order in which no-op plugins ran their access phase in this request: their tags,
+// comma-separated (stored in the request's arena, see RequestContext::store).
+std::string_view access_trace(RequestContext& ctx);
+
+}  // namespace portico::plugin::testing
