@@ -8,6 +8,9 @@
 // claims (claims_to_verify exp/nbf with leeway, maximum_expiration, issuer, audiences,
 // required_claims). Verified asymmetric tokens are remembered until they expire
 // (VerificationCache) so a repeated token costs no signature check.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <spdlog/spdlog.h>
@@ -17,7 +20,9 @@
 #include "http/params.hpp"
 #include "plugin/auth.hpp"
 #include "plugin/counters.hpp"
+#include "plugins/jwt/jwks.hpp"
 #include "plugins/jwt/jws.hpp"
+#include "proxy/shared_state.hpp"
 #include "plugins/jwt/verification_cache.hpp"
 
 namespace portico::plugin {
@@ -46,6 +51,12 @@ struct JwtConfig : ParsedConfig {
   std::vector<std::pair<std::string, std::string>> claims_to_headers;  // claim -> header
   int max_token_size = 8192;
   int verification_cache_size = 10000;
+  // Keys from an identity provider instead of jwt_secrets (see README.md).
+  std::string jwks_uri;
+  double jwks_refresh_interval = 300;     // seconds
+  double jwks_min_refresh_interval = 10;  // seconds between refreshes caused by unknown kids
+  double jwks_timeout = 5;                // seconds per fetch
+  std::string consumer_claim;             // with jwks_uri: claim naming a consumer (username or custom_id)
   config::SourceMark mark;
 };
 
@@ -78,9 +89,20 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
        }},
       {"max_token_size", r.int_field(c->max_token_size, 256, 1 << 20)},
       {"verification_cache_size", r.int_field(c->verification_cache_size, 0, 10000000)},
+      {"jwks_uri", r.string_field(c->jwks_uri)},
+      {"jwks_refresh_interval", r.number_field(c->jwks_refresh_interval, 1, 86400)},
+      {"jwks_min_refresh_interval", r.number_field(c->jwks_min_refresh_interval, 0, 3600)},
+      {"jwks_timeout", r.number_field(c->jwks_timeout, 0.1, 60)},
+      {"consumer_claim", r.string_field(c->consumer_claim)},
   };
   add_auth_fields(r, fields, c->auth);
-  r.read_object(node, path, fields, {"jwks_uri"});
+  r.read_object(node, path, fields);
+  if (!c->jwks_uri.empty() && c->jwks_uri.rfind("http://", 0) != 0 && c->jwks_uri.rfind("https://", 0) != 0) {
+    r.add(node["jwks_uri"], path + ".jwks_uri", "expected an http:// or https:// URL");
+  }
+  if (!c->consumer_claim.empty() && c->jwks_uri.empty()) {
+    r.add(node["consumer_claim"], path + ".consumer_claim", "only used with jwks_uri");
+  }
   for (std::size_t i = 0; i < c->claims_to_verify.size(); ++i) {
     if (c->claims_to_verify[i] != "exp" && c->claims_to_verify[i] != "nbf") {
       r.add(config::element_or(node["claims_to_verify"], i), path + ".claims_to_verify[" + std::to_string(i) + "]",
@@ -117,9 +139,21 @@ struct Secret {
   const config::ConsumerConfig* consumer;
   const config::JwtSecret* secret;
   VerifyKey key;
+  std::uint64_t verifier;  // identifies this key in the verification cache (even numbers)
+};
+
+// The key a token is checked against, and who it identifies.
+struct Verifier {
+  const VerifyKey* key = nullptr;
+  std::uint64_t id = 0;
+  const Secret* secret = nullptr;                     // jwt_secrets
+  std::shared_ptr<const plugins::jwt::PublishedKeys> jwks;  // jwks_uri: keeps the key alive
+  std::string_view kid;
 };
 
 std::atomic<std::uint64_t>& g_cache_hits = counter("jwt_verification_cache_hits");
+std::atomic<std::uint64_t>& g_unknown_kid = counter("jwt_jwks_unknown_kid");
+std::atomic<std::uint64_t>& g_unavailable = counter("jwt_jwks_unavailable");
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -127,9 +161,19 @@ double now_seconds() {
 
 class Jwt final : public Instance {
  public:
-  Jwt(const JwtConfig& config, const config::DeclarativeConfig& all)
+  Jwt(const JwtConfig& config, BuildContext& build)
       : config_(config), cache_(static_cast<std::size_t>(config.verification_cache_size)) {
+    const config::DeclarativeConfig& all = build.config;
     anonymous_ = config.auth.anonymous.empty() ? nullptr : find_consumer(all, config.auth.anonymous);
+    if (!config.jwks_uri.empty()) {
+      start_jwks(build);
+      if (!config.consumer_claim.empty()) {
+        for (const auto& c : all.consumers) {
+          if (!c.username.empty()) consumers_.emplace(c.username, &c);
+          if (!c.custom_id.empty()) consumers_.emplace(c.custom_id, &c);
+        }
+      }
+    }
     for (const auto& consumer : all.consumers) {
       for (const auto& s : consumer.jwt_secrets) {
         auto alg = plugins::jwt::parse_alg(s.algorithm);
@@ -138,7 +182,7 @@ class Jwt final : public Instance {
         if (alg) key = plugins::jwt::make_key(*alg, plugins::jwt::is_hmac(*alg) ? s.secret : s.rsa_public_key,
                                               config.secret_is_base64, why);
         if (!key) throw std::runtime_error("jwt_secret '" + s.key + "': " + why);
-        secrets_.emplace(s.key, Secret{&consumer, &s, std::move(*key)});
+        secrets_.emplace(s.key, Secret{&consumer, &s, std::move(*key), 2 * (secrets_.size() + 1)});
       }
     }
     std::string base = "WWW-Authenticate: Bearer" + (config.realm.empty() ? "" : " realm=\"" + config.realm + "\"");
@@ -149,13 +193,44 @@ class Jwt final : public Instance {
   Access access(RequestContext& ctx) const override {
     // Client copies of the forwarded claims never reach the upstream, whatever happens.
     for (const auto& [claim, header] : config_.claims_to_headers) ctx.upstream_headers().remove(header);
-    return authenticate(ctx, config_.auth, anonymous_, [&] { return check_token(ctx); });
+    return authenticate(ctx, config_.auth, anonymous_, [&] { return check_token(ctx, true); });
+  }
+
+  // After check_token() asked to wait: a JWKS fetch is running (first load, or a refresh
+  // for an unknown kid). Waits for it (bounded by jwks_timeout), then checks again without
+  // waiting: the token passes, or gets 401 (unknown kid) / 503 (no keys ever loaded).
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
+    auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::steady_timer poll(executor);
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(config_.jwks_timeout + 0.5));
+    while (keyset_->refreshing() && std::chrono::steady_clock::now() < give_up) {
+      poll.expires_after(std::chrono::milliseconds(10));
+      co_await poll.async_wait(boost::asio::use_awaitable);
+    }
+    co_return finish_authentication(ctx, anonymous_, check_token(ctx, false));
   }
 
  private:
-  bool fail(RequestContext& ctx, std::string_view message) const {
+  void start_jwks(BuildContext& build) {
+    plugins::jwt::JwksKeySet::Options o;
+    o.uri = config_.jwks_uri;
+    auto ms = [](double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); };
+    o.refresh_interval = ms(config_.jwks_refresh_interval);
+    o.min_refresh_interval = ms(config_.jwks_min_refresh_interval);
+    o.timeout = ms(config_.jwks_timeout);
+    std::string key = "jwt-jwks|" + o.uri + "|" + std::to_string(o.refresh_interval.count()) + "|" +
+                      std::to_string(o.min_refresh_interval.count()) + "|" + std::to_string(o.timeout.count());
+    keyset_ = build.shared.plugin_state<plugins::jwt::JwksKeySet>(key, [&] {
+      auto set = std::make_shared<plugins::jwt::JwksKeySet>(build.control, o);
+      set->start();
+      return set;
+    });
+  }
+
+  Verdict fail(RequestContext& ctx, std::string_view message) const {
     ctx.reply(401, message, challenge_invalid_);
-    return false;
+    return Verdict::failed;
   }
   bool fail_claim(RequestContext& ctx, std::string_view claim, std::string_view problem) const {
     json::object errors;
@@ -197,12 +272,12 @@ class Jwt final : public Instance {
     return found;
   }
 
-  bool check_token(RequestContext& ctx) const {
+  Verdict check_token(RequestContext& ctx, bool may_wait) const {
     std::string_view compact;
     int found = find_tokens(ctx, compact);
     if (found == 0) {
       ctx.reply(401, "Unauthorized", challenge_);
-      return false;
+      return Verdict::failed;
     }
     if (found > 1) return fail(ctx, "Multiple tokens provided");
     // Size first: nothing is decoded, let alone verified, for an oversized token.
@@ -216,6 +291,28 @@ class Jwt final : public Instance {
     if (token.header.contains("crit")) return fail(ctx, "Bad token; unsupported critical header parameters");
     // jku / x5u / jwk / x5c in the header are never read: keys come from configuration only.
 
+    Verifier v;
+    Verdict found_key = keyset_ ? jwks_key(ctx, token, may_wait, v) : secret_key(ctx, token, v);
+    if (found_key != Verdict::passed) return found_key;
+    // The key pins the algorithm: "none", other spellings and HMAC/public-key confusion all fail here.
+    if (alg->as_string() != plugins::jwt::alg_name(v.key->alg)) return fail(ctx, "Invalid algorithm");
+
+    bool cacheable = !plugins::jwt::is_hmac(v.key->alg) && cache_.enabled();
+    if (cacheable && cache_.contains(compact, v.id)) {
+      g_cache_hits.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      if (!plugins::jwt::verify_signature(*v.key, token.signing_input, token.signature)) {
+        return fail(ctx, "Invalid signature");
+      }
+      if (cacheable) cache_.remember(compact, v.id, expiry_of(token));
+    }
+    if (!check_claims(ctx, token)) return Verdict::failed;
+    if (!forward_claims(ctx, token)) return Verdict::failed;
+    return identify(ctx, token, v);
+  }
+
+  // jwt_secrets: the secret named by the key claim.
+  Verdict secret_key(RequestContext& ctx, const Token& token, Verifier& v) const {
     const json::value* key_claim = token.claims.if_contains(config_.key_claim_name);
     if (key_claim == nullptr) key_claim = token.header.if_contains(config_.key_claim_name);
     if (key_claim == nullptr) return fail(ctx, "No mandatory '" + config_.key_claim_name + "' in claims");
@@ -224,23 +321,51 @@ class Jwt final : public Instance {
     }
     auto it = secrets_.find(std::string_view(key_claim->as_string()));
     if (it == secrets_.end()) return fail(ctx, "No credentials found for given '" + config_.key_claim_name + "'");
-    const Secret& secret = it->second;
-    // The key pins the algorithm: "none", other spellings and HMAC/public-key confusion all fail here.
-    if (alg->as_string() != plugins::jwt::alg_name(secret.key.alg)) return fail(ctx, "Invalid algorithm");
+    v.secret = &it->second;
+    v.key = &it->second.key;
+    v.id = it->second.verifier;
+    return Verdict::passed;
+  }
 
-    bool cacheable = !plugins::jwt::is_hmac(secret.key.alg) && cache_.enabled();
-    if (cacheable && cache_.contains(compact, &secret)) {
-      g_cache_hits.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      if (!plugins::jwt::verify_signature(secret.key, token.signing_input, token.signature)) {
-        return fail(ctx, "Invalid signature");
-      }
-      if (cacheable) cache_.remember(compact, &secret, expiry_of(token));
+  // jwks_uri: the provider's key named by the token's kid.
+  Verdict jwks_key(RequestContext& ctx, const Token& token, bool may_wait, Verifier& v) const {
+    const json::value* kid = token.header.if_contains("kid");
+    if (kid != nullptr && !kid->is_string()) return fail(ctx, "Bad token; invalid kid");
+    v.kid = kid == nullptr ? std::string_view{} : ctx.store(kid->as_string());
+    v.jwks = keyset_->keys();
+    if (!v.jwks) {
+      if (may_wait && keyset_->refreshing()) return Verdict::wait;
+      g_unavailable.fetch_add(1, std::memory_order_relaxed);
+      ctx.reply(503, "The identity provider's keys are not available");
+      return Verdict::failed;
     }
-    if (!check_claims(ctx, token)) return false;
-    if (!forward_claims(ctx, token)) return false;
-    ctx.authenticate(*secret.consumer, secret.secret->key);
-    return true;
+    auto it = v.jwks->keys.find(std::string(v.kid));
+    if (it == v.jwks->keys.end()) {
+      // Maybe the provider rotated its keys: refresh (rate-limited) and wait for it once.
+      if (may_wait && keyset_->request_refresh()) return Verdict::wait;
+      g_unknown_kid.fetch_add(1, std::memory_order_relaxed);
+      return fail(ctx, "No key found for the token's 'kid'");
+    }
+    v.key = &it->second;
+    v.id = 2 * v.jwks->generation + 1;
+    return Verdict::passed;
+  }
+
+  Verdict identify(RequestContext& ctx, const Token& token, const Verifier& v) const {
+    if (v.secret != nullptr) {
+      ctx.authenticate(*v.secret->consumer, v.secret->secret->key);
+      return Verdict::passed;
+    }
+    if (config_.consumer_claim.empty()) {
+      ctx.authenticate_without_consumer(v.kid);
+      return Verdict::passed;
+    }
+    const json::value* claim = token.claims.if_contains(config_.consumer_claim);
+    auto it = claim != nullptr && claim->is_string() ? consumers_.find(std::string_view(claim->as_string()))
+                                                      : consumers_.end();
+    if (it == consumers_.end()) return fail(ctx, "No consumer found for the token's '" + config_.consumer_claim + "'");
+    ctx.authenticate(*it->second, v.kid);
+    return Verdict::passed;
   }
 
   static std::optional<double> number_claim(const Token& t, std::string_view name) {
@@ -305,7 +430,10 @@ class Jwt final : public Instance {
       if (v == nullptr) continue;
       std::string text = v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
       for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) return fail(ctx, "Bad token; claim '" + claim + "' cannot be sent in a header");
+        if (c < 0x20 || c == 0x7f) {
+          fail(ctx, "Bad token; claim '" + claim + "' cannot be sent in a header");
+          return false;
+        }
       }
       ctx.upstream_headers().set(header, ctx.store(text));
     }
@@ -317,6 +445,8 @@ class Jwt final : public Instance {
   StringMap<Secret> secrets_;
   std::string challenge_, challenge_invalid_;
   mutable plugins::jwt::VerificationCache cache_;
+  std::shared_ptr<plugins::jwt::JwksKeySet> keyset_;  // with jwks_uri
+  StringMap<const config::ConsumerConfig*> consumers_;  // consumer_claim values
 };
 
 }  // namespace
@@ -330,7 +460,7 @@ const Schema& jwt_schema() {
       .parse = parse,
       .check = check,
       .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
-        return std::make_shared<Jwt>(static_cast<const JwtConfig&>(c), ctx.config);
+        return std::make_shared<Jwt>(static_cast<const JwtConfig&>(c), ctx);
       },
   };
   return schema;

@@ -9,7 +9,7 @@ double now_seconds() {
 }
 }  // namespace
 
-bool VerificationCache::contains(std::string_view token, const void* verifier) {
+bool VerificationCache::contains(std::string_view token, std::uint64_t verifier) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(token);
   if (it == entries_.end()) return false;
@@ -20,7 +20,7 @@ bool VerificationCache::contains(std::string_view token, const void* verifier) {
   return true;
 }
 
-void VerificationCache::remember(std::string_view token, const void* verifier, double expires_at) {
+void VerificationCache::remember(std::string_view token, std::uint64_t verifier, double expires_at) {
   if (max_entries_ == 0) return;
   std::lock_guard lock(mu_);
   if (entries_.size() >= max_entries_) {

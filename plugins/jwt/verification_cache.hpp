@@ -6,6 +6,7 @@
 // Shared by the workers (one mutex; held for a lookup only).
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -18,13 +19,13 @@ class VerificationCache {
   explicit VerificationCache(std::size_t max_entries) : max_entries_(max_entries) {}
   bool enabled() const { return max_entries_ > 0; }
   // Whether `token` was verified with `verifier` and has not expired.
-  bool contains(std::string_view token, const void* verifier);
+  bool contains(std::string_view token, std::uint64_t verifier);
   // `expires_at`: seconds since the epoch (the token's exp).
-  void remember(std::string_view token, const void* verifier, double expires_at);
+  void remember(std::string_view token, std::uint64_t verifier, double expires_at);
 
  private:
   struct Entry {
-    const void* verifier;
+    std::uint64_t verifier;
     double expires_at;
   };
   struct Hash {

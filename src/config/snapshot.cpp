@@ -84,7 +84,7 @@ std::string healthchecks_key(const Healthchecks& h) {
 }
 
 // One instance per enabled plugin entry, then each route's chains.
-void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared) {
+void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared, boost::asio::io_context* control) {
   const DeclarativeConfig& cfg = snap.config;
   snap.plugin_instances.resize(cfg.plugins.size());
   for (std::size_t i = 0; i < cfg.plugins.size(); ++i) {
@@ -98,7 +98,7 @@ void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared) {
     if (e.service != PluginEntry::kNone) add_scope("service", cfg.services[e.service].id, cfg.services[e.service].name);
     if (e.route != PluginEntry::kNone) add_scope("route", cfg.routes[e.route].id, cfg.routes[e.route].name);
     if (e.consumer != PluginEntry::kNone) add_scope("consumer", cfg.consumers[e.consumer].id, cfg.consumers[e.consumer].username);
-    plugin::BuildContext ctx{shared, cfg, key, scope.empty() ? "global" : scope};
+    plugin::BuildContext ctx{shared, cfg, key, scope.empty() ? "global" : scope, control};
     // A plugin that cannot be built fails the whole snapshot (the old one keeps serving):
     // leaving out, say, an auth plugin would open the route.
     snap.plugin_instances[i] = e.schema->instantiate(*e.config, ctx);
@@ -137,7 +137,7 @@ std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config) {
 
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
                                                proxy::SharedStateRegistry& shared, const HostLookup& lookup,
-                                               std::vector<std::string>& warnings) {
+                                               std::vector<std::string>& warnings, boost::asio::io_context* control) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   snap->config = std::move(config);
@@ -213,7 +213,7 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
         std::make_unique<proxy::Balancer>(proxy::Algorithm::round_robin, std::move(endpoints), false, 0));
   }
 
-  build_plugins(*snap, shared);
+  build_plugins(*snap, shared, control);
   snap->router = std::make_unique<router::Router>(cfg);
   snap->hostnames = hostnames_to_resolve(cfg);
   return snap;

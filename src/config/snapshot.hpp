@@ -73,9 +73,11 @@ using HostLookup = std::function<const net::DnsAnswer*(const std::string& host)>
 
 // Builds a snapshot (control thread). Names come from `lookup` (nothing blocks); hosts
 // without addresses leave their service or target without endpoints (requests get 503)
-// and add a warning to `warnings`.
+// and add a warning to `warnings`. `control` is the control thread's loop, for plugins'
+// background work (see plugin::BuildContext).
 std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
                                                proxy::SharedStateRegistry& shared, const HostLookup& lookup,
-                                               std::vector<std::string>& warnings);
+                                               std::vector<std::string>& warnings,
+                                               boost::asio::io_context* control = nullptr);
 
 }  // namespace portico::config

@@ -102,7 +102,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   control_.restart();
   std::vector<std::string> warnings;
   try {
-    snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings);
+    snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings, &control_);
   } catch (const std::exception& e) {
     errors.push_back(e.what());
     return false;
@@ -238,7 +238,7 @@ void Gateway::activate(config::DeclarativeConfig config, const std::string& why)
   std::vector<std::string> warnings;
   std::shared_ptr<const config::Snapshot> snap;
   try {
-    snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings);
+    snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings, &control_);
   } catch (const std::exception& e) {
     spdlog::error("{}: configuration not activated, the previous one keeps serving: {}", why, e.what());
     return;

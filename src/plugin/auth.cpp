@@ -34,4 +34,12 @@ void check_auth_options(const AuthOptions& options, const config::DeclarativeCon
   }
 }
 
+Access finish_authentication(RequestContext& ctx, const config::ConsumerConfig* anonymous, Verdict verdict) {
+  if (verdict == Verdict::passed) return Access::next;
+  if (anonymous == nullptr) return Access::replied;
+  ctx.clear_reply();
+  ctx.authenticate_anonymous(*anonymous);
+  return Access::next;
+}
+
 }  // namespace portico::plugin

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "config/model.hpp"
@@ -42,19 +43,28 @@ using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>
 // The consumer with this id or username, or nullptr.
 const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username);
 
-// Runs `check` (which returns true when the caller proved who it is, having called
-// ctx.authenticate(); false after ctx.reply(...)) under the rules above.
+// What an auth plugin's check found.
+enum class Verdict {
+  passed,  // the caller proved who it is (ctx.authenticate() was called)
+  failed,  // ctx.reply(...) was called
+  wait,    // the plugin must wait for I/O (e.g. a key refresh): access returns suspend
+};
+
+// The end of an auth plugin's access phase once its check has a verdict (also called from
+// access_async after a wait).
+Access finish_authentication(RequestContext& ctx, const config::ConsumerConfig* anonymous, Verdict verdict);
+
+// Runs `check` (returning Verdict, or bool for passed/failed) under the rules above.
 template <typename Check>
 Access authenticate(RequestContext& ctx, const AuthOptions& options, const config::ConsumerConfig* anonymous,
                     Check check) {
   if (!options.run_on_preflight && ctx.request().method == "OPTIONS") return Access::next;
-  if (anonymous == nullptr) return check() ? Access::next : Access::replied;
-  if (ctx.has_credential()) return Access::next;
-  if (!check()) {
-    ctx.clear_reply();
-    ctx.authenticate_anonymous(*anonymous);
-  }
-  return Access::next;
+  if (anonymous != nullptr && ctx.has_credential()) return Access::next;
+  Verdict verdict;
+  if constexpr (std::is_same_v<decltype(check()), bool>) verdict = check() ? Verdict::passed : Verdict::failed;
+  else verdict = check();
+  if (verdict == Verdict::wait) return Access::suspend;
+  return finish_authentication(ctx, anonymous, verdict);
 }
 
 }  // namespace portico::plugin

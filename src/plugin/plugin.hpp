@@ -14,6 +14,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -89,6 +90,9 @@ struct BuildContext {
   // for state that should survive a reload that does not change the entry.
   std::string key;
   std::string scope_name;  // "service 'orders'", "route 'r1'", "global", for logs
+  // The control thread's event loop, for plugins' background work (key refreshes...);
+  // null in unit tests and benchmarks, where such work is not started.
+  boost::asio::io_context* control = nullptr;
 };
 
 // Reports problems found in a parsed config that need the whole configuration (e.g. an

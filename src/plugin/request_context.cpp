@@ -124,6 +124,13 @@ void RequestContext::authenticate(const config::ConsumerConfig& consumer, std::s
   set_identity_headers();
 }
 
+void RequestContext::authenticate_without_consumer(std::string_view credential_identifier) {
+  consumer_ = nullptr;
+  has_credential_ = true;
+  credential_identifier_ = credential_identifier;
+  set_identity_headers();
+}
+
 void RequestContext::authenticate_anonymous(const config::ConsumerConfig& consumer) {
   consumer_ = &consumer;
   has_credential_ = false;
@@ -138,9 +145,11 @@ void RequestContext::set_identity_headers() {
     if (value.empty()) upstream_headers_.remove(name);
     else upstream_headers_.set(name, value);
   };
-  set_or_remove("X-Consumer-ID", consumer_->id);
-  set_or_remove("X-Consumer-Custom-ID", consumer_->custom_id);
-  set_or_remove("X-Consumer-Username", consumer_->username);
+  static const config::ConsumerConfig kNobody;
+  const config::ConsumerConfig& c = consumer_ != nullptr ? *consumer_ : kNobody;
+  set_or_remove("X-Consumer-ID", c.id);
+  set_or_remove("X-Consumer-Custom-ID", c.custom_id);
+  set_or_remove("X-Consumer-Username", c.username);
   set_or_remove("X-Credential-Identifier", has_credential_ ? credential_identifier_ : std::string_view{});
   set_or_remove("X-Anonymous-Consumer", has_credential_ ? std::string_view{} : std::string_view("true"));
 }

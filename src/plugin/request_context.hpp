@@ -89,11 +89,15 @@ class RequestContext {
   // --- identity (Kong's kong.client.authenticate) ---
   // A credential proved who the caller is; sets Kong's identity headers upstream.
   void authenticate(const config::ConsumerConfig& consumer, std::string_view credential_identifier);
+  // A credential that belongs to no consumer (a token verified against an identity
+  // provider's keys): X-Consumer-* are removed, X-Credential-Identifier is set.
+  void authenticate_without_consumer(std::string_view credential_identifier);
   // An auth plugin failed but has `anonymous` set: the request goes on as that consumer.
   void authenticate_anonymous(const config::ConsumerConfig& consumer);
   const config::ConsumerConfig* consumer() const { return consumer_; }
   bool has_credential() const { return has_credential_; }  // Kong's kong.client.get_credential()
   bool anonymous() const { return consumer_ != nullptr && !has_credential_; }
+  std::string_view credential_identifier() const { return credential_identifier_; }
 
   // --- answering from the access phase ---
   // Answers with Kong's error body {"message": "..."}; `extra_headers` are complete lines.
