@@ -101,7 +101,7 @@ void ConsumerReader::read_credential(const std::string& kind, const YAML::Node& 
   } else if (kind == "basicauth_credentials") {
     if (into.basicauth.username.empty()) r_.add(node, path + ".username", "required field missing");
     if (!has_password || password.empty()) r_.add(node, path + ".password", "required field missing");
-    else into.basicauth.password = crypto::hash_password(password);
+    else into.basicauth.password = crypto::hash_password_for_config(into.basicauth.username, password);
     into.basicauth.id = id.empty() ? derive_entity_id("basicauth_credential", into.basicauth.username) : id;
     into.basicauth.tags = tags;
     into.basicauth.mark = mark;

@@ -4,7 +4,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <openssl/hmac.h>
+
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace portico::crypto {
 namespace {
@@ -36,6 +40,40 @@ bool verify_password(std::string_view password, const PasswordHash& hash) {
   if (hash.iterations <= 0 || hash.digest.size() != 32) return false;
   std::string candidate = derive(password, hash.salt, hash.iterations);
   return CRYPTO_memcmp(candidate.data(), hash.digest.data(), candidate.size()) == 0;
+}
+
+}  // namespace portico::crypto
+
+namespace portico::crypto {
+
+PasswordHash hash_password_for_config(std::string_view username, std::string_view password) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, PasswordHash> known;
+  static const std::string key = [] {
+    std::string k(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) {
+      throw std::runtime_error("RAND_bytes failed");
+    }
+    return k;
+  }();
+  std::string message(username);
+  message.push_back('\0');
+  message.append(password);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac, &mac_len);
+  OPENSSL_cleanse(message.data(), message.size());
+  std::string id(reinterpret_cast<const char*>(mac), mac_len);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = known.find(id); it != known.end()) return it->second;
+  }
+  PasswordHash hash = hash_password(password);
+  std::lock_guard lock(mu);
+  if (known.size() >= 200000) known.clear();  // bounded: far above any real credential count
+  known.emplace(std::move(id), hash);
+  return hash;
 }
 
 }  // namespace portico::crypto

@@ -19,6 +19,12 @@ struct PasswordHash {
 inline constexpr int kPasswordIterations = 20000;
 
 PasswordHash hash_password(std::string_view password, int iterations = kPasswordIterations);
+// hash_password() for configuration loading: the same (username, password) pair loaded
+// again (every reload re-reads the file) gets its earlier hash back instead of paying
+// PBKDF2 again. The process remembers pairs by an HMAC under a random per-process key
+// (never the password); bounded, thread-safe.
+PasswordHash hash_password_for_config(std::string_view username, std::string_view password);
+
 // Constant-time comparison of the derived key.
 bool verify_password(std::string_view password, const PasswordHash& hash);
 

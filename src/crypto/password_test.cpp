@@ -25,5 +25,18 @@ TEST(Password, MalformedHashNeverVerifies) {
   EXPECT_FALSE(verify_password("x", h));
 }
 
+TEST(Password, ConfigHashesAreReusedForTheSamePairOnly) {
+  auto a = hash_password_for_config("alice", "pw1");
+  auto again = hash_password_for_config("alice", "pw1");
+  EXPECT_EQ(a.salt, again.salt);  // a reload does not pay PBKDF2 again
+  EXPECT_EQ(a.digest, again.digest);
+  auto other_password = hash_password_for_config("alice", "pw2");
+  auto other_user = hash_password_for_config("bob", "pw1");
+  EXPECT_NE(a.salt, other_password.salt);
+  EXPECT_NE(a.salt, other_user.salt);
+  EXPECT_TRUE(verify_password("pw1", again));
+  EXPECT_FALSE(verify_password("pw2", again));
+}
+
 }  // namespace
 }  // namespace portico::crypto
