@@ -7,7 +7,7 @@
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
-# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1.
+# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_SEPARATE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,7 +16,8 @@ WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
-BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504
+BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
+WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
 : > "$OUT"
@@ -49,6 +50,8 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico3) taskset -c 0 "$BIN" run -c "$WORK/kong-3targets.yml" --proxy-listen 127.0.0.1:$PORTICO3_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-auth) taskset -c 0 "$BIN" run -c "$WORK/kong-auth.yml" --proxy-listen 127.0.0.1:$PORTICO_AUTH_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
   esac
   PROXY_PID=$!
 }
@@ -77,6 +80,7 @@ say "# $ROUNDS alternating rounds per proxy, medians shown (raw rounds in bench/
 say "# backend: nginx returning a 56-byte JSON body; proxies pinned to CPU 0, backend + wrk on CPU 1"
 median() { /usr/bin/python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 declare -A RPS P50 P99 CPU CPUREQ RAW
+if [ "${SKIP_SEPARATE:-0}" != 1 ]; then
 for conns in $CONNECTIONS; do
   for round in $(seq "$ROUNDS"); do
     for name in nginx haproxy portico; do
@@ -119,16 +123,20 @@ ln=[p[2]/n[2] for p,n,h in rows]
 print('per-round ratios portico/nginx requests/s: %s (median %.2fx); p99: median %.2fx; portico/haproxy requests/s median %.2fx'
       % (' '.join('%.2f' % x for x in rn), statistics.median(rn), statistics.median(ln), statistics.median(rh)))")"
 done
+fi
 
 # Head to head: Portico and a rival proxy run at the same time, both pinned to CPU 0, each
 # driven by its own wrk. The scheduler gives both the same CPU share under the same
 # machine conditions, so the requests/s ratio is the ratio of work per request, free of
 # the drift that separate runs suffer on this VM.
 # One round of two proxies driven at once: "base_rps base_p99 other_rps other_p99".
+# BASE_PATH / OTHER_PATH (default /users/1) and the WRK_HEADERS array (sent by both) vary the requests.
 race() {  # base_port other_port conns
-  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$1/users/1" > "$WORK/wrk-base.txt" &
+  local headers=()
+  for h in "${WRK_HEADERS[@]}"; do headers+=(-H "$h"); done
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$1${BASE_PATH:-/users/1}" > "$WORK/wrk-base.txt" &
   local wrk_pid=$!
-  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$2/users/1" > "$WORK/wrk-other.txt"
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$2${OTHER_PATH:-/users/1}" > "$WORK/wrk-other.txt"
   wait $wrk_pid
   local b_rps b_p50 b_p99 o_rps o_p50 o_p99
   read -r b_rps b_p50 b_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-base.txt")
@@ -177,6 +185,40 @@ if [ "${SKIP_BALANCING:-0}" != 1 ]; then
     say "$(printf -- '-c%-4s three/one targets requests/s: %s (median %.3fx)' "$conns" "${ratios[*]}" "$(median "${ratios[@]}")")"
   done
   kill "$one_pid" "$three_pid"; wait "$one_pid" "$three_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Authentication cost: key-auth + jwt (HS256) + acl on the route vs the same route without
+# plugins, then jwt RS256 with a repeated token, with and without the verification cache.
+# Both Portico instances on CPU 0 at once, each driven by its own wrk, both sent the same
+# headers (the plugin-less route forwards them).
+if [ "${SKIP_PLUGINS:-0}" != 1 ]; then
+  say ""
+  say "## authentication plugins vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  /usr/bin/python3 bench/auth_config.py --backend $BACKEND_PORT --config "$WORK/kong-auth.yml" --tokens "$WORK/tokens.env"
+  # shellcheck disable=SC1091
+  source "$WORK/tokens.env"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-auth; auth_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_AUTH_PORT
+  for case in "key-auth + jwt HS256 + acl|/auth/users/1|$HS256_TOKEN" \
+              "key-auth + jwt HS256 + acl, verification cache off|/auth-nocache/users/1|$HS256_TOKEN" "jwt RS256, repeated token, verification cache|/rs256/users/1|$RS256_TOKEN" \
+              "jwt RS256, repeated token, cache off|/rs256-nocache/users/1|$RS256_TOKEN"; do
+    IFS='|' read -r label path token <<< "$case"
+    WRK_HEADERS=("apikey: $BENCH_KEY" "Authorization: Bearer $token")
+    for conns in $CONNECTIONS; do
+      ratios=(); lat=()
+      for round in $(seq "$ROUNDS"); do
+        read -r b_rps b_p99 a_rps a_p99 < <(BASE_PATH=/users/1 OTHER_PATH=$path race $PORTICO_PORT $PORTICO_AUTH_PORT "$conns")
+        echo "  raw plugins ($label) -c$conns round $round: none $b_rps req/s p99 $b_p99, plugins $a_rps req/s p99 $a_p99" >> "$OUT"
+        ratios+=("$(ratio "$a_rps" "$b_rps")"); lat+=("$(ratio "$a_p99" "$b_p99")")
+      done
+      say "$(printf -- '-c%-4s %s / no plugins, requests/s: %s (median %.3fx); p99 ratio median %.2fx' "$conns" "$label" \
+        "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
+    done
+  done
+  WRK_HEADERS=()
+  kill "$plain_pid" "$auth_pid"; wait "$plain_pid" "$auth_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

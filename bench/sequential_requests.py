@@ -5,9 +5,12 @@ import socket
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--count", type=int, required=True)
+ap.add_argument("--path", default="/users/1")
+ap.add_argument("--header", action="append", default=[], help="extra header line, e.g. 'apikey: k'")
 args = ap.parse_args()
 s = socket.create_connection(("127.0.0.1", args.port))
-request = b"GET /users/1 HTTP/1.1\r\nHost: bench\r\n\r\n"
+extra = "".join(h + "\r\n" for h in args.header)
+request = ("GET %s HTTP/1.1\r\nHost: bench\r\n%s\r\n" % (args.path, extra)).encode()
 buf = b""
 for _ in range(args.count):
     s.sendall(request)

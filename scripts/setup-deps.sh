@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2
-  python3 python3-pytest python3-jwt openssl
+  python3 python3-pytest python3-jwt python3-cryptography openssl
 )
 
 missing=()

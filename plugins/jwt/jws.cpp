@@ -5,10 +5,14 @@
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
+#include <openssl/sha.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include <array>
+#include <cstdio>
+#include <cstring>
 
 #include "crypto/base64.hpp"
 #include "plugins/jwt/strict_json.hpp"
@@ -85,6 +89,81 @@ bool ec_raw_to_der(Alg a, std::string_view raw, std::string& der) {
 
 }  // namespace
 
+// HMAC (RFC 2104) with the key's inner and outer hash states computed once, when the key
+// is made: a token then costs only its own hash blocks, and copying a state is a struct
+// copy (no allocation). OpenSSL 3's HMAC() / EVP_MAC redo the key schedule or duplicate
+// provider contexts per call, which cost several times the hashing itself here. The
+// low-level SHA functions are deprecated in OpenSSL 3 but remain its fastest path.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+struct HmacPads {
+  Alg alg;
+  SHA256_CTX inner256, outer256;  // HS256
+  SHA512_CTX inner512, outer512;  // HS384 (SHA-384 uses SHA512_CTX) and HS512
+};
+
+static std::shared_ptr<const HmacPads> make_pads(Alg alg, std::string_view secret) {
+  auto pads = std::make_shared<HmacPads>();
+  pads->alg = alg;
+  std::size_t block = alg == Alg::HS256 ? 64 : 128;
+  unsigned char key[128] = {0};
+  if (secret.size() > block) {  // long keys are hashed first
+    if (alg == Alg::HS256) SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), key);
+    else if (alg == Alg::HS384) SHA384(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), key);
+    else SHA512(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), key);
+  } else {
+    std::memcpy(key, secret.data(), secret.size());
+  }
+  unsigned char ipad[128], opad[128];
+  for (std::size_t i = 0; i < block; ++i) {
+    ipad[i] = key[i] ^ 0x36;
+    opad[i] = key[i] ^ 0x5c;
+  }
+  if (alg == Alg::HS256) {
+    SHA256_Init(&pads->inner256);
+    SHA256_Update(&pads->inner256, ipad, block);
+    SHA256_Init(&pads->outer256);
+    SHA256_Update(&pads->outer256, opad, block);
+  } else {
+    auto init = alg == Alg::HS384 ? SHA384_Init : SHA512_Init;
+    init(&pads->inner512);
+    SHA512_Update(&pads->inner512, ipad, block);
+    init(&pads->outer512);
+    SHA512_Update(&pads->outer512, opad, block);
+  }
+  OPENSSL_cleanse(key, sizeof key);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+  return pads;
+}
+
+// Writes the MAC of `input` into `out` (64 bytes available); returns its length.
+static std::size_t hmac(const HmacPads& pads, std::string_view input, unsigned char* out) {
+  const auto* data = reinterpret_cast<const unsigned char*>(input.data());
+  unsigned char inner[64];
+  if (pads.alg == Alg::HS256) {
+    SHA256_CTX ctx = pads.inner256;
+    SHA256_Update(&ctx, data, input.size());
+    SHA256_Final(inner, &ctx);
+    ctx = pads.outer256;
+    SHA256_Update(&ctx, inner, 32);
+    SHA256_Final(out, &ctx);
+    return 32;
+  }
+  // SHA384_Update / _Final are SHA512's with a 48-byte digest.
+  std::size_t len = pads.alg == Alg::HS384 ? 48 : 64;
+  SHA512_CTX ctx = pads.inner512;
+  SHA512_Update(&ctx, data, input.size());
+  if (pads.alg == Alg::HS384) SHA384_Final(inner, &ctx);
+  else SHA512_Final(inner, &ctx);
+  ctx = pads.outer512;
+  SHA512_Update(&ctx, inner, len);
+  if (pads.alg == Alg::HS384) SHA384_Final(out, &ctx);
+  else SHA512_Final(out, &ctx);
+  return len;
+}
+#pragma GCC diagnostic pop
+
 std::optional<Alg> parse_alg(std::string_view name) {
   for (const auto& a : kAlgs) {
     if (a.name == name) return a.alg;
@@ -138,7 +217,7 @@ std::optional<VerifyKey> make_key(Alg alg, std::string_view material, bool secre
   if (is_hmac(alg)) {
     VerifyKey key;
     key.alg = alg;
-    if (secret_is_base64) {
+      if (secret_is_base64) {
       if (!crypto::base64_decode(material, key.secret) && !crypto::base64url_decode(material, key.secret)) {
         error = "secret is not valid base64 (secret_is_base64 is set)";
         return std::nullopt;
@@ -150,6 +229,7 @@ std::optional<VerifyKey> make_key(Alg alg, std::string_view material, bool secre
       error = "empty secret";
       return std::nullopt;
     }
+    key.pads = make_pads(alg, key.secret);
     return key;
   }
   BIO* bio = BIO_new_mem_buf(material.data(), static_cast<int>(material.size()));
@@ -172,18 +252,18 @@ bool decode_token(std::string_view compact, Token& out, std::string& error) {
   std::string_view header_b64 = compact.substr(0, dot1);
   std::string_view payload_b64 = compact.substr(dot1 + 1, dot2 - dot1 - 1);
   std::string_view signature_b64 = compact.substr(dot2 + 1);
-  std::string header_json, payload_json;
+  thread_local std::string header_json, payload_json;  // scratch, reused
   if (header_b64.empty() || payload_b64.empty() || !crypto::base64url_decode(header_b64, header_json) ||
       !crypto::base64url_decode(payload_b64, payload_json) || !crypto::base64url_decode(signature_b64, out.signature)) {
     error = "invalid base64url encoding";
     return false;
   }
   std::string why;
-  if (!parse_strict_object(header_json, out.header, why)) {
+  if (!parse_strict_object(header_json, out.header, why, out.storage())) {
     error = "invalid header: " + why;
     return false;
   }
-  if (!parse_strict_object(payload_json, out.claims, why)) {
+  if (!parse_strict_object(payload_json, out.claims, why, out.storage())) {
     error = "invalid claims: " + why;
     return false;
   }
@@ -194,12 +274,8 @@ bool decode_token(std::string_view compact, Token& out, std::string& error) {
 bool verify_signature(const VerifyKey& key, std::string_view signing_input, std::string_view signature) {
   const EVP_MD* md = digest_of(key.alg);
   if (is_hmac(key.alg)) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    if (HMAC(md, key.secret.data(), static_cast<int>(key.secret.size()),
-             reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &mac_len) == nullptr) {
-      return false;
-    }
+    unsigned char mac[64];
+    std::size_t mac_len = hmac(*key.pads, signing_input, mac);
     return signature.size() == mac_len && CRYPTO_memcmp(mac, signature.data(), mac_len) == 0;
   }
   std::string der;

@@ -7,7 +7,9 @@
 
 #include <openssl/evp.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,10 +29,13 @@ struct PkeyDeleter {
 };
 using Pkey = std::shared_ptr<EVP_PKEY>;
 
+struct HmacPads;  // an HMAC key's precomputed inner and outer hash states (jws.cpp)
+
 // A key a token is checked against.
 struct VerifyKey {
   Alg alg = Alg::HS256;
-  std::string secret;  // HMAC algorithms
+  std::string secret;                      // HMAC algorithms
+  std::shared_ptr<const HmacPads> pads;    // HMAC algorithms: the key schedule, computed once
   Pkey pkey;           // the others: matched to alg (RSA for RS/PS, the curve for ES, Ed25519/Ed448)
 };
 
@@ -42,11 +47,23 @@ std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error);
 
 // A decoded compact JWS: header.payload.signature, each strict base64url, header and
 // payload strict JSON objects.
+// Its JSON lives in a monotonic resource with an inline buffer: decoding a usual token
+// does not touch the heap for it.
 struct Token {
+  Token() = default;
+  Token(const Token&) = delete;
+  Token& operator=(const Token&) = delete;
+
+ private:
+  unsigned char buffer_[2048];
+  boost::json::monotonic_resource resource_{buffer_, sizeof buffer_};
+
+ public:
+  boost::json::storage_ptr storage() { return boost::json::storage_ptr(&resource_); }
   std::string_view signing_input;  // "header.payload" as received
   std::string signature;           // decoded bytes
-  boost::json::object header;
-  boost::json::object claims;
+  boost::json::object header{storage()};
+  boost::json::object claims{storage()};
 };
 bool decode_token(std::string_view compact, Token& out, std::string& error);
 

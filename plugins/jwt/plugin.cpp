@@ -282,6 +282,15 @@ class Jwt final : public Instance {
     if (found > 1) return fail(ctx, "Multiple tokens provided");
     // Size first: nothing is decoded, let alone verified, for an oversized token.
     if (compact.size() > static_cast<std::size_t>(config_.max_token_size)) return fail(ctx, "Bad token; token too large");
+    // A token seen before: its signature and decoding are known good; only the checks
+    // that depend on the time or the request run again.
+    if (cache_.enabled()) {
+      Verifier v;
+      if (auto hit = cache_.find(compact); hit && reuse(*hit, ctx, v)) {
+        g_cache_hits.fetch_add(1, std::memory_order_relaxed);
+        return finish_verified(ctx, hit->claims, v);
+      }
+    }
     Token token;
     std::string error;
     if (!plugins::jwt::decode_token(compact, token, error)) return fail(ctx, "Bad token; " + error);
@@ -296,19 +305,40 @@ class Jwt final : public Instance {
     if (found_key != Verdict::passed) return found_key;
     // The key pins the algorithm: "none", other spellings and HMAC/public-key confusion all fail here.
     if (alg->as_string() != plugins::jwt::alg_name(v.key->alg)) return fail(ctx, "Invalid algorithm");
-
-    bool cacheable = !plugins::jwt::is_hmac(v.key->alg) && cache_.enabled();
-    if (cacheable && cache_.contains(compact, v.id)) {
-      g_cache_hits.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      if (!plugins::jwt::verify_signature(*v.key, token.signing_input, token.signature)) {
-        return fail(ctx, "Invalid signature");
-      }
-      if (cacheable) cache_.remember(compact, v.id, expiry_of(token));
+    if (!plugins::jwt::verify_signature(*v.key, token.signing_input, token.signature)) {
+      return fail(ctx, "Invalid signature");
     }
-    if (!check_claims(ctx, token)) return Verdict::failed;
-    if (!forward_claims(ctx, token)) return Verdict::failed;
-    return identify(ctx, token, v);
+    if (cache_.enabled()) {
+      auto entry = std::make_shared<plugins::jwt::VerifiedToken>();
+      entry->claims = json::object(token.claims, json::storage_ptr());  // off the request's buffer
+      entry->verifier = v.id;
+      entry->expires_at = expiry_of(token.claims);
+      entry->secret = v.secret;
+      entry->kid = std::string(v.kid);
+      cache_.remember(compact, std::move(entry));
+    }
+    return finish_verified(ctx, token.claims, v);
+  }
+
+  // Whether a cached verification still holds (its key is still the one in use), filling `v`.
+  bool reuse(const plugins::jwt::VerifiedToken& hit, RequestContext& ctx, Verifier& v) const {
+    if (!keyset_) {
+      v.secret = static_cast<const Secret*>(hit.secret);
+      v.key = &v.secret->key;
+      v.id = hit.verifier;
+      return true;
+    }
+    v.jwks = keyset_->keys();
+    if (!v.jwks || 2 * v.jwks->generation + 1 != hit.verifier) return false;
+    v.kid = ctx.store(hit.kid);
+    v.id = hit.verifier;
+    return true;
+  }
+
+  Verdict finish_verified(RequestContext& ctx, const json::object& claims, const Verifier& v) const {
+    if (!check_claims(ctx, claims)) return Verdict::failed;
+    if (!forward_claims(ctx, claims)) return Verdict::failed;
+    return identify(ctx, claims, v);
   }
 
   // jwt_secrets: the secret named by the key claim.
@@ -351,7 +381,7 @@ class Jwt final : public Instance {
     return Verdict::passed;
   }
 
-  Verdict identify(RequestContext& ctx, const Token& token, const Verifier& v) const {
+  Verdict identify(RequestContext& ctx, const json::object& claims, const Verifier& v) const {
     if (v.secret != nullptr) {
       ctx.authenticate(*v.secret->consumer, v.secret->secret->key);
       return Verdict::passed;
@@ -360,7 +390,7 @@ class Jwt final : public Instance {
       ctx.authenticate_without_consumer(v.kid);
       return Verdict::passed;
     }
-    const json::value* claim = token.claims.if_contains(config_.consumer_claim);
+    const json::value* claim = claims.if_contains(config_.consumer_claim);
     auto it = claim != nullptr && claim->is_string() ? consumers_.find(std::string_view(claim->as_string()))
                                                       : consumers_.end();
     if (it == consumers_.end()) return fail(ctx, "No consumer found for the token's '" + config_.consumer_claim + "'");
@@ -368,18 +398,18 @@ class Jwt final : public Instance {
     return Verdict::passed;
   }
 
-  static std::optional<double> number_claim(const Token& t, std::string_view name) {
-    const json::value* v = t.claims.if_contains(name);
+  static std::optional<double> number_claim(const json::object& claims, std::string_view name) {
+    const json::value* v = claims.if_contains(name);
     if (v == nullptr || !v->is_number()) return std::nullopt;
     return v->to_number<double>();
   }
 
-  static double expiry_of(const Token& t) {
-    auto exp = number_claim(t, "exp");
+  static double expiry_of(const json::object& claims) {
+    auto exp = number_claim(claims, "exp");
     return exp ? *exp : now_seconds() + 300;  // without exp: re-verified after five minutes
   }
 
-  bool check_claims(RequestContext& ctx, const Token& t) const {
+  bool check_claims(RequestContext& ctx, const json::object& t) const {
     double now = now_seconds();
     for (const auto& name : config_.claims_to_verify) {
       auto value = number_claim(t, name);
@@ -392,10 +422,10 @@ class Jwt final : public Instance {
       if (exp && *exp - now > config_.maximum_expiration) return fail_claim(ctx, "exp", "exceeds maximum allowed expiration");
     }
     for (const auto& name : config_.required_claims) {
-      if (!t.claims.contains(name)) return fail_claim(ctx, name, "missing");
+      if (!t.contains(name)) return fail_claim(ctx, name, "missing");
     }
     if (!config_.issuer.empty()) {
-      const json::value* iss = t.claims.if_contains("iss");
+      const json::value* iss = t.if_contains("iss");
       if (iss == nullptr || !iss->is_string() || iss->as_string() != config_.issuer) {
         return fail_claim(ctx, "iss", "does not match the expected issuer");
       }
@@ -406,8 +436,8 @@ class Jwt final : public Instance {
     return true;
   }
 
-  bool audience_matches(const Token& t) const {
-    const json::value* aud = t.claims.if_contains("aud");
+  bool audience_matches(const json::object& claims) const {
+    const json::value* aud = claims.if_contains("aud");
     if (aud == nullptr) return false;
     auto accepted = [&](const json::value& v) {
       return v.is_string() &&
@@ -424,9 +454,9 @@ class Jwt final : public Instance {
 
   // claims_to_headers: strings as they are, other JSON values serialised. A value with a
   // control character could split the upstream request head: the token is refused.
-  bool forward_claims(RequestContext& ctx, const Token& t) const {
+  bool forward_claims(RequestContext& ctx, const json::object& claims) const {
     for (const auto& [claim, header] : config_.claims_to_headers) {
-      const json::value* v = t.claims.if_contains(claim);
+      const json::value* v = claims.if_contains(claim);
       if (v == nullptr) continue;
       std::string text = v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
       for (unsigned char c : text) {

@@ -1,87 +1,129 @@
 #include "plugins/jwt/strict_json.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/parse.hpp>
+#include <boost/json/value_stack.hpp>
 #include <string>
 #include <vector>
 
 namespace portico::plugins::jwt {
 namespace {
 
-// A basic_parser handler that only checks member names: one set of names per open object.
-struct DuplicateCheck {
+// A basic_parser handler that builds the value (as boost::json::parser does, through a
+// value_stack) and refuses a member name already seen in the same object.
+struct StrictHandler {
   static constexpr std::size_t max_object_size = 1000;
   static constexpr std::size_t max_array_size = 10000;
   static constexpr std::size_t max_key_size = 1000;
   static constexpr std::size_t max_string_size = 100000;
 
-  std::vector<std::vector<std::string>> open;  // keys of each open object
-  std::string key;
+  boost::json::value_stack& st;
+  // Names of the open objects' members, innermost last; `starts` marks where each open
+  // object's names begin. Per-thread and reused (see parse_strict_object).
+  std::vector<std::string>& names;
+  std::vector<std::size_t>& starts;
+  std::size_t used = 0;  // names[0, used) are live
+  std::string key;       // a name split across on_key_part calls
   bool duplicate = false;
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
-    open.emplace_back();
+    starts.push_back(used);
     return true;
   }
-  bool on_object_end(std::size_t, boost::system::error_code&) {
-    open.pop_back();
+  bool on_object_end(std::size_t n, boost::system::error_code&) {
+    used = starts.back();
+    starts.pop_back();
+    st.push_object(n);
     return true;
   }
   bool on_array_begin(boost::system::error_code&) { return true; }
-  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t n, boost::system::error_code&) {
+    st.push_array(n);
+    return true;
+  }
   bool on_key_part(std::string_view s, std::size_t, boost::system::error_code&) {
     key.append(s);
+    st.push_chars(s);
     return true;
   }
   bool on_key(std::string_view s, std::size_t, boost::system::error_code& ec) {
-    key.append(s);
-    auto& names = open.back();
-    for (const auto& n : names) {
-      if (n == key) {
+    std::string_view full = s;
+    if (!key.empty()) full = key.append(s);
+    for (std::size_t i = starts.back(); i < used; ++i) {
+      if (names[i] == full) {
         duplicate = true;
-        ec = boost::json::error::syntax;  // stop parsing
+        ec = boost::json::error::syntax;  // stops the parser
         return false;
       }
     }
-    names.push_back(std::move(key));
+    if (used == names.size()) names.emplace_back();
+    names[used++].assign(full);  // reuses the string's capacity
     key.clear();
+    st.push_key(s);
     return true;
   }
-  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string_part(std::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(std::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_string(s);
+    return true;
+  }
   bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
-  bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return true; }
-  bool on_double(double, std::string_view, boost::system::error_code&) { return true; }
-  bool on_bool(bool, boost::system::error_code&) { return true; }
-  bool on_null(boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t i, std::string_view, boost::system::error_code&) {
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, std::string_view, boost::system::error_code&) {
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, std::string_view, boost::system::error_code&) {
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    st.push_null();
+    return true;
+  }
   bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
   bool on_comment(std::string_view, boost::system::error_code&) { return true; }
 };
 
 }  // namespace
 
-bool parse_strict_object(std::string_view text, boost::json::object& out, std::string& error) {
+bool parse_strict_object(std::string_view text, boost::json::object& out, std::string& error,
+                         boost::json::storage_ptr storage) {
   boost::json::parse_options strict;  // defaults: RFC 8259, UTF-8 validated, depth 32
-  boost::json::basic_parser<DuplicateCheck> checker(strict);
+  // Per-thread scratch: a steady state of tokens allocates nothing here.
+  thread_local std::vector<std::string> names;
+  thread_local std::vector<std::size_t> starts;
+  thread_local boost::json::value_stack stack;
+  starts.clear();
+  stack.reset(storage);
+  boost::json::basic_parser<StrictHandler> parser(strict, stack, names, starts);
   boost::system::error_code ec;
-  std::size_t used = checker.write_some(false, text.data(), text.size(), ec);
-  if (checker.handler().duplicate) {
+  std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (parser.handler().duplicate) {
     error = "duplicate member name";
     return false;
   }
-  if (ec || used != text.size() || !checker.done()) {
+  if (ec || used != text.size() || !parser.done()) {
     error = "invalid JSON";
     return false;
   }
-  boost::json::value v = boost::json::parse(text, ec, {}, strict);
-  if (ec || !v.is_object()) {
-    error = ec ? "invalid JSON" : "not a JSON object";
+  boost::json::value v = stack.release();
+  if (!v.is_object()) {
+    error = "not a JSON object";
     return false;
   }
-  out = std::move(v.as_object());
+  out = std::move(v.as_object());  // same storage: no copy
   return true;
 }
 

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <string>
 #include <string_view>
 
 namespace portico::plugins::jwt {
 
-// Parses `text` into `out`; false with a short reason in `error`.
-bool parse_strict_object(std::string_view text, boost::json::object& out, std::string& error);
+// Parses `text` into `out` (allocating from `storage`); false with a short reason in `error`.
+bool parse_strict_object(std::string_view text, boost::json::object& out, std::string& error,
+                         boost::json::storage_ptr storage = {});
 
 }  // namespace portico::plugins::jwt

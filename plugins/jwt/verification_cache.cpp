@@ -9,26 +9,26 @@ double now_seconds() {
 }
 }  // namespace
 
-bool VerificationCache::contains(std::string_view token, std::uint64_t verifier) {
+std::shared_ptr<const VerifiedToken> VerificationCache::find(std::string_view token) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(token);
-  if (it == entries_.end()) return false;
-  if (it->second.verifier != verifier || it->second.expires_at <= now_seconds()) {
+  if (it == entries_.end()) return nullptr;
+  if (it->second->expires_at <= now_seconds()) {
     entries_.erase(it);
-    return false;
+    return nullptr;
   }
-  return true;
+  return it->second;
 }
 
-void VerificationCache::remember(std::string_view token, std::uint64_t verifier, double expires_at) {
+void VerificationCache::remember(std::string_view token, std::shared_ptr<const VerifiedToken> entry) {
   if (max_entries_ == 0) return;
   std::lock_guard lock(mu_);
   if (entries_.size() >= max_entries_) {
     double now = now_seconds();
-    std::erase_if(entries_, [now](const auto& e) { return e.second.expires_at <= now; });
+    std::erase_if(entries_, [now](const auto& e) { return e.second->expires_at <= now; });
     if (entries_.size() >= max_entries_) entries_.clear();
   }
-  entries_.insert_or_assign(std::string(token), Entry{verifier, expires_at});
+  entries_.insert_or_assign(std::string(token), std::move(entry));
 }
 
 }  // namespace portico::plugins::jwt

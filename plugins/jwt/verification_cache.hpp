@@ -1,12 +1,18 @@
-// Remembers asymmetric JWTs whose signature was verified, until they expire, so that a
-// client presenting the same token again costs a hash lookup instead of an RSA / ECDSA /
-// EdDSA verification. Keys are the whole token (compared in full: no hash collision can
-// make an unverified token pass) together with the secret that verified it. Bounded:
-// when full, expired entries are dropped, and if none expired the cache starts over.
-// Shared by the workers (one mutex; held for a lookup only).
+// Remembers JWTs whose signature was verified, with their decoded claims, until they
+// expire: a client presenting the same token again costs a hash lookup instead of base64,
+// JSON and signature work (an RSA / ECDSA / EdDSA verification above all). The claims
+// checks that depend on the time (exp, nbf) still run on every request.
+//
+// Keys are the whole token, compared in full (no hash collision can make an unverified
+// token pass), and an entry also names the key that verified it (`verifier`): an entry
+// made under a key that is gone (a JWKS refresh) is not used. Bounded: when full, expired
+// entries are dropped, and if none expired the cache starts over. Shared by the workers
+// (one mutex, held for a lookup only); entries are immutable once inserted.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -14,27 +20,30 @@
 
 namespace portico::plugins::jwt {
 
+struct VerifiedToken {
+  boost::json::object claims;
+  std::uint64_t verifier = 0;    // which key verified it
+  double expires_at = 0;         // seconds since the epoch
+  const void* secret = nullptr;  // the jwt_secret entry it matched (jwt_secrets mode)
+  std::string kid;               // the provider key's id (jwks_uri mode)
+};
+
 class VerificationCache {
  public:
   explicit VerificationCache(std::size_t max_entries) : max_entries_(max_entries) {}
   bool enabled() const { return max_entries_ > 0; }
-  // Whether `token` was verified with `verifier` and has not expired.
-  bool contains(std::string_view token, std::uint64_t verifier);
-  // `expires_at`: seconds since the epoch (the token's exp).
-  void remember(std::string_view token, std::uint64_t verifier, double expires_at);
+  // The entry for `token` if present and not expired.
+  std::shared_ptr<const VerifiedToken> find(std::string_view token);
+  void remember(std::string_view token, std::shared_ptr<const VerifiedToken> entry);
 
  private:
-  struct Entry {
-    std::uint64_t verifier;
-    double expires_at;
-  };
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   std::size_t max_entries_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, std::shared_ptr<const VerifiedToken>, Hash, std::equal_to<>> entries_;
 };
 
 }  // namespace portico::plugins::jwt

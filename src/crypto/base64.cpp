@@ -1,6 +1,7 @@
 #include "crypto/base64.hpp"
 
 #include <array>
+#include <cstdint>
 
 namespace portico::crypto {
 namespace {
@@ -19,22 +20,31 @@ constexpr auto kUrl = make_table(true);
 // Decodes `in` (no padding) with `table`; rejects a length of 1 mod 4 and non-zero
 // leftover bits (a non-canonical spelling).
 bool decode(std::string_view in, std::string& out, const std::array<signed char, 256>& table) {
-  out.clear();
   if (in.size() % 4 == 1) return false;
-  out.reserve(in.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+  out.resize(in.size() / 4 * 3 + (in.size() % 4 == 0 ? 0 : in.size() % 4 - 1));
+  auto value = [&table](char c) { return table[static_cast<unsigned char>(c)]; };
+  const char* p = in.data();
+  char* o = out.data();
+  std::size_t full = in.size() / 4;
+  for (std::size_t i = 0; i < full; ++i, p += 4, o += 3) {
+    int a = value(p[0]), b = value(p[1]), c = value(p[2]), d = value(p[3]);
+    if ((a | b | c | d) < 0) return false;
+    std::uint32_t n = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                      (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
+    o[0] = static_cast<char>(n >> 16);
+    o[1] = static_cast<char>(n >> 8);
+    o[2] = static_cast<char>(n);
   }
-  return (acc & ((1u << bits) - 1)) == 0;
+  std::size_t rest = in.size() % 4;
+  if (rest == 0) return true;
+  int a = value(p[0]), b = value(p[1]), c = rest == 3 ? value(p[2]) : 0;
+  if ((a | b | c) < 0) return false;
+  std::uint32_t n = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                    (static_cast<std::uint32_t>(c) << 6);
+  o[0] = static_cast<char>(n >> 16);
+  if (rest == 3) o[1] = static_cast<char>(n >> 8);
+  // Leftover bits must be zero: one spelling per byte string.
+  return rest == 2 ? (n & 0xFFFF) == 0 : (n & 0xFF) == 0;
 }
 
 }  // namespace

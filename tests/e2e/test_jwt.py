@@ -34,7 +34,8 @@ def keys():
          "ES512": ec.generate_private_key(ec.SECP521R1()), "EdDSA": ed25519.Ed25519PrivateKey.generate()}
     for alg in ALGORITHMS:
         if alg.startswith("HS"):
-            k[alg] = "secret-for-%s-0123456789abcdef0123456789" % alg
+            # Longer than the hash block for HS256 (64) and HS384 (128): the key is hashed first.
+            k[alg] = "secret-for-%s-" % alg + {"HS256": "x" * 70, "HS384": "y" * 150, "HS512": "z" * 20}[alg]
         elif alg[:2] in ("RS", "PS"):
             k[alg] = rsa_key
     return k
