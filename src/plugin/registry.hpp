@@ -11,7 +11,11 @@ namespace portico::plugin {
 
 // Every built-in plugin's schema, by name.
 std::span<const Schema* const> all_schemas();
-// The schema named `name`, or nullptr.
+// The schema named `name`, or nullptr (built-in plugins, then registered extras).
 const Schema* find_schema(std::string_view name);
+// Makes a plugin that is not in plugins/list.txt loadable by name (tests of the engine;
+// the schema must outlive every configuration using it). Not thread-safe: call before
+// loading configurations.
+void register_extra_schema(const Schema* schema);
 
 }  // namespace portico::plugin

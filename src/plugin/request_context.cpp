@@ -94,6 +94,7 @@ std::string_view RequestContext::concat(std::initializer_list<std::string_view> 
   char* p = static_cast<char*>(arena_.allocate(n, 1));
   std::size_t at = 0;
   for (auto part : parts) {
+    if (part.empty()) continue;
     std::memcpy(p + at, part.data(), part.size());
     at += part.size();
   }

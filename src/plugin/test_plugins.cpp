@@ -34,6 +34,10 @@ class NoopInstance final : public Instance {
   }
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override { co_return answer(ctx); }
   void log(RequestContext& ctx) const noexcept override { ctx.state<int>(*this) += 1; }
+  void response_headers(RequestContext& ctx) const override {
+    if (!config_.response_header.empty()) ctx.add_response_header("X-Test-Plugin", config_.response_header);
+  }
+  void response_body(RequestContext&, std::string& body) const override { body += config_.body_suffix; }
 
  private:
   Access answer(RequestContext& ctx) const {
@@ -59,7 +63,9 @@ std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigne
     if (node.IsDefined() && !node.IsNull()) {
       config::FieldTable fields{{"tag", r.string_field(c->tag)},
                                 {"reply_status", r.int_field(c->reply_status, 0, 599)},
-                                {"suspend", r.bool_field(c->suspend)}};
+                                {"suspend", r.bool_field(c->suspend)},
+                                {"body_suffix", r.string_field(c->body_suffix)},
+                                {"response_header", r.string_field(c->response_header)}};
       r.read_object(node, path, fields);
     }
     return std::shared_ptr<const ParsedConfig>(c);

@@ -175,3 +175,64 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
 }
 
 }  // namespace portico::proxy
+
+namespace portico::proxy {
+
+awaitable<PumpResult> collect_body(Side& source, PumpSpec spec, std::string& out) {
+  PumpResult result;
+  http::ChunkedDecoder decoder;
+  std::uint64_t remaining = spec.content_length;
+  bool finished = spec.framing == http::BodyFraming::none || (spec.framing == http::BodyFraming::content_length && remaining == 0);
+  while (!finished) {
+    std::string_view avail = source.buffer.readable();
+    std::size_t consumed = 0;
+    switch (spec.framing) {
+      case http::BodyFraming::content_length: {
+        std::size_t take = avail.size() < remaining ? avail.size() : static_cast<std::size_t>(remaining);
+        out.append(avail.substr(0, take));
+        consumed = take;
+        remaining -= take;
+        finished = remaining == 0;
+        break;
+      }
+      case http::BodyFraming::chunked:
+        for (;;) {
+          auto step = decoder.next(avail.substr(consumed));
+          if (step.status == http::ChunkedDecoder::Status::error) {
+            result.failure = PumpFailure::source_malformed;
+            co_return result;
+          }
+          consumed += step.consumed;
+          if (step.status == http::ChunkedDecoder::Status::need_more) break;
+          if (step.status == http::ChunkedDecoder::Status::done) {
+            finished = true;
+            break;
+          }
+          out.append(step.data);
+        }
+        break;
+      default:  // until_close
+        out.append(avail);
+        consumed = avail.size();
+        break;
+    }
+    source.buffer.consume(consumed);
+    result.body_bytes = out.size();
+    if (out.size() > spec.max_body) {
+      result.failure = PumpFailure::too_large;
+      co_return result;
+    }
+    if (finished) break;
+    auto ec = co_await read_more(source);
+    if (ec == boost::asio::error::eof && spec.framing == http::BodyFraming::until_close) break;
+    if (ec) {
+      result.failure = ec == boost::asio::error::timed_out ? PumpFailure::source_timeout
+                       : ec == boost::asio::error::eof     ? PumpFailure::source_closed
+                                                           : PumpFailure::source_error;
+      co_return result;
+    }
+  }
+  co_return result;
+}
+
+}  // namespace portico::proxy

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "http/header_view.hpp"
@@ -57,5 +58,14 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
 //   if (auto fast = send_buffered_now(src, dst, spec, written, r); fast != FastSend::done)
 //     r = co_await send_body_rest(src, dst, spec, fast, written);
 awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, FastSend fast, std::size_t written);
+
+}  // namespace portico::proxy
+
+namespace portico::proxy {
+
+// Reads a whole body from `source` into `out` (decoded when chunked), for plugins that
+// need the complete body (the response_body phase). Fails with too_large beyond
+// spec.max_body (required, non-zero). spec.prefix and spec.chunk_output are ignored.
+awaitable<PumpResult> collect_body(Side& source, PumpSpec spec, std::string& out);
 
 }  // namespace portico::proxy

@@ -98,7 +98,12 @@ class DownstreamConnection {
   void report_health(const Exchange& ex, Attempt outcome, int status);
   // Builds the client's response head from the upstream's into response_; returns
   // whether the client connection stays open. Consumes the head from conn's buffer.
-  bool build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out);
+  // With `fixed_length` (a body buffered for plugins, see relay_buffered()) the head says
+  // Content-Length: fixed_length and the upstream head is not consumed from conn's buffer.
+  bool build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out,
+                           std::optional<std::uint64_t> fixed_length = std::nullopt);
+  // Relays the response with its whole body read first, for response_body plugins.
+  boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
   void log_request(const Exchange& ex);
   // Adds a response to the 4xx/5xx counters (before it is written, so a client never sees it first).
   void count_response_status(int status);

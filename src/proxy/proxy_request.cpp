@@ -19,6 +19,9 @@ namespace portico::proxy {
 
 namespace asio = boost::asio;
 
+// The largest response body buffered for response_body plugins when --max-body-size is unset.
+constexpr std::uint64_t kMaxPluginBody = 8 * 1024 * 1024;
+
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
@@ -112,6 +115,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     co_await back_off(ex, retries_done);
     ex.in_flight.release();
   }
+
+  // Plugins that rewrite response bodies get the whole body first.
+  if (ex.plugins && ex.plugins->active_chain->uses(plugin::kResponseBody)) co_return co_await relay_buffered(ex, conn);
 
   // Relay the response: head rebuilt for the client, body streamed.
   const auto& resp = *ex.response;
@@ -497,7 +503,54 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   }
 }
 
-bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out) {
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered(Exchange& ex,
+                                                                                 std::unique_ptr<UpstreamConnection>& conn) {
+  const auto& options = worker_.options();
+  const auto& svc = *ex.service->config;
+  // The head's fields point into the connection buffer, which reading the body reuses:
+  // keep a copy and parse it again afterwards.
+  std::string head(conn->buffer.readable().substr(0, ex.response->head_size));
+  http::BodyFraming framing = ex.response->framing;
+  std::uint64_t content_length = ex.response->content_length;
+  conn->buffer.consume(ex.response->head_size);
+  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
+              ex.within_deadline(svc.write_timeout_ms)};
+  PumpSpec spec;
+  spec.framing = framing;
+  spec.content_length = content_length;
+  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
+  std::string body;
+  PumpResult got = co_await collect_body(source, spec, body);
+  if (!got.ok()) {
+    if (got.failure == PumpFailure::too_large) {
+      co_return co_await send_error(&ex, 502, "upstream response too large for the response_body plugins", true);
+    }
+    warn_upstream(*conn, "broke off the response body", "after " + std::to_string(got.body_bytes) + " body bytes");
+    bool timeout = got.failure == PumpFailure::source_timeout;
+    co_return co_await send_error(&ex, timeout ? 504 : 502, timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
+  }
+  plugin::run_response_body(*ex.plugins, body);
+  http::parse_response_head(head, options.limits, request_.method == "HEAD", *ex.response);
+  bool chunk_out = false;
+  bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
+  count_response_status(ex.response->status);
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  std::array<asio::const_buffer, 2> parts{asio::buffer(response_.view().data(), response_.view().size()),
+                                          asio::buffer(body.data(), body.size())};
+  auto ec = co_await write_all(client, parts);
+  ex.status = ex.response->status;
+  ex.bytes_sent = ec ? 0 : response_.view().size() + body.size();
+  if (ec) co_return Next::close;
+  if (ex.response->keep_alive && framing != http::BodyFraming::until_close && conn->buffer.empty()) {
+    ++conn->requests;
+    conn->reused = false;
+    worker_.upstream_pool().give(std::move(conn));
+  }
+  co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out,
+                                               std::optional<std::uint64_t> fixed_length) {
   ex.upstream_status = ex.response->status;
   const auto& resp = *ex.response;
   bool is_head = request_.method == "HEAD";
@@ -517,8 +570,10 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
     if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;
     response_.field(h.name, h.value);
   }
-  switch (resp.framing) {
-    case http::BodyFraming::content_length: response_.field("Content-Length", resp.content_length); break;
+  switch (fixed_length ? http::BodyFraming::content_length : resp.framing) {
+    case http::BodyFraming::content_length:
+      if (!bodyless || !fixed_length) response_.field("Content-Length", fixed_length ? *fixed_length : resp.content_length);
+      break;
     case http::BodyFraming::chunked:
     case http::BodyFraming::until_close:
       if (client_http10) keep_alive = false;
@@ -542,7 +597,7 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
   if (!keep_alive) response_.field("Connection", "close");
   else if (client_http10) response_.field("Connection", "keep-alive");
   response_.end();
-  conn.buffer.consume(resp.head_size);
+  if (!fixed_length) conn.buffer.consume(resp.head_size);
 
   return keep_alive;
 }
