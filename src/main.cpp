@@ -23,8 +23,9 @@ int check_command(const std::string& path) {
   const auto& c = result.config;
   std::size_t targets = 0;
   for (const auto& u : c.upstreams) targets += u.targets.size();
-  std::printf("%s: ok: %zu service(s), %zu route(s), %zu upstream(s), %zu target(s), hash %s\n", path.c_str(),
-              c.services.size(), c.routes.size(), c.upstreams.size(), targets, c.hash.c_str());
+  std::printf("%s: ok: %zu service(s), %zu route(s), %zu upstream(s), %zu target(s), %zu plugin(s), %zu consumer(s), hash %s\n",
+              path.c_str(), c.services.size(), c.routes.size(), c.upstreams.size(), targets, c.plugins.size(),
+              c.consumers.size(), c.hash.c_str());
   return 0;
 }
 

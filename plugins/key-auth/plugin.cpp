@@ -2,10 +2,13 @@
 // among the consumers' keyauth_credentials.
 //
 //   key_names (default [apikey]) are looked for in the headers (key_in_header), then in
-//   the query string (key_in_query); two copies of the key are refused ("Duplicate API
+//   the query string (key_in_query), then in a form or JSON body (key_in_body: the body is
+//   read first, through the engine's awaited access path); two copies of the key are refused ("Duplicate API
 //   key found"), a missing key is 401 "No API key found in request", an unknown key 401
 //   "Unauthorized", both with WWW-Authenticate: Key [realm="..."].
 //   hide_credentials removes the key from what the upstream receives.
+#include <boost/json.hpp>
+
 #include "config/yaml_reader.hpp"
 #include "http/h1_parser.hpp"
 #include "http/header_view.hpp"
@@ -20,6 +23,7 @@ struct KeyAuthConfig : ParsedConfig {
   bool hide_credentials = false;
   bool key_in_header = true;
   bool key_in_query = true;
+  bool key_in_body = false;
   std::string realm;  // empty: "WWW-Authenticate: Key"
   AuthOptions auth;
 };
@@ -27,22 +31,18 @@ struct KeyAuthConfig : ParsedConfig {
 std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
   auto c = std::make_shared<KeyAuthConfig>();
   if (!node.IsDefined() || node.IsNull()) return c;
-  bool key_in_body = false;
   config::FieldTable fields{
       {"key_names", r.string_list_field(c->key_names)},
       {"hide_credentials", r.bool_field(c->hide_credentials)},
       {"key_in_header", r.bool_field(c->key_in_header)},
       {"key_in_query", r.bool_field(c->key_in_query)},
-      {"key_in_body", r.bool_field(key_in_body)},
+      {"key_in_body", r.bool_field(c->key_in_body)},
       {"realm", [&](const YAML::Node& v, const std::string& p) {
          if (!v.IsNull()) r.string_field(c->realm)(v, p);
        }},
   };
   add_auth_fields(r, fields, c->auth);
   r.read_object(node, path, fields);
-  if (key_in_body) {
-    r.add(node["key_in_body"], path + ".key_in_body", "keys in the request body are not supported yet by Portico");
-  }
   if (c->key_names.empty()) r.add(node["key_names"], path + ".key_names", "length must be at least 1");
   for (std::size_t i = 0; i < c->key_names.size(); ++i) {
     if (!is_token(c->key_names[i])) {
@@ -72,14 +72,29 @@ class KeyAuth final : public Instance {
     return authenticate(ctx, config_.auth, anonymous_, [&] { return check(ctx); });
   }
 
- private:
-  bool fail(RequestContext& ctx, std::string_view message) const {
-    ctx.reply(401, message, challenge_);
-    return false;
+  // key_in_body and a request with a body: read it, then check.
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
+    // (Awaited into a variable: GCC 12 miscompiles co_await inside an if condition here.)
+    bool read = co_await ctx.read_request_body();
+    if (!read) {
+      ctx.reply(ctx.body_error_status(), ctx.body_error());
+      co_return Access::replied;
+    }
+    Verdict verdict = check(ctx);
+    co_return finish_authentication(ctx, anonymous_, verdict);
   }
 
-  bool check(RequestContext& ctx) const {
+ private:
+  Verdict fail(RequestContext& ctx, std::string_view message) const {
+    ctx.reply(401, message, challenge_);
+    return Verdict::failed;
+  }
+
+  Verdict check(RequestContext& ctx) const {
     const http::RequestHead& req = ctx.request();
+    bool has_body = req.framing != http::BodyFraming::none;
+    if (config_.key_in_body && has_body && !ctx.request_body_read()) return Verdict::wait;
+    BodyKeys body = config_.key_in_body && has_body ? body_keys(req) : BodyKeys::none;
     std::string_view key;
     std::string decoded;
     for (const auto& name : config_.key_names) {
@@ -99,9 +114,14 @@ class KeyAuth final : public Instance {
           key = http::percent_decode(v, decoded) ? ctx.store(decoded) : std::string_view{};
         });
       }
+      bool in_body = false;
+      if (found == 0 && body != BodyKeys::none) {
+        found = find_in_body(ctx, body, name, key);
+        in_body = found > 0;
+      }
       if (found > 1) return fail(ctx, "Duplicate API key found");
       if (found == 1) {
-        if (config_.hide_credentials) hide(ctx, name);
+        if (config_.hide_credentials) hide(ctx, name, in_body ? body : BodyKeys::none);
         break;
       }
     }
@@ -109,13 +129,55 @@ class KeyAuth final : public Instance {
     auto it = keys_.find(key);
     if (it == keys_.end()) return fail(ctx, "Unauthorized");
     ctx.authenticate(*it->second.consumer, it->second.credential->id);
-    return true;
+    return Verdict::passed;
   }
 
-  void hide(RequestContext& ctx, std::string_view name) const {
+  // Bodies a key is looked for in (Kong also reads multipart forms; Portico does not).
+  enum class BodyKeys { none, form, json };
+  static BodyKeys body_keys(const http::RequestHead& req) {
+    std::string_view type = req.find("content-type");
+    auto starts = [&](std::string_view prefix) {
+      return type.size() >= prefix.size() && http::iequals(type.substr(0, prefix.size()), prefix);
+    };
+    if (starts("application/x-www-form-urlencoded")) return BodyKeys::form;
+    if (starts("application/json")) return BodyKeys::json;
+    return BodyKeys::none;
+  }
+
+  // Occurrences of `name` in the body; the (last) value into `key`.
+  static int find_in_body(RequestContext& ctx, BodyKeys kind, std::string_view name, std::string_view& key) {
+    const std::string& body = ctx.request_body();
+    int found = 0;
+    if (kind == BodyKeys::form) {
+      std::string decoded_key, decoded_value;
+      http::for_each_query_arg(body, [&](std::string_view k, std::string_view v) {
+        if (!http::percent_decode(k, decoded_key) || decoded_key != name) return;
+        ++found;
+        key = http::percent_decode(v, decoded_value) ? ctx.store(decoded_value) : std::string_view{};
+      });
+      return found;
+    }
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(body, ec);
+    if (ec || !doc.is_object()) return 0;  // not JSON: as Kong, no key from the body
+    const boost::json::value* v = doc.as_object().if_contains(name);
+    if (v == nullptr) return 0;
+    if (!v->is_string()) return 2;  // an array or object of keys: refused as a duplicate
+    key = ctx.store(v->as_string());
+    return 1;
+  }
+
+  void hide(RequestContext& ctx, std::string_view name, BodyKeys body) const {
     ctx.upstream_headers().remove(name);
     std::string_view query = ctx.query_replaced() ? ctx.upstream_query() : ctx.request().query;
     if (!query.empty()) ctx.set_upstream_query(http::query_without(query, name));
+    if (body == BodyKeys::form) {
+      ctx.request_body() = http::query_without(ctx.request_body(), name);
+    } else if (body == BodyKeys::json) {
+      boost::json::value doc = boost::json::parse(ctx.request_body());
+      doc.as_object().erase(name);
+      ctx.request_body() = boost::json::serialize(doc);
+    }
   }
 
   const KeyAuthConfig& config_;  // owned by the snapshot's configuration

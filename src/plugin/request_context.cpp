@@ -78,6 +78,23 @@ void RequestContext::reset() {
   response_headers_ = {};
   verdict = {};
   status = 0;
+  body_reader_ = nullptr;
+  body_read_ = false;
+  request_body_.clear();
+  if (request_body_.capacity() > 65536) std::string().swap(request_body_);  // do not keep big bodies' memory
+  saved_head_.clear();
+  body_error_status_ = 0;
+  body_error_ = {};
+}
+
+boost::asio::awaitable<bool> RequestContext::read_request_body() {
+  if (body_read_) co_return true;
+  if (body_reader_ == nullptr) {
+    set_body_error(500, "the request body cannot be read here");
+    co_return false;
+  }
+  bool read = co_await body_reader_->read_request_body(*this);
+  co_return read;
 }
 
 std::string_view RequestContext::store(std::string_view s) {

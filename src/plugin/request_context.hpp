@@ -8,6 +8,8 @@
 #pragma once
 
 #include <array>
+#include <boost/asio/awaitable.hpp>
+#include <string>
 #include <cstddef>
 #include <memory>
 #include <memory_resource>
@@ -63,6 +65,18 @@ struct UpstreamVerdict {
   bool connection_error = false;
 };
 
+class RequestContext;
+
+// Supplied by the proxy: reads the whole request body for plugins that need it.
+class BodyReader {
+ public:
+  // Fills ctx's request body; false when it could not be read (ctx.body_error() says why).
+  virtual boost::asio::awaitable<bool> read_request_body(RequestContext& ctx) = 0;
+
+ protected:
+  ~BodyReader() = default;
+};
+
 class RequestContext {
  public:
   RequestContext();
@@ -108,6 +122,24 @@ class RequestContext {
   int reply_status() const { return reply_status_; }
   std::string_view reply_body() const { return reply_body_; }
   std::string_view reply_headers() const { return reply_headers_; }
+
+  // --- the request body (only for plugins that need it) ---
+  void set_body_reader(BodyReader* reader) { body_reader_ = reader; }
+  // Reads the whole request body (bounded by --max-body-size, else 8 MiB) once; from
+  // access_async only. After it, request_body() is what the upstream receives (with a
+  // Content-Length), and a plugin may rewrite it. False when the body could not be read:
+  // reply with body_error_status() / body_error() (the connection then closes).
+  boost::asio::awaitable<bool> read_request_body();
+  bool request_body_read() const { return body_read_; }
+  std::string& request_body() { return request_body_; }
+  const std::string& request_body() const { return request_body_; }
+  // Used by the proxy's BodyReader.
+  void set_request_body_read() { body_read_ = true; }
+  void set_body_error(int status, std::string_view message) { body_error_status_ = status, body_error_ = message; }
+  int body_error_status() const { return body_error_status_; }
+  std::string_view body_error() const { return body_error_; }
+  // The request head's bytes, kept when the body is read (the head's views then point here).
+  std::string& saved_head() { return saved_head_; }
 
   // --- the upstream request ---
   HeaderEdits& upstream_headers() { return upstream_headers_; }
@@ -178,6 +210,13 @@ class RequestContext {
   std::string_view upstream_query_;
   bool query_replaced_ = false;
   std::string_view response_headers_;
+
+  BodyReader* body_reader_ = nullptr;
+  bool body_read_ = false;
+  std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)
+  std::string saved_head_;
+  int body_error_status_ = 0;
+  std::string_view body_error_;
 };
 
 // Per-worker pool of contexts (one thread; no locking).

@@ -20,6 +20,7 @@
 #include "core/deadline.hpp"
 #include "http/header_view.hpp"
 #include "plugin/plugin.hpp"
+#include "plugin/request_context.hpp"
 #include "proxy/head_writer.hpp"
 
 namespace portico {
@@ -30,8 +31,9 @@ namespace portico::proxy {
 
 struct UpstreamConnection;
 struct Side;
+struct PumpResult;
 
-class DownstreamConnection {
+class DownstreamConnection : private plugin::BodyReader {
  public:
   DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port);
   ~DownstreamConnection();
@@ -66,6 +68,10 @@ class DownstreamConnection {
   boost::asio::awaitable<Next> send_response(Exchange* ex, int status, std::string response, bool close);
   // Takes a plugin context for the route and runs the access phase synchronously.
   plugin::Access start_plugins(Exchange& ex);
+  // BodyReader: reads the whole request body for a plugin (key-auth's key_in_body...).
+  boost::asio::awaitable<bool> read_request_body(plugin::RequestContext& ctx) override;
+  // Sends the upstream head and a body a plugin read, from memory.
+  boost::asio::awaitable<PumpResult> send_buffered_body(Side& upstream, const std::string& body);
   // Answers with what a plugin set in ctx.reply().
   boost::asio::awaitable<Next> send_plugin_reply(Exchange& ex);
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);

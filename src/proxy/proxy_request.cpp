@@ -164,7 +164,56 @@ plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
   ex.plugins = worker_.plugin_contexts().take();
   ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service->config, &chains);
+  ex.plugins->set_body_reader(this);
   return plugin::run_access(*ex.plugins);
+}
+
+asio::awaitable<PumpResult> DownstreamConnection::send_buffered_body(Side& upstream, const std::string& body) {
+  std::array<asio::const_buffer, 2> parts{asio::buffer(head_.view().data(), head_.view().size()),
+                                          asio::buffer(body.data(), body.size())};
+  PumpResult result;
+  auto ec = co_await write_all(upstream, parts);
+  result.wrote_anything = !ec;
+  if (ec) result.failure = ec == asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
+  co_return result;
+}
+
+asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestContext& ctx) {
+  const auto& options = worker_.options();
+  if (request_.framing == http::BodyFraming::none) {
+    ctx.set_request_body_read();
+    co_return true;
+  }
+  // Reading may reuse the buffer the head's views point into: keep the head's bytes (from
+  // the request line to the blank line; nothing was read since it was parsed) and parse
+  // them again afterwards, so the views point into the copy.
+  const char* head_start = request_.method.data();
+  std::string_view rest(head_start, request_.head_size);
+  std::size_t end = rest.find("\r\n\r\n");
+  ctx.saved_head().assign(head_start, end == std::string_view::npos ? rest.size() : end + 4);
+  if (request_.expect_continue && in_.empty()) {
+    Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+    if (co_await write_all(client, kContinueResponse)) {
+      ctx.set_body_error(400, "client went away");
+      co_return false;
+    }
+  }
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  PumpSpec spec;
+  spec.framing = request_.framing;
+  spec.content_length = request_.content_length;
+  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
+  PumpResult got = co_await collect_body(client, spec, ctx.request_body());
+  http::parse_request_head(ctx.saved_head(), options.limits, request_);
+  switch (got.failure) {
+    case PumpFailure::none: break;
+    case PumpFailure::too_large: ctx.set_body_error(413, "request body too large"); co_return false;
+    case PumpFailure::source_malformed: ctx.set_body_error(400, "malformed chunked request body"); co_return false;
+    case PumpFailure::source_timeout: ctx.set_body_error(408, "timed out reading the request body"); co_return false;
+    default: ctx.set_body_error(400, "the request body could not be read"); co_return false;
+  }
+  ctx.set_request_body_read();
+  co_return true;
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
@@ -227,6 +276,10 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   info.trusted_peer = trusted_peer_;
   info.framing = request_.framing;
   info.content_length = request_.content_length;
+  if (ex.plugins && ex.plugins->request_body_read() && request_.framing != http::BodyFraming::none) {
+    info.framing = http::BodyFraming::content_length;  // read (and maybe rewritten) by a plugin
+    info.content_length = ex.plugins->request_body().size();
+  }
   if (ex.plugins && !ex.plugins->upstream_headers().empty()) info.edits = &ex.plugins->upstream_headers();
   build_upstream_request(head_, request_, info);
 }
@@ -418,23 +471,29 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
   Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
-  if (request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
+  // A body read by a plugin is sent from memory (and can be sent again on a retry).
+  bool buffered = ex.plugins && ex.plugins->request_body_read();
+  if (!buffered && request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
     if (co_await write_all(client, kContinueResponse)) {
       ex.answer = Next::close;
       co_return Attempt::answered;
     }
   }
-  PumpSpec spec;
-  spec.framing = request_.framing;
-  spec.content_length = request_.content_length;
-  spec.chunk_output = request_.framing == http::BodyFraming::chunked;
-  spec.prefix = head_.view();
-  spec.max_body = options.max_body_size;
-  if (has_body) ex.body_consumed = true;
   PumpResult sent;
-  std::size_t written = 0;
-  if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
-    sent = co_await send_body_rest(client, upstream, spec, fast, written);
+  if (buffered) {
+    sent = co_await send_buffered_body(upstream, ex.plugins->request_body());
+  } else {
+    PumpSpec spec;
+    spec.framing = request_.framing;
+    spec.content_length = request_.content_length;
+    spec.chunk_output = request_.framing == http::BodyFraming::chunked;
+    spec.prefix = head_.view();
+    spec.max_body = options.max_body_size;
+    if (has_body) ex.body_consumed = true;
+    std::size_t written = 0;
+    if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
+      sent = co_await send_body_rest(client, upstream, spec, fast, written);
+    }
   }
   switch (sent.failure) {
     case PumpFailure::none: break;

@@ -1,5 +1,8 @@
 """The README's curl lines against the demo config and backends, with real curl."""
 import json
+import time
+
+import jwt
 
 from conftest import curl, demo_config
 
@@ -30,9 +33,15 @@ def test_demo_routes(backends, start_portico, tmp_path):
 
     status, _, body = curl(p.url("/products/101"))
     assert status == 200 and json.loads(body)["sku"] == "KB-65"
-    status, _, _ = curl(p.url("/notifications"))
+    status, head, body = curl(p.url("/notifications"))
+    assert status == 401 and json.loads(body) == {"message": "No API key found in request"}
+    assert "WWW-Authenticate: Key" in head
+    status, _, _ = curl("-H", "apikey: demo-mobile-key", p.url("/notifications"))
     assert status == 200
-    status, _, body = curl(p.url("/payments/pay_1"))
+    status, _, _ = curl(p.url("/payments/pay_1"))
+    assert status == 401
+    token = jwt.encode({"iss": "web-app", "sub": "user-1", "exp": int(time.time()) + 3600}, "demo-web-secret")
+    status, _, body = curl("-H", "Authorization: Bearer " + token, p.url("/payments/pay_1"))
     assert status == 200 and json.loads(body)["status"] == "captured"
 
     status, head, body = curl(p.url("/nowhere"))

@@ -3,6 +3,8 @@
 // headers as the upstream sees them, hide_credentials.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "crypto/base64.hpp"
 #include "support/fixture_upstream.hpp"
 #include "support/gateway_harness.hpp"
@@ -102,6 +104,56 @@ TEST(KeyAuth, KeyInQueryAndHideCredentials) {
   EXPECT_EQ(requests[0].target, "/x?a=1&b=2");
   EXPECT_EQ(requests[0].header("x-consumer-username"), "bob");
   EXPECT_EQ(requests[1].count("x-key"), 0);
+}
+
+Response post(int port, const std::string& target, const std::string& type, const std::string& body,
+              bool chunked = false) {
+  RawConnection c(port);
+  std::string head = "POST " + target + " HTTP/1.1\r\nHost: gw.test\r\nContent-Type: " + type + "\r\n";
+  if (chunked) {
+    c.send(head + "Transfer-Encoding: chunked\r\n\r\n");
+    std::size_t half = body.size() / 2;
+    char line[32];
+    std::snprintf(line, sizeof line, "%zx\r\n", half);
+    c.send(line + body.substr(0, half) + "\r\n");
+    std::snprintf(line, sizeof line, "%zx\r\n", body.size() - half);
+    c.send(line + body.substr(half) + "\r\n0\r\n\r\n");
+  } else {
+    c.send(head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  return c.read_response();
+}
+
+TEST(KeyAuth, KeyInFormAndJsonBodiesHiddenFromTheUpstream) {
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "    - name: key-auth\n      config: {key_in_body: true, hide_credentials: true}\n"));
+  ASSERT_EQ(post(gw.port(), "/form", "application/x-www-form-urlencoded", "a=1&apikey=bob%2Dkey&b=2").status, 200);
+  ASSERT_EQ(post(gw.port(), "/json", "application/json", R"({"apikey":"alice-key","n":1})").status, 200);
+  ASSERT_EQ(post(gw.port(), "/chunked", "application/x-www-form-urlencoded", "apikey=bob-key&x=yz", true).status, 200);
+  EXPECT_EQ(post(gw.port(), "/none", "application/x-www-form-urlencoded", "a=1").status, 401);
+  EXPECT_EQ(post(gw.port(), "/twice", "application/x-www-form-urlencoded", "apikey=bob-key&apikey=bob-key").status, 401);
+  EXPECT_EQ(post(gw.port(), "/text", "text/plain", "apikey=bob-key").status, 401);  // not a form: not read for keys
+  auto requests = up.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].body, "a=1&b=2");
+  EXPECT_EQ(requests[0].header("content-length"), "7");
+  EXPECT_EQ(requests[0].header("x-consumer-username"), "bob");
+  EXPECT_EQ(requests[1].body, R"({"n":1})");
+  EXPECT_EQ(requests[1].header("x-consumer-username"), "alice");
+  EXPECT_EQ(requests[2].body, "x=yz");  // a chunked body goes upstream with a Content-Length
+  EXPECT_EQ(requests[2].count("transfer-encoding"), 0);
+}
+
+TEST(KeyAuth, KeyInBodyLeavesOtherRequestsStreaming) {
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "    - name: key-auth\n      config: {key_in_body: true}\n"));
+  // The key in a header: the body is still read (as in Kong) and forwarded unchanged.
+  RawConnection c(gw.port());
+  c.send("POST /x HTTP/1.1\r\nHost: gw.test\r\napikey: bob-key\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(c.read_response().status, 200);
+  EXPECT_EQ(up.requests().at(0).body, "hello");
+  // GET without a body: no reading at all.
+  EXPECT_EQ(get(gw.port(), "/x", "apikey: bob-key\r\n").status, 200);
 }
 
 TEST(KeyAuth, PreflightSkippedOnlyWhenConfigured) {
