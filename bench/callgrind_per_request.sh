@@ -2,19 +2,28 @@
 # Instructions per proxied request for portico or nginx, measured with callgrind as the
 # difference between a run of N2 and a run of N1 sequential keep-alive requests (this
 # cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|portico3|nginx WORKDIR BACKEND_PORT
-# (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml)
+# (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml;
+#  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 port=19590
 N1=2000; N2=12000
+request_args=(--path /users/1)
+if [ "$name" = portico-auth ]; then
+  /usr/bin/python3 "$ROOT/bench/auth_config.py" --backend "$backend" --config "$work/cg-kong-auth.yml" --tokens "$work/cg-tokens.env"
+  # shellcheck disable=SC1091
+  source "$work/cg-tokens.env"
+  request_args=(--path /auth/users/1 --header "apikey: $BENCH_KEY" --header "Authorization: Bearer $HS256_TOKEN")
+fi
 total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3)
+    portico|portico3|portico-auth)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml
       sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
+      [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log off --log-level warn 2>/dev/null &
       ;;
@@ -26,7 +35,7 @@ total_ir() {  # requests -> total instructions
   esac
   local pid=$!
   for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  /usr/bin/python3 "$ROOT/bench/sequential_requests.py" --port $port --count "$n"
+  /usr/bin/python3 "$ROOT/bench/sequential_requests.py" --port $port --count "$n" "${request_args[@]}"
   if [ "$name" = nginx ]; then kill -QUIT $pid; else kill -TERM $pid; fi
   wait $pid 2>/dev/null || true
   grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}'

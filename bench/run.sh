@@ -238,10 +238,10 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico portico3 nginx; do
+  for name in portico portico3 portico-auth nginx; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
-  say "(portico3: the same route balanced round-robin over three targets)"
+  say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl)"
 fi
 
 say ""
