@@ -144,6 +144,20 @@ race() {  # base_port other_port conns
   echo "$b_rps $b_p99 $o_rps $o_p99"
 }
 ratio() { /usr/bin/python3 -c "print('%.3f' % ($1/$2))"; }
+# ROUNDS races of base vs other at each connection count; prints the other/base ratios.
+race_rounds() {  # label base_port other_port
+  local conns round b_rps b_p99 o_rps o_p99
+  for conns in $CONNECTIONS; do
+    local ratios=() lat=()
+    for round in $(seq "$ROUNDS"); do
+      read -r b_rps b_p99 o_rps o_p99 < <(race "$2" "$3" "$conns")
+      echo "  raw $1 -c$conns round $round: base $b_rps req/s p99 $b_p99, other $o_rps req/s p99 $o_p99" >> "$OUT"
+      ratios+=("$(ratio "$o_rps" "$b_rps")"); lat+=("$(ratio "$o_p99" "$b_p99")")
+    done
+    say "$(printf -- '-c%-4s %s, requests/s: %s (median %.3fx); p99 ratio median %.2fx' "$conns" "$1" \
+      "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
+  done
+}
 
 if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
   say ""
@@ -152,16 +166,7 @@ if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
     start_proxy $rival; rival_pid=$PROXY_PID
     start_proxy portico; portico_pid=$PROXY_PID
     wait_port "$(port_of $rival)"; wait_port $PORTICO_PORT
-    for conns in $CONNECTIONS; do
-      ratios=(); lat=()
-      for round in $(seq "$ROUNDS"); do
-        read -r r_rps r_p99 p_rps p_p99 < <(race "$(port_of $rival)" $PORTICO_PORT "$conns")
-        echo "  raw head-to-head -c$conns round $round: $rival $r_rps req/s p99 $r_p99, portico $p_rps req/s p99 $p_p99" >> "$OUT"
-        ratios+=("$(ratio "$p_rps" "$r_rps")"); lat+=("$(ratio "$p_p99" "$r_p99")")
-      done
-      say "$(printf -- '-c%-4s portico/%-8s requests/s: %s (median %.2fx); p99 ratio median %.2fx' "$conns" "$rival" \
-        "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
-    done
+    race_rounds "portico/$rival" "$(port_of $rival)" $PORTICO_PORT
     kill "$portico_pid" "$rival_pid"; wait "$portico_pid" "$rival_pid" 2>/dev/null || true
     sleep 0.5
   done
@@ -175,15 +180,7 @@ if [ "${SKIP_BALANCING:-0}" != 1 ]; then
   start_proxy portico; one_pid=$PROXY_PID
   start_proxy portico3; three_pid=$PROXY_PID
   wait_port $PORTICO_PORT; wait_port $PORTICO3_PORT
-  for conns in $CONNECTIONS; do
-    ratios=()
-    for round in $(seq "$ROUNDS"); do
-      read -r o_rps o_p99 t_rps t_p99 < <(race $PORTICO_PORT $PORTICO3_PORT "$conns")
-      echo "  raw balancing -c$conns round $round: one target $o_rps req/s p99 $o_p99, three targets $t_rps req/s p99 $t_p99" >> "$OUT"
-      ratios+=("$(ratio "$t_rps" "$o_rps")")
-    done
-    say "$(printf -- '-c%-4s three/one targets requests/s: %s (median %.3fx)' "$conns" "${ratios[*]}" "$(median "${ratios[@]}")")"
-  done
+  race_rounds "three/one targets" $PORTICO_PORT $PORTICO3_PORT
   kill "$one_pid" "$three_pid"; wait "$one_pid" "$three_pid" 2>/dev/null || true
   sleep 0.5
 fi
@@ -206,16 +203,7 @@ if [ "${SKIP_PLUGINS:-0}" != 1 ]; then
               "jwt RS256, repeated token, cache off|/rs256-nocache/users/1|$RS256_TOKEN"; do
     IFS='|' read -r label path token <<< "$case"
     WRK_HEADERS=("apikey: $BENCH_KEY" "Authorization: Bearer $token")
-    for conns in $CONNECTIONS; do
-      ratios=(); lat=()
-      for round in $(seq "$ROUNDS"); do
-        read -r b_rps b_p99 a_rps a_p99 < <(BASE_PATH=/users/1 OTHER_PATH=$path race $PORTICO_PORT $PORTICO_AUTH_PORT "$conns")
-        echo "  raw plugins ($label) -c$conns round $round: none $b_rps req/s p99 $b_p99, plugins $a_rps req/s p99 $a_p99" >> "$OUT"
-        ratios+=("$(ratio "$a_rps" "$b_rps")"); lat+=("$(ratio "$a_p99" "$b_p99")")
-      done
-      say "$(printf -- '-c%-4s %s / no plugins, requests/s: %s (median %.3fx); p99 ratio median %.2fx' "$conns" "$label" \
-        "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
-    done
+    BASE_PATH=/users/1 OTHER_PATH=$path race_rounds "$label / no plugins" $PORTICO_PORT $PORTICO_AUTH_PORT
   done
   WRK_HEADERS=()
   kill "$plain_pid" "$auth_pid"; wait "$plain_pid" "$auth_pid" 2>/dev/null || true

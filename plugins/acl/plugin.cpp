@@ -46,7 +46,8 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
 
 class Acl final : public Instance {
  public:
-  Acl(const AclConfig& config, const config::DeclarativeConfig& all) {
+  Acl(const AclConfig& config, BuildContext& build) {
+    const config::DeclarativeConfig& all = build.config;
     bool deny = !config.deny.empty();
     const auto& listed = deny ? config.deny : config.allow;
     for (const auto& consumer : all.consumers) {
@@ -106,9 +107,7 @@ const Schema& acl_schema() {
       .scopes = kGlobal | kService | kRoute,
       .parse = parse,
       .check = nullptr,
-      .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
-        return std::make_shared<Acl>(static_cast<const AclConfig&>(c), ctx.config);
-      },
+      .instantiate = instantiate_as<Acl, AclConfig>,
   };
   return schema;
 }

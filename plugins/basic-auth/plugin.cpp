@@ -49,7 +49,8 @@ std::atomic<std::uint64_t>& g_throttled = counter("basic_auth_checks_throttled")
 
 class BasicAuth final : public Instance {
  public:
-  BasicAuth(const BasicAuthConfig& config, const config::DeclarativeConfig& all) : config_(config) {
+  BasicAuth(const BasicAuthConfig& config, BuildContext& build) : config_(config) {
+    const config::DeclarativeConfig& all = build.config;
     anonymous_ = config.auth.anonymous.empty() ? nullptr : find_consumer(all, config.auth.anonymous);
     for (const auto& consumer : all.consumers) {
       for (const auto& credential : consumer.basicauth_credentials) {
@@ -125,11 +126,8 @@ const Schema& basic_auth_schema() {
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,
       .parse = parse,
-      .check = [](const ParsedConfig& c, const config::DeclarativeConfig& all,
-                  const CheckError& error) { check_auth_options(static_cast<const BasicAuthConfig&>(c).auth, all, error); },
-      .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
-        return std::make_shared<BasicAuth>(static_cast<const BasicAuthConfig&>(c), ctx.config);
-      },
+      .check = check_auth_config<BasicAuthConfig>,
+      .instantiate = instantiate_as<BasicAuth, BasicAuthConfig>,
   };
   return schema;
 }

@@ -489,9 +489,7 @@ const Schema& jwt_schema() {
       .scopes = kGlobal | kService | kRoute,
       .parse = parse,
       .check = check,
-      .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
-        return std::make_shared<Jwt>(static_cast<const JwtConfig&>(c), ctx);
-      },
+      .instantiate = instantiate_as<Jwt, JwtConfig>,
   };
   return schema;
 }

@@ -60,7 +60,8 @@ struct KeyOwner {
 
 class KeyAuth final : public Instance {
  public:
-  KeyAuth(const KeyAuthConfig& config, const config::DeclarativeConfig& all) : config_(config) {
+  KeyAuth(const KeyAuthConfig& config, BuildContext& build) : config_(config) {
+    const config::DeclarativeConfig& all = build.config;
     anonymous_ = config.auth.anonymous.empty() ? nullptr : find_consumer(all, config.auth.anonymous);
     for (const auto& consumer : all.consumers) {
       for (const auto& credential : consumer.keyauth_credentials) keys_.emplace(credential.key, KeyOwner{&consumer, &credential});
@@ -195,11 +196,8 @@ const Schema& key_auth_schema() {
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,  // auth plugins identify the consumer: not per consumer
       .parse = parse,
-      .check = [](const ParsedConfig& c, const config::DeclarativeConfig& all,
-                  const CheckError& error) { check_auth_options(static_cast<const KeyAuthConfig&>(c).auth, all, error); },
-      .instantiate = [](const ParsedConfig& c, BuildContext& ctx) -> std::shared_ptr<const Instance> {
-        return std::make_shared<KeyAuth>(static_cast<const KeyAuthConfig&>(c), ctx.config);
-      },
+      .check = check_auth_config<KeyAuthConfig>,
+      .instantiate = instantiate_as<KeyAuth, KeyAuthConfig>,
   };
   return schema;
 }

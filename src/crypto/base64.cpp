@@ -58,9 +58,10 @@ bool base64_decode(std::string_view in, std::string& out) {
 
 bool base64url_decode(std::string_view in, std::string& out) { return decode(in, out, kUrl); }
 
-std::string base64url_encode(std::string_view in) {
-  static constexpr char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+namespace {
+std::string encode(std::string_view in, const char* letters, bool pad) {
   std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
   std::uint32_t acc = 0;
   int bits = 0;
   for (unsigned char c : in) {
@@ -72,7 +73,17 @@ std::string base64url_encode(std::string_view in) {
     }
   }
   if (bits > 0) out.push_back(letters[(acc << (6 - bits)) & 63]);
+  while (pad && out.size() % 4 != 0) out.push_back('=');
   return out;
+}
+}  // namespace
+
+std::string base64url_encode(std::string_view in) {
+  return encode(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+}
+
+std::string base64_encode(std::string_view in) {
+  return encode(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
 }
 
 }  // namespace portico::crypto

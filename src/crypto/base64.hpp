@@ -14,5 +14,7 @@ bool base64_decode(std::string_view in, std::string& out);
 // URL alphabet, no padding (RFC 7515 section 2).
 bool base64url_decode(std::string_view in, std::string& out);
 std::string base64url_encode(std::string_view in);
+// Standard alphabet with padding.
+std::string base64_encode(std::string_view in);
 
 }  // namespace portico::crypto

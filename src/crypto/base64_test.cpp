@@ -18,6 +18,12 @@ TEST(Base64, DecodesCanonicalInputOnly) {
   EXPECT_FALSE(base64_decode("dXNl-jpw", out));   // url alphabet
 }
 
+TEST(Base64, EncodesWithPadding) {
+  EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
+  EXPECT_EQ(base64_encode("a"), "YQ==");
+  EXPECT_EQ(base64_encode("ab"), "YWI=");
+}
+
 TEST(Base64Url, RoundTripsAndRejectsPaddingAndStandardAlphabet) {
   std::string out;
   for (std::string s : {"", "a", "ab", "abc", "\xff\xfe\xfd", "{\"alg\":\"HS256\"}"}) {

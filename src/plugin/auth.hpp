@@ -40,6 +40,12 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// Schema::check for an auth plugin whose config type has an `AuthOptions auth` member.
+template <typename ConfigT>
+void check_auth_config(const ParsedConfig& config, const config::DeclarativeConfig& all, const CheckError& error) {
+  check_auth_options(static_cast<const ConfigT&>(config).auth, all, error);
+}
+
 // The consumer with this id or username, or nullptr.
 const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username);
 

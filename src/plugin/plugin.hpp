@@ -116,4 +116,10 @@ struct Schema {
   std::function<std::shared_ptr<const Instance>(const ParsedConfig&, BuildContext&)> instantiate;
 };
 
+// Schema::instantiate for an instance class constructed from (const ConfigT&, BuildContext&).
+template <typename InstanceT, typename ConfigT>
+std::shared_ptr<const Instance> instantiate_as(const ParsedConfig& config, BuildContext& ctx) {
+  return std::make_shared<InstanceT>(static_cast<const ConfigT&>(config), ctx);
+}
+
 }  // namespace portico::plugin

@@ -20,18 +20,7 @@ Response get(int port, const std::string& target, const std::string& extra = "")
 }
 
 std::string basic(const std::string& user_colon_password) {
-  static const char* letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : user_colon_password) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) out.push_back(letters[(acc >> (bits -= 6)) & 63]);
-  }
-  if (bits > 0) out.push_back(letters[(acc << (6 - bits)) & 63]);
-  while (out.size() % 4 != 0) out.push_back('=');
-  return "Authorization: Basic " + out + "\r\n";
+  return "Authorization: Basic " + crypto::base64_encode(user_colon_password) + "\r\n";
 }
 
 // Consumers used by most tests.
