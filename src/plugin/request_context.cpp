@@ -170,6 +170,10 @@ void RequestContext::set_identity_headers() {
   set_or_remove("X-Consumer-Username", c.username);
   set_or_remove("X-Credential-Identifier", has_credential_ ? credential_identifier_ : std::string_view{});
   set_or_remove("X-Anonymous-Consumer", has_credential_ ? std::string_view{} : std::string_view("true"));
+  // Group headers are only ever Portico's (acl sets X-Consumer-Groups after this): a client's
+  // copy must not reach a service that trusts it.
+  upstream_headers_.remove("X-Consumer-Groups");
+  upstream_headers_.remove("X-Authenticated-Groups");
 }
 
 void RequestContext::reply(int status, std::string_view message, std::string_view extra_headers) {

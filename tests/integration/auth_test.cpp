@@ -71,7 +71,7 @@ TEST(KeyAuth, ForwardsKongIdentityHeadersAndDropsClientCopies) {
   FixtureUpstream up;
   GatewayHarness gw(config(up.port(), "    - name: key-auth\n"));
   auto r = get(gw.port(), "/x", "apikey: alice-key\r\nX-Consumer-Username: mallory\r\nX-Anonymous-Consumer: true\r\n"
-                                "X-Credential-Identifier: forged\r\n");
+                                "X-Credential-Identifier: forged\r\nX-Consumer-Groups: admins\r\n");
   ASSERT_EQ(r.status, 200);
   auto seen = up.requests().at(0);
   EXPECT_EQ(seen.header("x-consumer-username"), "alice");
@@ -80,6 +80,7 @@ TEST(KeyAuth, ForwardsKongIdentityHeadersAndDropsClientCopies) {
   EXPECT_EQ(seen.header("x-consumer-id").size(), 36u);
   EXPECT_EQ(seen.header("x-credential-identifier"), "11111111-1111-1111-1111-111111111111");
   EXPECT_EQ(seen.count("x-anonymous-consumer"), 0);
+  EXPECT_EQ(seen.count("x-consumer-groups"), 0);  // no acl on the route: no groups, and not the client's
   EXPECT_EQ(seen.header("apikey"), "alice-key");  // hide_credentials is off
 }
 
