@@ -109,15 +109,28 @@ TEST(Chain, ConsumerChainTakesOverAfterAuthentication) {
   EXPECT_EQ(run_access(anonymous_ctx), Access::next);
   EXPECT_EQ(testing::access_trace(anonymous_ctx), "earlier-route,auth,later-route");
 
-  // The same chain with the consumer identified by the auth plugin's access: simulate it
-  // by authenticating before "later" runs, through a plugin at priority 1000.
+  // The auth plugin identifies alice: "later" then runs with her entry; "earlier" ran
+  // before the switch and is not run again.
+  f.cfg.plugins[0].config = [&] {
+    config::YamlReader reader("test");
+    return auth->parse(reader, YAML::Load("{tag: auth, authenticate: alice}"), "config");
+  }();
+  Chains switched = f.build(0);
   RequestContext ctx;
-  ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &chains);
-  ctx.authenticate(f.cfg.consumers[0], "cred");
+  ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &switched);
   EXPECT_EQ(run_access(ctx), Access::next);
-  // Authenticated before the first plugin: the consumer's chain applies from the start
-  // of the plugins that follow the first one.
   EXPECT_EQ(testing::access_trace(ctx), "earlier-route,auth,later-alice");
+  EXPECT_EQ(ctx.consumer(), &f.cfg.consumers[0]);
+  // bob has no entries of his own: the base chain goes on.
+  f.cfg.plugins[0].config = [&] {
+    config::YamlReader reader("test");
+    return auth->parse(reader, YAML::Load("{tag: auth, authenticate: bob}"), "config");
+  }();
+  Chains for_bob = f.build(0);
+  RequestContext bob_ctx;
+  bob_ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &for_bob);
+  EXPECT_EQ(run_access(bob_ctx), Access::next);
+  EXPECT_EQ(testing::access_trace(bob_ctx), "earlier-route,auth,later-route");
 }
 
 TEST(Chain, ReplyStopsTheAccessPhaseAndLogStillRuns) {

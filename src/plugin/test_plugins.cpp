@@ -26,9 +26,14 @@ void append_trace(RequestContext& ctx, std::string_view tag) {
 
 class NoopInstance final : public Instance {
  public:
-  explicit NoopInstance(const NoopConfig& c) : config_(c) {}
+  NoopInstance(const NoopConfig& c, BuildContext& build) : config_(c) {
+    for (const auto& consumer : build.config.consumers) {
+      if (!c.authenticate.empty() && consumer.username == c.authenticate) consumer_ = &consumer;
+    }
+  }
   Access access(RequestContext& ctx) const override {
     if (!config_.tag.empty()) append_trace(ctx, config_.tag);
+    if (consumer_ != nullptr) ctx.authenticate(*consumer_, "test-credential");
     if (config_.suspend) return Access::suspend;
     return answer(ctx);
   }
@@ -46,6 +51,7 @@ class NoopInstance final : public Instance {
     return Access::replied;
   }
   const NoopConfig& config_;
+  const config::ConsumerConfig* consumer_ = nullptr;
 };
 
 }  // namespace
@@ -65,14 +71,13 @@ std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigne
                                 {"reply_status", r.int_field(c->reply_status, 0, 599)},
                                 {"suspend", r.bool_field(c->suspend)},
                                 {"body_suffix", r.string_field(c->body_suffix)},
-                                {"response_header", r.string_field(c->response_header)}};
+                                {"response_header", r.string_field(c->response_header)},
+                                {"authenticate", r.string_field(c->authenticate)}};
       r.read_object(node, path, fields);
     }
     return std::shared_ptr<const ParsedConfig>(c);
   };
-  schema->instantiate = [](const ParsedConfig& c, BuildContext&) -> std::shared_ptr<const Instance> {
-    return std::make_shared<NoopInstance>(static_cast<const NoopConfig&>(c));
-  };
+  schema->instantiate = instantiate_as<NoopInstance, NoopConfig>;
   return schema;
 }
 

@@ -16,9 +16,11 @@ struct NoopConfig : ParsedConfig {
   bool suspend = false;    // access suspends; access_async finishes
   std::string body_suffix;      // response_body: appended to the body
   std::string response_header;  // response_headers: "X-Test-Plugin: <value>" is added
+  std::string authenticate;     // access: authenticates the consumer with this username
 };
 
-// A schema whose parse() reads {tag, reply_status, suspend, body_suffix, response_header}. The schema must outlive any
+// A schema whose parse() reads {tag, reply_status, suspend, body_suffix, response_header,
+// authenticate}. The schema must outlive any
 // configuration using it.
 std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigned phases,
                                          unsigned scopes = kGlobal | kService | kRoute | kConsumer);

@@ -18,9 +18,12 @@ struct TestPlugins {
       "test-early", 3000, plugin::kAccess | plugin::kResponseHeaders | plugin::kLog);
   std::unique_ptr<plugin::Schema> body = plugin::testing::make_noop_schema(
       "test-body", 10, plugin::kAccess | plugin::kResponseHeaders | plugin::kResponseBody);
+  std::unique_ptr<plugin::Schema> auth = plugin::testing::make_noop_schema(
+      "test-auth", 1500, plugin::kAccess, plugin::kGlobal | plugin::kService | plugin::kRoute);
   TestPlugins() {
     plugin::register_extra_schema(early.get());
     plugin::register_extra_schema(body.get());
+    plugin::register_extra_schema(auth.get());
   }
 };
 const TestPlugins& test_plugins() {
@@ -83,6 +86,48 @@ TEST(PluginEngine, SuspendedAccessIsAwaitedOnTheWorker) {
   ASSERT_TRUE(ok.empty());
   EXPECT_EQ(get(gw.port(), "/x").status, 200);
   EXPECT_EQ(up.request_count(), 1u);
+}
+
+TEST(PluginEngine, ConsumerScopedEntriesApplyOnceAnAuthPluginIdentifiesTheConsumer) {
+  FixtureUpstream up;
+  // Route: test-body passes. alice has her own test-body entry (nested in the consumer)
+  // that answers 429, and bob one at the top level naming him and the route. Who is
+  // identified decides which applies: consumer+route beats consumer beats route.
+  auto yaml = [&](const std::string& who) {
+    return config(up.port(), "    - name: test-auth\n      config: {authenticate: " + who +
+                                 "}\n    - name: test-body\n      config: {tag: route}\n") +
+           "consumers:\n- username: alice\n  plugins:\n  - name: test-body\n    config: {reply_status: 429, tag: alice}\n"
+           "- username: bob\n- username: carol\n"
+           "plugins:\n- name: test-body\n  consumer: bob\n  config: {reply_status: 402, tag: bob-anywhere}\n"
+           "- name: test-body\n  consumer: bob\n  route: r\n  config: {reply_status: 403, tag: bob-here}\n";
+  };
+  auto named = [](std::string y) {
+    std::string from = "  routes:\n  - paths: [/]\n", to = "  routes:\n  - name: r\n    paths: [/]\n";
+    return y.replace(y.find(from), from.size(), to);
+  };
+  GatewayHarness gw(named(yaml("alice")));
+  auto r = get(gw.port(), "/x");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body, R"({"message":"alice"})");
+  ASSERT_TRUE(gw.rewrite_and_reload(named(yaml("bob"))).empty());
+  r = get(gw.port(), "/x");
+  EXPECT_EQ(r.status, 403);  // consumer+route beats consumer alone
+  EXPECT_EQ(r.body, R"({"message":"bob-here"})");
+  ASSERT_TRUE(gw.rewrite_and_reload(named(yaml("carol"))).empty());
+  EXPECT_EQ(get(gw.port(), "/x").status, 200);  // no entry of her own: the route's applies
+  EXPECT_EQ(up.request_count(), 1u);
+}
+
+TEST(PluginEngine, ScopeAndDuplicateErrorsNameTheEntry) {
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "    - name: test-body\n"));
+  auto errors = gw.rewrite_and_reload(config(up.port(), "    - name: test-body\n    - name: test-body\n"));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("plugin 'test-body' is configured twice for route"), std::string::npos) << errors[0];
+  errors = gw.rewrite_and_reload(config(up.port(), "    - name: test-body\n") +
+                                 "consumers:\n- username: a\n  plugins:\n  - name: test-auth\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("plugin 'test-auth' cannot be configured on a consumer"), std::string::npos) << errors[0];
 }
 
 }  // namespace
