@@ -1,6 +1,8 @@
 #include "plugins/jwt/jws.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "crypto/base64.hpp"
 #include "plugins/jwt/strict_json.hpp"
@@ -62,6 +64,42 @@ TEST(Jws, DecodeRejectsMalformedCompactForms) {
   EXPECT_FALSE(decode_token("eyJhbGciOiJIUzI1NiJ9.e30..", t, error));
   EXPECT_FALSE(decode_token(".e30.", t, error));
   EXPECT_FALSE(decode_token("eyJhbGciOiJIUzI1NiJ9.e30=.", t, error));
+}
+
+// Every one-character change of a valid token (each position, several replacement
+// characters, and every truncation) must fail decoding or verification: no alternative
+// spelling of a token is accepted, and nothing crashes on the way.
+TEST(Jws, NoMutationOfAValidTokenIsAccepted) {
+  std::string error;
+  auto key = make_key(Alg::HS256, "mutation-secret", false, error);
+  ASSERT_TRUE(key) << error;
+  std::string input = crypto::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                      crypto::base64url_encode(R"({"iss":"k","sub":"user","exp":4102444800})");
+  unsigned char mac[32];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), "mutation-secret", 15, reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
+       &mac_len);
+  std::string token = input + "." + crypto::base64url_encode(std::string(reinterpret_cast<char*>(mac), mac_len));
+  auto accepted = [&](const std::string& t) {
+    Token decoded;
+    std::string why;
+    return decode_token(t, decoded, why) && verify_signature(*key, decoded.signing_input, decoded.signature);
+  };
+  ASSERT_TRUE(accepted(token));
+  int tried = 0;
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    for (char c : {'A', '_', '-', '.', '=', '+', '/', ' ', '\0', '\xff', '9'}) {
+      if (token[i] == c) continue;
+      std::string mutated = token;
+      mutated[i] = c;
+      EXPECT_FALSE(accepted(mutated)) << "position " << i << " -> " << static_cast<int>(c);
+      ++tried;
+    }
+    EXPECT_FALSE(accepted(token.substr(0, i))) << "truncated at " << i;
+  }
+  EXPECT_FALSE(accepted(token + "A"));
+  EXPECT_FALSE(accepted(token + "="));
+  EXPECT_GT(tried, 1000);
 }
 
 }  // namespace
