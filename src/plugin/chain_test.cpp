@@ -87,6 +87,33 @@ TEST(Chain, OrdersByPriorityAndPicksTheMostSpecificEntry) {
   }
 }
 
+TEST(Chain, EveryScopeCombinationRanksAsInKong) {
+  // One entry per scope combination; removing the most specific one at a time must hand
+  // over to the next in Kong's order.
+  auto p = testing::make_noop_schema("p", 1, kAccess);
+  auto auth = testing::make_noop_schema("auth", 1000, kAccess, kGlobal | kRoute);
+  const std::size_t N = PluginEntry::kNone;
+  struct Scope {
+    std::size_t service, route, consumer;
+    const char* tag;
+  };
+  const Scope order[] = {{0, 0, 0, "crs"}, {N, 0, 0, "cr"}, {0, N, 0, "cs"}, {0, 0, N, "rs"},
+                         {N, N, 0, "c"},   {N, 0, N, "r"},  {0, N, N, "s"},  {N, N, N, "g"}};
+  auto head = request();
+  for (std::size_t first = 0; first < std::size(order); ++first) {
+    Fixture f;
+    f.add(*auth, "{authenticate: alice}", N, 0);
+    for (std::size_t i = first; i < std::size(order); ++i) {
+      f.add(*p, std::string("{tag: ") + order[i].tag + "}", order[i].service, order[i].route, order[i].consumer);
+    }
+    Chains chains = f.build(0);
+    RequestContext ctx;
+    ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &chains);
+    run_access(ctx);
+    EXPECT_EQ(testing::access_trace(ctx), order[first].tag) << "most specific left: " << order[first].tag;
+  }
+}
+
 TEST(Chain, ConsumerChainTakesOverAfterAuthentication) {
   // An "auth" plugin (priority 1000) identifies alice; a consumer-scoped entry of a later
   // plugin (priority 500) replaces the route's for her, and an earlier one (priority 2000)
