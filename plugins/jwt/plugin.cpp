@@ -155,6 +155,16 @@ std::atomic<std::uint64_t>& g_cache_hits = counter("jwt_verification_cache_hits"
 std::atomic<std::uint64_t>& g_unknown_kid = counter("jwt_jwks_unknown_kid");
 std::atomic<std::uint64_t>& g_unavailable = counter("jwt_jwks_unavailable");
 
+// At most one such warning per second per process: hostile tokens cannot flood the log.
+template <typename... Args>
+void warn_limited(fmt::format_string<Args...> format, Args&&... args) {
+  static std::atomic<std::int64_t> last_ms{0};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto last = last_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  spdlog::warn(format, std::forward<Args>(args)...);
+}
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -366,6 +376,7 @@ class Jwt final : public Instance {
     if (!v.jwks) {
       if (may_wait && keyset_->refreshing()) return Verdict::wait;
       g_unavailable.fetch_add(1, std::memory_order_relaxed);
+      warn_limited("jwks {}: no keys loaded yet, answering 503 ({} so far)", config_.jwks_uri, g_unavailable.load());
       ctx.reply(503, "The identity provider's keys are not available");
       return Verdict::failed;
     }
@@ -374,6 +385,7 @@ class Jwt final : public Instance {
       // Maybe the provider rotated its keys: refresh (rate-limited) and wait for it once.
       if (may_wait && keyset_->request_refresh()) return Verdict::wait;
       g_unknown_kid.fetch_add(1, std::memory_order_relaxed);
+      warn_limited("jwks {}: token with unknown kid '{}' refused ({} so far)", config_.jwks_uri, v.kid, g_unknown_kid.load());
       return fail(ctx, "No key found for the token's 'kid'");
     }
     v.key = &it->second;

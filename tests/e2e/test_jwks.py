@@ -149,6 +149,7 @@ def test_provider_keys_rotation_unknown_kid_outage_and_recovery(setup):
         assert "No key found" in body
     if time.time() - started < 1:
         assert provider.fetches - before <= 1
+    assert "token with unknown kid '" in portico.logs()  # at most one such line per second
 
     # The provider goes down: keys already loaded keep working; an unknown kid is 401
     # (not 503), and the failed refresh is counted.
@@ -205,3 +206,4 @@ def test_503_while_no_keys_were_ever_loaded(setup):
     assert json.loads(body) == {"message": "The identity provider's keys are not available"}
     assert len(backend.requests) == before
     assert counters(portico)["jwt_jwks_unavailable"] >= 1
+    assert "no keys loaded yet" in portico.logs()
