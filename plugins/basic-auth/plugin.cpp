@@ -34,9 +34,7 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
   };
   add_auth_fields(r, fields, c->auth);
   r.read_object(node, path, fields);
-  if (c->realm.find('"') != std::string::npos || c->realm.find('\\') != std::string::npos) {
-    r.add(node["realm"], path + ".realm", "must not contain '\"' or '\\'");
-  }
+  check_realm(r, node, path, c->realm);
   return c;
 }
 

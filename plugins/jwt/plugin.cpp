@@ -72,9 +72,7 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
       {"key_claim_name", r.string_field(c->key_claim_name)},
       {"secret_is_base64", r.bool_field(c->secret_is_base64)},
       {"maximum_expiration", r.number_field(c->maximum_expiration, 0, 31536000)},
-      {"realm", [&](const YAML::Node& v, const std::string& p) {
-         if (!v.IsNull()) r.string_field(c->realm)(v, p);
-       }},
+      {"realm", r.nullable_string_field(c->realm)},
       {"issuer", r.string_field(c->issuer)},
       {"audiences", r.string_list_field(c->audiences)},
       {"leeway", r.number_field(c->leeway, 0, 3600)},
@@ -113,6 +111,7 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
   if (c->maximum_expiration > 0 && !verifies_exp) {
     r.add(node["maximum_expiration"], path + ".maximum_expiration", "requires 'exp' in claims_to_verify");
   }
+  check_realm(r, node, path, c->realm);
   if (c->key_claim_name.empty()) r.add(node["key_claim_name"], path + ".key_claim_name", "must not be empty");
   return c;
 }

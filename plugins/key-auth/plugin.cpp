@@ -37,12 +37,11 @@ std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Nod
       {"key_in_header", r.bool_field(c->key_in_header)},
       {"key_in_query", r.bool_field(c->key_in_query)},
       {"key_in_body", r.bool_field(c->key_in_body)},
-      {"realm", [&](const YAML::Node& v, const std::string& p) {
-         if (!v.IsNull()) r.string_field(c->realm)(v, p);
-       }},
+      {"realm", r.nullable_string_field(c->realm)},
   };
   add_auth_fields(r, fields, c->auth);
   r.read_object(node, path, fields);
+  check_realm(r, node, path, c->realm);
   if (c->key_names.empty()) r.add(node["key_names"], path + ".key_names", "length must be at least 1");
   for (std::size_t i = 0; i < c->key_names.size(); ++i) {
     if (!is_token(c->key_names[i])) {

@@ -154,6 +154,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
                   "plugins:\n- name: circuit-breaker\n  service: a\n",
                   "kong.yml:8:9: plugins[0]: plugin 'circuit-breaker' is configured twice for service 'a'"},
+        ErrorCase{"realm_quote",
+                  "_format_version: \"3.0\"\nplugins:\n- name: key-auth\n  config:\n    realm: 'a\"b'\n",
+                  "kong.yml:5:12: plugins[0].config.realm: must not contain quotes, backslashes or control characters"},
+        ErrorCase{"jwt_claims_to_verify",
+                  "_format_version: \"3.0\"\nplugins:\n- name: jwt\n  config:\n    claims_to_verify: [iat]\n",
+                  "kong.yml:5:24: plugins[0].config.claims_to_verify[0]: expected one of: exp, nbf"},
         ErrorCase{"unknown_plugin",
                   "_format_version: \"3.0\"\nplugins:\n- name: no-such-plugin\n",
                   "kong.yml:3:9: plugins[0].name: plugin 'no-such-plugin' is not supported by Portico"},

@@ -51,6 +51,13 @@ FieldHandler YamlReader::string_field(std::string& out) {
   };
 }
 
+FieldHandler YamlReader::nullable_string_field(std::string& out) {
+  return [this, &out](const YAML::Node& v, const std::string& path) {
+    if (v.IsNull()) return out.clear();
+    string_field(out)(v, path);
+  };
+}
+
 FieldHandler YamlReader::enum_field(std::string& out, std::initializer_list<const char*> allowed) {
   std::vector<std::string> names(allowed.begin(), allowed.end());
   return [this, &out, names](const YAML::Node& v, const std::string& path) {

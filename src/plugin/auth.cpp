@@ -7,8 +7,7 @@ namespace portico::plugin {
 void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options) {
   fields.emplace("anonymous", [&r, &options](const YAML::Node& v, const std::string& p) {
     options.anonymous_mark = config::mark_of(v);
-    if (v.IsNull()) return;  // Kong writes `anonymous: null` for none
-    r.string_field(options.anonymous)(v, p);
+    r.nullable_string_field(options.anonymous)(v, p);  // Kong writes `anonymous: null` for none
   });
   fields.emplace("run_on_preflight", r.bool_field(options.run_on_preflight));
 }
@@ -19,6 +18,14 @@ bool is_token(std::string_view s) {
     if (!http::is_tchar(static_cast<unsigned char>(c))) return false;
   }
   return true;
+}
+
+void check_realm(config::YamlReader& r, const YAML::Node& config, const std::string& path, const std::string& realm) {
+  for (unsigned char c : realm) {
+    if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) {
+      return r.add(config["realm"], path + ".realm", "must not contain quotes, backslashes or control characters");
+    }
+  }
 }
 
 const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username) {

@@ -28,6 +28,8 @@ struct AuthOptions {
 
 // Adds `anonymous` and `run_on_preflight` to a plugin's field table.
 void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options);
+// A `realm` goes into a WWW-Authenticate quoted string: no '"', '\\' or control characters.
+void check_realm(config::YamlReader& r, const YAML::Node& config, const std::string& path, const std::string& realm);
 // Schema check: the anonymous consumer must exist.
 void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error);
 // True for a non-empty RFC 9110 token (header names, auth schemes).
