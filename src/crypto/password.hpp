@@ -14,8 +14,8 @@ struct PasswordHash {
 };
 
 // ~6 ms per hash on the development machine (python3 hashlib.pbkdf2_hmac, the same OpenSSL
-// code): slow enough to make guessing costly; the basic-auth plugin (issue 4) is to remember
-// recent successful checks so that clients do not pay it on every request.
+// code): slow enough to make guessing costly; the basic-auth plugin remembers
+// recent verdicts so that clients do not pay it on every request (plugins/basic-auth).
 inline constexpr int kPasswordIterations = 20000;
 
 PasswordHash hash_password(std::string_view password, int iterations = kPasswordIterations);
