@@ -1,21 +1,11 @@
 #include "plugins/basic-auth/password_cache.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <stdexcept>
 
 namespace portico::plugins {
 
 PasswordCache::PasswordCache(std::chrono::seconds ttl, std::size_t max_entries, double checks_per_second)
-    : ttl_(ttl), max_entries_(max_entries), rate_(checks_per_second), tokens_(checks_per_second), refilled_(Clock::now()) {
-  hmac_key_.resize(32);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(hmac_key_.data()), static_cast<int>(hmac_key_.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
-}
+    : ttl_(ttl), max_entries_(max_entries), rate_(checks_per_second), tokens_(checks_per_second), refilled_(Clock::now()) {}
 
 PasswordCache& PasswordCache::shared() {
   // 60 s verdicts, 100,000 entries (a few MB), 100 slow checks per second (~0.6 of a core).
@@ -25,17 +15,7 @@ PasswordCache& PasswordCache::shared() {
 
 std::string PasswordCache::key(std::string_view credential_id, const crypto::PasswordHash& hash,
                                std::string_view password) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  std::string message;
-  message.reserve(hash.salt.size() + password.size());
-  message.append(hash.salt).append(password);
-  HMAC(EVP_sha256(), hmac_key_.data(), static_cast<int>(hmac_key_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
-  std::string k(credential_id);
-  k.push_back('\0');
-  k.append(reinterpret_cast<const char*>(mac), mac_len);
-  return k;
+  return crypto::process_keyed_digest({credential_id, hash.salt, password});
 }
 
 PasswordCache::Verdict PasswordCache::lookup(std::string_view credential_id, const crypto::PasswordHash& hash,

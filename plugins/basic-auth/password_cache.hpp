@@ -2,9 +2,8 @@
 // and bounds how many slow checks the process does per second, so that guessing
 // passwords cannot burn the gateway's CPU.
 //
-// Entries are keyed by the credential's id and an HMAC of the password under a key drawn
-// at random when the process starts (no password, and no fast unsalted hash of one, is
-// stored). Shared by every worker and every snapshot (a reload keeps the cache; an entry
+// Entries are keyed by crypto::process_keyed_digest of the credential's id, its hash's salt
+// and the password (no password, and no unkeyed hash of one, is stored). Shared by every worker and every snapshot (a reload keeps the cache; an entry
 // for a credential whose hash changed is ignored because the hash's salt is part of the key).
 #pragma once
 
@@ -41,7 +40,6 @@ class PasswordCache {
   std::chrono::seconds ttl_;
   std::size_t max_entries_;
   double rate_;
-  std::string hmac_key_;
   std::mutex mu_;
   struct Entry {
     bool match;

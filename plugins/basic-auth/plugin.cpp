@@ -44,6 +44,7 @@ struct UserOwner {
 };
 
 std::atomic<std::uint64_t>& g_throttled = counter("basic_auth_checks_throttled");
+std::atomic<std::uint64_t>& g_slow_checks = counter("basic_auth_slow_checks");
 
 class BasicAuth final : public Instance {
  public:
@@ -99,6 +100,7 @@ class BasicAuth final : public Instance {
         ctx.reply(429, "Too many authentication attempts, retry later", "Retry-After: 1\r\n");
         return false;
       }
+      g_slow_checks.fetch_add(1, std::memory_order_relaxed);
       bool match = crypto::verify_password(password, credential.password);
       cache.remember(credential.id, credential.password, password, match);
       verdict = match ? PasswordCache::Verdict::match : PasswordCache::Verdict::mismatch;

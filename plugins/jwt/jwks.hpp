@@ -18,12 +18,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "plugin/string_map.hpp"
 #include "plugins/jwt/jws.hpp"
 
 namespace portico::plugins::jwt {
 
 // kid -> key ("" for keys published without a kid).
-using KeyMap = std::unordered_map<std::string, VerifyKey>;
+using KeyMap = plugin::StringMap<VerifyKey>;
 // One successful fetch's keys; `generation` tells fetches apart (a verification cache
 // entry made with one generation's key is not trusted under another's).
 struct PublishedKeys {

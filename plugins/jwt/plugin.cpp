@@ -15,11 +15,12 @@
 #include <chrono>
 #include <spdlog/spdlog.h>
 
-#include "config/yaml_reader.hpp"
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 #include "plugin/auth.hpp"
 #include "plugin/counters.hpp"
+#include "plugins/jwt/claims.hpp"
+#include "plugins/jwt/config.hpp"
 #include "plugins/jwt/jwks.hpp"
 #include "plugins/jwt/jws.hpp"
 #include "proxy/shared_state.hpp"
@@ -29,110 +30,9 @@ namespace portico::plugin {
 namespace {
 
 namespace json = boost::json;
-using plugins::jwt::Alg;
+using plugins::jwt::JwtConfig;
 using plugins::jwt::Token;
 using plugins::jwt::VerifyKey;
-
-struct JwtConfig : ParsedConfig {
-  std::vector<std::string> uri_param_names{"jwt"};
-  std::vector<std::string> cookie_names;
-  std::vector<std::string> header_names{"authorization"};
-  std::vector<std::string> claims_to_verify;  // exp, nbf
-  std::string key_claim_name = "iss";
-  bool secret_is_base64 = false;
-  double maximum_expiration = 0;  // seconds; 0: no limit
-  std::string realm;
-  AuthOptions auth;
-  // Portico additions (see README.md).
-  std::string issuer;
-  std::vector<std::string> audiences;
-  double leeway = 0;  // seconds allowed for clock skew on exp / nbf
-  std::vector<std::string> required_claims;
-  std::vector<std::pair<std::string, std::string>> claims_to_headers;  // claim -> header
-  int max_token_size = 8192;
-  int verification_cache_size = 10000;
-  // Keys from an identity provider instead of jwt_secrets (see README.md).
-  std::string jwks_uri;
-  double jwks_refresh_interval = 300;     // seconds
-  double jwks_min_refresh_interval = 10;  // seconds between refreshes caused by unknown kids
-  double jwks_timeout = 5;                // seconds per fetch
-  std::string consumer_claim;             // with jwks_uri: claim naming a consumer (username or custom_id)
-  config::SourceMark mark;
-};
-
-std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-  auto c = std::make_shared<JwtConfig>();
-  c->mark = config::mark_of(node);
-  if (!node.IsDefined() || node.IsNull()) return c;
-  config::FieldTable fields{
-      {"uri_param_names", r.string_list_field(c->uri_param_names)},
-      {"cookie_names", r.string_list_field(c->cookie_names)},
-      {"header_names", r.string_list_field(c->header_names)},
-      {"claims_to_verify", r.string_list_field(c->claims_to_verify)},
-      {"key_claim_name", r.string_field(c->key_claim_name)},
-      {"secret_is_base64", r.bool_field(c->secret_is_base64)},
-      {"maximum_expiration", r.number_field(c->maximum_expiration, 0, 31536000)},
-      {"realm", r.nullable_string_field(c->realm)},
-      {"issuer", r.string_field(c->issuer)},
-      {"audiences", r.string_list_field(c->audiences)},
-      {"leeway", r.number_field(c->leeway, 0, 3600)},
-      {"required_claims", r.string_list_field(c->required_claims)},
-      {"claims_to_headers", [&](const YAML::Node& v, const std::string& p) {
-         if (!v.IsMap()) return r.add(v, p, "expected an object of claim: header-name");
-         for (const auto& kv : v) {
-           std::string claim = kv.first.as<std::string>(""), header = kv.second.as<std::string>("");
-           if (!is_token(header)) r.add(kv.second, p + "." + claim, "not a valid header name");
-           else c->claims_to_headers.emplace_back(claim, header);
-         }
-       }},
-      {"max_token_size", r.int_field(c->max_token_size, 256, 1 << 20)},
-      {"verification_cache_size", r.int_field(c->verification_cache_size, 0, 10000000)},
-      {"jwks_uri", r.string_field(c->jwks_uri)},
-      {"jwks_refresh_interval", r.number_field(c->jwks_refresh_interval, 1, 86400)},
-      {"jwks_min_refresh_interval", r.number_field(c->jwks_min_refresh_interval, 0, 3600)},
-      {"jwks_timeout", r.number_field(c->jwks_timeout, 0.1, 60)},
-      {"consumer_claim", r.string_field(c->consumer_claim)},
-  };
-  add_auth_fields(r, fields, c->auth);
-  r.read_object(node, path, fields);
-  if (!c->jwks_uri.empty() && c->jwks_uri.rfind("http://", 0) != 0 && c->jwks_uri.rfind("https://", 0) != 0) {
-    r.add(node["jwks_uri"], path + ".jwks_uri", "expected an http:// or https:// URL");
-  }
-  if (!c->consumer_claim.empty() && c->jwks_uri.empty()) {
-    r.add(node["consumer_claim"], path + ".consumer_claim", "only used with jwks_uri");
-  }
-  for (std::size_t i = 0; i < c->claims_to_verify.size(); ++i) {
-    if (c->claims_to_verify[i] != "exp" && c->claims_to_verify[i] != "nbf") {
-      r.add(config::element_or(node["claims_to_verify"], i), path + ".claims_to_verify[" + std::to_string(i) + "]",
-            "expected one of: exp, nbf");
-    }
-  }
-  bool verifies_exp = std::find(c->claims_to_verify.begin(), c->claims_to_verify.end(), "exp") != c->claims_to_verify.end();
-  if (c->maximum_expiration > 0 && !verifies_exp) {
-    r.add(node["maximum_expiration"], path + ".maximum_expiration", "requires 'exp' in claims_to_verify");
-  }
-  check_realm(r, node, path, c->realm);
-  if (c->key_claim_name.empty()) r.add(node["key_claim_name"], path + ".key_claim_name", "must not be empty");
-  return c;
-}
-
-// Every jwt_secret must make a usable key for its algorithm (checked once a jwt plugin is
-// configured, so that a bad key is a configuration error rather than a failed snapshot).
-void check(const ParsedConfig& parsed, const config::DeclarativeConfig& all, const CheckError& error) {
-  const auto& c = static_cast<const JwtConfig&>(parsed);
-  check_auth_options(c.auth, all, error);
-  for (const auto& consumer : all.consumers) {
-    for (const auto& s : consumer.jwt_secrets) {
-      std::string why;
-      auto alg = plugins::jwt::parse_alg(s.algorithm);
-      if (!alg) continue;  // reported by the consumer reader
-      const std::string& material = plugins::jwt::is_hmac(*alg) ? s.secret : s.rsa_public_key;
-      if (!plugins::jwt::make_key(*alg, material, c.secret_is_base64, why)) {
-        error(s.mark, "", "jwt_secret '" + s.key + "' of consumer '" + consumer.username + "': " + why);
-      }
-    }
-  }
-}
 
 struct Secret {
   const config::ConsumerConfig* consumer;
@@ -162,10 +62,6 @@ void warn_limited(fmt::format_string<Args...> format, Args&&... args) {
   auto last = last_ms.load(std::memory_order_relaxed);
   if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
   spdlog::warn(format, std::forward<Args>(args)...);
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 class Jwt final : public Instance {
@@ -241,12 +137,6 @@ class Jwt final : public Instance {
     ctx.reply(401, message, challenge_invalid_);
     return Verdict::failed;
   }
-  bool fail_claim(RequestContext& ctx, std::string_view claim, std::string_view problem) const {
-    json::object errors;
-    errors[claim] = problem;
-    ctx.reply_json(401, json::serialize(errors), challenge_invalid_);
-    return false;
-  }
 
   // The token(s) in the request: distinct values from query, cookies and Bearer headers.
   int find_tokens(RequestContext& ctx, std::string_view& token) const {
@@ -321,7 +211,7 @@ class Jwt final : public Instance {
       auto entry = std::make_shared<plugins::jwt::VerifiedToken>();
       entry->claims = json::object(token.claims, json::storage_ptr());  // off the request's buffer
       entry->verifier = v.id;
-      entry->expires_at = expiry_of(token.claims);
+      entry->expires_at = plugins::jwt::expiry_of(token.claims);
       entry->secret = v.secret;
       entry->kid = std::string(v.kid);
       cache_.remember(compact, std::move(entry));
@@ -345,8 +235,14 @@ class Jwt final : public Instance {
   }
 
   Verdict finish_verified(RequestContext& ctx, const json::object& claims, const Verifier& v) const {
-    if (!check_claims(ctx, claims)) return Verdict::failed;
-    if (!forward_claims(ctx, claims)) return Verdict::failed;
+    if (auto problem = plugins::jwt::check_claims(config_, claims, plugins::jwt::now_seconds())) {
+      json::object errors;
+      errors[problem->claim] = problem->problem;
+      ctx.reply_json(401, json::serialize(errors), challenge_invalid_);
+      return Verdict::failed;
+    }
+    std::string_view unsendable = plugins::jwt::forward_claims(config_, claims, ctx);
+    if (!unsendable.empty()) return fail(ctx, "Bad token; claim '" + std::string(unsendable) + "' cannot be sent in a header");
     return identify(ctx, claims, v);
   }
 
@@ -379,7 +275,7 @@ class Jwt final : public Instance {
       ctx.reply(503, "The identity provider's keys are not available");
       return Verdict::failed;
     }
-    auto it = v.jwks->keys.find(std::string(v.kid));
+    auto it = v.jwks->keys.find(v.kid);
     if (it == v.jwks->keys.end()) {
       // Maybe the provider rotated its keys: refresh (rate-limited) and wait for it once.
       if (may_wait && keyset_->request_refresh()) return Verdict::wait;
@@ -409,78 +305,6 @@ class Jwt final : public Instance {
     return Verdict::passed;
   }
 
-  static std::optional<double> number_claim(const json::object& claims, std::string_view name) {
-    const json::value* v = claims.if_contains(name);
-    if (v == nullptr || !v->is_number()) return std::nullopt;
-    return v->to_number<double>();
-  }
-
-  static double expiry_of(const json::object& claims) {
-    auto exp = number_claim(claims, "exp");
-    return exp ? *exp : now_seconds() + 300;  // without exp: re-verified after five minutes
-  }
-
-  bool check_claims(RequestContext& ctx, const json::object& t) const {
-    double now = now_seconds();
-    for (const auto& name : config_.claims_to_verify) {
-      auto value = number_claim(t, name);
-      if (!value) return fail_claim(ctx, name, "must be a number");
-      if (name == "exp" && *value <= now - config_.leeway) return fail_claim(ctx, "exp", "token expired");
-      if (name == "nbf" && *value > now + config_.leeway) return fail_claim(ctx, "nbf", "token not valid yet");
-    }
-    if (config_.maximum_expiration > 0) {
-      auto exp = number_claim(t, "exp");
-      if (exp && *exp - now > config_.maximum_expiration) return fail_claim(ctx, "exp", "exceeds maximum allowed expiration");
-    }
-    for (const auto& name : config_.required_claims) {
-      if (!t.contains(name)) return fail_claim(ctx, name, "missing");
-    }
-    if (!config_.issuer.empty()) {
-      const json::value* iss = t.if_contains("iss");
-      if (iss == nullptr || !iss->is_string() || iss->as_string() != config_.issuer) {
-        return fail_claim(ctx, "iss", "does not match the expected issuer");
-      }
-    }
-    if (!config_.audiences.empty() && !audience_matches(t)) {
-      return fail_claim(ctx, "aud", "does not contain an accepted audience");
-    }
-    return true;
-  }
-
-  bool audience_matches(const json::object& claims) const {
-    const json::value* aud = claims.if_contains("aud");
-    if (aud == nullptr) return false;
-    auto accepted = [&](const json::value& v) {
-      return v.is_string() &&
-             std::find(config_.audiences.begin(), config_.audiences.end(), std::string_view(v.as_string())) !=
-                 config_.audiences.end();
-    };
-    if (aud->is_string()) return accepted(*aud);
-    if (!aud->is_array()) return false;
-    for (const auto& v : aud->as_array()) {
-      if (accepted(v)) return true;
-    }
-    return false;
-  }
-
-  // claims_to_headers: strings as they are, other JSON values serialised. A value with a
-  // control character could split the upstream request head: the token is refused.
-  bool forward_claims(RequestContext& ctx, const json::object& claims) const {
-    for (const auto& [claim, header] : config_.claims_to_headers) {
-      const json::value* v = claims.if_contains(claim);
-      if (v == nullptr) continue;
-      std::string text = v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
-      for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-          fail(ctx, "Bad token; claim '" + claim + "' cannot be sent in a header");
-          return false;
-        }
-      }
-      ctx.upstream_headers().set(header, ctx.store(text));
-    }
-    return true;
-  }
-
   const JwtConfig& config_;
   const config::ConsumerConfig* anonymous_ = nullptr;
   StringMap<Secret> secrets_;
@@ -498,8 +322,8 @@ const Schema& jwt_schema() {
       .priority = 1450,
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,
-      .parse = parse,
-      .check = check,
+      .parse = plugins::jwt::parse_config,
+      .check = plugins::jwt::check_config,
       .instantiate = instantiate_as<Jwt, JwtConfig>,
   };
   return schema;

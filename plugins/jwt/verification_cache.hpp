@@ -18,6 +18,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "plugin/string_map.hpp"
+
 namespace portico::plugins::jwt {
 
 struct VerifiedToken {
@@ -37,13 +39,9 @@ class VerificationCache {
   void remember(std::string_view token, std::shared_ptr<const VerifiedToken> entry);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   std::size_t max_entries_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const VerifiedToken>, Hash, std::equal_to<>> entries_;
+  plugin::StringMap<std::shared_ptr<const VerifiedToken>> entries_;
 };
 
 }  // namespace portico::plugins::jwt

@@ -46,9 +46,7 @@ bool verify_password(std::string_view password, const PasswordHash& hash) {
 
 namespace portico::crypto {
 
-PasswordHash hash_password_for_config(std::string_view username, std::string_view password) {
-  static std::mutex mu;
-  static std::unordered_map<std::string, PasswordHash> known;
+std::string process_keyed_digest(std::initializer_list<std::string_view> parts) {
   static const std::string key = [] {
     std::string k(32, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) {
@@ -56,15 +54,20 @@ PasswordHash hash_password_for_config(std::string_view username, std::string_vie
     }
     return k;
   }();
-  std::string message(username);
-  message.push_back('\0');
-  message.append(password);
+  std::string message;
+  for (auto part : parts) message.append(part).push_back('\0');
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
        message.size(), mac, &mac_len);
   OPENSSL_cleanse(message.data(), message.size());
-  std::string id(reinterpret_cast<const char*>(mac), mac_len);
+  return std::string(reinterpret_cast<const char*>(mac), mac_len);
+}
+
+PasswordHash hash_password_for_config(std::string_view username, std::string_view password) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, PasswordHash> known;
+  std::string id = process_keyed_digest({username, password});
   {
     std::lock_guard lock(mu);
     if (auto it = known.find(id); it != known.end()) return it->second;

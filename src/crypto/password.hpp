@@ -2,6 +2,7 @@
 // OpenSSL. Plain passwords are hashed when a configuration is loaded and never kept.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,11 @@ struct PasswordHash {
 inline constexpr int kPasswordIterations = 20000;
 
 PasswordHash hash_password(std::string_view password, int iterations = kPasswordIterations);
+// HMAC-SHA256 of the parts (each followed by a NUL byte) under a key drawn at random when
+// the process starts: an identifier for secrets (passwords) that lets the process recognise
+// them again without storing them or a fast unkeyed hash of them.
+std::string process_keyed_digest(std::initializer_list<std::string_view> parts);
+
 // hash_password() for configuration loading: the same (username, password) pair loaded
 // again (every reload re-reads the file) gets its earlier hash back instead of paying
 // PBKDF2 again. The process remembers pairs by an HMAC under a random per-process key

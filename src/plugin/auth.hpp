@@ -10,12 +10,12 @@
 
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 
 #include "config/model.hpp"
 #include "config/yaml_reader.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/request_context.hpp"
+#include "plugin/string_map.hpp"
 
 namespace portico::plugin {
 
@@ -34,13 +34,6 @@ void check_realm(config::YamlReader& r, const YAML::Node& config, const std::str
 void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error);
 // True for a non-empty RFC 9110 token (header names, auth schemes).
 bool is_token(std::string_view s);
-// A hash map keyed by std::string that is searched with a string_view (no copy per lookup).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 // Schema::check for an auth plugin whose config type has an `AuthOptions auth` member.
 template <typename ConfigT>

@@ -54,8 +54,7 @@ void RequestContext::begin(const http::RequestHead& request, std::string_view cl
 }
 
 void RequestContext::reset() {
-  // Containers first: their memory is the arena's.
-  upstream_headers_.clear();
+  // Containers first (emptied and given a fresh start): their memory is the arena's.
   more_slots_.clear();
   more_slots_.shrink_to_fit();
   upstream_headers_ = HeaderEdits(&arena_);
