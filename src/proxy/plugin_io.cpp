@@ -1,0 +1,134 @@
+// The proxy's side of the plugin engine: taking a context and running the access phase,
+// answering a plugin's reply, reading a whole request body for a plugin (and sending it
+// upstream from memory), and relaying a response whose body plugins rewrite.
+#include <spdlog/spdlog.h>
+
+#include "core/worker.hpp"
+#include "http/h1_parser.hpp"
+#include "http/status.hpp"
+#include "proxy/body_pump.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/io.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+// The largest body buffered for plugins (request or response) when --max-body-size is unset.
+constexpr std::uint64_t kMaxPluginBody = 8 * 1024 * 1024;
+}  // namespace
+
+plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
+  const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
+  ex.plugins = worker_.plugin_contexts().take();
+  ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service->config, &chains);
+  ex.plugins->set_body_reader(this);
+  return plugin::run_access(*ex.plugins);
+}
+
+asio::awaitable<PumpResult> DownstreamConnection::send_buffered_body(Side& upstream, const std::string& body) {
+  std::array<asio::const_buffer, 2> parts{asio::buffer(head_.view().data(), head_.view().size()),
+                                          asio::buffer(body.data(), body.size())};
+  PumpResult result;
+  auto ec = co_await write_all(upstream, parts);
+  result.wrote_anything = !ec;
+  if (ec) result.failure = ec == asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
+  co_return result;
+}
+
+asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestContext& ctx) {
+  const auto& options = worker_.options();
+  if (request_.framing == http::BodyFraming::none) {
+    ctx.set_request_body_read();
+    co_return true;
+  }
+  // Reading may reuse the buffer the head's views point into: keep the head's bytes (from
+  // the request line to the blank line; nothing was read since it was parsed) and parse
+  // them again afterwards, so the views point into the copy.
+  const char* head_start = request_.method.data();
+  std::string_view rest(head_start, request_.head_size);
+  std::size_t end = rest.find("\r\n\r\n");
+  ctx.saved_head().assign(head_start, end == std::string_view::npos ? rest.size() : end + 4);
+  if (request_.expect_continue && in_.empty()) {
+    Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+    if (co_await write_all(client, kContinueResponse)) {
+      ctx.set_body_error(400, "client went away");
+      co_return false;
+    }
+  }
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  PumpSpec spec;
+  spec.framing = request_.framing;
+  spec.content_length = request_.content_length;
+  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
+  PumpResult got = co_await collect_body(client, spec, ctx.request_body());
+  http::parse_request_head(ctx.saved_head(), options.limits, request_);
+  switch (got.failure) {
+    case PumpFailure::none: break;
+    case PumpFailure::too_large: ctx.set_body_error(413, "request body too large"); co_return false;
+    case PumpFailure::source_malformed: ctx.set_body_error(400, "malformed chunked request body"); co_return false;
+    case PumpFailure::source_timeout: ctx.set_body_error(408, "timed out reading the request body"); co_return false;
+    default: ctx.set_body_error(400, "the request body could not be read"); co_return false;
+  }
+  ctx.set_request_body_read();
+  co_return true;
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
+  const plugin::RequestContext& ctx = *ex.plugins;
+  bool close = request_.framing != http::BodyFraming::none;  // the body was not read
+  co_return co_await send_response(&ex, ctx.reply_status(),
+                                   http::json_response(ctx.reply_status(), ctx.reply_body(), close, ctx.reply_headers(),
+                                                       request_.method == "HEAD"),
+                                   close);
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered(Exchange& ex,
+                                                                                 std::unique_ptr<UpstreamConnection>& conn) {
+  const auto& options = worker_.options();
+  const auto& svc = *ex.service->config;
+  // The head's fields point into the connection buffer, which reading the body reuses:
+  // keep a copy and parse it again afterwards.
+  std::string head(conn->buffer.readable().substr(0, ex.response->head_size));
+  http::BodyFraming framing = ex.response->framing;
+  std::uint64_t content_length = ex.response->content_length;
+  conn->buffer.consume(ex.response->head_size);
+  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
+              ex.within_deadline(svc.write_timeout_ms)};
+  PumpSpec spec;
+  spec.framing = framing;
+  spec.content_length = content_length;
+  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
+  std::string body;
+  PumpResult got = co_await collect_body(source, spec, body);
+  if (!got.ok()) {
+    if (got.failure == PumpFailure::too_large) {
+      co_return co_await send_error(&ex, 502, "upstream response too large for the response_body plugins", true);
+    }
+    warn_upstream(*conn, "broke off the response body", "after " + std::to_string(got.body_bytes) + " body bytes");
+    bool timeout = got.failure == PumpFailure::source_timeout;
+    co_return co_await send_error(&ex, timeout ? 504 : 502, timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
+  }
+  plugin::run_response_body(*ex.plugins, body);
+  http::parse_response_head(head, options.limits, request_.method == "HEAD", *ex.response);
+  bool chunk_out = false;
+  bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
+  count_response_status(ex.response->status);
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  std::array<asio::const_buffer, 2> parts{asio::buffer(response_.view().data(), response_.view().size()),
+                                          asio::buffer(body.data(), body.size())};
+  auto ec = co_await write_all(client, parts);
+  ex.status = ex.response->status;
+  ex.bytes_sent = ec ? 0 : response_.view().size() + body.size();
+  if (ec) co_return Next::close;
+  if (ex.response->keep_alive && framing != http::BodyFraming::until_close && conn->buffer.empty()) {
+    ++conn->requests;
+    conn->reused = false;
+    worker_.upstream_pool().give(std::move(conn));
+  }
+  co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+}  // namespace portico::proxy
