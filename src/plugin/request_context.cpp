@@ -17,6 +17,7 @@ void HeaderEdits::set(std::string_view name, std::string_view value) {
       return;
     }
   }
+  if (edits_.empty()) edits_.reserve(kTypicalEdits);
   edits_.push_back({name, value, true});
 }
 
@@ -27,6 +28,7 @@ void HeaderEdits::remove(std::string_view name) {
       return;
     }
   }
+  if (edits_.empty()) edits_.reserve(kTypicalEdits);
   edits_.push_back({name, {}, false});
 }
 

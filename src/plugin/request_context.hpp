@@ -53,6 +53,9 @@ class HeaderEdits {
     std::string_view name, value;
     bool has_value;
   };
+  // An authenticated request edits about eight headers (identity, groups, claims): room for
+  // them at once, so the vector does not grow (and copy) edit by edit in the arena.
+  static constexpr std::size_t kTypicalEdits = 12;
   std::pmr::vector<Edit> edits_;
 };
 
