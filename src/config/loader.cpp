@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
-#include <re2/re2.h>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include "config/kong_regex.hpp"
 #include "config/validators.hpp"
 #include "config/consumer_reader.hpp"
 #include "config/plugin_reader.hpp"
@@ -122,6 +122,7 @@ class Loader : public YamlReader {
     s.mark = mark_of(node);
     std::string url;
     bool has_host = false, has_port = false, has_protocol = false, has_path = false;
+    bool has_budget_reserve = false;
     std::optional<std::string> explicit_path;
     YAML::Node routes_node;
     bool has_routes = false;
@@ -147,8 +148,17 @@ class Loader : public YamlReader {
         {"retry_on_statuses", int_list_field(s.retry_on_statuses, 500, 599)},
         {"retry_backoff_base", int_field(s.retry_backoff_base_ms, 0, 60000)},
         {"retry_backoff_max", int_field(s.retry_backoff_max_ms, 0, 600000)},
-        {"retry_budget_percent", int_field(s.retry_budget_percent, 0, 100)},
-        {"retry_budget_min_concurrency", int_field(s.retry_budget_min_concurrency, 0, 1000000)},
+        {"retry_budget_percent", [&](const YAML::Node& v, const std::string& p) {
+           if (v.IsNull()) s.retry_budget_percent = -1;
+           else int_field(s.retry_budget_percent, 0, 100)(v, p);
+         }},
+        {"retry_budget_min_per_second", [&](const YAML::Node& v, const std::string& p) {
+           has_budget_reserve = true;
+           int_field(s.retry_budget_min_per_second, 0, 1000000)(v, p);
+         }},
+        {"retry_budget_min_concurrency", [&](const YAML::Node& v, const std::string& p) {
+           add(v, p, "replaced by retry_budget_min_per_second (a reserve of retries per second; see docs/upstreams.md)");
+         }},
         {"request_timeout", int_field(s.request_timeout_ms, 0, 2147483646)},
         {"plugins", [&](const YAML::Node& v, const std::string& p) {
            read_nested_plugins(*this, v, p, PluginOwner::service, cfg_.services.size(), plugins_);
@@ -179,6 +189,10 @@ class Loader : public YamlReader {
       add(node, path + ".protocol", "expected one of: http, https");
     }
     if (!s.host.empty() && !is_valid_hostname(s.host)) add(node, path + ".host", "invalid hostname: " + s.host);
+    if (has_budget_reserve && s.retry_budget_percent < 0) {
+      add(node["retry_budget_min_per_second"], path + ".retry_budget_min_per_second",
+          "has no effect without retry_budget_percent (the retry budget is off unless retry_budget_percent is set)");
+    }
     if (!s.name.empty() && !is_valid_entity_name(s.name)) add(node, path + ".name", "invalid name: must match [a-zA-Z0-9.-_~]+");
     if (!s.name.empty() && !service_names_.insert(s.name).second) add(node, path + ".name", "duplicate service name '" + s.name + "'");
     if (s.id.empty()) s.id = derive_entity_id("service", s.name.empty() ? path : s.name);
@@ -299,8 +313,8 @@ class Loader : public YamlReader {
       if (values.empty()) add(kv.second, p, "length must be at least 1");
       for (std::size_t i = 0; i < values.size(); ++i) {
         if (values[i].rfind("~*", 0) == 0) {
-          RE2 re(values[i].substr(2), RE2::Quiet);
-          if (!re.ok()) add(kv.second, p + "[" + std::to_string(i) + "]", "invalid regex: " + re.error());
+          auto re = compile_kong_regex(std::string_view(values[i]).substr(2));
+          if (!re.ok()) add(element_or(kv.second, i), p + "[" + std::to_string(i) + "]", re.error().message);
         }
       }
       r.headers[lower] = std::move(values);

@@ -104,6 +104,14 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"bad_regex",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [\"~/a(\"]\n",
                   "services[0].routes[0].paths[0]: invalid regex"},
+        ErrorCase{"lookbehind_path",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [\"~/(?<=v1)/a\"]\n",
+                  "kong.yml:6:13: services[0].routes[0].paths[0]: invalid regex '/(?<=v1)/a': lookbehind '(?<=' is not supported: "
+                  "regexes run on RE2, which matches in linear time without backtracking"},
+        ErrorCase{"lookbehind_header",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - headers:\n"
+                  "      x-version: [v1, \"~*(?<!beta)-v2\"]\n",
+                  "kong.yml:7:23: services[0].routes[0].headers.x-version[1]: invalid regex '(?<!beta)-v2': lookbehind '(?<!'"},
         ErrorCase{"bad_path", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - paths: [users]\n",
                   "services[0].routes[0].paths[0]: should start with: /"},
         ErrorCase{"route_without_criteria",
@@ -212,6 +220,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  plugins:\n  - name: circuit-breaker\n"
                   "    config:\n      max_failures: 0\n",
                   "services[0].plugins[0].config: set max_failures or failure_ratio"},
+        ErrorCase{"old_retry_budget_field",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retry_budget_min_concurrency: 3\n",
+                  "kong.yml:5:33: services[0].retry_budget_min_concurrency: replaced by retry_budget_min_per_second"},
+        ErrorCase{"budget_reserve_without_percent",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retry_budget_min_per_second: 5\n",
+                  "kong.yml:5:32: services[0].retry_budget_min_per_second: has no effect without retry_budget_percent"},
+        ErrorCase{"budget_percent_range",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retry_budget_percent: 120\n",
+                  "services[0].retry_budget_percent: value must be between 0 and 100"},
         ErrorCase{"retry_status_range",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  retry_on_statuses: [404]\n",
                   "services[0].retry_on_statuses[0]: value must be between 500 and 599"},
@@ -384,6 +401,49 @@ acls:
   EXPECT_EQ(alice.acls[1].group, "readers");
   ASSERT_EQ(r.config.consumers[1].keyauth_credentials.size(), 1u);
   EXPECT_EQ(r.config.consumers[1].keyauth_credentials[0].key, "bob-key");
+}
+
+TEST(Loader, RetryBudgetIsOffUnlessAPercentIsSet) {
+  auto r = load("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n- name: b\n  url: http://y\n"
+                "  retry_budget_percent: 20\n- name: c\n  url: http://z\n  retry_budget_percent: 0\n"
+                "  retry_budget_min_per_second: 3\n- name: d\n  url: http://w\n  retry_budget_percent: null\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& s = r.config.services;
+  EXPECT_EQ(s[0].retry_budget_percent, -1);  // Kong's behaviour: no budget
+  EXPECT_EQ(s[1].retry_budget_percent, 20);
+  EXPECT_EQ(s[1].retry_budget_min_per_second, 10);
+  EXPECT_EQ(s[2].retry_budget_percent, 0);
+  EXPECT_EQ(s[2].retry_budget_min_per_second, 3);
+  EXPECT_EQ(s[3].retry_budget_percent, -1);
+}
+
+// Regexes as Kong's documentation writes them (PCRE named captures) load as they are.
+TEST(Loader, ReadsKongDocStyleNamedCaptures) {
+  auto r = load(R"yaml(_format_version: "3.0"
+services:
+- name: items
+  host: items-upstream
+  routes:
+  - name: items
+    paths:
+    - ~/items/(?<item>[0-9]+)$
+    - "~/status/(?<status>\\d+)"
+    headers:
+      x-client: ["~*^(?<platform>ios|android)-"]
+upstreams:
+- name: items-upstream
+  algorithm: consistent-hashing
+  hash_on: uri_capture
+  hash_on_uri_capture: item
+  targets:
+  - target: 127.0.0.1:9001
+)yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& route = r.config.routes.at(0);
+  // The user's spelling is kept in the configuration (the Admin API answers it back).
+  EXPECT_EQ(route.paths.at(0), "~/items/(?<item>[0-9]+)$");
+  EXPECT_EQ(route.paths.at(1), "~/status/(?<status>\\d+)");
+  EXPECT_EQ(r.config.upstreams.at(0).hash_on_uri_capture, "item");
 }
 
 TEST(Loader, MissingFile) {

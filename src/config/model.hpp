@@ -40,8 +40,11 @@ struct ServiceConfig {
   std::vector<int> retry_on_statuses;   // upstream statuses that are retried (idempotent requests)
   int retry_backoff_base_ms = 25;       // full-jitter exponential backoff from the second retry
   int retry_backoff_max_ms = 250;
-  int retry_budget_percent = 20;        // retries in flight at most this share of active requests...
-  int retry_budget_min_concurrency = 3; // ...but always allow this many (Envoy's retry budget)
+  // Retry budget (Finagle's), opt-in: each request deposits retry_budget_percent% of a retry,
+  // each retry that reached the upstream withdraws one, plus a reserve of
+  // retry_budget_min_per_second; -1 (null, the default): no budget, as in Kong.
+  int retry_budget_percent = -1;
+  int retry_budget_min_per_second = 10;
   int request_timeout_ms = 0;           // total deadline over all attempts; 0: none
   bool enabled = true;
   std::vector<std::string> tags;

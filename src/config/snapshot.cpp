@@ -187,7 +187,9 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
     const auto& svc = cfg.services[si];
     auto& rt = snap->services[si];
     rt.config = &svc;
-    rt.state = shared.service_state("service:" + svc.id);
+    if (svc.retry_budget_percent >= 0) {
+      rt.retry_budget = shared.retry_budget("service:" + svc.id, svc.retry_budget_percent, svc.retry_budget_min_per_second);
+    }
     if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;

@@ -44,7 +44,9 @@ struct ServiceRuntime {
   std::size_t balancer_index = 0;
   const UpstreamRuntime* upstream = nullptr;  // null when the host is not an upstream
   std::string resolve_error;                  // set when no endpoint could be resolved
-  std::shared_ptr<proxy::ServiceState> state;
+  // The service's retry budget, shared by workers and kept across reloads that do not
+  // change it; null when the service has none (the default, as in Kong).
+  std::shared_ptr<proxy::RetryBudget> retry_budget;
 };
 
 struct Snapshot {

@@ -1,10 +1,9 @@
 #include "config/validators.hpp"
 
-#include <re2/re2.h>
-
 #include <cctype>
 #include <charconv>
 
+#include "config/kong_regex.hpp"
 #include "http/h1_parser.hpp"
 
 namespace portico::config {
@@ -115,9 +114,8 @@ std::string validate_route_host(std::string_view host) {
 std::string validate_route_path(std::string_view path) {
   if (path.empty()) return "length must be at least 1";
   if (path[0] == '~') {
-    RE2 re(std::string(path.substr(1)), RE2::Quiet);
-    if (!re.ok()) return "invalid regex: '" + std::string(path.substr(1)) + "': " + re.error();
-    return {};
+    auto re = compile_kong_regex(path.substr(1));
+    return re.ok() ? std::string() : re.error().message;
   }
   if (path[0] != '/') return "should start with: / (fixed path) or ~/ (regex path)";
   for (std::size_t i = 0; i < path.size(); ++i) {

@@ -75,8 +75,6 @@ struct DownstreamConnection::Exchange {
   plugin::ContextPool::Lease plugins;
   // Held for the whole request.
   CounterHold upstream_request;  // the upstream's max_requests count
-  CounterHold active_request;    // the service's retry budget inputs
-  CounterHold active_retry;
 
   // `timeout_ms`, capped by the time left before the request deadline (if any).
   std::chrono::milliseconds within_deadline(int timeout_ms) const {

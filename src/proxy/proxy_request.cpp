@@ -19,6 +19,14 @@ namespace portico::proxy {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// The retry budget's clock: whole seconds of the steady clock.
+std::int64_t budget_seconds(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
 
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
@@ -51,7 +59,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     ex.upstream_request.hold(upstream->state->requests);
   }
-  if (svc.retries > 0) ex.active_request.hold(ex.service->state->active_requests);
+  if (svc.retries > 0 && ex.service->retry_budget) ex.service->retry_budget->deposit(budget_seconds(ex.started));
   if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
   prepare_upstream_request(ex);
 
@@ -109,7 +117,6 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     ++retries_done;
     worker_.stats().upstream_retries.add();
-    if (!ex.active_retry.held()) ex.active_retry.hold(ex.service->state->active_retries);
     co_await back_off(ex, retries_done);
     ex.in_flight.release();
   }
@@ -247,12 +254,12 @@ bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int re
     case Attempt::answered:
       return false;
   }
-  // Retry budget (Envoy's): retries in flight at most a share of active requests.
-  const auto& state = *ex.service->state;
-  int active = state.active_requests.load(std::memory_order_relaxed);
-  int retrying = state.active_retries.load(std::memory_order_relaxed);
-  int allowed = std::max(svc.retry_budget_min_concurrency, active * svc.retry_budget_percent / 100);
-  if (retries_done == 0 && retrying >= allowed) {
+  // The retry budget (opt-in) bounds the extra work retries put on the service. A failure
+  // that never reached it (connection refused or timed out, a local limit) cost it nothing,
+  // so retrying it is not budgeted: a dead target never makes the budget refuse a request.
+  bool reached_upstream = failure != Attempt::connect_error && failure != Attempt::connect_timeout &&
+                          failure != Attempt::overflow;
+  if (reached_upstream && ex.service->retry_budget && !ex.service->retry_budget->try_withdraw(budget_seconds(Clock::now()))) {
     worker_.stats().retry_budget_exhausted.add();
     return false;
   }

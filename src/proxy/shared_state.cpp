@@ -13,7 +13,7 @@ void prune_map(std::map<std::string, std::weak_ptr<T>>& map) {
 void SharedStateRegistry::prune() {
   std::lock_guard lock(mu_);
   prune_map(health_);
-  prune_map(services_);
+  prune_map(retry_budgets_);
   prune_map(upstreams_);
   prune_map(plugin_states_);
 }

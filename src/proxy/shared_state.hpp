@@ -1,6 +1,6 @@
 // Process-wide mutable state that must outlive a configuration snapshot and be seen by
-// every worker: target health, per-service request/retry counts (retry budget), per-
-// upstream limits, plugins' shared state (e.g. circuit breakers). Snapshots hold shared_ptrs to these objects; the
+// every worker: target health, per-service retry budgets, per-upstream limits, plugins'
+// shared state (e.g. circuit breakers). Snapshots hold shared_ptrs to these objects; the
 // registry hands the same object to the next snapshot when its key (entity id plus the
 // configuration that shapes it) is unchanged, so a reload keeps what was learnt.
 #pragma once
@@ -14,15 +14,10 @@
 
 #include <functional>
 
+#include "proxy/retry_budget.hpp"
 #include "proxy/target_health.hpp"
 
 namespace portico::proxy {
-
-// Per service: the retry budget's inputs.
-struct ServiceState {
-  std::atomic<std::int32_t> active_requests{0};
-  std::atomic<std::int32_t> active_retries{0};
-};
 
 // Per upstream: Envoy-style limits' counters (all workers).
 struct UpstreamState {
@@ -35,7 +30,11 @@ struct UpstreamState {
 class SharedStateRegistry {
  public:
   std::shared_ptr<TargetHealth> target_health(const std::string& key) { return get(health_, key); }
-  std::shared_ptr<ServiceState> service_state(const std::string& key) { return get(services_, key); }
+  // A service's budget; a change of its settings starts a fresh one.
+  std::shared_ptr<RetryBudget> retry_budget(const std::string& service_key, int percent, int min_per_second) {
+    std::string key = service_key + ":" + std::to_string(percent) + "/" + std::to_string(min_per_second);
+    return get(retry_budgets_, key, [&] { return std::make_shared<RetryBudget>(percent, min_per_second); });
+  }
   std::shared_ptr<UpstreamState> upstream_state(const std::string& key) { return get(upstreams_, key); }
   // A plugin's state shared by workers and kept across reloads while `key` (which should
   // include the plugin entry's identity and the config that shapes the state) is unchanged.
@@ -53,18 +52,19 @@ class SharedStateRegistry {
   void prune();
 
  private:
-  template <typename T>
-  std::shared_ptr<T> get(std::map<std::string, std::weak_ptr<T>>& map, const std::string& key) {
+  template <typename T, typename Make = std::shared_ptr<T> (*)()>
+  std::shared_ptr<T> get(std::map<std::string, std::weak_ptr<T>>& map, const std::string& key,
+                         Make make = [] { return std::make_shared<T>(); }) {
     std::lock_guard lock(mu_);
     if (auto existing = map[key].lock()) return existing;
-    auto fresh = std::make_shared<T>();
+    auto fresh = make();
     map[key] = fresh;
     return fresh;
   }
 
   std::mutex mu_;
   std::map<std::string, std::weak_ptr<TargetHealth>> health_;
-  std::map<std::string, std::weak_ptr<ServiceState>> services_;
+  std::map<std::string, std::weak_ptr<RetryBudget>> retry_budgets_;
   std::map<std::string, std::weak_ptr<UpstreamState>> upstreams_;
   // Keys are namespaced by plugin name (see BuildContext::key), so one type per key.
   std::map<std::string, std::weak_ptr<void>> plugin_states_;

@@ -4,6 +4,9 @@
 #include <re2/set.h>
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "config/kong_regex.hpp"
 
 namespace portico::router {
 namespace {
@@ -12,6 +15,13 @@ constexpr std::uint64_t kPlainHostOnlyBit = 1ULL << 60;
 constexpr std::uint64_t kRegexUrlBit = 1ULL << 51;
 
 bool is_regex_path(const std::string& p) { return !p.empty() && p[0] == '~'; }
+
+// A regex the loader has already validated (so this cannot fail on a loaded configuration).
+std::shared_ptr<RE2> compiled(std::string_view kong, const RE2::Options& options) {
+  auto re = config::compile_kong_regex(kong, options);
+  if (!re.ok()) throw std::invalid_argument(re.error().message);
+  return *re;
+}
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
@@ -93,8 +103,7 @@ Router::Router(const config::DeclarativeConfig& config) {
         if (v.rfind("~*", 0) == 0) {
           RE2::Options opts;
           opts.set_case_sensitive(false);
-          opts.set_log_errors(false);
-          cond.regexes.push_back(std::make_shared<RE2>(v.substr(2), opts));
+          cond.regexes.push_back(compiled(std::string_view(v).substr(2), opts));
         } else {
           std::string lowered;
           for (char c : v) lowered += lower(c);
@@ -115,9 +124,7 @@ Router::Router(const config::DeclarativeConfig& config) {
       for (const auto& p : rc.paths) {
         Entry e{priority(rc, &p), i, cr.get(), {}, nullptr, true};
         if (is_regex_path(p)) {
-          RE2::Options opts;
-          opts.set_log_errors(false);
-          e.regex = std::make_shared<RE2>(p.substr(1), opts);
+          e.regex = compiled(std::string_view(p).substr(1), RE2::Options());
         } else {
           e.prefix = p;
         }

@@ -135,6 +135,28 @@ TEST(Upstreams, ConsistentHashingOnCookieSetsTheCookieWhenAbsent) {
   }
 }
 
+// A Kong-doc style regex path with a PCRE named capture routes, and the capture is usable
+// by name (hash_on: uri_capture): the same item always lands on the same target.
+TEST(Upstreams, ConsistentHashingOnAKongStyleNamedCapture) {
+  FixtureUpstream a("a"), b("b"), c("c");
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: items\n  host: pool\n  routes:\n"
+                    "  - name: items\n    paths: [\"~/items/(?<item>[0-9]+)$\"]\n"
+                    "upstreams:\n- name: pool\n  algorithm: consistent-hashing\n  hash_on: uri_capture\n"
+                    "  hash_on_uri_capture: item\n" +
+                    targets_yaml({{a.port(), 100}, {b.port(), 100}, {c.port(), 100}}));
+  std::map<std::string, int> spread;
+  for (int item = 0; item < 60; ++item) {
+    std::string path = "/items/" + std::to_string(item);
+    auto first = get(gw.port(), path);
+    ASSERT_EQ(first.status, 200) << path << "\n" << first.body;
+    for (int again = 0; again < 3; ++again) EXPECT_EQ(upstream_of(get(gw.port(), path)), upstream_of(first)) << path;
+    ++spread[upstream_of(first)];
+  }
+  EXPECT_EQ(spread.size(), 3u);  // the capture, not a constant, is hashed
+  for (auto& [name, n] : spread) EXPECT_GE(n, 8) << name;
+  EXPECT_EQ(get(gw.port(), "/items/42x").status, 404);  // "$" anchors the end
+}
+
 TEST(Upstreams, LeastConnectionsAvoidsASlowTarget) {
   FixtureUpstream fast("fast"), slow("slow");
   slow.delay_all(300);
@@ -348,21 +370,39 @@ TEST(Retries, ConfiguredStatusesAreRetriedOnAnotherTarget) {
   EXPECT_EQ(c.read_response().status, 503);
 }
 
-TEST(Retries, BudgetStopsARetryStorm) {
-  FixtureUpstream a("a");
-  a.hang_all(true);
-  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  read_timeout: 400\n"
-                    "  retries: 5\n  retry_budget_percent: 0\n  retry_budget_min_concurrency: 1\n  routes:\n  - paths: [/]\n"
-                    "upstreams:\n- name: pool\n" + targets_yaml({{a.port(), 100}}));
-  // Four concurrent requests to a hanging service: only one may be retrying at a time.
-  std::vector<std::future<int>> clients;
-  for (int i = 0; i < 4; ++i) {
-    clients.push_back(std::async(std::launch::async, [&] { return get(gw.port(), "/").status; }));
-  }
-  for (auto& f : clients) EXPECT_EQ(f.get(), 504);
+TEST(Retries, BudgetBoundsTheRetriesOfAFailingService) {
+  FixtureUpstream a("a"), b("b");
+  a.answer_all(503);
+  b.answer_all(503);
+  // No deposits (0%), a reserve of 1 retry a second: 10 budgeted retries per 10 s window.
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  retries: 5\n"
+                    "  retry_on_statuses: [503]\n  retry_backoff_base: 0\n"
+                    "  retry_budget_percent: 0\n  retry_budget_min_per_second: 1\n  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n" + targets_yaml({{a.port(), 100}, {b.port(), 100}}));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(get(gw.port(), "/").status, 503);
+  // The first two requests spend the reserve (5 retries each); every later one is answered
+  // after its first attempt. Without the budget: 20 x 6 = 120 attempts.
+  EXPECT_EQ(a.request_count() + b.request_count(), 20u + 10u);
   auto totals = gw.gateway().totals();
-  EXPECT_GE(totals.retry_budget_exhausted, 1u);
-  EXPECT_LT(a.request_count(), 4u * 6u);
+  EXPECT_EQ(totals.upstream_retries, 10u);
+  EXPECT_EQ(totals.retry_budget_exhausted, 18u);
+}
+
+TEST(Retries, FailuresThatNeverReachedTheUpstreamAreNotBudgeted) {
+  FixtureUpstream healthy("healthy");
+  int dead_port = 0;
+  {
+    FixtureUpstream dead("dead");
+    dead_port = dead.port();
+  }  // stopped: connecting to it is refused
+  // A budget that allows no retry at all still lets every request reach the live target.
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  host: pool\n  retries: 5\n"
+                    "  retry_budget_percent: 0\n  retry_budget_min_per_second: 0\n  routes:\n  - paths: [/]\n"
+                    "upstreams:\n- name: pool\n" + targets_yaml({{dead_port, 100}, {healthy.port(), 100}}));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(get(gw.port(), "/").status, 200);
+  auto totals = gw.gateway().totals();
+  EXPECT_GE(totals.upstream_retries, 10u);  // round-robin sends every other request to the dead target first
+  EXPECT_EQ(totals.retry_budget_exhausted, 0u);
 }
 
 TEST(Retries, RequestTimeoutBoundsAllAttempts) {
