@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fails when the repository root holds a tracked entry that is not one of the expected
-# ones (a stray file such as one named `0` from a redirect typo). Run by `make test`.
+# Fails when the repository root holds a tracked entry, or an untracked one git does not
+# ignore (about to be committed), that is not one of the expected ones: a stray file such
+# as one named `0` from a redirect typo. Run by `make test`.
 # A new top-level file or folder is added here on purpose, with the change that needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +10,8 @@ EXPECTED_FILES=(.clang-format .gitignore CMakeLists.txt Makefile README.md)
 EXPECTED_DIRS=(.ci bench docs examples plugins scripts src tests)
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  # Tracked and staged entries: the first path component of every file git knows.
-  entries=$(git ls-files --cached | cut -d/ -f1 | sort -u)
+  # The first path component of every tracked file and every untracked, unignored one.
+  entries=$(git ls-files --cached --others --exclude-standard | cut -d/ -f1 | sort -u)
 else
   # Not a git checkout (an exported tree): check what is on disk instead, minus build output.
   entries=$(find . -mindepth 1 -maxdepth 1 ! -name build ! -name portico-data -printf '%f\n' | sort -u)

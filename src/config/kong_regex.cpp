@@ -16,6 +16,18 @@ char at(std::string_view s, std::size_t i) { return i < s.size() ? s[i] : '\0'; 
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+bool is_name_char(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+// Length of the group name that starts at s[from] and is closed by `close`, or 0 when
+// there is no such name (RE2 would then quote its own spelling, "(?P<", to the user).
+std::size_t group_name_length(std::string_view s, std::size_t from, char close) {
+  std::size_t end = from;
+  while (is_name_char(at(s, end))) ++end;
+  return end > from && at(s, end) == close ? end - from : 0;
+}
+
 // Index just past the character class that opens at s[open] ('['), or s.size() when it is
 // not closed (RE2 then reports the missing ']'). A ']' first in the class (after an
 // optional '^') is a literal, escapes are skipped, and "[:alpha:]" is one item.
@@ -40,11 +52,12 @@ std::size_t class_end(std::string_view s, std::size_t open) {
 }
 
 // An escape outside a character class that refers back to a group (PCRE: \1..\9, \g1,
-// \g{name}, \k<name>, \k{name}, \k'name').
+// \g{name}, \k<name>, \k{name}, \k'name'). Two or more digits (\12) are left to RE2,
+// which reads them as an octal character code, as PCRE does without that many groups.
 bool is_backreference(std::string_view s, std::size_t backslash) {
   char d = at(s, backslash + 1);
   char e = at(s, backslash + 2);
-  if (is_digit(d) && d != '0') return true;
+  if (is_digit(d) && d != '0') return !is_digit(e);
   if (d == 'g') return is_digit(e) || e == '{' || e == '-' || e == '<' || e == '\'';
   if (d == 'k') return e == '<' || e == '{' || e == '\'';
   return false;
@@ -85,18 +98,16 @@ Result<std::string> translate_kong_regex(std::string_view s) {
       }
       if (kind == '=' || kind == '!') return unsupported(std::string("lookahead '(?") + kind + "'");
       if (kind == 'P' && next == '=') return unsupported("backreference '(?P='");
-      if (kind == '<') {  // (?<name>  ->  (?P<name>
-        out.append("(?P<");
-        i += 3;
-        continue;
-      }
-      if (kind == '\'') {  // (?'name'  ->  (?P<name>
-        std::size_t close = s.find('\'', i + 3);
-        if (close != std::string_view::npos) {
-          out.append("(?P<").append(s.substr(i + 3, close - i - 3)).append(">");
-          i = close + 1;
-          continue;
+      if (kind == '<' || kind == '\'') {  // (?<name> or (?'name'  ->  (?P<name>
+        char close = kind == '<' ? '>' : '\'';
+        std::size_t name = group_name_length(s, i + 3, close);
+        if (name == 0) {
+          return config_error(std::string("invalid named group '(?") + kind + "': expected a name of letters, digits and '_' closed by '" +
+                              close + "'");
         }
+        out.append("(?P<").append(s.substr(i + 3, name)).append(">");
+        i += 3 + name + 1;
+        continue;
       }
     }
     out.push_back(c);

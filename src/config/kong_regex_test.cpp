@@ -58,6 +58,7 @@ TEST(KongRegex, LookaroundAndBackreferencesAreRefusedWithTheReason) {
   EXPECT_NE(refusal("/a(?=b)").find("lookahead '(?='"), std::string::npos);
   EXPECT_NE(refusal("/a(?!b)").find("lookahead '(?!'"), std::string::npos);
   EXPECT_NE(refusal(R"(/(a)\1)").find(R"(backreference '\1')"), std::string::npos);
+  EXPECT_NE(refusal(R"(/(a)\1x)").find(R"(backreference '\1')"), std::string::npos);
   EXPECT_NE(refusal(R"(/(?<x>a)\k<x>)").find(R"(backreference '\k')"), std::string::npos);
   EXPECT_NE(refusal(R"(/(?P<x>a)(?P=x))").find("backreference '(?P='"), std::string::npos);
 }
@@ -73,9 +74,19 @@ TEST(KongRegex, Re2ErrorsQuoteThePattern) {
   std::string msg = refusal("/items/(?<item>[0-9]+");
   EXPECT_NE(msg.find("invalid regex '/items/(?<item>[0-9]+'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing )"), std::string::npos) << msg;
-  EXPECT_FALSE(compile_kong_regex("/(?<bad-name>x)").ok());  // RE2 checks the group name
-  EXPECT_FALSE(compile_kong_regex("/(?'unclosed").ok());
+  // Malformed names are reported in the user's spelling, not RE2's "(?P<".
+  for (const char* bad : {"/(?<bad-name>x)", "/(?<>x)", "/(?<", "/(?<name", "/(?'unclosed", "/(?'a>x)"}) {
+    std::string why = refusal(bad);
+    EXPECT_NE(why.find("invalid named group '(?"), std::string::npos) << bad << ": " << why;
+    EXPECT_EQ(why.find("(?P<"), std::string::npos) << bad << ": " << why;
+  }
   EXPECT_FALSE(compile_kong_regex("/x\\").ok());          // trailing backslash
+}
+
+TEST(KongRegex, MultiDigitEscapesAreOctalCodesAsInRe2) {
+  auto re = compile_kong_regex(R"(/a\101)");  // \101 is 'A'
+  ASSERT_TRUE(re.ok()) << re.error().message;
+  EXPECT_TRUE(RE2::FullMatch("/aA", **re));
 }
 
 TEST(KongRegex, OptionsAreKept) {

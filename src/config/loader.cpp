@@ -122,7 +122,7 @@ class Loader : public YamlReader {
     s.mark = mark_of(node);
     std::string url;
     bool has_host = false, has_port = false, has_protocol = false, has_path = false;
-    bool has_budget_reserve = false;
+    bool has_budget_percent = false, has_budget_reserve = false;
     std::optional<std::string> explicit_path;
     YAML::Node routes_node;
     bool has_routes = false;
@@ -148,9 +148,9 @@ class Loader : public YamlReader {
         {"retry_on_statuses", int_list_field(s.retry_on_statuses, 500, 599)},
         {"retry_backoff_base", int_field(s.retry_backoff_base_ms, 0, 60000)},
         {"retry_backoff_max", int_field(s.retry_backoff_max_ms, 0, 600000)},
-        {"retry_budget_percent", [&](const YAML::Node& v, const std::string& p) {
-           if (v.IsNull()) s.retry_budget_percent = -1;
-           else int_field(s.retry_budget_percent, 0, 100)(v, p);
+        {"retry_budget_percent", [&](const YAML::Node& v, const std::string& p) {  // null: the default, off
+           has_budget_percent = true;
+           int_field(s.retry_budget_percent, 0, 100)(v, p);
          }},
         {"retry_budget_min_per_second", [&](const YAML::Node& v, const std::string& p) {
            has_budget_reserve = true;
@@ -189,7 +189,7 @@ class Loader : public YamlReader {
       add(node, path + ".protocol", "expected one of: http, https");
     }
     if (!s.host.empty() && !is_valid_hostname(s.host)) add(node, path + ".host", "invalid hostname: " + s.host);
-    if (has_budget_reserve && s.retry_budget_percent < 0) {
+    if (has_budget_reserve && !has_budget_percent) {
       add(node["retry_budget_min_per_second"], path + ".retry_budget_min_per_second",
           "has no effect without retry_budget_percent (the retry budget is off unless retry_budget_percent is set)");
     }

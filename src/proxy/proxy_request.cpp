@@ -59,7 +59,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     ex.upstream_request.hold(upstream->state->requests);
   }
-  if (svc.retries > 0 && ex.service->retry_budget) ex.service->retry_budget->deposit(budget_seconds(ex.started));
+  if (svc.retries > 0 && ex.service->retry_budget) ex.service->retry_budget->deposit(budget_seconds(Clock::now()));
   if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
   prepare_upstream_request(ex);
 

@@ -13,9 +13,12 @@ void RetryBudget::add(Slices& slices, std::int64_t now_s, std::uint32_t units) {
   auto& slot = slices[static_cast<std::size_t>(now_s % kWindowSeconds)];
   std::uint64_t current = slot.load(std::memory_order_relaxed);
   for (;;) {
+    auto slot_second = static_cast<std::uint32_t>(current >> 32);
+    // A caller whose clock reading is a window late (it was descheduled) must not wipe a
+    // newer second: its amount would be expired already.
+    if (static_cast<std::int32_t>(slot_second - second) > 0) return;
     std::uint64_t value = static_cast<std::uint32_t>(current);
-    // A slot left from an earlier window starts over for this second.
-    if (current >> 32 != second) value = 0;
+    if (slot_second != second) value = 0;  // a slot left from an earlier window starts over
     value = std::min<std::uint64_t>(value + units, UINT32_MAX);
     std::uint64_t next = (static_cast<std::uint64_t>(second) << 32) | value;
     if (slot.compare_exchange_weak(current, next, std::memory_order_relaxed)) return;

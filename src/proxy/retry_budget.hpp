@@ -5,8 +5,9 @@
 // `min_per_second` retries per second of the window, so a service with little or
 // suddenly rising traffic can still retry a burst of failures (a target dying under
 // load fails every request in flight on it at once). Deposits and withdrawals expire
-// after kWindowSeconds, so the budget follows recent traffic: over any window, retries
-// stay within percent% of requests plus min_per_second x kWindowSeconds.
+// after kWindowSeconds, so the budget follows recent traffic: a retry is allowed only
+// while the retries of the last window are fewer than percent% of the requests of the
+// last window plus min_per_second x kWindowSeconds.
 //
 // Shared by every worker for the service (the snapshot builder keeps one per service
 // and budget settings, across reloads). Lock-free: one atomic word per one-second slice.

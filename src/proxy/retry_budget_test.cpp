@@ -59,6 +59,13 @@ TEST(RetryBudget, SlotsOfAnEarlierWindowAreNotCounted) {
   EXPECT_DOUBLE_EQ(b.available(kT0 + RetryBudget::kWindowSeconds), 1.0);
 }
 
+TEST(RetryBudget, ALateClockReadingDoesNotWipeANewerSecond) {
+  RetryBudget b(100, 0);
+  b.deposit(kT0 + RetryBudget::kWindowSeconds);
+  b.deposit(kT0);  // same slot, a window older
+  EXPECT_DOUBLE_EQ(b.available(kT0 + RetryBudget::kWindowSeconds), 1.0);
+}
+
 TEST(RetryBudget, SustainedTrafficAllowsItsShareEverySecond) {
   // 1000 requests a second, 20%: 200 retries a second keep being allowed; over any
   // window, that plus the reserve (1 a second x 10 s) and no more.

@@ -21,6 +21,7 @@ from conftest import free_port, stop, wait_for_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MIN_REQUESTS_PER_RUN = 200_000
+MIN_KILLS_PER_RUN = 6
 
 NGINX_CONF = """worker_processes 1;
 daemon off;
@@ -128,27 +129,49 @@ def status(admin_port):
         return json.load(r)
 
 
+def wrk_args(url, connections, seconds):
+    return ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", url]
+
+
+def requests_in(out):
+    return int(re.search(r"(\d+) requests in", out).group(1))
+
+
 def run_wrk(url, connections, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", url],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    return total, out
+    out = subprocess.run(wrk_args(url, connections, seconds), capture_output=True, text=True,
+                         timeout=seconds + 60).stdout
+    return requests_in(out), out
 
 
-def kill_and_restart_repeatedly(targets, stop_event, period=1.0, down_for=0.7):
-    """Kills target 0, 1, 2, 0, ... every `period` seconds, each restarted `down_for` later."""
-    kills = 0
+def run_wrk_until(url, connections, admin_port, requests, also=lambda: True, limit_seconds=120):
+    """Sustained wrk load until Portico has counted `requests` (plus a margin for the ones
+    in flight) and `also()` holds, then SIGINT, on which wrk stops and prints its summary.
+    Returns (requests wrk completed, wrk's output)."""
+    start = status(admin_port)["server"]["total_requests"]
+    wrk = subprocess.Popen(wrk_args(url, connections, limit_seconds), stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + limit_seconds
+    while wrk.poll() is None and time.time() < deadline:
+        if status(admin_port)["server"]["total_requests"] - start >= requests + 2 * connections and also():
+            wrk.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.2)
+    out, _ = wrk.communicate(timeout=60)
+    return requests_in(out), out
+
+
+def kill_and_restart_repeatedly(targets, stop_event, kills, period=1.0, down_for=0.7):
+    """Kills target 0, 1, 2, 0, ... every `period` seconds, each restarted `down_for` later;
+    kills[0] counts the kills."""
     i = 0
     time.sleep(period)
     while not stop_event.is_set():
         t = targets[i % len(targets)]
         t.kill()
-        kills += 1
+        kills[0] += 1
         stop_event.wait(down_for)
         t.start()
         i += 1
         stop_event.wait(period)
-    return kills
 
 
 @pytest.mark.parametrize("variant,service_extra,upstream_extra", [
@@ -167,11 +190,11 @@ def test_killed_targets_reach_no_client(variant, service_extra, upstream_extra, 
     for connections in (16, 64):
         before = status(p.admin_port)["portico"]
         stop_event = threading.Event()
-        kills = []
-        killer = threading.Thread(target=lambda: kills.append(kill_and_restart_repeatedly(pool, stop_event)))
+        kills = [0]
+        killer = threading.Thread(target=kill_and_restart_repeatedly, args=(pool, stop_event, kills))
         killer.start()
-        # Long enough for MIN_REQUESTS_PER_RUN on the sanitizer build; asserted below.
-        total, out = run_wrk(url, connections, 18)
+        total, out = run_wrk_until(url, connections, p.admin_port, MIN_REQUESTS_PER_RUN,
+                                   also=lambda: kills[0] >= MIN_KILLS_PER_RUN)
         stop_event.set()
         killer.join()
         after = status(p.admin_port)["portico"]
@@ -180,7 +203,7 @@ def test_killed_targets_reach_no_client(variant, service_extra, upstream_extra, 
         print("%s c=%d: %d requests, %d target kills, %d retries, %d budget refusals"
               % (variant, connections, total, kills[0], retries, refused))
         assert total >= MIN_REQUESTS_PER_RUN, out
-        assert kills[0] >= 5, kills
+        assert kills[0] >= MIN_KILLS_PER_RUN, kills
         assert retries > 0, "no request was retried: the kills did not happen under load"
         assert "Socket errors" not in out, out
         assert "Non-2xx" not in out, out
