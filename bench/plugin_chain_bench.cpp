@@ -4,7 +4,7 @@
 // context at all then; the figure is the loop itself).
 #include <benchmark/benchmark.h>
 
-#include "config/yaml_reader.hpp"
+#include "plugin/config_schema.hpp"
 #include "http/h1_parser.hpp"
 #include "plugin/chain.hpp"
 #include "plugin/test_plugins.hpp"
@@ -20,14 +20,14 @@ void BM_PluginChain(benchmark::State& state) {
   config::DeclarativeConfig cfg;
   cfg.services.resize(1);
   cfg.routes.resize(1);
-  config::YamlReader reader("bench");
   for (int i = 0; i < n; ++i) {
     schemas.push_back(plugin::testing::make_noop_schema("noop" + std::to_string(i), 1000 - i,
                                                         plugin::kAccess | plugin::kUpstreamRequest | plugin::kLog));
     config::PluginEntry e;
     e.name = std::string(schemas.back()->name);
     e.schema = schemas.back().get();
-    e.config = e.schema->parse(reader, YAML::Node(), "config");
+    schema::Errors errors;
+    e.config = e.schema->config->read(nullptr, errors, schema::Input::typed, "config");  // all defaults
     cfg.plugins.push_back(std::move(e));
   }
   proxy::SharedStateRegistry shared;

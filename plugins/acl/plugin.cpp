@@ -10,7 +10,6 @@
 // hash lookup.
 #include <unordered_map>
 
-#include "config/yaml_reader.hpp"
 #include "plugin/auth.hpp"
 
 namespace portico::plugin {
@@ -19,29 +18,29 @@ namespace {
 struct AclConfig : ParsedConfig {
   std::vector<std::string> allow, deny;
   bool hide_groups_header = false;
+  // Groups come only from acls here (no ldap / oauth2 authenticated groups yet).
+  bool always_use_authenticated_groups = false;
+  bool include_consumer_groups = false;
 };
 
-std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-  auto c = std::make_shared<AclConfig>();
-  bool always_use_authenticated_groups = false, include_consumer_groups = false;
-  if (node.IsDefined() && !node.IsNull()) {
-    config::FieldTable fields{
-        {"allow", r.string_list_field(c->allow)},
-        {"deny", r.string_list_field(c->deny)},
-        {"hide_groups_header", r.bool_field(c->hide_groups_header)},
-        // Groups come only from acls here (no ldap / oauth2 authenticated groups yet).
-        {"always_use_authenticated_groups", r.bool_field(always_use_authenticated_groups)},
-        {"include_consumer_groups", r.bool_field(include_consumer_groups)},
-    };
-    r.read_object(node, path, fields);
-  }
-  if (c->allow.empty() == c->deny.empty()) {
-    r.add(node, path, c->allow.empty() ? "set one of 'allow' or 'deny'" : "set either 'allow' or 'deny', not both");
-  }
-  if (include_consumer_groups) {
-    r.add(node["include_consumer_groups"], path + ".include_consumer_groups", "consumer groups are not supported yet by Portico");
-  }
-  return c;
+const ConfigSchema& config_schema() {
+  using C = AclConfig;
+  static const ConfigSchemaOf<C> schema(
+      schema::Record<C>()
+          .field("allow", &C::allow)
+          .field("deny", &C::deny)
+          .field("hide_groups_header", &C::hide_groups_header)
+          .field("always_use_authenticated_groups", &C::always_use_authenticated_groups)
+          .field("include_consumer_groups", &C::include_consumer_groups)
+          .check([](const C& c, schema::Errors& errors) {
+            if (c.allow.empty() == c.deny.empty()) {
+              errors.push_back({"", c.allow.empty() ? "set one of 'allow' or 'deny'" : "set either 'allow' or 'deny', not both"});
+            }
+            if (c.include_consumer_groups) {
+              errors.push_back({"include_consumer_groups", "consumer groups are not supported yet by Portico"});
+            }
+          }));
+  return schema;
 }
 
 class Acl final : public Instance {
@@ -105,7 +104,7 @@ const Schema& acl_schema() {
       .priority = 950,
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,
-      .parse = parse,
+      .config = &config_schema(),
       .check = nullptr,
       .instantiate = instantiate_as<Acl, AclConfig>,
   };

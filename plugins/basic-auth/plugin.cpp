@@ -7,7 +7,6 @@
 //   Verdicts are remembered for a minute (PasswordCache), and slow checks are capped per
 //   second: beyond the cap a request that would need one gets 429 with Retry-After.
 //   hide_credentials removes the header from what the upstream receives.
-#include "config/yaml_reader.hpp"
 #include "crypto/base64.hpp"
 #include "http/header_view.hpp"
 #include "plugin/auth.hpp"
@@ -25,17 +24,15 @@ struct BasicAuthConfig : ParsedConfig {
   AuthOptions auth;
 };
 
-std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-  auto c = std::make_shared<BasicAuthConfig>();
-  if (!node.IsDefined() || node.IsNull()) return c;
-  config::FieldTable fields{
-      {"hide_credentials", r.bool_field(c->hide_credentials)},
-      {"realm", r.string_field(c->realm)},
-  };
-  add_auth_fields(r, fields, c->auth);
-  r.read_object(node, path, fields);
-  check_realm(r, node, path, c->realm);
-  return c;
+const ConfigSchema& config_schema() {
+  using C = BasicAuthConfig;
+  static const ConfigSchemaOf<C> schema([] {
+    schema::Record<C> r;
+    r.field("hide_credentials", &C::hide_credentials).field("realm", &C::realm, {.check = realm_problem});
+    add_auth_fields(r);
+    return r;
+  }());
+  return schema;
 }
 
 struct UserOwner {
@@ -125,7 +122,7 @@ const Schema& basic_auth_schema() {
       .priority = 1100,
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,
-      .parse = parse,
+      .config = &config_schema(),
       .check = check_auth_config<BasicAuthConfig>,
       .instantiate = instantiate_as<BasicAuth, BasicAuthConfig>,
   };

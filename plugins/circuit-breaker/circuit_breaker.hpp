@@ -34,7 +34,6 @@ struct CircuitBreakerConfig : plugin::ParsedConfig {
   bool count_connection_errors = true;
   int error_status = 503;
   std::string error_message = "circuit breaker is open";
-  config::SourceMark mark;
 };
 
 

@@ -6,7 +6,7 @@
 //           when it ended without one: the client went away, or an upstream limit shed it).
 #include <fmt/format.h>
 
-#include "config/yaml_reader.hpp"
+#include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
 #include "plugins/circuit-breaker/circuit_breaker.hpp"
 #include "proxy/shared_state.hpp"
@@ -17,28 +17,27 @@ namespace {
 using plugins::CircuitBreaker;
 using plugins::CircuitBreakerConfig;
 
-std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-  auto c = std::make_shared<CircuitBreakerConfig>();
-  c->mark = config::mark_of(node);
-  if (!node.IsDefined() || node.IsNull()) return c;
-  config::FieldTable fields{
-      {"max_failures", r.int_field(c->max_failures, 0, 1000000)},
-      {"window_size", r.number_field(c->window_size, 0.001, 86400)},
-      {"failure_ratio", r.number_field(c->failure_ratio, 0, 1)},
-      {"min_requests", r.int_field(c->min_requests, 1, 1000000)},
-      {"open_timeout", r.number_field(c->open_timeout, 0.001, 86400)},
-      {"half_open_requests", r.int_field(c->half_open_requests, 1, 1000)},
-      {"failure_statuses", r.int_list_field(c->failure_statuses, 100, 599)},
-      {"count_timeouts", r.bool_field(c->count_timeouts)},
-      {"count_connection_errors", r.bool_field(c->count_connection_errors)},
-      {"error_status", r.int_field(c->error_status, 400, 599)},
-      {"error_message", r.string_field(c->error_message)},
-  };
-  r.read_object(node, path, fields);
-  if (c->max_failures == 0 && c->failure_ratio == 0) {
-    r.add(node, path, "set max_failures or failure_ratio (both are 0: the circuit could never open)");
-  }
-  return c;
+const ConfigSchema& config_schema() {
+  using C = CircuitBreakerConfig;
+  static const ConfigSchemaOf<C> schema(
+      schema::Record<C>()
+          .field("max_failures", &C::max_failures, {.min = 0, .max = 1000000})
+          .field("window_size", &C::window_size, {.min = 0.001, .max = 86400})
+          .field("failure_ratio", &C::failure_ratio, {.min = 0, .max = 1})
+          .field("min_requests", &C::min_requests, {.min = 1, .max = 1000000})
+          .field("open_timeout", &C::open_timeout, {.min = 0.001, .max = 86400})
+          .field("half_open_requests", &C::half_open_requests, {.min = 1, .max = 1000})
+          .field("failure_statuses", &C::failure_statuses, {.min = 100, .max = 599})
+          .field("count_timeouts", &C::count_timeouts)
+          .field("count_connection_errors", &C::count_connection_errors)
+          .field("error_status", &C::error_status, {.min = 400, .max = 599})
+          .field("error_message", &C::error_message)
+          .check([](const C& c, schema::Errors& errors) {
+            if (c.max_failures == 0 && c.failure_ratio == 0) {
+              errors.push_back({"", "set max_failures or failure_ratio (both are 0: the circuit could never open)"});
+            }
+          }));
+  return schema;
 }
 
 // What a request holds between access and log.
@@ -108,7 +107,7 @@ const Schema& circuit_breaker_schema() {
       .priority = 90,
       .phases = kAccess | kLog,
       .scopes = kService | kRoute,
-      .parse = parse,
+      .config = &config_schema(),
       .check = nullptr,
       .instantiate = instantiate,
   };

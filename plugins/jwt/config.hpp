@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "config/yaml_reader.hpp"
 #include "plugin/auth.hpp"
+#include "plugin/config_schema.hpp"
 
 namespace portico::plugins::jwt {
 
@@ -35,12 +35,10 @@ struct JwtConfig : plugin::ParsedConfig {
   double jwks_min_refresh_interval = 10;  // seconds between refreshes caused by unknown kids
   double jwks_timeout = 5;                // seconds per fetch
   std::string consumer_claim;             // with jwks_uri: claim naming a consumer (username or custom_id)
-  config::SourceMark mark;
 };
 
-// Schema::parse and Schema::check.
-std::shared_ptr<const plugin::ParsedConfig> parse_config(config::YamlReader& r, const YAML::Node& node,
-                                                         const std::string& path);
+// Schema::config and Schema::check.
+const plugin::ConfigSchema& config_schema();
 void check_config(const plugin::ParsedConfig& parsed, const config::DeclarativeConfig& all,
                   const plugin::CheckError& error);
 

@@ -322,7 +322,7 @@ const Schema& jwt_schema() {
       .priority = 1450,
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,
-      .parse = plugins::jwt::parse_config,
+      .config = &plugins::jwt::config_schema(),
       .check = plugins::jwt::check_config,
       .instantiate = instantiate_as<Jwt, JwtConfig>,
   };

@@ -9,7 +9,6 @@
 //   hide_credentials removes the key from what the upstream receives.
 #include <boost/json.hpp>
 
-#include "config/yaml_reader.hpp"
 #include "http/h1_parser.hpp"
 #include "http/header_view.hpp"
 #include "http/params.hpp"
@@ -28,28 +27,22 @@ struct KeyAuthConfig : ParsedConfig {
   AuthOptions auth;
 };
 
-std::shared_ptr<const ParsedConfig> parse(config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-  auto c = std::make_shared<KeyAuthConfig>();
-  if (!node.IsDefined() || node.IsNull()) return c;
-  config::FieldTable fields{
-      {"key_names", r.string_list_field(c->key_names)},
-      {"hide_credentials", r.bool_field(c->hide_credentials)},
-      {"key_in_header", r.bool_field(c->key_in_header)},
-      {"key_in_query", r.bool_field(c->key_in_query)},
-      {"key_in_body", r.bool_field(c->key_in_body)},
-      {"realm", r.nullable_string_field(c->realm)},
-  };
-  add_auth_fields(r, fields, c->auth);
-  r.read_object(node, path, fields);
-  check_realm(r, node, path, c->realm);
-  if (c->key_names.empty()) r.add(node["key_names"], path + ".key_names", "length must be at least 1");
-  for (std::size_t i = 0; i < c->key_names.size(); ++i) {
-    if (!is_token(c->key_names[i])) {
-      r.add(config::element_or(node["key_names"], i), path + ".key_names[" + std::to_string(i) + "]",
-            "not a valid header name");
-    }
-  }
-  return c;
+std::string header_name_problem(const std::string& name) { return is_token(name) ? "" : "not a valid header name"; }
+
+const ConfigSchema& config_schema() {
+  using C = KeyAuthConfig;
+  static const ConfigSchemaOf<C> schema([] {
+    schema::Record<C> r;
+    r.field("key_names", &C::key_names, {.len_min = 1, .check = header_name_problem})
+        .field("hide_credentials", &C::hide_credentials)
+        .field("key_in_header", &C::key_in_header)
+        .field("key_in_query", &C::key_in_query)
+        .field("key_in_body", &C::key_in_body)
+        .field("realm", &C::realm, {.nullable = true, .check = realm_problem});
+    add_auth_fields(r);
+    return r;
+  }());
+  return schema;
 }
 
 struct KeyOwner {
@@ -194,7 +187,7 @@ const Schema& key_auth_schema() {
       .priority = 1250,
       .phases = kAccess,
       .scopes = kGlobal | kService | kRoute,  // auth plugins identify the consumer: not per consumer
-      .parse = parse,
+      .config = &config_schema(),
       .check = check_auth_config<KeyAuthConfig>,
       .instantiate = instantiate_as<KeyAuth, KeyAuthConfig>,
   };

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "config/loader.hpp"
+#include "plugin/config_schema.hpp"
 #include "plugin/registry.hpp"
 
 namespace portico::config {
@@ -20,6 +21,15 @@ FieldHandler entity_ref(YamlReader& r, PendingPlugin::Ref& ref) {
       r.add(v, p, "expected a name or {name: ...} / {id: ...}");
     }
   };
+}
+
+// Where to point an error at `path`: an unknown field at its key, anything else at its value
+// (or the nearest enclosing node).
+SourceMark error_mark(const PendingPlugin& p, const std::string& path, const std::string& message) {
+  if (message == "unknown field") {
+    if (auto it = p.marks.find(path + "#key"); it != p.marks.end()) return it->second;
+  }
+  return mark_at(p.marks, path);
 }
 
 void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path, PendingPlugin& out) {
@@ -54,7 +64,12 @@ void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path,
   if (out.config_node.IsDefined() && !out.config_node.IsNull() && !out.config_node.IsMap()) {
     return r.add(out.config_node, config_path, "expected an object");
   }
-  e.config = e.schema->parse(r, out.config_node, config_path);
+  boost::json::value config = nullptr;
+  if (out.config_node.IsDefined()) config = yaml_to_json(out.config_node, config_path, out.marks);
+  else out.marks[config_path] = mark_of(node);
+  schema::Errors errors;
+  e.config = e.schema->config->read(config, errors, schema::Input::typed, config_path);
+  for (const auto& err : errors) r.add(error_mark(out, err.path, err.message), err.path, err.message);
 }
 
 std::string scope_text(const DeclarativeConfig& c, const PluginEntry& e) {
@@ -146,7 +161,8 @@ void resolve_plugins(YamlReader& r, std::vector<PendingPlugin>& pending, Declara
     }
     if (e.schema->check) {
       e.schema->check(*e.config, cfg, [&](SourceMark mark, const std::string& field, const std::string& message) {
-        r.add(mark.line != 0 ? mark : mark_of(p.node), e.path + ".config." + field, message);
+        std::string path = schema::join_path(e.path + ".config", field);
+        r.add(mark.line != 0 ? mark : error_mark(p, path, message), path, message);
       });
     }
     if (e.id.empty()) {

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "config/yaml_json.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace portico::config {
@@ -20,6 +21,7 @@ struct PendingPlugin {
   };
   Ref service, route, consumer;  // top-level entries only
   YAML::Node node, config_node;
+  MarkMap marks;  // of the entry's nodes, for errors found by the schema and its checks
   bool top_level = false;
 };
 

@@ -4,14 +4,6 @@
 
 namespace portico::plugin {
 
-void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options) {
-  fields.emplace("anonymous", [&r, &options](const YAML::Node& v, const std::string& p) {
-    options.anonymous_mark = config::mark_of(v);
-    r.nullable_string_field(options.anonymous)(v, p);  // Kong writes `anonymous: null` for none
-  });
-  fields.emplace("run_on_preflight", r.bool_field(options.run_on_preflight));
-}
-
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -20,12 +12,11 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-void check_realm(config::YamlReader& r, const YAML::Node& config, const std::string& path, const std::string& realm) {
+std::string realm_problem(const std::string& realm) {
   for (unsigned char c : realm) {
-    if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) {
-      return r.add(config["realm"], path + ".realm", "must not contain quotes, backslashes or control characters");
-    }
+    if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) return "must not contain quotes, backslashes or control characters";
   }
+  return {};
 }
 
 const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& config, std::string_view id_or_username) {
@@ -37,7 +28,7 @@ const config::ConsumerConfig* find_consumer(const config::DeclarativeConfig& con
 
 void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error) {
   if (!options.anonymous.empty() && find_consumer(config, options.anonymous) == nullptr) {
-    error(options.anonymous_mark, "anonymous", "no consumer with id or username '" + options.anonymous + "'");
+    error({}, "anonymous", "no consumer with id or username '" + options.anonymous + "'");
   }
 }
 

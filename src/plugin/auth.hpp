@@ -12,7 +12,7 @@
 #include <type_traits>
 
 #include "config/model.hpp"
-#include "config/yaml_reader.hpp"
+#include "plugin/config_schema.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/request_context.hpp"
 #include "plugin/string_map.hpp"
@@ -22,14 +22,20 @@ namespace portico::plugin {
 // Fields every auth plugin has.
 struct AuthOptions {
   std::string anonymous;  // consumer id or username; empty: none
-  config::SourceMark anonymous_mark;
   bool run_on_preflight = true;
 };
 
-// Adds `anonymous` and `run_on_preflight` to a plugin's field table.
-void add_auth_fields(config::YamlReader& r, config::FieldTable& fields, AuthOptions& options);
-// A `realm` goes into a WWW-Authenticate quoted string: no '"', '\\' or control characters.
-void check_realm(config::YamlReader& r, const YAML::Node& config, const std::string& path, const std::string& realm);
+// Adds `anonymous` (Kong writes `anonymous: null` for none) and `run_on_preflight` to the
+// record of a config type with an `AuthOptions auth` member.
+template <typename ConfigT>
+void add_auth_fields(schema::Record<ConfigT>& record) {
+  record.template field<std::string>("anonymous", [](ConfigT& c) -> std::string& { return c.auth.anonymous; },
+                                     {.nullable = true});
+  record.template field<bool>("run_on_preflight", [](ConfigT& c) -> bool& { return c.auth.run_on_preflight; });
+}
+// Rules for a `realm`, which goes into a WWW-Authenticate quoted string: no '"', '\\' or
+// control characters.
+std::string realm_problem(const std::string& realm);
 // Schema check: the anonymous consumer must exist.
 void check_auth_options(const AuthOptions& options, const config::DeclarativeConfig& config, const CheckError& error);
 // True for a non-empty RFC 9110 token (header names, auth schemes).

@@ -6,12 +6,24 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "config/yaml_reader.hpp"
+#include "config/yaml_json.hpp"
+#include "plugin/config_schema.hpp"
 #include "plugin/test_plugins.hpp"
 #include "proxy/shared_state.hpp"
 
 namespace portico::plugin {
 namespace {
+
+// A plugin config written as YAML, read through the plugin's schema.
+std::shared_ptr<const ParsedConfig> parse_config(const Schema& schema, const std::string& yaml) {
+  config::MarkMap marks;
+  schema::Errors errors;
+  auto config = schema.config->read(config::yaml_to_json(YAML::Load(yaml), "config", marks), errors,
+                                    schema::Input::typed, "config");
+  EXPECT_TRUE(errors.empty()) << errors.front().path << ": " << errors.front().message;
+  return config;
+}
+
 
 using config::PluginEntry;
 
@@ -36,7 +48,6 @@ struct Fixture {
 
   void add(const Schema& schema, const std::string& config_yaml, std::size_t service = PluginEntry::kNone,
            std::size_t route = PluginEntry::kNone, std::size_t consumer = PluginEntry::kNone, bool enabled = true) {
-    config::YamlReader reader("test");
     PluginEntry e;
     e.name = std::string(schema.name);
     e.schema = &schema;
@@ -44,8 +55,7 @@ struct Fixture {
     e.route = route;
     e.consumer = consumer;
     e.enabled = enabled;
-    e.config = schema.parse(reader, YAML::Load(config_yaml), "config");
-    EXPECT_TRUE(reader.errors().empty());
+    e.config = parse_config(schema, config_yaml);
     cfg.plugins.push_back(std::move(e));
   }
 
@@ -138,10 +148,7 @@ TEST(Chain, ConsumerChainTakesOverAfterAuthentication) {
 
   // The auth plugin identifies alice: "later" then runs with her entry; "earlier" ran
   // before the switch and is not run again.
-  f.cfg.plugins[0].config = [&] {
-    config::YamlReader reader("test");
-    return auth->parse(reader, YAML::Load("{tag: auth, authenticate: alice}"), "config");
-  }();
+  f.cfg.plugins[0].config = parse_config(*auth, "{tag: auth, authenticate: alice}");
   Chains switched = f.build(0);
   RequestContext ctx;
   ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &switched);
@@ -149,10 +156,7 @@ TEST(Chain, ConsumerChainTakesOverAfterAuthentication) {
   EXPECT_EQ(testing::access_trace(ctx), "earlier-route,auth,later-alice");
   EXPECT_EQ(ctx.consumer(), &f.cfg.consumers[0]);
   // bob has no entries of his own: the base chain goes on.
-  f.cfg.plugins[0].config = [&] {
-    config::YamlReader reader("test");
-    return auth->parse(reader, YAML::Load("{tag: auth, authenticate: bob}"), "config");
-  }();
+  f.cfg.plugins[0].config = parse_config(*auth, "{tag: auth, authenticate: bob}");
   Chains for_bob = f.build(0);
   RequestContext bob_ctx;
   bob_ctx.begin(head, "1.2.3.4", "/", nullptr, nullptr, &for_bob);

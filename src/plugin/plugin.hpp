@@ -1,9 +1,10 @@
 // The plugin SDK: what a plugin is made of (docs/plugins.md walks through one).
 //
 // Three tiers, as in Envoy:
-//   1. Schema: name, priority, phases, scopes, and `parse`, which validates the entry's
-//      `config` block (Kong field names and defaults) into a ParsedConfig when the file
-//      is loaded. Nothing is parsed on the request path.
+//   1. Schema: name, priority, phases, scopes, and `config`, the one declaration of the
+//      entry's `config` block (Kong field names and defaults; plugin/config_schema.hpp)
+//      that validates it into a ParsedConfig when the configuration is loaded. Nothing is
+//      parsed on the request path.
 //   2. Instance: built from a ParsedConfig for one snapshot (`instantiate`), immutable,
 //      shared by every worker. Its phase methods are const.
 //   3. Phases, each optional and declared in Schema::phases so that an unused phase is
@@ -23,12 +24,6 @@
 
 #include "config/model.hpp"
 
-namespace YAML {
-class Node;
-}
-namespace portico::config {
-class YamlReader;
-}
 namespace portico::proxy {
 class SharedStateRegistry;
 }
@@ -36,6 +31,7 @@ class SharedStateRegistry;
 namespace portico::plugin {
 
 class RequestContext;
+class ConfigSchema;
 
 // Phases a plugin takes part in (a bit mask in Schema::phases).
 enum Phase : unsigned {
@@ -105,11 +101,8 @@ struct Schema {
   int priority = 0;       // Kong's PRIORITY: higher runs first
   unsigned phases = 0;    // Phase bits
   unsigned scopes = kGlobal | kService | kRoute | kConsumer;
-  // Validates `config` (an undefined node when the entry has none: all defaults).
-  // Errors go to the reader with paths under `path`; the result may be null on error.
-  std::function<std::shared_ptr<const ParsedConfig>(config::YamlReader& reader, const YAML::Node& config,
-                                                    const std::string& path)>
-      parse;
+  // The `config` record's one declaration (plugin/config_schema.hpp).
+  const ConfigSchema* config = nullptr;
   // Optional: checks against the rest of the configuration, once everything is read.
   std::function<void(const ParsedConfig&, const config::DeclarativeConfig&, const CheckError&)> check;
   // Builds the instance for a snapshot.

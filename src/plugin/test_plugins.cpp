@@ -2,7 +2,7 @@
 
 #include <deque>
 
-#include "config/yaml_reader.hpp"
+#include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
 
 namespace portico::plugin::testing {
@@ -64,19 +64,15 @@ std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigne
   schema->priority = priority;
   schema->phases = phases;
   schema->scopes = scopes;
-  schema->parse = [](config::YamlReader& r, const YAML::Node& node, const std::string& path) {
-    auto c = std::make_shared<NoopConfig>();
-    if (node.IsDefined() && !node.IsNull()) {
-      config::FieldTable fields{{"tag", r.string_field(c->tag)},
-                                {"reply_status", r.int_field(c->reply_status, 0, 599)},
-                                {"suspend", r.bool_field(c->suspend)},
-                                {"body_suffix", r.string_field(c->body_suffix)},
-                                {"response_header", r.string_field(c->response_header)},
-                                {"authenticate", r.string_field(c->authenticate)}};
-      r.read_object(node, path, fields);
-    }
-    return std::shared_ptr<const ParsedConfig>(c);
-  };
+  using C = NoopConfig;
+  static const ConfigSchemaOf<C> config(schema::Record<C>()
+                                            .field("tag", &C::tag)
+                                            .field("reply_status", &C::reply_status, {.min = 0, .max = 599})
+                                            .field("suspend", &C::suspend)
+                                            .field("body_suffix", &C::body_suffix)
+                                            .field("response_header", &C::response_header)
+                                            .field("authenticate", &C::authenticate));
+  schema->config = &config;
   schema->instantiate = instantiate_as<NoopInstance, NoopConfig>;
   return schema;
 }

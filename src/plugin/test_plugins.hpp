@@ -19,7 +19,7 @@ struct NoopConfig : ParsedConfig {
   std::string authenticate;     // access: authenticates the consumer with this username
 };
 
-// A schema whose parse() reads {tag, reply_status, suspend, body_suffix, response_header,
+// A schema whose config is {tag, reply_status, suspend, body_suffix, response_header,
 // authenticate}. The schema must outlive any
 // configuration using it.
 std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigned phases,

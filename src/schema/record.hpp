@@ -1,0 +1,198 @@
+// One declaration per configuration record: Kong-style fields bound to a C++ struct.
+//
+// A Record<C> lists C's fields once: Kong's field name, the member it fills, and its rules
+// (bounds, one-of, required, nullable, a custom check). The member's C++ type gives the
+// field's type, and the member's initializer in `C{}` is the field's default, so nothing
+// is said twice. From that one declaration:
+//   read()      validates a JSON value (from a declarative file, converted with its source
+//               marks by config/yaml_json.hpp, or from an Admin API body) into a C, starting
+//               from the defaults, collecting every field error with its path;
+//   write()     gives the entity back as JSON with every default filled in (Admin API answers);
+//   describe()  gives Kong's /schemas shape ({"fields":[{"name":{"type":...}}]}).
+//
+// Supported member types: bool, int, double, std::string, std::vector<std::string>,
+// std::vector<int>, and std::vector<std::pair<std::string, std::string>> (a map of strings).
+// Records are built once (function-local statics) and are immutable and thread-safe after.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portico::schema {
+
+namespace json = boost::json;
+
+struct FieldError {
+  std::string path;  // "minute", "key_names[1]", or "" for the record itself
+  std::string message;
+};
+using Errors = std::vector<FieldError>;
+
+// How scalars arrive. typed: JSON and YAML (a number is a number). text: form bodies, where
+// every value is a string and Kong converts "100" to 100, "true" to true, and a single
+// value to a one-element array.
+enum class Input { typed, text };
+
+// A field's rules; every member is optional. Written with designated initializers:
+// {.min = 0, .max = 100}, {.one_of = {"exp", "nbf"}}, {.nullable = true}.
+struct Rules {
+  std::optional<double> min, max;      // numbers, integers, and the elements of their arrays
+  std::vector<std::string> one_of;     // strings, and the elements of string arrays
+  bool required = false;               // absent or null is an error ("required field missing")
+  bool nullable = false;               // strings: null reads as "" and "" is written as null
+  std::size_t len_min = 0;             // strings and arrays
+  // A custom check on a string (or each string element, or each map value): "" when valid,
+  // else the message.
+  std::function<std::string(const std::string&)> check;
+};
+
+// The type-specific readers and writers (record.cpp). `path` names the value in errors.
+namespace codec {
+bool read(const json::value& v, bool& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, int& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, double& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, std::string& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, std::vector<std::string>& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, std::vector<int>& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, std::vector<std::pair<std::string, std::string>>& out, const Rules&, Input,
+          const std::string& path, Errors& errors);
+
+json::value write(bool v, const Rules&);
+json::value write(int v, const Rules&);
+json::value write(double v, const Rules&);
+json::value write(const std::string& v, const Rules&);
+json::value write(const std::vector<std::string>& v, const Rules&);
+json::value write(const std::vector<int>& v, const Rules&);
+json::value write(const std::vector<std::pair<std::string, std::string>>& v, const Rules&);
+
+// Kong's description of a field of that type with those rules (without the default).
+json::object describe(const bool*, const Rules&);
+json::object describe(const int*, const Rules&);
+json::object describe(const double*, const Rules&);
+json::object describe(const std::string*, const Rules&);
+json::object describe(const std::vector<std::string>*, const Rules&);
+json::object describe(const std::vector<int>*, const Rules&);
+json::object describe(const std::vector<std::pair<std::string, std::string>>*, const Rules&);
+}  // namespace codec
+
+// "prefix.name" (or "name" when prefix is empty).
+std::string join_path(const std::string& prefix, const std::string& name);
+
+template <typename C>
+class Record {
+ public:
+  // A field bound to a member of C.
+  template <typename T>
+  Record& field(std::string name, T C::*member, Rules rules = {}) {
+    return field<T>(std::move(name), [member](C& c) -> T& { return c.*member; }, std::move(rules));
+  }
+  // A field bound through an accessor (for members of a nested struct, e.g. shared options).
+  template <typename T>
+  Record& field(std::string name, std::function<T&(C&)> access, Rules rules = {}) {
+    Binding b;
+    b.name = std::move(name);
+    auto shared_rules = std::make_shared<const Rules>(std::move(rules));
+    b.rules = shared_rules;
+    b.read = [access, shared_rules](const json::value& v, C& c, Input in, const std::string& path, Errors& e) {
+      T value{};
+      if (codec::read(v, value, *shared_rules, in, path, e)) access(c) = std::move(value);
+    };
+    b.write = [access, shared_rules](const C& c) { return codec::write(access(const_cast<C&>(c)), *shared_rules); };
+    b.describe = [access, shared_rules]() {
+      json::object d = codec::describe(static_cast<const T*>(nullptr), *shared_rules);
+      C defaults{};
+      json::value def = codec::write(access(defaults), *shared_rules);
+      if (!shared_rules->required) d["default"] = def;
+      if (shared_rules->required) d["required"] = true;
+      return d;
+    };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
+  // A field Kong has that Portico accepts and ignores (documented by the plugin).
+  Record& accepted(std::string name, json::object description) {
+    Binding b;
+    b.name = std::move(name);
+    b.read = [](const json::value&, C&, Input, const std::string&, Errors&) {};
+    b.describe = [description]() { return description; };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
+  // A check over the whole record, run when every field read cleanly; it adds errors with
+  // paths relative to the record ("" for the record itself).
+  Record& check(std::function<void(const C&, Errors&)> fn) {
+    checks_.push_back(std::move(fn));
+    return *this;
+  }
+
+  // Reads `input` (an object; null means "all defaults") into `out`, which should start
+  // as C{}. Errors get paths under `prefix`. Returns true when no error was added.
+  bool read(const json::value& input, C& out, Errors& errors, Input mode = Input::typed,
+            const std::string& prefix = "") const {
+    std::size_t before = errors.size();
+    if (input.is_null()) {
+      // All defaults, but required fields are still required.
+    } else if (!input.is_object()) {
+      errors.push_back({prefix, "expected a record"});
+      return false;
+    } else {
+      for (const auto& [key, value] : input.as_object()) {
+        if (find(key) == nullptr) errors.push_back({join_path(prefix, std::string(key)), "unknown field"});
+      }
+    }
+    for (const auto& f : fields_) {
+      std::string path = join_path(prefix, f.name);
+      const json::value* v = input.is_object() ? input.as_object().if_contains(f.name) : nullptr;
+      if (v == nullptr || (v->is_null() && !(f.rules && f.rules->nullable))) {
+        if (f.rules && f.rules->required) errors.push_back({path, "required field missing"});
+        continue;
+      }
+      f.read(*v, out, mode, path, errors);
+    }
+    if (errors.size() != before) return false;
+    Errors record_errors;
+    for (const auto& c : checks_) c(out, record_errors);
+    for (auto& e : record_errors) errors.push_back({join_path(prefix, e.path), std::move(e.message)});
+    return errors.size() == before;
+  }
+
+  json::object write(const C& value) const {
+    json::object out;
+    for (const auto& f : fields_) {
+      if (f.write) out[f.name] = f.write(value);
+    }
+    return out;
+  }
+
+  // Kong's shape: {"type":"record","fields":[{"<name>":{...}}, ...]}.
+  json::object describe() const {
+    json::array list;
+    for (const auto& f : fields_) list.push_back(json::object{{f.name, f.describe()}});
+    return json::object{{"type", "record"}, {"fields", std::move(list)}};
+  }
+
+ private:
+  struct Binding {
+    std::string name;
+    std::shared_ptr<const Rules> rules;
+    std::function<void(const json::value&, C&, Input, const std::string&, Errors&)> read;
+    std::function<json::value(const C&)> write;
+    std::function<json::object()> describe;
+  };
+  const Binding* find(std::string_view name) const {
+    for (const auto& f : fields_) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+  std::vector<Binding> fields_;
+  std::vector<std::function<void(const C&, Errors&)>> checks_;
+};
+
+}  // namespace portico::schema
