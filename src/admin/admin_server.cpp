@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "admin/schema_endpoints.hpp"
 #include "admin/upstream_health.hpp"
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
@@ -132,6 +133,14 @@ AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view
         {"portico", portico},
     };
     return {200, json::serialize(body)};
+  }
+  if (path == "/plugins/enabled") return {200, enabled_plugins_json()};
+  constexpr std::string_view kPluginSchemas = "/schemas/plugins/";
+  if (path.starts_with(kPluginSchemas)) {
+    std::string name(path.substr(kPluginSchemas.size()));
+    const plugin::Schema* schema = plugin::find_schema(name);
+    if (schema == nullptr) return {404, json::serialize(json::object{{"message", "No plugin named '" + name + "'"}})};
+    return {200, plugin_schema_json(*schema)};
   }
   constexpr std::string_view kUpstreams = "/upstreams/", kHealth = "/health";
   if (path.starts_with(kUpstreams) && path.ends_with(kHealth) && path.size() > kUpstreams.size() + kHealth.size()) {

@@ -1,6 +1,9 @@
 // In-process gateway on port 0 in front of fixture upstreams: proxy semantics.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include <functional>
 #include <sys/socket.h>
 #include <thread>
@@ -567,6 +570,50 @@ TEST(Admin, RootAndStatus) {
   EXPECT_EQ(status.at("database").at("reachable").as_bool(), true);
   c.send("GET /nope HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(c.read_response().status, 404);
+}
+
+// Kong's schema endpoints answer from the plugins' own declarations.
+TEST(Admin, PluginSchemasAndEnabledPlugins) {
+  FixtureUpstream upstream;
+  GatewayHarness gw(config_for(upstream.port()));
+  RawConnection c(gw.admin_port());
+  c.send("GET /plugins/enabled HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  std::set<std::string> enabled;
+  json::value listed = json::parse(r.body);
+  for (const auto& n : listed.at("enabled_plugins").as_array()) enabled.insert(std::string(n.as_string()));
+  for (const char* name : {"key-auth", "basic-auth", "jwt", "acl", "circuit-breaker"}) EXPECT_EQ(enabled.count(name), 1u) << name;
+
+  c.send("GET /schemas/plugins/key-auth HTTP/1.1\r\nHost: a\r\n\r\n");
+  r = c.read_response();
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object config;
+  json::value described = json::parse(r.body);
+  for (const auto& f : described.at("fields").as_array()) {
+    if (f.as_object().contains("config")) config = f.at("config").as_object();
+  }
+  ASSERT_EQ(config.at("type"), "record");
+  std::map<std::string, json::object> fields;
+  for (const auto& f : config.at("fields").as_array()) {
+    for (const auto& [k, v] : f.as_object()) fields[std::string(k)] = v.as_object();
+  }
+  EXPECT_EQ(fields.at("key_names").at("type"), "array");
+  EXPECT_EQ(fields.at("key_names").at("default"), json::array{"apikey"});
+  EXPECT_EQ(fields.at("hide_credentials").at("default"), false);
+  EXPECT_TRUE(fields.at("anonymous").at("default").is_null());  // Kong's null
+  EXPECT_EQ(fields.at("run_on_preflight").at("default"), true);
+
+  c.send("GET /schemas/plugins/circuit-breaker HTTP/1.1\r\nHost: a\r\n\r\n");
+  r = c.read_response();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("max_failures":{"type":"integer","between":[0,1000000],"default":5})"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("consumer":{"type":"foreign","reference":"consumers","default":null,"eq":null})"), std::string::npos);
+
+  c.send("GET /schemas/plugins/rate-limitin HTTP/1.1\r\nHost: a\r\n\r\n");
+  r = c.read_response();
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body).at("message"), "No plugin named 'rate-limitin'");
 }
 
 }  // namespace
