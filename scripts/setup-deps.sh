@@ -10,6 +10,8 @@ PACKAGES=(
   libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libmimalloc-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (libFuzzer targets built with clang, tests/fuzz/run.sh)
+  clang libclang-rt-14-dev
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2
   python3 python3-pytest python3-jwt python3-cryptography openssl

@@ -12,7 +12,10 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "admin/body_readers.hpp"
+#include "admin/kong_errors.hpp"
 #include "admin/schema_endpoints.hpp"
+#include "plugin/config_schema.hpp"
 #include "admin/upstream_health.hpp"
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
@@ -79,7 +82,90 @@ json::object AdminServer::plugins_json() const {
   return json::object{{"available_on_server", available}, {"enabled_in_cluster", enabled}};
 }
 
-AdminServer::Reply AdminServer::handle(std::string_view method, std::string_view path, std::string_view query) const {
+namespace {
+
+std::string message_json(std::string_view message) { return json::serialize(json::object{{"message", message}}); }
+
+// A request body as JSON, and how its scalars are to be read (forms carry only strings).
+struct Body {
+  Result<json::value> value = json::value(json::object{});
+  schema::Input input = schema::Input::typed;
+  int status = 400;  // when !value.ok()
+};
+
+Body read_body(std::string_view content_type, std::string_view body) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (http::iequals(media, "application/json")) return {read_json_body(body), schema::Input::typed};
+  if (http::iequals(media, "application/x-www-form-urlencoded") || (media.empty() && body.empty())) {
+    return {read_form_body(body), schema::Input::text};
+  }
+  Body unsupported;
+  unsupported.value = Error{ErrorKind::bad_request, ErrorOrigin::downstream, 415, false, "Unsupported Content-Type"};
+  unsupported.status = 415;
+  return unsupported;
+}
+
+// The plugin entity's own fields (its `config` is read by the plugin's schema).
+struct PluginEntity {
+  std::string name;
+  bool enabled = true;
+  std::vector<std::string> tags;
+  std::vector<std::string> protocols{"grpc", "grpcs", "http", "https"};
+  std::string instance_name;
+};
+
+const schema::Record<PluginEntity>& plugin_entity() {
+  using P = PluginEntity;
+  static const schema::Record<P> record = [] {
+    schema::Record<P> r;
+    r.field("name", &P::name, {.required = true})
+        .field("enabled", &P::enabled)
+        .field("tags", &P::tags)
+        .field("protocols", &P::protocols, {.one_of = {"grpc", "grpcs", "http", "https"}})
+        .field("instance_name", &P::instance_name, {.nullable = true});
+    for (const char* ref : {"id", "service", "route", "consumer", "created_at", "updated_at", "ordering"}) {
+      r.accepted(ref, json::object{});
+    }
+    return r;
+  }();
+  return record;
+}
+
+}  // namespace
+
+// POST /schemas/plugins/validate: the body is a plugin entity; answers whether it is valid,
+// with Kong's schema violation body when not. Nothing is stored.
+AdminServer::Reply AdminServer::validate_plugin(const Request& request) const {
+  Body body = read_body(request.content_type, request.body);
+  if (!body.value.ok()) return {body.status, message_json(body.value.error().message)};
+  json::object entity = body.value->as_object();
+  json::value config = nullptr;
+  if (auto* c = entity.if_contains("config")) {
+    config = *c;
+    entity.erase("config");
+  }
+  schema::Errors errors;
+  PluginEntity fields;
+  plugin_entity().read(entity, fields, errors, body.input);
+  if (!fields.name.empty()) {
+    const plugin::Schema* schema = plugin::find_schema(fields.name);
+    if (schema == nullptr) {
+      errors.push_back({"name", "plugin '" + fields.name + "' not enabled; add it to the 'plugins' configuration property"});
+    } else {
+      schema->config->read(config, errors, body.input, "config");
+    }
+  }
+  if (!errors.empty()) return {400, json::serialize(schema_violation(errors))};
+  return {200, message_json("schema validation successful")};
+}
+
+AdminServer::Reply AdminServer::handle(const Request& request) const {
+  std::string_view method = request.method, path = request.path, query = request.query;
+  if (path == "/schemas/plugins/validate") {
+    if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
+    return validate_plugin(request);
+  }
   if (method != "GET" && method != "HEAD") {
     return {405, R"({"message":"Method not allowed"})"};
   }
@@ -174,15 +260,37 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       co_await proxy::write_all(side, http::json_error_response(outcome.status, outcome.message, true));
       break;
     }
-    if (request.framing != http::BodyFraming::none) {
-      // No admin endpoint takes a body yet; refuse rather than mis-frame the connection.
-      co_await proxy::write_all(side, http::json_error_response(405, "Method not allowed", true));
+    // Reading the body may move the buffer under the head's views: keep what is needed.
+    std::string method(request.method), path(request.path), query(request.query);
+    std::string content_type(request.find("content-type"));
+    std::size_t head_size = request.head_size;
+    bool keep = request.keep_alive;
+    std::size_t body_size = 0;
+    if (request.framing == http::BodyFraming::chunked) {
+      co_await proxy::write_all(side, http::json_error_response(411, "Length Required", true));
       break;
     }
-    Reply reply = handle(request.method, request.path, request.query);
-    bool keep = request.keep_alive;
-    std::string response = http::json_response(reply.status, reply.body, !keep, {}, request.method == "HEAD");
-    buffer.consume(request.head_size);
+    if (request.framing == http::BodyFraming::content_length) {
+      if (request.content_length > kMaxBody) {
+        co_await proxy::write_all(side, http::json_error_response(413, "Request body too large", true));
+        break;
+      }
+      body_size = static_cast<std::size_t>(request.content_length);
+      bool failed = false;
+      while (buffer.size() < head_size + body_size && !failed) {
+        // Grown as the bytes arrive (a claimed length alone reserves nothing).
+        if (buffer.writable() == 0 && buffer.capacity() < head_size + body_size) {
+          buffer.grow(std::min(head_size + body_size, buffer.capacity() * 2));
+        }
+        auto ec = co_await proxy::read_more(side);
+        failed = static_cast<bool>(ec);
+      }
+      if (failed) break;
+    }
+    Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
+    Reply reply = handle(parsed);
+    std::string response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
+    buffer.consume(head_size + body_size);
     if (co_await proxy::write_all(side, response) || !keep) break;
   }
   boost::system::error_code ec;

@@ -1,7 +1,9 @@
 // The admin listener (Kong's Admin API, default 127.0.0.1:8001), served on the control
 // thread. For now: GET / (node information), GET /status (connection and request
-// counters, configuration hash) and GET /upstreams/{name}/health, in Kong's shapes. The
-// full Admin API comes later.
+// counters, configuration hash), GET /upstreams/{name}/health, GET /plugins/enabled,
+// GET /schemas/plugins/{name} and POST /schemas/plugins/validate, in Kong's shapes.
+// Request bodies (JSON or forms, Content-Length framed, at most kMaxBody bytes) are read
+// whole before the request is handled. The entity endpoints come with the store.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -27,15 +29,23 @@ class AdminServer {
   int port() const { return port_; }
   void close();
 
-  // Produces the response (status, JSON body) for one request. Exposed for tests.
+  static constexpr std::size_t kMaxBody = 10 * 1024 * 1024;  // Kong's client_max_body_size
+
+  struct Request {
+    std::string_view method, path, query;
+    std::string_view content_type;  // of the body, if any
+    std::string_view body;
+  };
+  // Produces the response (status, JSON body) for one request.
   struct Reply {
     int status = 200;
     std::string body;
   };
-  Reply handle(std::string_view method, std::string_view path, std::string_view query = {}) const;
+  Reply handle(const Request& request) const;
 
  private:
   boost::json::object plugins_json() const;
+  Reply validate_plugin(const Request& request) const;
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 

@@ -1,0 +1,140 @@
+#include "admin/body_readers.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "http/params.hpp"
+
+namespace portico::admin {
+
+namespace json = boost::json;
+
+namespace {
+
+Error bad_body(std::string message) { return Error{ErrorKind::bad_request, ErrorOrigin::downstream, 400, false, std::move(message)}; }
+
+// One step of a form key: a field name, an index (1-based), or "[]" (append).
+struct Step {
+  enum class Kind { name, index, append } kind = Kind::name;
+  std::string name;
+  std::size_t index = 0;
+};
+
+// "config.key_names[]" -> name(config), name(key_names), append.
+bool split_key(std::string_view key, std::vector<Step>& steps) {
+  std::size_t i = 0;
+  while (i < key.size()) {
+    if (key[i] == '[') {
+      std::size_t close = key.find(']', i);
+      if (close == std::string_view::npos) return false;
+      std::string_view inside = key.substr(i + 1, close - i - 1);
+      Step s;
+      if (inside.empty()) {
+        s.kind = Step::Kind::append;
+      } else {
+        s.kind = Step::Kind::index;
+        for (char c : inside) {
+          if (c < '0' || c > '9' || s.index > kMaxIndex) return false;
+          s.index = s.index * 10 + static_cast<std::size_t>(c - '0');
+        }
+        if (s.index == 0 || s.index > kMaxIndex) return false;
+      }
+      steps.push_back(std::move(s));
+      i = close + 1;
+      if (i < key.size() && key[i] == '.') ++i;
+      continue;
+    }
+    std::size_t end = key.find_first_of(".[", i);
+    if (end == std::string_view::npos) end = key.size();
+    if (end == i) return false;  // "a..b", ".a"
+    steps.push_back({Step::Kind::name, std::string(key.substr(i, end - i)), 0});
+    i = end;
+    if (i < key.size() && key[i] == '.') {
+      ++i;
+      if (i == key.size()) return false;  // "a."
+    }
+  }
+  return !steps.empty() && steps.size() <= kMaxDepth && steps.front().kind == Step::Kind::name;
+}
+
+// Array slots a body may create in all (an index makes the slots before it): a small body
+// cannot make a large tree.
+constexpr std::size_t kMaxSlots = 100000;
+
+// The slot a non-final step leads to, creating the container it needs; null on a conflict
+// or when `slots` would pass kMaxSlots.
+json::value* descend(json::value& node, const Step& step, std::size_t& slots) {
+  if (step.kind == Step::Kind::name) {
+    if (node.is_null()) node = json::object{};
+    if (!node.is_object()) return nullptr;
+    return &node.as_object()[step.name];
+  }
+  if (node.is_null()) node = json::array{};
+  if (!node.is_array()) return nullptr;
+  auto& a = node.as_array();
+  std::size_t wanted = step.kind == Step::Kind::append ? a.size() + 1 : std::max(a.size(), step.index);
+  slots += wanted - a.size();
+  if (slots > kMaxSlots) return nullptr;
+  if (step.kind == Step::Kind::append) return &a.emplace_back(nullptr);
+  a.resize(wanted);
+  return &a[step.index - 1];
+}
+
+// Stores `value` at the final step; a repeated plain key turns into an array.
+bool store(json::value& node, const Step& step, std::string value, std::size_t& slots) {
+  if (step.kind == Step::Kind::name) {
+    if (node.is_null()) node = json::object{};
+    if (!node.is_object()) return false;
+    json::value& slot = node.as_object()[step.name];
+    if (slot.is_null()) slot = json::string(value);
+    else if (slot.is_string()) slot = json::array{slot, json::string(value)};
+    else if (slot.is_array()) slot.as_array().push_back(json::string(value));
+    else return false;
+    return true;
+  }
+  json::value* slot = descend(node, step, slots);
+  if (slot == nullptr || !slot->is_null()) return false;  // taken twice: "a[1]=x&a[1]=y"
+  *slot = json::string(value);
+  return true;
+}
+
+}  // namespace
+
+Result<json::value> read_form_body(std::string_view body) {
+  json::value root = json::object{};
+  std::string error;
+  std::size_t slots = 0;
+  http::for_each_query_arg(body, [&](std::string_view raw_key, std::string_view raw_value) {
+    if (!error.empty()) return;
+    std::string key, value;
+    if (!http::percent_decode(raw_key, key) || !http::percent_decode(raw_value, value)) {
+      error = "malformed percent-encoding in form field '" + std::string(raw_key.substr(0, 64)) + "'";
+      return;
+    }
+    std::vector<Step> steps;
+    if (!split_key(key, steps)) {
+      error = "invalid form field name '" + key.substr(0, 64) + "'";
+      return;
+    }
+    json::value* node = &root;
+    for (std::size_t i = 0; i + 1 < steps.size() && node != nullptr; ++i) node = descend(*node, steps[i], slots);
+    if (node == nullptr || !store(*node, steps.back(), std::move(value), slots)) {
+      error = slots > kMaxSlots ? "form body has too many array elements (at most " + std::to_string(kMaxSlots) + ")"
+                                : "form field '" + key.substr(0, 64) + "' conflicts with another field";
+    }
+  });
+  if (!error.empty()) return bad_body(error);
+  return root;
+}
+
+Result<json::value> read_json_body(std::string_view body) {
+  json::parse_options options;
+  options.max_depth = kMaxDepth;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, {}, options);
+  if (ec) return bad_body("Cannot parse JSON body");
+  if (!v.is_object()) return bad_body("Cannot parse JSON body: expected an object");
+  return v;
+}
+
+}  // namespace portico::admin
