@@ -18,6 +18,8 @@ enum class ErrorKind {
   connect_failed,    // the upstream could not be reached
   upstream_broken,   // the upstream closed or sent something malformed
   config,            // configuration is invalid
+  conflict,          // a unique field (name, id) is already taken
+  unavailable,       // a store or resource cannot be used (locked, newer schema, I/O)
   internal,          // a bug or resource exhaustion
 };
 
