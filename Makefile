@@ -27,8 +27,9 @@ build: configure-release
 run: build
 	@./scripts/run-demo.sh
 
-# Every test (unit, integration, end-to-end) on the sanitizer build.
-test: configure-test
+# Every test (unit, integration, end-to-end) on the sanitizer build. The release binary
+# (`make run`'s) is built first, so a commit cannot break the demo's build unnoticed.
+test: build configure-test
 	@ninja -C $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ctest --output-on-failure
 
