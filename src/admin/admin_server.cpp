@@ -277,6 +277,11 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       }
       body_size = static_cast<std::size_t>(request.content_length);
       bool failed = false;
+      // curl sends Expect: 100-continue for larger bodies and waits a second without it.
+      if (request.expect_continue && buffer.size() < head_size + body_size) {
+        constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        failed = static_cast<bool>(co_await proxy::write_all(side, kContinue));
+      }
       while (buffer.size() < head_size + body_size && !failed) {
         // Grown as the bytes arrive (a claimed length alone reserves nothing).
         if (buffer.writable() == 0 && buffer.capacity() < head_size + body_size) {

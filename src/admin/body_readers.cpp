@@ -80,21 +80,23 @@ json::value* descend(json::value& node, const Step& step, std::size_t& slots) {
   return &a[step.index - 1];
 }
 
-// Stores `value` at the final step; a repeated plain key turns into an array.
+// Stores `value` at the final step; a repeated plain key turns into an array. An empty value
+// is null, as in Kong ("config.realm=" unsets the field: its default applies).
 bool store(json::value& node, const Step& step, std::string value, std::size_t& slots) {
+  json::value v = value.empty() ? json::value(nullptr) : json::value(json::string(value));
   if (step.kind == Step::Kind::name) {
     if (node.is_null()) node = json::object{};
     if (!node.is_object()) return false;
     json::value& slot = node.as_object()[step.name];
-    if (slot.is_null()) slot = json::string(value);
-    else if (slot.is_string()) slot = json::array{slot, json::string(value)};
-    else if (slot.is_array()) slot.as_array().push_back(json::string(value));
+    if (slot.is_null()) slot = std::move(v);
+    else if (slot.is_string()) slot = json::array{slot, std::move(v)};
+    else if (slot.is_array()) slot.as_array().push_back(std::move(v));
     else return false;
     return true;
   }
   json::value* slot = descend(node, step, slots);
   if (slot == nullptr || !slot->is_null()) return false;  // taken twice: "a[1]=x&a[1]=y"
-  *slot = json::string(value);
+  *slot = std::move(v);
   return true;
 }
 

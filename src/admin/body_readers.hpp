@@ -7,7 +7,8 @@
 //   paths[1]=/a&paths[2]=/b       the same (Kong's indices start at 1)
 //   tags=a&tags=b                 {"tags":["a","b"]} (a repeated key makes an array)
 //   service.id=...                {"service":{"id":"..."}}
-// Every value is a string (read the result with schema::Input::text, which converts "100"
+// An empty value is null, as in Kong (the field is unset: its default applies).
+// Every other value is a string (read the result with schema::Input::text, which converts "100"
 // and "true" as Kong does). Keys that contradict each other (`a=1&a.b=2`), malformed
 // escapes, indices past kMaxIndex and nesting past kMaxDepth are errors naming the key.
 //

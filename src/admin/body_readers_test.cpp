@@ -33,7 +33,7 @@ TEST(FormBody, KongConventions) {
             json::parse(R"({"config":{"key_names":["apikey","x-key"]}})"));
   EXPECT_EQ(form("service.id=abc"), json::parse(R"({"service":{"id":"abc"}})"));
   EXPECT_EQ(form("targets[1].target=a:80&targets[1].weight=5"), json::parse(R"({"targets":[{"target":"a:80","weight":"5"}]})"));
-  EXPECT_EQ(form("a=x+y&b="), json::parse(R"({"a":"x y","b":""})"));
+  EXPECT_EQ(form("a=x+y&b="), json::parse(R"({"a":"x y","b":null})"));  // empty: unset, as Kong
   EXPECT_EQ(form(""), json::parse("{}"));
 }
 
@@ -84,6 +84,19 @@ TEST(KongErrors, SchemaViolationShape) {
             "at least one of these fields must be non-empty: 'paths')");
   EXPECT_EQ(schema_violation({{"name", "required field missing"}}).at("message"),
             "schema violation (name: required field missing)");
+  // A record check's error is the record's own, even when no field of it failed.
+  EXPECT_EQ(schema_violation({{"config", "set one of 'allow' or 'deny'", true}}).at("fields"),
+            json::parse(R"({"config":{"@entity":["set one of 'allow' or 'deny'"]}})"));
+}
+
+TEST(KongErrors, PathsWithUserChosenKeysStayNames) {
+  // Map keys and unknown fields come from the client: "[huge]" must not become an index.
+  for (const char* key : {"[99999999999999999999]", "[200000000]", "[4294967295]", "[x]", "["}) {
+    json::object body = schema_violation({{std::string("config.") + key, "unknown field"}});
+    EXPECT_TRUE(body.at("fields").at("config").is_object()) << key << " " << json::serialize(body);
+  }
+  EXPECT_EQ(schema_violation({{"config.key_names[2]", "bad"}}).at("fields"),
+            json::parse(R"({"config":{"key_names":[null,null,"bad"]}})"));
 }
 
 }  // namespace

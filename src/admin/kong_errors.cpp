@@ -16,7 +16,7 @@ std::vector<std::string> split_path(const std::string& path) {
     if (c == '.' || c == '[') {
       if (!current.empty()) parts.push_back(current);
       current = c == '[' ? "[" : "";
-    } else {
+    } else if (c != ']' || current.empty() || current.front() != '[') {
       current += c;
     }
   }
@@ -26,23 +26,36 @@ std::vector<std::string> split_path(const std::string& path) {
 
 void add_entity_error(json::value& slot, const std::string& message) {
   if (slot.is_null()) slot = json::object{};
-  if (slot.is_string()) slot = json::object{{"@entity", json::array{slot}}};
+  if (slot.is_string() || slot.is_array()) slot = json::object{{"@entity", json::array{slot}}};
   if (!slot.is_object()) return;
   auto& list = slot.as_object()["@entity"];
   if (!list.is_array()) list = json::array{};
   list.as_array().emplace_back(message);
 }
 
+// An array index written "[n]" (what the schema layer writes for elements), or -1. Paths
+// also hold names users chose ("[999...]" as a map key), so anything else is a name and
+// indices are bounded.
+long index_of(const std::string& part) {
+  if (part.size() < 2 || part.size() > 7 || part.front() != '[') return -1;
+  long n = 0;
+  for (std::size_t i = 1; i < part.size(); ++i) {
+    if (part[i] < '0' || part[i] > '9') return -1;
+    n = n * 10 + (part[i] - '0');
+  }
+  return n <= 100000 ? n : -1;
+}
+
 // The slot for `part` inside `node`, turning `node` into the container it needs; a message
 // already there becomes the container's "@entity" error.
 json::value* child(json::value& node, const std::string& part) {
-  bool index = part.front() == '[';
+  long index = index_of(part);
   if (node.is_string()) {
     json::value message = node;
     node = json::object{{"@entity", json::array{message}}};
   }
-  if (index) {
-    std::size_t i = std::strtoul(part.c_str() + 1, nullptr, 10);
+  if (index >= 0) {
+    auto i = static_cast<std::size_t>(index);
     if (node.is_null()) node = json::array{};
     if (!node.is_array()) return nullptr;
     if (node.as_array().size() <= i) node.as_array().resize(i + 1);
@@ -64,7 +77,7 @@ json::object schema_violation(const schema::Errors& errors) {
     std::vector<std::string> parts = split_path(e.path);
     for (std::size_t i = 0; i < parts.size() && slot != nullptr; ++i) slot = child(*slot, parts[i]);
     if (slot == nullptr) continue;
-    if (parts.empty() || slot->is_object()) add_entity_error(*slot, e.message);
+    if (parts.empty() || e.entity || slot->is_object()) add_entity_error(*slot, e.message);
     else if (slot->is_null()) *slot = json::string(e.message);
     else add_entity_error(*slot, e.message);
   }

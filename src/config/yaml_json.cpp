@@ -42,8 +42,13 @@ bool is_float_text(const std::string& s) {
 
 json::value plain_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
+  // YAML 1.1's booleans too: Kong reads kong.yml with lyaml, where `yes`/`on` are true.
+  for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}) {
+    if (s == t) return true;
+  }
+  for (const char* f : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}) {
+    if (s == f) return false;
+  }
   if (is_integer_text(s)) {
     long long v = 0;
     if (parse_integer(s[0] == '+' ? s.substr(1) : s, v)) return v;
@@ -79,7 +84,8 @@ json::value yaml_to_json(const YAML::Node& node, const std::string& path, MarkMa
       return a;
     }
     case YAML::NodeType::Scalar:
-      if (node.Tag() == "!") return json::value(node.Scalar());  // quoted: always a string
+      // Quoted, or tagged !!str: always a string.
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return json::value(node.Scalar());
       return plain_scalar(node.Scalar());
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:

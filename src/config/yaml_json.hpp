@@ -17,9 +17,10 @@ namespace portico::config {
 using MarkMap = std::map<std::string, SourceMark, std::less<>>;
 
 // Converts `node` (recorded under `path`): mappings become objects (keys as strings),
-// sequences arrays, quoted scalars strings, and plain scalars are typed as YAML 1.2's core
-// schema does (null and ~, true/false, integers, floats; anything else a string), so
-// `minute: 5` is a number and `minute: "5"` a string, as in Kong.
+// sequences arrays, quoted (or !!str) scalars strings, and plain scalars typed: null and ~,
+// booleans (true/false and YAML 1.1's yes/no/on/off, as Kong's lyaml reads them), decimal
+// integers and floats; anything else a string. So `minute: 5` is a number and `minute: "5"`
+// a string, as in Kong: a quoted number in a number field is an error ("expected a number").
 boost::json::value yaml_to_json(const YAML::Node& node, const std::string& path, MarkMap& marks);
 
 // The mark of `path`, or of its nearest recorded ancestor ("a.b[2].c" -> "a.b[2]" -> "a.b" ...).

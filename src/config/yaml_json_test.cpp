@@ -17,6 +17,8 @@ negative: -3
 float: 0.25
 exp: 1e3
 yes_no: yes
+off: off
+tagged: !!str 123
 bool: true
 null1: null
 null2: ~
@@ -26,7 +28,7 @@ quoted_bool: 'true'
 text: hello world
 version: 1.2.3
 )", marks);
-  EXPECT_EQ(v, json::parse(R"({"int":5,"negative":-3,"float":0.25,"exp":1000.0,"yes_no":"yes","bool":true,
+  EXPECT_EQ(v, json::parse(R"({"int":5,"negative":-3,"float":0.25,"exp":1000.0,"yes_no":true,"off":false,"tagged":"123","bool":true,
     "null1":null,"null2":null,"empty":null,"quoted_int":"5","quoted_bool":"true","text":"hello world",
     "version":"1.2.3"})"));
 }

@@ -31,6 +31,7 @@ namespace json = boost::json;
 struct FieldError {
   std::string path;  // "minute", "key_names[1]", or "" for the record itself
   std::string message;
+  bool entity = false;  // about the record at `path` as a whole (a record check), not a field
 };
 using Errors = std::vector<FieldError>;
 
@@ -158,7 +159,7 @@ class Record {
     if (errors.size() != before) return false;
     Errors record_errors;
     for (const auto& c : checks_) c(out, record_errors);
-    for (auto& e : record_errors) errors.push_back({join_path(prefix, e.path), std::move(e.message)});
+    for (auto& e : record_errors) errors.push_back({join_path(prefix, e.path), std::move(e.message), e.path.empty()});
     return errors.size() == before;
   }
 

@@ -87,7 +87,10 @@ SqliteStore::~SqliteStore() {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir) {
   std::error_code fs_error;
-  std::filesystem::create_directories(data_dir, fs_error);
+  // The database holds credentials: a directory Portico creates is its owner's only.
+  if (std::filesystem::create_directories(data_dir, fs_error)) {
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, fs_error);
+  }
   if (fs_error) return failure(ErrorKind::unavailable, "cannot create data directory '" + data_dir + "': " + fs_error.message());
   std::string lock_path = data_dir + "/portico.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -112,7 +115,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db, fd, db_path));
   // WAL: readers never block the writer; FULL: the WAL is synced at every commit.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA busy_timeout=5000;"}) {
+  {
+    Statement wal(db, "PRAGMA journal_mode=WAL");
+    if (!wal.ok() || wal.step() != SQLITE_ROW || wal.text(0) != "wal") {
+      return failure(ErrorKind::unavailable, "database '" + db_path + "': cannot use WAL journaling");
+    }
+  }
+  for (const char* pragma : {"PRAGMA synchronous=FULL;", "PRAGMA busy_timeout=5000;"}) {
     auto done = store->exec(pragma);
     if (!done.ok()) return done.error();
   }
@@ -159,13 +168,25 @@ Result<Contents> SqliteStore::read_all() {
   auto began = exec("BEGIN;");
   if (!began.ok()) return began.error();
   Contents out;
+  bool complete = false;
   {
     Statement s(db_, (std::string(kSelectColumns) + " ORDER BY kind, created_at, id").c_str());
-    while (s.ok() && s.step() == SQLITE_ROW) out.entities.push_back(row(s));
+    int rc = s.ok() ? s.step() : SQLITE_ERROR;
+    for (; rc == SQLITE_ROW; rc = s.step()) out.entities.push_back(row(s));
     Statement r(db_, "SELECT value FROM revision WHERE id = 1");
-    if (r.ok() && r.step() == SQLITE_ROW) out.revision = r.integer(0);
+    if (rc == SQLITE_DONE && r.ok() && r.step() == SQLITE_ROW) {
+      out.revision = r.integer(0);
+      complete = true;
+    }
   }
-  exec("COMMIT;");
+  std::string why = complete ? "" : sqlite3_errmsg(db_);
+  auto committed = exec("COMMIT;");
+  // Never a partial list as if it were everything: the snapshot would drop entities.
+  if (!complete) {
+    exec("ROLLBACK;");
+    return failure(ErrorKind::unavailable, "database '" + db_path_ + "': cannot read the entities: " + why);
+  }
+  if (!committed.ok()) return committed.error();
   return out;
 }
 
@@ -173,15 +194,19 @@ Result<Entity> SqliteStore::find(const std::string& kind, const std::string& id_
   Statement s(db_, (std::string(kSelectColumns) + " WHERE kind = ?1 AND (id = ?2 OR name = ?2)").c_str());
   s.bind(1, kind);
   s.bind(2, id_or_name);
-  if (s.ok() && s.step() == SQLITE_ROW) return row(s);
-  return failure(ErrorKind::not_found, "Not found");
+  int rc = s.ok() ? s.step() : SQLITE_ERROR;
+  if (rc == SQLITE_ROW) return row(s);
+  if (rc == SQLITE_DONE) return failure(ErrorKind::not_found, "Not found");
+  return failure(ErrorKind::unavailable, "database '" + db_path_ + "': " + sqlite3_errmsg(db_));
 }
 
 Result<std::int64_t> SqliteStore::apply(const Change& change) {
   auto began = exec("BEGIN IMMEDIATE;");
   if (!began.ok()) return began.error();
   auto abort = [&](Error e) -> Result<std::int64_t> {
-    exec("ROLLBACK;");
+    // After a failed COMMIT the transaction may still be open: it must end here, or every
+    // later BEGIN fails.
+    if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK;");
     return e;
   };
   {

@@ -31,8 +31,9 @@ std::unique_ptr<SqliteStore> open_ok(const std::string& dir) {
 TEST(SqliteStore, AppliesChangesAndReadsThemBackAfterAReopen) {
   TempDir dir;
   {
-    auto store = open_ok(dir.path + "/data");  // created when missing
+    auto store = open_ok(dir.path + "/data");  // created when missing, for its owner only
     ASSERT_TRUE(store);
+    EXPECT_EQ(std::filesystem::status(dir.path + "/data").permissions(), std::filesystem::perms::owner_all);
     EXPECT_EQ(store->read_all()->revision, 0);
     auto rev = store->apply({{service("id-1", "users"), service("id-2", "orders", 999)}, {}});
     ASSERT_TRUE(rev.ok()) << rev.error().message;

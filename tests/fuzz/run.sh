@@ -15,7 +15,8 @@ build() {  # name sources...
   local name=$1; shift
   local bin=$OUT/$name
   local newest
-  newest=$(ls -t "$@" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$0" | head -1)
+  newest=$(ls -t "$@" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/params.hpp \
+    "$ROOT"/src/core/error.hpp "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     "$CXX" "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
   fi
@@ -29,6 +30,12 @@ for target in admin_body_fuzz; do
   mkdir -p "$corpus"
   cp -n "$ROOT/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/ 2>/dev/null || true
   echo "fuzz: $target for ${SECONDS_EACH}s"
-  "$OUT/$target" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$corpus" 2>&1 | tail -12
+  log=$OUT/$target.log
+  if ! "$OUT/$target" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$OUT/$target-" -print_final_stats=1 "$corpus" > "$log" 2>&1; then
+    cat "$log"
+    echo "fuzz: $target failed; the input is saved as $OUT/$target-*" >&2
+    exit 1
+  fi
+  tail -6 "$log"
 done

@@ -642,6 +642,9 @@ TEST(Admin, ValidatesPluginEntities) {
   EXPECT_EQ(body.at("fields"), json::parse(R"({"config":{"max_failures":"expected an integer",
     "window_size":"value should be between 0.001 and 86400","colour":"unknown field"}})"));
 
+  r = admin_post(c, "/schemas/plugins/validate", "application/json", R"({"name":"acl","config":{"hide_groups_header":true}})");
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body).at("fields"), json::parse(R"({"config":{"@entity":["set one of 'allow' or 'deny'"]}})"));
   r = admin_post(c, "/schemas/plugins/validate", form, "name=rate-limitin&config.minute=5");
   ASSERT_EQ(r.status, 400);
   EXPECT_NE(json::parse(r.body).at("fields").at("name").as_string().find("plugin 'rate-limitin' not enabled"),
