@@ -85,7 +85,7 @@ TEST(KongErrors, SchemaViolationShape) {
   EXPECT_EQ(schema_violation({{"name", "required field missing"}}).at("message"),
             "schema violation (name: required field missing)");
   // A record check's error is the record's own, even when no field of it failed.
-  EXPECT_EQ(schema_violation({{"config", "set one of 'allow' or 'deny'", true}}).at("fields"),
+  EXPECT_EQ(schema_violation({{"config", "set one of 'allow' or 'deny'", schema::FieldError::Subject::record}}).at("fields"),
             json::parse(R"({"config":{"@entity":["set one of 'allow' or 'deny'"]}})"));
 }
 

@@ -77,7 +77,8 @@ json::object schema_violation(const schema::Errors& errors) {
     std::vector<std::string> parts = split_path(e.path);
     for (std::size_t i = 0; i < parts.size() && slot != nullptr; ++i) slot = child(*slot, parts[i]);
     if (slot == nullptr) continue;
-    if (parts.empty() || e.entity || slot->is_object()) add_entity_error(*slot, e.message);
+    bool about_record = e.subject == schema::FieldError::Subject::record;
+    if (parts.empty() || about_record || slot->is_object()) add_entity_error(*slot, e.message);
     else if (slot->is_null()) *slot = json::string(e.message);
     else add_entity_error(*slot, e.message);
   }

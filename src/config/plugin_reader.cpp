@@ -23,13 +23,11 @@ FieldHandler entity_ref(YamlReader& r, PendingPlugin::Ref& ref) {
   };
 }
 
-// Where to point an error at `path`: an unknown field at its key, anything else at its value
-// (or the nearest enclosing node).
-SourceMark error_mark(const PendingPlugin& p, const std::string& path, const std::string& message) {
-  if (message == "unknown field") {
-    if (auto it = p.marks.find(path + "#key"); it != p.marks.end()) return it->second;
-  }
-  return mark_at(p.marks, path);
+// Where to point an error at `path`: a key that is not a field at the key, anything else at
+// its value (or the nearest enclosing node).
+SourceMark error_mark(const PendingPlugin& p, const std::string& path,
+                      schema::FieldError::Subject subject = schema::FieldError::Subject::value) {
+  return subject == schema::FieldError::Subject::key ? key_mark_at(p.marks, path) : mark_at(p.marks, path);
 }
 
 void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path, PendingPlugin& out) {
@@ -69,7 +67,7 @@ void read_plugin(YamlReader& r, const YAML::Node& node, const std::string& path,
   else out.marks[config_path] = mark_of(node);
   schema::Errors errors;
   e.config = e.schema->config->read(config, errors, schema::Input::typed, config_path);
-  for (const auto& err : errors) r.add(error_mark(out, err.path, err.message), err.path, err.message);
+  for (const auto& err : errors) r.add(error_mark(out, err.path, err.subject), err.path, err.message);
 }
 
 std::string scope_text(const DeclarativeConfig& c, const PluginEntry& e) {
@@ -162,7 +160,7 @@ void resolve_plugins(YamlReader& r, std::vector<PendingPlugin>& pending, Declara
     if (e.schema->check) {
       e.schema->check(*e.config, cfg, [&](SourceMark mark, const std::string& field, const std::string& message) {
         std::string path = schema::join_path(e.path + ".config", field);
-        r.add(mark.line != 0 ? mark : error_mark(p, path, message), path, message);
+        r.add(mark.line != 0 ? mark : error_mark(p, path), path, message);
       });
     }
     if (e.id.empty()) {

@@ -11,6 +11,9 @@ namespace json = boost::json;
 
 namespace {
 
+// Where a mapping key's own mark is kept: beside its value's, under a suffix no path has.
+std::string key_entry(const std::string& path) { return path + "#key"; }
+
 bool is_integer_text(const std::string& s) {
   std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
   if (i == s.size()) return false;
@@ -71,8 +74,7 @@ json::value yaml_to_json(const YAML::Node& node, const std::string& path, MarkMa
         std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
         std::string child = path.empty() ? key : path + "." + key;
         o[key] = yaml_to_json(kv.second, child, marks);
-        // An unknown field is reported at its key.
-        if (!marks.count(child + "#key")) marks[child + "#key"] = mark_of(kv.first);
+        marks[key_entry(child)] = mark_of(kv.first);
       }
       return o;
     }
@@ -103,6 +105,11 @@ SourceMark mark_at(const MarkMap& marks, std::string path) {
   }
   auto root = marks.find("");
   return root == marks.end() ? SourceMark{} : root->second;
+}
+
+SourceMark key_mark_at(const MarkMap& marks, const std::string& path) {
+  auto it = marks.find(key_entry(path));
+  return it != marks.end() ? it->second : mark_at(marks, path);
 }
 
 }  // namespace portico::config

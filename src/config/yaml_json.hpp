@@ -25,5 +25,7 @@ boost::json::value yaml_to_json(const YAML::Node& node, const std::string& path,
 
 // The mark of `path`, or of its nearest recorded ancestor ("a.b[2].c" -> "a.b[2]" -> "a.b" ...).
 SourceMark mark_at(const MarkMap& marks, std::string path);
+// The mark of the key that named `path` in its mapping (for "unknown field"), else mark_at().
+SourceMark key_mark_at(const MarkMap& marks, const std::string& path);
 
 }  // namespace portico::config

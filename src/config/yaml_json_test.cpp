@@ -38,7 +38,8 @@ TEST(YamlJson, MarksEveryNodeByPath) {
   convert("a: 1\nlist:\n  - x\n  - {b: 2}\n", marks);
   EXPECT_EQ(marks.at("config.a").line, 1);
   EXPECT_EQ(marks.at("config.a").column, 4);
-  EXPECT_EQ(marks.at("config.a#key").column, 1);
+  EXPECT_EQ(key_mark_at(marks, "config.a").column, 1);
+  EXPECT_EQ(key_mark_at(marks, "config.nope").line, 1);  // no such key: the nearest node
   EXPECT_EQ(marks.at("config.list[1].b").line, 4);
   // An error on a path the tree does not hold points at the nearest node that exists.
   EXPECT_EQ(mark_at(marks, "config.list[1].b.c").line, 4);

@@ -29,9 +29,13 @@ namespace portico::schema {
 namespace json = boost::json;
 
 struct FieldError {
+  // What the error is about, for where it is shown: a value (the default), a key that is
+  // not a field (a file's error points at the key, not its value), or the record at `path`
+  // as a whole (a record check; Kong lists these under "@entity").
+  enum class Subject { value, key, record };
   std::string path;  // "minute", "key_names[1]", or "" for the record itself
   std::string message;
-  bool entity = false;  // about the record at `path` as a whole (a record check), not a field
+  Subject subject = Subject::value;
 };
 using Errors = std::vector<FieldError>;
 
@@ -104,6 +108,7 @@ class Record {
       T value{};
       if (codec::read(v, value, *shared_rules, in, path, e)) access(c) = std::move(value);
     };
+    // The accessor only reads on this path: it takes C& so that one accessor serves read and write.
     b.write = [access, shared_rules](const C& c) { return codec::write(access(const_cast<C&>(c)), *shared_rules); };
     b.describe = [access, shared_rules]() {
       json::object d = codec::describe(static_cast<const T*>(nullptr), *shared_rules);
@@ -144,7 +149,9 @@ class Record {
       return false;
     } else {
       for (const auto& [key, value] : input.as_object()) {
-        if (find(key) == nullptr) errors.push_back({join_path(prefix, std::string(key)), "unknown field"});
+        if (find(key) == nullptr) {
+          errors.push_back({join_path(prefix, std::string(key)), "unknown field", FieldError::Subject::key});
+        }
       }
     }
     for (const auto& f : fields_) {
@@ -159,7 +166,10 @@ class Record {
     if (errors.size() != before) return false;
     Errors record_errors;
     for (const auto& c : checks_) c(out, record_errors);
-    for (auto& e : record_errors) errors.push_back({join_path(prefix, e.path), std::move(e.message), e.path.empty()});
+    for (auto& e : record_errors) {
+      auto subject = e.path.empty() ? FieldError::Subject::record : e.subject;
+      errors.push_back({join_path(prefix, e.path), std::move(e.message), subject});
+    }
     return errors.size() == before;
   }
 
