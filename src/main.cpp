@@ -9,6 +9,7 @@
 #endif
 
 #include "config/loader.hpp"
+#include "config_commands.hpp"
 #include "core/gateway.hpp"
 
 namespace {
@@ -46,13 +47,21 @@ int main(int argc, char** argv) {
   // the list options below accumulate instead.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto* run = app.add_subcommand("run", "Start the gateway");
-  run->add_option("-c,--config", config_path, "Declarative configuration file (kong.yml)")
-      ->required()->envname("PORTICO_CONFIG");
+  std::string data_dir = "./portico-data";
+  run->add_option("-c,--config", config_path,
+                  "Declarative configuration file (kong.yml): DB-less mode, the Admin API only reads")
+      ->envname("PORTICO_CONFIG");
+  auto* data_dir_option =
+      run->add_option("--data-dir", data_dir, "Without -c: the embedded store's directory (created when missing)")
+          ->envname("PORTICO_DATA_DIR")->capture_default_str();
   run->add_option("--proxy-listen", options.proxy_listen, "Proxy listen address ADDR:PORT (repeatable)")
       ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--admin-listen", options.admin_listen, "Admin API listen address ADDR:PORT, or off")
       ->envname("PORTICO_ADMIN_LISTEN")->capture_default_str();
+  run->add_option("--admin-token", options.admin_token,
+                  "Secret every Admin API request must carry in a Kong-Admin-Token header")
+      ->envname("PORTICO_ADMIN_TOKEN");
   run->add_option("--workers", options.workers, "Worker threads (0: one per core)")
       ->envname("PORTICO_WORKERS")->check(CLI::Range(0, 1024))->capture_default_str();
   run->add_option("--access-log", options.access_log, "Access log path, - for stdout, or off")
@@ -103,6 +112,18 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("version", "Print the version");
 
+  auto* config_cmd = app.add_subcommand("config", "Move a declarative file into the store and back (Kong's names)");
+  config_cmd->require_subcommand(1);
+  std::string config_data_dir = "./portico-data", import_file, export_file, parse_file;
+  config_cmd->add_option("--data-dir", config_data_dir, "The embedded store's directory")
+      ->envname("PORTICO_DATA_DIR")->capture_default_str();
+  auto* db_import = config_cmd->add_subcommand("db_import", "Add a declarative file's entities to the store");
+  db_import->add_option("file", import_file, "kong.yml")->required();
+  auto* db_export = config_cmd->add_subcommand("db_export", "Write the store as a declarative file (stdout without FILE)");
+  db_export->add_option("file", export_file, "Output file");
+  auto* parse = config_cmd->add_subcommand("parse", "Validate a declarative file");
+  parse->add_option("file", parse_file, "kong.yml")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (app.got_subcommand("version")) {
@@ -110,6 +131,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (app.got_subcommand("check")) return check_command(check_path);
+  if (db_import->parsed()) return portico::cli::db_import(config_data_dir, import_file);
+  if (db_export->parsed()) return portico::cli::db_export(config_data_dir, export_file);
+  if (parse->parsed()) return portico::cli::parse(parse_file);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -132,7 +156,10 @@ int main(int argc, char** argv) {
   options.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
   options.upstream_keepalive_idle_timeout = std::chrono::milliseconds(upstream_idle_ms);
 
-  portico::Gateway gateway(options, config_path, true);
+  if (!config_path.empty() && data_dir_option->count() > 0) {
+    spdlog::warn("--data-dir is not used with -c (DB-less mode: the configuration is the file)");
+  }
+  portico::Gateway gateway(options, config_path, true, config_path.empty() ? data_dir : "");
   std::vector<std::string> errors;
   if (!gateway.start(errors)) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());

@@ -5,6 +5,8 @@
 #include "plugin/counters.hpp"
 #include "plugin/registry.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/body_readers.hpp"
+#include "admin/config_endpoint.hpp"
 #include "admin/kong_errors.hpp"
 #include "admin/schema_endpoints.hpp"
 #include "plugin/config_schema.hpp"
@@ -30,8 +33,9 @@ namespace portico::admin {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway)
-    : io_(io), deadlines_(deadlines), gateway_(gateway), acceptor_(io) {}
+AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
+                         std::unique_ptr<EntityApi> entities)
+    : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)), acceptor_(io) {}
 AdminServer::~AdminServer() { close(); }
 
 bool AdminServer::listen(const asio::ip::tcp::endpoint& endpoint, std::string& error) {
@@ -86,26 +90,6 @@ namespace {
 
 std::string message_json(std::string_view message) { return json::serialize(json::object{{"message", message}}); }
 
-// A request body as JSON, and how its scalars are to be read (forms carry only strings).
-struct Body {
-  Result<json::value> value = json::value(json::object{});
-  schema::Input input = schema::Input::typed;
-  int status = 400;  // when !value.ok()
-};
-
-Body read_body(std::string_view content_type, std::string_view body) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (http::iequals(media, "application/json")) return {read_json_body(body), schema::Input::typed};
-  if (http::iequals(media, "application/x-www-form-urlencoded") || (media.empty() && body.empty())) {
-    return {read_form_body(body), schema::Input::text};
-  }
-  Body unsupported;
-  unsupported.value = Error{ErrorKind::bad_request, ErrorOrigin::downstream, 415, false, "Unsupported Content-Type"};
-  unsupported.status = 415;
-  return unsupported;
-}
-
 // The plugin entity's own fields (its `config` is read by the plugin's schema).
 struct PluginEntity {
   std::string name;
@@ -134,10 +118,46 @@ const schema::Record<PluginEntity>& plugin_entity() {
 
 }  // namespace
 
+AdminServer::Reply AdminServer::config_endpoint(const Request& request) {
+  const auto& snap = gateway_.snapshot();
+  if (request.method == "GET" || request.method == "HEAD") {
+    if (!snap) return {503, R"({"message":"no configuration yet"})"};
+    return get_config(snap->config);
+  }
+  if (request.method != "POST") return {405, R"({"message":"Method not allowed"})"};
+  if (entities_ && entities_->has_store()) {
+    return {400, R"({"message":"this endpoint is only available when Portico is configured to not use a database (-c FILE); use portico config db_import, or the entity endpoints"})"};
+  }
+  return post_config(request, snap ? snap->config.hash : "", [this](config::DeclarativeConfig c) {
+    gateway_.stage(std::move(c), "POST /config");
+  });
+}
+
+// GET /endpoints: the paths this Admin API serves, in Kong's shape.
+std::string AdminServer::endpoints_json() {
+  static const char* kPaths[] = {
+      "/", "/status", "/config", "/endpoints", "/plugins/enabled", "/schemas/plugins/{name}",
+      "/schemas/plugins/validate", "/services", "/services/{services}", "/services/{services}/routes",
+      "/services/{services}/routes/{routes}", "/services/{services}/plugins", "/services/{services}/plugins/{plugins}",
+      "/routes", "/routes/{routes}", "/routes/{routes}/plugins", "/routes/{routes}/plugins/{plugins}", "/plugins",
+      "/plugins/{plugins}", "/consumers", "/consumers/{consumers}", "/consumers/{consumers}/plugins",
+      "/consumers/{consumers}/plugins/{plugins}", "/consumers/{consumers}/key-auth",
+      "/consumers/{consumers}/key-auth/{keyauth_credentials}", "/consumers/{consumers}/jwt",
+      "/consumers/{consumers}/jwt/{jwt_secrets}", "/consumers/{consumers}/acls", "/consumers/{consumers}/acls/{acls}",
+      "/consumers/{consumers}/basic-auth", "/consumers/{consumers}/basic-auth/{basicauth_credentials}", "/key-auths",
+      "/key-auths/{keyauth_credentials}", "/jwts", "/jwts/{jwt_secrets}", "/acls", "/acls/{acls}", "/basic-auths",
+      "/basic-auths/{basicauth_credentials}", "/upstreams", "/upstreams/{upstreams}", "/upstreams/{upstreams}/health",
+      "/upstreams/{upstreams}/targets", "/upstreams/{upstreams}/targets/{targets}",
+  };
+  json::array data;
+  for (const char* p : kPaths) data.emplace_back(p);
+  return json::serialize(json::object{{"data", data}});
+}
+
 // POST /schemas/plugins/validate: the body is a plugin entity; answers whether it is valid,
 // with Kong's schema violation body when not. Nothing is stored.
 AdminServer::Reply AdminServer::validate_plugin(const Request& request) const {
-  Body body = read_body(request.content_type, request.body);
+  RequestBody body = read_request_body(request.content_type, request.body);
   if (!body.value.ok()) return {body.status, message_json(body.value.error().message)};
   json::object entity = body.value->as_object();
   json::value config = nullptr;
@@ -160,11 +180,19 @@ AdminServer::Reply AdminServer::validate_plugin(const Request& request) const {
   return {200, message_json("schema validation successful")};
 }
 
-AdminServer::Reply AdminServer::handle(const Request& request) const {
+AdminServer::Reply AdminServer::handle(const Request& request) {
   std::string_view method = request.method, path = request.path, query = request.query;
   if (path == "/schemas/plugins/validate") {
     if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
     return validate_plugin(request);
+  }
+  if (path == "/config") return config_endpoint(request);
+  if (path == "/endpoints") {
+    if (method != "GET" && method != "HEAD") return {405, R"({"message":"Method not allowed"})"};
+    return {200, endpoints_json()};
+  }
+  if (entities_ && path != "/plugins/enabled") {  // a fixed path, not the plugin named "enabled"
+    if (auto reply = entities_->handle(request)) return std::move(*reply);
   }
   if (method != "GET" && method != "HEAD") {
     return {405, R"({"message":"Method not allowed"})"};
@@ -179,8 +207,9 @@ AdminServer::Reply AdminServer::handle(const Request& request) const {
         {"proxy_listen", proxy_listen},
         {"admin_listen", json::array{json::value(options.admin_listen)}},
         {"nginx_worker_processes", options.workers},
-        {"database", "off"},
-        {"declarative_config", gateway_.config_path()},
+        {"database", gateway_.config_path().empty() ? "sqlite" : "off"},
+        {"declarative_config", gateway_.config_path().empty() ? json::value(nullptr) : json::value(gateway_.config_path())},
+        {"prefix", gateway_.config_path().empty() ? json::value(gateway_.data_dir()) : json::value(nullptr)},
         {"router_flavor", "traditional_compatible"},
     };
     json::object body{
@@ -241,6 +270,25 @@ AdminServer::Reply AdminServer::handle(const Request& request) const {
   return {404, R"({"message":"Not found"})"};
 }
 
+std::string AdminServer::exposure_warning(const asio::ip::address& listen, const std::string& token) {
+  if (listen.is_loopback() || !token.empty()) return "";
+  return "!!! The Admin API listens on " + listen.to_string() +
+         " without --admin-token: anyone who can reach it can reconfigure this gateway. Set --admin-token "
+         "(PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1 !!!";
+}
+
+bool AdminServer::token_accepted(std::string_view presented) const {
+  const std::string& expected = gateway_.options().admin_token;
+  if (expected.empty()) return true;
+  // Digests compared in constant time: neither the token's bytes nor its length leak
+  // through how long the comparison takes.
+  unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+  unsigned int la = 0, lb = 0;
+  EVP_Digest(presented.data(), presented.size(), a, &la, EVP_sha256(), nullptr);
+  EVP_Digest(expected.data(), expected.size(), b, &lb, EVP_sha256(), nullptr);
+  return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
 asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
   ByteBuffer buffer;
   buffer.acquire();
@@ -263,6 +311,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     // Reading the body may move the buffer under the head's views: keep what is needed.
     std::string method(request.method), path(request.path), query(request.query);
     std::string content_type(request.find("content-type"));
+    std::string token(request.find("kong-admin-token"));
     std::size_t head_size = request.head_size;
     bool keep = request.keep_alive;
     std::size_t body_size = 0;
@@ -293,7 +342,8 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       if (failed) break;
     }
     Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
-    Reply reply = handle(parsed);
+    Reply reply = token_accepted(token) ? handle(parsed)
+                                        : Reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
     std::string response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
     buffer.consume(head_size + body_size);
     if (co_await proxy::write_all(side, response) || !keep) break;

@@ -1,17 +1,22 @@
 // The admin listener (Kong's Admin API, default 127.0.0.1:8001), served on the control
-// thread. For now: GET / (node information), GET /status (connection and request
-// counters, configuration hash), GET /upstreams/{name}/health, GET /plugins/enabled,
-// GET /schemas/plugins/{name} and POST /schemas/plugins/validate, in Kong's shapes.
-// Request bodies (JSON or forms, Content-Length framed, at most kMaxBody bytes) are read
-// whole before the request is handled. The entity endpoints come with the store.
+// thread: GET / (node information), GET /status (connection and request counters,
+// configuration hash), GET /upstreams/{name}/health, GET /plugins/enabled,
+// GET /schemas/plugins/{name}, POST /schemas/plugins/validate, GET /endpoints, /config
+// (config_endpoint.hpp) and the entity endpoints (entity_api.hpp), in Kong's shapes.
+// Request bodies (JSON, forms or multipart, Content-Length framed, at most kMaxBody bytes)
+// are read whole before the request is handled. With --admin-token, a request without the
+// token in Kong-Admin-Token is answered 401.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 #include <string>
 
+#include "admin/entity_api.hpp"
+#include "admin/exchange.hpp"
 #include "core/deadline.hpp"
 
 namespace portico {
@@ -23,35 +28,36 @@ namespace portico::admin {
 class AdminServer {
  public:
   // `deadlines` must outlive the io_context's pending sessions (see core/deadline.hpp).
-  AdminServer(boost::asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway);
+  AdminServer(boost::asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
+              std::unique_ptr<EntityApi> entities);
   ~AdminServer();
   bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   int port() const { return port_; }
   void close();
 
+  // The warning logged at start when the Admin API is reachable from other hosts without a
+  // token ("" when it is not).
+  static std::string exposure_warning(const boost::asio::ip::address& listen, const std::string& token);
+
   static constexpr std::size_t kMaxBody = 10 * 1024 * 1024;  // Kong's client_max_body_size
 
-  struct Request {
-    std::string_view method, path, query;
-    std::string_view content_type;  // of the body, if any
-    std::string_view body;
-  };
-  // Produces the response (status, JSON body) for one request.
-  struct Reply {
-    int status = 200;
-    std::string body;
-  };
-  Reply handle(const Request& request) const;
+  using Request = admin::Request;
+  using Reply = admin::Reply;
+  Reply handle(const Request& request);
 
  private:
   boost::json::object plugins_json() const;
   Reply validate_plugin(const Request& request) const;
+  Reply config_endpoint(const Request& request);
+  static std::string endpoints_json();
+  bool token_accepted(std::string_view presented) const;  // --admin-token, or none set
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
   DeadlineQueue& deadlines_;
   Gateway& gateway_;
+  std::unique_ptr<EntityApi> entities_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
 };

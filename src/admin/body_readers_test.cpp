@@ -99,5 +99,35 @@ TEST(KongErrors, PathsWithUserChosenKeysStayNames) {
             json::parse(R"({"config":{"key_names":[null,null,"bad"]}})"));
 }
 
+TEST(MultipartBody, PartsAreFormFields) {
+  std::string body =
+      "--b0undary\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nsvc\r\n"
+      "--b0undary\r\ncontent-disposition: form-data; name=\"tags[]\"\r\nContent-Type: text/plain\r\n\r\na\r\n"
+      "--b0undary\r\nContent-Disposition: form-data; name=\"tags[]\"\r\n\r\nb\r\n"
+      "--b0undary\r\nContent-Disposition: form-data; name=\"config.minute\"\r\n\r\n100\r\n"
+      "--b0undary--\r\n";
+  auto v = read_multipart_body("multipart/form-data; boundary=b0undary", body);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(*v, json::parse(R"({"name":"svc","tags":["a","b"],"config":{"minute":"100"}})"));
+  // Through the Content-Type dispatch too, with a quoted boundary.
+  auto r = read_request_body("multipart/form-data; boundary=\"b0undary\"", body);
+  ASSERT_TRUE(r.value.ok());
+  EXPECT_EQ(r.input, schema::Input::text);
+}
+
+TEST(MultipartBody, MalformedBodiesAreRefusedWithTheReason) {
+  auto bad = [](std::string_view type, std::string_view body) {
+    auto v = read_multipart_body(type, body);
+    return v.ok() ? std::string("accepted") : v.error().message;
+  };
+  EXPECT_EQ(bad("multipart/form-data", "x"), "multipart/form-data body without a valid boundary");
+  EXPECT_EQ(bad("multipart/form-data; boundary=q", "no delimiter"), "multipart/form-data body without its boundary");
+  EXPECT_EQ(bad("multipart/form-data; boundary=q", "--q\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue"),
+            "multipart/form-data body is not terminated");
+  EXPECT_EQ(bad("multipart/form-data; boundary=q", "--q\r\nContent-Type: text/plain\r\n\r\nv\r\n--q--"),
+            "multipart/form-data part without a name");
+  EXPECT_EQ(read_request_body("text/plain", "x").status, 415);
+}
+
 }  // namespace
 }  // namespace portico::admin

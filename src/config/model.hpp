@@ -73,6 +73,7 @@ struct RouteConfig {
 };
 
 struct TargetConfig {
+  std::string id;      // empty when the file gave none
   std::string target;  // host:port
   std::string host;
   int port = 8000;

@@ -1,5 +1,6 @@
 #include "config/upstream_reader.hpp"
 
+#include "config/loader.hpp"
 #include "config/validators.hpp"
 
 namespace portico::config {
@@ -9,7 +10,7 @@ void read_target(YamlReader& r, const YAML::Node& node, const std::string& path,
   TargetConfig t;
   t.mark = mark_of(node);
   FieldTable fields{
-      {"id", r.ignored()},
+      {"id", r.string_field(t.id)},
       {"target", r.string_field(t.target)},
       {"weight", r.int_field(t.weight, 0, 65535)},
       {"tags", r.string_list_field(t.tags)},
@@ -175,6 +176,9 @@ void read_upstream(YamlReader& r, const YAML::Node& node, const std::string& pat
   if (u.name.empty()) r.add(node, path + ".name", "required field missing");
   else if (!is_valid_hostname(u.name)) r.add(node["name"], path + ".name", "invalid upstream name (must be a hostname)");
   validate_hashing(r, node, path, u);
+  for (auto& t : u.targets) {
+    if (t.id.empty()) t.id = derive_entity_id("target", u.name + "/" + t.target);
+  }
   u.hash_on_header = to_lower(u.hash_on_header);
   u.hash_fallback_header = to_lower(u.hash_fallback_header);
 }

@@ -1,5 +1,7 @@
 #include "core/gateway.hpp"
 
+#include "core/uuid.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +11,9 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "admin/entity_api.hpp"
+#include "store/declarative.hpp"
+#include "store/sqlite_store.hpp"
 #include "config/validators.hpp"
 
 namespace portico {
@@ -16,18 +21,6 @@ namespace portico {
 namespace asio = boost::asio;
 
 namespace {
-
-std::string random_uuid() {
-  std::random_device rd;
-  std::uniform_int_distribution<int> dist(0, 15);
-  const char* hex = "0123456789abcdef";
-  std::string s = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
-  for (auto& c : s) {
-    if (c == 'x') c = hex[dist(rd)];
-    else if (c == 'y') c = hex[8 + dist(rd) % 4];
-  }
-  return s;
-}
 
 // Parses "host:port", "[v6]:port" or ":port" into an endpoint.
 bool parse_listen(const std::string& text, asio::ip::tcp::endpoint& out, std::string& error) {
@@ -60,9 +53,9 @@ bool parse_listen(const std::string& text, asio::ip::tcp::endpoint& out, std::st
 
 }  // namespace
 
-Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals)
+Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir)
     : options_(std::move(options)), config_path_(std::move(config_path)), handle_signals_(handle_signals),
-      node_id_(random_uuid()) {
+      data_dir_(std::move(data_dir)), node_id_(random_uuid()) {
   if (options_.workers <= 0) {
     options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
@@ -78,11 +71,44 @@ config::HostLookup Gateway::host_lookup() const {
   return [this](const std::string& host) { return dns_->lookup(host); };
 }
 
+bool Gateway::load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows,
+                           std::vector<std::string>& errors) {
+  if (!config_path_.empty()) {
+    loaded = config::load_declarative_file(config_path_);
+  } else {
+    auto opened = store::SqliteStore::open(data_dir_);
+    if (!opened.ok()) {
+      errors.push_back("--data-dir " + data_dir_ + ": " + opened.error().message);
+      return false;
+    }
+    store_ = std::move(*opened);
+    auto contents = store_->read_all();
+    if (!contents.ok()) {
+      errors.push_back("--data-dir " + data_dir_ + ": " + contents.error().message);
+      return false;
+    }
+    rows = std::move(contents->entities);
+    loaded = store::load_rows(rows);
+    spdlog::info("store: {} entities from {} (revision {})", rows.size(), data_dir_, contents->revision);
+  }
+  for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+  return loaded.ok();
+}
+
 bool Gateway::start(std::vector<std::string>& errors) {
-  auto loaded = config::load_declarative_file(config_path_);
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) errors.push_back(e.to_string());
-    return false;
+  config::LoadResult loaded;
+  std::vector<store::Entity> rows;
+  if (!load_initial(loaded, rows, errors)) return false;
+  // The Admin API's entities start from the same configuration as the first snapshot.
+  std::unique_ptr<admin::EntityApi> entities;
+  if (store_) {
+    entities = std::make_unique<admin::EntityApi>(*store_, std::move(rows), loaded.config,
+                                                  [this](config::DeclarativeConfig c, const std::string& why) {
+                                                    stage(std::move(c), why);
+                                                  });
+  } else {
+    entities = std::make_unique<admin::EntityApi>(
+        [this]() -> const config::DeclarativeConfig* { return snapshot_ ? &snapshot_->config : nullptr; });
   }
   std::string dns_error;
   dns_ = std::make_unique<net::DnsCache>(control_, options_.dns, dns_error);
@@ -129,7 +155,9 @@ bool Gateway::start(std::vector<std::string>& errors) {
       errors.push_back("--admin-listen: " + error);
       return false;
     }
-    admin_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this);
+    std::string warning = admin::AdminServer::exposure_warning(ep.address(), options_.admin_token);
+    if (!warning.empty()) spdlog::warn("{}", warning);
+    admin_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this, std::move(entities));
     if (!admin_->listen(ep, error)) {
       errors.push_back("--admin-listen: " + error);
       return false;
@@ -204,6 +232,10 @@ void Gateway::watch_signals() {
 
 std::vector<std::string> Gateway::reload() {
   std::vector<std::string> errors;
+  if (config_path_.empty()) {
+    spdlog::info("reload: the configuration is the store's ({}); it changes through the Admin API", data_dir_);
+    return errors;
+  }
   auto loaded = config::load_declarative_file(config_path_);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) {
@@ -218,20 +250,24 @@ std::vector<std::string> Gateway::reload() {
     ++reload_sequence_;  // a reload still waiting for DNS is superseded by this one
     return errors;
   }
+  stage(std::move(loaded.config), "reload");
+  return errors;
+}
+
+void Gateway::stage(config::DeclarativeConfig config, const std::string& why) {
   // Names not seen before are resolved first (asynchronously); the old snapshot serves
   // meanwhile. With nothing to resolve the new snapshot is active before this returns.
-  // A later reload supersedes this one even if its names resolve first.
-  auto pending = std::make_shared<config::DeclarativeConfig>(std::move(loaded.config));
+  // A later change supersedes this one even if its names resolve first.
+  auto pending = std::make_shared<config::DeclarativeConfig>(std::move(config));
   std::uint64_t sequence = ++reload_sequence_;
-  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence] {
+  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence, why] {
     if (shutting_down_) return;
     if (sequence != reload_sequence_) {
-      spdlog::info("reload: configuration {} superseded by a later reload", pending->hash);
+      spdlog::info("{}: configuration {} superseded by a later change", why, pending->hash);
       return;
     }
-    activate(std::move(*pending), "reload");
+    activate(std::move(*pending), why);
   });
-  return errors;
 }
 
 void Gateway::activate(config::DeclarativeConfig config, const std::string& why) {

@@ -21,6 +21,7 @@
 #include "core/worker.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
+#include "store/store.hpp"
 
 namespace portico {
 
@@ -32,7 +33,10 @@ using GatewayTotals = obs::StatsTotals;
 
 class Gateway {
  public:
-  Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals);
+  // With a `config_path`, the configuration is that declarative file (Kong's DB-less mode);
+  // without one, it is the embedded store in `data_dir` (created when missing), managed
+  // through the Admin API.
+  Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir = "");
   ~Gateway();
 
   // Loads the configuration, binds every listener and starts the workers. On failure
@@ -45,6 +49,10 @@ class Gateway {
   // Runs on the control thread; returns the errors (empty on success).
   std::vector<std::string> reload();
   void request_reload();
+  // Takes a validated configuration live: names it introduces are resolved first (the
+  // current snapshot serves meanwhile), then every worker gets the new snapshot. A later
+  // call supersedes an earlier one still waiting for DNS. Control thread only.
+  void stage(config::DeclarativeConfig config, const std::string& why);
   void request_shutdown();
   // Runs `fn` on the control thread (thread-safe).
   void post_to_control(std::function<void()> fn);
@@ -58,10 +66,13 @@ class Gateway {
   const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
   const proxy::ProxyOptions& options() const { return options_; }
   const std::string& config_path() const { return config_path_; }
+  const std::string& data_dir() const { return data_dir_; }
   const std::string& node_id() const { return node_id_; }
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);
+  // The first configuration: the file, or the store's rows (kept in `rows` for the Admin API).
+  bool load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows, std::vector<std::string>& errors);
   // Builds a snapshot of `config` and hands it to the workers and the health checker.
   void activate(config::DeclarativeConfig config, const std::string& why);
   // Re-resolves host names whose TTL expired; rebuilds the snapshot when addresses change.
@@ -74,6 +85,8 @@ class Gateway {
   proxy::ProxyOptions options_;
   std::string config_path_;
   bool handle_signals_;
+  std::string data_dir_;
+  std::unique_ptr<store::Store> store_;  // null in DB-less mode
   std::string node_id_;
   DeadlineQueue control_deadlines_;  // before control_: admin sessions hold Deadlines in it
   boost::asio::io_context control_{1};

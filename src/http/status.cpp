@@ -69,13 +69,17 @@ std::string json_response(int status, std::string_view json_body, bool close, st
   out += std::to_string(status);
   out += ' ';
   out += reason_phrase(status);
-  out += "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ";
-  out += std::to_string(json_body.size());
+  // 204 and 304 have no body, and so no Content-Length (RFC 9110 8.6).
+  bool bodiless = status == 204 || status == 304;
+  if (!bodiless) {
+    out += "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ";
+    out += std::to_string(json_body.size());
+  }
   out += "\r\nServer: portico/" PORTICO_VERSION "\r\n";
   out += extra_headers;
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  if (!head_only) out += json_body;
+  if (!head_only && !bodiless) out += json_body;
   return out;
 }
 

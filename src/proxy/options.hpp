@@ -16,6 +16,7 @@ namespace portico::proxy {
 struct ProxyOptions {
   std::vector<std::string> proxy_listen{"0.0.0.0:8000"};
   std::string admin_listen = "127.0.0.1:8001";  // "off" disables the admin listener
+  std::string admin_token;  // when set, every Admin API request must carry it in Kong-Admin-Token
   int workers = 0;                               // 0: one per core
   std::string access_log = "-";                  // path, "-" for stdout, or "off"
   std::vector<net::Cidr> trusted_ips;            // peers whose X-Forwarded-* are kept

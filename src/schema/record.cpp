@@ -229,7 +229,7 @@ bool read(const json::value& v, std::vector<std::pair<std::string, std::string>>
 
 json::value write(bool v, const Rules&) { return v; }
 json::value write(int v, const Rules&) { return v; }
-json::value write(double v, const Rules&) { return v; }
+json::value write(double v, const Rules&) { return number_json(v); }
 json::value write(const std::string& v, const Rules& rules) {
   if (v.empty() && rules.nullable) return nullptr;
   return json::value(v);

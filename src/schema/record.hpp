@@ -17,6 +17,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -85,6 +86,12 @@ json::object describe(const std::vector<std::string>*, const Rules&);
 json::object describe(const std::vector<int>*, const Rules&);
 json::object describe(const std::vector<std::pair<std::string, std::string>>*, const Rules&);
 }  // namespace codec
+
+// A number as JSON: integral values as integers ("timeout": 1, not 1E0, as Kong writes them).
+inline json::value number_json(double v) {
+  if (v == static_cast<double>(static_cast<std::int64_t>(v)) && v > -9.0e15 && v < 9.0e15) return static_cast<std::int64_t>(v);
+  return v;
+}
 
 // "prefix.name" (or "name" when prefix is empty).
 std::string join_path(const std::string& prefix, const std::string& name);

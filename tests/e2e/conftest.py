@@ -92,14 +92,18 @@ def demo_config(backends):
 
 
 class Portico:
-    def __init__(self, config_path, extra_args=(), env=None):
+    """A gateway on free loopback ports: DB-less with `config_path`, or on the embedded store
+    in `data_dir` when config_path is None."""
+
+    def __init__(self, config_path, extra_args=(), env=None, data_dir=None):
         self.config_path = config_path
-        self.log_path = str(config_path) + ".log"
+        self.log_path = str(config_path if config_path is not None else data_dir) + ".log"
         for attempt in range(3):  # new ports if one found free was taken meanwhile
             self.port = free_port()
             self.admin_port = free_port()
             self.log = open(self.log_path, "w")
-            args = [PORTICO_BIN, "run", "-c", str(config_path),
+            source = ["-c", str(config_path)] if config_path is not None else ["--data-dir", str(data_dir)]
+            args = [PORTICO_BIN, "run", *source,
                     "--proxy-listen", "127.0.0.1:%d" % self.port,
                     "--admin-listen", "127.0.0.1:%d" % self.admin_port,
                     "--workers", "2"] + list(extra_args)
@@ -120,6 +124,9 @@ class Portico:
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
+    def admin(self, path):
+        return "http://127.0.0.1:%d%s" % (self.admin_port, path)
+
     def logs(self):
         self.log.flush()
         return Path(self.log_path).read_text()
@@ -133,8 +140,8 @@ class Portico:
 def start_portico():
     started = []
 
-    def start(config_path, extra_args=(), env=None):
-        p = Portico(config_path, extra_args, env)
+    def start(config_path, extra_args=(), env=None, data_dir=None):
+        p = Portico(config_path, extra_args, env, data_dir)
         started.append(p)
         return p
 

@@ -52,5 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   exercise(admin::read_form_body(text), schema::Input::text);
   exercise(admin::read_json_body(text), schema::Input::typed);
+  // The same bytes as a multipart body under a fixed boundary (the seeds carry it).
+  exercise(admin::read_multipart_body("multipart/form-data; boundary=XyZ", text), schema::Input::text);
   return 0;
 }

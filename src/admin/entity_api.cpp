@@ -1,0 +1,617 @@
+#include "admin/entity_api.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "admin/body_readers.hpp"
+#include "admin/kong_errors.hpp"
+#include "config/export.hpp"
+#include "core/uuid.hpp"
+#include "crypto/base64.hpp"
+#include "http/params.hpp"
+#include "plugin/config_schema.hpp"
+#include "plugin/registry.hpp"
+#include "store/declarative.hpp"
+
+namespace portico::admin {
+
+namespace json = boost::json;
+
+// One collection: its path segment, its store kind (Kong's table name), the field that
+// names an entity in paths besides its id, and the references it holds to other entities.
+struct EntityApi::Kind {
+  std::string_view path;
+  std::string_view kind;
+  std::string_view name_field;  // "" when entities are addressed by id only
+  std::vector<std::string_view> refs;  // "service", "route", "consumer", "upstream"
+  std::vector<std::string_view> arrays;  // fields a form may give as one value
+};
+
+namespace {
+
+using Kind = EntityApi::Kind;
+
+const std::vector<Kind>& kinds() {
+  static const std::vector<Kind> all = {
+      {"services", "services", "name", {}, {"tags", "retry_on_statuses"}},
+      {"routes", "routes", "name", {"service"}, {"tags", "protocols", "methods", "hosts", "paths", "snis", "sources", "destinations"}},
+      {"plugins", "plugins", "", {"service", "route", "consumer"}, {"tags", "protocols"}},
+      {"consumers", "consumers", "username", {}, {"tags"}},
+      {"upstreams", "upstreams", "name", {}, {"tags"}},
+      {"targets", "targets", "", {"upstream"}, {"tags"}},
+      {"key-auths", "keyauth_credentials", "key", {"consumer"}, {"tags"}},
+      {"jwts", "jwt_secrets", "key", {"consumer"}, {"tags"}},
+      {"acls", "acls", "", {"consumer"}, {"tags"}},
+      {"basic-auths", "basicauth_credentials", "username", {"consumer"}, {"tags"}},
+  };
+  return all;
+}
+
+const Kind* kind_by_path(std::string_view path) {
+  for (const auto& k : kinds()) {
+    if (k.path == path && k.path != "targets") return &k;  // targets exist only under their upstream
+  }
+  return nullptr;
+}
+const Kind& kind_named(std::string_view kind) {
+  for (const auto& k : kinds()) {
+    if (k.kind == kind) return k;
+  }
+  return kinds().front();
+}
+
+// Nested collections: /{parent}/{id}/{sub} lists the child kind whose `ref` is that parent.
+struct Nested {
+  std::string_view parent, sub, child, ref;
+};
+constexpr Nested kNested[] = {
+    {"services", "routes", "routes", "service"},      {"services", "plugins", "plugins", "service"},
+    {"routes", "plugins", "plugins", "route"},        {"consumers", "plugins", "plugins", "consumer"},
+    {"upstreams", "targets", "targets", "upstream"},  {"consumers", "key-auth", "key-auths", "consumer"},
+    {"consumers", "jwt", "jwts", "consumer"},         {"consumers", "acls", "acls", "consumer"},
+    {"consumers", "basic-auth", "basic-auths", "consumer"},
+};
+
+std::string_view ref_kind(std::string_view ref) {
+  if (ref == "service") return "services";
+  if (ref == "route") return "routes";
+  if (ref == "consumer") return "consumers";
+  return "upstreams";
+}
+
+Reply json_reply(int status, const json::value& v) { return {status, json::serialize(v)}; }
+Reply message(int status, std::string_view text) { return json_reply(status, json::object{{"message", text}}); }
+Reply not_found() { return message(404, "Not found"); }
+Reply kong_error(int status, int code, std::string_view name, std::string_view text, json::value fields = nullptr) {
+  json::object o{{"code", code}, {"name", name}, {"message", text}};
+  if (!fields.is_null()) o["fields"] = std::move(fields);
+  return json_reply(status, o);
+}
+Reply violation(schema::Errors errors) { return json_reply(400, schema_violation(errors)); }
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+json::object parse_object(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object{};
+}
+
+std::string ref_id(const json::object& body, std::string_view ref) {
+  if (auto* v = body.if_contains(ref); v && v->is_object()) {
+    if (auto* id = v->as_object().if_contains("id"); id && id->is_string()) return std::string(id->as_string());
+  }
+  return {};
+}
+
+std::vector<std::string> string_list(const json::value* v) {
+  std::vector<std::string> out;
+  if (v == nullptr || !v->is_array()) return out;
+  for (const auto& e : v->as_array()) {
+    if (e.is_string()) out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+// `?tags=a,b` (every tag) or `?tags=a/b` (any of them), as Kong's.
+bool matches_tags(const json::object& body, const std::string& filter) {
+  if (filter.empty()) return true;
+  auto tags = string_list(body.if_contains("tags"));
+  bool any = filter.find('/') != std::string::npos;
+  std::size_t start = 0;
+  bool all_found = true;
+  while (start <= filter.size()) {
+    std::size_t end = filter.find(any ? '/' : ',', start);
+    std::string tag = filter.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    bool found = std::find(tags.begin(), tags.end(), tag) != tags.end();
+    if (any && found) return true;
+    if (!found) all_found = false;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return !any && all_found;
+}
+
+// Objects are merged key by key (a plugin's config is patched field by field, as in Kong);
+// anything else replaces.
+void merge_into(json::object& base, const json::object& patch) {
+  for (const auto& [key, value] : patch) {
+    auto* existing = base.if_contains(key);
+    if (existing != nullptr && existing->is_object() && value.is_object()) {
+      merge_into(existing->as_object(), value.as_object());
+    } else {
+      base[key] = value;
+    }
+  }
+}
+
+std::string decode_segment(std::string_view raw) {
+  std::string out;
+  if (!http::percent_decode(raw, out, false)) return std::string(raw);
+  return out;
+}
+
+}  // namespace
+
+// What a path names: a collection (possibly under a parent entity) or one entity in it.
+struct EntityApi::Target {
+  const Kind* kind = nullptr;
+  const store::Entity* parent = nullptr;  // /services/{s}/routes: the service
+  std::string_view parent_ref;            // "service"
+  std::string key;                        // the id or name in the path; empty for the collection
+};
+
+EntityApi::EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial,
+                     Activate activate)
+    : store_(&store),
+      activate_(std::move(activate)),
+      rows_(std::move(rows)),
+      config_(std::make_shared<const config::DeclarativeConfig>(std::move(initial))) {}
+
+EntityApi::EntityApi(Current current) : current_(std::move(current)) {}
+
+void EntityApi::refresh_dbless() {
+  const config::DeclarativeConfig* c = current_ ? current_() : nullptr;
+  if (c == nullptr || (config_ && c->hash == dbless_hash_)) return;
+  std::size_t skipped = 0;
+  static const std::int64_t started = now_seconds();
+  rows_ = store::rows_from_config(*c, started, skipped);
+  std::stable_sort(rows_.begin(), rows_.end(), [](const store::Entity& a, const store::Entity& b) {
+    return std::tie(a.kind, a.created_at, a.id) < std::tie(b.kind, b.created_at, b.id);
+  });
+  config_ = std::make_shared<const config::DeclarativeConfig>(*c);
+  dbless_hash_ = c->hash;
+}
+
+const store::Entity* EntityApi::find(const Kind& kind, std::string_view id_or_name) const {
+  for (const auto& row : rows_) {
+    if (row.kind == kind.kind && (row.id == id_or_name || (!kind.name_field.empty() && !row.name.empty() && row.name == id_or_name))) {
+      return &row;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The entity `id` of store kind `kind` as Kong answers it, from the loaded model (every
+// default filled in); empty when the model has no such entity.
+json::object entity_json(const config::DeclarativeConfig& c, std::string_view kind, const std::string& id) {
+  json::object out;
+  auto each_consumer_credential = [&](auto member, auto writer) {
+    for (const auto& k : c.consumers) {
+      for (const auto& cred : k.*member) {
+        if (cred.id == id) out = writer(cred, k.id);
+      }
+    }
+  };
+  auto first = [&](const auto& list, auto writer) {
+    for (const auto& e : list) {
+      if (e.id == id) {
+        out = writer(e);
+        return;
+      }
+    }
+  };
+  if (kind == "services") {
+    first(c.services, [](const auto& s) { return config::service_json(s); });
+  } else if (kind == "routes") {
+    first(c.routes, [&c](const auto& r) { return config::route_json(r, c); });
+  } else if (kind == "plugins") {
+    first(c.plugins, [&c](const auto& p) { return config::plugin_json(p, c); });
+  } else if (kind == "consumers") {
+    first(c.consumers, [](const auto& k) { return config::consumer_json(k); });
+  } else if (kind == "upstreams") {
+    first(c.upstreams, [](const auto& u) { return config::upstream_json(u); });
+  } else if (kind == "targets") {
+    for (const auto& u : c.upstreams) {
+      for (const auto& t : u.targets) {
+        if (t.id == id) out = config::target_json(t, u.id);
+      }
+    }
+  } else if (kind == "keyauth_credentials") {
+    each_consumer_credential(&config::ConsumerConfig::keyauth_credentials, config::keyauth_json);
+  } else if (kind == "jwt_secrets") {
+    each_consumer_credential(&config::ConsumerConfig::jwt_secrets, config::jwt_secret_json);
+  } else if (kind == "acls") {
+    each_consumer_credential(&config::ConsumerConfig::acls, config::acl_json);
+  }
+  return out;
+}
+
+}  // namespace
+
+json::object EntityApi::answer(const store::Entity& row) const {
+  json::object out = entity_json(*config_, row.kind, row.id);
+  if (out.empty()) out = parse_object(row.body);  // not in the model (cannot happen for a loaded row)
+  out["id"] = row.id;
+  out["created_at"] = row.created_at;
+  out["updated_at"] = row.updated_at;
+  return out;
+}
+
+std::optional<Reply> EntityApi::handle(const Request& request) {
+  // Split the path: /a/b/c/d
+  std::vector<std::string> seg;
+  std::string_view rest = request.path;
+  while (!rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    std::size_t slash = rest.find('/');
+    seg.push_back(decode_segment(rest.substr(0, slash)));
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  }
+  if (seg.empty() || seg.size() > 4) return std::nullopt;
+  if (!store_) refresh_dbless();
+  Target t;
+  if (seg.size() <= 2) {
+    t.kind = kind_by_path(seg[0]);
+    if (t.kind == nullptr) return std::nullopt;
+    if (seg.size() == 2) t.key = seg[1];
+  } else {
+    const Kind* parent_kind = kind_by_path(seg[0]);
+    if (parent_kind == nullptr) return std::nullopt;
+    const Nested* nested = nullptr;
+    for (const auto& n : kNested) {
+      if (n.parent == seg[0] && n.sub == seg[2]) nested = &n;
+    }
+    if (nested == nullptr) return std::nullopt;  // e.g. /upstreams/{u}/health: not an entity path
+    t.parent = find(*parent_kind, seg[1]);
+    if (t.parent == nullptr) return not_found();
+    for (const auto& k : kinds()) {
+      if (k.path == nested->child) t.kind = &k;
+    }
+    t.parent_ref = nested->ref;
+    if (seg.size() == 4) t.key = seg[3];
+  }
+  std::string_view method = request.method;
+  bool read = method == "GET" || method == "HEAD";
+  if (!read && store_ == nullptr) {
+    const char* op = method == "POST" ? "create" : method == "PUT" ? "upsert" : method == "PATCH" ? "update" : "delete";
+    if (method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE") return message(405, "Method not allowed");
+    return kong_error(405, 12, "operation unsupported",
+                      std::string("cannot ") + op + " '" + std::string(t.kind->kind) + "' entities when not using a database");
+  }
+  if (t.kind->kind == "basicauth_credentials" && !read) {
+    return message(501, "basic-auth credentials cannot be written through the Admin API yet: declare them in a "
+                        "declarative file (-c); see docs/admin-api.md");
+  }
+  if (t.key.empty()) {
+    if (read) return list(t, request.query);
+    if (method == "POST") return create(t, request);
+    return message(405, "Method not allowed");
+  }
+  if (read) return get(t);
+  if (method == "PUT") return upsert(t, request);
+  if (method == "PATCH") return patch(t, request);
+  if (method == "DELETE") return remove(t);
+  return message(405, "Method not allowed");
+}
+
+Reply EntityApi::list(const Target& t, std::string_view query) {
+  std::string size_text, offset_text, tags;
+  http::percent_decode(http::query_value(query, "size"), size_text);
+  http::percent_decode(http::query_value(query, "offset"), offset_text);
+  http::percent_decode(http::query_value(query, "tags"), tags);
+  long long size = 100;
+  if (!size_text.empty()) {
+    char* end = nullptr;
+    size = std::strtoll(size_text.c_str(), &end, 10);
+    if (end != size_text.c_str() + size_text.size() || size < 1 || size > 1000) {
+      return kong_error(400, 9, "invalid size", "size must be an integer between 1 and 1000");
+    }
+  }
+  // The offset is the position after the last entity shown: (created_at, id), opaque.
+  std::int64_t after_created = -1;
+  std::string after_id;
+  if (!offset_text.empty()) {
+    std::string decoded;
+    std::size_t colon = std::string::npos;
+    if (crypto::base64url_decode(offset_text, decoded)) colon = decoded.find(':');
+    if (colon == std::string::npos) {
+      return kong_error(400, 7, "invalid offset", "'" + offset_text + "' is not a valid offset: bad base64 encoding");
+    }
+    after_created = std::strtoll(decoded.substr(0, colon).c_str(), nullptr, 10);
+    after_id = decoded.substr(colon + 1);
+  }
+  std::vector<const store::Entity*> page;
+  bool more = false;
+  for (const auto& row : rows_) {
+    if (row.kind != t.kind->kind) continue;
+    if (after_created >= 0 && std::tie(row.created_at, row.id) <= std::tie(after_created, after_id)) continue;
+    json::object body = parse_object(row.body);
+    if (t.parent != nullptr && ref_id(body, t.parent_ref) != t.parent->id) continue;
+    if (!matches_tags(body, tags)) continue;
+    if (page.size() == static_cast<std::size_t>(size)) {
+      more = true;
+      break;
+    }
+    page.push_back(&row);
+  }
+  json::array data;
+  for (const auto* row : page) data.push_back(answer(*row));
+  json::object out{{"data", std::move(data)}, {"next", nullptr}};
+  if (more) {
+    std::string token = crypto::base64url_encode(std::to_string(page.back()->created_at) + ":" + page.back()->id);
+    std::string next(t.parent ? "/" + std::string(kind_named(ref_kind(t.parent_ref)).path) + "/" + t.parent->id + "/" : "/");
+    next += t.parent ? std::string([&] {
+      for (const auto& n : kNested) {
+        if (n.child == t.kind->path && n.ref == t.parent_ref) return n.sub;
+      }
+      return t.kind->path;
+    }()) : std::string(t.kind->path);
+    next += "?offset=" + token;
+    if (!size_text.empty()) next += "&size=" + size_text;
+    if (!tags.empty()) next += "&tags=" + std::string(http::query_value(query, "tags"));
+    out["next"] = next;
+    out["offset"] = token;
+  }
+  return json_reply(200, out);
+}
+
+Reply EntityApi::get(const Target& t) {
+  const store::Entity* row = find(*t.kind, t.key);
+  if (row == nullptr) return not_found();
+  if (t.parent != nullptr && ref_id(parse_object(row->body), t.parent_ref) != t.parent->id) return not_found();
+  return json_reply(200, answer(*row));
+}
+
+namespace {
+
+// A request body as an entity: JSON object, form fields Kong-converted (one value where a
+// list is expected becomes a list).
+Result<json::object> entity_body(const Request& r, const Kind& kind, schema::Input& input, int& status) {
+  RequestBody body = read_request_body(r.content_type, r.body);
+  status = body.status;
+  input = body.input;
+  if (!body.value.ok()) return body.value.error();
+  json::object o = body.value->as_object();
+  if (input == schema::Input::text) {
+    for (auto field : kind.arrays) {
+      if (auto* v = o.if_contains(field); v && v->is_string()) *v = json::array{*v};
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+Reply EntityApi::create(const Target& t, const Request& r) {
+  schema::Input input;
+  int status = 400;
+  auto body = entity_body(r, *t.kind, input, status);
+  if (!body.ok()) return message(status, body.error().message);
+  std::string id;
+  if (auto* v = body->if_contains("id")) {
+    if (!v->is_string() || !is_uuid(v->as_string())) return violation({{"id", "expected a valid UUID"}});
+    id = std::string(v->as_string());
+    for (const auto& row : rows_) {
+      if (row.id == id) {
+        return kong_error(409, 3, "primary key violation", "primary key violation on key '{id=\"" + id + "\"}'",
+                          json::object{{"id", id}});
+      }
+    }
+  } else {
+    id = random_uuid();
+  }
+  return write(t, std::move(*body), id, now_seconds(), 201);
+}
+
+Reply EntityApi::upsert(const Target& t, const Request& r) {
+  schema::Input input;
+  int status = 400;
+  auto body = entity_body(r, *t.kind, input, status);
+  if (!body.ok()) return message(status, body.error().message);
+  const store::Entity* existing = find(*t.kind, t.key);
+  std::string id;
+  std::int64_t created = now_seconds();
+  if (existing != nullptr) {
+    id = existing->id;
+    created = existing->created_at;
+  } else if (is_uuid(t.key)) {
+    id = t.key;
+  } else if (!t.kind->name_field.empty()) {
+    id = random_uuid();
+    (*body)[t.kind->name_field] = t.key;  // PUT /services/{name}: the name is the path's
+  } else {
+    return not_found();
+  }
+  if (existing != nullptr && !is_uuid(t.key) && !t.kind->name_field.empty()) (*body)[t.kind->name_field] = t.key;
+  return write(t, std::move(*body), id, created, 200);
+}
+
+Reply EntityApi::patch(const Target& t, const Request& r) {
+  const store::Entity* existing = find(*t.kind, t.key);
+  if (existing == nullptr) return not_found();
+  if (t.parent != nullptr && ref_id(parse_object(existing->body), t.parent_ref) != t.parent->id) return not_found();
+  schema::Input input;
+  int status = 400;
+  auto patch_body = entity_body(r, *t.kind, input, status);
+  if (!patch_body.ok()) return message(status, patch_body.error().message);
+  json::object body = parse_object(existing->body);
+  if (t.kind->kind == "services" && patch_body->contains("url")) {
+    // A url replaces what it is made of (Kong's shorthand).
+    for (const char* f : {"protocol", "host", "port", "path"}) body.erase(f);
+  }
+  merge_into(body, *patch_body);
+  return write(t, std::move(body), existing->id, existing->created_at, 200);
+}
+
+Reply EntityApi::write(const Target& t, json::object body, std::string id, std::int64_t created_at, int status) {
+  const Kind& kind = *t.kind;
+  body.erase("created_at");
+  body.erase("updated_at");
+  body["id"] = id;
+  if (t.parent != nullptr) body[t.parent_ref] = json::object{{"id", t.parent->id}};
+  // References by name become references by id; a reference to nothing is Kong's foreign key error.
+  for (auto ref : kind.refs) {
+    auto* v = body.if_contains(ref);
+    if (v == nullptr || v->is_null()) continue;
+    if (!v->is_object()) return violation({{std::string(ref), "expected a record"}});
+    const Kind& target = kind_named(ref_kind(ref));
+    std::string key;
+    for (const char* field : {"id", "name", "username"}) {
+      if (auto* k = v->as_object().if_contains(field); k && k->is_string()) key = std::string(k->as_string());
+    }
+    const store::Entity* referenced = key.empty() ? nullptr : find(target, key);
+    if (referenced == nullptr) {
+      return kong_error(400, 4, "foreign key violation",
+                        "the foreign key '" + json::serialize(*v) + "' does not reference an existing '" +
+                            std::string(target.kind) + "' entity.",
+                        json::object{{ref, *v}});
+    }
+    *v = json::object{{"id", referenced->id}};
+  }
+  // A plugin's config is typed (and completed) by the plugin's own schema before it is stored.
+  if (kind.kind == "plugins") {
+    std::string name = body.contains("name") && body.at("name").is_string() ? std::string(body.at("name").as_string()) : "";
+    if (const plugin::Schema* schema = plugin::find_schema(name); schema != nullptr && schema->config != nullptr) {
+      schema::Errors errors;
+      json::value config = body.contains("config") ? body.at("config") : json::value(nullptr);
+      auto parsed = schema->config->read(config, errors, schema::Input::text, "config");
+      if (!parsed) return violation(errors);
+      body["config"] = schema->config->write(*parsed);
+    }
+  }
+  // Names are unique per kind (Kong's 409).
+  std::string name;
+  if (!kind.name_field.empty()) {
+    if (auto* v = body.if_contains(kind.name_field); v && v->is_string()) name = std::string(v->as_string());
+    for (const auto& row : rows_) {
+      if (row.kind == kind.kind && row.id != id && !name.empty() && row.name == name) {
+        return kong_error(409, 5, "unique constraint violation",
+                          "UNIQUE violation detected on '{" + std::string(kind.name_field) + "=\"" + name + "\"}'",
+                          json::object{{kind.name_field, name}});
+      }
+    }
+  }
+  std::int64_t now = now_seconds();
+  store::Entity row{std::string(kind.kind), id, name, json::serialize(config::without_nulls(body)), created_at, now};
+  std::vector<store::Entity> candidate;
+  candidate.reserve(rows_.size() + 1);
+  bool replaced = false;
+  for (const auto& r : rows_) {
+    if (r.id == id) {
+      candidate.push_back(row);
+      replaced = true;
+    } else {
+      candidate.push_back(r);
+    }
+  }
+  if (!replaced) candidate.push_back(row);
+  store::Change change;
+  change.upserts.push_back(row);
+  return commit(change, std::move(candidate), id, status, kind);
+}
+
+Reply EntityApi::commit(const store::Change& change, std::vector<store::Entity> rows, std::string focus_id,
+                        int status, const Kind& kind) {
+  std::string focus_path;
+  auto loaded = store::load_rows(rows, focus_id, &focus_path);
+  if (!loaded.ok()) {
+    schema::Errors errors;
+    for (const auto& e : loaded.errors) {
+      std::string_view path = e.path;
+      if (!focus_path.empty() && path.starts_with(focus_path) &&
+          (path.size() == focus_path.size() || path[focus_path.size()] == '.')) {
+        path.remove_prefix(std::min(path.size(), focus_path.size() + 1));
+        errors.push_back({std::string(path), e.message,
+                          path.empty() ? schema::FieldError::Subject::record : schema::FieldError::Subject::value});
+      } else {
+        // Another entity no longer loads with this change (e.g. a plugin configured twice).
+        errors.push_back({"", (e.path.empty() ? "" : e.path + ": ") + e.message, schema::FieldError::Subject::record});
+      }
+    }
+    return violation(errors);
+  }
+  // What is stored is the entity as loaded (a service's url expanded into protocol, host,
+  // port and path; a plugin's config complete), as Kong stores it: later PATCHes apply to it.
+  store::Change stored = change;
+  for (auto& row : stored.upserts) {
+    json::object full = entity_json(loaded.config, row.kind, row.id);
+    if (full.empty()) continue;
+    row.body = json::serialize(config::without_nulls(full));
+    for (auto& r : rows) {
+      if (r.id == row.id) r.body = row.body;
+    }
+  }
+  auto applied = store_->apply(stored);
+  if (!applied.ok()) {
+    if (applied.error().kind == ErrorKind::conflict) {
+      return kong_error(409, 5, "unique constraint violation", applied.error().message);
+    }
+    return message(500, "the change could not be stored: " + applied.error().message);
+  }
+  // Keep the store's order: kind, created_at, id.
+  std::stable_sort(rows.begin(), rows.end(), [](const store::Entity& a, const store::Entity& b) {
+    return std::tie(a.kind, a.created_at, a.id) < std::tie(b.kind, b.created_at, b.id);
+  });
+  rows_ = std::move(rows);
+  config_ = std::make_shared<const config::DeclarativeConfig>(loaded.config);
+  activate_(std::move(loaded.config), "admin api: " + std::string(kind.kind));
+  if (status == 204) return {204, ""};
+  for (const auto& row : rows_) {
+    if (row.id == focus_id) return json_reply(status, answer(row));
+  }
+  return {204, ""};
+}
+
+Reply EntityApi::remove(const Target& t) {
+  const store::Entity* existing = find(*t.kind, t.key);
+  if (existing == nullptr) return {204, ""};  // Kong: deleting what is not there succeeds
+  if (t.parent != nullptr && ref_id(parse_object(existing->body), t.parent_ref) != t.parent->id) return not_found();
+  std::string id = existing->id;
+  const Kind& kind = *t.kind;
+  // Kong's foreign keys: routes keep their service (400); plugins, credentials and targets
+  // go with what they belong to (cascade).
+  std::vector<std::string> doomed{id};
+  for (const auto& row : rows_) {
+    json::object body = parse_object(row.body);
+    for (auto ref : kind_named(row.kind).refs) {
+      if (ref_kind(ref) != kind.kind || ref_id(body, ref) != id) continue;
+      if (row.kind == "routes") {
+        return kong_error(400, 4, "foreign key violation",
+                          "an existing 'routes' entity references this '" + std::string(kind.kind) + "' entity",
+                          json::object{{"@referenced_by", "routes"}});
+      }
+      doomed.push_back(row.id);
+    }
+  }
+  store::Change change;
+  std::vector<store::Entity> rows;
+  for (const auto& row : rows_) {
+    if (std::find(doomed.begin(), doomed.end(), row.id) != doomed.end()) {
+      change.deletes.emplace_back(row.kind, row.id);
+    } else {
+      rows.push_back(row);
+    }
+  }
+  return commit(change, std::move(rows), "", 204, kind);
+}
+
+}  // namespace portico::admin

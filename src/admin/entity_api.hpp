@@ -1,0 +1,72 @@
+// Kong's entity endpoints: /services, /routes, /plugins, /consumers, /upstreams, their
+// nested forms (/services/{s}/routes, /upstreams/{u}/targets, /consumers/{c}/key-auth...),
+// with GET / POST / PUT / PATCH / DELETE as Kong 3.x answers them.
+//
+// With a store (`portico run` without -c), a write is validated by building the whole
+// configuration it would make, with the same loader that reads kong.yml (store/declarative.hpp),
+// then committed to the store (durable before the answer) and handed to the gateway to go
+// live. Without one (DB-less, -c FILE), entities are read from the running configuration
+// and writes answer Kong's 405 "operation unsupported".
+//
+// Runs on the control thread, like the rest of the Admin API.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "admin/exchange.hpp"
+#include "config/model.hpp"
+#include "store/store.hpp"
+
+namespace portico::admin {
+
+class EntityApi {
+ public:
+  // Takes a validated configuration live (the gateway's staging of a new snapshot).
+  using Activate = std::function<void(config::DeclarativeConfig config, const std::string& why)>;
+  // DB-less: the configuration now serving (it changes when the file is reloaded).
+  using Current = std::function<const config::DeclarativeConfig*()>;
+
+  // Store mode: `initial` is what the store's rows load to (the gateway started with it).
+  EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial, Activate activate);
+  // DB-less mode.
+  explicit EntityApi(Current current);
+
+  // The answer when `request.path` is an entity path; nullopt otherwise.
+  std::optional<Reply> handle(const Request& request);
+
+  bool has_store() const { return store_ != nullptr; }
+
+  struct Kind;    // one entity collection (entity_api.cpp)
+  struct Target;  // what a path names
+
+ private:
+  Reply list(const Target& t, std::string_view query);
+  Reply get(const Target& t);
+  Reply create(const Target& t, const Request& r);
+  Reply upsert(const Target& t, const Request& r);  // PUT
+  Reply patch(const Target& t, const Request& r);
+  Reply remove(const Target& t);
+  // Validates `body` as the entity `id` of the target's kind (replacing any row with that id),
+  // commits it and makes it live; the Kong answer (201/200 with the entity, or the error).
+  Reply write(const Target& t, boost::json::object body, std::string id, std::int64_t created_at, int status);
+  Reply commit(const store::Change& change, std::vector<store::Entity> rows, std::string focus_id, int status,
+               const Kind& kind);
+  void refresh_dbless();
+  const store::Entity* find(const Kind& kind, std::string_view id_or_name) const;
+  boost::json::object answer(const store::Entity& row) const;
+
+  store::Store* store_ = nullptr;
+  Activate activate_;
+  Current current_;
+  std::vector<store::Entity> rows_;  // ordered by kind, created_at, id (as the store reads them)
+  std::shared_ptr<const config::DeclarativeConfig> config_;  // what rows_ load to
+  std::string dbless_hash_;
+};
+
+}  // namespace portico::admin

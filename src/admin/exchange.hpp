@@ -1,0 +1,21 @@
+// One Admin API request and its answer, as the handlers see them (the listener in
+// admin_server.cpp reads the request whole, body included, before handling it).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace portico::admin {
+
+struct Request {
+  std::string_view method, path, query;
+  std::string_view content_type;  // of the body, if any
+  std::string_view body;
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;  // JSON; empty for 204 and 304
+};
+
+}  // namespace portico::admin

@@ -1,0 +1,294 @@
+#include "config/export.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include "plugin/config_schema.hpp"
+#include "plugin/plugin.hpp"
+#include "schema/record.hpp"
+
+namespace portico::config {
+
+namespace {
+
+// Kong answers null for an unset string or an empty list.
+json::value or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+json::value or_null(const std::vector<std::string>& list) {
+  if (list.empty()) return nullptr;
+  json::array out;
+  for (const auto& s : list) out.emplace_back(s);
+  return out;
+}
+json::array ints(const std::vector<int>& list) {
+  json::array out;
+  for (int v : list) out.emplace_back(v);
+  return out;
+}
+json::value headers_json(const std::map<std::string, std::vector<std::string>>& headers) {
+  if (headers.empty()) return nullptr;
+  json::object out;
+  for (const auto& [name, values] : headers) out[name] = or_null(values);
+  return out;
+}
+json::value ref(const std::string& id) { return json::object{{"id", id}}; }
+
+json::object healthy_json(const HealthyRule& h, bool active) {
+  json::object o{{"successes", h.successes}, {"http_statuses", ints(h.http_statuses)}};
+  if (active) o["interval"] = schema::number_json(h.interval);
+  return o;
+}
+json::object unhealthy_json(const UnhealthyRule& h, bool active) {
+  json::object o{{"http_failures", h.http_failures},
+                 {"tcp_failures", h.tcp_failures},
+                 {"timeouts", h.timeouts},
+                 {"http_statuses", ints(h.http_statuses)}};
+  if (active) o["interval"] = schema::number_json(h.interval);
+  else if (h.fail_timeout > 0) o["fail_timeout"] = schema::number_json(h.fail_timeout);
+  return o;
+}
+
+}  // namespace
+
+json::object service_json(const ServiceConfig& s) {
+  json::object o{
+      {"id", s.id},
+      {"name", or_null(s.name)},
+      {"protocol", s.protocol},
+      {"host", s.host},
+      {"port", s.port},
+      {"path", or_null(s.path)},
+      {"retries", s.retries},
+      {"connect_timeout", s.connect_timeout_ms},
+      {"write_timeout", s.write_timeout_ms},
+      {"read_timeout", s.read_timeout_ms},
+      {"tags", or_null(s.tags)},
+      {"enabled", s.enabled},
+      {"client_certificate", nullptr},
+      {"tls_verify", nullptr},
+      {"tls_verify_depth", nullptr},
+      {"ca_certificates", nullptr},
+      // Portico's own fields (docs/configuration.md "Retries").
+      {"retry_on_statuses", ints(s.retry_on_statuses)},
+      {"retry_backoff_base", s.retry_backoff_base_ms},
+      {"retry_backoff_max", s.retry_backoff_max_ms},
+      {"retry_budget_percent", s.retry_budget_percent < 0 ? json::value(nullptr) : json::value(s.retry_budget_percent)},
+      {"request_timeout", s.request_timeout_ms},
+  };
+  // The reserve means nothing without a budget (and the loader says so): only with one.
+  if (s.retry_budget_percent >= 0) o["retry_budget_min_per_second"] = s.retry_budget_min_per_second;
+  return o;
+}
+
+json::object route_json(const RouteConfig& r, const DeclarativeConfig& c) {
+  json::array protocols;
+  for (const auto& p : r.protocols) protocols.emplace_back(p);
+  return json::object{
+      {"id", r.id},
+      {"name", or_null(r.name)},
+      {"protocols", protocols},
+      {"methods", or_null(r.methods)},
+      {"hosts", or_null(r.hosts)},
+      {"paths", or_null(r.paths)},
+      {"headers", headers_json(r.headers)},
+      {"strip_path", r.strip_path},
+      {"preserve_host", r.preserve_host},
+      {"regex_priority", r.regex_priority},
+      {"path_handling", r.path_handling},
+      {"https_redirect_status_code", r.https_redirect_status_code},
+      {"request_buffering", r.request_buffering},
+      {"response_buffering", r.response_buffering},
+      {"tags", or_null(r.tags)},
+      {"snis", nullptr},
+      {"sources", nullptr},
+      {"destinations", nullptr},
+      {"service", r.service_index < c.services.size() ? ref(c.services[r.service_index].id) : json::value(nullptr)},
+  };
+}
+
+json::object plugin_json(const PluginEntry& p, const DeclarativeConfig& c) {
+  json::value config = nullptr;
+  if (p.schema != nullptr && p.schema->config != nullptr && p.config) config = p.schema->config->write(*p.config);
+  auto scope = [](std::size_t index, const auto& list) {
+    return index < list.size() ? ref(list[index].id) : json::value(nullptr);
+  };
+  return json::object{
+      {"id", p.id},
+      {"name", p.name},
+      {"enabled", p.enabled},
+      {"config", config},
+      {"protocols", json::array{"grpc", "grpcs", "http", "https"}},
+      {"tags", nullptr},
+      {"instance_name", nullptr},
+      {"ordering", nullptr},
+      {"service", scope(p.service, c.services)},
+      {"route", scope(p.route, c.routes)},
+      {"consumer", scope(p.consumer, c.consumers)},
+  };
+}
+
+json::object consumer_json(const ConsumerConfig& k) {
+  return json::object{{"id", k.id}, {"username", or_null(k.username)}, {"custom_id", or_null(k.custom_id)}, {"tags", or_null(k.tags)}};
+}
+
+json::object keyauth_json(const KeyAuthCredential& k, const std::string& consumer_id) {
+  return json::object{{"id", k.id}, {"key", k.key}, {"tags", or_null(k.tags)}, {"ttl", nullptr}, {"consumer", ref(consumer_id)}};
+}
+
+json::object jwt_secret_json(const JwtSecret& j, const std::string& consumer_id) {
+  return json::object{{"id", j.id},
+                      {"key", j.key},
+                      {"algorithm", j.algorithm},
+                      {"secret", or_null(j.secret)},
+                      {"rsa_public_key", or_null(j.rsa_public_key)},
+                      {"tags", or_null(j.tags)},
+                      {"consumer", ref(consumer_id)}};
+}
+
+json::object acl_json(const AclGroup& a, const std::string& consumer_id) {
+  return json::object{{"id", a.id}, {"group", a.group}, {"tags", or_null(a.tags)}, {"consumer", ref(consumer_id)}};
+}
+
+json::object upstream_json(const UpstreamConfig& u) {
+  const auto& a = u.healthchecks.active;
+  const auto& p = u.healthchecks.passive;
+  json::object active{
+      {"type", a.type},
+      {"http_path", a.http_path},
+      {"timeout", schema::number_json(a.timeout)},
+      {"concurrency", a.concurrency},
+      {"https_verify_certificate", a.https_verify_certificate},
+      {"https_sni", or_null(a.https_sni)},
+      {"headers", headers_json(a.headers)},
+      {"healthy", healthy_json(a.healthy, true)},
+      {"unhealthy", unhealthy_json(a.unhealthy, true)},
+  };
+  json::object passive{
+      {"type", p.type}, {"healthy", healthy_json(p.healthy, false)}, {"unhealthy", unhealthy_json(p.unhealthy, false)}};
+  return json::object{
+      {"id", u.id},
+      {"name", u.name},
+      {"algorithm", u.algorithm},
+      {"slots", u.slots},
+      {"host_header", or_null(u.host_header)},
+      {"hash_on", u.hash_on},
+      {"hash_fallback", u.hash_fallback},
+      {"hash_on_header", or_null(u.hash_on_header)},
+      {"hash_fallback_header", or_null(u.hash_fallback_header)},
+      {"hash_on_cookie", or_null(u.hash_on_cookie)},
+      {"hash_on_cookie_path", u.hash_on_cookie_path},
+      {"hash_on_query_arg", or_null(u.hash_on_query_arg)},
+      {"hash_fallback_query_arg", or_null(u.hash_fallback_query_arg)},
+      {"hash_on_uri_capture", or_null(u.hash_on_uri_capture)},
+      {"hash_fallback_uri_capture", or_null(u.hash_fallback_uri_capture)},
+      {"healthchecks", json::object{{"active", active}, {"passive", passive}, {"threshold", schema::number_json(u.healthchecks.threshold)}}},
+      {"max_connections", u.max_connections},
+      {"max_pending_requests", u.max_pending_requests},
+      {"max_requests", u.max_requests},
+      {"tags", or_null(u.tags)},
+      {"client_certificate", nullptr},
+      {"use_srv_name", nullptr},
+  };
+}
+
+json::object target_json(const TargetConfig& t, const std::string& upstream_id) {
+  return json::object{{"id", or_null(t.id)},
+                      {"target", t.target},
+                      {"weight", t.weight},
+                      {"tags", or_null(t.tags)},
+                      {"upstream", ref(upstream_id)}};
+}
+
+namespace {
+
+// JSON into YAML (block style, keys in the document's order).
+void emit(YAML::Emitter& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, e] : v.as_object()) {
+        out << YAML::Key << std::string(k) << YAML::Value;
+        emit(out, e);
+      }
+      out << YAML::EndMap;
+      break;
+    case json::kind::array:
+      out << YAML::BeginSeq;
+      for (const auto& e : v.as_array()) emit(out, e);
+      out << YAML::EndSeq;
+      break;
+    case json::kind::string:
+      // Quoted: a string that looks like a number or a boolean stays a string.
+      out << YAML::DoubleQuoted << std::string(v.as_string());
+      break;
+    case json::kind::bool_: out << v.as_bool(); break;
+    case json::kind::int64: out << v.as_int64(); break;
+    case json::kind::uint64: out << v.as_uint64(); break;
+    case json::kind::double_: out << v.as_double(); break;
+    case json::kind::null: out << YAML::Null; break;
+  }
+}
+
+}  // namespace
+
+std::string declarative_yaml(const DeclarativeConfig& c, std::size_t* omitted) {
+  YAML::Emitter out;
+  emit(out, declarative_json(c, omitted));
+  return std::string(out.c_str()) + "\n";
+}
+
+json::value without_nulls(const json::value& value) {
+  if (value.is_object()) {
+    json::object out;
+    for (const auto& [k, v] : value.as_object()) {
+      if (!v.is_null()) out[k] = without_nulls(v);
+    }
+    return out;
+  }
+  if (value.is_array()) {
+    json::array out;
+    for (const auto& v : value.as_array()) out.push_back(without_nulls(v));
+    return out;
+  }
+  return value;
+}
+
+json::object declarative_json(const DeclarativeConfig& c, std::size_t* omitted) {
+  json::array services, routes, upstreams, consumers, keyauths, jwts, acls, plugins;
+  for (const auto& s : c.services) services.push_back(without_nulls(service_json(s)));
+  for (const auto& r : c.routes) routes.push_back(without_nulls(route_json(r, c)));
+  for (const auto& u : c.upstreams) {
+    json::object o = without_nulls(upstream_json(u)).as_object();
+    json::array targets;
+    for (const auto& t : u.targets) {
+      json::object to = without_nulls(target_json(t, u.id)).as_object();
+      to.erase("upstream");  // nested: the upstream is the enclosing one
+      targets.push_back(std::move(to));
+    }
+    if (!targets.empty()) o["targets"] = std::move(targets);
+    upstreams.push_back(std::move(o));
+  }
+  std::size_t basic_auths = 0;
+  for (const auto& k : c.consumers) {
+    consumers.push_back(without_nulls(consumer_json(k)));
+    for (const auto& cred : k.keyauth_credentials) keyauths.push_back(without_nulls(keyauth_json(cred, k.id)));
+    for (const auto& cred : k.jwt_secrets) jwts.push_back(without_nulls(jwt_secret_json(cred, k.id)));
+    for (const auto& cred : k.acls) acls.push_back(without_nulls(acl_json(cred, k.id)));
+    basic_auths += k.basicauth_credentials.size();
+  }
+  for (const auto& p : c.plugins) plugins.push_back(without_nulls(plugin_json(p, c)));
+  if (omitted != nullptr) *omitted = basic_auths;
+  json::object doc{{"_format_version", "3.0"}};
+  auto put = [&doc](const char* key, json::array& list) {
+    if (!list.empty()) doc[key] = std::move(list);
+  };
+  put("services", services);
+  put("routes", routes);
+  put("upstreams", upstreams);
+  put("consumers", consumers);
+  put("keyauth_credentials", keyauths);
+  put("jwt_secrets", jwts);
+  put("acls", acls);
+  put("plugins", plugins);
+  return doc;
+}
+
+}  // namespace portico::config

@@ -1,0 +1,45 @@
+#include "core/uuid.hpp"
+
+#include <cctype>
+#include <mutex>
+#include <random>
+
+namespace portico {
+
+std::string random_uuid() {
+  // One generator for the process, seeded once from the OS (random_device per call is slow).
+  static std::mutex mutex;
+  static std::mt19937_64 engine{std::random_device{}()};
+  std::uint64_t hi, lo;
+  {
+    std::lock_guard lock(mutex);
+    hi = engine();
+    lo = engine();
+  }
+  hi = (hi & ~0xF000ull) | 0x4000ull;                              // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);              // variant 10
+  const char* hex = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    s += hex[(hi >> (i * 4)) & 0xF];
+    if (i == 8 || i == 4) s += '-';
+  }
+  s += '-';
+  for (int i = 15; i >= 0; --i) {
+    s += hex[(lo >> (i * 4)) & 0xF];
+    if (i == 12) s += '-';
+  }
+  return s;
+}
+
+bool is_uuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace portico
