@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the demo backends and Portico with examples/kong.yml, prints what to try, and
+# Starts the demo backends and Portico with examples/kong.yml imported into a fresh embedded
+# store (build/demo-data), so that the Admin API can change it live; prints what to try, and
 # stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,10 @@ for port in 9101 9102 9103 9104 9105 9106; do
   done
 done
 
-./build/release/portico run -c examples/kong.yml --proxy-listen "$PROXY" --admin-listen "$ADMIN" &
+DATA=build/demo-data
+rm -rf "$DATA"
+./build/release/portico config --data-dir "$DATA" db_import examples/kong.yml
+./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY" --admin-listen "$ADMIN" &
 pids+=($!)
 for _ in $(seq 50); do
   (exec 3<>/dev/tcp/${PROXY%:*}/${PROXY##*:}) 2>/dev/null && break
@@ -48,7 +52,11 @@ Try:
   curl -i http://$PROXY/nowhere                          # 404 with Kong's JSON body
   curl -s http://$ADMIN/status
   curl -s http://$ADMIN/upstreams/orders-upstream/health  # targets' health as Portico sees it
-  kill -HUP <portico pid>                                 # reload examples/kong.yml
+A live change through the Admin API (Kong's calls; stored in $DATA, kept across restarts):
+  curl -s -X POST http://$ADMIN/services --data name=catalog --data url=http://127.0.0.1:9104/products
+  curl -s -X POST http://$ADMIN/services/catalog/routes --data 'paths[]=/catalog'
+  curl -i http://$PROXY/catalog/101                      # 200 at once: the products service
+  curl -s http://$ADMIN/services/catalog/routes           # what is stored
 Press Ctrl-C to stop.
 
 MSG

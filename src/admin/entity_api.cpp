@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <spdlog/spdlog.h>
 #include <unordered_map>
 
 #include "admin/body_readers.hpp"
@@ -532,7 +533,9 @@ Reply EntityApi::write(const Target& t, json::object body, std::string id, std::
 Reply EntityApi::commit(const store::Change& change, std::vector<store::Entity> rows, std::string focus_id,
                         int status, const Kind& kind) {
   std::string focus_path;
+  auto t0 = std::chrono::steady_clock::now();
   auto loaded = store::load_rows(rows, focus_id, &focus_path);
+  auto t1 = std::chrono::steady_clock::now();
   if (!loaded.ok()) {
     schema::Errors errors;
     for (const auto& e : loaded.errors) {
@@ -561,6 +564,7 @@ Reply EntityApi::commit(const store::Change& change, std::vector<store::Entity> 
     }
   }
   auto applied = store_->apply(stored);
+  auto t2 = std::chrono::steady_clock::now();
   if (!applied.ok()) {
     if (applied.error().kind == ErrorKind::conflict) {
       return kong_error(409, 5, "unique constraint violation", applied.error().message);
@@ -574,6 +578,9 @@ Reply EntityApi::commit(const store::Change& change, std::vector<store::Entity> 
   rows_ = std::move(rows);
   config_ = std::make_shared<const config::DeclarativeConfig>(loaded.config);
   activate_(std::move(loaded.config), "admin api: " + std::string(kind.kind));
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind,
+                focus_id, ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
   if (status == 204) return {204, ""};
   for (const auto& row : rows_) {
     if (row.id == focus_id) return json_reply(status, answer(row));

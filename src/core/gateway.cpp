@@ -273,8 +273,11 @@ void Gateway::stage(config::DeclarativeConfig config, const std::string& why) {
 void Gateway::activate(config::DeclarativeConfig config, const std::string& why) {
   std::vector<std::string> warnings;
   std::shared_ptr<const config::Snapshot> snap;
+  auto started = std::chrono::steady_clock::now();
   try {
     snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings, &control_);
+    spdlog::debug("{}: snapshot built in {:.1f} ms", why,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
     spdlog::error("{}: configuration not activated, the previous one keeps serving: {}", why, e.what());
     return;

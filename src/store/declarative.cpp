@@ -1,7 +1,9 @@
 #include "store/declarative.hpp"
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <map>
+#include <spdlog/spdlog.h>
 
 #include "config/export.hpp"
 
@@ -70,7 +72,10 @@ Composed compose(const std::vector<Entity>& rows, const std::string& focus_id) {
 }
 
 config::LoadResult load_rows(const std::vector<Entity>& rows, const std::string& focus_id, std::string* focus_path) {
+  auto t0 = std::chrono::steady_clock::now();
   Composed composed = compose(rows, focus_id);
+  spdlog::debug("store: {} rows composed in {:.1f} ms", rows.size(),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (focus_path != nullptr) *focus_path = composed.focus_path;
   if (!composed.errors.empty()) {
     config::LoadResult result;
