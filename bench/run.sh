@@ -233,6 +233,10 @@ if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
 fi
 
 say ""
+say "## Admin API: one route added to 10,000 services + routes (bench/admin_write_bench.py)"
+/usr/bin/python3 bench/admin_write_bench.py --portico "$ROOT/build/release/portico" --services 10000 --writes 20 | tee -a "$OUT"
+
+say ""
 say "## microbenchmarks"
 "$ROOT/build/release/bench/portico_microbench" --benchmark_min_time=0.2 2>/dev/null | grep -E "^(BM_|Benchmark)" | tee -a "$OUT"
 echo "results written to $OUT"

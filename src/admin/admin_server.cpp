@@ -342,8 +342,11 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       if (failed) break;
     }
     Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
+    auto started = std::chrono::steady_clock::now();
     Reply reply = token_accepted(token) ? handle(parsed)
                                         : Reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
+    spdlog::debug("admin: {} {} {} in {:.1f} ms", method, path, reply.status,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     std::string response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
     buffer.consume(head_size + body_size);
     if (co_await proxy::write_all(side, response) || !keep) break;

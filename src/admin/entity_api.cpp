@@ -14,6 +14,7 @@
 #include "plugin/config_schema.hpp"
 #include "plugin/registry.hpp"
 #include "store/declarative.hpp"
+#include "store/incremental.hpp"
 
 namespace portico::admin {
 
@@ -170,20 +171,19 @@ EntityApi::EntityApi(store::Store& store, std::vector<store::Entity> rows, confi
     : store_(&store),
       activate_(std::move(activate)),
       rows_(std::move(rows)),
-      config_(std::make_shared<const config::DeclarativeConfig>(std::move(initial))) {}
+      config_(std::move(initial)),
+      have_config_(true) {}
 
 EntityApi::EntityApi(Current current) : current_(std::move(current)) {}
 
 void EntityApi::refresh_dbless() {
   const config::DeclarativeConfig* c = current_ ? current_() : nullptr;
-  if (c == nullptr || (config_ && c->hash == dbless_hash_)) return;
+  if (c == nullptr || (have_config_ && c->hash == dbless_hash_)) return;
   std::size_t skipped = 0;
   static const std::int64_t started = now_seconds();
   rows_ = store::rows_from_config(*c, started, skipped);
-  std::stable_sort(rows_.begin(), rows_.end(), [](const store::Entity& a, const store::Entity& b) {
-    return std::tie(a.kind, a.created_at, a.id) < std::tie(b.kind, b.created_at, b.id);
-  });
-  config_ = std::make_shared<const config::DeclarativeConfig>(*c);
+  config_ = *c;
+  have_config_ = true;
   dbless_hash_ = c->hash;
 }
 
@@ -246,7 +246,7 @@ json::object entity_json(const config::DeclarativeConfig& c, std::string_view ki
 }  // namespace
 
 json::object EntityApi::answer(const store::Entity& row) const {
-  json::object out = entity_json(*config_, row.kind, row.id);
+  json::object out = entity_json(config_, row.kind, row.id);
   if (out.empty()) out = parse_object(row.body);  // not in the model (cannot happen for a loaded row)
   out["id"] = row.id;
   out["created_at"] = row.created_at;
@@ -327,7 +327,8 @@ Reply EntityApi::list(const Target& t, std::string_view query) {
       return kong_error(400, 9, "invalid size", "size must be an integer between 1 and 1000");
     }
   }
-  // The offset is the position after the last entity shown: (created_at, id), opaque.
+  // The offset names the last entity shown ("created_at:id", opaque): the page goes on after
+  // it, or, if it was deleted meanwhile, after the entities created no later than it.
   std::int64_t after_created = -1;
   std::string after_id;
   if (!offset_text.empty()) {
@@ -340,11 +341,23 @@ Reply EntityApi::list(const Target& t, std::string_view query) {
     after_created = std::strtoll(decoded.substr(0, colon).c_str(), nullptr, 10);
     after_id = decoded.substr(colon + 1);
   }
+  std::size_t start = 0;
+  if (after_created >= 0) {
+    auto last = std::find_if(rows_.begin(), rows_.end(), [&](const store::Entity& r) { return r.id == after_id; });
+    if (last != rows_.end()) {
+      start = static_cast<std::size_t>(last - rows_.begin()) + 1;
+    } else {
+      while (start < rows_.size() && (rows_[start].kind != t.kind->kind || rows_[start].created_at <= after_created)) {
+        if (rows_[start].kind > t.kind->kind) break;
+        ++start;
+      }
+    }
+  }
   std::vector<const store::Entity*> page;
   bool more = false;
-  for (const auto& row : rows_) {
+  for (std::size_t i = start; i < rows_.size(); ++i) {
+    const auto& row = rows_[i];
     if (row.kind != t.kind->kind) continue;
-    if (after_created >= 0 && std::tie(row.created_at, row.id) <= std::tie(after_created, after_id)) continue;
     json::object body = parse_object(row.body);
     if (t.parent != nullptr && ref_id(body, t.parent_ref) != t.parent->id) continue;
     if (!matches_tags(body, tags)) continue;
@@ -398,6 +411,33 @@ Result<json::object> entity_body(const Request& r, const Kind& kind, schema::Inp
     }
   }
   return o;
+}
+
+}  // namespace
+
+namespace {
+
+// The loader's errors as Kong's fields: those about the written entity (under `focus_path`)
+// by field, any other under @entity with their path.
+schema::Errors entity_errors(const std::vector<config::ConfigError>& loader_errors, const std::string& focus_path) {
+  schema::Errors errors;
+  for (const auto& e : loader_errors) {
+    std::string_view path = e.path;
+    if (!focus_path.empty() && path.starts_with(focus_path) &&
+        (path.size() == focus_path.size() || path[focus_path.size()] == '.')) {
+      path.remove_prefix(std::min(path.size(), focus_path.size() + 1));
+      errors.push_back({std::string(path), e.message,
+                        path.empty() ? schema::FieldError::Subject::record : schema::FieldError::Subject::value});
+    } else {
+      errors.push_back({"", (e.path.empty() ? "" : e.path + ": ") + e.message, schema::FieldError::Subject::record});
+    }
+  }
+  return errors;
+}
+
+Reply store_failure(const Error& error) {
+  if (error.kind == ErrorKind::conflict) return kong_error(409, 5, "unique constraint violation", error.message);
+  return message(500, "the change could not be stored: " + error.message);
 }
 
 }  // namespace
@@ -513,79 +553,53 @@ Reply EntityApi::write(const Target& t, json::object body, std::string id, std::
   }
   std::int64_t now = now_seconds();
   store::Entity row{std::string(kind.kind), id, name, json::serialize(config::without_nulls(body)), created_at, now};
-  std::vector<store::Entity> candidate;
-  candidate.reserve(rows_.size() + 1);
-  bool replaced = false;
-  for (const auto& r : rows_) {
-    if (r.id == id) {
-      candidate.push_back(row);
-      replaced = true;
-    } else {
-      candidate.push_back(r);
-    }
-  }
-  if (!replaced) candidate.push_back(row);
-  store::Change change;
-  change.upserts.push_back(row);
-  return commit(change, std::move(candidate), id, status, kind);
-}
-
-Reply EntityApi::commit(const store::Change& change, std::vector<store::Entity> rows, std::string focus_id,
-                        int status, const Kind& kind) {
-  std::string focus_path;
   auto t0 = std::chrono::steady_clock::now();
-  auto loaded = store::load_rows(rows, focus_id, &focus_path);
+  // The model changes in place once the entity is valid (no copy of a large configuration);
+  // if the store then refuses the change, the model is loaded again from the rows.
+  store::Applied applied = store::apply_upsert(config_, rows_, row);
   auto t1 = std::chrono::steady_clock::now();
-  if (!loaded.ok()) {
-    schema::Errors errors;
-    for (const auto& e : loaded.errors) {
-      std::string_view path = e.path;
-      if (!focus_path.empty() && path.starts_with(focus_path) &&
-          (path.size() == focus_path.size() || path[focus_path.size()] == '.')) {
-        path.remove_prefix(std::min(path.size(), focus_path.size() + 1));
-        errors.push_back({std::string(path), e.message,
-                          path.empty() ? schema::FieldError::Subject::record : schema::FieldError::Subject::value});
-      } else {
-        // Another entity no longer loads with this change (e.g. a plugin configured twice).
-        errors.push_back({"", (e.path.empty() ? "" : e.path + ": ") + e.message, schema::FieldError::Subject::record});
-      }
-    }
-    return violation(errors);
-  }
+  if (!applied.ok()) return violation(entity_errors(applied.errors, applied.focus_path));
   // What is stored is the entity as loaded (a service's url expanded into protocol, host,
   // port and path; a plugin's config complete), as Kong stores it: later PATCHes apply to it.
-  store::Change stored = change;
-  for (auto& row : stored.upserts) {
-    json::object full = entity_json(loaded.config, row.kind, row.id);
-    if (full.empty()) continue;
-    row.body = json::serialize(config::without_nulls(full));
-    for (auto& r : rows) {
-      if (r.id == row.id) r.body = row.body;
-    }
+  json::object full = entity_json(config_, row.kind, row.id);
+  if (!full.empty()) row.body = json::serialize(config::without_nulls(full));
+  store::Change change;
+  change.upserts.push_back(row);
+  auto stored = store_->apply(change);
+  if (!stored.ok()) {
+    reload_model();
+    return store_failure(stored.error());
   }
-  auto applied = store_->apply(stored);
   auto t2 = std::chrono::steady_clock::now();
-  if (!applied.ok()) {
-    if (applied.error().kind == ErrorKind::conflict) {
-      return kong_error(409, 5, "unique constraint violation", applied.error().message);
-    }
-    return message(500, "the change could not be stored: " + applied.error().message);
+  // rows_ keeps the store's order: a new row goes last among its kind.
+  auto existing = std::find_if(rows_.begin(), rows_.end(), [&](const store::Entity& r) { return r.id == row.id; });
+  if (existing != rows_.end()) {
+    existing->name = row.name;
+    existing->body = row.body;
+    existing->updated_at = row.updated_at;
+  } else {
+    auto after = std::find_if(rows_.rbegin(), rows_.rend(), [&](const store::Entity& r) { return r.kind <= row.kind; });
+    rows_.insert(after.base(), row);
   }
-  // Keep the store's order: kind, created_at, id.
-  std::stable_sort(rows.begin(), rows.end(), [](const store::Entity& a, const store::Entity& b) {
-    return std::tie(a.kind, a.created_at, a.id) < std::tie(b.kind, b.created_at, b.id);
-  });
-  rows_ = std::move(rows);
-  config_ = std::make_shared<const config::DeclarativeConfig>(loaded.config);
-  activate_(std::move(loaded.config), "admin api: " + std::string(kind.kind));
+  go_live(kind);
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind,
-                focus_id, ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
-  if (status == 204) return {204, ""};
-  for (const auto& row : rows_) {
-    if (row.id == focus_id) return json_reply(status, answer(row));
+  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind, id,
+                ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
+  for (const auto& r : rows_) {
+    if (r.id == id) return json_reply(status, answer(r));
   }
   return {204, ""};
+}
+
+void EntityApi::go_live(const Kind& kind) { activate_(config_, "admin api: " + std::string(kind.kind)); }
+
+void EntityApi::reload_model() {
+  auto loaded = store::load_rows(rows_);
+  if (loaded.ok()) {
+    config_ = std::move(loaded.config);
+  } else {
+    spdlog::error("admin api: the stored entities no longer load: {}", loaded.errors.front().to_string());
+  }
 }
 
 Reply EntityApi::remove(const Target& t) {
@@ -610,15 +624,19 @@ Reply EntityApi::remove(const Target& t) {
     }
   }
   store::Change change;
-  std::vector<store::Entity> rows;
   for (const auto& row : rows_) {
-    if (std::find(doomed.begin(), doomed.end(), row.id) != doomed.end()) {
-      change.deletes.emplace_back(row.kind, row.id);
-    } else {
-      rows.push_back(row);
-    }
+    if (std::find(doomed.begin(), doomed.end(), row.id) != doomed.end()) change.deletes.emplace_back(row.kind, row.id);
   }
-  return commit(change, std::move(rows), "", 204, kind);
+  auto stored = store_->apply(change);
+  if (!stored.ok()) return store_failure(stored.error());  // the model is untouched yet
+  rows_.erase(std::remove_if(rows_.begin(), rows_.end(),
+                             [&](const store::Entity& r) {
+                               return std::find(doomed.begin(), doomed.end(), r.id) != doomed.end();
+                             }),
+              rows_.end());
+  store::apply_deletes(config_, change.deletes);
+  go_live(kind);
+  return {204, ""};
 }
 
 }  // namespace portico::admin

@@ -55,8 +55,8 @@ class EntityApi {
   // Validates `body` as the entity `id` of the target's kind (replacing any row with that id),
   // commits it and makes it live; the Kong answer (201/200 with the entity, or the error).
   Reply write(const Target& t, boost::json::object body, std::string id, std::int64_t created_at, int status);
-  Reply commit(const store::Change& change, std::vector<store::Entity> rows, std::string focus_id, int status,
-               const Kind& kind);
+  void go_live(const Kind& kind);  // hands config_ (a copy) to the gateway
+  void reload_model();             // config_ from rows_ again (after a failed commit)
   void refresh_dbless();
   const store::Entity* find(const Kind& kind, std::string_view id_or_name) const;
   boost::json::object answer(const store::Entity& row) const;
@@ -64,8 +64,9 @@ class EntityApi {
   store::Store* store_ = nullptr;
   Activate activate_;
   Current current_;
-  std::vector<store::Entity> rows_;  // ordered by kind, created_at, id (as the store reads them)
-  std::shared_ptr<const config::DeclarativeConfig> config_;  // what rows_ load to
+  std::vector<store::Entity> rows_;  // ordered by kind, created_at, insertion (as the store reads them)
+  config::DeclarativeConfig config_;  // what rows_ load to (changed in place by each write)
+  bool have_config_ = false;
   std::string dbless_hash_;
 };
 

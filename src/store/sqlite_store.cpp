@@ -170,7 +170,7 @@ Result<Contents> SqliteStore::read_all() {
   Contents out;
   bool complete = false;
   {
-    Statement s(db_, (std::string(kSelectColumns) + " ORDER BY kind, created_at, id").c_str());
+    Statement s(db_, (std::string(kSelectColumns) + " ORDER BY kind, created_at, rowid").c_str());
     int rc = s.ok() ? s.step() : SQLITE_ERROR;
     for (; rc == SQLITE_ROW; rc = s.step()) out.entities.push_back(row(s));
     Statement r(db_, "SELECT value FROM revision WHERE id = 1");

@@ -35,7 +35,7 @@ struct Change {
 
 // Everything in the store as of one revision.
 struct Contents {
-  std::vector<Entity> entities;  // ordered by kind, then created_at, then id
+  std::vector<Entity> entities;  // ordered by kind, then created_at, then insertion order
   std::int64_t revision = 0;     // grows by one with every applied change
 };
 
