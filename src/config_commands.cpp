@@ -40,8 +40,7 @@ int db_import(const std::string& data_dir, const std::string& file) {
   }
   std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::size_t skipped = 0;
-  auto rows = store::rows_from_config(loaded.config, now, skipped);
+  auto rows = store::rows_from_config(loaded.config, now);
   // The store and the file together must still be one valid configuration.
   std::vector<store::Entity> combined = contents->entities;
   for (const auto& r : rows) {
@@ -69,10 +68,6 @@ int db_import(const std::string& data_dir, const std::string& file) {
   }
   std::printf("%s: imported %zu entities into %s (revision %lld)\n", file.c_str(), change.upserts.size(),
               data_dir.c_str(), static_cast<long long>(*applied));
-  if (skipped > 0) {
-    std::fprintf(stderr, "warning: %zu basic-auth credential(s) not imported: their passwords are hashed once loaded\n",
-                 skipped);
-  }
   return 0;
 }
 

@@ -179,9 +179,8 @@ EntityApi::EntityApi(Current current) : current_(std::move(current)) {}
 void EntityApi::refresh_dbless() {
   const config::DeclarativeConfig* c = current_ ? current_() : nullptr;
   if (c == nullptr || (have_config_ && c->hash == dbless_hash_)) return;
-  std::size_t skipped = 0;
   static const std::int64_t started = now_seconds();
-  rows_ = store::rows_from_config(*c, started, skipped);
+  rows_ = store::rows_from_config(*c, started);
   config_ = *c;
   have_config_ = true;
   dbless_hash_ = c->hash;
@@ -239,6 +238,8 @@ json::object entity_json(const config::DeclarativeConfig& c, std::string_view ki
     each_consumer_credential(&config::ConsumerConfig::jwt_secrets, config::jwt_secret_json);
   } else if (kind == "acls") {
     each_consumer_credential(&config::ConsumerConfig::acls, config::acl_json);
+  } else if (kind == "basicauth_credentials") {
+    each_consumer_credential(&config::ConsumerConfig::basicauth_credentials, config::basicauth_json);
   }
   return out;
 }
@@ -297,10 +298,6 @@ std::optional<Reply> EntityApi::handle(const Request& request) {
     if (method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE") return message(405, "Method not allowed");
     return kong_error(405, 12, "operation unsupported",
                       std::string("cannot ") + op + " '" + std::string(t.kind->kind) + "' entities when not using a database");
-  }
-  if (t.kind->kind == "basicauth_credentials" && !read) {
-    return message(501, "basic-auth credentials cannot be written through the Admin API yet: declare them in a "
-                        "declarative file (-c); see docs/admin-api.md");
   }
   if (t.key.empty()) {
     if (read) return list(t, request.query);
@@ -495,6 +492,9 @@ Reply EntityApi::patch(const Target& t, const Request& r) {
   auto patch_body = entity_body(r, *t.kind, input, status);
   if (!patch_body.ok()) return message(status, patch_body.error().message);
   json::object body = parse_object(existing->body);
+  if (t.kind->kind == "basicauth_credentials" && patch_body->contains("password")) {
+    body.erase("password_hash");  // a new password replaces the stored hash
+  }
   if (t.kind->kind == "services" && patch_body->contains("url")) {
     // A url replaces what it is made of (Kong's shorthand).
     for (const char* f : {"protocol", "host", "port", "path"}) body.erase(f);

@@ -62,7 +62,7 @@ void ConsumerReader::read_credential(const std::string& kind, const YAML::Node& 
     });
   }
   std::string password;
-  bool has_password = false;
+  bool has_password = false, has_hash = false;
   if (kind == "keyauth_credentials") {
     fields.emplace("key", r_.string_field(into.keyauth.key));
     fields.emplace("ttl", r_.ignored());
@@ -71,6 +71,15 @@ void ConsumerReader::read_credential(const std::string& kind, const YAML::Node& 
     fields.emplace("password", [&](const YAML::Node& v, const std::string& p) {
       has_password = true;
       r_.string_field(password)(v, p);
+    });
+    // The stored form (what the store and `portico config db_export` keep): never a plain password.
+    fields.emplace("password_hash", [&](const YAML::Node& v, const std::string& p) {
+      std::string text;
+      r_.string_field(text)(v, p);
+      has_hash = true;
+      if (!crypto::decode_password_hash(text, into.basicauth.password)) {
+        r_.add(v, p, "not a Portico password hash (pbkdf2-sha256$ITERATIONS$SALT$KEY, as db_export writes it)");
+      }
     });
   } else if (kind == "jwt_secrets") {
     fields.emplace("key", r_.string_field(into.jwt.key));
@@ -100,8 +109,15 @@ void ConsumerReader::read_credential(const std::string& kind, const YAML::Node& 
     into.keyauth.mark = mark;
   } else if (kind == "basicauth_credentials") {
     if (into.basicauth.username.empty()) r_.add(node, path + ".username", "required field missing");
-    if (!has_password || password.empty()) r_.add(node, path + ".password", "required field missing");
-    else into.basicauth.password = crypto::hash_password_for_config(into.basicauth.username, password);
+    if (has_password && has_hash) {
+      r_.add(node, path + ".password", "set 'password' or 'password_hash', not both");
+    } else if (has_hash) {
+      // decoded above
+    } else if (!has_password || password.empty()) {
+      r_.add(node, path + ".password", "required field missing");
+    } else {
+      into.basicauth.password = crypto::hash_password_for_config(into.basicauth.username, password);
+    }
     into.basicauth.id = id.empty() ? derive_entity_id("basicauth_credential", into.basicauth.username) : id;
     into.basicauth.tags = tags;
     into.basicauth.mark = mark;

@@ -147,6 +147,14 @@ json::object acl_json(const AclGroup& a, const std::string& consumer_id) {
   return json::object{{"id", a.id}, {"group", a.group}, {"tags", or_null(a.tags)}, {"consumer", ref(consumer_id)}};
 }
 
+json::object basicauth_json(const BasicAuthCredential& b, const std::string& consumer_id) {
+  return json::object{{"id", b.id},
+                      {"username", b.username},
+                      {"password_hash", crypto::encode_password_hash(b.password)},
+                      {"tags", or_null(b.tags)},
+                      {"consumer", ref(consumer_id)}};
+}
+
 json::object upstream_json(const UpstreamConfig& u) {
   const auto& a = u.healthchecks.active;
   const auto& p = u.healthchecks.passive;
@@ -229,9 +237,9 @@ void emit(YAML::Emitter& out, const json::value& v) {
 
 }  // namespace
 
-std::string declarative_yaml(const DeclarativeConfig& c, std::size_t* omitted) {
+std::string declarative_yaml(const DeclarativeConfig& c) {
   YAML::Emitter out;
-  emit(out, declarative_json(c, omitted));
+  emit(out, declarative_json(c));
   return std::string(out.c_str()) + "\n";
 }
 
@@ -251,8 +259,8 @@ json::value without_nulls(const json::value& value) {
   return value;
 }
 
-json::object declarative_json(const DeclarativeConfig& c, std::size_t* omitted) {
-  json::array services, routes, upstreams, consumers, keyauths, jwts, acls, plugins;
+json::object declarative_json(const DeclarativeConfig& c) {
+  json::array services, routes, upstreams, consumers, keyauths, basicauths, jwts, acls, plugins;
   for (const auto& s : c.services) services.push_back(without_nulls(service_json(s)));
   for (const auto& r : c.routes) routes.push_back(without_nulls(route_json(r, c)));
   for (const auto& u : c.upstreams) {
@@ -266,16 +274,14 @@ json::object declarative_json(const DeclarativeConfig& c, std::size_t* omitted) 
     if (!targets.empty()) o["targets"] = std::move(targets);
     upstreams.push_back(std::move(o));
   }
-  std::size_t basic_auths = 0;
   for (const auto& k : c.consumers) {
     consumers.push_back(without_nulls(consumer_json(k)));
     for (const auto& cred : k.keyauth_credentials) keyauths.push_back(without_nulls(keyauth_json(cred, k.id)));
     for (const auto& cred : k.jwt_secrets) jwts.push_back(without_nulls(jwt_secret_json(cred, k.id)));
     for (const auto& cred : k.acls) acls.push_back(without_nulls(acl_json(cred, k.id)));
-    basic_auths += k.basicauth_credentials.size();
+    for (const auto& cred : k.basicauth_credentials) basicauths.push_back(without_nulls(basicauth_json(cred, k.id)));
   }
   for (const auto& p : c.plugins) plugins.push_back(without_nulls(plugin_json(p, c)));
-  if (omitted != nullptr) *omitted = basic_auths;
   json::object doc{{"_format_version", "3.0"}};
   auto put = [&doc](const char* key, json::array& list) {
     if (!list.empty()) doc[key] = std::move(list);
@@ -285,6 +291,7 @@ json::object declarative_json(const DeclarativeConfig& c, std::size_t* omitted) 
   put("upstreams", upstreams);
   put("consumers", consumers);
   put("keyauth_credentials", keyauths);
+  put("basicauth_credentials", basicauths);
   put("jwt_secrets", jwts);
   put("acls", acls);
   put("plugins", plugins);

@@ -20,17 +20,18 @@ json::object consumer_json(const ConsumerConfig& k);
 json::object keyauth_json(const KeyAuthCredential& k, const std::string& consumer_id);
 json::object jwt_secret_json(const JwtSecret& j, const std::string& consumer_id);
 json::object acl_json(const AclGroup& a, const std::string& consumer_id);
+// The password only as its salted hash (`password_hash`), which the loader reads back.
+json::object basicauth_json(const BasicAuthCredential& b, const std::string& consumer_id);
 json::object upstream_json(const UpstreamConfig& u);                          // without its targets
 json::object target_json(const TargetConfig& t, const std::string& upstream_id);
 
 // The whole configuration as a Kong 3.0 declarative document: top-level lists of services,
-// routes, upstreams (targets nested), consumers, credentials and plugins, entities
-// referring to each other by id, nulls dropped. Basic-auth credentials are left out: their
-// passwords exist only as hashes, which a declarative file cannot carry (`omitted` counts them).
-json::object declarative_json(const DeclarativeConfig& c, std::size_t* omitted = nullptr);
+// routes, upstreams (targets nested), consumers, credentials (basic-auth passwords as their
+// hashes) and plugins, entities referring to each other by id, nulls dropped.
+json::object declarative_json(const DeclarativeConfig& c);
 
 // declarative_json() as a YAML document (what db_export writes and GET /config answers).
-std::string declarative_yaml(const DeclarativeConfig& c, std::size_t* omitted = nullptr);
+std::string declarative_yaml(const DeclarativeConfig& c);
 
 // `value` without the members that are null, recursively (arrays keep their elements).
 json::value without_nulls(const json::value& value);

@@ -1,5 +1,7 @@
 #include "crypto/password.hpp"
 
+#include "crypto/base64.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -34,6 +36,34 @@ PasswordHash hash_password(std::string_view password, int iterations) {
   h.iterations = iterations;
   h.digest = derive(password, h.salt, iterations);
   return h;
+}
+
+std::string encode_password_hash(const PasswordHash& hash) {
+  return "pbkdf2-sha256$" + std::to_string(hash.iterations) + "$" + base64_encode(hash.salt) + "$" +
+         base64_encode(hash.digest);
+}
+
+bool decode_password_hash(std::string_view text, PasswordHash& out) {
+  constexpr std::string_view kScheme = "pbkdf2-sha256$";
+  if (!text.starts_with(kScheme)) return false;
+  text.remove_prefix(kScheme.size());
+  std::size_t a = text.find('$');
+  std::size_t b = a == std::string_view::npos ? a : text.find('$', a + 1);
+  if (b == std::string_view::npos) return false;
+  std::string_view iterations = text.substr(0, a);
+  if (iterations.empty() || iterations.size() > 8) return false;
+  int n = 0;
+  for (char c : iterations) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  PasswordHash h;
+  h.iterations = n;
+  if (n < 1000 || n > 10000000) return false;
+  if (!base64_decode(text.substr(a + 1, b - a - 1), h.salt) || h.salt.size() != 16) return false;
+  if (!base64_decode(text.substr(b + 1), h.digest) || h.digest.size() != 32) return false;
+  out = std::move(h);
+  return true;
 }
 
 bool verify_password(std::string_view password, const PasswordHash& hash) {

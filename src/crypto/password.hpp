@@ -31,6 +31,12 @@ std::string process_keyed_digest(std::initializer_list<std::string_view> parts);
 // (never the password); bounded, thread-safe.
 PasswordHash hash_password_for_config(std::string_view username, std::string_view password);
 
+// The stored form of a hash, for the store and declarative exports:
+//   pbkdf2-sha256$<iterations>$<salt, base64>$<derived key, base64>
+// decode_password_hash() refuses anything else (and iterations outside 1,000..10,000,000).
+std::string encode_password_hash(const PasswordHash& hash);
+bool decode_password_hash(std::string_view text, PasswordHash& out);
+
 // Constant-time comparison of the derived key.
 bool verify_password(std::string_view password, const PasswordHash& hash);
 

@@ -38,5 +38,19 @@ TEST(Password, ConfigHashesAreReusedForTheSamePairOnly) {
   EXPECT_FALSE(verify_password("pw2", again));
 }
 
+TEST(PasswordHash, StoredFormRoundTripsAndRefusesAnythingElse) {
+  PasswordHash h = hash_password("secret", 1000);
+  std::string text = encode_password_hash(h);
+  EXPECT_EQ(text.rfind("pbkdf2-sha256$1000$", 0), 0u) << text;
+  PasswordHash back;
+  ASSERT_TRUE(decode_password_hash(text, back));
+  EXPECT_TRUE(verify_password("secret", back));
+  EXPECT_FALSE(verify_password("other", back));
+  for (const char* bad : {"", "secret", "pbkdf2-sha256$", "pbkdf2-sha256$999$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "pbkdf2-sha256$1000$c2FsdA==$AAAA", "pbkdf2-sha256$x$a$b", "md5$1000$a$b"}) {
+    EXPECT_FALSE(decode_password_hash(bad, back)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace portico::crypto

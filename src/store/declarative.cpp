@@ -85,7 +85,7 @@ config::LoadResult load_rows(const std::vector<Entity>& rows, const std::string&
   return config::load_declarative_text(composed.text, "store");
 }
 
-std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now, std::size_t& skipped) {
+std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now) {
   std::vector<Entity> rows;
   auto add = [&](const char* kind, const std::string& id, const std::string& name, const json::object& body) {
     json::object clean = config::without_nulls(body).as_object();
@@ -97,13 +97,14 @@ std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::in
     add("upstreams", u.id, u.name, config::upstream_json(u));
     for (const auto& t : u.targets) add("targets", t.id, "", config::target_json(t, u.id));
   }
-  skipped = 0;
   for (const auto& k : c.consumers) {
     add("consumers", k.id, k.username, config::consumer_json(k));
     for (const auto& cred : k.keyauth_credentials) add("keyauth_credentials", cred.id, cred.key, config::keyauth_json(cred, k.id));
     for (const auto& cred : k.jwt_secrets) add("jwt_secrets", cred.id, cred.key, config::jwt_secret_json(cred, k.id));
     for (const auto& cred : k.acls) add("acls", cred.id, "", config::acl_json(cred, k.id));
-    skipped += k.basicauth_credentials.size();
+    for (const auto& cred : k.basicauth_credentials) {
+      add("basicauth_credentials", cred.id, cred.username, config::basicauth_json(cred, k.id));
+    }
   }
   for (const auto& p : c.plugins) add("plugins", p.id, "", config::plugin_json(p, c));
   return rows;

@@ -34,8 +34,8 @@ config::LoadResult load_rows(const std::vector<Entity>& rows, const std::string&
                              std::string* focus_path = nullptr);
 
 // The rows a loaded configuration is stored as (`portico config db_import`): each entity as
-// config/export.hpp writes it, ids kept (the loader gave every entity one). Basic-auth
-// credentials cannot be moved (only hashes of their passwords exist): `skipped` counts them.
-std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now, std::size_t& skipped);
+// config/export.hpp writes it, ids kept (the loader gave every entity one), basic-auth
+// passwords as their hashes.
+std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now);
 
 }  // namespace portico::store

@@ -93,6 +93,9 @@ consumers:
     secret: s3cr3t
   acls:
   - group: gold
+  basicauth_credentials:
+  - username: alice
+    password: correct horse
 - custom_id: only-custom
 plugins:
 - name: key-auth
@@ -110,8 +113,7 @@ void expect_identity(const std::string& text, const std::string& name) {
   json::object expected = exported(original.config);
 
   // Into store rows and back.
-  std::size_t skipped = 0;
-  auto rows = rows_from_config(original.config, 1700000000, skipped);
+  auto rows = rows_from_config(original.config, 1700000000);
   auto from_rows = load_rows(rows);
   ASSERT_TRUE(from_rows.ok()) << name << ": " << from_rows.errors.front().to_string() << "\n" << compose(rows).text;
   EXPECT_EQ(json::serialize(exported(from_rows.config)), json::serialize(expected)) << name;
@@ -137,8 +139,7 @@ TEST(DeclarativeStore, ExportImportIdentityOnTheShippedConfigurations) {
 TEST(DeclarativeStore, IdsAreKeptAndEveryEntityHasOne) {
   auto original = config::load_declarative_text(kRich, "rich.yml");
   ASSERT_TRUE(original.ok());
-  std::size_t skipped = 0;
-  auto rows = rows_from_config(original.config, 1, skipped);
+  auto rows = rows_from_config(original.config, 1);
   for (const auto& r : rows) EXPECT_EQ(r.id.size(), 36u) << r.kind << " " << r.body;
   EXPECT_EQ(rows.front().kind, "services");
   EXPECT_EQ(rows.front().id, original.config.services[0].id);

@@ -43,8 +43,7 @@ class Incremental : public ::testing::Test {
   void SetUp() override {
     auto loaded = config::load_declarative_text(kStart, "start.yml");
     ASSERT_TRUE(loaded.ok()) << loaded.errors[0].to_string();
-    std::size_t skipped = 0;
-    rows_ = rows_from_config(loaded.config, 100, skipped);
+    rows_ = rows_from_config(loaded.config, 100);
     auto again = load_rows(rows_);
     ASSERT_TRUE(again.ok());
     config_ = again.config;

@@ -202,7 +202,9 @@ TABLE = [
     ("GET", "/key-auths/secret-1", None, 200, {"key": "secret-1"}),
     ("POST", "/consumers/alice/acls", {"group": "gold"}, 201, {"group": "gold"}),
     ("POST", "/consumers/alice/jwt", {"key": "iss-1", "secret": "s"}, 201, {"key": "iss-1", "algorithm": "HS256"}),
-    ("POST", "/consumers/alice/basic-auth", {"username": "u", "password": "p"}, 501, {}),
+    ("POST", "/consumers/alice/basic-auth", {"username": "alice-basic", "password": "pw-plain"}, 201,
+     {"username": "alice-basic"}),
+    ("PATCH", "/basic-auths/alice-basic", {"password": "pw-other"}, 200, {"username": "alice-basic"}),
     ("POST", "/consumers/bob/key-auth", {"key": "x"}, 404, {"message": "Not found"}),
     # upstreams and targets
     ("POST", "/upstreams", {"name": "pool", "algorithm": "least-connections"}, 201,
@@ -235,6 +237,18 @@ def test_kong_answers(store_gateway, row):
         assert contains(got, expected), got
     if status in (200, 201):
         assert len(got["id"]) == 36 and got["created_at"] > 1700000000 and got["updated_at"] >= got["created_at"]
+
+
+def test_basic_auth_passwords_are_only_kept_hashed(store_gateway):
+    gw = store_gateway
+    status, cred = call("GET", gw.admin("/basic-auths/alice-basic"))
+    assert status == 200 and "password" not in cred
+    assert cred["password_hash"].startswith("pbkdf2-sha256$20000$")
+    from pathlib import Path
+    data_dir = Path(gw.log_path[:-len(".log")])
+    content = b"".join(f.read_bytes() for f in data_dir.iterdir() if f.name.startswith("portico.db"))
+    assert b"pbkdf2-sha256" in content  # the files read are the ones holding the entities (WAL included)
+    assert b"pw-plain" not in content and b"pw-other" not in content
 
 
 def test_json_and_multipart_bodies_and_bad_bodies(store_gateway):
