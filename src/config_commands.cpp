@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <optional>
 
 #include "config/export.hpp"
 #include "config/loader.hpp"
@@ -19,6 +21,25 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
 }
 
+// The store in `data_dir` and everything in it; nullopt (reported) when it cannot be read.
+struct OpenedStore {
+  std::unique_ptr<store::SqliteStore> store;
+  store::Contents contents;
+};
+std::optional<OpenedStore> open_store(const std::string& data_dir) {
+  auto store = store::SqliteStore::open(data_dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), store.error().message.c_str());
+    return std::nullopt;
+  }
+  auto contents = (*store)->read_all();
+  if (!contents.ok()) {
+    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), contents.error().message.c_str());
+    return std::nullopt;
+  }
+  return OpenedStore{std::move(*store), std::move(*contents)};
+}
+
 }  // namespace
 
 int db_import(const std::string& data_dir, const std::string& file) {
@@ -28,21 +49,13 @@ int db_import(const std::string& data_dir, const std::string& file) {
     std::fprintf(stderr, "%s: not imported\n", file.c_str());
     return 1;
   }
-  auto store = store::SqliteStore::open(data_dir);
-  if (!store.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), store.error().message.c_str());
-    return 1;
-  }
-  auto contents = (*store)->read_all();
-  if (!contents.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), contents.error().message.c_str());
-    return 1;
-  }
+  auto opened = open_store(data_dir);
+  if (!opened) return 1;
   std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto rows = store::rows_from_config(loaded.config, now);
   // The store and the file together must still be one valid configuration.
-  std::vector<store::Entity> combined = contents->entities;
+  std::vector<store::Entity> combined = opened->contents.entities;
   for (const auto& r : rows) {
     bool replaced = false;
     for (auto& existing : combined) {
@@ -61,7 +74,7 @@ int db_import(const std::string& data_dir, const std::string& file) {
   }
   store::Change change;
   change.upserts = std::move(rows);
-  auto applied = (*store)->apply(change);
+  auto applied = opened->store->apply(change);
   if (!applied.ok()) {
     std::fprintf(stderr, "%s: not imported: %s\n", file.c_str(), applied.error().message.c_str());
     return 1;
@@ -72,17 +85,9 @@ int db_import(const std::string& data_dir, const std::string& file) {
 }
 
 int db_export(const std::string& data_dir, const std::string& file) {
-  auto store = store::SqliteStore::open(data_dir);
-  if (!store.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), store.error().message.c_str());
-    return 1;
-  }
-  auto contents = (*store)->read_all();
-  if (!contents.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), contents.error().message.c_str());
-    return 1;
-  }
-  auto loaded = store::load_rows(contents->entities);
+  auto opened = open_store(data_dir);
+  if (!opened) return 1;
+  auto loaded = store::load_rows(opened->contents.entities);
   if (!loaded.ok()) {
     print_errors(loaded.errors);
     return 1;
@@ -98,7 +103,7 @@ int db_export(const std::string& data_dir, const std::string& file) {
     std::fprintf(stderr, "%s: cannot write\n", file.c_str());
     return 1;
   }
-  std::fprintf(stderr, "exported %zu entities to %s\n", contents->entities.size(), file.c_str());
+  std::fprintf(stderr, "exported %zu entities to %s\n", opened->contents.entities.size(), file.c_str());
   return 0;
 }
 

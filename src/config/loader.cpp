@@ -30,8 +30,6 @@ std::string ConfigError::to_string() const {
   return out;
 }
 
-namespace {
-
 std::string md5_hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -44,6 +42,8 @@ std::string md5_hex(const std::string& text) {
   }
   return hex;
 }
+
+namespace {
 
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).

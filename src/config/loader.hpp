@@ -21,6 +21,9 @@ LoadResult load_declarative_text(const std::string& text, const std::string& fil
 // Reads and parses a file. A missing or unreadable file is reported as an error.
 LoadResult load_declarative_file(const std::string& path);
 
+// MD5 of `text` in hex: a configuration's hash, as Kong's configuration_hash.
+std::string md5_hex(const std::string& text);
+
 // Deterministic UUID-shaped id for an entity without one (Kong derives ids the same way
 // for declarative configs, so restarts keep ids stable).
 std::string derive_entity_id(const std::string& kind, const std::string& key);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <openssl/evp.h>
 
 #include "plugin/plugin.hpp"
 #include "store/declarative.hpp"
@@ -54,17 +53,7 @@ std::size_t splice(List& list, T value) {
 
 // A new hash for the changed configuration: the old one chained with what changed.
 std::string next_hash(const std::string& previous, const std::string& change) {
-  std::string text = previous + "\n" + change;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_md5(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
+  return config::md5_hex(previous + "\n" + change);
 }
 
 void add_error(Applied& a, const std::string& field, const std::string& message) {

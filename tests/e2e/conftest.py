@@ -81,6 +81,33 @@ def backends():
     stop(b.proc)
 
 
+def start_named_backend(ip, port, name, describe=None):
+    """An HTTP server on ip:port answering every GET with JSON {"backend": name, ...} plus what
+    describe(handler) returns (e.g. the path and headers it saw). Stop it with .shutdown()."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import json
+    import threading
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            answer = {"backend": name}
+            if describe is not None:
+                answer.update(describe(self))
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer((ip, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def demo_config(backends):
     """examples/kong.yml with the demo ports replaced by this test's ports."""
     text = (SOURCE_DIR / "examples" / "kong.yml").read_text()

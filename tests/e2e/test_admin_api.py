@@ -2,17 +2,14 @@
 verbatim, the configuration live on the proxy and kept across a restart, Kong's answers for
 every entity and verb (table-driven), paging, tags, DB-less mode, and the config CLI."""
 import json
-import shutil
 import subprocess
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import PORTICO_BIN, SOURCE_DIR, Portico, eventually, stop
+from conftest import PORTICO_BIN, SOURCE_DIR, Portico, eventually, start_named_backend
 from dns_server import DnsServer
 
 
@@ -32,25 +29,6 @@ def call(method, url, form=None, body=None, headers=None):
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
     return status, (json.loads(raw) if raw else None)
-
-
-def start_named_backend(ip, port):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps({"backend": "user-service", "path": self.path,
-                               "apikey_seen": self.headers.get("apikey")}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer((ip, port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def proxy_get(portico, path, headers=None):
@@ -83,7 +61,8 @@ def test_the_kong_tutorial_configures_a_running_gateway_that_keeps_it(tmp_path):
     # user-service resolves (through a test DNS server) to 127.0.0.2, where a backend listens
     # on 8080: the tutorial's url works unchanged.
     dns = DnsServer({"user-service": ["127.0.0.2"]}, ttl=60)
-    backend = start_named_backend("127.0.0.2", 8080)
+    backend = start_named_backend("127.0.0.2", 8080, "user-service",
+                                  lambda h: {"path": h.path, "apikey_seen": h.headers.get("apikey")})
     data_dir = tmp_path / "portico-data"  # created by portico: it does not exist yet
     extra = ["--dns-resolver", "127.0.0.1:%d" % dns.port]
     gw = Portico(None, extra, data_dir=data_dir)

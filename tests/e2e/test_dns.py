@@ -1,31 +1,11 @@
 """Host names resolved through a real DNS server (UDP, via --dns-resolver), re-resolved
 when their TTL expires, and kept when the DNS server goes silent."""
 import json
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import eventually, free_port
+from conftest import eventually, free_port, start_named_backend
 from dns_server import DnsServer
-
-
-def start_named_backend(ip, port, name):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps({"backend": name}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer((ip, port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def backend_seen(url):
