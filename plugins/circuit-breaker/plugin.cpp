@@ -4,6 +4,7 @@
 //   access: admits the request, or answers error_status at once while the circuit is open;
 //   log:    records the upstream outcome of an admitted request (or gives back its probe slot
 //           when it ended without one: the client went away, or an upstream limit shed it).
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "plugin/config_schema.hpp"
@@ -50,6 +51,7 @@ class BreakerInstance final : public Instance {
  public:
   BreakerInstance(const CircuitBreakerConfig& config, std::shared_ptr<CircuitBreaker> breaker)
       : config_(config), breaker_(std::move(breaker)) {}
+  const CircuitBreaker& breaker() const { return *breaker_; }
 
   Access access(RequestContext& ctx) const override {
     auto admission = breaker_->admit(CircuitBreaker::Clock::now());
@@ -97,6 +99,22 @@ std::shared_ptr<const Instance> instantiate(const ParsedConfig& parsed, BuildCon
   return std::make_shared<BreakerInstance>(c, std::move(breaker));
 }
 
+// GET /circuit-breakers: every breaker of the running configuration and its state.
+AdminAnswer list_breakers(const AdminCall& call) {
+  boost::json::array data;
+  for (const auto& [entry, instance] : call.instances) {
+    const auto* breaker = dynamic_cast<const BreakerInstance*>(instance);
+    if (breaker == nullptr) continue;  // a disabled entry
+    const CircuitBreaker& b = breaker->breaker();
+    data.push_back(boost::json::object{{"plugin_id", entry->id},
+                                       {"scope", b.scope_name()},
+                                       {"state", CircuitBreaker::state_name(b.state())},
+                                       {"times_opened", b.times_opened()},
+                                       {"rejected", b.rejected()}});
+  }
+  return {200, boost::json::object{{"data", std::move(data)}}};
+}
+
 }  // namespace
 
 const Schema& circuit_breaker_schema() {
@@ -110,6 +128,7 @@ const Schema& circuit_breaker_schema() {
       .config = &config_schema(),
       .check = nullptr,
       .instantiate = instantiate,
+      .admin_endpoints = {{"/circuit-breakers", {"GET", "HEAD"}, list_breakers}},
   };
   return schema;
 }

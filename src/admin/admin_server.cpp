@@ -16,6 +16,7 @@
 
 #include "admin/body_readers.hpp"
 #include "admin/config_endpoint.hpp"
+#include "admin/plugin_endpoints.hpp"
 #include "admin/kong_errors.hpp"
 #include "admin/schema_endpoints.hpp"
 #include "plugin/config_schema.hpp"
@@ -151,6 +152,9 @@ std::string AdminServer::endpoints_json() {
   };
   json::array data;
   for (const char* p : kPaths) data.emplace_back(p);
+  for (const plugin::Schema* schema : plugin::all_schemas()) {
+    for (const auto& endpoint : schema->admin_endpoints) data.emplace_back(endpoint.path);
+  }
   return json::serialize(json::object{{"data", data}});
 }
 
@@ -187,6 +191,7 @@ AdminServer::Reply AdminServer::handle(const Request& request) {
     return validate_plugin(request);
   }
   if (path == "/config") return config_endpoint(request);
+  if (auto reply = plugin_endpoint(request, gateway_.snapshot().get())) return std::move(*reply);
   if (path == "/endpoints") {
     if (method != "GET" && method != "HEAD") return {405, R"({"message":"Method not allowed"})"};
     return {200, endpoints_json()};

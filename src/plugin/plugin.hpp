@@ -14,6 +14,8 @@
 // Per-request state lives in typed slots on the RequestContext, never in the instance.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <functional>
@@ -95,6 +97,27 @@ struct BuildContext {
 // `anonymous` consumer that does not exist). `field` is relative to the entry's config.
 using CheckError = std::function<void(config::SourceMark mark, const std::string& field, const std::string& message)>;
 
+// An Admin API endpoint a plugin adds (a cache's purge, a breaker's state), answered on the
+// control thread from the plugin's live instances; the Admin API knows no plugin by name
+// (admin/plugin_endpoints.*). Paths name their parameters in braces: "/proxy-cache/{key}".
+struct AdminCall {
+  std::string_view method;
+  std::vector<std::string> params;  // the path's {placeholders}, in order, percent-decoded
+  std::string_view query;
+  const boost::json::value& body;   // the request body (an empty object without one)
+  // This plugin's entries in the running configuration and their instances (null: disabled).
+  std::vector<std::pair<const config::PluginEntry*, const Instance*>> instances;
+};
+struct AdminAnswer {
+  int status = 200;
+  boost::json::value body;  // null for a 204
+};
+struct AdminEndpoint {
+  std::string_view path;
+  std::vector<std::string_view> methods;  // "GET", "POST", ...
+  std::function<AdminAnswer(const AdminCall&)> handle;
+};
+
 // Tier 1: everything Portico knows about a plugin. One per plugin folder.
 struct Schema {
   std::string_view name;  // Kong's name, e.g. "key-auth"
@@ -107,6 +130,8 @@ struct Schema {
   std::function<void(const ParsedConfig&, const config::DeclarativeConfig&, const CheckError&)> check;
   // Builds the instance for a snapshot.
   std::function<std::shared_ptr<const Instance>(const ParsedConfig&, BuildContext&)> instantiate;
+  // Optional: the Admin API endpoints the plugin adds.
+  std::vector<AdminEndpoint> admin_endpoints = {};
 };
 
 // Schema::instantiate for an instance class constructed from (const ConfigT&, BuildContext&).

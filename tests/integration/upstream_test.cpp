@@ -522,6 +522,18 @@ TEST(CircuitBreaker, CountsOpensInStatus) {
   c.send("GET /status HTTP/1.1\r\nHost: admin\r\n\r\n");
   auto status = json::parse(c.read_response().body).at("portico");
   EXPECT_EQ(status.at("circuit_opened").as_int64(), before + 1);
+  // The plugin's own Admin API endpoint (declared by the plugin, served by the engine).
+  c.send("GET /circuit-breakers HTTP/1.1\r\nHost: admin\r\n\r\n");
+  auto r = c.read_response();
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value listed = json::parse(r.body);
+  const auto& data = listed.at("data").as_array();
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].at("state").as_string(), "open");
+  EXPECT_EQ(data[0].at("scope").as_string(), "service 's'");
+  EXPECT_EQ(data[0].at("times_opened").to_number<std::uint64_t>(), 1u);
+  c.send("DELETE /circuit-breakers HTTP/1.1\r\nHost: admin\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 405);
 }
 
 TEST(Dns, ALaterReloadWinsOverOneStillWaitingForDns) {

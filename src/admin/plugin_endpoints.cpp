@@ -1,0 +1,62 @@
+#include "admin/plugin_endpoints.hpp"
+
+#include <boost/json.hpp>
+
+#include "admin/body_readers.hpp"
+#include "http/params.hpp"
+#include "plugin/registry.hpp"
+
+namespace portico::admin {
+
+namespace json = boost::json;
+
+bool match_endpoint_path(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+  params.clear();
+  auto next = [](std::string_view& rest) {
+    if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    std::size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    return segment;
+  };
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/') return false;
+    std::string_view want = next(pattern), got = next(path);
+    if (want.size() >= 2 && want.front() == '{' && want.back() == '}') {
+      std::string decoded;
+      if (got.empty() || !http::percent_decode(got, decoded, false)) return false;
+      params.push_back(std::move(decoded));
+    } else if (want != got) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<Reply> plugin_endpoint(const Request& request, const config::Snapshot* snapshot) {
+  std::vector<std::string> params;
+  for (const plugin::Schema* schema : plugin::all_schemas()) {
+    for (const auto& endpoint : schema->admin_endpoints) {
+      if (!match_endpoint_path(endpoint.path, request.path, params)) continue;
+      bool allowed = false;
+      for (auto m : endpoint.methods) allowed = allowed || m == request.method;
+      if (!allowed) return Reply{405, R"({"message":"Method not allowed"})"};
+      RequestBody body = read_request_body(request.content_type, request.body);
+      if (!body.value.ok()) {
+        return Reply{body.status, json::serialize(json::object{{"message", body.value.error().message}})};
+      }
+      plugin::AdminCall call{request.method, params, request.query, *body.value, {}};
+      if (snapshot != nullptr) {
+        const auto& entries = snapshot->config.plugins;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+          if (entries[i].name == schema->name) call.instances.emplace_back(&entries[i], snapshot->plugin_instances[i].get());
+        }
+      }
+      plugin::AdminAnswer answer = endpoint.handle(call);
+      return Reply{answer.status, answer.body.is_null() ? std::string() : json::serialize(answer.body)};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace portico::admin

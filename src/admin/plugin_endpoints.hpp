@@ -1,0 +1,24 @@
+// The Admin API endpoints plugins declare (plugin::Schema::admin_endpoints), served without
+// the Admin API knowing any plugin: a request whose path matches a declared pattern is handed
+// to that plugin with its live instances from the running snapshot.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "admin/exchange.hpp"
+#include "config/snapshot.hpp"
+
+namespace portico::admin {
+
+// Whether `path` matches `pattern` ("/a/{x}/b": one segment per placeholder, which may not be
+// empty); the placeholders' values, percent-decoded, in `params`.
+bool match_endpoint_path(std::string_view pattern, std::string_view path, std::vector<std::string>& params);
+
+// The answer when a plugin declares `request.path`; nullopt otherwise. 405 when the path is
+// declared for other methods.
+std::optional<Reply> plugin_endpoint(const Request& request, const config::Snapshot* snapshot);
+
+}  // namespace portico::admin
