@@ -137,7 +137,8 @@ AdminServer::Reply AdminServer::config_endpoint(const Request& request) {
 // GET /endpoints: the paths this Admin API serves, in Kong's shape.
 std::string AdminServer::endpoints_json() {
   static const char* kPaths[] = {
-      "/", "/status", "/config", "/endpoints", "/plugins/enabled", "/schemas/plugins/{name}",
+      "/", "/status", "/config", "/endpoints", "/plugins/enabled", "/schemas/{db_entity_name}",
+      "/schemas/{db_entity_name}/validate", "/schemas/plugins/{name}",
       "/schemas/plugins/validate", "/services", "/services/{services}", "/services/{services}/routes",
       "/services/{services}/routes/{routes}", "/services/{services}/plugins", "/services/{services}/plugins/{plugins}",
       "/routes", "/routes/{routes}", "/routes/{routes}/plugins", "/routes/{routes}/plugins/{plugins}", "/plugins",
@@ -189,6 +190,15 @@ AdminServer::Reply AdminServer::handle(const Request& request) {
   if (path == "/schemas/plugins/validate") {
     if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
     return validate_plugin(request);
+  }
+  constexpr std::string_view kSchemas = "/schemas/", kValidate = "/validate";
+  if (path.starts_with(kSchemas) && path.ends_with(kValidate) && !path.starts_with("/schemas/plugins/")) {
+    if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
+    RequestBody body = read_request_body(request.content_type, request.body);
+    if (!body.value.ok()) return {body.status, message_json(body.value.error().message)};
+    auto entity = path.substr(kSchemas.size(), path.size() - kSchemas.size() - kValidate.size());
+    if (auto answer = validate_entity(entity, *body.value, body.input)) return {answer->first, std::move(answer->second)};
+    return {404, R"({"message":"Not found"})"};
   }
   if (path == "/config") return config_endpoint(request);
   if (auto reply = plugin_endpoint(request, gateway_.snapshot().get())) return std::move(*reply);
@@ -255,6 +265,10 @@ AdminServer::Reply AdminServer::handle(const Request& request) {
     return {200, json::serialize(body)};
   }
   if (path == "/plugins/enabled") return {200, enabled_plugins_json()};
+  if (path.starts_with(kSchemas) && !path.starts_with("/schemas/plugins/")) {
+    if (auto described = entity_schema_json(path.substr(kSchemas.size()))) return {200, std::move(*described)};
+    return {404, json::serialize(json::object{{"message", "No entity named '" + std::string(path.substr(kSchemas.size())) + "'"}})};
+  }
   constexpr std::string_view kPluginSchemas = "/schemas/plugins/";
   if (path.starts_with(kPluginSchemas)) {
     std::string name(path.substr(kPluginSchemas.size()));

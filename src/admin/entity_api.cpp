@@ -7,6 +7,7 @@
 
 #include "admin/body_readers.hpp"
 #include "admin/kong_errors.hpp"
+#include "config/entity_records.hpp"
 #include "config/export.hpp"
 #include "core/uuid.hpp"
 #include "crypto/base64.hpp"
@@ -432,6 +433,21 @@ schema::Errors entity_errors(const std::vector<config::ConfigError>& loader_erro
   return errors;
 }
 
+// `body` read by `record` (refs set aside) and written back typed, with every default.
+template <typename C>
+json::object through_record(const schema::Record<C>& record, const json::object& body, schema::Input input,
+                            std::initializer_list<const char*> refs, schema::Errors& errors) {
+  json::object fields = body;
+  for (const char* r : refs) fields.erase(r);
+  C entity{};
+  if (!record.read(fields, entity, errors, input)) return body;
+  json::object out = record.write(entity);
+  for (const char* r : refs) {
+    if (const auto* v = body.if_contains(r)) out[r] = *v;
+  }
+  return out;
+}
+
 Reply store_failure(const Error& error) {
   if (error.kind == ErrorKind::conflict) return kong_error(409, 5, "unique constraint violation", error.message);
   return message(500, "the change could not be stored: " + error.message);
@@ -457,7 +473,7 @@ Reply EntityApi::create(const Target& t, const Request& r) {
   } else {
     id = random_uuid();
   }
-  return write(t, std::move(*body), id, now_seconds(), 201);
+  return write(t, std::move(*body), input, id, now_seconds(), 201);
 }
 
 Reply EntityApi::upsert(const Target& t, const Request& r) {
@@ -480,7 +496,7 @@ Reply EntityApi::upsert(const Target& t, const Request& r) {
     return not_found();
   }
   if (existing != nullptr && !is_uuid(t.key) && !t.kind->name_field.empty()) (*body)[t.kind->name_field] = t.key;
-  return write(t, std::move(*body), id, created, 200);
+  return write(t, std::move(*body), input, id, created, 200);
 }
 
 Reply EntityApi::patch(const Target& t, const Request& r) {
@@ -500,14 +516,24 @@ Reply EntityApi::patch(const Target& t, const Request& r) {
     for (const char* f : {"protocol", "host", "port", "path"}) body.erase(f);
   }
   merge_into(body, *patch_body);
-  return write(t, std::move(body), existing->id, existing->created_at, 200);
+  return write(t, std::move(body), input, existing->id, existing->created_at, 200);
 }
 
-Reply EntityApi::write(const Target& t, json::object body, std::string id, std::int64_t created_at, int status) {
+Reply EntityApi::write(const Target& t, json::object body, schema::Input input, std::string id,
+                       std::int64_t created_at, int status) {
   const Kind& kind = *t.kind;
   body.erase("created_at");
   body.erase("updated_at");
   body["id"] = id;
+  // Entities declared as records are read with them (Kong's form conventions: "8080" is an
+  // integer), and go on typed; their references are the Admin API's (below).
+  schema::Errors record_errors;
+  if (kind.kind == "services") {
+    body = through_record(config::service_record(), body, input, {}, record_errors);
+  } else if (kind.kind == "routes") {
+    body = through_record(config::route_record(), body, input, {"service"}, record_errors);
+  }
+  if (!record_errors.empty()) return violation(record_errors);
   if (t.parent != nullptr) body[t.parent_ref] = json::object{{"id", t.parent->id}};
   // References by name become references by id; a reference to nothing is Kong's foreign key error.
   for (auto ref : kind.refs) {

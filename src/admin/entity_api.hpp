@@ -21,6 +21,7 @@
 
 #include "admin/exchange.hpp"
 #include "config/model.hpp"
+#include "schema/record.hpp"
 #include "store/store.hpp"
 
 namespace portico::admin {
@@ -54,7 +55,8 @@ class EntityApi {
   Reply remove(const Target& t);
   // Validates `body` as the entity `id` of the target's kind (replacing any row with that id),
   // commits it and makes it live; the Kong answer (201/200 with the entity, or the error).
-  Reply write(const Target& t, boost::json::object body, std::string id, std::int64_t created_at, int status);
+  Reply write(const Target& t, boost::json::object body, schema::Input input, std::string id, std::int64_t created_at,
+              int status);
   void go_live(const Kind& kind);  // hands config_ (a copy) to the gateway
   void reload_model();             // config_ from rows_ again (after a failed commit)
   void refresh_dbless();

@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <boost/url/parse.hpp>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -12,7 +11,9 @@
 #include <sstream>
 #include <tuple>
 
+#include "config/entity_records.hpp"
 #include "config/kong_regex.hpp"
+#include "config/yaml_json.hpp"
 #include "config/validators.hpp"
 #include "config/consumer_reader.hpp"
 #include "config/plugin_reader.hpp"
@@ -117,231 +118,72 @@ class Loader : public YamlReader {
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
   }
 
+  // Reads `node` with an entity record (config/entity_records.hpp), reporting its errors at
+  // their file positions. `nested` names the keys the loader reads itself (nested routes and
+  // plugins, a route's service), which the record does not see.
+  template <typename C>
+  void read_with_record(const schema::Record<C>& record, const YAML::Node& node, const std::string& path, C& out,
+                        std::initializer_list<const char*> nested) {
+    MarkMap marks;
+    boost::json::value input = yaml_to_json(node, path, marks);
+    for (const char* key : nested) input.as_object().erase(key);
+    schema::Errors errors;
+    record.read(input, out, errors, schema::Input::typed, path);
+    for (const auto& e : errors) {
+      SourceMark mark = e.subject == schema::FieldError::Subject::key ? key_mark_at(marks, e.path) : mark_at(marks, e.path);
+      add(mark, e.path, e.message);
+    }
+  }
+
   void read_service(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
     ServiceConfig s;
     s.mark = mark_of(node);
-    std::string url;
-    bool has_host = false, has_port = false, has_protocol = false, has_path = false;
-    bool has_budget_percent = false, has_budget_reserve = false;
-    std::optional<std::string> explicit_path;
-    YAML::Node routes_node;
-    bool has_routes = false;
-    std::string routes_path;
-    FieldTable fields{
-        {"id", string_field(s.id)},
-        {"name", string_field(s.name)},
-        {"url", string_field(url)},
-        {"protocol", [&](const YAML::Node& v, const std::string& p) { has_protocol = true; string_field(s.protocol)(v, p); }},
-        {"host", [&](const YAML::Node& v, const std::string& p) { has_host = true; string_field(s.host)(v, p); }},
-        {"port", [&](const YAML::Node& v, const std::string& p) { has_port = true; int_field(s.port, 0, 65535)(v, p); }},
-        {"path", [&](const YAML::Node& v, const std::string& p) {
-           has_path = true;
-           std::string value;
-           string_field(value)(v, p);
-           explicit_path = value;
-           if (!value.empty() && value[0] != '/') add(v, p, "should start with: /");
-         }},
-        {"retries", int_field(s.retries, 0, 32767)},
-        {"connect_timeout", int_field(s.connect_timeout_ms, 1, 2147483646)},
-        {"write_timeout", int_field(s.write_timeout_ms, 1, 2147483646)},
-        {"read_timeout", int_field(s.read_timeout_ms, 1, 2147483646)},
-        {"retry_on_statuses", int_list_field(s.retry_on_statuses, 500, 599)},
-        {"retry_backoff_base", int_field(s.retry_backoff_base_ms, 0, 60000)},
-        {"retry_backoff_max", int_field(s.retry_backoff_max_ms, 0, 600000)},
-        {"retry_budget_percent", [&](const YAML::Node& v, const std::string& p) {  // null: the default, off
-           has_budget_percent = true;
-           int_field(s.retry_budget_percent, 0, 100)(v, p);
-         }},
-        {"retry_budget_min_per_second", [&](const YAML::Node& v, const std::string& p) {
-           has_budget_reserve = true;
-           int_field(s.retry_budget_min_per_second, 0, 1000000)(v, p);
-         }},
-        {"retry_budget_min_concurrency", [&](const YAML::Node& v, const std::string& p) {
-           add(v, p, "replaced by retry_budget_min_per_second (a reserve of retries per second; see docs/upstreams.md)");
-         }},
-        {"request_timeout", int_field(s.request_timeout_ms, 0, 2147483646)},
-        {"plugins", [&](const YAML::Node& v, const std::string& p) {
-           read_nested_plugins(*this, v, p, PluginOwner::service, cfg_.services.size(), plugins_);
-         }},
-        {"enabled", bool_field(s.enabled)},
-        {"tags", string_list_field(s.tags)},
-        {"created_at", ignored()},
-        {"updated_at", ignored()},
-        {"routes", [&](const YAML::Node& v, const std::string& p) { routes_node.reset(v); routes_path = p; has_routes = true; }},
-    };
-    read_object(node, path, fields, {"client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"});
-    if (!node.IsMap()) return;
-
-    if (!url.empty()) {
-      if (has_host || has_port || has_protocol || has_path) {
-        add(node, path, "url cannot be combined with protocol, host, port or path");
-      }
-      parse_service_url(node["url"], path + ".url", url, s);
-    } else if (s.host.empty()) {
-      add(node, path, "must set either 'url' or 'host'");
-    } else {
-      if (explicit_path) s.path = *explicit_path;
-      if (!has_port) s.port = s.protocol == "https" ? 443 : 80;
+    read_with_record(service_record(), node, path, s, {"routes", "plugins"});
+    if (node["plugins"]) {
+      read_nested_plugins(*this, node["plugins"], path + ".plugins", PluginOwner::service, cfg_.services.size(), plugins_);
     }
-    if (s.protocol == "https") {
-      add(node, path + ".protocol", "https upstreams are not supported yet by Portico");
-    } else if (s.protocol != "http") {
-      add(node, path + ".protocol", "expected one of: http, https");
-    }
-    if (!s.host.empty() && !is_valid_hostname(s.host)) add(node, path + ".host", "invalid hostname: " + s.host);
-    if (has_budget_reserve && !has_budget_percent) {
-      add(node["retry_budget_min_per_second"], path + ".retry_budget_min_per_second",
-          "has no effect without retry_budget_percent (the retry budget is off unless retry_budget_percent is set)");
-    }
-    if (!s.name.empty() && !is_valid_entity_name(s.name)) add(node, path + ".name", "invalid name: must match [a-zA-Z0-9.-_~]+");
-    if (!s.name.empty() && !service_names_.insert(s.name).second) add(node, path + ".name", "duplicate service name '" + s.name + "'");
+    if (!s.name.empty() && !service_names_.insert(s.name).second) add(node["name"], path + ".name", "duplicate service name '" + s.name + "'");
     if (s.id.empty()) s.id = derive_entity_id("service", s.name.empty() ? path : s.name);
     cfg_.services.push_back(std::move(s));
     std::size_t index = cfg_.services.size() - 1;
-    if (has_routes) read_list(routes_node, routes_path, [&](auto& n, auto& p) { read_route(n, p, index); });
-  }
-
-  void parse_service_url(const YAML::Node& node, const std::string& path, const std::string& url, ServiceConfig& s) {
-    auto parsed = boost::urls::parse_uri(url);
-    if (!parsed) return add(node, path, "invalid url: " + url);
-    s.protocol = std::string(parsed->scheme());
-    if (parsed->has_userinfo()) return add(node, path, "url must not contain credentials (user@): " + url);
-    s.host = std::string(parsed->host());
-    if (s.host.empty()) return add(node, path, "url has no host: " + url);
-    if (parsed->has_port()) {
-      long long port = 0;
-      if (!parse_integer(std::string(parsed->port()), port) || port < 0 || port > 65535) return add(node, path, "invalid port in url");
-      s.port = static_cast<int>(port);
-    } else {
-      s.port = s.protocol == "https" ? 443 : 80;
+    if (node["routes"]) {
+      read_list(node["routes"], path + ".routes", [&](auto& n, auto& p) { read_route(n, p, index); });
     }
-    s.path = std::string(parsed->encoded_path());
-    if (parsed->has_query() || parsed->has_fragment()) add(node, path, "url must not have a query or fragment");
   }
 
   void read_route(const YAML::Node& node, const std::string& path, std::optional<std::size_t> service_index) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
     RouteConfig r;
     r.mark = mark_of(node);
+    read_with_record(route_record(), node, path, r, {"service", "plugins"});
+    if (node["plugins"]) {
+      read_nested_plugins(*this, node["plugins"], path + ".plugins", PluginOwner::route, cfg_.routes.size(), plugins_);
+    }
     std::string service_ref;
-    YAML::Node service_node;
-    FieldTable fields{
-        {"id", string_field(r.id)},
-        {"name", string_field(r.name)},
-        {"protocols", string_list_field(r.protocols)},
-        {"methods", string_list_field(r.methods)},
-        {"hosts", string_list_field(r.hosts)},
-        {"paths", string_list_field(r.paths)},
-        {"headers", [&](const YAML::Node& v, const std::string& p) { read_route_headers(v, p, r); }},
-        {"strip_path", bool_field(r.strip_path)},
-        {"preserve_host", bool_field(r.preserve_host)},
-        {"regex_priority", int_field(r.regex_priority, -2147483647, 2147483647)},
-        {"path_handling", string_field(r.path_handling)},
-        {"https_redirect_status_code", [&](const YAML::Node& v, const std::string& p) {
-           int code = 0;
-           int_field(code, 0, 999)(v, p);
-           if (code == 0) return;
-           if (code != 426 && code != 301 && code != 302 && code != 307 && code != 308) {
-             return add(v, p, "expected one of: 426, 301, 302, 307, 308");
-           }
-           r.https_redirect_status_code = code;
-         }},
-        {"request_buffering", bool_field(r.request_buffering)},
-        {"response_buffering", bool_field(r.response_buffering)},
-        {"tags", string_list_field(r.tags)},
-        {"created_at", ignored()},
-        {"updated_at", ignored()},
-        {"plugins", [&](const YAML::Node& v, const std::string& p) {
-           read_nested_plugins(*this, v, p, PluginOwner::route, cfg_.routes.size(), plugins_);
-         }},
-        {"service", [&](const YAML::Node& v, const std::string& p) {
-           service_node.reset(v);
-           if (service_index) return add(v, p, "a nested route cannot name its service");
-           if (v.IsScalar()) {
-             service_ref = v.Scalar();
-           } else if (v.IsMap() && (v["name"] || v["id"])) {
-             service_ref = (v["name"] ? v["name"] : v["id"]).as<std::string>("");
-           } else {
-             add(v, p, "expected a service name or {name: ...} / {id: ...}");
-           }
-         }},
-    };
-    read_object(node, path, fields, {"snis", "sources", "destinations"});
-    if (!node.IsMap()) return;
-    validate_route(node, path, r);
-    if (!r.name.empty() && !route_names_.insert(r.name).second) add(node, path + ".name", "duplicate route name '" + r.name + "'");
+    YAML::Node service_node = node["service"];
+    if (service_node) {
+      if (service_index) {
+        add(service_node, path + ".service", "a nested route cannot name its service");
+      } else if (service_node.IsScalar()) {
+        service_ref = service_node.Scalar();
+      } else if (service_node.IsMap() && (service_node["name"] || service_node["id"])) {
+        service_ref = (service_node["name"] ? service_node["name"] : service_node["id"]).as<std::string>("");
+      } else {
+        add(service_node, path + ".service", "expected a service name or {name: ...} / {id: ...}");
+      }
+    }
+    if (!r.name.empty() && !route_names_.insert(r.name).second) add(node["name"], path + ".name", "duplicate route name '" + r.name + "'");
     if (r.id.empty()) r.id = derive_entity_id("route", r.name.empty() ? path : r.name);
     if (service_index) {
       r.service_index = *service_index;
     } else if (service_ref.empty()) {
-      add(node, path + ".service", "required field missing");
+      if (!service_node) add(node, path + ".service", "required field missing");
     } else {
       pending_.push_back({service_ref, service_node, path + ".service"});
       pending_route_index_.push_back(cfg_.routes.size());
     }
     cfg_.routes.push_back(std::move(r));
-  }
-
-  void read_route_headers(const YAML::Node& v, const std::string& path, RouteConfig& r) {
-    if (!v.IsMap()) return add(v, path, "expected a mapping of header name to values");
-    for (const auto& kv : v) {
-      std::string name = kv.first.as<std::string>("");
-      std::string p = path + "." + name;
-      std::string lower = to_lower(name);
-      if (lower == "host") {
-        add(kv.first, p, "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
-        continue;
-      }
-      if (!is_valid_header_name(name)) {
-        add(kv.first, p, "invalid header name");
-        continue;
-      }
-      std::vector<std::string> values;
-      if (kv.second.IsScalar()) {
-        values.push_back(kv.second.Scalar());
-      } else if (kv.second.IsSequence()) {
-        for (std::size_t i = 0; i < kv.second.size(); ++i) {
-          if (!kv.second[i].IsScalar()) {
-            add(kv.second[i], p + "[" + std::to_string(i) + "]", "expected a string");
-            continue;
-          }
-          values.push_back(kv.second[i].Scalar());
-        }
-      } else {
-        add(kv.second, p, "expected a string or an array of strings");
-        continue;
-      }
-      if (values.empty()) add(kv.second, p, "length must be at least 1");
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        if (values[i].rfind("~*", 0) == 0) {
-          auto re = compile_kong_regex(std::string_view(values[i]).substr(2));
-          if (!re.ok()) add(element_or(kv.second, i), p + "[" + std::to_string(i) + "]", re.error().message);
-        }
-      }
-      r.headers[lower] = std::move(values);
-    }
-  }
-
-  void validate_route(const YAML::Node& node, const std::string& path, RouteConfig& r) {
-    for (const auto& proto : r.protocols) {
-      if (proto != "http" && proto != "https") add(node["protocols"], path + ".protocols", "unsupported protocol '" + proto + "' (expected http or https)");
-    }
-    if (r.protocols.empty()) add(node["protocols"], path + ".protocols", "length must be at least 1");
-    for (std::size_t i = 0; i < r.methods.size(); ++i) {
-      if (!is_valid_method(r.methods[i])) add(element_or(node["methods"], i), path + ".methods[" + std::to_string(i) + "]", "invalid method '" + r.methods[i] + "' (expected an uppercase token)");
-    }
-    for (std::size_t i = 0; i < r.hosts.size(); ++i) {
-      std::string err = validate_route_host(r.hosts[i]);
-      if (!err.empty()) add(element_or(node["hosts"], i), path + ".hosts[" + std::to_string(i) + "]", err);
-      r.hosts[i] = to_lower(r.hosts[i]);
-    }
-    for (std::size_t i = 0; i < r.paths.size(); ++i) {
-      std::string err = validate_route_path(r.paths[i]);
-      if (!err.empty()) add(element_or(node["paths"], i), path + ".paths[" + std::to_string(i) + "]", err);
-    }
-    if (r.path_handling != "v0" && r.path_handling != "v1") add(node["path_handling"], path + ".path_handling", "expected one of: v0, v1");
-    if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty()) {
-      add(node, path, "must set one of 'methods', 'hosts', 'headers', 'paths'");
-    }
   }
 
   void read_upstream(const YAML::Node& node, const std::string& path) {

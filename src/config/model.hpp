@@ -27,6 +27,7 @@ struct SourceMark {
 struct ServiceConfig {
   std::string id;
   std::string name;
+  std::string url;  // input only: Kong's shorthand, expanded into protocol, host, port and path
   std::string protocol = "http";
   std::string host;
   int port = 80;

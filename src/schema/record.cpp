@@ -145,6 +145,10 @@ bool read(const json::value& v, bool& out, const Rules&, Input in, const std::st
 }
 
 bool read(const json::value& v, int& out, const Rules& rules, Input in, const std::string& path, Errors& errors) {
+  if (v.is_null() && rules.nullable) {
+    out = -1;  // unset (written back as null)
+    return true;
+  }
   double d = 0;
   if (!as_number(v, in, d) || std::floor(d) != d || d < -2147483648.0 || d > 2147483647.0) {
     errors.push_back({path, "expected an integer"});
@@ -227,8 +231,44 @@ bool read(const json::value& v, std::vector<std::pair<std::string, std::string>>
   return ok;
 }
 
+bool read(const json::value& v, std::map<std::string, std::vector<std::string>>& out, const Rules& rules, Input in,
+          const std::string& path, Errors& errors) {
+  if (!v.is_object()) {
+    errors.push_back({path, "expected a map"});
+    return false;
+  }
+  std::map<std::string, std::vector<std::string>> result;
+  bool ok = true;
+  for (const auto& [key, value] : v.as_object()) {
+    std::vector<std::string> list;
+    // A single string is a one-element list (Kong's headers: {X-Version: v2}).
+    json::value as_list = value.is_string() ? json::value(json::array{value}) : value;
+    if (!read(as_list, list, Rules{.len_min = 1, .check = rules.check}, in, join_path(path, std::string(key)), errors)) {
+      ok = false;
+      continue;
+    }
+    result[std::string(key)] = std::move(list);
+  }
+  if (ok) out = std::move(result);
+  return ok;
+}
+
+json::value write(const std::map<std::string, std::vector<std::string>>& v, const Rules&) {
+  if (v.empty()) return nullptr;
+  json::object o;
+  for (const auto& [k, list] : v) {
+    json::array a;
+    for (const auto& s : list) a.push_back(json::value(s));
+    o[k] = std::move(a);
+  }
+  return o;
+}
+
 json::value write(bool v, const Rules&) { return v; }
-json::value write(int v, const Rules&) { return v; }
+json::value write(int v, const Rules& rules) {
+  if (rules.nullable && v < 0) return nullptr;
+  return v;
+}
 json::value write(double v, const Rules&) { return number_json(v); }
 json::value write(const std::string& v, const Rules& rules) {
   if (v.empty() && rules.nullable) return nullptr;
@@ -248,6 +288,15 @@ json::value write(const std::vector<std::pair<std::string, std::string>>& v, con
   json::object o;
   for (const auto& [k, s] : v) o[k] = s;
   return o;
+}
+
+json::object describe(const std::map<std::string, std::vector<std::string>>*, const Rules&) {
+  json::object d = base("map");
+  d["keys"] = base("string");
+  json::object values = base("array");
+  values["elements"] = base("string");
+  d["values"] = std::move(values);
+  return d;
 }
 
 json::object describe(const bool*, const Rules&) { return base("boolean"); }

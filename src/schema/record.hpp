@@ -11,7 +11,8 @@
 //   describe()  gives Kong's /schemas shape ({"fields":[{"name":{"type":...}}]}).
 //
 // Supported member types: bool, int, double, std::string, std::vector<std::string>,
-// std::vector<int>, and std::vector<std::pair<std::string, std::string>> (a map of strings).
+// std::vector<int>, std::vector<std::pair<std::string, std::string>> (a map of strings) and
+// std::map<std::string, std::vector<std::string>> (a map of string lists: route headers).
 // Records are built once (function-local statics) and are immutable and thread-safe after.
 #pragma once
 
@@ -19,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,7 +53,10 @@ struct Rules {
   std::optional<double> min, max;      // numbers, integers, and the elements of their arrays
   std::vector<std::string> one_of;     // strings, and the elements of string arrays
   bool required = false;               // absent or null is an error ("required field missing")
-  bool nullable = false;               // strings: null reads as "" and "" is written as null
+  // strings: null reads as "" and "" is written as null; integers: null reads as -1 ("unset",
+  // the member's initializer by convention) and a negative value is written as null.
+  bool nullable = false;
+  bool input_only = false;             // read and described, never written (Kong's service `url`)
   std::size_t len_min = 0;             // strings and arrays
   // A custom check on a string (or each string element, or each map value): "" when valid,
   // else the message.
@@ -68,6 +73,8 @@ bool read(const json::value& v, std::vector<std::string>& out, const Rules&, Inp
 bool read(const json::value& v, std::vector<int>& out, const Rules&, Input, const std::string& path, Errors& errors);
 bool read(const json::value& v, std::vector<std::pair<std::string, std::string>>& out, const Rules&, Input,
           const std::string& path, Errors& errors);
+bool read(const json::value& v, std::map<std::string, std::vector<std::string>>& out, const Rules&, Input,
+          const std::string& path, Errors& errors);
 
 json::value write(bool v, const Rules&);
 json::value write(int v, const Rules&);
@@ -76,6 +83,7 @@ json::value write(const std::string& v, const Rules&);
 json::value write(const std::vector<std::string>& v, const Rules&);
 json::value write(const std::vector<int>& v, const Rules&);
 json::value write(const std::vector<std::pair<std::string, std::string>>& v, const Rules&);
+json::value write(const std::map<std::string, std::vector<std::string>>& v, const Rules&);
 
 // Kong's description of a field of that type with those rules (without the default).
 json::object describe(const bool*, const Rules&);
@@ -85,6 +93,7 @@ json::object describe(const std::string*, const Rules&);
 json::object describe(const std::vector<std::string>*, const Rules&);
 json::object describe(const std::vector<int>*, const Rules&);
 json::object describe(const std::vector<std::pair<std::string, std::string>>*, const Rules&);
+json::object describe(const std::map<std::string, std::vector<std::string>>*, const Rules&);
 }  // namespace codec
 
 // A number as JSON: integral values as integers ("timeout": 1, not 1E0, as Kong writes them).
@@ -116,7 +125,9 @@ class Record {
       if (codec::read(v, value, *shared_rules, in, path, e)) access(c) = std::move(value);
     };
     // The accessor only reads on this path: it takes C& so that one accessor serves read and write.
-    b.write = [access, shared_rules](const C& c) { return codec::write(access(const_cast<C&>(c)), *shared_rules); };
+    if (!shared_rules->input_only) {
+      b.write = [access, shared_rules](const C& c) { return codec::write(access(const_cast<C&>(c)), *shared_rules); };
+    }
     b.describe = [access, shared_rules]() {
       json::object d = codec::describe(static_cast<const T*>(nullptr), *shared_rules);
       C defaults{};
@@ -137,9 +148,27 @@ class Record {
     fields_.push_back(std::move(b));
     return *this;
   }
+  // A field Kong has that Portico refuses (not supported yet): an error when it is set.
+  Record& refused(std::string name, std::string message) {
+    Binding b;
+    b.name = std::move(name);
+    b.read = [message](const json::value&, C&, Input, const std::string& path, Errors& e) {
+      e.push_back({path, message, FieldError::Subject::key});
+    };
+    b.describe = [] { return json::object{{"type", "string"}}; };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
   // A check over the whole record, run when every field read cleanly; it adds errors with
   // paths relative to the record ("" for the record itself).
   Record& check(std::function<void(const C&, Errors&)> fn) {
+    checks_.push_back([fn = std::move(fn)](C& c, const json::object&, Errors& e) { fn(c, e); });
+    return *this;
+  }
+  // A step that completes the record from what was given (e.g. a url expanded into its
+  // parts, a default that depends on another field); it sees the input object to tell a
+  // field left to its default from one given. Runs with the checks, in declaration order.
+  Record& finish(std::function<void(C&, const json::object& input, Errors&)> fn) {
     checks_.push_back(std::move(fn));
     return *this;
   }
@@ -172,7 +201,9 @@ class Record {
     }
     if (errors.size() != before) return false;
     Errors record_errors;
-    for (const auto& c : checks_) c(out, record_errors);
+    static const json::object kNoInput;
+    const json::object& given = input.is_object() ? input.as_object() : kNoInput;
+    for (const auto& c : checks_) c(out, given, record_errors);
     for (auto& e : record_errors) {
       auto subject = e.path.empty() ? FieldError::Subject::record : e.subject;
       errors.push_back({join_path(prefix, e.path), std::move(e.message), subject});
@@ -187,6 +218,7 @@ class Record {
     }
     return out;
   }
+  bool has_field(std::string_view name) const { return find(name) != nullptr; }
 
   // Kong's shape: {"type":"record","fields":[{"<name>":{...}}, ...]}.
   json::object describe() const {
@@ -210,7 +242,7 @@ class Record {
     return nullptr;
   }
   std::vector<Binding> fields_;
-  std::vector<std::function<void(const C&, Errors&)>> checks_;
+  std::vector<std::function<void(C&, const json::object&, Errors&)>> checks_;
 };
 
 }  // namespace portico::schema

@@ -142,7 +142,7 @@ TABLE = [
      {"code": 5, "name": "unique constraint violation", "fields": {"name": "svc"}}),
     ("POST", "/services", {"name": "bad", "host": "x", "port": "70000", "retires": "3"}, 400,
      {"code": 2, "name": "schema violation",
-      "fields": {"port": "value must be between 0 and 65535", "retires": "unknown field"}}),
+      "fields": {"port": "value should be between 0 and 65535", "retires": "unknown field"}}),
     ("POST", "/services", {"name": "nohost"}, 400, {"fields": {"@entity": ["must set either 'url' or 'host'"]}}),
     ("GET", "/services/svc", None, 200, {"name": "svc", "port": 9}),
     ("PATCH", "/services/svc", {"port": "10", "tags[]": ["blue"]}, 200, {"port": 10, "host": "127.0.0.1", "tags": ["blue"]}),
@@ -196,6 +196,14 @@ TABLE = [
     ("POST", "/upstreams", {"name": "bad pool"}, 400, {"fields": {"name": "invalid upstream name (must be a hostname)"}}),
     # bodies and methods
     ("PUT", "/services", None, 405, {"message": "Method not allowed"}),
+    # entity schemas, from the same declarations the loader reads kong.yml with
+    ("POST", "/schemas/services/validate", {"name": "v", "host": "h", "port": "x"}, 400,
+     {"fields": {"port": "expected an integer"}}),
+    ("POST", "/schemas/services/validate", {"name": "v", "url": "http://h:1"}, 200,
+     {"message": "schema validation successful"}),
+    ("POST", "/schemas/routes/validate", {"paths[]": "/ok", "methods": "get"}, 400,
+     {"fields": {"methods": ["invalid method 'get' (expected an uppercase token)"]}}),
+    ("GET", "/schemas/nothing", None, 404, {"message": "No entity named 'nothing'"}),
 ]
 
 
@@ -214,8 +222,22 @@ def test_kong_answers(store_gateway, row):
         assert got is None
     else:
         assert contains(got, expected), got
-    if status in (200, 201):
+    if status in (200, 201) and "/schemas/" not in path:
         assert len(got["id"]) == 36 and got["created_at"] > 1700000000 and got["updated_at"] >= got["created_at"]
+
+
+def test_entity_schemas_describe_fields_and_defaults(store_gateway):
+    status, services = call("GET", store_gateway.admin("/schemas/services"))
+    assert status == 200
+    fields = {name: d for f in services["fields"] for name, d in f.items()}
+    assert fields["port"] == {"type": "integer", "between": [0, 65535], "default": 80}
+    assert fields["retries"]["default"] == 5 and fields["connect_timeout"]["default"] == 60000
+    assert fields["protocol"]["one_of"] == ["http", "https"]
+    status, routes = call("GET", store_gateway.admin("/schemas/routes"))
+    fields = {name: d for f in routes["fields"] for name, d in f.items()}
+    assert fields["strip_path"]["default"] is True and fields["protocols"]["default"] == ["http", "https"]
+    assert fields["service"] == {"type": "foreign", "reference": "services"}
+    assert fields["headers"]["type"] == "map"
 
 
 def test_basic_auth_passwords_are_only_kept_hashed(store_gateway):
