@@ -283,6 +283,9 @@ void Gateway::activate(config::DeclarativeConfig config, const std::string& why)
     return;
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  // The replaced snapshot is kept until the next DNS tick (workers have moved on by then),
+  // then freed by the reaper's thread, not by the last worker to drop it (core/reaper.hpp).
+  if (snapshot_) retired_.push_back(std::move(snapshot_));
   snapshot_ = snap;
   for (auto& w : workers_) w->publish(snap);
   health_checker_.apply(snap);
@@ -294,6 +297,8 @@ void Gateway::watch_dns() {
   dns_timer_.expires_after(std::chrono::seconds(1));
   dns_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || shutting_down_) return;
+    for (auto& old : retired_) reaper_.retire(std::move(old));
+    retired_.clear();
     dns_->refresh(snapshot_->hostnames, [this](const std::string& host) {
       if (shutting_down_) return;
       const auto* answer = dns_->lookup(host);

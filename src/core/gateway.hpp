@@ -18,6 +18,7 @@
 #include "config/loader.hpp"
 #include "config/snapshot.hpp"
 #include "core/deadline.hpp"
+#include "core/reaper.hpp"
 #include "core/worker.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
@@ -97,7 +98,9 @@ class Gateway {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it
+  Reaper reaper_;  // after shared_state_ and before the snapshots: it frees snapshots, which point into it
   std::shared_ptr<const config::Snapshot> snapshot_;
+  std::vector<std::shared_ptr<const config::Snapshot>> retired_;  // replaced, handed to reaper_ at the next tick
   std::uint64_t generation_ = 0;
   std::uint64_t reload_sequence_ = 0;  // the latest reload() wins (see reload())
   proxy::ActiveHealthChecker health_checker_{control_};
