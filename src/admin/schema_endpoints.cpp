@@ -40,17 +40,36 @@ std::string plugin_schema_json(const plugin::Schema& schema) {
   return json::serialize(json::object{{"fields", std::move(fields)}});
 }
 
+namespace {
+
+// Calls fn(record, foreign keys the Admin API adds) for the entity named `entity` (Kong's
+// schema names); false when it is not declared as a record.
+template <typename Fn>
+bool with_entity_record(std::string_view entity, Fn fn) {
+  if (entity == "services") return fn(config::service_record(), std::initializer_list<std::pair<const char*, const char*>>{});
+  if (entity == "routes") return fn(config::route_record(), std::initializer_list<std::pair<const char*, const char*>>{{"service", "services"}});
+  if (entity == "consumers") return fn(config::consumer_record(), std::initializer_list<std::pair<const char*, const char*>>{});
+  std::initializer_list<std::pair<const char*, const char*>> consumer{{"consumer", "consumers"}};
+  if (entity == "keyauth_credentials") return fn(config::keyauth_record(), consumer);
+  if (entity == "basicauth_credentials") return fn(config::basicauth_record(), consumer);
+  if (entity == "jwt_secrets") return fn(config::jwt_secret_record(), consumer);
+  if (entity == "acls") return fn(config::acl_record(), consumer);
+  return false;
+}
+
+}  // namespace
+
 std::optional<std::string> entity_schema_json(std::string_view entity) {
   json::object described;
-  if (entity == "services") {
-    described = config::service_record().describe();
-  } else if (entity == "routes") {
-    described = config::route_record().describe();
-    described["fields"].as_array().push_back(
-        json::object{{"service", json::object{{"type", "foreign"}, {"reference", "services"}}}});
-  } else {
-    return std::nullopt;
-  }
+  bool known = with_entity_record(entity, [&](const auto& record, auto foreign) {
+    described = record.describe();
+    for (const auto& [field, reference] : foreign) {
+      described["fields"].as_array().push_back(
+          json::object{{field, json::object{{"type", "foreign"}, {"reference", reference}}}});
+    }
+    return true;
+  });
+  if (!known) return std::nullopt;
   described.erase("type");
   return json::serialize(described);
 }
@@ -59,16 +78,13 @@ std::optional<std::pair<int, std::string>> validate_entity(std::string_view enti
                                                            schema::Input input) {
   schema::Errors errors;
   json::object fields = body.is_object() ? body.as_object() : json::object{};
-  if (entity == "services") {
-    config::ServiceConfig s;
-    config::service_record().read(fields, s, errors, input);
-  } else if (entity == "routes") {
-    fields.erase("service");
-    config::RouteConfig r;
-    config::route_record().read(fields, r, errors, input);
-  } else {
-    return std::nullopt;
-  }
+  bool known = with_entity_record(entity, [&](const auto& record, auto foreign) {
+    for (const auto& [field, reference] : foreign) fields.erase(field);
+    typename std::decay_t<decltype(record)>::Value value{};
+    record.read(fields, value, errors, input);
+    return true;
+  });
+  if (!known) return std::nullopt;
   if (!errors.empty()) return std::make_pair(400, json::serialize(schema_violation(errors)));
   return std::make_pair(200, std::string(R"({"message":"schema validation successful"})"));
 }

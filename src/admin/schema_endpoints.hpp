@@ -2,8 +2,9 @@
 //   GET /plugins/enabled          {"enabled_plugins":[...]}: the plugins this build has
 //   GET /schemas/plugins/{name}   the plugin entity's fields, its `config` record described
 //                                 field by field (type, default, bounds, one_of, ...)
-//   GET /schemas/{entity}         an entity declared as a record (services, routes), with its
-//                                 references as Kong's foreign fields
+//   GET /schemas/{entity}         an entity declared as a record (services, routes, consumers,
+//                                 keyauth_credentials, basicauth_credentials, jwt_secrets,
+//                                 acls), with its references as Kong's foreign fields
 //   POST /schemas/{entity}/validate  whether a body is a valid entity (nothing stored)
 #pragma once
 

@@ -1,8 +1,8 @@
 // Reads Kong's consumers and their credentials: `consumers[]` with nested
 // `keyauth_credentials`, `basicauth_credentials`, `jwt_secrets` and `acls`, and the same
-// credential lists at the top level naming their `consumer`. Passwords are hashed here
-// (crypto/password.hpp) and never kept in plain text; JWT public keys are parsed to reject
-// a bad PEM at load time.
+// credential lists at the top level naming their `consumer`. The entities' fields are read by
+// their records (config/entity_records.hpp: passwords hashed, never kept in plain text; JWT
+// public keys parsed to reject a bad PEM at load time); this reader places them.
 #pragma once
 
 #include <functional>
@@ -41,7 +41,6 @@ class ConsumerReader {
   void read_credential(const std::string& kind, const YAML::Node& node, const std::string& path, Pending& into,
                        bool top_level);
   static void attach(ConsumerConfig& consumer, Pending& credential);  // moves it into its list
-  void check_jwt_key(const YAML::Node& node, const std::string& path, const JwtSecret& s);
 
   YamlReader& r_;
   PluginsReader plugins_;

@@ -1,9 +1,14 @@
 #include "config/entity_records.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <boost/url/parse.hpp>
+#include <memory>
 
 #include "config/kong_regex.hpp"
 #include "config/validators.hpp"
+#include "crypto/password.hpp"
 
 namespace portico::config {
 
@@ -106,7 +111,138 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
   }
 }
 
+void finish_consumer(ConsumerConfig& c, const json::object&, Errors& errors) {
+  if (c.username.empty() && c.custom_id.empty()) errors.push_back({"", "set at least one of 'username' or 'custom_id'"});
+}
+
+void require_key(const std::string& key, Errors& errors) {
+  if (key.empty()) errors.push_back({"key", "required field missing (Portico needs explicit keys)"});
+}
+
+// The JWT secret's key material fits its algorithm: a shared secret for HS*, a PEM public key
+// of the right type for the others.
+void finish_jwt(JwtSecret& s, const json::object&, Errors& errors) {
+  require_key(s.key, errors);
+  if (s.algorithm.rfind("HS", 0) == 0) {
+    if (s.secret.empty()) errors.push_back({"secret", "required for algorithm " + s.algorithm});
+    return;
+  }
+  if (s.rsa_public_key.empty()) {
+    return errors.push_back({"rsa_public_key", "required for algorithm " + s.algorithm + " (a PEM public key)"});
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(s.rsa_public_key.data(), static_cast<int>(s.rsa_public_key.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr),
+                                                          EVP_PKEY_free);
+  if (!key) return errors.push_back({"rsa_public_key", "not a PEM public key"});
+  int type = EVP_PKEY_get_base_id(key.get());
+  bool fits = (s.algorithm[0] == 'R' || s.algorithm[0] == 'P') ? type == EVP_PKEY_RSA
+              : s.algorithm[0] == 'E' && s.algorithm != "EdDSA"  ? type == EVP_PKEY_EC
+                                                                  : (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448);
+  if (!fits) errors.push_back({"rsa_public_key", "the key's type does not match algorithm " + s.algorithm});
+}
+
+// A plain password is hashed here and never kept; a stored hash is decoded.
+void finish_basicauth(BasicAuthCredential& b, const json::object&, Errors& errors) {
+  if (b.username.empty()) errors.push_back({"username", "required field missing"});
+  if (!b.password_input.empty() && !b.password_hash_input.empty()) {
+    errors.push_back({"password", "set 'password' or 'password_hash', not both"});
+  } else if (!b.password_hash_input.empty()) {
+    if (!crypto::decode_password_hash(b.password_hash_input, b.password)) {
+      errors.push_back({"password_hash", "not a Portico password hash (pbkdf2-sha256$ITERATIONS$SALT$KEY, as db_export writes it)"});
+    }
+  } else if (b.password_input.empty()) {
+    errors.push_back({"password", "required field missing"});
+  } else if (!b.username.empty()) {
+    b.password = crypto::hash_password_for_config(b.username, b.password_input);
+  }
+  b.password_input.clear();
+  b.password_hash_input.clear();
+}
+
 }  // namespace
+
+const schema::Record<ConsumerConfig>& consumer_record() {
+  using K = ConsumerConfig;
+  static const schema::Record<K> record = [] {
+    schema::Record<K> r;
+    r.field("id", &K::id, {.nullable = true})
+        .field("username", &K::username, {.nullable = true})
+        .field("custom_id", &K::custom_id, {.nullable = true})
+        .field("tags", &K::tags)
+        .accepted("created_at", json::object{{"type", "integer"}})
+        .accepted("updated_at", json::object{{"type", "integer"}});
+    r.finish(finish_consumer);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<KeyAuthCredential>& keyauth_record() {
+  using C = KeyAuthCredential;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("key", &C::key, {.nullable = true})
+        .field("tags", &C::tags)
+        .accepted("ttl", json::object{{"type", "integer"}})
+        .accepted("created_at", json::object{{"type", "integer"}});
+    r.finish([](C& c, const json::object&, Errors& errors) { require_key(c.key, errors); });
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<BasicAuthCredential>& basicauth_record() {
+  using C = BasicAuthCredential;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("username", &C::username, {.nullable = true})
+        .field("password", &C::password_input, {.nullable = true, .input_only = true})
+        .field("password_hash", &C::password_hash_input, {.nullable = true, .input_only = true})
+        .field("tags", &C::tags)
+        .accepted("created_at", json::object{{"type", "integer"}});
+    r.finish(finish_basicauth);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<JwtSecret>& jwt_secret_record() {
+  using C = JwtSecret;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("key", &C::key, {.nullable = true})
+        .field("algorithm", &C::algorithm,
+               {.one_of = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+                           "ES384", "ES512", "EdDSA"}})
+        .field("secret", &C::secret, {.nullable = true})
+        .field("rsa_public_key", &C::rsa_public_key, {.nullable = true})
+        .field("tags", &C::tags)
+        .accepted("created_at", json::object{{"type", "integer"}});
+    r.finish(finish_jwt);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<AclGroup>& acl_record() {
+  using C = AclGroup;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("group", &C::group, {.nullable = true})
+        .field("tags", &C::tags)
+        .accepted("created_at", json::object{{"type", "integer"}});
+    r.finish([](C& c, const json::object&, Errors& errors) {
+      if (c.group.empty()) errors.push_back({"group", "required field missing"});
+    });
+    return r;
+  }();
+  return record;
+}
 
 const schema::Record<ServiceConfig>& service_record() {
   using S = ServiceConfig;

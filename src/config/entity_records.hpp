@@ -4,8 +4,8 @@
 // References to other entities (a route's service, nested routes and plugins) are the
 // loader's and the Admin API's business, not the records'.
 //
-// Done so far: services and routes. Upstreams, targets, consumers and credentials are still
-// read by their hand-written readers (config/upstream_reader.*, config/consumer_reader.*).
+// Done so far: services, routes, consumers and their credentials. Upstreams and targets are
+// still read by their hand-written reader (config/upstream_reader.*).
 #pragma once
 
 #include "config/model.hpp"
@@ -15,5 +15,10 @@ namespace portico::config {
 
 const schema::Record<ServiceConfig>& service_record();
 const schema::Record<RouteConfig>& route_record();
+const schema::Record<ConsumerConfig>& consumer_record();
+const schema::Record<KeyAuthCredential>& keyauth_record();
+const schema::Record<BasicAuthCredential>& basicauth_record();  // hashes the password it is given
+const schema::Record<JwtSecret>& jwt_secret_record();
+const schema::Record<AclGroup>& acl_record();
 
 }  // namespace portico::config

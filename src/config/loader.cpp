@@ -118,23 +118,6 @@ class Loader : public YamlReader {
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
   }
 
-  // Reads `node` with an entity record (config/entity_records.hpp), reporting its errors at
-  // their file positions. `nested` names the keys the loader reads itself (nested routes and
-  // plugins, a route's service), which the record does not see.
-  template <typename C>
-  void read_with_record(const schema::Record<C>& record, const YAML::Node& node, const std::string& path, C& out,
-                        std::initializer_list<const char*> nested) {
-    MarkMap marks;
-    boost::json::value input = yaml_to_json(node, path, marks);
-    for (const char* key : nested) input.as_object().erase(key);
-    schema::Errors errors;
-    record.read(input, out, errors, schema::Input::typed, path);
-    for (const auto& e : errors) {
-      SourceMark mark = e.subject == schema::FieldError::Subject::key ? key_mark_at(marks, e.path) : mark_at(marks, e.path);
-      add(mark, e.path, e.message);
-    }
-  }
-
   void read_service(const YAML::Node& node, const std::string& path) {
     if (!node.IsMap()) return add(node, path, "expected a mapping");
     ServiceConfig s;

@@ -161,6 +161,9 @@ struct BasicAuthCredential {
   std::string id;
   std::string username;
   crypto::PasswordHash password;
+  // Input only, consumed when read (config/entity_records.cpp): a plain password to hash, or
+  // the stored hash (password_hash); cleared once `password` is set.
+  std::string password_input, password_hash_input;
   std::vector<std::string> tags;
   SourceMark mark;
 };

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "config/yaml_json.hpp"
+#include "schema/record.hpp"
 
 namespace portico::config {
 
@@ -45,6 +47,25 @@ class YamlReader {
       YAML::Node item = v[i];
       std::string item_path = path + "[" + std::to_string(i) + "]";
       fn(item, item_path);
+    }
+  }
+
+  // Reads `node` with an entity record (config/entity_records.hpp), reporting its errors at
+  // their file positions. `nested` names keys the caller reads itself (nested routes and
+  // plugins, a reference to another entity), which the record does not see.
+  template <typename C>
+  void read_with_record(const schema::Record<C>& record, const YAML::Node& node, const std::string& path, C& out,
+                        std::initializer_list<const char*> nested) {
+    MarkMap marks;
+    boost::json::value input = yaml_to_json(node, path, marks);
+    if (input.is_object()) {
+      for (const char* key : nested) input.as_object().erase(key);
+    }
+    schema::Errors errors;
+    record.read(input, out, errors, schema::Input::typed, path);
+    for (const auto& e : errors) {
+      add(e.subject == schema::FieldError::Subject::key ? key_mark_at(marks, e.path) : mark_at(marks, e.path), e.path,
+          e.message);
     }
   }
 

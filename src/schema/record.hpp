@@ -108,6 +108,7 @@ std::string join_path(const std::string& prefix, const std::string& name);
 template <typename C>
 class Record {
  public:
+  using Value = C;
   // A field bound to a member of C.
   template <typename T>
   Record& field(std::string name, T C::*member, Rules rules = {}) {

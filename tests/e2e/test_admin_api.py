@@ -204,6 +204,13 @@ TABLE = [
     ("POST", "/schemas/routes/validate", {"paths[]": "/ok", "methods": "get"}, 400,
      {"fields": {"methods": ["invalid method 'get' (expected an uppercase token)"]}}),
     ("GET", "/schemas/nothing", None, 404, {"message": "No entity named 'nothing'"}),
+    ("POST", "/schemas/consumers/validate", {"tags[]": "t"}, 400,
+     {"fields": {"@entity": ["set at least one of 'username' or 'custom_id'"]}}),
+    ("POST", "/schemas/jwt_secrets/validate", {"key": "k", "algorithm": "RS256"}, 400,
+     {"fields": {"rsa_public_key": "required for algorithm RS256 (a PEM public key)"}}),
+    ("POST", "/consumers/alice/jwt", {"key": "bad-alg", "algorithm": "none"}, 400,
+     {"fields": {"algorithm": "expected one of: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, "
+                              "ES256, ES384, ES512, EdDSA"}}),
 ]
 
 
@@ -238,6 +245,9 @@ def test_entity_schemas_describe_fields_and_defaults(store_gateway):
     assert fields["strip_path"]["default"] is True and fields["protocols"]["default"] == ["http", "https"]
     assert fields["service"] == {"type": "foreign", "reference": "services"}
     assert fields["headers"]["type"] == "map"
+    status, keyauth = call("GET", store_gateway.admin("/schemas/keyauth_credentials"))
+    fields = {name: d for f in keyauth["fields"] for name, d in f.items()}
+    assert status == 200 and fields["consumer"] == {"type": "foreign", "reference": "consumers"}
 
 
 def test_basic_auth_passwords_are_only_kept_hashed(store_gateway):
