@@ -321,12 +321,18 @@ def test_paging_over_a_thousand_entities(tmp_path):
         gw.close()
 
 
-def test_dbless_mode_reads_and_refuses_writes(start_portico, backends, tmp_path):
+@pytest.fixture
+def dbless_demo(start_portico, backends, tmp_path):
+    """The demo configuration served DB-less (-c): (gateway, admin base url, config file)."""
     from conftest import demo_config
     cfg = tmp_path / "kong.yml"
     cfg.write_text(demo_config(backends))
     gw = start_portico(cfg)
-    admin = "http://127.0.0.1:%d" % gw.admin_port
+    return gw, "http://127.0.0.1:%d" % gw.admin_port, cfg
+
+
+def test_dbless_mode_reads_and_refuses_writes(dbless_demo):
+    gw, admin, _ = dbless_demo
     status, services = call("GET", admin + "/services")
     assert status == 200 and len(services["data"]) == 6
     status, routes = call("GET", admin + "/services/users/routes")
@@ -359,12 +365,8 @@ def test_db_import_then_export_is_the_identity(tmp_path):
     assert r.returncode == 1 and "must set either 'url' or 'host'" in r.stderr and "not imported" in r.stderr
 
 
-def test_dbless_post_config_replaces_the_configuration(start_portico, backends, tmp_path):
-    from conftest import demo_config
-    cfg = tmp_path / "kong.yml"
-    cfg.write_text(demo_config(backends))
-    gw = start_portico(cfg)
-    admin = "http://127.0.0.1:%d" % gw.admin_port
+def test_dbless_post_config_replaces_the_configuration(dbless_demo, backends):
+    gw, admin, cfg = dbless_demo
     status, exported = call("GET", admin + "/config")
     assert status == 200 and exported["config"].startswith("_format_version: \"3.0\"")
     # The same configuration again with check_hash: unchanged, 304.
