@@ -20,6 +20,7 @@
 namespace portico::admin {
 
 namespace json = boost::json;
+using store::ref_id;
 
 // One collection: its path segment, its store kind (Kong's table name), the field that
 // names an entity in paths besides its id, and the references it holds to other entities.
@@ -101,13 +102,6 @@ json::object parse_object(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   return !ec && v.is_object() ? v.as_object() : json::object{};
-}
-
-std::string ref_id(const json::object& body, std::string_view ref) {
-  if (auto* v = body.if_contains(ref); v && v->is_object()) {
-    if (auto* id = v->as_object().if_contains("id"); id && id->is_string()) return std::string(id->as_string());
-  }
-  return {};
 }
 
 std::vector<std::string> string_list(const json::value* v) {
@@ -269,7 +263,7 @@ std::optional<Reply> EntityApi::handle(const Request& request) {
     seg.push_back(decode_segment(rest.substr(0, slash)));
     rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   }
-  if (seg.empty() || seg.size() > 4) return std::nullopt;
+  if (seg.empty() || seg.size() > 4 || kind_by_path(seg[0]) == nullptr) return std::nullopt;
   if (!store_) refresh_dbless();
   Target t;
   if (seg.size() <= 2) {
@@ -301,7 +295,7 @@ std::optional<Reply> EntityApi::handle(const Request& request) {
                       std::string("cannot ") + op + " '" + std::string(t.kind->kind) + "' entities when not using a database");
   }
   if (t.key.empty()) {
-    if (read) return list(t, request.query);
+    if (read) return list(t, request.path, request.query);
     if (method == "POST") return create(t, request);
     return message(405, "Method not allowed");
   }
@@ -312,7 +306,7 @@ std::optional<Reply> EntityApi::handle(const Request& request) {
   return message(405, "Method not allowed");
 }
 
-Reply EntityApi::list(const Target& t, std::string_view query) {
+Reply EntityApi::list(const Target& t, std::string_view path, std::string_view query) {
   std::string size_text, offset_text, tags;
   http::percent_decode(http::query_value(query, "size"), size_text);
   http::percent_decode(http::query_value(query, "offset"), offset_text);
@@ -356,9 +350,11 @@ Reply EntityApi::list(const Target& t, std::string_view query) {
   for (std::size_t i = start; i < rows_.size(); ++i) {
     const auto& row = rows_[i];
     if (row.kind != t.kind->kind) continue;
-    json::object body = parse_object(row.body);
-    if (t.parent != nullptr && ref_id(body, t.parent_ref) != t.parent->id) continue;
-    if (!matches_tags(body, tags)) continue;
+    if (t.parent != nullptr || !tags.empty()) {  // filters that need the body
+      json::object body = parse_object(row.body);
+      if (t.parent != nullptr && ref_id(body, t.parent_ref) != t.parent->id) continue;
+      if (!matches_tags(body, tags)) continue;
+    }
     if (page.size() == static_cast<std::size_t>(size)) {
       more = true;
       break;
@@ -370,14 +366,7 @@ Reply EntityApi::list(const Target& t, std::string_view query) {
   json::object out{{"data", std::move(data)}, {"next", nullptr}};
   if (more) {
     std::string token = crypto::base64url_encode(std::to_string(page.back()->created_at) + ":" + page.back()->id);
-    std::string next(t.parent ? "/" + std::string(kind_named(ref_kind(t.parent_ref)).path) + "/" + t.parent->id + "/" : "/");
-    next += t.parent ? std::string([&] {
-      for (const auto& n : kNested) {
-        if (n.child == t.kind->path && n.ref == t.parent_ref) return n.sub;
-      }
-      return t.kind->path;
-    }()) : std::string(t.kind->path);
-    next += "?offset=" + token;
+    std::string next = std::string(path) + "?offset=" + token;  // the same listing, from the offset on
     if (!size_text.empty()) next += "&size=" + size_text;
     if (!tags.empty()) next += "&tags=" + std::string(http::query_value(query, "tags"));
     out["next"] = next;
@@ -638,6 +627,7 @@ Reply EntityApi::remove(const Target& t) {
   // go with what they belong to (cascade).
   std::vector<std::string> doomed{id};
   for (const auto& row : rows_) {
+    if (row.body.find(id) == std::string::npos) continue;  // cannot refer to it: no need to parse
     json::object body = parse_object(row.body);
     for (auto ref : kind_named(row.kind).refs) {
       if (ref_kind(ref) != kind.kind || ref_id(body, ref) != id) continue;

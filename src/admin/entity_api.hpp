@@ -47,7 +47,7 @@ class EntityApi {
   struct Target;  // what a path names
 
  private:
-  Reply list(const Target& t, std::string_view query);
+  Reply list(const Target& t, std::string_view path, std::string_view query);
   Reply get(const Target& t);
   Reply create(const Target& t, const Request& r);
   Reply upsert(const Target& t, const Request& r);  // PUT

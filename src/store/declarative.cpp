@@ -11,11 +11,12 @@ namespace portico::store {
 
 namespace json = boost::json;
 
-namespace {
-
-bool is_kind(const std::string& kind, std::string_view name) { return kind == name; }
-
-}  // namespace
+std::string ref_id(const json::object& body, std::string_view ref) {
+  if (auto* v = body.if_contains(ref); v && v->is_object()) {
+    if (auto* id = v->as_object().if_contains("id"); id && id->is_string()) return std::string(id->as_string());
+  }
+  return {};
+}
 
 Composed compose(const std::vector<Entity>& rows, const std::string& focus_id) {
   Composed out;
@@ -33,21 +34,18 @@ Composed compose(const std::vector<Entity>& rows, const std::string& focus_id) {
     return o;
   };
   for (const auto& row : rows) {
-    if (is_kind(row.kind, "targets")) {
+    if (row.kind == "targets") {
       targets.push_back(&row);
       continue;
     }
     auto& list = lists[row.kind];
-    if (is_kind(row.kind, "upstreams")) upstream_index[row.id] = list.size();
+    if (row.kind == "upstreams") upstream_index[row.id] = list.size();
     if (row.id == focus_id) out.focus_path = row.kind + "[" + std::to_string(list.size()) + "]";
     list.push_back(body_of(row));
   }
   for (const Entity* row : targets) {
     json::object body = body_of(*row);
-    std::string upstream;
-    if (auto* u = body.if_contains("upstream"); u && u->is_object()) {
-      if (auto* id = u->as_object().if_contains("id"); id && id->is_string()) upstream = std::string(id->as_string());
-    }
+    std::string upstream = ref_id(body, "upstream");
     auto found = upstream_index.find(upstream);
     if (found == upstream_index.end()) {
       out.errors.push_back("target " + row->id + " names no stored upstream");

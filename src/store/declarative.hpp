@@ -6,6 +6,7 @@
 // is one reader of entities, whether they come from a file or from the Admin API.
 #pragma once
 
+#include <boost/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ namespace portico::store {
 inline constexpr const char* kKinds[] = {"services", "routes", "upstreams", "targets", "consumers",
                                          "keyauth_credentials", "basicauth_credentials", "jwt_secrets",
                                          "acls", "plugins"};
+
+// The id a row's body refers to in `ref` ({"service": {"id": "..."}}), or "".
+std::string ref_id(const boost::json::object& body, std::string_view ref);
 
 struct Composed {
   std::string text;        // a Kong 3.0 declarative document (JSON, which the YAML loader reads)

@@ -17,11 +17,7 @@ constexpr std::size_t kNone = config::PluginEntry::kNone;
 std::string ref_of(const Entity& row, std::string_view ref) {
   boost::system::error_code ec;
   json::value v = json::parse(row.body, ec);
-  if (ec || !v.is_object()) return {};
-  const auto* r = v.as_object().if_contains(ref);
-  if (r == nullptr || !r->is_object()) return {};
-  const auto* id = r->as_object().if_contains("id");
-  return id != nullptr && id->is_string() ? std::string(id->as_string()) : std::string();
+  return !ec && v.is_object() ? ref_id(v.as_object(), ref) : std::string();
 }
 
 const Entity* row_by_id(const std::vector<Entity>& rows, const std::string& id) {
@@ -100,14 +96,17 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
     std::string upstream = ref_of(row, "upstream");
     bool placed = false;
     for (const auto& r : rows) {
-      if (r.kind != "targets" || ref_of(r, "upstream") != upstream) continue;
+      // (a body that does not contain the id cannot refer to it: no need to parse it)
+      if (r.kind != "targets" || r.body.find(upstream) == std::string::npos || ref_of(r, "upstream") != upstream) continue;
       placed = placed || r.id == row.id;
       subset.push_back(r.id == row.id ? row : r);
     }
     if (!placed) subset.push_back(row);
   } else if (kind == "upstreams") {
     for (const auto& r : rows) {
-      if (r.kind == "targets" && ref_of(r, "upstream") == row.id) subset.push_back(r);
+      if (r.kind == "targets" && r.body.find(row.id) != std::string::npos && ref_of(r, "upstream") == row.id) {
+        subset.push_back(r);
+      }
     }
   } else if (kind == "keyauth_credentials" || kind == "basicauth_credentials" || kind == "jwt_secrets" ||
              kind == "acls") {

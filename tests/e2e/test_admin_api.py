@@ -31,6 +31,18 @@ def call(method, url, form=None, body=None, headers=None):
     return status, (json.loads(raw) if raw else None)
 
 
+def portico_config(*args):
+    """`portico config ARGS...` (db_import, db_export, parse): the completed process."""
+    return subprocess.run([PORTICO_BIN, "config", *args], capture_output=True, text=True, timeout=120)
+
+
+def imported_store(data_dir, config_file):
+    """A store in `data_dir` holding `config_file` (portico config db_import); its output."""
+    r = portico_config("--data-dir", str(data_dir), "db_import", str(config_file))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
 def proxy_get(portico, path, headers=None):
     req = urllib.request.Request(portico.url(path), headers=headers or {})
     try:
@@ -170,7 +182,8 @@ TABLE = [
     ("POST", "/routes/r1/plugins", {"name": "key-auth", "config.key_names[]": "k", "config.hide_credentials": "true"},
      201, {"name": "key-auth", "config": {"key_names": ["k"], "hide_credentials": True, "key_in_query": True}}),
     ("POST", "/plugins", {"name": "key-auth", "config.nope": "1"}, 400, {"fields": {"config": {"nope": "unknown field"}}}),
-    ("POST", "/plugins", {"name": "no-such-plugin"}, 400, {"code": 2}),
+    ("POST", "/plugins", {"name": "no-such-plugin"}, 400,
+     {"code": 2, "fields": {"name": "plugin 'no-such-plugin' is not supported by Portico"}}),
     ("POST", "/services/svc/plugins", {"name": "circuit-breaker", "config.max_failures": "-1"}, 400,
      {"fields": {"config": {"max_failures": "value should be between 0 and 1000000"}}}),
     # consumers and credentials
@@ -300,10 +313,7 @@ def test_paging_over_a_thousand_entities(tmp_path):
     path = tmp_path / "many.yml"
     path.write_text(json.dumps(doc))
     data_dir = tmp_path / "data"
-    r = subprocess.run([PORTICO_BIN, "config", "--data-dir", str(data_dir), "db_import", str(path)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "imported 1205 entities" in r.stdout
+    assert "imported 1205 entities" in imported_store(data_dir, path)
     gw = Portico(None, data_dir=data_dir)
     try:
         status, first = call("GET", gw.admin("/consumers"))
@@ -346,9 +356,7 @@ def test_dbless_mode_reads_and_refuses_writes(dbless_demo):
 
 
 def test_db_import_then_export_is_the_identity(tmp_path):
-    def config(*args):
-        return subprocess.run([PORTICO_BIN, "config", *args], capture_output=True, text=True, timeout=120)
-
+    config = portico_config
     first, second = tmp_path / "one", tmp_path / "two"
     r = config("--data-dir", str(first), "db_import", str(SOURCE_DIR / "examples" / "kong.yml"))
     assert r.returncode == 0, r.stderr
@@ -424,9 +432,7 @@ def test_the_demo_on_the_store_and_its_live_change(backends, tmp_path):
     cfg = tmp_path / "kong.yml"
     cfg.write_text(demo_config(backends))
     data_dir = tmp_path / "demo-data"
-    r = subprocess.run([PORTICO_BIN, "config", "--data-dir", str(data_dir), "db_import", str(cfg)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    imported_store(data_dir, cfg)
     gw = Portico(None, data_dir=data_dir)
     try:
         assert proxy_get(gw, "/users/1")[0] == 200          # the imported configuration serves
@@ -451,9 +457,7 @@ def test_two_hundred_writes_under_load_fail_no_request(backends, tmp_path):
     cfg = tmp_path / "kong.yml"
     cfg.write_text(demo_config(backends))
     data_dir = tmp_path / "data"
-    r = subprocess.run([PORTICO_BIN, "config", "--data-dir", str(data_dir), "db_import", str(cfg)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    imported_store(data_dir, cfg)
     gw = Portico(None, data_dir=data_dir)
     load = subprocess.Popen(["wrk", "-t1", "-c16", "-d120s", "--timeout", "5s", gw.url("/products/101")],
                             stdout=subprocess.PIPE, text=True)
