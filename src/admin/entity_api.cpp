@@ -521,6 +521,10 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
     body = through_record(config::service_record(), body, input, {}, record_errors);
   } else if (kind.kind == "routes") {
     body = through_record(config::route_record(), body, input, {"service"}, record_errors);
+  } else if (kind.kind == "upstreams") {
+    body = through_record(config::upstream_record(), body, input, {}, record_errors);
+  } else if (kind.kind == "targets") {
+    body = through_record(config::target_record(), body, input, {"upstream"}, record_errors);
   }
   if (!record_errors.empty()) return violation(record_errors);
   if (t.parent != nullptr) body[t.parent_ref] = json::object{{"id", t.parent->id}};

@@ -160,6 +160,126 @@ void finish_basicauth(BasicAuthCredential& b, const json::object&, Errors& error
   b.password_hash_input.clear();
 }
 
+
+// Kong's rules for hash_on / hash_fallback and the fields each choice requires.
+void check_hashing(const UpstreamConfig& u, Errors& errors) {
+  // e.g. hash_on: header requires hash_on_header.
+  auto require = [&](const char* selector, const std::string& choice, const char* kind, const std::string& value,
+                     const char* key) {
+    if (choice == kind && value.empty()) errors.push_back({key, std::string("required when ") + selector + " is '" + kind + "'"});
+  };
+  require("hash_on", u.hash_on, "header", u.hash_on_header, "hash_on_header");
+  require("hash_fallback", u.hash_fallback, "header", u.hash_fallback_header, "hash_fallback_header");
+  require("hash_on", u.hash_on, "query_arg", u.hash_on_query_arg, "hash_on_query_arg");
+  require("hash_fallback", u.hash_fallback, "query_arg", u.hash_fallback_query_arg, "hash_fallback_query_arg");
+  require("hash_on", u.hash_on, "uri_capture", u.hash_on_uri_capture, "hash_on_uri_capture");
+  require("hash_fallback", u.hash_fallback, "uri_capture", u.hash_fallback_uri_capture, "hash_fallback_uri_capture");
+  if ((u.hash_on == "cookie" || u.hash_fallback == "cookie") && u.hash_on_cookie.empty()) {
+    errors.push_back({"hash_on_cookie", "required when hash_on or hash_fallback is 'cookie'"});
+  }
+  if (u.hash_on == "none" && u.hash_fallback != "none") {
+    errors.push_back({"hash_fallback", "must be 'none' when hash_on is 'none'"});
+  }
+  if (u.hash_on == "cookie" && u.hash_fallback != "none") {
+    errors.push_back({"hash_fallback", "must be 'none' when hash_on is 'cookie' (the cookie is always set)"});
+  }
+  if (u.hash_on != "none" && u.hash_on == u.hash_fallback && u.hash_on != "header" && u.hash_on != "query_arg" &&
+      u.hash_on != "uri_capture") {
+    errors.push_back({"hash_fallback", "must differ from hash_on"});
+  }
+  if (u.hash_on != "none" && u.algorithm != "consistent-hashing") {
+    errors.push_back({"hash_on", "only used with algorithm 'consistent-hashing'"});
+  }
+}
+
+void finish_upstream(UpstreamConfig& u, const json::object&, Errors& errors) {
+  if (u.name.empty()) errors.push_back({"name", "required field missing"});
+  else if (!is_valid_hostname(u.name)) errors.push_back({"name", "invalid upstream name (must be a hostname)"});
+  check_hashing(u, errors);
+  u.hash_on_header = to_lower(u.hash_on_header);
+  u.hash_fallback_header = to_lower(u.hash_fallback_header);
+  // A trial request after fail_timeout must be able to bring the address back.
+  auto& passive = u.healthchecks.passive;
+  if (passive.unhealthy.fail_timeout > 0 && passive.healthy.successes == 0) passive.healthy.successes = 1;
+}
+
+void finish_target(TargetConfig& t, const json::object&, Errors& errors) {
+  if (t.target.empty()) return errors.push_back({"target", "required field missing"});
+  if (!split_host_port(t.target, t.host, t.port, 8000)) {
+    errors.push_back({"target", "invalid target '" + t.target + "' (expected host[:port])"});
+  }
+}
+
+std::string header_name_problem(const std::string& name) {
+  return is_valid_header_name(name) ? "" : "invalid header name '" + name + "'";
+}
+std::string absolute_path_problem(const std::string& p) {
+  return !p.empty() && p[0] == '/' ? std::string() : std::string("should start with: /");
+}
+
+// healthchecks.{active,passive}.{healthy,unhealthy}: passive rules have no probe interval,
+// passive unhealthy has Portico's fail_timeout (nginx's).
+template <typename Rule>
+schema::Record<Rule> health_rule_record(bool active) {
+  schema::Record<Rule> r;
+  if (active) r.field("interval", &Rule::interval, {.min = 0, .max = 65535});
+  if constexpr (std::is_same_v<Rule, HealthyRule>) {
+    r.field("successes", &Rule::successes, {.min = 0, .max = 255});
+  } else {
+    r.field("http_failures", &Rule::http_failures, {.min = 0, .max = 255})
+        .field("tcp_failures", &Rule::tcp_failures, {.min = 0, .max = 255})
+        .field("timeouts", &Rule::timeouts, {.min = 0, .max = 255});
+    if (!active) r.field("fail_timeout", &Rule::fail_timeout, {.min = 0, .max = 65535});
+  }
+  r.field("http_statuses", &Rule::http_statuses, {.min = 100, .max = 999});
+  return r;
+}
+
+const schema::Record<Healthchecks>& healthchecks_record() {
+  static const auto active_healthy = health_rule_record<HealthyRule>(true);
+  static const auto active_unhealthy = health_rule_record<UnhealthyRule>(true);
+  static const auto passive_healthy = health_rule_record<HealthyRule>(false);
+  static const auto passive_unhealthy = health_rule_record<UnhealthyRule>(false);
+  static const schema::Record<ActiveHealthcheck> active = [] {
+    using A = ActiveHealthcheck;
+    schema::Record<A> r;
+    r.field("type", &A::type, {.one_of = {"http", "https", "tcp"}})
+        .field("http_path", &A::http_path, {.check = absolute_path_problem})
+        .field("timeout", &A::timeout, {.min = 0, .max = 65535})
+        .field("concurrency", &A::concurrency, {.min = 1, .max = 2147483647})
+        .field("https_verify_certificate", &A::https_verify_certificate)
+        .field("https_sni", &A::https_sni, {.nullable = true})
+        .field("headers", &A::headers)
+        .record<HealthyRule>("healthy", [](A& a) -> HealthyRule& { return a.healthy; }, active_healthy)
+        .record<UnhealthyRule>("unhealthy", [](A& a) -> UnhealthyRule& { return a.unhealthy; }, active_unhealthy);
+    r.check([](const A& a, Errors& errors) {
+      for (const auto& [name, values] : a.headers) {
+        if (auto problem = header_name_problem(name); !problem.empty()) {
+          errors.push_back({"headers." + name, problem, schema::FieldError::Subject::key});
+        }
+      }
+    });
+    return r;
+  }();
+  static const schema::Record<PassiveHealthcheck> passive = [] {
+    using P = PassiveHealthcheck;
+    schema::Record<P> r;
+    r.field("type", &P::type, {.one_of = {"http", "https", "tcp"}})
+        .record<HealthyRule>("healthy", [](P& p) -> HealthyRule& { return p.healthy; }, passive_healthy)
+        .record<UnhealthyRule>("unhealthy", [](P& p) -> UnhealthyRule& { return p.unhealthy; }, passive_unhealthy);
+    return r;
+  }();
+  static const schema::Record<Healthchecks> record = [] {
+    using H = Healthchecks;
+    schema::Record<H> r;
+    r.record<ActiveHealthcheck>("active", [](H& h) -> ActiveHealthcheck& { return h.active; }, active)
+        .record<PassiveHealthcheck>("passive", [](H& h) -> PassiveHealthcheck& { return h.passive; }, passive)
+        .field("threshold", &H::threshold, {.min = 0, .max = 100});
+    return r;
+  }();
+  return record;
+}
+
 }  // namespace
 
 const schema::Record<ConsumerConfig>& consumer_record() {
@@ -306,6 +426,58 @@ const schema::Record<RouteConfig>& route_record() {
         .accepted("updated_at", json::object{{"type", "integer"}});
     for (const char* f : {"snis", "sources", "destinations"}) r.refused(f, "not supported yet by Portico");
     r.finish(finish_route);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<UpstreamConfig>& upstream_record() {
+  using U = UpstreamConfig;
+  static const schema::Record<U> record = [] {
+    static const std::vector<std::string> hash_inputs = {"none", "consumer", "ip", "header", "cookie", "path", "query_arg",
+                                                         "uri_capture"};
+    schema::Record<U> r;
+    r.field("id", &U::id, {.nullable = true})
+        .field("name", &U::name, {.nullable = true})
+        .field("algorithm", &U::algorithm, {.one_of = {"round-robin", "consistent-hashing", "least-connections", "latency"}})
+        .field("slots", &U::slots, {.min = 10, .max = 65536})
+        .field("host_header", &U::host_header, {.nullable = true})
+        .field("hash_on", &U::hash_on, {.one_of = hash_inputs})
+        .field("hash_fallback", &U::hash_fallback, {.one_of = hash_inputs})
+        .field("hash_on_header", &U::hash_on_header, {.nullable = true, .check = header_name_problem})
+        .field("hash_fallback_header", &U::hash_fallback_header, {.nullable = true, .check = header_name_problem})
+        .field("hash_on_cookie", &U::hash_on_cookie, {.nullable = true})
+        .field("hash_on_cookie_path", &U::hash_on_cookie_path, {.check = absolute_path_problem})
+        .field("hash_on_query_arg", &U::hash_on_query_arg, {.nullable = true})
+        .field("hash_fallback_query_arg", &U::hash_fallback_query_arg, {.nullable = true})
+        .field("hash_on_uri_capture", &U::hash_on_uri_capture, {.nullable = true})
+        .field("hash_fallback_uri_capture", &U::hash_fallback_uri_capture, {.nullable = true})
+        .record<Healthchecks>("healthchecks", [](U& u) -> Healthchecks& { return u.healthchecks; }, healthchecks_record())
+        // Portico's own (Envoy's circuit-breaker thresholds; docs/upstreams.md).
+        .field("max_connections", &U::max_connections, {.min = 0, .max = 2147483647})
+        .field("max_pending_requests", &U::max_pending_requests, {.min = 0, .max = 2147483647})
+        .field("max_requests", &U::max_requests, {.min = 0, .max = 2147483647})
+        .field("tags", &U::tags)
+        .accepted("created_at", json::object{{"type", "integer"}})
+        .accepted("updated_at", json::object{{"type", "integer"}});
+    for (const char* f : {"client_certificate", "use_srv_name"}) r.refused(f, "not supported yet by Portico");
+    r.finish(finish_upstream);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<TargetConfig>& target_record() {
+  using T = TargetConfig;
+  static const schema::Record<T> record = [] {
+    schema::Record<T> r;
+    r.field("id", &T::id, {.nullable = true})
+        .field("target", &T::target, {.nullable = true})
+        .field("weight", &T::weight, {.min = 0, .max = 65535})
+        .field("tags", &T::tags)
+        .accepted("created_at", json::object{{"type", "number"}})
+        .accepted("updated_at", json::object{{"type", "number"}});
+    r.finish(finish_target);
     return r;
   }();
   return record;

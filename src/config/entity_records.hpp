@@ -4,8 +4,6 @@
 // References to other entities (a route's service, nested routes and plugins) are the
 // loader's and the Admin API's business, not the records'.
 //
-// Done so far: services, routes, consumers and their credentials. Upstreams and targets are
-// still read by their hand-written reader (config/upstream_reader.*).
 #pragma once
 
 #include "config/model.hpp"
@@ -20,5 +18,7 @@ const schema::Record<KeyAuthCredential>& keyauth_record();
 const schema::Record<BasicAuthCredential>& basicauth_record();  // hashes the password it is given
 const schema::Record<JwtSecret>& jwt_secret_record();
 const schema::Record<AclGroup>& acl_record();
+const schema::Record<UpstreamConfig>& upstream_record();  // with its healthchecks; targets apart
+const schema::Record<TargetConfig>& target_record();      // splits `target` into host and port
 
 }  // namespace portico::config

@@ -17,7 +17,6 @@
 #include "config/validators.hpp"
 #include "config/consumer_reader.hpp"
 #include "config/plugin_reader.hpp"
-#include "config/upstream_reader.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace portico::config {
@@ -170,14 +169,36 @@ class Loader : public YamlReader {
   }
 
   void read_upstream(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
     UpstreamConfig u;
-    config::read_upstream(*this, node, path, u);
-    if (!node.IsMap()) return;
+    u.mark = mark_of(node);
+    read_with_record(upstream_record(), node, path, u, {"targets"});
+    if (node["targets"]) {
+      read_list(node["targets"], path + ".targets", [&](auto& n, auto& p) { read_target(n, p, u); });
+    }
     if (!u.name.empty() && !upstream_names_.insert(u.name).second) {
       add(node["name"], path + ".name", "duplicate upstream name '" + u.name + "'");
     }
     if (u.id.empty()) u.id = derive_entity_id("upstream", u.name);
+    for (auto& t : u.targets) {
+      if (t.id.empty()) t.id = derive_entity_id("target", u.name + "/" + t.target);
+    }
     cfg_.upstreams.push_back(std::move(u));
+  }
+
+  void read_target(const YAML::Node& node, const std::string& path, UpstreamConfig& u) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
+    TargetConfig t;
+    t.mark = mark_of(node);
+    std::size_t errors_before = errors().size();
+    read_with_record(target_record(), node, path, t, {"upstream"});
+    if (errors().size() != errors_before) return;
+    for (const auto& other : u.targets) {
+      if (other.host == t.host && other.port == t.port) {
+        return add(node["target"], path + ".target", "duplicate target '" + t.target + "'");
+      }
+    }
+    u.targets.push_back(std::move(t));
   }
 
   FieldHandler top_level_credentials(const char* kind) {

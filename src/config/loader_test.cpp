@@ -197,7 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"healthcheck_interval",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    active:\n      healthy:\n"
                   "        interval: -1\n",
-                  "kong.yml:7:19: upstreams[0].healthchecks.active.healthy.interval: value must be between 0 and 65535"},
+                  "kong.yml:7:19: upstreams[0].healthchecks.active.healthy.interval: value should be between 0 and 65535"},
         ErrorCase{"passive_has_no_interval",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    passive:\n      healthy:\n"
                   "        interval: 5\n",
@@ -205,7 +205,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"bad_status_list",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    passive:\n      unhealthy:\n"
                   "        http_statuses: [500, 1000]\n",
-                  "upstreams[0].healthchecks.passive.unhealthy.http_statuses[1]: value must be between 100 and 999"},
+                  "upstreams[0].healthchecks.passive.unhealthy.http_statuses[1]: value should be between 100 and 999"},
         ErrorCase{"duplicate_target",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  targets:\n  - target: a:1\n  - target: a:1\n",
                   "upstreams[0].targets[1].target: duplicate target 'a:1'"},

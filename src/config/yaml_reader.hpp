@@ -70,15 +70,7 @@ class YamlReader {
   }
 
   FieldHandler string_field(std::string& out);
-  // A string, or null (Kong writes `realm: null`) for "none": `out` is left empty.
-  FieldHandler nullable_string_field(std::string& out);
-  // A string that must be one of `allowed`.
-  FieldHandler enum_field(std::string& out, std::initializer_list<const char*> allowed);
-  FieldHandler int_field(int& out, long long min, long long max);
-  FieldHandler number_field(double& out, double min, double max);
   FieldHandler bool_field(bool& out);
-  FieldHandler string_list_field(std::vector<std::string>& out);
-  FieldHandler int_list_field(std::vector<int>& out, long long min, long long max);
   FieldHandler ignored();
 
  private:

@@ -12,7 +12,8 @@
 //
 // Supported member types: bool, int, double, std::string, std::vector<std::string>,
 // std::vector<int>, std::vector<std::pair<std::string, std::string>> (a map of strings) and
-// std::map<std::string, std::vector<std::string>> (a map of string lists: route headers).
+// std::map<std::string, std::vector<std::string>> (a map of string lists: route headers), and
+// other records (record(): nested records).
 // Records are built once (function-local statics) and are immutable and thread-safe after.
 #pragma once
 
@@ -135,6 +136,34 @@ class Record {
       json::value def = codec::write(access(defaults), *shared_rules);
       if (!shared_rules->required) d["default"] = def;
       if (shared_rules->required) d["required"] = true;
+      return d;
+    };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
+  // A nested record (Kong's `record` fields: an upstream's healthchecks). Its defaults are
+  // those of the member in `C{}` (one struct type can have different defaults in different
+  // places: active and passive health rules), and so is its description's.
+  template <typename S>
+  Record& record(std::string name, std::function<S&(C&)> access, const Record<S>& sub) {
+    Binding b;
+    b.name = std::move(name);
+    const Record<S>* nested = &sub;  // records are statics: they outlive this one
+    b.read = [access, nested](const json::value& v, C& c, Input in, const std::string& path, Errors& e) {
+      nested->read(v, access(c), e, in, path);
+    };
+    b.write = [access, nested](const C& c) { return json::value(nested->write(access(const_cast<C&>(c)))); };
+    b.describe = [access, nested]() {
+      C defaults{};
+      json::object written = nested->write(access(defaults));
+      json::object d = nested->describe();
+      for (auto& entry : d["fields"].as_array()) {
+        for (auto& [field, description] : entry.as_object()) {
+          auto& desc = description.as_object();
+          if (desc.contains("default") && written.contains(field)) desc["default"] = written.at(field);
+        }
+      }
+      d["default"] = std::move(written);
       return d;
     };
     fields_.push_back(std::move(b));

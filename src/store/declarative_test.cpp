@@ -73,7 +73,7 @@ upstreams:
     active:
       http_path: /health
       timeout: 2.5
-      headers: {X-Probe: [yes]}
+      headers: {X-Probe: [probe-1]}
       healthy: {interval: 5, successes: 2}
       unhealthy: {interval: 2, tcp_failures: 2, http_failures: 3}
     passive:

@@ -207,6 +207,19 @@ TABLE = [
     ("POST", "/upstreams/pool/targets", {"target": "127.0.0.1:9001"}, 400,
      {"fields": {"target": "duplicate target '127.0.0.1:9001'"}}),
     ("POST", "/upstreams", {"name": "bad pool"}, 400, {"fields": {"name": "invalid upstream name (must be a hostname)"}}),
+    ("POST", "/upstreams", {"name": "checked", "healthchecks.active.healthy.interval": "5",
+                            "healthchecks.active.http_path": "/health", "healthchecks.threshold": "25"}, 201,
+     {"healthchecks": {"active": {"http_path": "/health", "healthy": {"interval": 5, "http_statuses": [200, 302]}},
+                       "passive": {"unhealthy": {"http_statuses": [429, 500, 503]}}, "threshold": 25}}),
+    ("POST", "/upstreams", {"name": "hashed", "hash_on": "header"}, 400,
+     {"fields": {"hash_on_header": "required when hash_on is 'header'",
+                 "hash_on": "only used with algorithm 'consistent-hashing'"}}),
+    ("PATCH", "/upstreams/checked", {"healthchecks.passive.unhealthy.tcp_failures": "3"}, 200,
+     {"healthchecks": {"active": {"http_path": "/health"}, "passive": {"unhealthy": {"tcp_failures": 3}}}}),
+    ("POST", "/schemas/upstreams/validate", {"name": "p", "healthchecks.passive.healthy.interval": "5"}, 400,
+     {"fields": {"healthchecks": {"passive": {"healthy": {"interval": "unknown field"}}}}}),
+    ("POST", "/schemas/targets/validate", {"target": "host:port"}, 400,
+     {"fields": {"target": "invalid target 'host:port' (expected host[:port])"}}),
     # bodies and methods
     ("PUT", "/services", None, 405, {"message": "Method not allowed"}),
     # entity schemas, from the same declarations the loader reads kong.yml with
@@ -258,6 +271,18 @@ def test_entity_schemas_describe_fields_and_defaults(store_gateway):
     assert fields["strip_path"]["default"] is True and fields["protocols"]["default"] == ["http", "https"]
     assert fields["service"] == {"type": "foreign", "reference": "services"}
     assert fields["headers"]["type"] == "map"
+    status, upstreams = call("GET", store_gateway.admin("/schemas/upstreams"))
+    fields = {name: d for f in upstreams["fields"] for name, d in f.items()}
+    checks = fields["healthchecks"]
+    assert status == 200 and checks["type"] == "record"
+    assert checks["default"]["passive"]["unhealthy"]["http_statuses"] == [429, 500, 503]
+    active = {name: d for f in checks["fields"] for name, d in f.items()}["active"]
+    healthy = {name: d for f in active["fields"] for name, d in f.items()}["healthy"]
+    statuses = {name: d for f in healthy["fields"] for name, d in f.items()}["http_statuses"]
+    assert statuses["default"] == [200, 302] and statuses["elements"]["between"] == [100, 999]
+    status, targets = call("GET", store_gateway.admin("/schemas/targets"))
+    fields = {name: d for f in targets["fields"] for name, d in f.items()}
+    assert fields["weight"]["default"] == 100 and fields["upstream"] == {"type": "foreign", "reference": "upstreams"}
     status, keyauth = call("GET", store_gateway.admin("/schemas/keyauth_credentials"))
     fields = {name: d for f in keyauth["fields"] for name, d in f.items()}
     assert status == 200 and fields["consumer"] == {"type": "foreign", "reference": "consumers"}
