@@ -162,21 +162,23 @@ struct EntityApi::Target {
 };
 
 EntityApi::EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial,
-                     Activate activate)
+                     Activate activate, Defer defer)
     : store_(&store),
       activate_(std::move(activate)),
       rows_(std::move(rows)),
+      defer_(std::move(defer)),
       config_(std::move(initial)),
       have_config_(true) {}
 
 EntityApi::EntityApi(Current current) : current_(std::move(current)) {}
 
 void EntityApi::refresh_dbless() {
-  const config::DeclarativeConfig* c = current_ ? current_() : nullptr;
+  auto c = current_ ? current_() : nullptr;
   if (c == nullptr || (have_config_ && c->hash == dbless_hash_)) return;
   static const std::int64_t started = now_seconds();
   rows_ = store::rows_from_config(*c, started);
-  config_ = *c;
+  published_ = c;  // read only: DB-less writes are refused
+  model_current_ = false;
   have_config_ = true;
   dbless_hash_ = c->hash;
 }
@@ -242,7 +244,7 @@ json::object entity_json(const config::DeclarativeConfig& c, std::string_view ki
 }  // namespace
 
 json::object EntityApi::answer(const store::Entity& row) const {
-  json::object out = entity_json(config_, row.kind, row.id);
+  json::object out = entity_json(model_view(), row.kind, row.id);
   if (out.empty()) out = parse_object(row.body);  // not in the model (cannot happen for a loaded row)
   out["id"] = row.id;
   out["created_at"] = row.created_at;
@@ -575,12 +577,12 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
   auto t0 = std::chrono::steady_clock::now();
   // The model changes in place once the entity is valid (no copy of a large configuration);
   // if the store then refuses the change, the model is loaded again from the rows.
-  store::Applied applied = store::apply_upsert(config_, rows_, row);
+  store::Applied applied = store::apply_upsert(model(), rows_, row);
   auto t1 = std::chrono::steady_clock::now();
   if (!applied.ok()) return violation(entity_errors(applied.errors, applied.focus_path));
   // What is stored is the entity as loaded (a service's url expanded into protocol, host,
   // port and path; a plugin's config complete), as Kong stores it: later PATCHes apply to it.
-  json::object full = entity_json(config_, row.kind, row.id);
+  json::object full = entity_json(config_, row.kind, row.id);  // model() is current here
   if (!full.empty()) row.body = json::serialize(config::without_nulls(full));
   store::Change change;
   change.upserts.push_back(row);
@@ -610,12 +612,49 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
   return {204, ""};
 }
 
-void EntityApi::go_live(const Kind& kind) { activate_(config_, "admin api: " + std::string(kind.kind)); }
+namespace {
+
+// Room for new entities at the end of each list: a copy's lists are exactly full, and the
+// next write's append would move every element of the list to a new array.
+void reserve_headroom(config::DeclarativeConfig& c) {
+  constexpr std::size_t kRoom = 256;
+  c.services.reserve(c.services.size() + kRoom);
+  c.routes.reserve(c.routes.size() + kRoom);
+  c.upstreams.reserve(c.upstreams.size() + kRoom);
+  c.consumers.reserve(c.consumers.size() + kRoom);
+  c.plugins.reserve(c.plugins.size() + kRoom);
+}
+
+}  // namespace
+
+void EntityApi::go_live(const Kind& kind) {
+  // The model goes live as it is: copying a large configuration first would delay the change
+  // by as much as building its snapshot. The working copy is taken back from it once the
+  // answer is on its way, before the next request.
+  published_ = std::make_shared<const config::DeclarativeConfig>(std::move(config_));
+  model_current_ = false;
+  activate_(published_, "admin api: " + std::string(kind.kind));
+  if (defer_) {
+    defer_([this, alive = std::weak_ptr<int>(alive_)] {
+      if (alive.lock()) model();
+    });
+  }
+}
+
+config::DeclarativeConfig& EntityApi::model() {
+  if (!model_current_) {
+    config_ = *published_;
+    reserve_headroom(config_);
+    model_current_ = true;
+  }
+  return config_;
+}
 
 void EntityApi::reload_model() {
   auto loaded = store::load_rows(rows_);
   if (loaded.ok()) {
     config_ = std::move(loaded.config);
+    model_current_ = true;
   } else {
     spdlog::error("admin api: the stored entities no longer load: {}", loaded.errors.front().to_string());
   }
@@ -654,7 +693,7 @@ Reply EntityApi::remove(const Target& t) {
                                return std::find(doomed.begin(), doomed.end(), r.id) != doomed.end();
                              }),
               rows_.end());
-  store::apply_deletes(config_, change.deletes);
+  store::apply_deletes(model(), change.deletes);
   go_live(kind);
   return {204, ""};
 }

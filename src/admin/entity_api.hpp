@@ -29,12 +29,16 @@ namespace portico::admin {
 class EntityApi {
  public:
   // Takes a validated configuration live (the gateway's staging of a new snapshot).
-  using Activate = std::function<void(config::DeclarativeConfig config, const std::string& why)>;
+  using Activate = std::function<void(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why)>;
+  // Runs `task` later on the thread that calls handle(), after the answer being made is sent
+  // and before the next request is handled.
+  using Defer = std::function<void(std::function<void()> task)>;
   // DB-less: the configuration now serving (it changes when the file is reloaded).
-  using Current = std::function<const config::DeclarativeConfig*()>;
+  using Current = std::function<std::shared_ptr<const config::DeclarativeConfig>()>;
 
   // Store mode: `initial` is what the store's rows load to (the gateway started with it).
-  EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial, Activate activate);
+  EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial, Activate activate,
+            Defer defer);
   // DB-less mode.
   explicit EntityApi(Current current);
 
@@ -57,8 +61,12 @@ class EntityApi {
   // commits it and makes it live; the Kong answer (201/200 with the entity, or the error).
   Reply write(const Target& t, boost::json::object body, schema::Input input, std::string id, std::int64_t created_at,
               int status);
-  void go_live(const Kind& kind);  // hands config_ (a copy) to the gateway
-  void reload_model();             // config_ from rows_ again (after a failed commit)
+  void go_live(const Kind& kind);  // hands the model to the gateway
+  void reload_model();             // the model from rows_ again (after a failed commit)
+  // The model to change (taken back from the live configuration first if it was handed over).
+  config::DeclarativeConfig& model();
+  // The model as it is now, to read.
+  const config::DeclarativeConfig& model_view() const { return model_current_ ? config_ : *published_; }
   void refresh_dbless();
   const store::Entity* find(const Kind& kind, std::string_view id_or_name) const;
   boost::json::object answer(const store::Entity& row) const;
@@ -67,8 +75,14 @@ class EntityApi {
   Activate activate_;
   Current current_;
   std::vector<store::Entity> rows_;  // ordered by kind, created_at, insertion (as the store reads them)
-  config::DeclarativeConfig config_;  // what rows_ load to (changed in place by each write)
+  Defer defer_;
+  // What rows_ load to: config_ (changed in place by each write) while model_current_, else
+  // published_ (handed to the gateway by the last write, or the DB-less configuration).
+  config::DeclarativeConfig config_;
+  std::shared_ptr<const config::DeclarativeConfig> published_;
+  bool model_current_ = true;
   bool have_config_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred tasks run only while this lives
   std::string dbless_hash_;
 };
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <sstream>
+#include <spdlog/spdlog.h>
 
 namespace portico::config {
 namespace {
@@ -135,14 +136,50 @@ std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config) {
   return names;
 }
 
-std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
+namespace {
+
+// The previous snapshot's runtime entries by entity id, for reuse.
+template <typename Runtime>
+std::unordered_map<std::string_view, const Runtime*> by_id(const Snapshot* previous,
+                                                           const std::vector<Runtime> Snapshot::*list) {
+  std::unordered_map<std::string_view, const Runtime*> out;
+  if (previous == nullptr) return out;
+  out.reserve((previous->*list).size());
+  for (const auto& rt : previous->*list) out.emplace(rt.config->id, &rt);
+  return out;
+}
+
+// The previous balancer of a service that is not an upstream, when its host, port and
+// addresses are the same (its endpoints' health is keyed by the service's id and address).
+std::shared_ptr<const proxy::Balancer> unchanged_service_balancer(const ServiceConfig& svc,
+                                                                  const std::vector<boost::asio::ip::tcp::endpoint>& addrs,
+                                                                  const ServiceRuntime* before, const Snapshot& previous) {
+  if (before == nullptr || before->upstream != nullptr || before->config->host != svc.host ||
+      before->config->port != svc.port) {
+    return nullptr;
+  }
+  const auto& balancer = previous.balancers[before->balancer_index];
+  const auto& endpoints = balancer->endpoints();
+  if (endpoints.size() != addrs.size()) return nullptr;
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    if (endpoints[i].address != addrs[i]) return nullptr;
+  }
+  return balancer;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const DeclarativeConfig> config, std::uint64_t generation,
                                                proxy::SharedStateRegistry& shared, const HostLookup& lookup,
-                                               std::vector<std::string>& warnings, boost::asio::io_context* control) {
-  auto snap = std::make_shared<Snapshot>();
+                                               std::vector<std::string>& warnings, boost::asio::io_context* control,
+                                               const Snapshot* previous) {
+  auto t_start = std::chrono::steady_clock::now();
+  auto snap = std::make_shared<Snapshot>(std::move(config));
   snap->generation = generation;
-  snap->config = std::move(config);
   const DeclarativeConfig& cfg = snap->config;
   shared.prune();
+  auto upstreams_before = by_id(previous, &Snapshot::upstreams);
+  auto services_before = by_id(previous, &Snapshot::services);
 
   // Upstreams first: each gets a balancer over its targets' addresses.
   snap->upstreams.resize(cfg.upstreams.size());
@@ -172,10 +209,20 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       }
     }
     rt.balancer_index = snap->balancers.size();
+    auto algorithm = proxy::parse_algorithm(u.algorithm);
     auto trial_after = std::chrono::milliseconds(static_cast<long long>(u.healthchecks.passive.unhealthy.fail_timeout * 1000));
-    snap->balancers.push_back(std::make_unique<proxy::Balancer>(proxy::parse_algorithm(u.algorithm), std::move(endpoints),
-                                                                u.healthchecks.enabled(), u.healthchecks.threshold,
-                                                                trial_after));
+    std::shared_ptr<const proxy::Balancer> balancer;
+    if (auto it = upstreams_before.find(u.id); it != upstreams_before.end()) {
+      const auto& candidate = previous->balancers[it->second->balancer_index];
+      if (candidate->same_inputs(algorithm, endpoints, u.healthchecks.enabled(), u.healthchecks.threshold, trial_after)) {
+        balancer = candidate;
+      }
+    }
+    if (!balancer) {
+      balancer = std::make_shared<const proxy::Balancer>(algorithm, std::move(endpoints), u.healthchecks.enabled(),
+                                                         u.healthchecks.threshold, trial_after);
+    }
+    snap->balancers.push_back(std::move(balancer));
     const auto& built = snap->balancers.back()->endpoints();
     for (std::size_t i = 0; i < built.size(); ++i) rt.targets[owner[i]].endpoints.push_back(&built[i]);
   }
@@ -204,20 +251,32 @@ std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::ui
       warnings.push_back("service '" + svc.name + "': " + error);
       rt.resolve_error = "name resolution failed";
     }
-    std::vector<Endpoint> endpoints;
-    for (const auto& a : addrs) {
-      std::string authority = host_with_port(svc.host, svc.port);
-      endpoints.push_back(
-          make_endpoint(a, authority, authority, 100, shared.target_health("service:" + svc.id + "|" + pool_key_of(a))));
-    }
     rt.balancer_index = snap->balancers.size();
-    snap->balancers.push_back(
-        std::make_unique<proxy::Balancer>(proxy::Algorithm::round_robin, std::move(endpoints), false, 0));
+    auto before = services_before.find(svc.id);
+    auto balancer = before == services_before.end() ? nullptr
+                                                     : unchanged_service_balancer(svc, addrs, before->second, *previous);
+    if (!balancer) {
+      std::vector<Endpoint> endpoints;
+      for (const auto& a : addrs) {
+        std::string authority = host_with_port(svc.host, svc.port);
+        endpoints.push_back(make_endpoint(a, authority, authority, 100,
+                                          shared.target_health("service:" + svc.id + "|" + pool_key_of(a))));
+      }
+      balancer = std::make_shared<const proxy::Balancer>(proxy::Algorithm::round_robin, std::move(endpoints), false, 0);
+    }
+    snap->balancers.push_back(std::move(balancer));
   }
 
+  auto t_balancers = std::chrono::steady_clock::now();
   build_plugins(*snap, shared, control);
+  auto t_plugins = std::chrono::steady_clock::now();
   snap->router = std::make_unique<router::Router>(cfg);
+  auto t_router = std::chrono::steady_clock::now();
   snap->hostnames = hostnames_to_resolve(cfg);
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  spdlog::debug("snapshot phases: balancers {:.1f} ms, plugins {:.1f} ms, router {:.1f} ms, names {:.1f} ms",
+                ms(t_start, t_balancers), ms(t_balancers, t_plugins), ms(t_plugins, t_router),
+                ms(t_router, std::chrono::steady_clock::now()));
   return snap;
 }
 

@@ -50,10 +50,16 @@ struct ServiceRuntime {
 };
 
 struct Snapshot {
-  DeclarativeConfig config;
+  explicit Snapshot(std::shared_ptr<const DeclarativeConfig> source) : config_owner(std::move(source)), config(*config_owner) {}
+  // The configuration, shared (never copied) with whoever handed it over: the Admin API
+  // takes its working copy back from it after the write is live, a DNS change rebuilds from it.
+  std::shared_ptr<const DeclarativeConfig> config_owner;
+  const DeclarativeConfig& config;
   std::unique_ptr<router::Router> router;
-  // One balancer per upstream, then one per service whose host is not an upstream.
-  std::vector<std::unique_ptr<proxy::Balancer>> balancers;
+  // One balancer per upstream, then one per service whose host is not an upstream. A
+  // balancer whose inputs (addresses, weights, algorithm, health settings) did not change is
+  // the previous snapshot's own: a change costs what it changes, not the configuration's size.
+  std::vector<std::shared_ptr<const proxy::Balancer>> balancers;
   std::vector<UpstreamRuntime> upstreams;  // parallel to config.upstreams
   std::vector<ServiceRuntime> services;    // parallel to config.services
   // Parallel to config.plugins: the configured instance (null when disabled).
@@ -76,10 +82,12 @@ using HostLookup = std::function<const net::DnsAnswer*(const std::string& host)>
 // Builds a snapshot (control thread). Names come from `lookup` (nothing blocks); hosts
 // without addresses leave their service or target without endpoints (requests get 503)
 // and add a warning to `warnings`. `control` is the control thread's loop, for plugins'
-// background work (see plugin::BuildContext).
-std::shared_ptr<const Snapshot> build_snapshot(DeclarativeConfig config, std::uint64_t generation,
+// background work (see plugin::BuildContext). `previous` (the snapshot now serving, or null)
+// lends the balancers that did not change.
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const DeclarativeConfig> config, std::uint64_t generation,
                                                proxy::SharedStateRegistry& shared, const HostLookup& lookup,
                                                std::vector<std::string>& warnings,
-                                               boost::asio::io_context* control = nullptr);
+                                               boost::asio::io_context* control = nullptr,
+                                               const Snapshot* previous = nullptr);
 
 }  // namespace portico::config

@@ -102,13 +102,14 @@ bool Gateway::start(std::vector<std::string>& errors) {
   // The Admin API's entities start from the same configuration as the first snapshot.
   std::unique_ptr<admin::EntityApi> entities;
   if (store_) {
-    entities = std::make_unique<admin::EntityApi>(*store_, std::move(rows), loaded.config,
-                                                  [this](config::DeclarativeConfig c, const std::string& why) {
-                                                    stage(std::move(c), why);
-                                                  });
-  } else {
     entities = std::make_unique<admin::EntityApi>(
-        [this]() -> const config::DeclarativeConfig* { return snapshot_ ? &snapshot_->config : nullptr; });
+        *store_, std::move(rows), loaded.config,
+        [this](std::shared_ptr<const config::DeclarativeConfig> c, const std::string& why) { stage(std::move(c), why); },
+        [this](std::function<void()> task) { boost::asio::post(control_, std::move(task)); });
+  } else {
+    entities = std::make_unique<admin::EntityApi>([this]() -> std::shared_ptr<const config::DeclarativeConfig> {
+      return snapshot_ ? snapshot_->config_owner : nullptr;
+    });
   }
   std::string dns_error;
   dns_ = std::make_unique<net::DnsCache>(control_, options_.dns, dns_error);
@@ -128,7 +129,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   control_.restart();
   std::vector<std::string> warnings;
   try {
-    snapshot_ = config::build_snapshot(std::move(loaded.config), ++generation_, shared_state_, host_lookup(), warnings, &control_);
+    snapshot_ = config::build_snapshot(std::make_shared<const config::DeclarativeConfig>(std::move(loaded.config)), ++generation_, shared_state_, host_lookup(), warnings, &control_);
   } catch (const std::exception& e) {
     errors.push_back(e.what());
     return false;
@@ -254,11 +255,10 @@ std::vector<std::string> Gateway::reload() {
   return errors;
 }
 
-void Gateway::stage(config::DeclarativeConfig config, const std::string& why) {
+void Gateway::stage(std::shared_ptr<const config::DeclarativeConfig> pending, const std::string& why) {
   // Names not seen before are resolved first (asynchronously); the old snapshot serves
   // meanwhile. With nothing to resolve the new snapshot is active before this returns.
   // A later change supersedes this one even if its names resolve first.
-  auto pending = std::make_shared<config::DeclarativeConfig>(std::move(config));
   std::uint64_t sequence = ++reload_sequence_;
   dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence, why] {
     if (shutting_down_) return;
@@ -266,16 +266,17 @@ void Gateway::stage(config::DeclarativeConfig config, const std::string& why) {
       spdlog::info("{}: configuration {} superseded by a later change", why, pending->hash);
       return;
     }
-    activate(std::move(*pending), why);
+    activate(pending, why);
   });
 }
 
-void Gateway::activate(config::DeclarativeConfig config, const std::string& why) {
+void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why) {
   std::vector<std::string> warnings;
   std::shared_ptr<const config::Snapshot> snap;
   auto started = std::chrono::steady_clock::now();
   try {
-    snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings, &control_);
+    snap = config::build_snapshot(std::move(config), ++generation_, shared_state_, host_lookup(), warnings, &control_,
+                                  snapshot_.get());
     spdlog::debug("{}: snapshot built in {:.1f} ms", why,
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
@@ -305,7 +306,7 @@ void Gateway::watch_dns() {
       std::string now;
       for (const auto& a : answer->addresses) now += (now.empty() ? "" : ", ") + a.to_string();
       spdlog::info("dns: '{}' now resolves to [{}]{}", host, now, answer->error.empty() ? "" : " (" + answer->error + ")");
-      activate(snapshot_->config, "dns change");
+      activate(snapshot_->config_owner, "dns change");
     });
     watch_dns();
   });

@@ -53,7 +53,11 @@ class Gateway {
   // Takes a validated configuration live: names it introduces are resolved first (the
   // current snapshot serves meanwhile), then every worker gets the new snapshot. A later
   // call supersedes an earlier one still waiting for DNS. Control thread only.
-  void stage(config::DeclarativeConfig config, const std::string& why);
+  // The configuration is shared with the snapshot built from it (never copied).
+  void stage(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
+  void stage(config::DeclarativeConfig config, const std::string& why) {
+    stage(std::make_shared<const config::DeclarativeConfig>(std::move(config)), why);
+  }
   void request_shutdown();
   // Runs `fn` on the control thread (thread-safe).
   void post_to_control(std::function<void()> fn);
@@ -75,7 +79,7 @@ class Gateway {
   // The first configuration: the file, or the store's rows (kept in `rows` for the Admin API).
   bool load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows, std::vector<std::string>& errors);
   // Builds a snapshot of `config` and hands it to the workers and the health checker.
-  void activate(config::DeclarativeConfig config, const std::string& why);
+  void activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
   // Re-resolves host names whose TTL expired; rebuilds the snapshot when addresses change.
   void watch_dns();
   config::HostLookup host_lookup() const;

@@ -65,6 +65,24 @@ Balancer::Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool he
   }
 }
 
+bool Balancer::same_inputs(Algorithm algorithm, const std::vector<Endpoint>& endpoints, bool health_aware,
+                           double threshold_percent, std::chrono::milliseconds trial_after) const {
+  if (algorithm != algorithm_ || health_aware != health_aware_ || threshold_percent != threshold_percent_ ||
+      std::chrono::duration_cast<std::chrono::nanoseconds>(trial_after).count() != trial_after_ns_ ||
+      endpoints.size() != endpoints_.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const Endpoint& a = endpoints[i];
+    const Endpoint& b = endpoints_[i];
+    if (a.address != b.address || a.host_header != b.host_header || a.pool_key != b.pool_key || a.target != b.target ||
+        a.weight != b.weight || a.health != b.health) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Balancer::healthy(std::size_t i) const {
   return endpoints_[i].weight > 0 && (!health_aware_ || endpoints_[i].health->healthy());
 }

@@ -55,6 +55,10 @@ class Balancer {
   Balancer(Algorithm algorithm, std::vector<Endpoint> endpoints, bool health_aware, double threshold_percent,
            std::chrono::milliseconds trial_after = std::chrono::milliseconds(0));
 
+  // True when a balancer built from these inputs would be this one, so a new snapshot can
+  // keep it (and with it every worker's smooth round-robin position).
+  bool same_inputs(Algorithm algorithm, const std::vector<Endpoint>& endpoints, bool health_aware, double threshold_percent,
+                   std::chrono::milliseconds trial_after) const;
   Algorithm algorithm() const { return algorithm_; }
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
   bool tracks_in_flight() const { return algorithm_ == Algorithm::least_connections || algorithm_ == Algorithm::latency; }
