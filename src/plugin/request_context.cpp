@@ -194,6 +194,10 @@ void RequestContext::add_response_header(std::string_view name, std::string_view
   response_headers_ = concat({response_headers_, name, ": ", value, "\r\n"});
 }
 
+void RequestContext::add_response_header_lines(std::string_view lines) {
+  response_headers_ = response_headers_.empty() ? store(lines) : concat({response_headers_, lines});
+}
+
 ContextPool::Lease ContextPool::take() {
   RequestContext* ctx = nullptr;
   if (free_.empty()) {

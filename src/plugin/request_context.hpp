@@ -153,6 +153,8 @@ class RequestContext {
 
   // --- the client's response ---
   void add_response_header(std::string_view name, std::string_view value);
+  // Complete "Name: value\r\n" lines at once (a plugin that sets several headers).
+  void add_response_header_lines(std::string_view lines);
   std::string_view response_headers() const { return response_headers_; }  // complete lines
 
   // --- the outcome (log phase) ---

@@ -160,6 +160,10 @@ bool read(const json::value& v, int& out, const Rules& rules, Input in, const st
 }
 
 bool read(const json::value& v, double& out, const Rules& rules, Input in, const std::string& path, Errors& errors) {
+  if (v.is_null() && rules.nullable) {
+    out = -1;  // unset (written back as null)
+    return true;
+  }
   double d = 0;
   if (!as_number(v, in, d)) {
     errors.push_back({path, "expected a number"});
@@ -269,7 +273,10 @@ json::value write(int v, const Rules& rules) {
   if (rules.nullable && v < 0) return nullptr;
   return v;
 }
-json::value write(double v, const Rules&) { return number_json(v); }
+json::value write(double v, const Rules& rules) {
+  if (rules.nullable && v < 0) return nullptr;
+  return number_json(v);
+}
 json::value write(const std::string& v, const Rules& rules) {
   if (v.empty() && rules.nullable) return nullptr;
   return json::value(v);

@@ -54,7 +54,7 @@ struct Rules {
   std::optional<double> min, max;      // numbers, integers, and the elements of their arrays
   std::vector<std::string> one_of;     // strings, and the elements of string arrays
   bool required = false;               // absent or null is an error ("required field missing")
-  // strings: null reads as "" and "" is written as null; integers: null reads as -1 ("unset",
+  // strings: null reads as "" and "" is written as null; numbers: null reads as -1 ("unset",
   // the member's initializer by convention) and a negative value is written as null.
   bool nullable = false;
   bool input_only = false;             // read and described, never written (Kong's service `url`)

@@ -43,13 +43,30 @@ def imported_store(data_dir, config_file):
     return r.stdout
 
 
-def proxy_get(portico, path, headers=None):
+def proxy_request(portico, path, headers=None):
+    """(status, response headers, JSON body) of a GET through the proxy."""
     req = urllib.request.Request(portico.url(path), headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
+            return r.status, r.headers, json.loads(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        return e.code, e.headers, json.loads(e.read() or b"null")
+
+
+def proxy_get(portico, path, headers=None):
+    status, _, body = proxy_request(portico, path, headers)
+    return status, body
+
+
+def assert_counts_down(portico, path, headers=None):
+    """Two requests: the rate limit's headers are there and the minute's remaining drops by one
+    (or starts again at limit - 1 when a minute began between them)."""
+    first = proxy_request(portico, path, headers)[1]
+    second = proxy_request(portico, path, headers)[1]
+    assert first["X-RateLimit-Limit-Minute"] == "100" and second["RateLimit-Limit"] == "100", dict(second)
+    r1, r2 = int(first["X-RateLimit-Remaining-Minute"]), int(second["X-RateLimit-Remaining-Minute"])
+    assert r2 == r1 - 1 or r2 == 99, (r1, r2)
+    assert second["RateLimit-Remaining"] == str(r2) and 1 <= int(second["RateLimit-Reset"]) <= 60
 
 
 TUTORIAL = [
@@ -88,15 +105,16 @@ def test_the_kong_tutorial_configures_a_running_gateway_that_keeps_it(tmp_path):
         assert route["paths"] == ["/users"] and route["service"] == {"id": service["id"]}
         assert route["strip_path"] is True and route["protocols"] == ["http", "https"]
         status, plugin = run_tutorial_line(TUTORIAL[2], gw.admin_port)
-        # rate-limiting is the next issue's plugin: until it runs, it is refused, never stored
-        # and silently ignored (Kong's schema-violation shape, naming the field).
-        assert status == 400, plugin
-        assert plugin["name"] == "schema violation" and "rate-limiting" in plugin["fields"]["name"]
+        assert status == 201, plugin
+        assert plugin["name"] == "rate-limiting" and plugin["service"] == {"id": service["id"]}
+        assert plugin["config"]["minute"] == 100 and plugin["config"]["policy"] == "local"
+        assert plugin["config"]["limit_by"] == "consumer" and plugin["config"]["second"] is None
 
-        # Live on the proxy at once: the route serves within the same second.
+        # Live on the proxy at once: the route serves within the same second, rate limited.
         assert eventually(lambda: proxy_get(gw, "/users/7")[0] == 200, timeout=1.0)
         status, seen = proxy_get(gw, "/users/7")
         assert seen == {"backend": "user-service", "path": "/7", "apikey_seen": None}
+        assert_counts_down(gw, "/users/7")
 
         # A plugin that exists is stored, listed and enforced at once.
         status, key_auth = call("POST", gw.admin("/services/user-service/plugins"),
@@ -104,7 +122,7 @@ def test_the_kong_tutorial_configures_a_running_gateway_that_keeps_it(tmp_path):
         assert status == 201, key_auth
         assert key_auth["config"]["key_names"] == ["apikey"] and key_auth["config"]["hide_credentials"] is False
         status, listed = call("GET", gw.admin("/services/user-service/plugins"))
-        assert [p["name"] for p in listed["data"]] == ["key-auth"]
+        assert sorted(p["name"] for p in listed["data"]) == ["key-auth", "rate-limiting"]
         assert eventually(lambda: proxy_get(gw, "/users")[0] == 401, timeout=1.0)
         assert call("POST", gw.admin("/consumers"), form={"username": "alice"})[0] == 201
         assert call("POST", gw.admin("/consumers/alice/key-auth"), form={"key": "alice-key"})[0] == 201
@@ -128,6 +146,7 @@ def test_the_kong_tutorial_configures_a_running_gateway_that_keeps_it(tmp_path):
         assert proxy_get(gw, "/users")[0] == 401
         status, seen = proxy_get(gw, "/users", {"apikey": "alice-key"})
         assert status == 200 and seen["backend"] == "user-service"
+        assert_counts_down(gw, "/users", {"apikey": "alice-key"})
     finally:
         gw.close()
         backend.shutdown()

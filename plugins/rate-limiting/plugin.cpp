@@ -1,0 +1,371 @@
+// The rate-limiting plugin (Kong's, priority 910): the schema, the configured instance and
+// its access phase. The algorithms are limits.hpp; the `local` policy's store is
+// local_counters.hpp. See README.md for the fields and what Portico adds to Kong's plugin.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "config/validators.hpp"
+#include "plugin/config_schema.hpp"
+#include "plugin/request_context.hpp"
+#include "plugins/rate-limiting/limits.hpp"
+#include "plugins/rate-limiting/local_counters.hpp"
+#include "proxy/shared_state.hpp"
+
+namespace portico::plugin {
+namespace {
+
+namespace rl = plugins::ratelimit;
+namespace json = boost::json;
+using schema::Errors;
+
+// Kong's `redis` record (kong/tools/redis/schema.lua).
+struct RedisSettings {
+  std::string host;
+  int port = 6379;
+  int timeout = 2000;  // ms
+  std::string username, password;
+  int database = 0;
+  bool ssl = false;
+  bool ssl_verify = false;
+  std::string server_name;
+};
+
+struct RateLimitingConfig : ParsedConfig {
+  // Requests per window; -1 (null): no limit for that window.
+  double second = -1, minute = -1, hour = -1, day = -1, month = -1, year = -1;
+  std::string limit_by = "consumer";
+  std::string header_name;
+  std::string path;
+  std::string policy = "local";
+  bool fault_tolerant = true;
+  RedisSettings redis;
+  // Kong's deprecated flat aliases of `redis` (input only, see finish_config).
+  std::string redis_host, redis_username, redis_password, redis_server_name;
+  int redis_port = -1, redis_timeout = -1, redis_database = -1;
+  bool redis_ssl = false, redis_ssl_verify = false;
+  bool hide_client_headers = false;
+  int error_code = 429;
+  std::string error_message = "API rate limit exceeded";
+  double sync_rate = -1;
+  // Portico's (README.md): the algorithm, the token bucket's capacity, the local store's bound.
+  std::string algorithm = "fixed-window";
+  double burst = -1;
+  int local_max_keys = 100000;
+
+  double window(rl::Period p) const {
+    switch (p) {
+      case rl::Period::second: return second;
+      case rl::Period::minute: return minute;
+      case rl::Period::hour: return hour;
+      case rl::Period::day: return day;
+      case rl::Period::month: return month;
+      case rl::Period::year: return year;
+    }
+    return -1;
+  }
+};
+
+bool given(const json::object& input, std::string_view field) {
+  const auto* v = input.if_contains(field);
+  return v != nullptr && !v->is_null();
+}
+
+std::string text_of(const std::string& v) { return v; }
+std::string text_of(int v) { return std::to_string(v); }
+std::string text_of(bool v) { return v ? "true" : "false"; }
+
+// A deprecated flat field (redis_host) sets its nested one (redis.host); both given with
+// different values is Kong's error.
+template <typename T>
+void apply_alias(RateLimitingConfig& c, const json::object& input, const char* flat, const char* nested,
+                 T RateLimitingConfig::*from, T RedisSettings::*to, Errors& errors) {
+  if (!given(input, flat)) return;
+  const auto* redis = input.if_contains("redis");
+  bool nested_given = redis != nullptr && redis->is_object() && given(redis->as_object(), nested);
+  if (nested_given && c.redis.*to != c.*from) {
+    errors.push_back({flat, fmt::format("both deprecated and new field are used but their values mismatch: {} = {} vs redis.{} = {}",
+                                        flat, text_of(c.*from), nested, text_of(c.redis.*to))});
+    return;
+  }
+  c.redis.*to = c.*from;
+}
+
+void finish_config(RateLimitingConfig& c, const json::object& input, Errors& errors) {
+  using C = RateLimitingConfig;
+  using R = RedisSettings;
+  apply_alias(c, input, "redis_host", "host", &C::redis_host, &R::host, errors);
+  apply_alias(c, input, "redis_port", "port", &C::redis_port, &R::port, errors);
+  apply_alias(c, input, "redis_timeout", "timeout", &C::redis_timeout, &R::timeout, errors);
+  apply_alias(c, input, "redis_username", "username", &C::redis_username, &R::username, errors);
+  apply_alias(c, input, "redis_password", "password", &C::redis_password, &R::password, errors);
+  apply_alias(c, input, "redis_database", "database", &C::redis_database, &R::database, errors);
+  apply_alias(c, input, "redis_ssl", "ssl", &C::redis_ssl, &R::ssl, errors);
+  apply_alias(c, input, "redis_ssl_verify", "ssl_verify", &C::redis_ssl_verify, &R::ssl_verify, errors);
+  apply_alias(c, input, "redis_server_name", "server_name", &C::redis_server_name, &R::server_name, errors);
+
+  bool any = false;
+  for (rl::Period p : rl::kPeriods) {
+    double v = c.window(p);
+    if (given(input, rl::period_name(p))) {
+      any = true;
+      if (v <= 0) errors.push_back({std::string(rl::period_name(p)), "value must be greater than 0"});
+    }
+  }
+  if (!any) {
+    errors.push_back({"", "at least one of these fields must be non-empty: 'config.second', 'config.minute', "
+                          "'config.hour', 'config.day', 'config.month', 'config.year'"});
+  }
+  // Kong: a longer window cannot have a lower limit than a shorter one.
+  for (std::size_t i = 0; i < rl::kPeriods.size(); ++i) {
+    for (std::size_t j = i + 1; j < rl::kPeriods.size(); ++j) {
+      double lower = c.window(rl::kPeriods[i]), upper = c.window(rl::kPeriods[j]);
+      if (lower > 0 && upper > 0 && upper < lower) {
+        errors.push_back({"", fmt::format("The limit for {}({:.1f}) cannot be lower than the limit for {}({:.1f})",
+                                          rl::period_name(rl::kPeriods[j]), upper, rl::period_name(rl::kPeriods[i]), lower)});
+        i = j = rl::kPeriods.size();  // the first violation only, as Kong
+      }
+    }
+  }
+  if (c.limit_by == "header") {
+    if (c.header_name.empty()) errors.push_back({"header_name", "required field missing"});
+    c.header_name = config::to_lower(c.header_name);
+  }
+  if (c.limit_by == "path" && c.path.empty()) errors.push_back({"path", "required field missing"});
+  if (c.policy != "redis" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
+  if (c.policy == "redis" && c.sync_rate != -1 && c.sync_rate < 0.02) {
+    errors.push_back({"", "sync_rate must be greater than 0.02, or -1 to disable"});
+  }
+  if (c.policy == "redis" && c.redis.host.empty()) errors.push_back({"redis.host", "required field missing"});
+  if (c.policy != "local") {
+    errors.push_back({"policy", "policy '" + c.policy + "' is not supported yet by Portico (use 'local')"});
+  }
+  rl::Algorithm algorithm = rl::parse_algorithm(c.algorithm);
+  if (c.burst >= 0 && algorithm != rl::Algorithm::token_bucket) {
+    errors.push_back({"burst", "only used with algorithm 'token-bucket'"});
+  } else if (c.burst >= 0 && c.burst < 1) {
+    errors.push_back({"burst", "value should be between 1 and 1000000000"});
+  }
+  if (algorithm == rl::Algorithm::sliding_log) {
+    for (rl::Period p : rl::kPeriods) {
+      if (c.window(p) > static_cast<double>(rl::kMaxLogLimit)) {
+        errors.push_back({std::string(rl::period_name(p)),
+                          fmt::format("sliding-log keeps one timestamp per admitted request: at most {} per window "
+                                      "(use sliding-window for larger limits)",
+                                      rl::kMaxLogLimit)});
+      }
+    }
+  }
+}
+
+std::string header_name_problem(const std::string& name) {
+  if (name.empty()) return "no header name provided";
+  return config::is_valid_header_name(name)
+             ? ""
+             : "bad header name '" + name + "', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
+}
+
+const schema::Record<RedisSettings>& redis_record() {
+  using R = RedisSettings;
+  static const schema::Record<R> record = [] {
+    schema::Record<R> r;
+    r.field("host", &R::host, {.nullable = true})
+        .field("port", &R::port, {.min = 0, .max = 65535})
+        .field("timeout", &R::timeout, {.min = 0, .max = 2147483646})
+        .field("username", &R::username, {.nullable = true})
+        .field("password", &R::password, {.nullable = true})
+        .field("database", &R::database)
+        .field("ssl", &R::ssl)
+        .field("ssl_verify", &R::ssl_verify)
+        .field("server_name", &R::server_name, {.nullable = true});
+    return r;
+  }();
+  return record;
+}
+
+const ConfigSchema& config_schema() {
+  using C = RateLimitingConfig;
+  static const ConfigSchemaOf<C> schema([] {
+    schema::Record<C> r;
+    for (rl::Period p : rl::kPeriods) {
+      r.field<double>(std::string(rl::period_name(p)),
+                      [p](C& c) -> double& {
+                        switch (p) {
+                          case rl::Period::second: return c.second;
+                          case rl::Period::minute: return c.minute;
+                          case rl::Period::hour: return c.hour;
+                          case rl::Period::day: return c.day;
+                          case rl::Period::month: return c.month;
+                          case rl::Period::year: return c.year;
+                        }
+                        return c.second;
+                      },
+                      {.nullable = true});
+    }
+    r.field("limit_by", &C::limit_by, {.one_of = {"consumer", "credential", "ip", "service", "header", "path"}})
+        .field("header_name", &C::header_name, {.nullable = true, .check = header_name_problem})
+        .field("path", &C::path, {.nullable = true, .check = [](const std::string& p) {
+                 if (p.empty() || p[0] != '/') return std::string("should start with: /");
+                 return p.find("//") == std::string::npos ? std::string() : std::string("must not have empty segments");
+               }})
+        .field("policy", &C::policy, {.one_of = {"local", "cluster", "redis"}})
+        .field("fault_tolerant", &C::fault_tolerant)
+        .record<RedisSettings>("redis", [](C& c) -> RedisSettings& { return c.redis; }, redis_record())
+        .field("hide_client_headers", &C::hide_client_headers)
+        .field("error_code", &C::error_code, {.min = 400, .max = 599})
+        .field("error_message", &C::error_message)
+        .field("sync_rate", &C::sync_rate)
+        // Portico's own.
+        .field("algorithm", &C::algorithm, {.one_of = {"fixed-window", "sliding-window", "sliding-log", "token-bucket"}})
+        .field("burst", &C::burst, {.nullable = true})
+        .field("local_max_keys", &C::local_max_keys, {.min = 64, .max = 100000000})
+        // Kong's deprecated flat aliases of `redis`.
+        .field("redis_host", &C::redis_host, {.nullable = true, .input_only = true})
+        .field("redis_port", &C::redis_port, {.min = 0, .max = 65535, .nullable = true, .input_only = true})
+        .field("redis_timeout", &C::redis_timeout, {.min = 0, .max = 2147483646, .nullable = true, .input_only = true})
+        .field("redis_username", &C::redis_username, {.nullable = true, .input_only = true})
+        .field("redis_password", &C::redis_password, {.nullable = true, .input_only = true})
+        .field("redis_database", &C::redis_database, {.nullable = true, .input_only = true})
+        .field("redis_ssl", &C::redis_ssl, {.input_only = true})
+        .field("redis_ssl_verify", &C::redis_ssl_verify, {.input_only = true})
+        .field("redis_server_name", &C::redis_server_name, {.nullable = true, .input_only = true});
+    r.finish(finish_config);
+    return r;
+  }());
+  return schema;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The `local` policy's counters of one plugin entry, kept across reloads that keep the
+// entry, its algorithm and its windows (a changed limit keeps the counts, as in Kong).
+struct LocalStore {
+  LocalStore(rl::Algorithm algorithm, std::size_t windows, std::size_t max_keys) : counters(algorithm, windows, max_keys) {}
+  rl::LocalCounters counters;
+  std::vector<rl::WindowLimit> limits;  // the latest instance's (read by the sweeper; control thread)
+};
+
+// Drops idle keys every second while the store lives (control thread).
+boost::asio::awaitable<void> sweep_loop(std::weak_ptr<LocalStore> weak) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return;
+    auto store = weak.lock();
+    if (!store) co_return;
+    store->counters.sweep(store->limits, now_ms());
+  }
+}
+
+class RateLimitInstance final : public Instance {
+ public:
+  RateLimitInstance(const RateLimitingConfig& config, BuildContext& ctx) : config_(config) {
+    std::string periods;
+    for (rl::Period p : rl::kPeriods) {
+      double v = config.window(p);
+      if (v <= 0) continue;
+      auto limit = static_cast<std::int64_t>(std::ceil(v));  // a fractional limit admits its ceiling, as Kong
+      std::int64_t burst = config.burst >= 1 ? static_cast<std::int64_t>(std::ceil(config.burst)) : limit;
+      limits_.push_back({p, limit, burst});
+      std::string shown = json::serialize(schema::number_json(v));
+      prefixes_.push_back(fmt::format("X-RateLimit-Limit-{0}: {1}\r\nX-RateLimit-Remaining-{0}: ",
+                                      rl::period_header_name(p), shown));
+      shown_limits_.push_back(std::move(shown));
+      periods += std::string(rl::period_name(p)) + ",";
+    }
+    auto algorithm = rl::parse_algorithm(config.algorithm);
+    store_ = ctx.shared.plugin_state<LocalStore>(
+        fmt::format("{}|{}|{}|{}", ctx.key, config.algorithm, periods, config.local_max_keys), [&] {
+          auto fresh = std::make_shared<LocalStore>(algorithm, limits_.size(), static_cast<std::size_t>(config.local_max_keys));
+          if (ctx.control != nullptr) boost::asio::co_spawn(*ctx.control, sweep_loop(fresh), boost::asio::detached);
+          return fresh;
+        });
+    store_->limits = limits_;
+  }
+
+  Access access(RequestContext& ctx) const override {
+    thread_local rl::Decision decision;
+    store_->counters.take(identifier(ctx), limits_, now_ms(), decision);
+    std::string_view headers;
+    if (!config_.hide_client_headers) headers = header_lines(ctx, decision);
+    if (!decision.allowed) {
+      ctx.reply(config_.error_code, config_.error_message, headers);
+      return Access::replied;
+    }
+    if (!headers.empty()) ctx.add_response_header_lines(headers);
+    return Access::next;
+  }
+
+ private:
+  // Kong's identifier for limit_by; the client's address when there is none.
+  std::string_view identifier(const RequestContext& ctx) const {
+    const std::string& by = config_.limit_by;
+    if (by == "consumer") {
+      if (ctx.consumer() != nullptr) return ctx.consumer()->id;
+      if (ctx.has_credential() && !ctx.credential_identifier().empty()) return ctx.credential_identifier();
+    } else if (by == "credential") {
+      if (ctx.has_credential() && !ctx.credential_identifier().empty()) return ctx.credential_identifier();
+    } else if (by == "service") {
+      if (ctx.service() != nullptr) return ctx.service()->id;
+    } else if (by == "header") {
+      auto value = ctx.request().find(config_.header_name);
+      if (value.data() != nullptr) return value;
+    } else if (by == "path") {
+      if (ctx.path() == config_.path) return config_.path;
+    }
+    return ctx.client_ip();
+  }
+
+  // X-RateLimit-Limit-<Window> and -Remaining- for each window; RateLimit-Limit, -Remaining
+  // and -Reset for the one with the least room left (the longest on a tie), and Retry-After
+  // when refused.
+  std::string_view header_lines(RequestContext& ctx, const rl::Decision& d) const {
+    fmt::memory_buffer out;
+    std::size_t chosen = 0;
+    for (std::size_t i = 0; i < d.windows.size(); ++i) {
+      const rl::WindowReport& w = d.windows[i];
+      out.append(prefixes_[i]);
+      fmt::format_to(std::back_inserter(out), "{}\r\n", w.remaining);
+      // Later windows are longer: on a tie the later one wins.
+      if (i == 0 || w.remaining <= d.windows[chosen].remaining) chosen = i;
+    }
+    const rl::WindowReport& c = d.windows[chosen];
+    fmt::format_to(std::back_inserter(out), "RateLimit-Limit: {}\r\nRateLimit-Remaining: {}\r\nRateLimit-Reset: {}\r\n",
+                   shown_limits_[chosen], c.remaining, d.allowed ? c.reset_s : d.retry_after_s);
+    if (!d.allowed) fmt::format_to(std::back_inserter(out), "Retry-After: {}\r\n", d.retry_after_s);
+    return ctx.store(std::string_view(out.data(), out.size()));
+  }
+
+  const RateLimitingConfig& config_;  // owned by the snapshot's configuration
+  std::vector<rl::WindowLimit> limits_;
+  std::vector<std::string> prefixes_;      // "X-RateLimit-Limit-Minute: 100\r\nX-RateLimit-Remaining-Minute: "
+  std::vector<std::string> shown_limits_;  // the configured limits as written ("100", "2.5")
+  std::shared_ptr<LocalStore> store_;
+};
+
+}  // namespace
+
+const Schema& rate_limiting_schema() {
+  static const Schema schema{
+      .name = "rate-limiting",
+      .priority = 910,
+      .phases = kAccess,
+      .scopes = kGlobal | kService | kRoute | kConsumer,
+      .config = &config_schema(),
+      .check = nullptr,
+      .instantiate = instantiate_as<RateLimitInstance, RateLimitingConfig>,
+  };
+  return schema;
+}
+
+}  // namespace portico::plugin

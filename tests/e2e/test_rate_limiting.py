@@ -1,0 +1,136 @@
+"""The rate-limiting plugin through a running gateway (2 workers): Kong's documented
+configuration, its headers and 429, limit_by, and exactness under 500 concurrent clients for
+every algorithm."""
+import json
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import Portico
+
+CONFIG = """
+_format_version: "3.0"
+services:
+- name: users
+  url: http://127.0.0.1:{users}/users
+  routes:
+  - name: users
+    paths: [/users]
+  - name: by-header
+    paths: [/by-header]
+    plugins:
+    - name: rate-limiting
+      config:
+        second: 3
+        limit_by: header
+        header_name: X-Client
+        hide_client_headers: true
+        error_code: 503
+        error_message: Slow down
+{exact_routes}
+plugins:
+- name: rate-limiting
+  service: users
+  config:
+    second: 5
+    hour: 10000
+    policy: local
+"""
+
+EXACT_LIMIT = 2000
+ALGORITHMS = ["fixed-window", "sliding-window", "sliding-log", "token-bucket"]
+
+
+def exact_routes():
+    out = []
+    for algorithm in ALGORITHMS:
+        out.append("""  - name: exact-{a}
+    paths: [/exact-{a}]
+    plugins:
+    - name: rate-limiting
+      config: {{day: {limit}, limit_by: ip, algorithm: {a}}}""".format(a=algorithm, limit=EXACT_LIMIT))
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    from conftest import Backends, stop
+    backends = Backends()
+    cfg = tmp_path_factory.mktemp("ratelimit") / "kong.yml"
+    cfg.write_text(CONFIG.format(users=backends.ports["users"], exact_routes=exact_routes()))
+    gw = Portico(cfg)
+    yield gw
+    gw.close()
+    stop(backends.proc)
+
+
+def get(gw, path, headers=None):
+    req = urllib.request.Request(gw.url(path), headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read() or b"null")
+
+
+def start_of_a_second():
+    """Waits for a fresh second, so that a short burst stays inside one `second` window."""
+    time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+
+
+def test_kongs_documented_configuration_counts_down_then_refuses(gateway):
+    start_of_a_second()
+    answers = [get(gateway, "/users/1") for _ in range(7)]
+    assert [a[0] for a in answers] == [200] * 5 + [429] * 2
+    assert [a[1]["X-RateLimit-Remaining-Second"] for a in answers] == ["4", "3", "2", "1", "0", "0", "0"]
+    assert all(a[1]["X-RateLimit-Limit-Second"] == "5" and a[1]["X-RateLimit-Limit-Hour"] == "10000" for a in answers)
+    # RateLimit-* name the window closest to its limit: the second's.
+    assert answers[0][1]["RateLimit-Limit"] == "5" and answers[0][1]["RateLimit-Remaining"] == "4"
+    assert answers[0][1]["RateLimit-Reset"] == "1"
+    status, headers, body = answers[5]
+    assert body == {"message": "API rate limit exceeded"}
+    assert headers["Retry-After"] == "1" and headers["RateLimit-Remaining"] == "0"
+    assert headers["Content-Type"].startswith("application/json")
+    # Refused requests do not count in the hour.
+    hour_left = int(answers[4][1]["X-RateLimit-Remaining-Hour"])
+    assert int(answers[6][1]["X-RateLimit-Remaining-Hour"]) == hour_left
+    assert "Retry-After" not in answers[0][1]
+    # The next second admits again.
+    start_of_a_second()
+    assert get(gateway, "/users/1")[0] == 200
+
+
+def test_limit_by_header_with_custom_error_and_hidden_headers(gateway):
+    start_of_a_second()
+    statuses = [get(gateway, "/by-header/1", {"X-Client": "a"})[0] for _ in range(4)]
+    assert statuses == [200, 200, 200, 503]
+    status, headers, body = get(gateway, "/by-header/1", {"X-Client": "a"})
+    assert status == 503 and body == {"message": "Slow down"}
+    assert not [h for h in headers if h.lower().startswith(("x-ratelimit", "ratelimit", "retry-after"))], dict(headers)
+    # Another header value is another counter; no header falls back to the client's address.
+    assert get(gateway, "/by-header/1", {"X-Client": "b"})[0] == 200
+    assert get(gateway, "/by-header/1")[0] == 200
+
+
+def admitted_under_load(gw, path, connections=500, seconds=3):
+    """wrk with `connections` clients on two threads: the requests it got a 2xx for."""
+    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "5s", gw.url(path)],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert "Socket errors" not in out, out
+    return total - (int(refused.group(1)) if refused else 0), total
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_exactly_the_limit_is_admitted_by_500_concurrent_clients(gateway, algorithm):
+    # A day window: a burst of seconds never crosses it, except at midnight UTC (waited out).
+    while time.gmtime().tm_hour == 23 and time.gmtime().tm_min == 59 and time.gmtime().tm_sec >= 50:
+        time.sleep(1)
+    admitted, total = admitted_under_load(gateway, "/exact-%s/1" % algorithm)
+    assert total > EXACT_LIMIT * 2, total  # the limit was reached, and then refused many times
+    assert admitted == EXACT_LIMIT, (admitted, total)
