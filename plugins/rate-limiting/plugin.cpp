@@ -5,6 +5,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -17,6 +20,10 @@
 #include "plugin/request_context.hpp"
 #include "plugins/rate-limiting/limits.hpp"
 #include "plugins/rate-limiting/local_counters.hpp"
+#include "plugins/rate-limiting/redis_script.hpp"
+#include "net/redis_client.hpp"
+#include "plugin/counters.hpp"
+#include <spdlog/spdlog.h>
 #include "proxy/shared_state.hpp"
 
 namespace portico::plugin {
@@ -139,14 +146,15 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
     c.header_name = config::to_lower(c.header_name);
   }
   if (c.limit_by == "path" && c.path.empty()) errors.push_back({"path", "required field missing"});
-  if (c.policy != "redis" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
+  if (c.policy == "local" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
   if (c.policy == "redis" && c.sync_rate != -1 && c.sync_rate < 0.02) {
     errors.push_back({"", "sync_rate must be greater than 0.02, or -1 to disable"});
   }
-  if (c.policy == "redis" && c.redis.host.empty()) errors.push_back({"redis.host", "required field missing"});
-  if (c.policy != "local") {
-    errors.push_back({"policy", "policy '" + c.policy + "' is not supported yet by Portico (use 'local')"});
-  }
+  // `cluster` (Kong's database-backed counters) is the redis policy here until Portico has a
+  // database cluster of its own.
+  if (c.policy != "local" && c.redis.host.empty()) errors.push_back({"redis.host", "required field missing"});
+  // Refused rather than ignored: a password must not go out in the clear when TLS was asked for.
+  if (c.redis.ssl) errors.push_back({"redis.ssl", "TLS to Redis is not supported yet by Portico"});
   rl::Algorithm algorithm = rl::parse_algorithm(c.algorithm);
   if (c.burst >= 0 && algorithm != rl::Algorithm::token_bucket) {
     errors.push_back({"burst", "only used with algorithm 'token-bucket'"});
@@ -269,7 +277,8 @@ boost::asio::awaitable<void> sweep_loop(std::weak_ptr<LocalStore> weak) {
 
 class RateLimitInstance final : public Instance {
  public:
-  RateLimitInstance(const RateLimitingConfig& config, BuildContext& ctx) : config_(config) {
+  RateLimitInstance(const RateLimitingConfig& config, BuildContext& ctx)
+      : config_(config), algorithm_(rl::parse_algorithm(config.algorithm)) {
     std::string periods;
     for (rl::Period p : rl::kPeriods) {
       double v = config.window(p);
@@ -283,7 +292,7 @@ class RateLimitInstance final : public Instance {
       shown_limits_.push_back(std::move(shown));
       periods += std::string(rl::period_name(p)) + ",";
     }
-    auto algorithm = rl::parse_algorithm(config.algorithm);
+    auto algorithm = algorithm_;
     store_ = ctx.shared.plugin_state<LocalStore>(
         fmt::format("{}|{}|{}|{}", ctx.key, config.algorithm, periods, config.local_max_keys), [&] {
           auto fresh = std::make_shared<LocalStore>(algorithm, limits_.size(), static_cast<std::size_t>(config.local_max_keys));
@@ -291,11 +300,59 @@ class RateLimitInstance final : public Instance {
           return fresh;
         });
     store_->limits = limits_;
+    if (config.policy != "local") {
+      use_redis_ = true;
+      redis_.host = config.redis.host;
+      redis_.port = config.redis.port;
+      redis_.username = config.redis.username;
+      redis_.password = config.redis.password;
+      redis_.database = config.redis.database;
+      redis_.timeout = std::chrono::milliseconds(std::max(1, config.redis.timeout));
+      // One hash tag per plugin entry and key (Redis Cluster keeps a key's windows together).
+      redis_prefix_ = "portico-ratelimit:{" + ctx.key + "|";
+    }
   }
 
   Access access(RequestContext& ctx) const override {
+    if (use_redis_) return Access::suspend;
     thread_local rl::Decision decision;
     store_->counters.take(identifier(ctx), limits_, now_ms(), decision);
+    return apply(ctx, decision);
+  }
+
+  // The redis policy: one atomic script per request on the worker's connection.
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
+    auto executor = co_await boost::asio::this_coro::executor;
+    auto& io = static_cast<boost::asio::io_context&>(boost::asio::query(executor, boost::asio::execution::context));
+    auto connection = net::connection_for(io, redis_);
+    std::string prefix = redis_prefix_;
+    prefix.append(identifier(ctx));
+    prefix += "}:" + config_.algorithm + ":";
+    auto args = rl::decision_args(algorithm_, limits_, prefix, now_ms());
+    args.insert(args.begin(), {"EVALSHA", rl::decision_script_sha1()});
+    net::RedisResult result = co_await connection->command(args);
+    bool unknown_script = result.ok && result.value.type == net::RedisValue::Type::error &&
+                          result.value.string.rfind("NOSCRIPT", 0) == 0;
+    if (unknown_script) {  // a new server (or a restarted one): EVAL sends the script and caches it
+      args[0] = "EVAL";
+      args[1] = rl::decision_script();
+      result = co_await connection->command(std::move(args));
+    }
+    thread_local rl::Decision decision;
+    std::string why = result.failure;
+    bool decided = result.ok && rl::read_decision(result.value, limits_, decision, why);
+    if (!decided) {
+      report_redis_failure(why);
+      if (config_.fault_tolerant) co_return Access::next;  // Kong: let it through, without headers
+      ctx.reply(500, "An unexpected error occurred");
+      co_return Access::replied;
+    }
+    co_return apply(ctx, decision);
+  }
+
+ private:
+  // The decision's headers, and the refusal.
+  Access apply(RequestContext& ctx, const rl::Decision& decision) const {
     std::string_view headers;
     if (!config_.hide_client_headers) headers = header_lines(ctx, decision);
     if (!decision.allowed) {
@@ -306,7 +363,19 @@ class RateLimitInstance final : public Instance {
     return Access::next;
   }
 
- private:
+  // Counted in /status (rate_limiting_redis_failures), logged at most once a second.
+  void report_redis_failure(const std::string& why) const {
+    static std::atomic<std::uint64_t>& failures = counter("rate_limiting_redis_failures");
+    static std::atomic<std::int64_t> last_logged_s{0};
+    failures.fetch_add(1, std::memory_order_relaxed);
+    std::int64_t now_s = now_ms() / 1000;
+    std::int64_t last = last_logged_s.load(std::memory_order_relaxed);
+    if (now_s != last && last_logged_s.compare_exchange_strong(last, now_s)) {
+      spdlog::warn("rate-limiting: redis {}:{} failed ({}); requests {} (rate_limiting_redis_failures in /status)",
+                   redis_.host, redis_.port, why, config_.fault_tolerant ? "pass without a limit" : "get 500");
+    }
+  }
+
   // Kong's identifier for limit_by; the client's address when there is none.
   std::string_view identifier(const RequestContext& ctx) const {
     const std::string& by = config_.limit_by;
@@ -347,7 +416,11 @@ class RateLimitInstance final : public Instance {
   }
 
   const RateLimitingConfig& config_;  // owned by the snapshot's configuration
+  rl::Algorithm algorithm_;
   std::vector<rl::WindowLimit> limits_;
+  bool use_redis_ = false;
+  net::RedisSettings redis_;
+  std::string redis_prefix_;
   std::vector<std::string> prefixes_;      // "X-RateLimit-Limit-Minute: 100\r\nX-RateLimit-Remaining-Minute: "
   std::vector<std::string> shown_limits_;  // the configured limits as written ("100", "2.5")
   std::shared_ptr<LocalStore> store_;

@@ -145,6 +145,13 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"rate_limit_order",
                   "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n  config: {minute: 100, hour: 50}\n",
                   "The limit for hour(50.0) cannot be lower than the limit for minute(100.0)"},
+        ErrorCase{"rate_limit_redis_tls",
+                  "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n"
+                  "  config: {minute: 5, policy: redis, redis: {host: r, ssl: true}}\n",
+                  "plugins[0].config.redis.ssl: TLS to Redis is not supported yet by Portico"},
+        ErrorCase{"rate_limit_redis_without_host",
+                  "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n  config: {minute: 5, policy: redis}\n",
+                  "plugins[0].config.redis.host: required field missing"},
         ErrorCase{"rate_limit_redis_alias_mismatch",
                   "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n"
                   "  config: {minute: 5, redis_host: a, redis: {host: b}}\n",
