@@ -7,7 +7,7 @@
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
-# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_SEPARATE=1.
+# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_SEPARATE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,6 +17,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
+PORTICO_RL_PORT=19506; REDIS_PORT=19507
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -51,6 +52,8 @@ start_proxy() {  # name -> sets PROXY_PID
     portico3) taskset -c 0 "$BIN" run -c "$WORK/kong-3targets.yml" --proxy-listen 127.0.0.1:$PORTICO3_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-auth) taskset -c 0 "$BIN" run -c "$WORK/kong-auth.yml" --proxy-listen 127.0.0.1:$PORTICO_AUTH_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
   esac
   PROXY_PID=$!
@@ -207,6 +210,41 @@ if [ "${SKIP_PLUGINS:-0}" != 1 ]; then
   done
   WRK_HEADERS=()
   kill "$plain_pid" "$auth_pid"; wait "$plain_pid" "$auth_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Rate limiting cost: the same route with the rate-limiting plugin (a limit never reached, so
+# every request is proxied) vs without, local policy and redis policy (redis-server on CPU 1
+# with the backend and wrk), both Portico instances on CPU 0 at once.
+if [ "${SKIP_RATE_LIMITING:-0}" != 1 ]; then
+  say ""
+  say "## rate limiting vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  taskset -c 1 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no --loglevel warning \
+    >/dev/null & redis_pid=$!; pids+=($redis_pid)
+  cat > "$WORK/kong-ratelimit.yml" <<YAML
+_format_version: "3.0"
+services:
+- name: backend
+  url: http://127.0.0.1:$BACKEND_PORT
+  routes:
+  - name: local
+    paths: [/local]
+    plugins:
+    - name: rate-limiting
+      config: {hour: 1000000000, limit_by: ip, policy: local}
+  - name: redis
+    paths: [/redis]
+    plugins:
+    - name: rate-limiting
+      config: {hour: 1000000000, limit_by: ip, policy: redis, redis: {host: 127.0.0.1, port: $REDIS_PORT}}
+YAML
+  wait_port $REDIS_PORT
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-rl; rl_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_RL_PORT
+  BASE_PATH=/users/1 OTHER_PATH=/local/users/1 race_rounds "rate-limiting local / none" $PORTICO_PORT $PORTICO_RL_PORT
+  BASE_PATH=/users/1 OTHER_PATH=/redis/users/1 race_rounds "rate-limiting redis / none" $PORTICO_PORT $PORTICO_RL_PORT
+  kill "$plain_pid" "$rl_pid" "$redis_pid"; wait "$plain_pid" "$rl_pid" "$redis_pid" 2>/dev/null || true
   sleep 0.5
 fi
 
