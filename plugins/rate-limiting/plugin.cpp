@@ -17,6 +17,7 @@
 
 #include "config/validators.hpp"
 #include "plugin/config_schema.hpp"
+#include "plugin/limit_by.hpp"
 #include "plugin/request_context.hpp"
 #include "plugins/rate-limiting/limits.hpp"
 #include "plugins/rate-limiting/local_counters.hpp"
@@ -48,9 +49,7 @@ struct RedisSettings {
 struct RateLimitingConfig : ParsedConfig {
   // Requests per window; -1 (null): no limit for that window.
   double second = -1, minute = -1, hour = -1, day = -1, month = -1, year = -1;
-  std::string limit_by = "consumer";
-  std::string header_name;
-  std::string path;
+  LimitBy by;  // limit_by, header_name, path
   std::string policy = "local";
   bool fault_tolerant = true;
   RedisSettings redis;
@@ -141,11 +140,7 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
       }
     }
   }
-  if (c.limit_by == "header") {
-    if (c.header_name.empty()) errors.push_back({"header_name", "required field missing"});
-    c.header_name = config::to_lower(c.header_name);
-  }
-  if (c.limit_by == "path" && c.path.empty()) errors.push_back({"path", "required field missing"});
+  check_limit_by(c.by, errors);
   if (c.policy == "local" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
   if (c.policy == "redis" && c.sync_rate != -1 && c.sync_rate < 0.02) {
     errors.push_back({"", "sync_rate must be greater than 0.02, or -1 to disable"});
@@ -171,13 +166,6 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
       }
     }
   }
-}
-
-std::string header_name_problem(const std::string& name) {
-  if (name.empty()) return "no header name provided";
-  return config::is_valid_header_name(name)
-             ? ""
-             : "bad header name '" + name + "', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
 }
 
 const schema::Record<RedisSettings>& redis_record() {
@@ -217,13 +205,8 @@ const ConfigSchema& config_schema() {
                       },
                       {.nullable = true});
     }
-    r.field("limit_by", &C::limit_by, {.one_of = {"consumer", "credential", "ip", "service", "header", "path"}})
-        .field("header_name", &C::header_name, {.nullable = true, .check = header_name_problem})
-        .field("path", &C::path, {.nullable = true, .check = [](const std::string& p) {
-                 if (p.empty() || p[0] != '/') return std::string("should start with: /");
-                 return p.find("//") == std::string::npos ? std::string() : std::string("must not have empty segments");
-               }})
-        .field("policy", &C::policy, {.one_of = {"local", "cluster", "redis"}})
+    add_limit_by_fields(r, &C::by);
+    r.field("policy", &C::policy, {.one_of = {"local", "cluster", "redis"}})
         .field("fault_tolerant", &C::fault_tolerant)
         .record<RedisSettings>("redis", [](C& c) -> RedisSettings& { return c.redis; }, redis_record())
         .field("hide_client_headers", &C::hide_client_headers)
@@ -316,7 +299,7 @@ class RateLimitInstance final : public Instance {
   Access access(RequestContext& ctx) const override {
     if (use_redis_) return Access::suspend;
     thread_local rl::Decision decision;
-    store_->counters.take(identifier(ctx), limits_, now_ms(), decision);
+    store_->counters.take(limit_key(ctx, config_.by), limits_, now_ms(), decision);
     return apply(ctx, decision);
   }
 
@@ -326,7 +309,7 @@ class RateLimitInstance final : public Instance {
     auto& io = static_cast<boost::asio::io_context&>(boost::asio::query(executor, boost::asio::execution::context));
     auto connection = net::connection_for(io, redis_);
     std::string prefix = redis_prefix_;
-    prefix.append(identifier(ctx));
+    prefix.append(limit_key(ctx, config_.by));
     prefix += "}:" + config_.algorithm + ":";
     auto args = rl::decision_args(algorithm_, limits_, prefix, now_ms());
     args.insert(args.begin(), {"EVALSHA", rl::decision_script_sha1()});
@@ -374,25 +357,6 @@ class RateLimitInstance final : public Instance {
       spdlog::warn("rate-limiting: redis {}:{} failed ({}); requests {} (rate_limiting_redis_failures in /status)",
                    redis_.host, redis_.port, why, config_.fault_tolerant ? "pass without a limit" : "get 500");
     }
-  }
-
-  // Kong's identifier for limit_by; the client's address when there is none.
-  std::string_view identifier(const RequestContext& ctx) const {
-    const std::string& by = config_.limit_by;
-    if (by == "consumer") {
-      if (ctx.consumer() != nullptr) return ctx.consumer()->id;
-      if (ctx.has_credential() && !ctx.credential_identifier().empty()) return ctx.credential_identifier();
-    } else if (by == "credential") {
-      if (ctx.has_credential() && !ctx.credential_identifier().empty()) return ctx.credential_identifier();
-    } else if (by == "service") {
-      if (ctx.service() != nullptr) return ctx.service()->id;
-    } else if (by == "header") {
-      auto value = ctx.request().find(config_.header_name);
-      if (value.data() != nullptr) return value;
-    } else if (by == "path") {
-      if (ctx.path() == config_.path) return config_.path;
-    }
-    return ctx.client_ip();
   }
 
   // X-RateLimit-Limit-<Window> and -Remaining- for each window; RateLimit-Limit, -Remaining

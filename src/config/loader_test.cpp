@@ -145,6 +145,13 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"rate_limit_order",
                   "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n  config: {minute: 100, hour: 50}\n",
                   "The limit for hour(50.0) cannot be lower than the limit for minute(100.0)"},
+        ErrorCase{"throttling_without_concurrency",
+                  "_format_version: \"3.0\"\nplugins:\n- name: request-throttling\n  config: {queue_size: 3}\n",
+                  "plugins[0].config.concurrency: required field missing"},
+        ErrorCase{"throttling_zero_queue_timeout",
+                  "_format_version: \"3.0\"\nplugins:\n- name: request-throttling\n"
+                  "  config: {concurrency: 3, queue_timeout: 0}\n",
+                  "plugins[0].config.queue_timeout: value should be between 1 and 600000"},
         ErrorCase{"rate_limit_redis_tls",
                   "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n"
                   "  config: {minute: 5, policy: redis, redis: {host: r, ssl: true}}\n",

@@ -186,3 +186,16 @@ def curl(*args):
         head, _, body = body.partition("\r\n\r\n")
     status = int(head.split(" ", 2)[1])
     return status, head, body
+
+
+def proxy_request(portico, path, headers=None):
+    """(status, response headers, JSON body) of a GET through the proxy."""
+    import json
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(portico.url(path), headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read() or b"null")

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PORTICO_BIN, SOURCE_DIR, Portico, eventually, start_named_backend
+from conftest import PORTICO_BIN, SOURCE_DIR, Portico, eventually, proxy_request, start_named_backend
 from dns_server import DnsServer
 
 
@@ -41,16 +41,6 @@ def imported_store(data_dir, config_file):
     r = portico_config("--data-dir", str(data_dir), "db_import", str(config_file))
     assert r.returncode == 0, r.stderr
     return r.stdout
-
-
-def proxy_request(portico, path, headers=None):
-    """(status, response headers, JSON body) of a GET through the proxy."""
-    req = urllib.request.Request(portico.url(path), headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.headers, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, json.loads(e.read() or b"null")
 
 
 def proxy_get(portico, path, headers=None):

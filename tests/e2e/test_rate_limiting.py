@@ -1,16 +1,13 @@
 """The rate-limiting plugin through a running gateway (2 workers): Kong's documented
 configuration, its headers and 429, limit_by, and exactness under 500 concurrent clients for
 every algorithm."""
-import json
 import re
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import Portico
+from conftest import Portico, proxy_request as get
 
 CONFIG = """
 _format_version: "3.0"
@@ -31,6 +28,18 @@ services:
         hide_client_headers: true
         error_code: 503
         error_message: Slow down
+  - name: throttled
+    paths: [/throttled]
+    plugins:
+    - name: request-throttling
+      config: {{concurrency: 2, queue_size: 2, queue_timeout: 1500, limit_by: ip}}
+    - name: rate-limiting
+      config: {{second: 100, limit_by: ip}}
+  - name: impatient
+    paths: [/impatient]
+    plugins:
+    - name: request-throttling
+      config: {{concurrency: 1, queue_size: 5, queue_timeout: 200, limit_by: ip, error_code: 503}}
 {exact_routes}
 plugins:
 - name: rate-limiting
@@ -67,14 +76,6 @@ def gateway(tmp_path_factory):
     gw.close()
     stop(backends.proc)
 
-
-def get(gw, path, headers=None):
-    req = urllib.request.Request(gw.url(path), headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.headers, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, json.loads(e.read() or b"null")
 
 
 def start_of_a_second():
@@ -134,3 +135,43 @@ def test_exactly_the_limit_is_admitted_by_500_concurrent_clients(gateway, algori
     admitted, total = admitted_under_load(gateway, "/exact-%s/1" % algorithm)
     assert total > EXACT_LIMIT * 2, total  # the limit was reached, and then refused many times
     assert admitted == EXACT_LIMIT, (admitted, total)
+
+
+def concurrently(gw, path, n):
+    """n requests at once; their (status, body, seconds taken), in completion order."""
+    import threading
+    results, lock = [], threading.Lock()
+
+    def one():
+        started = time.monotonic()
+        status, _, body = get(gw, path)
+        with lock:
+            results.append((status, body, time.monotonic() - started))
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_throttling_admits_the_concurrency_queues_then_refuses(gateway):
+    results = concurrently(gateway, "/throttled/slow?ms=400", 8)
+    statuses = sorted(r[0] for r in results)
+    assert statuses == [200] * 4 + [429] * 4, results  # 2 at once, 2 after waiting their turn
+    refused = [r for r in results if r[0] == 429]
+    assert all(r[1] == {"message": "Too many concurrent requests"} and r[2] < 0.3 for r in refused), refused
+    waited = sorted(r[2] for r in results if r[0] == 200)
+    assert waited[-1] >= 0.75, waited  # the queued two ran after the first two
+    # Every slot came back: the next requests pass at once, rate limited as well.
+    status, headers, _ = get(gateway, "/throttled/slow?ms=1")
+    assert status == 200 and headers["X-RateLimit-Limit-Second"] == "100"
+
+
+def test_a_queued_request_is_refused_after_queue_timeout(gateway):
+    results = concurrently(gateway, "/impatient/slow?ms=700", 3)
+    assert sorted(r[0] for r in results) == [200, 503, 503], results
+    timed_out = [r[2] for r in results if r[0] == 503]
+    assert all(0.15 <= t < 0.6 for t in timed_out), timed_out  # queue_timeout is 200 ms
+    assert get(gateway, "/impatient/slow?ms=1")[0] == 200

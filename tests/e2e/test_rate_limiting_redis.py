@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Backends, Portico, eventually, free_port, stop, wait_for_port
+from conftest import Backends, Portico, eventually, free_port, proxy_request as get, stop, wait_for_port
 from test_rate_limiting import ALGORITHMS, admitted_under_load
 
 EXACT_LIMIT = 2000
@@ -80,13 +80,6 @@ def cluster(tmp_path_factory):
     redis.close()
     stop(backends.proc)
 
-
-def get(gw, path):
-    try:
-        with urllib.request.urlopen(gw.url(path), timeout=10) as r:
-            return r.status, r.headers, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, json.loads(e.read() or b"null")
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
