@@ -45,7 +45,7 @@ Try:
   curl -i -X POST -H 'Content-Type: application/json' -d '{"user_id":1}' http://$PROXY/orders
   curl -i http://$PROXY/products/101
   curl -i http://$PROXY/notifications                    # 401: key-auth wants an API key
-  curl -i -H 'apikey: demo-mobile-key' http://$PROXY/notifications   # key-auth + acl: 200
+  curl -i -H 'apikey: demo-mobile-key' http://$PROXY/notifications   # key-auth + acl: 200, rate limited (X-RateLimit-*)
   curl -i http://$PROXY/payments/pay_1                   # 401: jwt wants a Bearer token
   TOKEN=\$(/usr/bin/python3 -c 'import jwt,time; print(jwt.encode({"iss":"web-app","sub":"user-1","exp":int(time.time())+3600},"demo-web-secret"))')
   curl -i -H "Authorization: Bearer \$TOKEN" http://$PROXY/payments/pay_1   # 200; the service gets X-User-ID

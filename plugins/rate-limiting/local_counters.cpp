@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "plugin/counters.hpp"
+
 namespace portico::plugins::ratelimit {
 
 LocalCounters::LocalCounters(Algorithm algorithm, std::size_t windows, std::size_t max_keys)
@@ -24,6 +26,8 @@ void LocalCounters::take(std::string_view key, const std::vector<WindowLimit>& l
         shard.map.erase(shard.map.begin());
         keys_.fetch_sub(1, std::memory_order_relaxed);
         evictions_.fetch_add(1, std::memory_order_relaxed);
+        static std::atomic<std::uint64_t>& reported = plugin::counter("rate_limiting_local_evictions");
+        reported.fetch_add(1, std::memory_order_relaxed);
       }
     }
     it = shard.map.emplace(std::string(key), KeyState(windows_)).first;

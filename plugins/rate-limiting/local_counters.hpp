@@ -6,7 +6,8 @@
 // the same shard at the same instant. Memory is bounded: keys whose windows have all passed
 // are dropped by sweep() (the plugin runs it every second on the control thread), and when a
 // shard is full (max_keys / 64 keys) a new key first sweeps the shard (at most once a second),
-// then evicts an arbitrary key, counted in evictions(). An evicted key starts again from zero:
+// then evicts an arbitrary key, counted in evictions() and in /status
+// (portico.rate_limiting_local_evictions). An evicted key starts again from zero:
 // eviction can only admit more, never refuse a request.
 #pragma once
 
