@@ -103,10 +103,11 @@ Room refresh(Algorithm algorithm, const WindowLimit& w, WindowState& st, std::in
       if (!st.touched) {
         st.touched = true;
         st.tokens = capacity;
-      } else {
+        st.start = now;
+      } else if (now > st.start) {  // a clock stepped back refills nothing (and takes nothing)
         st.tokens = std::min(capacity, st.tokens + static_cast<double>(now - st.start) * rate);
+        st.start = now;
       }
-      st.start = now;
       const bool allowed = st.tokens >= 1 - 1e-9;
       double wait = allowed ? 0 : (1 - st.tokens) / rate;
       // Remaining is what the bucket holds (requests that would pass now).

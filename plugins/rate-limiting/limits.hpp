@@ -36,6 +36,7 @@ enum class Algorithm { fixed_window, sliding_window, sliding_log, token_bucket }
 Algorithm parse_algorithm(std::string_view name);  // the config's one_of names
 
 inline constexpr std::int64_t kMaxLogLimit = 100000;
+inline constexpr std::int64_t kMaxLocalLogEntries = 50000000;  // limit x keys, local sliding-log (400 MB)
 
 // The window [start, end) of `period` that holds `now` (milliseconds since the epoch, UTC):
 // calendar-aligned, as Kong's timestamps are (months and years by the calendar).

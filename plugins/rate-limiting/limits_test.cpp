@@ -136,6 +136,16 @@ TEST(RateLimitTokenBucket, BurstsThenRefillsAtTheRate) {
   EXPECT_TRUE(state.idle(Algorithm::token_bucket, limits, t + 9000));  // full again
 }
 
+TEST(RateLimitTokenBucket, AClockSteppedBackRefillsAndTakesNothing) {
+  std::vector<WindowLimit> limits{{Period::minute, 60, 5}};
+  KeyState state(1);
+  const std::int64_t t = kLeapDayEnd;
+  EXPECT_EQ(admitted(state, Algorithm::token_bucket, limits, t, 3), 3);
+  // Ten minutes back: still the 2 tokens left, not -598.
+  EXPECT_EQ(admitted(state, Algorithm::token_bucket, limits, t - 600000, 5), 2);
+  EXPECT_EQ(admitted(state, Algorithm::token_bucket, limits, t + 1000, 5), 1);  // one more a second later
+}
+
 TEST(RateLimitWindows, EveryWindowMustHoldAndARefusalCountsInNone) {
   std::vector<WindowLimit> limits{{Period::second, 2, 2}, {Period::minute, 3, 3}};
   KeyState state(2);

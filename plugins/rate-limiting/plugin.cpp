@@ -141,7 +141,7 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
     }
   }
   check_limit_by(c.by, errors);
-  if (c.policy == "local" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
+  if (c.policy != "redis" && c.sync_rate != -1) errors.push_back({"", "sync_rate can only be used with the redis policy"});
   if (c.policy == "redis" && c.sync_rate != -1 && c.sync_rate < 0.02) {
     errors.push_back({"", "sync_rate must be greater than 0.02, or -1 to disable"});
   }
@@ -163,6 +163,13 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
                           fmt::format("sliding-log keeps one timestamp per admitted request: at most {} per window "
                                       "(use sliding-window for larger limits)",
                                       rl::kMaxLogLimit)});
+      } else if (c.policy == "local" &&
+                 c.window(p) * static_cast<double>(c.local_max_keys) > static_cast<double>(rl::kMaxLocalLogEntries)) {
+        // The local store's memory: 8 bytes per timestamp, for every key it may hold.
+        errors.push_back({std::string(rl::period_name(p)),
+                          fmt::format("sliding-log with the local policy keeps up to limit x local_max_keys "
+                                      "timestamps: at most {} (400 MB); lower local_max_keys or use sliding-window",
+                                      rl::kMaxLocalLogEntries)});
       }
     }
   }

@@ -66,12 +66,20 @@ for i = 1, n do
     local len = e
     local rate = limit / len
     local h = redis.call('HMGET', key, 't', 'at')
-    local tokens = tonumber(h[1])
-    if tokens == nil then tokens = burst else tokens = math.min(burst, tokens + (now - tonumber(h[2])) * rate) end
+    local tokens, at = tonumber(h[1]), now
+    if tokens == nil then
+      tokens = burst
+    else
+      at = tonumber(h[2])
+      if now > at then  -- a node whose clock is behind refills nothing (and takes nothing)
+        tokens = math.min(burst, tokens + (now - at) * rate)
+        at = now
+      end
+    end
     ok = tokens >= 1 - 1e-9
     used[i], reset[i], w = limit - tokens, (burst - tokens) / rate, 0
     if not ok then w = (1 - tokens) / rate end
-    commit[i] = {key, tokens, rate, burst}
+    commit[i] = {key, tokens, rate, burst, at}
   end
   room[i] = ok
   if not ok then
@@ -93,7 +101,7 @@ for i = 1, n do
       redis.call('PEXPIRE', KEYS[i], c[2] + 1000)
     else
       local t = c[2] - 1
-      redis.call('HSET', KEYS[i], 't', tostring(t), 'at', now)
+      redis.call('HSET', KEYS[i], 't', tostring(t), 'at', c[5])
       redis.call('PEXPIRE', KEYS[i], math.ceil((c[4] - t) / c[3]) + 1000)
     end
   end

@@ -65,7 +65,7 @@ class ThrottlingInstance final : public Instance {
 
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
     std::string_view key = ctx.store(limit_key(ctx, config_.by));
-    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, Mailbox::current());
     Throttle::Entry entry = throttle_->enter(key, config_.concurrency, config_.queue_size, waiter);
     if (entry == Throttle::Entry::admitted) co_return admit(ctx, key);
     if (entry == Throttle::Entry::refused) co_return refuse(ctx);
@@ -73,8 +73,9 @@ class ThrottlingInstance final : public Instance {
     QueuedGuard guard{*throttle_, key, waiter};
     waiter->timer.expires_after(std::chrono::milliseconds(config_.queue_timeout));
     auto [ec] = co_await waiter->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    (void)ec;  // woken (a slot came) or timed out: abandon() tells which, under the lock
     guard.settled = true;
-    bool granted = ec == boost::asio::error::operation_aborted || !throttle_->abandon(key, waiter);
+    bool granted = !throttle_->abandon(key, waiter);
     if (!granted) co_return refuse(ctx);
     co_return admit(ctx, key);
   }
@@ -85,15 +86,16 @@ class ThrottlingInstance final : public Instance {
   }
 
  private:
-  // A queued request whose coroutine ends without waking (the gateway stops): out of the
-  // queue, or, if a slot came to it meanwhile, the slot passed on.
+  // A queued request whose coroutine ends without waking (its loop is destroyed: the gateway
+  // stops): out of the queue, or, if a slot came to it meanwhile, the slot given back
+  // without waking anyone (other workers' loops may be gone too).
   struct QueuedGuard {
     Throttle& throttle;
     std::string_view key;
     std::shared_ptr<Waiter> waiter;
     bool settled = false;
     ~QueuedGuard() {
-      if (!settled && !throttle.abandon(key, waiter)) throttle.leave(key);
+      if (!settled && !throttle.abandon(key, waiter)) throttle.release(key);
     }
   };
 

@@ -43,9 +43,19 @@ void Throttle::leave(std::string_view key) {
   }
   if (next) {
     // Timers belong to their loop's thread: the waiter's own loop cancels its wait.
-    auto executor = next->timer.get_executor();
-    boost::asio::post(executor, [next] { next->timer.cancel(); });
+    if (next->mailbox != nullptr) {
+      next->mailbox->post([next] { next->timer.cancel(); });
+    } else {
+      boost::asio::post(next->timer.get_executor(), [next] { next->timer.cancel(); });
+    }
   }
+}
+
+void Throttle::release(std::string_view key) {
+  Shard& shard = shard_of(key);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.keys.find(key);
+  if (it != shard.keys.end() && --it->second.in_flight <= 0 && it->second.waiting.empty()) shard.keys.erase(it);
 }
 
 bool Throttle::abandon(std::string_view key, const std::shared_ptr<Waiter>& waiter) {

@@ -9,6 +9,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/mailbox.hpp"
+
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -23,8 +25,11 @@ namespace portico::plugins::throttle {
 // A queued request: it waits on `timer` (on its worker's loop), which is cancelled when a slot
 // is handed to it. `granted` is written under the key's lock.
 struct Waiter {
-  explicit Waiter(const boost::asio::any_io_executor& executor) : timer(executor) {}
+  // `mailbox`: the waiting request's worker's (Mailbox::current()); workers' loops take no
+  // post from other threads. Null in single-threaded tests: the timer's executor is used.
+  Waiter(const boost::asio::any_io_executor& executor, Mailbox* mailbox) : timer(executor), mailbox(mailbox) {}
   boost::asio::steady_timer timer;
+  Mailbox* mailbox;
   bool granted = false;
 };
 
@@ -37,6 +42,9 @@ class Throttle {
   Entry enter(std::string_view key, int concurrency, int queue_size, const std::shared_ptr<Waiter>& waiter);
   // An admitted request is over: its slot goes to the first waiter, or is freed.
   void leave(std::string_view key);
+  // A slot given back without waking anyone (a request ended as its loop was destroyed, at
+  // shutdown; the waiters then time out).
+  void release(std::string_view key);
   // A queued request stops waiting (timeout, or its request went away). False when it was
   // granted a slot meanwhile: it holds the slot then (and must leave() it).
   bool abandon(std::string_view key, const std::shared_ptr<Waiter>& waiter);

@@ -14,9 +14,9 @@ namespace {
 TEST(Throttle, AdmitsUpToTheConcurrencyThenQueuesThenRefuses) {
   boost::asio::io_context io;
   Throttle t;
-  auto w1 = std::make_shared<Waiter>(io.get_executor());
-  auto w2 = std::make_shared<Waiter>(io.get_executor());
-  auto w3 = std::make_shared<Waiter>(io.get_executor());
+  auto w1 = std::make_shared<Waiter>(io.get_executor(), nullptr);
+  auto w2 = std::make_shared<Waiter>(io.get_executor(), nullptr);
+  auto w3 = std::make_shared<Waiter>(io.get_executor(), nullptr);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::admitted);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::admitted);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::queued);

@@ -152,6 +152,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nplugins:\n- name: request-throttling\n"
                   "  config: {concurrency: 3, queue_timeout: 0}\n",
                   "plugins[0].config.queue_timeout: value should be between 1 and 600000"},
+        ErrorCase{"rate_limit_sliding_log_memory",
+                  "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n"
+                  "  config: {hour: 1000, algorithm: sliding-log}\n",
+                  "plugins[0].config.hour: sliding-log with the local policy keeps up to limit x local_max_keys timestamps"},
         ErrorCase{"rate_limit_redis_tls",
                   "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n"
                   "  config: {minute: 5, policy: redis, redis: {host: r, ssl: true}}\n",

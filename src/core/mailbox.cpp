@@ -20,6 +20,13 @@ Mailbox::~Mailbox() {
 
 void Mailbox::start() { receive(); }
 
+namespace {
+thread_local Mailbox* current_mailbox = nullptr;
+}
+
+Mailbox* Mailbox::current() { return current_mailbox; }
+void Mailbox::make_current() { current_mailbox = this; }
+
 void Mailbox::close() {
   boost::system::error_code ec;
   descriptor_.cancel(ec);

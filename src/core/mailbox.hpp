@@ -4,8 +4,9 @@
 // Asio's scheduler or reactor), so no other thread may touch it, not even asio::post.
 // Other threads (the control thread) send work through a Mailbox instead: a mutex-
 // protected queue plus an eventfd that wakes the owning thread, which runs the queued
-// functions in order. Only the control plane uses it (reloads, drain, stop): never the
-// request path.
+// functions in order. The control plane uses it (reloads, drain, stop), and plugins whose
+// state spans workers wake a request waiting on another worker through it (a throttling
+// slot handed over), found with Mailbox::current() on the waiting request's thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -31,6 +32,10 @@ class Mailbox {
   void post(std::function<void()> fn);
   // Stops receiving (owning thread).
   void close();
+
+  // The mailbox of the worker running on this thread (null on other threads).
+  static Mailbox* current();
+  void make_current();  // on the owning thread
 
  private:
   void receive();

@@ -52,6 +52,7 @@ void Worker::start(std::shared_ptr<const config::Snapshot> snapshot) {
   for (auto& l : listeners_) asio::co_spawn(*io_, accept_loop(*l), asio::detached);
   tick();
   thread_ = std::thread([this] {
+    mailbox_->make_current();
     for (;;) {
       try {
         io_->run();

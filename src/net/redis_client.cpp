@@ -138,7 +138,15 @@ bool RedisConnection::ensure_context(std::string& why) {
     return false;
   }
   ac->data = this;
-  auto* adapter = new Adapter(io_, ac);
+  Adapter* adapter = nullptr;
+  try {
+    adapter = new Adapter(io_, ac);
+  } catch (const std::exception& e) {  // the loop could not watch the socket
+    mark_down(e.what());
+    redisAsyncFree(ac);
+    why = "not connected: " + last_error_;
+    return false;
+  }
   ac->ev.data = adapter;
   ac->ev.addRead = Adapter::add_read;
   ac->ev.delRead = Adapter::del_read;
@@ -172,6 +180,7 @@ bool RedisConnection::ensure_context(std::string& why) {
 void RedisConnection::on_connect(int status) {
   if (status == REDIS_OK) {
     connected_ = true;
+    connected_at_ = std::chrono::steady_clock::now();
     backoff_ = std::chrono::milliseconds(0);
     return;
   }
@@ -179,9 +188,18 @@ void RedisConnection::on_connect(int status) {
 }
 
 void RedisConnection::on_disconnect() {
-  std::string why = context_ != nullptr && context_->err != 0 && context_->errstr != nullptr ? context_->errstr
-                                                                                              : "connection closed";
+  // (hiredis sets the error on the inner context first; the outer copy may still be clear.)
+  std::string why = context_ != nullptr && context_->c.err != 0 ? context_->c.errstr : "connection closed";
   context_ = nullptr;  // hiredis frees it
+  if (connected_ && std::chrono::steady_clock::now() - connected_at_ > std::chrono::seconds(1)) {
+    // A connection that served a while and was closed (the server's idle timeout, a
+    // restart): the next command reconnects at once.
+    connected_ = false;
+    last_error_ = why;
+    backoff_ = std::chrono::milliseconds(0);
+    retry_at_ = {};
+    return;
+  }
   mark_down(why);
 }
 
@@ -233,7 +251,7 @@ asio::awaitable<RedisResult> RedisConnection::command(std::vector<std::string> a
 
 std::shared_ptr<RedisConnection> connection_for(asio::io_context& io, const RedisSettings& settings) {
   thread_local std::unordered_map<std::string, std::shared_ptr<RedisConnection>> connections;
-  auto& slot = connections[settings.key()];
+  auto& slot = connections[std::to_string(reinterpret_cast<std::uintptr_t>(&io)) + "|" + settings.key()];
   if (!slot) slot = std::make_shared<RedisConnection>(io, settings);
   return slot;
 }

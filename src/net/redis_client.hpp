@@ -76,11 +76,13 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   bool connected_ = false;
   std::string last_error_;
   std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::steady_clock::time_point connected_at_{};
   std::chrono::milliseconds backoff_{0};
 };
 
 // The calling worker thread's connection to the server `settings` name (created on first use,
-// kept for the thread's life).
+// kept for the thread's life: a change of settings leaves the old one open, idle, until the
+// worker ends).
 std::shared_ptr<RedisConnection> connection_for(boost::asio::io_context& io, const RedisSettings& settings);
 
 }  // namespace portico::net

@@ -1,5 +1,7 @@
 #include "plugin/limit_by.hpp"
 
+#include <algorithm>
+
 #include "config/validators.hpp"
 
 namespace portico::plugin {
@@ -19,7 +21,9 @@ std::string limit_path_problem(const std::string& p) {
 void check_limit_by(LimitBy& by, schema::Errors& errors) {
   if (by.limit_by == "header") {
     if (by.header_name.empty()) errors.push_back({"header_name", "required field missing"});
+    // As Kong (nginx's $http_x_name): '_' and '-' are the same in a header's name here.
     by.header_name = config::to_lower(by.header_name);
+    std::replace(by.header_name.begin(), by.header_name.end(), '_', '-');
   }
   if (by.limit_by == "path" && by.path.empty()) errors.push_back({"path", "required field missing"});
 }

@@ -261,7 +261,17 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
     if (!ex.snapshot || !ex.snapshot->router->match(input, ex.match)) {
       next = co_await send_error(&ex, 404, "no Route matched with those values", has_body);
     } else {
-      next = co_await proxy_request(ex);
+      try {
+        next = co_await proxy_request(ex);
+      } catch (...) {
+        // The connection is lost (serve() logs why), but the plugins' log phase still runs:
+        // it gives back what the request held (a throttling slot, a breaker's probe).
+        if (ex.plugins) {
+          ex.plugins->status = ex.status;
+          plugin::run_log(*ex.plugins);
+        }
+        throw;
+      }
     }
   }
   log_request(ex);

@@ -61,7 +61,7 @@ def exact_routes():
     paths: [/exact-{a}]
     plugins:
     - name: rate-limiting
-      config: {{day: {limit}, limit_by: ip, algorithm: {a}}}""".format(a=algorithm, limit=EXACT_LIMIT))
+      config: {{day: {limit}, limit_by: ip, algorithm: {a}, local_max_keys: 10000}}""".format(a=algorithm, limit=EXACT_LIMIT))
     return "\n".join(out)
 
 
