@@ -161,7 +161,8 @@ def test_throttling_admits_the_concurrency_queues_then_refuses(gateway):
     statuses = sorted(r[0] for r in results)
     assert statuses == [200] * 4 + [429] * 4, results  # 2 at once, 2 after waiting their turn
     refused = [r for r in results if r[0] == 429]
-    assert all(r[1] == {"message": "Too many concurrent requests"} and r[2] < 0.3 for r in refused), refused
+    # Refused at once: sooner than one upstream answer (400 ms), let alone the queue's 1.5 s.
+    assert all(r[1] == {"message": "Too many concurrent requests"} and r[2] < 0.4 for r in refused), refused
     waited = sorted(r[2] for r in results if r[0] == 200)
     assert waited[-1] >= 0.75, waited  # the queued two ran after the first two
     # Every slot came back: the next requests pass at once, rate limited as well.
