@@ -1,0 +1,82 @@
+// The proxy-cache plugin's store (issue 11; the plugin itself is not in the build yet): one
+// cache per process, shared by every worker, holding immutable responses by key.
+//
+// Entries are `shared_ptr<const CachedResponse>`: a hit takes a reference and sends the stored
+// bytes without copying them, and an entry replaced or purged meanwhile stays valid for the
+// requests already sending it. Keys are spread over 32 shards, each a hash map with its own
+// LRU order under its own mutex (a hit moves its entry to the front). Memory is bounded in
+// bytes: each shard holds at most max_bytes / 32 and evicts least recently used entries to
+// make room; an entry larger than a shard's share is not stored.
+//
+// Time is passed in (milliseconds), so expiry is tested with a clock the test drives.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace portico::plugins::cache {
+
+struct CachedResponse {
+  std::string key;
+  std::string path;     // the request's normalised path, for purges by path and prefix
+  int status = 200;
+  std::string headers;  // complete "Name: value\r\n" lines to send back
+  std::string body;
+  std::int64_t stored_at_ms = 0;
+  std::int64_t fresh_until_ms = 0;  // served as a hit until then
+  std::int64_t keep_until_ms = 0;   // kept (stale, for stale-while-revalidate / -if-error) until then
+  // What the entry costs the store: its bytes plus a fixed overhead for the map and list nodes.
+  std::size_t cost() const { return key.size() + path.size() + headers.size() + body.size() + 256; }
+};
+
+class CacheStore {
+ public:
+  explicit CacheStore(std::size_t max_bytes);
+
+  // The entry for `key` if it is still kept at `now_ms` (fresh or stale: the caller compares
+  // fresh_until_ms); an entry past keep_until_ms is dropped and not returned.
+  std::shared_ptr<const CachedResponse> find(std::string_view key, std::int64_t now_ms);
+  // Stores (or replaces) an entry; false when it is larger than a shard's share.
+  bool put(std::shared_ptr<const CachedResponse> entry);
+
+  bool erase(std::string_view key);
+  // Every entry whose path is `path` (or starts with it, when `prefix`): how many.
+  std::size_t erase_path(std::string_view path, bool prefix);
+  std::size_t clear();
+
+  std::size_t bytes() const;
+  std::size_t entries() const;
+  std::uint64_t evictions() const;
+
+ private:
+  struct Node {
+    std::shared_ptr<const CachedResponse> entry;
+    std::list<std::string_view>::iterator lru;  // views of entry->key
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string_view, Node, Hash, std::equal_to<>> map;  // keys view entry->key
+    std::list<std::string_view> lru;  // most recent first
+    std::size_t bytes = 0;
+    std::uint64_t evictions = 0;
+  };
+  static constexpr std::size_t kShards = 32;
+  Shard& shard_of(std::string_view key) { return shards_[(Hash{}(key) >> 59) % kShards]; }
+  static void remove(Shard& shard, decltype(Shard::map)::iterator it);
+
+  std::size_t max_per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace portico::plugins::cache
