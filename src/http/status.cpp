@@ -83,6 +83,25 @@ std::string json_response(int status, std::string_view json_body, bool close, st
   return out;
 }
 
+std::string stored_response_head(int status, std::string_view header_lines, std::size_t body_size, bool close) {
+  std::string out;
+  out.reserve(64 + header_lines.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  out += header_lines;
+  if (status != 204 && status != 304) {
+    out += "Content-Length: ";
+    out += std::to_string(body_size);
+    out += "\r\n";
+  }
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
 std::string json_error_response(int status, std::string_view message, bool close, std::string_view extra_headers) {
   std::string body = "{\"message\":\"";
   append_json_escaped(body, message);

@@ -74,6 +74,8 @@ void RequestContext::reset() {
   credential_identifier_ = {};
   reply_status_ = 0;
   reply_body_ = reply_headers_ = {};
+  stored_owner_.reset();
+  upstream_response_ = nullptr;
   upstream_query_ = {};
   query_replaced_ = false;
   response_headers_ = {};
@@ -188,6 +190,14 @@ void RequestContext::reply_json(int status, std::string_view json_body, std::str
   reply_status_ = status;
   reply_body_ = store(json_body);
   reply_headers_ = store(extra_headers);
+}
+
+void RequestContext::reply_stored(int status, std::string_view header_lines, std::string_view body,
+                                  std::shared_ptr<const void> owner) {
+  reply_status_ = status;
+  reply_headers_ = header_lines;
+  reply_body_ = body;
+  stored_owner_ = std::move(owner);
 }
 
 void RequestContext::add_response_header(std::string_view name, std::string_view value) {

@@ -121,7 +121,12 @@ class RequestContext {
   void reply(int status, std::string_view message, std::string_view extra_headers = {});
   // Answers with a ready JSON body.
   void reply_json(int status, std::string_view json_body, std::string_view extra_headers = {});
-  void clear_reply() { reply_status_ = 0, reply_body_ = reply_headers_ = {}; }
+  // Answers with a stored response (a cache hit): `header_lines` (complete lines) and `body`
+  // point into memory `owner` keeps alive; they are sent as they are, not copied (the proxy
+  // adds Content-Length and Connection).
+  void reply_stored(int status, std::string_view header_lines, std::string_view body, std::shared_ptr<const void> owner);
+  bool reply_is_stored() const { return stored_owner_ != nullptr; }
+  void clear_reply() { reply_status_ = 0, reply_body_ = reply_headers_ = {}, stored_owner_.reset(); }
   int reply_status() const { return reply_status_; }
   std::string_view reply_body() const { return reply_body_; }
   std::string_view reply_headers() const { return reply_headers_; }
@@ -152,6 +157,10 @@ class RequestContext {
   std::string_view upstream_query() const { return upstream_query_; }
 
   // --- the client's response ---
+  // The upstream's response head, for the response_headers and response_body phases (null
+  // before it arrives, and for answers Portico made itself).
+  const http::ResponseHead* upstream_response() const { return upstream_response_; }
+  void set_upstream_response(const http::ResponseHead* head) { upstream_response_ = head; }
   void add_response_header(std::string_view name, std::string_view value);
   // Complete "Name: value\r\n" lines at once (a plugin that sets several headers).
   void add_response_header_lines(std::string_view lines);
@@ -211,6 +220,8 @@ class RequestContext {
 
   int reply_status_ = 0;
   std::string_view reply_body_, reply_headers_;
+  std::shared_ptr<const void> stored_owner_;  // a stored reply's memory (reply_stored)
+  const http::ResponseHead* upstream_response_ = nullptr;
   HeaderEdits upstream_headers_;
   std::string_view upstream_query_;
   bool query_replaced_ = false;

@@ -41,11 +41,25 @@ class NoopInstance final : public Instance {
   void log(RequestContext& ctx) const noexcept override { ctx.state<int>(*this) += 1; }
   void response_headers(RequestContext& ctx) const override {
     if (!config_.response_header.empty()) ctx.add_response_header("X-Test-Plugin", config_.response_header);
+    if (config_.echo_upstream_status && ctx.upstream_response() != nullptr) {
+      ctx.add_response_header("X-Test-Upstream", std::to_string(ctx.upstream_response()->status));
+    }
   }
-  void response_body(RequestContext&, std::string& body) const override { body += config_.body_suffix; }
+  void response_body(RequestContext& ctx, std::string& body) const override {
+    body += config_.body_suffix;
+    if (config_.echo_upstream_status && ctx.upstream_response() != nullptr) {
+      body += "|upstream " + std::to_string(ctx.upstream_response()->status);
+    }
+  }
 
  private:
   Access answer(RequestContext& ctx) const {
+    if (!config_.stored_body.empty()) {
+      // Held by a shared_ptr, as a cache holds its entries: sent without a copy.
+      auto stored = std::make_shared<const std::string>(config_.stored_body);
+      ctx.reply_stored(200, "Content-Type: text/plain\r\nX-Stored: yes\r\n", *stored, stored);
+      return Access::replied;
+    }
     if (config_.reply_status == 0) return Access::next;
     ctx.reply(config_.reply_status, config_.tag);
     return Access::replied;
@@ -71,7 +85,9 @@ std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigne
                                             .field("suspend", &C::suspend)
                                             .field("body_suffix", &C::body_suffix)
                                             .field("response_header", &C::response_header)
-                                            .field("authenticate", &C::authenticate));
+                                            .field("authenticate", &C::authenticate)
+                                            .field("stored_body", &C::stored_body)
+                                            .field("echo_upstream_status", &C::echo_upstream_status));
   schema->config = &config;
   schema->instantiate = instantiate_as<NoopInstance, NoopConfig>;
   return schema;

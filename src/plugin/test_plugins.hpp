@@ -17,10 +17,13 @@ struct NoopConfig : ParsedConfig {
   std::string body_suffix;      // response_body: appended to the body
   std::string response_header;  // response_headers: "X-Test-Plugin: <value>" is added
   std::string authenticate;     // access: authenticates the consumer with this username
+  std::string stored_body;      // access: answers 200 with this body as a stored response
+  // response_headers / response_body: "X-Test-Upstream: <status>" from ctx.upstream_response()
+  bool echo_upstream_status = false;
 };
 
 // A schema whose config is {tag, reply_status, suspend, body_suffix, response_header,
-// authenticate}. The schema must outlive any
+// authenticate, stored_body, echo_upstream_status}. The schema must outlive any
 // configuration using it.
 std::unique_ptr<Schema> make_noop_schema(std::string name, int priority, unsigned phases,
                                          unsigned scopes = kGlobal | kService | kRoute | kConsumer);

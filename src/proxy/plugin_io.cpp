@@ -79,6 +79,20 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
   const plugin::RequestContext& ctx = *ex.plugins;
   bool close = request_.framing != http::BodyFraming::none;  // the body was not read
+  if (ctx.reply_is_stored()) {
+    // A stored response: its body goes out from where it is stored, next to a fresh head.
+    std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.reply_body().size(), close);
+    bool with_body = request_.method != "HEAD" && ctx.reply_status() != 204 && ctx.reply_status() != 304;
+    std::string_view body = with_body ? ctx.reply_body() : std::string_view{};
+    count_response_status(ctx.reply_status());
+    Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
+    std::array<asio::const_buffer, 2> parts{asio::buffer(head.data(), head.size()), asio::buffer(body.data(), body.size())};
+    auto ec = co_await write_all(side, parts);
+    ex.status = ctx.reply_status();
+    ex.bytes_sent = ec ? 0 : head.size() + body.size();
+    if (close) closing_ = true;
+    co_return (close || ec) ? Next::close : Next::keep_alive;
+  }
   co_return co_await send_response(&ex, ctx.reply_status(),
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, ctx.reply_headers(),
                                                        request_.method == "HEAD"),
@@ -111,8 +125,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     bool timeout = got.failure == PumpFailure::source_timeout;
     co_return co_await send_error(&ex, timeout ? 504 : 502, timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
   }
-  plugin::run_response_body(*ex.plugins, body);
+  // The head parsed again first: the plugins read it (ctx.upstream_response()) with the body.
   http::parse_response_head(head, options.limits, request_.method == "HEAD", *ex.response);
+  ex.plugins->set_upstream_response(ex.response);
+  plugin::run_response_body(*ex.plugins, body);
   bool chunk_out = false;
   bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
   count_response_status(ex.response->status);

@@ -541,6 +541,7 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
   }
   if (!ex.set_cookie.empty()) response_.raw(ex.set_cookie);
   if (ex.plugins) {
+    ex.plugins->set_upstream_response(ex.response);
     plugin::run_response_headers(*ex.plugins);
     response_.raw(ex.plugins->response_headers());
   }

@@ -64,6 +64,34 @@ TEST(PluginEngine, ResponseBodyPluginsSeeWholeBodiesOfEveryFraming) {
   EXPECT_EQ(chunked.body, "chunk-0\nchunk-1\nchunk-2\n<end>");
 }
 
+TEST(PluginEngine, AStoredReplyIsSentAsItIsOnAKeptAliveConnection) {
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "    - name: test-early\n      config: {stored_body: \"stored bytes\"}\n"));
+  RawConnection c(gw.port());
+  c.send("GET /x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "stored bytes");
+  EXPECT_EQ(r.field("content-length"), "12");
+  EXPECT_EQ(r.field("x-stored"), "yes");
+  EXPECT_EQ(r.field("content-type"), "text/plain");
+  c.send("HEAD /x HTTP/1.1\r\nHost: gw.test\r\n\r\n");  // the same connection: kept alive
+  auto head = c.read_response(true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.field("content-length"), "12");
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(up.request_count(), 0u);
+}
+
+TEST(PluginEngine, ResponsePhasesSeeTheUpstreamResponse) {
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "    - name: test-body\n      config: {echo_upstream_status: true}\n"));
+  auto r = get(gw.port(), "/bytes/5");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.field("x-test-upstream"), "200");
+  EXPECT_EQ(r.body, "xxxxx|upstream 200");
+}
+
 TEST(PluginEngine, AnAccessReplySkipsTheUpstreamAndLaterPlugins) {
   FixtureUpstream up;
   GatewayHarness gw(config(up.port(), "    - name: test-early\n      config: {reply_status: 418, tag: teapot}\n"
