@@ -1,10 +1,9 @@
 #include "plugins/proxy-cache/cache_key.hpp"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <map>
 
+#include "crypto/digest.hpp"
 #include "http/params.hpp"
 
 namespace portico::plugins::cache {
@@ -90,13 +89,7 @@ std::string cache_key(const KeyRequest& r, const KeyRules& rules) {
     append_part(text, name);
     append_part(text, joined);
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(64);
-  for (unsigned char c : digest) hex += kHex[c >> 4], hex += kHex[c & 15];
-  return hex;
+  return crypto::sha256_hex(text);
 }
 
 }  // namespace portico::plugins::cache

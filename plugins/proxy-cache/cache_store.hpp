@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "plugin/string_map.hpp"
+
 namespace portico::plugins::cache {
 
 struct CachedResponse {
@@ -60,19 +62,15 @@ class CacheStore {
     std::shared_ptr<const CachedResponse> entry;
     std::list<std::string_view>::iterator lru;  // views of entry->key
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string_view, Node, Hash, std::equal_to<>> map;  // keys view entry->key
+    std::unordered_map<std::string_view, Node, plugin::StringHash> map;  // keys view entry->key
     std::list<std::string_view> lru;  // most recent first
     std::size_t bytes = 0;
     std::uint64_t evictions = 0;
   };
   static constexpr std::size_t kShards = 32;
-  Shard& shard_of(std::string_view key) { return shards_[(Hash{}(key) >> 59) % kShards]; }
+  Shard& shard_of(std::string_view key) { return shards_[(plugin::StringHash{}(key) >> 59) % kShards]; }
   static void remove(Shard& shard, decltype(Shard::map)::iterator it);
 
   std::size_t max_per_shard_;

@@ -31,9 +31,6 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m) {
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// Whole seconds, rounded up, at least 1 (a header saying "0 s" would invite a retry storm).
-std::int64_t seconds_up(double ms) { return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(ms / 1000.0))); }
-
 struct Room {
   bool allowed;
   double used;           // requests counted against the limit now (an estimate for sliding-window)
@@ -145,6 +142,8 @@ Algorithm parse_algorithm(std::string_view name) {
   return Algorithm::fixed_window;
 }
 
+std::int64_t seconds_up(double ms) { return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(ms / 1000.0))); }
+
 std::int64_t period_length_ms(Period period) {
   switch (period) {
     case Period::second: return 1000;
@@ -221,12 +220,6 @@ bool KeyState::idle(Algorithm algorithm, const std::vector<WindowLimit>& limits,
     }
   }
   return true;
-}
-
-std::size_t KeyState::heap_bytes() const {
-  std::size_t bytes = windows_.capacity() * sizeof(WindowState);
-  for (const auto& w : windows_) bytes += w.log.capacity() * sizeof(std::int64_t);
-  return bytes;
 }
 
 }  // namespace portico::plugins::ratelimit

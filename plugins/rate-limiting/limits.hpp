@@ -48,6 +48,10 @@ Bounds window_of(Period period, std::int64_t now_ms);
 // expiration table): what the sliding algorithms and the token bucket use.
 std::int64_t period_length_ms(Period period);
 
+// A wait or reset in the headers: whole seconds rounded up, at least 1 (a header saying "0 s"
+// would invite a retry storm).
+std::int64_t seconds_up(double ms);
+
 struct WindowLimit {
   Period period;
   std::int64_t limit;  // requests per period
@@ -88,8 +92,6 @@ class KeyState {
   void take(Algorithm algorithm, const std::vector<WindowLimit>& limits, std::int64_t now_ms, Decision& out);
   // True when the key's state is the same as a key never seen (it can be dropped).
   bool idle(Algorithm algorithm, const std::vector<WindowLimit>& limits, std::int64_t now_ms) const;
-  // The memory it holds beyond its own size (sliding-log timestamps), for the store's accounting.
-  std::size_t heap_bytes() const;
 
  private:
   std::vector<WindowState> windows_;

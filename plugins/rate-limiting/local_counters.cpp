@@ -11,7 +11,7 @@ LocalCounters::LocalCounters(Algorithm algorithm, std::size_t windows, std::size
 
 void LocalCounters::take(std::string_view key, const std::vector<WindowLimit>& limits, std::int64_t now_ms,
                          Decision& out) {
-  const std::size_t hash = Hash{}(key);
+  const std::size_t hash = plugin::StringHash{}(key);
   // The low bits pick the map's bucket; the shard comes from the high bits.
   Shard& shard = shards_[(hash >> 58) % kShards];
   std::lock_guard lock(shard.mu);

@@ -17,9 +17,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "plugin/string_map.hpp"
 #include "plugins/rate-limiting/limits.hpp"
 
 namespace portico::plugins::ratelimit {
@@ -40,13 +40,9 @@ class LocalCounters {
   std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, KeyState, Hash, std::equal_to<>> map;
+    plugin::StringMap<KeyState> map;
     std::int64_t last_full_sweep = 0;
   };
   static constexpr std::size_t kShards = 64;

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 
@@ -47,8 +48,8 @@ struct RedisSettings {
 };
 
 struct RateLimitingConfig : ParsedConfig {
-  // Requests per window; -1 (null): no limit for that window.
-  double second = -1, minute = -1, hour = -1, day = -1, month = -1, year = -1;
+  // Requests per window (second ... year, as rl::kPeriods); -1 (null): no limit for that window.
+  std::array<double, rl::kPeriods.size()> windows{-1, -1, -1, -1, -1, -1};
   LimitBy by;  // limit_by, header_name, path
   std::string policy = "local";
   bool fault_tolerant = true;
@@ -66,17 +67,7 @@ struct RateLimitingConfig : ParsedConfig {
   double burst = -1;
   int local_max_keys = 100000;
 
-  double window(rl::Period p) const {
-    switch (p) {
-      case rl::Period::second: return second;
-      case rl::Period::minute: return minute;
-      case rl::Period::hour: return hour;
-      case rl::Period::day: return day;
-      case rl::Period::month: return month;
-      case rl::Period::year: return year;
-    }
-    return -1;
-  }
+  double window(rl::Period p) const { return windows[static_cast<std::size_t>(p)]; }
 };
 
 bool given(const json::object& input, std::string_view field) {
@@ -198,18 +189,8 @@ const ConfigSchema& config_schema() {
   static const ConfigSchemaOf<C> schema([] {
     schema::Record<C> r;
     for (rl::Period p : rl::kPeriods) {
-      r.field<double>(std::string(rl::period_name(p)),
-                      [p](C& c) -> double& {
-                        switch (p) {
-                          case rl::Period::second: return c.second;
-                          case rl::Period::minute: return c.minute;
-                          case rl::Period::hour: return c.hour;
-                          case rl::Period::day: return c.day;
-                          case rl::Period::month: return c.month;
-                          case rl::Period::year: return c.year;
-                        }
-                        return c.second;
-                      },
+      const auto index = static_cast<std::size_t>(p);
+      r.field<double>(std::string(rl::period_name(p)), [index](C& c) -> double& { return c.windows[index]; },
                       {.nullable = true});
     }
     add_limit_by_fields(r, &C::by);

@@ -1,9 +1,9 @@
 #include "plugins/rate-limiting/redis_script.hpp"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "crypto/digest.hpp"
 
 namespace portico::plugins::ratelimit {
 
@@ -121,15 +121,7 @@ return out
 }
 
 const std::string& decision_script_sha1() {
-  static const std::string hex = [] {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    const std::string& s = decision_script();
-    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : digest) out += kHex[c >> 4], out += kHex[c & 15];
-    return out;
-  }();
+  static const std::string hex = crypto::sha1_hex(decision_script());
   return hex;
 }
 
@@ -167,12 +159,11 @@ bool read_decision(const net::RedisValue& reply, const std::vector<WindowLimit>&
     why = "redis: unexpected reply to the rate-limiting script";
     return false;
   }
-  auto seconds_up = [](long long ms) { return std::max<std::int64_t>(1, (ms + 999) / 1000); };
   out.allowed = e[0].integer == 1;
-  out.retry_after_s = out.allowed ? 0 : seconds_up(e[1].integer);
+  out.retry_after_s = out.allowed ? 0 : seconds_up(static_cast<double>(e[1].integer));
   out.windows.resize(limits.size());
   for (std::size_t i = 0; i < limits.size(); ++i) {
-    out.windows[i] = {limits[i].limit, e[2 + 2 * i].integer, seconds_up(e[3 + 2 * i].integer)};
+    out.windows[i] = {limits[i].limit, e[2 + 2 * i].integer, seconds_up(static_cast<double>(e[3 + 2 * i].integer))};
   }
   return true;
 }

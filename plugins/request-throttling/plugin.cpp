@@ -65,7 +65,8 @@ class ThrottlingInstance final : public Instance {
 
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
     std::string_view key = ctx.store(limit_key(ctx, config_.by));
-    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, Mailbox::current());
+    // Requests run on workers, each with its mailbox.
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, *Mailbox::current());
     Throttle::Entry entry = throttle_->enter(key, config_.concurrency, config_.queue_size, waiter);
     if (entry == Throttle::Entry::admitted) co_return admit(ctx, key);
     if (entry == Throttle::Entry::refused) co_return refuse(ctx);

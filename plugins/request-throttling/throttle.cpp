@@ -1,7 +1,5 @@
 #include "plugins/request-throttling/throttle.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
 
 namespace portico::plugins::throttle {
@@ -43,11 +41,7 @@ void Throttle::leave(std::string_view key) {
   }
   if (next) {
     // Timers belong to their loop's thread: the waiter's own loop cancels its wait.
-    if (next->mailbox != nullptr) {
-      next->mailbox->post([next] { next->timer.cancel(); });
-    } else {
-      boost::asio::post(next->timer.get_executor(), [next] { next->timer.cancel(); });
-    }
+    next->mailbox.post([next] { next->timer.cancel(); });
   }
 }
 

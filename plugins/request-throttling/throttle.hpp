@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/mailbox.hpp"
+#include "plugin/string_map.hpp"
 
 #include <array>
 #include <cstdint>
@@ -18,18 +19,17 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace portico::plugins::throttle {
 
 // A queued request: it waits on `timer` (on its worker's loop), which is cancelled when a slot
 // is handed to it. `granted` is written under the key's lock.
 struct Waiter {
-  // `mailbox`: the waiting request's worker's (Mailbox::current()); workers' loops take no
-  // post from other threads. Null in single-threaded tests: the timer's executor is used.
-  Waiter(const boost::asio::any_io_executor& executor, Mailbox* mailbox) : timer(executor), mailbox(mailbox) {}
+  // `mailbox`: the waiting request's worker's (Mailbox::current()), through which another
+  // worker wakes it (workers' loops take no post from other threads).
+  Waiter(const boost::asio::any_io_executor& executor, Mailbox& mailbox) : timer(executor), mailbox(mailbox) {}
   boost::asio::steady_timer timer;
-  Mailbox* mailbox;
+  Mailbox& mailbox;
   bool granted = false;
 };
 
@@ -57,16 +57,12 @@ class Throttle {
     int in_flight = 0;
     std::deque<std::shared_ptr<Waiter>> waiting;
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, KeyState, Hash, std::equal_to<>> keys;
+    plugin::StringMap<KeyState> keys;
   };
-  Shard& shard_of(std::string_view key) { return shards_[(Hash{}(key) >> 58) % shards_.size()]; }
-  const Shard& shard_of(std::string_view key) const { return shards_[(Hash{}(key) >> 58) % shards_.size()]; }
+  Shard& shard_of(std::string_view key) { return shards_[(plugin::StringHash{}(key) >> 58) % shards_.size()]; }
+  const Shard& shard_of(std::string_view key) const { return shards_[(plugin::StringHash{}(key) >> 58) % shards_.size()]; }
   std::array<Shard, 16> shards_;
 };
 

@@ -13,10 +13,12 @@ namespace {
 
 TEST(Throttle, AdmitsUpToTheConcurrencyThenQueuesThenRefuses) {
   boost::asio::io_context io;
+  Mailbox mailbox(io);
+  mailbox.start();
   Throttle t;
-  auto w1 = std::make_shared<Waiter>(io.get_executor(), nullptr);
-  auto w2 = std::make_shared<Waiter>(io.get_executor(), nullptr);
-  auto w3 = std::make_shared<Waiter>(io.get_executor(), nullptr);
+  auto w1 = std::make_shared<Waiter>(io.get_executor(), mailbox);
+  auto w2 = std::make_shared<Waiter>(io.get_executor(), mailbox);
+  auto w3 = std::make_shared<Waiter>(io.get_executor(), mailbox);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::admitted);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::admitted);
   EXPECT_EQ(t.enter("k", 2, 2, w1), Throttle::Entry::queued);
@@ -24,8 +26,13 @@ TEST(Throttle, AdmitsUpToTheConcurrencyThenQueuesThenRefuses) {
   EXPECT_EQ(t.enter("k", 2, 2, w3), Throttle::Entry::refused);
   EXPECT_EQ(t.enter("other", 2, 2, w3), Throttle::Entry::admitted);  // keys are independent
   // A leaving request hands its slot to the first waiter (FIFO), in flight stays 2.
+  bool woken = false;
+  w1->timer.expires_after(std::chrono::seconds(10));
+  w1->timer.async_wait([&](const boost::system::error_code& ec) { woken = ec == boost::asio::error::operation_aborted; });
   t.leave("k");
   EXPECT_TRUE(w1->granted);
+  io.run_for(std::chrono::milliseconds(500));  // the hand-over wakes the waiter through its mailbox
+  EXPECT_TRUE(woken);
   EXPECT_FALSE(w2->granted);
   EXPECT_EQ(t.in_flight("k"), 2);
   // The second waiter gives up: it leaves the queue; a granted one cannot give up.

@@ -22,6 +22,9 @@ struct LimitBy {
   std::string limit_by = "consumer";
   std::string header_name;  // lowercased once read
   std::string path;
+  // limit_by, decided once when the config is read (check_limit_by), not per request.
+  enum class Kind { consumer, credential, ip, service, header, path };
+  Kind kind = Kind::consumer;
 };
 
 // Kong's messages for a header name and a path.
@@ -40,7 +43,7 @@ void add_limit_by_fields(schema::Record<C>& record, LimitBy C::*member) {
 }
 
 // The record-level checks (header_name / path required by their limit_by), run from the
-// plugin's finish step; lowercases header_name.
+// plugin's finish step; sets `kind` and lowercases header_name.
 void check_limit_by(LimitBy& by, schema::Errors& errors);
 
 // The request's key for `by` (a view valid for the request).

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <re2/re2.h>
 
+#include "crypto/digest.hpp"
 #include "http/params.hpp"
 
 namespace portico::proxy {
@@ -26,13 +27,7 @@ std::string_view uri_capture(const router::MatchResult& m, const std::string& na
 std::string random_cookie_value() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return "portico";
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return crypto::hex_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 // One hash input's value for this request; empty when it has none.
