@@ -7,7 +7,7 @@
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
-# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_SEPARATE=1.
+# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,7 +17,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
-PORTICO_RL_PORT=19506; REDIS_PORT=19507
+PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -34,6 +34,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$BACKEND_PORT#g" bench/conf/backend-nginx.conf > "$WORK/backend.conf"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx.conf > "$WORK/nginx.conf"
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_CACHE_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-cache.conf > "$WORK/nginx-cache.conf"
 sed -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/haproxy.cfg > "$WORK/haproxy.cfg"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
@@ -52,6 +53,9 @@ start_proxy() {  # name -> sets PROXY_PID
     portico3) taskset -c 0 "$BIN" run -c "$WORK/kong-3targets.yml" --proxy-listen 127.0.0.1:$PORTICO3_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-auth) taskset -c 0 "$BIN" run -c "$WORK/kong-auth.yml" --proxy-listen 127.0.0.1:$PORTICO_AUTH_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    nginx-cache) taskset -c 0 nginx -c "$WORK/nginx-cache.conf" -p "$WORK" & ;;
+    portico-cache) taskset -c 0 "$BIN" run -c "$WORK/kong-cache.yml" --proxy-listen 127.0.0.1:$PORTICO_CACHE_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -245,6 +249,39 @@ YAML
   BASE_PATH=/users/1 OTHER_PATH=/local/users/1 race_rounds "rate-limiting local / none" $PORTICO_PORT $PORTICO_RL_PORT
   BASE_PATH=/users/1 OTHER_PATH=/redis/users/1 race_rounds "rate-limiting redis / none" $PORTICO_PORT $PORTICO_RL_PORT
   kill "$plain_pid" "$rl_pid" "$redis_pid"; wait "$plain_pid" "$rl_pid" "$redis_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Cache hits: Portico's proxy-cache vs nginx's proxy_cache on the same object (both on CPU 0
+# at once, each driven by its own wrk; the object is fetched once before the rounds), then
+# Portico's hit vs Portico proxying the same request without the cache.
+if [ "${SKIP_CACHE:-0}" != 1 ]; then
+  say ""
+  say "## cache hits (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  cat > "$WORK/kong-cache.yml" <<YAML
+_format_version: "3.0"
+services:
+- name: backend
+  url: http://127.0.0.1:$BACKEND_PORT
+  routes:
+  - name: cached
+    paths: [/]
+    plugins:
+    - name: proxy-cache
+      config: {strategy: memory, cache_ttl: 300}
+YAML
+  start_proxy nginx-cache; nginx_cache_pid=$PROXY_PID
+  start_proxy portico-cache; cache_pid=$PROXY_PID
+  wait_port $NGINX_CACHE_PORT; wait_port $PORTICO_CACHE_PORT
+  for port in $NGINX_CACHE_PORT $PORTICO_CACHE_PORT; do curl -s -o /dev/null "http://127.0.0.1:$port/users/1"; done
+  say "nginx: $(curl -s -D - -o /dev/null "http://127.0.0.1:$NGINX_CACHE_PORT/users/1" | grep -i '^x-cache-status' | tr -d '\r')," \
+      "portico: $(curl -s -D - -o /dev/null "http://127.0.0.1:$PORTICO_CACHE_PORT/users/1" | grep -i '^x-cache-status' | tr -d '\r')"
+  race_rounds "portico-cache hit / nginx proxy_cache hit" $NGINX_CACHE_PORT $PORTICO_CACHE_PORT
+  kill "$nginx_cache_pid"; wait "$nginx_cache_pid" 2>/dev/null || true
+  start_proxy portico; plain_pid=$PROXY_PID
+  wait_port $PORTICO_PORT
+  race_rounds "portico-cache hit / portico proxied" $PORTICO_PORT $PORTICO_CACHE_PORT
+  kill "$plain_pid" "$cache_pid"; wait "$plain_pid" "$cache_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

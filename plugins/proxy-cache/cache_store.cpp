@@ -25,11 +25,14 @@ std::shared_ptr<const CachedResponse> CacheStore::find(std::string_view key, std
   return it->second.entry;
 }
 
-bool CacheStore::put(std::shared_ptr<const CachedResponse> entry) {
+bool CacheStore::put(std::shared_ptr<const CachedResponse> entry, std::optional<std::uint64_t> if_generation) {
   const std::size_t cost = entry->cost();
   if (cost > max_per_shard_) return false;
   Shard& shard = shard_of(entry->key);
   std::lock_guard lock(shard.mu);
+  // Purges count before they erase, so a put that passes this check under the shard's lock
+  // is either seen by the purge's erase or happened before the purge began.
+  if (if_generation && generation() != *if_generation) return false;
   if (auto it = shard.map.find(std::string_view(entry->key)); it != shard.map.end()) remove(shard, it);
   while (shard.bytes + cost > max_per_shard_ && !shard.lru.empty()) {
     remove(shard, shard.map.find(shard.lru.back()));
@@ -43,6 +46,7 @@ bool CacheStore::put(std::shared_ptr<const CachedResponse> entry) {
 }
 
 bool CacheStore::erase(std::string_view key) {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   Shard& shard = shard_of(key);
   std::lock_guard lock(shard.mu);
   auto it = shard.map.find(key);
@@ -52,6 +56,7 @@ bool CacheStore::erase(std::string_view key) {
 }
 
 std::size_t CacheStore::erase_path(std::string_view path, bool prefix) {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   std::size_t erased = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
@@ -70,6 +75,7 @@ std::size_t CacheStore::erase_path(std::string_view path, bool prefix) {
 }
 
 std::size_t CacheStore::clear() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   std::size_t erased = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mu);

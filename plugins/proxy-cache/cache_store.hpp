@@ -12,10 +12,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,8 +36,14 @@ struct CachedResponse {
   std::int64_t stored_at_ms = 0;
   std::int64_t fresh_until_ms = 0;  // served as a hit until then
   std::int64_t keep_until_ms = 0;   // kept (stale, for stale-while-revalidate / -if-error) until then
+  std::int64_t initial_age = 0;     // seconds: the upstream's Age when it was stored
+  std::string etag;                 // for If-None-Match
+  std::int64_t last_modified = -1;  // Unix seconds, for If-Modified-Since; -1: none
+  // The response's Vary: each named request header's value when it was stored; a request
+  // with other values is a miss.
+  std::vector<std::pair<std::string, std::string>> vary;
   // What the entry costs the store: its bytes plus a fixed overhead for the map and list nodes.
-  std::size_t cost() const { return key.size() + path.size() + headers.size() + body.size() + 256; }
+  std::size_t cost() const { return key.size() + path.size() + headers.size() + body.size() + etag.size() + 256; }
 };
 
 class CacheStore {
@@ -45,8 +53,12 @@ class CacheStore {
   // The entry for `key` if it is still kept at `now_ms` (fresh or stale: the caller compares
   // fresh_until_ms); an entry past keep_until_ms is dropped and not returned.
   std::shared_ptr<const CachedResponse> find(std::string_view key, std::int64_t now_ms);
-  // Stores (or replaces) an entry; false when it is larger than a shard's share.
-  bool put(std::shared_ptr<const CachedResponse> entry);
+  // Stores (or replaces) an entry; false when it is larger than a shard's share, or when a
+  // purge happened since generation() was `if_generation` (a response fetched before a purge
+  // must not come back after it). Without `if_generation`: stored regardless.
+  bool put(std::shared_ptr<const CachedResponse> entry, std::optional<std::uint64_t> if_generation = std::nullopt);
+  // Counts purges (erase, erase_path, clear); read before fetching what will be put.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   bool erase(std::string_view key);
   // Every entry whose path is `path` (or starts with it, when `prefix`): how many.
@@ -74,6 +86,7 @@ class CacheStore {
   static void remove(Shard& shard, decltype(Shard::map)::iterator it);
 
   std::size_t max_per_shard_;
+  std::atomic<std::uint64_t> generation_{0};
   std::array<Shard, kShards> shards_;
 };
 

@@ -124,3 +124,19 @@ TEST(CacheStore, ManyThreadsHitAndReplaceAtOnce) {
 
 }  // namespace
 }  // namespace portico::plugins::cache
+
+namespace portico::plugins::cache {
+namespace {
+
+TEST(CacheStore, AResponseFetchedBeforeAPurgeIsNotStoredAfterIt) {
+  CacheStore store(1 << 20);
+  std::uint64_t before = store.generation();
+  store.erase_path("/products/42", false);  // a purge while the response was on its way
+  EXPECT_FALSE(store.put(entry("k", "/products/42", 10, 0, 100, 100), before));
+  EXPECT_EQ(store.find("k", 1), nullptr);
+  EXPECT_TRUE(store.put(entry("k", "/products/42", 10, 0, 100, 100), store.generation()));
+  EXPECT_NE(store.find("k", 1), nullptr);
+}
+
+}  // namespace
+}  // namespace portico::plugins::cache

@@ -40,8 +40,7 @@ void Throttle::leave(std::string_view key) {
     }
   }
   if (next) {
-    // Timers belong to their loop's thread: the waiter's own loop cancels its wait.
-    next->mailbox.post([next] { next->timer.cancel(); });
+    Waiter::wake(next);  // on the waiter's own loop
   }
 }
 

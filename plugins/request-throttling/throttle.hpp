@@ -7,9 +7,7 @@
 // flight and nobody waiting is dropped, so memory follows the requests in flight.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
-
-#include "core/mailbox.hpp"
+#include "plugin/waiter.hpp"
 #include "plugin/string_map.hpp"
 
 #include <array>
@@ -22,16 +20,8 @@
 
 namespace portico::plugins::throttle {
 
-// A queued request: it waits on `timer` (on its worker's loop), which is cancelled when a slot
-// is handed to it. `granted` is written under the key's lock.
-struct Waiter {
-  // `mailbox`: the waiting request's worker's (Mailbox::current()), through which another
-  // worker wakes it (workers' loops take no post from other threads).
-  Waiter(const boost::asio::any_io_executor& executor, Mailbox& mailbox) : timer(executor), mailbox(mailbox) {}
-  boost::asio::steady_timer timer;
-  Mailbox& mailbox;
-  bool granted = false;
-};
+// A queued request waits on its Waiter, woken when a slot is handed to it.
+using plugin::Waiter;
 
 class Throttle {
  public:

@@ -31,6 +31,13 @@ TEST(PluginEndpoints, PathPatternsMatchWholeSegments) {
   EXPECT_FALSE(match_endpoint_path("/proxy-cache/{key}", "/proxy-cache/a/b", params));
   EXPECT_FALSE(match_endpoint_path("/circuit-breakers", "/circuit-breakersx", params));
   EXPECT_FALSE(match_endpoint_path("/circuit-breakers", "/circuit-breakers/1", params));
+  // A last "{name...}" takes the rest of the path.
+  EXPECT_TRUE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/products/42", params));
+  EXPECT_EQ(params, std::vector<std::string>{"products/42"});
+  EXPECT_TRUE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/a%20b/*", params));
+  EXPECT_EQ(params, std::vector<std::string>{"a b/*"});
+  EXPECT_FALSE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/", params));
+  EXPECT_FALSE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge", params));
 }
 
 }  // namespace

@@ -22,6 +22,14 @@ bool match_endpoint_path(std::string_view pattern, std::string_view path, std::v
   while (!pattern.empty() || !path.empty()) {
     if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/') return false;
     std::string_view want = next(pattern), got = next(path);
+    if (want.size() > 5 && want.front() == '{' && want.ends_with("...}") && pattern.empty()) {
+      // The last placeholder may take the rest of the path, slashes included: "{path...}".
+      std::string decoded;
+      std::string_view rest(got.data(), static_cast<std::size_t>(path.data() + path.size() - got.data()));
+      if (got.empty() || !http::percent_decode(rest, decoded, false)) return false;
+      params.push_back(std::move(decoded));
+      return true;
+    }
     if (want.size() >= 2 && want.front() == '{' && want.back() == '}') {
       std::string decoded;
       if (got.empty() || !http::percent_decode(got, decoded, false)) return false;

@@ -14,7 +14,8 @@
 namespace portico::admin {
 
 // Whether `path` matches `pattern` ("/a/{x}/b": one segment per placeholder, which may not be
-// empty); the placeholders' values, percent-decoded, in `params`.
+// empty; a last "{name...}" takes the rest of the path, slashes included); the placeholders'
+// values, percent-decoded, in `params`.
 bool match_endpoint_path(std::string_view pattern, std::string_view path, std::vector<std::string>& params);
 
 // The answer when a plugin declares `request.path`; nullopt otherwise. 405 when the path is

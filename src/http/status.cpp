@@ -83,15 +83,17 @@ std::string json_response(int status, std::string_view json_body, bool close, st
   return out;
 }
 
-std::string stored_response_head(int status, std::string_view header_lines, std::size_t body_size, bool close) {
+std::string stored_response_head(int status, std::string_view header_lines, std::string_view extra_lines,
+                                 std::size_t body_size, bool close) {
   std::string out;
-  out.reserve(64 + header_lines.size());
+  out.reserve(64 + header_lines.size() + extra_lines.size());
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
   out += reason_phrase(status);
   out += "\r\n";
   out += header_lines;
+  out += extra_lines;
   if (status != 204 && status != 304) {
     out += "Content-Length: ";
     out += std::to_string(body_size);

@@ -15,8 +15,10 @@ std::string json_response(int status, std::string_view json_body, bool close, st
                           bool head_only = false);
 
 // The head of a stored response (a cache hit): the status line, the stored header lines,
+// this request's own lines (`extra_lines`: Age, X-Cache-Status, a rate limit's headers),
 // Content-Length for `body_size` (none for 204/304), Connection: close when `close`.
-std::string stored_response_head(int status, std::string_view header_lines, std::size_t body_size, bool close);
+std::string stored_response_head(int status, std::string_view header_lines, std::string_view extra_lines,
+                                 std::size_t body_size, bool close);
 
 // json_response with Kong's error body {"message": "..."}.
 std::string json_error_response(int status, std::string_view message, bool close,

@@ -162,6 +162,17 @@ void run_response_body(RequestContext& ctx, std::string& body) {
   for_each_in_phase(ctx, kResponseBody, [&](const Instance& i) { i.response_body(ctx, body); });
 }
 
+bool run_upstream_error(RequestContext& ctx, int status) {
+  const Chain* chain = ctx.active_chain;
+  if (chain == nullptr || !chain->uses(kUpstreamError)) return false;
+  for (const auto& entry : chain->entries) {
+    if ((entry.schema->phases & kUpstreamError) == 0) continue;
+    entry.instance->upstream_error(ctx, status);
+    if (ctx.reply_status() != 0) return true;
+  }
+  return false;
+}
+
 void run_log(RequestContext& ctx) noexcept {
   for_each_in_phase(ctx, kLog, [&](const Instance& i) { i.log(ctx); });
 }

@@ -59,5 +59,7 @@ void run_upstream_request(RequestContext& ctx);
 void run_response_headers(RequestContext& ctx);
 void run_response_body(RequestContext& ctx, std::string& body);
 void run_log(RequestContext& ctx) noexcept;
+// The upstream failed with `status`: true when a plugin answered instead (ctx has its reply).
+bool run_upstream_error(RequestContext& ctx, int status);
 
 }  // namespace portico::plugin

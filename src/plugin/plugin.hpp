@@ -10,7 +10,8 @@
 //   3. Phases, each optional and declared in Schema::phases so that an unused phase is
 //      never called: access (may answer the request; synchronous, with an awaited
 //      continuation only for plugins that wait on I/O), upstream_request, response_headers,
-//      response_body, log (always runs, noexcept).
+//      response_body, log (always runs, noexcept), and upstream_error (the upstream failed:
+//      a plugin may answer instead of the gateway's error, e.g. a cache's stale entry).
 // Per-request state lives in typed slots on the RequestContext, never in the instance.
 #pragma once
 
@@ -42,6 +43,7 @@ enum Phase : unsigned {
   kResponseHeaders = 1u << 2,
   kResponseBody = 1u << 3,
   kLog = 1u << 4,
+  kUpstreamError = 1u << 5,
 };
 
 // Where a plugin may be configured (a bit mask in Schema::scopes).
@@ -77,6 +79,9 @@ class Instance {
   virtual void response_headers(RequestContext&) const {}
   // The whole response body, buffered (bounded by the proxy); may rewrite it.
   virtual void response_body(RequestContext&, std::string&) const {}
+  // The upstream failed (`status`: the 500/502/503/504 the client would get, after retries):
+  // the plugin may answer instead (ctx.reply_stored() / ctx.reply()). The first that does wins.
+  virtual void upstream_error(RequestContext&, int /*status*/) const {}
   virtual void log(RequestContext&) const noexcept {}
 };
 

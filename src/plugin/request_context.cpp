@@ -79,6 +79,10 @@ void RequestContext::reset() {
   upstream_query_ = {};
   query_replaced_ = false;
   response_headers_ = {};
+  capture_max_ = 0;
+  capture_complete_ = false;
+  captured_.clear();
+  if (captured_.capacity() > 65536) std::string().swap(captured_);
   verdict = {};
   status = 0;
   body_reader_ = nullptr;

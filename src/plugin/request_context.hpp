@@ -166,6 +166,16 @@ class RequestContext {
   void add_response_header_lines(std::string_view lines);
   std::string_view response_headers() const { return response_headers_; }  // complete lines
 
+  // --- a copy of the response body as the client gets it (a cache filling an entry) ---
+  // From response_headers: the proxy keeps a copy of the body it relays, up to `max_bytes`
+  // (a larger body is not kept). After the relay, captured_body() is the whole body, or null
+  // when it was larger, or cut short, or the client went away first.
+  void capture_response_body(std::size_t max_bytes) { capture_max_ = max_bytes; }
+  std::size_t capture_limit() const { return capture_max_; }
+  std::string& capture_buffer() { return captured_; }  // the proxy's side
+  void set_capture_complete() { capture_complete_ = true; }
+  std::string* captured_body() { return capture_complete_ ? &captured_ : nullptr; }
+
   // --- the outcome (log phase) ---
   UpstreamVerdict verdict;
   int status = 0;  // the status the client got (0: none was sent)
@@ -226,6 +236,9 @@ class RequestContext {
   std::string_view upstream_query_;
   bool query_replaced_ = false;
   std::string_view response_headers_;
+  std::size_t capture_max_ = 0;
+  bool capture_complete_ = false;
+  std::string captured_;  // heap, like request_body_
 
   BodyReader* body_reader_ = nullptr;
   bool body_read_ = false;

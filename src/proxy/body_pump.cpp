@@ -18,6 +18,17 @@ PumpFailure classify_read_error(const error_code& ec) {
   return PumpFailure::source_error;
 }
 
+// Keeps a copy of body bytes for spec.tee, until they pass spec.tee_max.
+void tee(const PumpSpec& spec, PumpResult& result, std::string_view data) {
+  if (spec.tee == nullptr || result.tee_overflowed) return;
+  if (spec.tee->size() + data.size() > spec.tee_max) {
+    result.tee_overflowed = true;
+    spec.tee->clear();
+    return;
+  }
+  spec.tee->append(data);
+}
+
 // Prefix and whole body as two buffers, when the fast path applies.
 bool buffered_parts(const Side& source, const PumpSpec& spec, std::array<boost::asio::const_buffer, 2>& parts) {
   if (spec.chunk_output) return false;
@@ -46,6 +57,7 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
     return FastSend::done;
   }
   if (written < parts[0].size() + parts[1].size()) return FastSend::partial;
+  tee(spec, result, source.buffer.readable().substr(0, parts[1].size()));
   source.buffer.consume(parts[1].size());
   result.body_bytes = parts[1].size();
   result.wrote_anything = true;
@@ -63,6 +75,7 @@ awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, Fa
     result.failure = ec == boost::asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
     co_return result;
   }
+  tee(spec, result, source.buffer.readable().substr(0, parts[1].size()));
   source.buffer.consume(parts[1].size());
   result.body_bytes = parts[1].size();
   co_return result;
@@ -88,6 +101,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
     auto add_data = [&](std::string_view d) {
       result.body_bytes += d.size();
       if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
+      tee(spec, result, d);
       if (spec.chunk_output) {
         auto& line = chunk_lines[nlines++];
         int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());

@@ -31,6 +31,7 @@ struct PumpResult {
   PumpFailure failure = PumpFailure::none;
   std::uint64_t body_bytes = 0;
   bool wrote_anything = false;  // at least the prefix reached the sink
+  bool tee_overflowed = false;  // the body was larger than spec.tee_max: *spec.tee is empty
   bool ok() const { return failure == PumpFailure::none; }
 };
 
@@ -40,6 +41,9 @@ struct PumpSpec {
   bool chunk_output = false;    // re-encode as chunked for the sink
   std::string_view prefix;      // bytes to send before the body
   std::uint64_t max_body = 0;   // 0: unlimited
+  // Optional: the (decoded) body bytes sent are also appended here, up to tee_max bytes.
+  std::string* tee = nullptr;
+  std::size_t tee_max = 0;
 };
 
 awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec);

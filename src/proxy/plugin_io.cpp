@@ -81,7 +81,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
   bool close = request_.framing != http::BodyFraming::none;  // the body was not read
   if (ctx.reply_is_stored()) {
     // A stored response: its body goes out from where it is stored, next to a fresh head.
-    std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.reply_body().size(), close);
+    std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.response_headers(),
+                                                  ctx.reply_body().size(), close);
     bool with_body = request_.method != "HEAD" && ctx.reply_status() != 204 && ctx.reply_status() != 304;
     std::string_view body = with_body ? ctx.reply_body() : std::string_view{};
     count_response_status(ctx.reply_status());
@@ -93,8 +94,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
     if (close) closing_ = true;
     co_return (close || ec) ? Next::close : Next::keep_alive;
   }
+  // Headers earlier plugins set for the client (a rate limit's) go with the answer, as in Kong.
+  std::string extra_headers = std::string(ctx.reply_headers()) + std::string(ctx.response_headers());
   co_return co_await send_response(&ex, ctx.reply_status(),
-                                   http::json_response(ctx.reply_status(), ctx.reply_body(), close, ctx.reply_headers(),
+                                   http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,
                                                        request_.method == "HEAD"),
                                    close);
 }
@@ -131,6 +134,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   plugin::run_response_body(*ex.plugins, body);
   bool chunk_out = false;
   bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
+  if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
+    ex.plugins->capture_buffer() = body;  // what the client gets, after the response_body plugins
+    ex.plugins->set_capture_complete();
+  }
   count_response_status(ex.response->status);
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
   std::array<asio::const_buffer, 2> parts{asio::buffer(response_.view().data(), response_.view().size()),

@@ -26,8 +26,10 @@ std::int64_t budget_seconds(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-}  // namespace
+// The answers RFC 5861 counts as errors (stale-if-error): a plugin may answer instead.
+bool is_server_error(int status) { return status == 500 || status == 502 || status == 503 || status == 504; }
 
+}  // namespace
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
@@ -41,15 +43,17 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   if (!route.accepts_http) {
     co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
   }
-  if (balancer.endpoints().empty()) {
-    co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
-  }
-
   // Plugins' access phase (authentication, rate limits, circuit breaker...): any may answer.
   if (!snap.route_chains[route.route_index].empty()) {
     plugin::Access access = start_plugins(ex);
     if (access == plugin::Access::suspend) access = co_await plugin::finish_access(*ex.plugins);
     if (access == plugin::Access::replied) co_return co_await send_plugin_reply(ex);
+  }
+  // After the access phase, as Kong: a caller without credentials gets its 401 even when the
+  // service has no target.
+  if (balancer.endpoints().empty()) {
+    if (plugins_answer_failure(ex, 503)) co_return co_await send_plugin_reply(ex);
+    co_return co_await send_error(&ex, 503, ex.service->resolve_error, has_body);
   }
   if (upstream != nullptr && upstream->config->max_requests > 0) {
     if (upstream->state->requests.load(std::memory_order_relaxed) >= upstream->config->max_requests) {
@@ -72,6 +76,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       const Endpoint* ep = worker_.pick_endpoint(snap, ex.service->balancer_index, ex.hash, ex.tried_span());
       if (ep == nullptr) {
         ex.note_upstream(503);
+        if (plugins_answer_failure(ex, 503)) co_return co_await send_plugin_reply(ex);
         co_return co_await send_error(&ex, 503, kNoPeer, has_body);
       }
       ex.endpoint = ep;
@@ -88,6 +93,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
                           svc.retry_on_statuses.end();
       if (!retry_status || !may_retry(ex, outcome, retries_done)) {
         ex.note_upstream(status);
+        if (is_server_error(status) && plugins_answer_failure(ex, status)) {
+          conn.reset();  // the error response is dropped with its connection
+          co_return co_await send_plugin_reply(ex);
+        }
         break;
       }
       conn.reset();  // the response is dropped with its connection
@@ -137,6 +146,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
+  if (ex.plugins && ex.plugins->capture_limit() > 0) {
+    spec.tee = &ex.plugins->capture_buffer();
+    spec.tee_max = ex.plugins->capture_limit();
+  }
   PumpResult got;
   std::size_t written = 0;
   count_response_status(resp.status);
@@ -157,12 +170,17 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     co_return Next::close;
   }
+  if (spec.tee != nullptr && !got.tee_overflowed) ex.plugins->set_capture_complete();
   if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
     ++conn->requests;
     conn->reused = false;
     worker_.upstream_pool().give(std::move(conn));
   }
   co_return keep_alive ? Next::keep_alive : Next::close;
+}
+
+bool DownstreamConnection::plugins_answer_failure(Exchange& ex, int status) {
+  return ex.plugins && plugin::run_upstream_error(*ex.plugins, status);
 }
 
 void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
@@ -318,6 +336,10 @@ void DownstreamConnection::report_health(const Exchange& ex, Attempt outcome, in
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure(Exchange& ex, Attempt failure) {
   bool has_body = request_.framing != http::BodyFraming::none;
+  bool timed_out = failure == Attempt::connect_timeout || failure == Attempt::write_timeout ||
+                   failure == Attempt::read_timeout;
+  int status = timed_out ? 504 : failure == Attempt::overflow ? 503 : 502;
+  if (plugins_answer_failure(ex, status)) co_return co_await send_plugin_reply(ex);
   switch (failure) {
     case Attempt::connect_error:
       co_return co_await send_error(&ex, 502, kUpstreamInvalid, has_body);

@@ -241,7 +241,7 @@ void FixtureUpstream::serve(int fd, int connection_id) {
       keep = false;
     } else if (path.rfind("/bytes/", 0) == 0) {
       std::size_t n = std::stoull(arg("/bytes/"));
-      keep = send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" + std::string(n, 'x'));
+      keep = send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" + std::string(n, 'x'));
     } else if (path == "/bad-framing") {
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
       keep = false;

@@ -1,0 +1,351 @@
+#include "plugins/proxy-cache/instance.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <limits>
+
+#include "core/mailbox.hpp"
+#include "plugin/request_context.hpp"
+#include "router/router.hpp"
+
+namespace portico::plugins::cache {
+
+using plugin::Access;
+using plugin::RequestContext;
+
+namespace {
+
+std::atomic<std::int64_t (*)()> g_clock{nullptr};
+
+bool has_field(const http::MessageHead& head, std::string_view name) {
+  return std::any_of(head.headers.begin(), head.headers.end(), [&](const auto& h) { return http::iequals(h.name, name); });
+}
+
+std::int64_t seconds_in(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc{} && v > 0 ? v : 0;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The request header names a response's Vary lists, lowercased.
+std::vector<std::string> vary_names(const http::MessageHead& response) {
+  std::vector<std::string> names;
+  for (const auto& h : response.headers) {
+    if (!http::iequals(h.name, "vary")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view name = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (!name.empty()) names.push_back(lower(name));
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  if (auto clock = g_clock.load(std::memory_order_relaxed)) return clock();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void set_clock_for_tests(std::int64_t (*clock)()) { g_clock.store(clock); }
+
+// What a request holds from access to log (trivially destructible: it lives in the arena;
+// its views point into the arena too).
+struct CacheInstance::Ticket {
+  std::string_view key;     // empty: the request bypassed the cache
+  std::string_view path;
+  std::string_view status;  // "Miss" / "Refresh" for a request sent upstream
+  bool debug = false;       // Kong-Debug: diagnostic headers even when turned off
+  bool has_authorization = false;
+  bool has_body = false;
+  bool fetching = false;  // sent upstream; response_headers decides whether to store
+  bool filler = false;    // holds the key's fill (must finish it)
+  bool store = false;     // the response is being captured to be stored
+  std::uint64_t generation = 0;
+  int response_status = 0;
+  std::int64_t received_ms = 0;  // when the response head arrived: the entry's age counts from it
+  std::int64_t ttl_seconds = 0, initial_age = 0, last_modified = -1;
+  std::string_view headers, etag, vary;  // vary: "name\nvalue\n" pairs
+};
+
+CacheInstance::CacheInstance(const CacheConfig& config, const config::DeclarativeConfig& declared,
+                             std::shared_ptr<SharedCache> shared)
+    : config_(config), declared_(declared), shared_(std::move(shared)) {
+  rules_.response_code = config.response_code;
+  rules_.content_types = config.content_types;
+  rules_.cache_control = config.cache_control;
+  rules_.cache_ttl = config.cache_ttl;
+  rules_.max_body_size = config.max_body_size;
+}
+
+std::string_view CacheInstance::key_of(RequestContext& ctx) const {
+  const auto& req = ctx.request();
+  const auto& route = declared_.routes[ctx.route()->route_index];
+  KeyRequest r;
+  r.route_id = route.id.empty() ? std::string_view(route.name) : std::string_view(route.id);
+  r.consumer_id = ctx.consumer() != nullptr ? std::string_view(ctx.consumer()->id) : std::string_view{};
+  r.method = req.method == "HEAD" ? std::string_view("GET") : req.method;  // HEAD is answered from GET's entry
+  r.scheme = "http";  // the only scheme until TLS listeners exist
+  r.host = req.host;
+  r.path = ctx.path();
+  r.query = req.query;
+  r.headers = &req;
+  return ctx.store(cache_key(r, config_.key_rules));
+}
+
+bool CacheInstance::usable(const CachedResponse& entry, const http::MessageHead& request) const {
+  for (const auto& [name, value] : entry.vary) {
+    if (request.find(name) != value) return false;
+  }
+  return true;
+}
+
+bool CacheInstance::fresh_for(const CachedResponse& entry, const http::CacheControl& cc, std::int64_t now) const {
+  if (now >= entry.fresh_until_ms) {
+    // A client may accept some staleness (max-stale), unless the response forbids it.
+    if (cc.max_stale < 0 || now - entry.fresh_until_ms > cc.max_stale * 1000) return false;
+  }
+  std::int64_t age = entry.initial_age + (now - entry.stored_at_ms) / 1000;
+  if (cc.max_age >= 0 && age > cc.max_age) return false;
+  if (cc.min_fresh >= 0 && (entry.fresh_until_ms - now) / 1000 < cc.min_fresh) return false;
+  return true;
+}
+
+void CacheInstance::add_header(RequestContext& ctx, bool enabled, std::string_view name, std::string_view value) const {
+  const Ticket* t = ctx.existing_state<Ticket>(*this);
+  if (enabled || (t != nullptr && t->debug)) ctx.add_response_header(name, value);
+}
+
+void CacheInstance::bypass(RequestContext& ctx) const {
+  add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", "Bypass");
+}
+
+Access CacheInstance::answer(RequestContext& ctx, std::shared_ptr<const CachedResponse> entry, std::string_view status,
+                             std::int64_t now) const {
+  const auto& req = ctx.request();
+  bool not_modified = false;
+  if (entry->status == 200) {
+    if (std::string_view inm = req.find("if-none-match"); !inm.empty()) {
+      not_modified = http::etag_matches(inm, entry->etag);
+    } else if (std::string_view ims = req.find("if-modified-since"); !ims.empty() && entry->last_modified >= 0) {
+      auto since = http::parse_http_date(ims);
+      not_modified = since && entry->last_modified <= *since;
+    }
+  }
+  std::int64_t age = entry->initial_age + std::max<std::int64_t>(0, now - entry->stored_at_ms) / 1000;
+  char age_text[24];
+  auto end = std::to_chars(age_text, age_text + sizeof age_text, age).ptr;
+  const auto& shown = config_.response_headers;
+  bool debug = ctx.state<Ticket>(*this).debug;
+  // The diagnostic lines as one block (one copy into the request's arena, not one per line);
+  // bounded: a 64-character key, a short status, a number.
+  char lines[256];
+  std::size_t size = 0;
+  auto add = [&](bool wanted, std::string_view name, std::string_view value) {
+    if (!wanted && !debug) return;
+    for (std::string_view part : {name, std::string_view(": "), value, std::string_view("\r\n")}) {
+      std::memcpy(lines + size, part.data(), part.size());
+      size += part.size();
+    }
+  };
+  add(shown.age, "Age", std::string_view(age_text, static_cast<std::size_t>(end - age_text)));
+  add(shown.x_cache_status, "X-Cache-Status", status);
+  add(shown.x_cache_key, "X-Cache-Key", entry->key);
+  ctx.add_response_header_lines(std::string_view(lines, size));
+  int code = not_modified ? 304 : entry->status;
+  std::string_view body = not_modified ? std::string_view{} : std::string_view(entry->body);
+  std::string_view headers = entry->headers;
+  ctx.reply_stored(code, headers, body, std::move(entry));
+  return Access::replied;
+}
+
+Access CacheInstance::go_upstream(Ticket& ticket, std::string_view status) const {
+  ticket.fetching = true;
+  ticket.status = status;
+  return Access::next;
+}
+
+Access CacheInstance::access(RequestContext& ctx) const {
+  const auto& req = ctx.request();
+  Ticket& t = ctx.state<Ticket>(*this);
+  t.debug = has_field(req, "kong-debug");
+  bool method_cacheable = std::find(config_.request_method.begin(), config_.request_method.end(), req.method) !=
+                          config_.request_method.end();
+  http::CacheControl cc;
+  if (config_.cache_control) {
+    cc = http::cache_control_of(req);
+    // RFC 9111 5.4: Pragma: no-cache when there is no Cache-Control.
+    if (!has_field(req, "cache-control") && http::iequals(trim(req.find("pragma")), "no-cache")) cc.no_cache = true;
+  }
+  if (!method_cacheable || cc.no_store) {
+    bypass(ctx);
+    return Access::next;
+  }
+  t.key = key_of(ctx);
+  t.path = config_.ignore_uri_case ? ctx.store(lower(ctx.path())) : ctx.store(ctx.path());
+  t.has_authorization = has_field(req, "authorization");
+  t.has_body = req.framing != http::BodyFraming::none;
+  std::int64_t now = now_ms();
+  t.generation = shared_->store.generation();  // before the lookup: a purge from now on wins over this fill
+  auto entry = shared_->store.find(t.key, now);
+  if (entry && !usable(*entry, req)) entry.reset();
+  bool can_fill = req.method != "HEAD";  // a HEAD answer has no body to store
+  if (entry && !cc.no_cache) {
+    if (fresh_for(*entry, cc, now)) return answer(ctx, std::move(entry), "Hit", now);
+    // Expired but within stale-while-revalidate: one request refreshes it, the others are
+    // answered from it meanwhile.
+    if (now < entry->fresh_until_ms + config_.stale_while_revalidate * 1000LL) {
+      if (!can_fill || !shared_->fills.claim(t.key)) return answer(ctx, std::move(entry), "Stale", now);
+      t.filler = true;
+      return go_upstream(t, "Refresh");
+    }
+  }
+  if (!entry && cc.only_if_cached) {
+    ctx.reply(504, "The response is not in the cache (only-if-cached)");
+    return Access::replied;
+  }
+  std::string_view status = entry || cc.no_cache ? "Refresh" : "Miss";
+  if (can_fill && shared_->fills.claim(t.key)) {
+    t.filler = true;
+    return go_upstream(t, status);
+  }
+  if (cc.no_cache || config_.coalesce_timeout == 0) return go_upstream(t, status);
+  t.status = status;
+  return Access::suspend;  // another request is fetching this key: access_async waits for it
+}
+
+boost::asio::awaitable<Access> CacheInstance::access_async(RequestContext& ctx) const {
+  Ticket& t = ctx.state<Ticket>(*this);
+  Mailbox* mailbox = Mailbox::current();  // null off the workers (benchmarks): no waiting there
+  if (mailbox == nullptr) co_return go_upstream(t, t.status);
+  auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, *mailbox);
+  bool queued = shared_->fills.wait(t.key, waiter);
+  if (queued) {
+    // Leaves the fill's queue however the wait ends (woken, timed out, or the request dropped
+    // as the gateway stops).
+    struct Leave {
+      Fills& fills;
+      std::string_view key;
+      std::shared_ptr<Waiter> waiter;
+      ~Leave() { fills.abandon(key, waiter); }
+    } leave{shared_->fills, t.key, waiter};
+    waiter->timer.expires_after(std::chrono::milliseconds(config_.coalesce_timeout));
+    auto [ec] = co_await waiter->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    (void)ec;  // woken by the filler, or timed out: look again either way
+  }
+  std::int64_t now = now_ms();
+  t.generation = shared_->store.generation();
+  auto entry = shared_->store.find(t.key, now);
+  if (entry && usable(*entry, ctx.request()) && now < entry->fresh_until_ms) co_return answer(ctx, std::move(entry), "Hit", now);
+  if (ctx.request().method != "HEAD" && shared_->fills.claim(t.key)) t.filler = true;
+  co_return go_upstream(t, t.status);
+}
+
+void CacheInstance::response_headers(RequestContext& ctx) const {
+  Ticket* t = ctx.existing_state<Ticket>(*this);
+  if (t == nullptr || !t->fetching || ctx.upstream_response() == nullptr) return;
+  const http::ResponseHead& resp = *ctx.upstream_response();
+  std::int64_t now = now_ms();
+  StoreDecision d = decide_store(rules_, t->has_authorization, resp, now / 1000);
+  std::vector<std::string> varies = d.store ? vary_names(resp) : std::vector<std::string>{};
+  // A request whose body was streamed upstream no longer has its head's bytes: its Vary
+  // values cannot be read, so such a response is not stored.
+  if (d.store && t->has_body && !varies.empty()) d = {false, 0, "Vary on a request with a body"};
+  bool head = ctx.request().method == "HEAD";
+  add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", d.store ? t->status : "Bypass");
+  add_header(ctx, config_.response_headers.x_cache_key, "X-Cache-Key", t->key);
+  if (d.store && !head) {
+    t->store = true;
+    t->response_status = resp.status;
+    t->received_ms = now;
+    t->ttl_seconds = d.ttl_seconds;
+    t->headers = ctx.store(stored_header_lines(resp));
+    t->etag = ctx.store(resp.find("etag"));
+    t->initial_age = seconds_in(trim(resp.find("age")));
+    auto modified = http::parse_http_date(resp.find("last-modified"));
+    t->last_modified = modified ? *modified : -1;
+    std::string vary;
+    for (const auto& name : varies) vary.append(name).append("\n").append(ctx.request().find(name)).append("\n");
+    t->vary = ctx.store(vary);
+    std::size_t limit = shared_->max_bytes / 32;  // a store shard's share: nothing larger is kept
+    if (config_.max_body_size > 0) limit = std::min(limit, static_cast<std::size_t>(config_.max_body_size));
+    ctx.capture_response_body(limit);
+    return;
+  }
+  if (t->filler) {  // nothing will be stored: the waiters go upstream now, not after the body
+    shared_->fills.finish(t->key);
+    t->filler = false;
+  }
+}
+
+void CacheInstance::upstream_error(RequestContext& ctx, int /*status*/) const {
+  if (config_.stale_if_error <= 0) return;
+  Ticket* t = ctx.existing_state<Ticket>(*this);
+  if (t == nullptr || t->key.empty()) return;
+  std::int64_t now = now_ms();
+  auto entry = shared_->store.find(t->key, now);
+  if (entry && usable(*entry, ctx.request()) && now < entry->fresh_until_ms + config_.stale_if_error * 1000LL) {
+    answer(ctx, std::move(entry), "Stale", now);
+  }
+}
+
+void CacheInstance::log(RequestContext& ctx) const noexcept {
+  Ticket* t = ctx.existing_state<Ticket>(*this);
+  if (t == nullptr) return;
+  try {
+    std::string* body = t->store ? ctx.captured_body() : nullptr;
+    if (body != nullptr && ctx.status == t->response_status) {
+      auto entry = std::make_shared<CachedResponse>();
+      entry->key = t->key;
+      entry->path = t->path;
+      entry->status = t->response_status;
+      entry->headers = t->headers;
+      entry->body = std::move(*body);
+      std::int64_t now = t->received_ms;
+      entry->stored_at_ms = now;
+      entry->fresh_until_ms = now + t->ttl_seconds * 1000;
+      std::int64_t keep = entry->fresh_until_ms;
+      if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;  // Kong: 0 never expires
+      else if (config_.storage_ttl > 0) keep = std::max<std::int64_t>(keep, now + config_.storage_ttl * 1000LL);
+      int stale = std::max(config_.stale_while_revalidate, config_.stale_if_error);
+      entry->keep_until_ms = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
+      entry->initial_age = t->initial_age;
+      entry->etag = t->etag;
+      entry->last_modified = t->last_modified;
+      std::string_view vary = t->vary;
+      while (!vary.empty()) {
+        auto a = vary.find('\n');
+        auto b = vary.find('\n', a + 1);
+        entry->vary.emplace_back(vary.substr(0, a), vary.substr(a + 1, b - a - 1));
+        vary.remove_prefix(b + 1);
+      }
+      shared_->store.put(std::move(entry), t->generation);
+    }
+  } catch (...) {
+    // Out of memory while storing: the response was sent; it is just not cached.
+  }
+  if (t->filler) shared_->fills.finish(t->key);
+}
+
+}  // namespace portico::plugins::cache

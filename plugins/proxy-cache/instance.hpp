@@ -1,0 +1,97 @@
+// The proxy-cache plugin's configured instance: its config, the process-wide cache it
+// shares with every entry naming the same dictionary, and its phases (instance.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/caching.hpp"
+#include "plugin/plugin.hpp"
+#include "plugins/proxy-cache/cache_key.hpp"
+#include "plugins/proxy-cache/cache_store.hpp"
+#include "plugins/proxy-cache/cacheability.hpp"
+#include "plugins/proxy-cache/fills.hpp"
+
+namespace portico::plugins::cache {
+
+struct CacheConfig : plugin::ParsedConfig {
+  struct Memory {
+    std::string dictionary_name = "kong_db_cache";  // Kong's shared dict; here: which store
+    int max_bytes = 128 * 1024 * 1024;               // Portico's: the store's bound (Kong's mem_cache_size)
+  };
+  struct Headers {  // Kong's response_headers toggles
+    bool age = true, x_cache_status = true, x_cache_key = true;
+  };
+  std::vector<int> response_code{200, 301, 404};
+  std::vector<std::string> request_method{"GET", "HEAD"};
+  std::vector<std::string> content_type{"text/plain", "application/json"};
+  int cache_ttl = 300;
+  std::string strategy;
+  bool cache_control = false;
+  bool ignore_uri_case = false;
+  int storage_ttl = -1;  // null: as the freshness lifetime
+  Memory memory;
+  std::vector<std::string> vary_query_params, vary_headers;
+  Headers response_headers;
+  // Portico's: seconds an expired entry may still answer while one request refreshes it, or
+  // when the upstream fails; the largest body stored; how long a miss waits for another
+  // request fetching the same key (ms) before going upstream itself.
+  int stale_while_revalidate = 0;
+  int stale_if_error = 0;
+  int max_body_size = 1024 * 1024;
+  int coalesce_timeout = 5000;
+
+  // Derived when read.
+  KeyRules key_rules;
+  std::vector<http::MediaType> content_types;
+};
+
+// One per dictionary in the process: the entries and the fills in progress.
+struct SharedCache {
+  SharedCache(std::string name, std::size_t max_bytes) : name(std::move(name)), max_bytes(max_bytes), store(max_bytes) {}
+  std::string name;
+  std::size_t max_bytes;
+  CacheStore store;
+  Fills fills;
+};
+
+// The cache's clock, milliseconds since the epoch: the system clock unless a test sets one.
+std::int64_t now_ms();
+void set_clock_for_tests(std::int64_t (*clock)());  // nullptr: the system clock again
+
+class CacheInstance final : public plugin::Instance {
+ public:
+  CacheInstance(const CacheConfig& config, const config::DeclarativeConfig& declared, std::shared_ptr<SharedCache> shared);
+
+  plugin::Access access(plugin::RequestContext& ctx) const override;
+  boost::asio::awaitable<plugin::Access> access_async(plugin::RequestContext& ctx) const override;
+  void response_headers(plugin::RequestContext& ctx) const override;
+  void upstream_error(plugin::RequestContext& ctx, int status) const override;
+  void log(plugin::RequestContext& ctx) const noexcept override;
+
+  SharedCache& shared() const { return *shared_; }
+
+ private:
+  struct Ticket;
+  std::string_view key_of(plugin::RequestContext& ctx) const;
+  bool usable(const CachedResponse& entry, const http::MessageHead& request) const;
+  bool fresh_for(const CachedResponse& entry, const http::CacheControl& request_cc, std::int64_t now) const;
+  plugin::Access answer(plugin::RequestContext& ctx, std::shared_ptr<const CachedResponse> entry, std::string_view status,
+                        std::int64_t now) const;
+  plugin::Access go_upstream(Ticket& ticket, std::string_view status) const;
+  void add_header(plugin::RequestContext& ctx, bool enabled, std::string_view name, std::string_view value) const;
+  void bypass(plugin::RequestContext& ctx) const;
+
+  const CacheConfig& config_;  // owned by the snapshot's configuration
+  const config::DeclarativeConfig& declared_;
+  std::shared_ptr<SharedCache> shared_;
+  StoreRules rules_;
+};
+
+// The Admin API endpoints (Kong's /proxy-cache ones and Portico's /cache/purge), admin.cpp.
+std::vector<plugin::AdminEndpoint> admin_endpoints();
+
+}  // namespace portico::plugins::cache
