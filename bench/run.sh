@@ -7,12 +7,14 @@
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
-# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1.
+# SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
+# SKIP_ADMIN=1, SKIP_MICRO=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/build/release/portico
 WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
+chmod 755 "$WORK"  # nginx's workers (user nobody when run as root) write its proxy_cache files there
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
@@ -307,11 +309,15 @@ if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl)"
 fi
 
-say ""
-say "## Admin API: one route added to 10,000 services + routes (bench/admin_write_bench.py)"
-/usr/bin/python3 bench/admin_write_bench.py --portico "$ROOT/build/release/portico" --services 10000 --writes 20 | tee -a "$OUT"
+if [ "${SKIP_ADMIN:-0}" != 1 ]; then
+  say ""
+  say "## Admin API: one route added to 10,000 services + routes (bench/admin_write_bench.py)"
+  /usr/bin/python3 bench/admin_write_bench.py --portico "$ROOT/build/release/portico" --services 10000 --writes 20 | tee -a "$OUT"
+fi
 
-say ""
-say "## microbenchmarks"
-"$ROOT/build/release/bench/portico_microbench" --benchmark_min_time=0.2 2>/dev/null | grep -E "^(BM_|Benchmark)" | tee -a "$OUT"
+if [ "${SKIP_MICRO:-0}" != 1 ]; then
+  say ""
+  say "## microbenchmarks"
+  "$ROOT/build/release/bench/portico_microbench" --benchmark_min_time=0.2 2>/dev/null | grep -E "^(BM_|Benchmark)" | tee -a "$OUT"
+fi
 echo "results written to $OUT"

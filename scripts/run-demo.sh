@@ -43,7 +43,8 @@ Try:
   curl -i -H 'X-Version: v2' http://$PROXY/users/1       # A/B routing to users v2
   curl -i http://$PROXY/orders
   curl -i -X POST -H 'Content-Type: application/json' -d '{"user_id":1}' http://$PROXY/orders
-  curl -i http://$PROXY/products/101
+  curl -i http://$PROXY/products/101                     # cached: X-Cache-Status Miss, then Hit
+  curl -s -X POST http://$ADMIN/cache/purge/products/101  # purge it: the next one is a Miss
   curl -i http://$PROXY/notifications                    # 401: key-auth wants an API key
   curl -i -H 'apikey: demo-mobile-key' http://$PROXY/notifications   # key-auth + acl: 200, rate limited (X-RateLimit-*)
   curl -i http://$PROXY/payments/pay_1                   # 401: jwt wants a Bearer token

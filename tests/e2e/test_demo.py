@@ -31,8 +31,14 @@ def test_demo_routes(backends, start_portico, tmp_path):
     assert status == 201
     assert json.loads(body)["status"] == "created"
 
-    status, _, body = curl(p.url("/products/101"))
+    status, head, body = curl(p.url("/products/101"))
     assert status == 200 and json.loads(body)["sku"] == "KB-65"
+    assert "X-Cache-Status: Miss" in head
+    status, head, cached = curl(p.url("/products/101"))
+    assert status == 200 and cached == body and "X-Cache-Status: Hit" in head
+    status, _, purged = curl("-X", "POST", "http://127.0.0.1:%d/cache/purge/products/101" % p.admin_port)
+    assert status == 200 and json.loads(purged)["purged"] == 1
+    assert "X-Cache-Status: Miss" in curl(p.url("/products/101"))[1]
     status, head, body = curl(p.url("/notifications"))
     assert status == 401 and json.loads(body) == {"message": "No API key found in request"}
     assert "WWW-Authenticate: Key" in head
