@@ -3,7 +3,8 @@
 # difference between a run of N2 and a run of N1 sequential keep-alive requests (this
 # cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|portico3|nginx WORKDIR BACKEND_PORT
 # (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml;
-#  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time)
+#  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
+#  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,23 +21,25 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth)
-      conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml
+    portico|portico3|portico-auth|portico-cache)
+      conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log off --log-level warn 2>/dev/null &
       ;;
-    nginx)
-      sed -e "s#@WORK@#$work#g" -e "s#@PORT@#$port#g" -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/proxy-nginx.conf" \
-        | sed -e "s#^daemon off;#daemon off;\nmaster_process off;#" -e "s#nginx-proxy.pid#cg-nginx.pid#" > "$work/cg-nginx.conf"
+    nginx|nginx-cache)
+      conf=proxy-nginx.conf; [ "$name" = nginx-cache ] && conf=proxy-nginx-cache.conf
+      sed -e "s#@WORK@#$work#g" -e "s#@PORT@#$port#g" -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" \
+        | sed -e "s#^daemon off;#daemon off;\nmaster_process off;#" -e "s#nginx-proxy.pid#cg-nginx.pid#" \
+              -e "s#nginx-cache.pid#cg-nginx.pid#" -e "s#nginx-cache levels#cg-nginx-cache levels#" > "$work/cg-nginx.conf"
       valgrind --tool=callgrind --callgrind-out-file="$out" nginx -c "$work/cg-nginx.conf" -p "$work" 2>/dev/null &
       ;;
   esac
   local pid=$!
   for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
   /usr/bin/python3 "$ROOT/bench/sequential_requests.py" --port $port --count "$n" "${request_args[@]}"
-  if [ "$name" = nginx ]; then kill -QUIT $pid; else kill -TERM $pid; fi
+  if [ "${name#nginx}" != "$name" ]; then kill -QUIT $pid; else kill -TERM $pid; fi
   wait $pid 2>/dev/null || true
   grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}'
 }

@@ -40,6 +40,7 @@ sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_CACHE_PORT#g" -e "s#@BACKEND@#$BAC
 sed -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/haproxy.cfg > "$WORK/haproxy.cfg"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -260,18 +261,6 @@ fi
 if [ "${SKIP_CACHE:-0}" != 1 ]; then
   say ""
   say "## cache hits (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
-  cat > "$WORK/kong-cache.yml" <<YAML
-_format_version: "3.0"
-services:
-- name: backend
-  url: http://127.0.0.1:$BACKEND_PORT
-  routes:
-  - name: cached
-    paths: [/]
-    plugins:
-    - name: proxy-cache
-      config: {strategy: memory, cache_ttl: 300}
-YAML
   start_proxy nginx-cache; nginx_cache_pid=$PROXY_PID
   start_proxy portico-cache; cache_pid=$PROXY_PID
   wait_port $NGINX_CACHE_PORT; wait_port $PORTICO_CACHE_PORT
@@ -303,10 +292,11 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico portico3 portico-auth nginx; do
+  for name in portico portico3 portico-auth portico-cache nginx nginx-cache; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
-  say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl)"
+  say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
+  say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits)"
 fi
 
 if [ "${SKIP_ADMIN:-0}" != 1 ]; then

@@ -9,12 +9,6 @@
 namespace portico::plugins::cache {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return out;
-}
-
 // A key part: its length, ':', its bytes.
 void append_part(std::string& out, std::string_view part) {
   out += std::to_string(part.size());
@@ -73,14 +67,14 @@ std::string cache_key(const KeyRequest& r, const KeyRules& rules) {
   append_part(text, r.consumer_id);
   append_part(text, r.method);
   append_part(text, r.scheme);
-  append_part(text, lower(r.host));
-  append_part(text, rules.ignore_uri_case ? lower(r.path) : std::string(r.path));
+  append_part(text, http::ascii_lower(r.host));
+  append_part(text, rules.ignore_uri_case ? http::ascii_lower(r.path) : std::string(r.path));
   append_part(text, query_part(r.query, rules.vary_query_params));
   for (const auto& name : rules.vary_headers) {
     std::vector<std::string> values;
     if (r.headers != nullptr) {
       for (const auto& h : r.headers->headers) {
-        if (h.name.size() == name.size() && lower(h.name) == name) values.emplace_back(h.value);
+        if (h.name.size() == name.size() && http::ascii_lower(h.name) == name) values.emplace_back(h.value);
       }
     }
     std::sort(values.begin(), values.end());

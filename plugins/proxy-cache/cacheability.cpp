@@ -5,10 +5,6 @@
 namespace portico::plugins::cache {
 namespace {
 
-bool has_field(const http::MessageHead& head, std::string_view name) {
-  return std::any_of(head.headers.begin(), head.headers.end(), [&](const auto& h) { return http::iequals(h.name, name); });
-}
-
 bool contains_ci(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
@@ -62,7 +58,7 @@ StoreDecision decide_store(const StoreRules& rules, bool request_has_authorizati
     return d.reason = "status not in response_code", d;
   }
   if (!content_type_matches(rules, response)) return d.reason = "content type not in content_type", d;
-  if (has_field(response, "set-cookie")) return d.reason = "Set-Cookie", d;
+  if (response.has("set-cookie")) return d.reason = "Set-Cookie", d;
   if (vary_star(response)) return d.reason = "Vary: *", d;
   http::CacheControl cc = http::cache_control_of(response);
   if (cc.no_store) return d.reason = "Cache-Control: no-store", d;

@@ -23,26 +23,10 @@ namespace {
 
 std::atomic<std::int64_t (*)()> g_clock{nullptr};
 
-bool has_field(const http::MessageHead& head, std::string_view name) {
-  return std::any_of(head.headers.begin(), head.headers.end(), [&](const auto& h) { return http::iequals(h.name, name); });
-}
-
 std::int64_t seconds_in(std::string_view text) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   return ec == std::errc{} && v > 0 ? v : 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // The request header names a response's Vary lists, lowercased.
@@ -53,9 +37,9 @@ std::vector<std::string> vary_names(const http::MessageHead& response) {
     std::string_view rest = h.value;
     while (!rest.empty()) {
       auto comma = rest.find(',');
-      std::string_view name = trim(rest.substr(0, comma));
+      std::string_view name = http::trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      if (!name.empty()) names.push_back(lower(name));
+      if (!name.empty()) names.push_back(http::ascii_lower(name));
     }
   }
   return names;
@@ -189,22 +173,22 @@ Access CacheInstance::go_upstream(Ticket& ticket, std::string_view status) const
 Access CacheInstance::access(RequestContext& ctx) const {
   const auto& req = ctx.request();
   Ticket& t = ctx.state<Ticket>(*this);
-  t.debug = has_field(req, "kong-debug");
+  t.debug = req.has("kong-debug");
   bool method_cacheable = std::find(config_.request_method.begin(), config_.request_method.end(), req.method) !=
                           config_.request_method.end();
   http::CacheControl cc;
   if (config_.cache_control) {
     cc = http::cache_control_of(req);
     // RFC 9111 5.4: Pragma: no-cache when there is no Cache-Control.
-    if (!has_field(req, "cache-control") && http::iequals(trim(req.find("pragma")), "no-cache")) cc.no_cache = true;
+    if (!req.has("cache-control") && http::iequals(http::trim_ows(req.find("pragma")), "no-cache")) cc.no_cache = true;
   }
   if (!method_cacheable || cc.no_store) {
     bypass(ctx);
     return Access::next;
   }
   t.key = key_of(ctx);
-  t.path = config_.ignore_uri_case ? ctx.store(lower(ctx.path())) : ctx.store(ctx.path());
-  t.has_authorization = has_field(req, "authorization");
+  t.path = config_.ignore_uri_case ? ctx.store(http::ascii_lower(ctx.path())) : ctx.store(ctx.path());
+  t.has_authorization = req.has("authorization");
   t.has_body = req.framing != http::BodyFraming::none;
   std::int64_t now = now_ms();
   t.generation = shared_->store.generation();  // before the lookup: a purge from now on wins over this fill
@@ -282,7 +266,7 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
     t->ttl_seconds = d.ttl_seconds;
     t->headers = ctx.store(stored_header_lines(resp));
     t->etag = ctx.store(resp.find("etag"));
-    t->initial_age = seconds_in(trim(resp.find("age")));
+    t->initial_age = seconds_in(http::trim_ows(resp.find("age")));
     auto modified = http::parse_http_date(resp.find("last-modified"));
     t->last_modified = modified ? *modified : -1;
     std::string vary;
@@ -310,42 +294,49 @@ void CacheInstance::upstream_error(RequestContext& ctx, int /*status*/) const {
   }
 }
 
+void CacheInstance::body_captured(RequestContext& ctx) const {
+  Ticket* t = ctx.existing_state<Ticket>(*this);
+  std::string* body = ctx.captured_body();
+  if (t == nullptr || !t->store || body == nullptr) return;
+  try {
+    auto entry = std::make_shared<CachedResponse>();
+    entry->key = t->key;
+    entry->path = t->path;
+    entry->status = t->response_status;
+    entry->headers = t->headers;
+    entry->body = std::move(*body);
+    std::int64_t now = t->received_ms;
+    entry->stored_at_ms = now;
+    entry->fresh_until_ms = now + t->ttl_seconds * 1000;
+    std::int64_t keep = entry->fresh_until_ms;
+    if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;  // Kong: 0 never expires
+    else if (config_.storage_ttl > 0) keep = std::max<std::int64_t>(keep, now + config_.storage_ttl * 1000LL);
+    int stale = std::max(config_.stale_while_revalidate, config_.stale_if_error);
+    entry->keep_until_ms = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
+    entry->initial_age = t->initial_age;
+    entry->etag = t->etag;
+    entry->last_modified = t->last_modified;
+    std::string_view vary = t->vary;
+    while (!vary.empty()) {
+      auto a = vary.find('\n');
+      auto b = vary.find('\n', a + 1);
+      entry->vary.emplace_back(vary.substr(0, a), vary.substr(a + 1, b - a - 1));
+      vary.remove_prefix(b + 1);
+    }
+    shared_->store.put(std::move(entry), t->generation);
+  } catch (const std::bad_alloc&) {
+    // The response goes out all the same; it is just not cached.
+  }
+  t->store = false;
+  if (t->filler) {  // the waiters find the new entry
+    shared_->fills.finish(t->key);
+    t->filler = false;
+  }
+}
+
 void CacheInstance::log(RequestContext& ctx) const noexcept {
   Ticket* t = ctx.existing_state<Ticket>(*this);
-  if (t == nullptr) return;
-  try {
-    std::string* body = t->store ? ctx.captured_body() : nullptr;
-    if (body != nullptr && ctx.status == t->response_status) {
-      auto entry = std::make_shared<CachedResponse>();
-      entry->key = t->key;
-      entry->path = t->path;
-      entry->status = t->response_status;
-      entry->headers = t->headers;
-      entry->body = std::move(*body);
-      std::int64_t now = t->received_ms;
-      entry->stored_at_ms = now;
-      entry->fresh_until_ms = now + t->ttl_seconds * 1000;
-      std::int64_t keep = entry->fresh_until_ms;
-      if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;  // Kong: 0 never expires
-      else if (config_.storage_ttl > 0) keep = std::max<std::int64_t>(keep, now + config_.storage_ttl * 1000LL);
-      int stale = std::max(config_.stale_while_revalidate, config_.stale_if_error);
-      entry->keep_until_ms = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
-      entry->initial_age = t->initial_age;
-      entry->etag = t->etag;
-      entry->last_modified = t->last_modified;
-      std::string_view vary = t->vary;
-      while (!vary.empty()) {
-        auto a = vary.find('\n');
-        auto b = vary.find('\n', a + 1);
-        entry->vary.emplace_back(vary.substr(0, a), vary.substr(a + 1, b - a - 1));
-        vary.remove_prefix(b + 1);
-      }
-      shared_->store.put(std::move(entry), t->generation);
-    }
-  } catch (...) {
-    // Out of memory while storing: the response was sent; it is just not cached.
-  }
-  if (t->filler) shared_->fills.finish(t->key);
+  if (t != nullptr && t->filler) shared_->fills.finish(t->key);  // nothing was stored: the waiters go upstream
 }
 
 }  // namespace portico::plugins::cache

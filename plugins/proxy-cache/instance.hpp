@@ -1,5 +1,9 @@
 // The proxy-cache plugin's configured instance: its config, the process-wide cache it
 // shares with every entry naming the same dictionary, and its phases (instance.cpp).
+// A request's way through them: access (key, lookup: Hit / Stale answered from the entry,
+// else claim or wait for the key's fill), response_headers (may it be stored? capture the
+// body), body_captured (store, wake the waiters), upstream_error (stale-if-error), log
+// (release the fill when nothing was stored).
 #pragma once
 
 #include <atomic>
@@ -70,6 +74,7 @@ class CacheInstance final : public plugin::Instance {
   boost::asio::awaitable<plugin::Access> access_async(plugin::RequestContext& ctx) const override;
   void response_headers(plugin::RequestContext& ctx) const override;
   void upstream_error(plugin::RequestContext& ctx, int status) const override;
+  void body_captured(plugin::RequestContext& ctx) const override;
   void log(plugin::RequestContext& ctx) const noexcept override;
 
   SharedCache& shared() const { return *shared_; }

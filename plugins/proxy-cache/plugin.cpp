@@ -6,7 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <charconv>
+#include <algorithm>
 
 #include "http/caching.hpp"
 #include "plugin/config_schema.hpp"
@@ -60,10 +60,8 @@ const ConfigSchema& config_schema() {
       c.key_rules.ignore_uri_case = c.ignore_uri_case;
       c.key_rules.vary_query_params = c.vary_query_params;
       for (const auto& name : c.vary_headers) {
-        std::string lower = name;
-        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        // Kong reads headers with '_' as '-' (OpenResty's header table).
-        for (char& ch : lower) ch = ch == '_' ? '-' : ch;
+        std::string lower = http::ascii_lower(name);
+        std::replace(lower.begin(), lower.end(), '_', '-');  // Kong reads '_' as '-' (OpenResty's header table)
         c.key_rules.vary_headers.push_back(std::move(lower));
       }
       // Kong keeps entries it cannot parse; they match nothing.
@@ -92,7 +90,7 @@ const Schema& proxy_cache_schema() {
   static const Schema schema{
       .name = "proxy-cache",
       .priority = 100,
-      .phases = kAccess | kResponseHeaders | kUpstreamError | kLog,
+      .phases = kAccess | kResponseHeaders | kUpstreamError | kBodyCaptured | kLog,
       .scopes = kGlobal | kService | kRoute | kConsumer,
       .config = &config_schema(),
       .check = nullptr,

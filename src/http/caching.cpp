@@ -6,18 +6,6 @@
 namespace portico::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
 std::string_view unquote(std::string_view s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
   return s;
@@ -25,7 +13,7 @@ std::string_view unquote(std::string_view s) {
 
 // Delta-seconds; -1 when not a number (overflow saturates, RFC 9111 1.2.2).
 std::int64_t delta_seconds(std::string_view s) {
-  s = unquote(trim(s));
+  s = unquote(trim_ows(s));
   if (s.empty()) return -1;
   std::int64_t v = 0;
   for (char c : s) {
@@ -41,11 +29,11 @@ CacheControl parse_cache_control(std::string_view value) {
   CacheControl cc;
   while (!value.empty()) {
     auto comma = value.find(',');
-    std::string_view item = trim(value.substr(0, comma));
+    std::string_view item = trim_ows(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
     if (item.empty()) continue;
     auto eq = item.find('=');
-    std::string name = lower(trim(item.substr(0, eq)));
+    std::string name = ascii_lower(trim_ows(item.substr(0, eq)));
     std::string_view arg = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
     bool has_arg = eq != std::string_view::npos;
     if (name == "no-store") cc.no_store = true;
@@ -113,7 +101,7 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
 }  // namespace
 
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   std::tm tm{};
   auto comma = text.find(',');
   if (comma != std::string_view::npos) {
@@ -171,22 +159,22 @@ bool is_token(std::string_view s) {
 }  // namespace
 
 std::optional<MediaType> parse_media_type(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   if (text == "*") return MediaType{"*", "*", {}};
   auto semi = text.find(';');
-  std::string_view full = trim(text.substr(0, semi));
+  std::string_view full = trim_ows(text.substr(0, semi));
   auto slash = full.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
-  MediaType m{lower(trim(full.substr(0, slash))), lower(trim(full.substr(slash + 1))), {}};
+  MediaType m{ascii_lower(trim_ows(full.substr(0, slash))), ascii_lower(trim_ows(full.substr(slash + 1))), {}};
   if (!is_token(m.type) || !is_token(m.subtype)) return std::nullopt;
   while (semi != std::string_view::npos) {
     text = text.substr(semi + 1);
     semi = text.find(';');
-    std::string_view param = trim(text.substr(0, semi));
+    std::string_view param = trim_ows(text.substr(0, semi));
     auto eq = param.find('=');
     if (eq == std::string_view::npos) return std::nullopt;  // "application/xml;" is not a media type
-    std::string name = lower(trim(param.substr(0, eq)));
-    std::string_view value = unquote(trim(param.substr(eq + 1)));
+    std::string name = ascii_lower(trim_ows(param.substr(0, eq)));
+    std::string_view value = unquote(trim_ows(param.substr(eq + 1)));
     if (!is_token(name) || value.empty()) return std::nullopt;
     m.params.emplace_back(std::move(name), std::string(value));
   }
@@ -207,11 +195,11 @@ bool media_type_matches(const MediaType& expected, const MediaType& actual) {
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   auto strip_weak = [](std::string_view t) {
-    t = trim(t);
+    t = trim_ows(t);
     if (t.size() > 2 && (t[0] == 'W' || t[0] == 'w') && t[1] == '/') t.remove_prefix(2);
     return t;
   };
-  if (trim(if_none_match) == "*") return !etag.empty();
+  if (trim_ows(if_none_match) == "*") return !etag.empty();
   std::string_view wanted = strip_weak(etag);
   if (wanted.empty()) return false;
   while (!if_none_match.empty()) {

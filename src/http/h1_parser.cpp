@@ -65,12 +65,6 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) {
   return true;
 }
 
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 // Result of parsing "HTTP/x.y": 0 ok, 1 malformed, 2 unsupported major version.
 int parse_version(std::string_view v, int& minor) {
   if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.') return 1;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -107,6 +108,20 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Without leading and trailing spaces and tabs (HTTP's optional whitespace, RFC 9110 5.6.3).
+inline std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// An ASCII-lowercased copy (header names, tokens).
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
+
 // Fields shared by request and response heads.
 struct MessageHead {
   int version_minor = 1;  // HTTP/1.x
@@ -122,6 +137,13 @@ struct MessageHead {
 
   // First value of a header, or empty when absent. Linear scan: heads are small.
   std::string_view find(std::string_view name) const;
+  // Whether a field of that name is present (even with an empty value).
+  bool has(std::string_view name) const {
+    for (const auto& h : headers) {
+      if (iequals(h.name, name)) return true;
+    }
+    return false;
+  }
   void clear_head() {
     headers.clear();
     connection_tokens.clear();

@@ -173,6 +173,11 @@ bool run_upstream_error(RequestContext& ctx, int status) {
   return false;
 }
 
+void run_body_captured(RequestContext& ctx) {
+  ctx.set_capture_complete();
+  for_each_in_phase(ctx, kBodyCaptured, [&](const Instance& i) { i.body_captured(ctx); });
+}
+
 void run_log(RequestContext& ctx) noexcept {
   for_each_in_phase(ctx, kLog, [&](const Instance& i) { i.log(ctx); });
 }

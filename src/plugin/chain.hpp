@@ -61,5 +61,7 @@ void run_response_body(RequestContext& ctx, std::string& body);
 void run_log(RequestContext& ctx) noexcept;
 // The upstream failed with `status`: true when a plugin answered instead (ctx has its reply).
 bool run_upstream_error(RequestContext& ctx, int status);
+// The captured response body is complete: marks it so and runs the body_captured phase.
+void run_body_captured(RequestContext& ctx);
 
 }  // namespace portico::plugin

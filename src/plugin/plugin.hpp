@@ -10,8 +10,9 @@
 //   3. Phases, each optional and declared in Schema::phases so that an unused phase is
 //      never called: access (may answer the request; synchronous, with an awaited
 //      continuation only for plugins that wait on I/O), upstream_request, response_headers,
-//      response_body, log (always runs, noexcept), and upstream_error (the upstream failed:
-//      a plugin may answer instead of the gateway's error, e.g. a cache's stale entry).
+//      response_body, log (always runs, noexcept), upstream_error (the upstream failed:
+//      a plugin may answer instead of the gateway's error, e.g. a cache's stale entry), and
+//      body_captured (the body a plugin asked to keep is complete).
 // Per-request state lives in typed slots on the RequestContext, never in the instance.
 #pragma once
 
@@ -44,6 +45,7 @@ enum Phase : unsigned {
   kResponseBody = 1u << 3,
   kLog = 1u << 4,
   kUpstreamError = 1u << 5,
+  kBodyCaptured = 1u << 6,
 };
 
 // Where a plugin may be configured (a bit mask in Schema::scopes).
@@ -82,6 +84,11 @@ class Instance {
   // The upstream failed (`status`: the 500/502/503/504 the client would get, after retries):
   // the plugin may answer instead (ctx.reply_stored() / ctx.reply()). The first that does wins.
   virtual void upstream_error(RequestContext&, int /*status*/) const {}
+  // The whole response body a plugin asked for (ctx.capture_response_body()) is in
+  // ctx.captured_body(). Called before its last bytes are written to the client, so what the
+  // plugin does with it (a cache storing it) is in place for any request the client sends
+  // once it has the response.
+  virtual void body_captured(RequestContext&) const {}
   virtual void log(RequestContext&) const noexcept {}
 };
 

@@ -168,8 +168,9 @@ class RequestContext {
 
   // --- a copy of the response body as the client gets it (a cache filling an entry) ---
   // From response_headers: the proxy keeps a copy of the body it relays, up to `max_bytes`
-  // (a larger body is not kept). After the relay, captured_body() is the whole body, or null
-  // when it was larger, or cut short, or the client went away first.
+  // (a larger body is not kept). When it is complete, the body_captured phase runs (before
+  // the body's last bytes go to the client) and captured_body() is the whole body; it stays
+  // null when the body was larger, or cut short, or the client went away first.
   void capture_response_body(std::size_t max_bytes) { capture_max_ = max_bytes; }
   std::size_t capture_limit() const { return capture_max_; }
   std::string& capture_buffer() { return captured_; }  // the proxy's side

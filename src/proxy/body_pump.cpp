@@ -50,6 +50,10 @@ bool buffered_parts(const Side& source, const PumpSpec& spec, std::array<boost::
 FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::size_t& written, PumpResult& result) {
   std::array<boost::asio::const_buffer, 2> parts;
   if (!buffered_parts(source, spec, parts)) return FastSend::not_applicable;
+  if (spec.tee != nullptr) {  // the whole body is here: kept (and handed over) before it is sent
+    tee(spec, result, source.buffer.readable().substr(0, parts[1].size()));
+    if (!result.tee_overflowed && spec.tee_complete) spec.tee_complete();
+  }
   error_code ec;
   written = write_now(sink, parts, ec);
   if (ec) {
@@ -57,7 +61,6 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
     return FastSend::done;
   }
   if (written < parts[0].size() + parts[1].size()) return FastSend::partial;
-  tee(spec, result, source.buffer.readable().substr(0, parts[1].size()));
   source.buffer.consume(parts[1].size());
   result.body_bytes = parts[1].size();
   result.wrote_anything = true;
@@ -75,8 +78,7 @@ awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, Fa
     result.failure = ec == boost::asio::error::timed_out ? PumpFailure::sink_timeout : PumpFailure::sink_failed;
     co_return result;
   }
-  tee(spec, result, source.buffer.readable().substr(0, parts[1].size()));
-  source.buffer.consume(parts[1].size());
+  source.buffer.consume(parts[1].size());  // (kept for spec.tee by send_buffered_now)
   result.body_bytes = parts[1].size();
   co_return result;
 }
@@ -156,6 +158,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
         break;
     }
     if (finished && spec.chunk_output) bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
+    if (finished && spec.tee != nullptr && !result.tee_overflowed && spec.tee_complete) spec.tee_complete();
 
     if (nbufs > 0) {
       error_code ec = co_await write_all(sink, std::span<const boost::asio::const_buffer>(bufs.data(), nbufs));

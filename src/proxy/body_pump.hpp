@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -41,9 +42,11 @@ struct PumpSpec {
   bool chunk_output = false;    // re-encode as chunked for the sink
   std::string_view prefix;      // bytes to send before the body
   std::uint64_t max_body = 0;   // 0: unlimited
-  // Optional: the (decoded) body bytes sent are also appended here, up to tee_max bytes.
+  // Optional: the (decoded) body bytes are also appended here, up to tee_max bytes; when the
+  // body is complete and was not larger, tee_complete() runs before its last bytes are sent.
   std::string* tee = nullptr;
   std::size_t tee_max = 0;
+  std::function<void()> tee_complete;
 };
 
 awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec);

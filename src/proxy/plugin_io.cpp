@@ -136,7 +136,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
   if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
     ex.plugins->capture_buffer() = body;  // what the client gets, after the response_body plugins
-    ex.plugins->set_capture_complete();
+    plugin::run_body_captured(*ex.plugins);
   }
   count_response_status(ex.response->status);
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};

@@ -149,6 +149,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   if (ex.plugins && ex.plugins->capture_limit() > 0) {
     spec.tee = &ex.plugins->capture_buffer();
     spec.tee_max = ex.plugins->capture_limit();
+    spec.tee_complete = [&ex] { plugin::run_body_captured(*ex.plugins); };
   }
   PumpResult got;
   std::size_t written = 0;
@@ -170,7 +171,6 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     co_return Next::close;
   }
-  if (spec.tee != nullptr && !got.tee_overflowed) ex.plugins->set_capture_complete();
   if (resp.keep_alive && resp.framing != http::BodyFraming::until_close && conn->buffer.empty()) {
     ++conn->requests;
     conn->reused = false;
