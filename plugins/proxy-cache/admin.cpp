@@ -43,7 +43,7 @@ json::object entry_json(const CachedResponse& e) {
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     headers[line.substr(0, colon)] = value;
   }
-  return json::object{{"key", e.key},
+  return json::object{{"key", e.key_hex},
                       {"path", e.path},
                       {"status", e.status},
                       {"headers", std::move(headers)},
@@ -78,8 +78,8 @@ AdminAnswer by_key(const AdminCall& call) {
   const std::string& key = call.params[0];
   for (const auto& [entry, cache] : caches_of(call)) {
     if (call.method == "DELETE") {
-      if (cache->store.erase(key)) return {204, nullptr};
-    } else if (auto found = cache->store.find(key, now_ms())) {
+      if (cache->store.erase_shown(key)) return {204, nullptr};
+    } else if (auto found = cache->store.find_shown(key, now_ms())) {
       return {200, entry_json(*found)};
     }
   }
@@ -93,8 +93,8 @@ AdminAnswer by_plugin_and_key(const AdminCall& call) {
     if (entry->id != plugin_id) continue;
     const auto* cache = dynamic_cast<const CacheInstance*>(instance);
     if (cache == nullptr) return not_found();
-    if (call.method == "DELETE") return cache->shared().store.erase(key) ? AdminAnswer{204, nullptr} : not_found();
-    auto found = cache->shared().store.find(key, now_ms());
+    if (call.method == "DELETE") return cache->shared().store.erase_shown(key) ? AdminAnswer{204, nullptr} : not_found();
+    auto found = cache->shared().store.find_shown(key, now_ms());
     return found ? AdminAnswer{200, entry_json(*found)} : not_found();
   }
   return not_found();

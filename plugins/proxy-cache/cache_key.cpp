@@ -1,6 +1,7 @@
 #include "plugins/proxy-cache/cache_key.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "crypto/digest.hpp"
@@ -11,9 +12,9 @@ namespace {
 
 // A key part: its length, ':', its bytes.
 void append_part(std::string& out, std::string_view part) {
-  out += std::to_string(part.size());
-  out += ':';
-  out.append(part);
+  char length[24];
+  auto end = std::to_chars(length, length + sizeof length, part.size()).ptr;
+  out.append(length, end).append(1, ':').append(part);
 }
 
 struct Arg {
@@ -21,14 +22,14 @@ struct Arg {
   bool bare = false;                // given without '=' ("?a")
 };
 
-std::string render(std::string_view name, const Arg& arg) {
-  if (arg.values.empty()) return std::string(name);
-  std::vector<std::string> values = arg.values;
+// A name and its values (sorted), each a length-prefixed part, with whether it was also given
+// bare and how many values follow: two different sets of arguments never render alike.
+void append_values(std::string& out, std::string_view name, bool bare, std::vector<std::string> values) {
   std::sort(values.begin(), values.end());
-  std::string out(name);
-  out += '=';
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + values[i];
-  return out;
+  append_part(out, name);
+  append_part(out, bare ? "bare" : "");
+  append_part(out, std::to_string(values.size()));
+  for (const auto& v : values) append_part(out, v);
 }
 
 }  // namespace
@@ -47,10 +48,7 @@ std::string query_part(std::string_view query, const std::vector<std::string>& v
     arg.values.push_back(std::move(value));
   });
   std::string out;
-  auto add = [&](const std::string& name, const Arg& arg) {
-    if (!out.empty()) out += ':';
-    out += render(name, arg);
-  };
+  auto add = [&](const std::string& name, const Arg& arg) { append_values(out, name, arg.bare, arg.values); };
   if (vary_query_params.empty()) {
     for (const auto& [name, arg] : args) add(name, arg);
   } else {
@@ -61,8 +59,9 @@ std::string query_part(std::string_view query, const std::vector<std::string>& v
   return out;
 }
 
-std::string cache_key(const KeyRequest& r, const KeyRules& rules) {
+std::string cache_key_text(const KeyRequest& r, const KeyRules& rules) {
   std::string text;
+  text.reserve(128 + r.route_id.size() + r.host.size() + r.path.size() + r.query.size());
   append_part(text, r.route_id);
   append_part(text, r.consumer_id);
   append_part(text, r.method);
@@ -77,13 +76,11 @@ std::string cache_key(const KeyRequest& r, const KeyRules& rules) {
         if (h.name.size() == name.size() && http::ascii_lower(h.name) == name) values.emplace_back(h.value);
       }
     }
-    std::sort(values.begin(), values.end());
-    std::string joined;
-    for (std::size_t i = 0; i < values.size(); ++i) joined += (i ? "," : "") + values[i];
-    append_part(text, name);
-    append_part(text, joined);
+    append_values(text, name, false, std::move(values));
   }
-  return crypto::sha256_hex(text);
+  return text;
 }
+
+std::string key_digest(std::string_view key_text) { return crypto::sha256_hex(key_text); }
 
 }  // namespace portico::plugins::cache

@@ -8,8 +8,9 @@
 // Portico's is stricter on purpose (docs/kong-reference/proxy-cache.md, section 3).
 //
 // Each part is written with its length before it, so no choice of values can make two
-// different requests produce the same text; the key is the text's SHA-256 in hex (64
-// characters, as Kong's, and shown in X-Cache-Key).
+// different requests produce the same text. The store is keyed by that text (compared whole:
+// no hash collision can mix two requests up); its SHA-256 in hex (64 characters, as Kong's) is
+// the key clients and the Admin API see (X-Cache-Key), computed once when an entry is made.
 #pragma once
 
 #include <string>
@@ -37,11 +38,15 @@ struct KeyRules {
   std::vector<std::string> vary_headers;       // lowercased names
 };
 
-// Kong's rendering of the query for the key: arguments decoded, `name=value` (a repeated
-// argument's values sorted and joined with ','; `name` alone for an argument without '='),
-// joined with ':'; every argument sorted by name, or the vary_query_params present, in order.
+// The query's part of the key, with Kong's equivalences (argument order does not matter, a
+// repeated argument's values are sorted, names and values are compared decoded; every argument
+// by name, or only the vary_query_params present, in that order) but unambiguous where
+// Kong's `name=v1,v2:other=...` is not: each name and value is length-prefixed, so
+// `?a=1%3Ab%3D2` is not `?a=1&b=2`, `?id%3D42` is not `?id=42`, and a bare `?a` is marked.
 std::string query_part(std::string_view query, const std::vector<std::string>& vary_query_params);
 
-std::string cache_key(const KeyRequest& request, const KeyRules& rules);
+std::string cache_key_text(const KeyRequest& request, const KeyRules& rules);
+// The key as shown: the text's SHA-256 in lowercase hex.
+std::string key_digest(std::string_view key_text);
 
 }  // namespace portico::plugins::cache

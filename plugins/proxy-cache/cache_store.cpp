@@ -1,6 +1,7 @@
 #include "plugins/proxy-cache/cache_store.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace portico::plugins::cache {
 
@@ -53,6 +54,21 @@ bool CacheStore::erase(std::string_view key) {
   if (it == shard.map.end()) return false;
   remove(shard, it);
   return true;
+}
+
+std::shared_ptr<const CachedResponse> CacheStore::find_shown(std::string_view key_hex, std::int64_t now_ms) const {
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, node] : shard.map) {
+      if (node.entry->key_hex == key_hex && now_ms < node.entry->keep_until_ms) return node.entry;
+    }
+  }
+  return nullptr;
+}
+
+bool CacheStore::erase_shown(std::string_view key_hex) {
+  auto found = find_shown(key_hex, std::numeric_limits<std::int64_t>::min());
+  return found != nullptr && erase(found->key);
 }
 
 std::size_t CacheStore::erase_path(std::string_view path, bool prefix) {

@@ -28,7 +28,8 @@
 namespace portico::plugins::cache {
 
 struct CachedResponse {
-  std::string key;
+  std::string key;      // the store's key (cache_key_text)
+  std::string key_hex;  // as clients and the Admin API see it (X-Cache-Key)
   std::string path;     // the request's normalised path, for purges by path and prefix
   int status = 200;
   std::string headers;  // complete "Name: value\r\n" lines to send back
@@ -42,8 +43,13 @@ struct CachedResponse {
   // The response's Vary: each named request header's value when it was stored; a request
   // with other values is a miss.
   std::vector<std::pair<std::string, std::string>> vary;
+  bool must_revalidate = false;  // never answered stale (must-revalidate, proxy-revalidate, s-maxage)
   // What the entry costs the store: its bytes plus a fixed overhead for the map and list nodes.
-  std::size_t cost() const { return key.size() + path.size() + headers.size() + body.size() + etag.size() + 256; }
+  std::size_t cost() const {
+    std::size_t bytes = key.size() + key_hex.size() + path.size() + headers.size() + body.size() + etag.size() + 256;
+    for (const auto& [name, value] : vary) bytes += name.size() + value.size() + 64;
+    return bytes;
+  }
 };
 
 class CacheStore {
@@ -61,6 +67,10 @@ class CacheStore {
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   bool erase(std::string_view key);
+  // By the key as shown (key_hex), for the Admin API: a scan of every shard, not a lookup.
+  // Entries past keep_until_ms at `now_ms` are not found.
+  std::shared_ptr<const CachedResponse> find_shown(std::string_view key_hex, std::int64_t now_ms) const;
+  bool erase_shown(std::string_view key_hex);
   // Every entry whose path is `path` (or starts with it, when `prefix`): how many.
   std::size_t erase_path(std::string_view path, bool prefix);
   std::size_t clear();

@@ -140,3 +140,25 @@ TEST(CacheStore, AResponseFetchedBeforeAPurgeIsNotStoredAfterIt) {
 
 }  // namespace
 }  // namespace portico::plugins::cache
+
+namespace portico::plugins::cache {
+namespace {
+
+TEST(CacheStore, TheAdminApiFindsAndErasesEntriesByTheKeyAsShown) {
+  CacheStore store(1 << 20);
+  auto e = std::make_shared<CachedResponse>();
+  e->key = "5:route|3:GET";
+  e->key_hex = "ab12";
+  e->keep_until_ms = 100;
+  e->fresh_until_ms = 100;
+  ASSERT_TRUE(store.put(e));
+  EXPECT_EQ(store.find_shown("ab12", 50), e);
+  EXPECT_EQ(store.find_shown("ab12", 100), nullptr);  // past its keep deadline
+  EXPECT_EQ(store.find_shown("cd34", 50), nullptr);
+  EXPECT_FALSE(store.erase_shown("cd34"));
+  EXPECT_TRUE(store.erase_shown("ab12"));
+  EXPECT_EQ(store.find("5:route|3:GET", 50), nullptr);
+}
+
+}  // namespace
+}  // namespace portico::plugins::cache

@@ -35,6 +35,15 @@ bool content_type_matches(const StoreRules& rules, const http::MessageHead& resp
 
 }  // namespace
 
+std::int64_t upstream_age(const http::MessageHead& response) {
+  std::int64_t age = 0;
+  for (char c : http::trim_ows(response.find("age"))) {
+    if (c < '0' || c > '9') return 0;  // not a number: ignored (RFC 9111 5.1)
+    age = std::min<std::int64_t>(age * 10 + (c - '0'), 2147483648);
+  }
+  return age;
+}
+
 std::int64_t resource_ttl(const http::CacheControl& cc, const http::MessageHead& response, std::int64_t now_seconds) {
   if (cc.s_maxage >= 0) return cc.s_maxage;
   if (cc.max_age >= 0) return cc.max_age;
@@ -50,9 +59,10 @@ std::int64_t resource_ttl(const http::CacheControl& cc, const http::MessageHead&
   return std::max<std::int64_t>(0, *at - base);
 }
 
-StoreDecision decide_store(const StoreRules& rules, bool request_has_authorization, const http::ResponseHead& response,
+StoreDecision decide_store(const StoreRules& rules, const RequestFacts& request, const http::ResponseHead& response,
                            std::int64_t now_seconds) {
   StoreDecision d;
+  if (request.has_body) return d.reason = "request has a body", d;
   if (response.status == 206) return d.reason = "partial content", d;
   if (std::find(rules.response_code.begin(), rules.response_code.end(), response.status) == rules.response_code.end()) {
     return d.reason = "status not in response_code", d;
@@ -62,22 +72,24 @@ StoreDecision decide_store(const StoreRules& rules, bool request_has_authorizati
   if (vary_star(response)) return d.reason = "Vary: *", d;
   http::CacheControl cc = http::cache_control_of(response);
   if (cc.no_store) return d.reason = "Cache-Control: no-store", d;
+  // Meant for one user's cache: never a shared one's, whatever cache_control says (Kong stores it).
+  if (cc.is_private) return d.reason = "Cache-Control: private", d;
   // RFC 9111 3.5: a shared cache stores an answer to an authorized request only when told it may.
-  if (request_has_authorization && !cc.is_public && cc.s_maxage < 0) {
-    return d.reason = "request has Authorization", d;
-  }
+  if (request.authorized && !cc.is_public && cc.s_maxage < 0) return d.reason = "request has Authorization", d;
   if (rules.max_body_size > 0 && response.framing == http::BodyFraming::content_length &&
       response.content_length > static_cast<std::uint64_t>(rules.max_body_size)) {
     return d.reason = "body larger than max_body_size", d;
   }
   if (rules.cache_control) {
-    if (cc.is_private) return d.reason = "Cache-Control: private", d;
     if (cc.no_cache) return d.reason = "Cache-Control: no-cache", d;
     d.ttl_seconds = resource_ttl(cc, response, now_seconds);
     if (d.ttl_seconds <= 0) return d.reason = "no freshness lifetime", d;
+    d.ttl_seconds -= upstream_age(response);  // RFC 9111 4.2: the time it already spent in caches
+    if (d.ttl_seconds <= 0) return d.reason = "already stale (Age)", d;
   } else {
     d.ttl_seconds = rules.cache_ttl;
   }
+  d.must_revalidate = cc.must_revalidate || cc.s_maxage >= 0;  // s-maxage implies proxy-revalidate
   d.store = true;
   return d;
 }
@@ -90,6 +102,7 @@ std::string stored_header_lines(const http::ResponseHead& response) {
                                            [&](std::string_view t) { return http::iequals(t, h.name); });
     if (named_in_connection) continue;
     if (http::iequals(h.name, "age") || http::iequals(h.name, "x-cache-status") || http::iequals(h.name, "x-cache-key") ||
+        http::iequals(h.name, "proxy-authenticate") || http::iequals(h.name, "proxy-authorization") ||
         contains_ci(h.name, "ratelimit-remaining")) {
       continue;
     }

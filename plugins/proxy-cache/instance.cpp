@@ -57,12 +57,13 @@ void set_clock_for_tests(std::int64_t (*clock)()) { g_clock.store(clock); }
 // What a request holds from access to log (trivially destructible: it lives in the arena;
 // its views point into the arena too).
 struct CacheInstance::Ticket {
-  std::string_view key;     // empty: the request bypassed the cache
+  std::string_view key;     // the store's key (cache_key_text); empty: the request bypassed the cache
+  std::string_view key_hex; // as shown, computed when a response is fetched
   std::string_view path;
   std::string_view status;  // "Miss" / "Refresh" for a request sent upstream
   bool debug = false;       // Kong-Debug: diagnostic headers even when turned off
-  bool has_authorization = false;
-  bool has_body = false;
+  bool is_head = false;
+  RequestFacts facts;       // for decide_store
   bool fetching = false;  // sent upstream; response_headers decides whether to store
   bool filler = false;    // holds the key's fill (must finish it)
   bool store = false;     // the response is being captured to be stored
@@ -70,6 +71,7 @@ struct CacheInstance::Ticket {
   int response_status = 0;
   std::int64_t received_ms = 0;  // when the response head arrived: the entry's age counts from it
   std::int64_t ttl_seconds = 0, initial_age = 0, last_modified = -1;
+  bool must_revalidate = false;
   std::string_view headers, etag, vary;  // vary: "name\nvalue\n" pairs
 };
 
@@ -95,7 +97,7 @@ std::string_view CacheInstance::key_of(RequestContext& ctx) const {
   r.path = ctx.path();
   r.query = req.query;
   r.headers = &req;
-  return ctx.store(cache_key(r, config_.key_rules));
+  return ctx.store(cache_key_text(r, config_.key_rules));
 }
 
 bool CacheInstance::usable(const CachedResponse& entry, const http::MessageHead& request) const {
@@ -108,7 +110,7 @@ bool CacheInstance::usable(const CachedResponse& entry, const http::MessageHead&
 bool CacheInstance::fresh_for(const CachedResponse& entry, const http::CacheControl& cc, std::int64_t now) const {
   if (now >= entry.fresh_until_ms) {
     // A client may accept some staleness (max-stale), unless the response forbids it.
-    if (cc.max_stale < 0 || now - entry.fresh_until_ms > cc.max_stale * 1000) return false;
+    if (entry.must_revalidate || cc.max_stale < 0 || now - entry.fresh_until_ms > cc.max_stale * 1000) return false;
   }
   std::int64_t age = entry.initial_age + (now - entry.stored_at_ms) / 1000;
   if (cc.max_age >= 0 && age > cc.max_age) return false;
@@ -155,7 +157,7 @@ Access CacheInstance::answer(RequestContext& ctx, std::shared_ptr<const CachedRe
   };
   add(shown.age, "Age", std::string_view(age_text, static_cast<std::size_t>(end - age_text)));
   add(shown.x_cache_status, "X-Cache-Status", status);
-  add(shown.x_cache_key, "X-Cache-Key", entry->key);
+  add(shown.x_cache_key, "X-Cache-Key", entry->key_hex);
   ctx.add_response_header_lines(std::string_view(lines, size));
   int code = not_modified ? 304 : entry->status;
   std::string_view body = not_modified ? std::string_view{} : std::string_view(entry->body);
@@ -164,9 +166,25 @@ Access CacheInstance::answer(RequestContext& ctx, std::shared_ptr<const CachedRe
   return Access::replied;
 }
 
-Access CacheInstance::go_upstream(Ticket& ticket, std::string_view status) const {
+bool CacheInstance::may_serve_stale(const CachedResponse& entry, const http::CacheControl& cc, int window_seconds,
+                                    std::int64_t now) const {
+  if (entry.must_revalidate || now >= entry.fresh_until_ms + window_seconds * 1000LL) return false;
+  // The client's own limits still hold (RFC 9111 5.2.1).
+  std::int64_t age = entry.initial_age + (now - entry.stored_at_ms) / 1000;
+  return !cc.no_cache && (cc.max_age < 0 || age <= cc.max_age) && cc.min_fresh < 0;
+}
+
+Access CacheInstance::go_upstream(RequestContext& ctx, Ticket& ticket, std::string_view status) const {
   ticket.fetching = true;
   ticket.status = status;
+  if (!ticket.is_head) {
+    // The fetch is for the cache, not for this client's copy: a 304 or a 206 could not be stored
+    // (the cache answers conditional requests itself), as nginx's proxy_cache does.
+    const auto& req = ctx.request();
+    for (std::string_view name : {"if-none-match", "if-modified-since", "range", "if-range"}) {
+      if (req.has(name)) ctx.upstream_headers().remove(name);
+    }
+  }
   return Access::next;
 }
 
@@ -174,6 +192,7 @@ Access CacheInstance::access(RequestContext& ctx) const {
   const auto& req = ctx.request();
   Ticket& t = ctx.state<Ticket>(*this);
   t.debug = req.has("kong-debug");
+  t.is_head = req.method == "HEAD";
   bool method_cacheable = std::find(config_.request_method.begin(), config_.request_method.end(), req.method) !=
                           config_.request_method.end();
   http::CacheControl cc;
@@ -182,27 +201,30 @@ Access CacheInstance::access(RequestContext& ctx) const {
     // RFC 9111 5.4: Pragma: no-cache when there is no Cache-Control.
     if (!req.has("cache-control") && http::iequals(http::trim_ows(req.find("pragma")), "no-cache")) cc.no_cache = true;
   }
-  if (!method_cacheable || cc.no_store) {
+  // The key does not cover a request body (a POST's search terms): such requests are neither
+  // answered from the cache nor stored (Kong keys them without the body).
+  bool has_body = req.framing != http::BodyFraming::none &&
+                  !(req.framing == http::BodyFraming::content_length && req.content_length == 0);
+  if (!method_cacheable || cc.no_store || has_body) {
     bypass(ctx);
     return Access::next;
   }
   t.key = key_of(ctx);
   t.path = config_.ignore_uri_case ? ctx.store(http::ascii_lower(ctx.path())) : ctx.store(ctx.path());
-  t.has_authorization = req.has("authorization");
-  t.has_body = req.framing != http::BodyFraming::none;
+  t.facts.authorized = req.has("authorization") || (ctx.has_credential() && ctx.consumer() == nullptr);
   std::int64_t now = now_ms();
   t.generation = shared_->store.generation();  // before the lookup: a purge from now on wins over this fill
   auto entry = shared_->store.find(t.key, now);
   if (entry && !usable(*entry, req)) entry.reset();
-  bool can_fill = req.method != "HEAD";  // a HEAD answer has no body to store
+  bool can_fill = !t.is_head;  // nothing to store from a HEAD answer
   if (entry && !cc.no_cache) {
     if (fresh_for(*entry, cc, now)) return answer(ctx, std::move(entry), "Hit", now);
     // Expired but within stale-while-revalidate: one request refreshes it, the others are
     // answered from it meanwhile.
-    if (now < entry->fresh_until_ms + config_.stale_while_revalidate * 1000LL) {
+    if (may_serve_stale(*entry, cc, config_.stale_while_revalidate, now)) {
       if (!can_fill || !shared_->fills.claim(t.key)) return answer(ctx, std::move(entry), "Stale", now);
       t.filler = true;
-      return go_upstream(t, "Refresh");
+      return go_upstream(ctx, t, "Refresh");
     }
   }
   if (!entry && cc.only_if_cached) {
@@ -212,9 +234,9 @@ Access CacheInstance::access(RequestContext& ctx) const {
   std::string_view status = entry || cc.no_cache ? "Refresh" : "Miss";
   if (can_fill && shared_->fills.claim(t.key)) {
     t.filler = true;
-    return go_upstream(t, status);
+    return go_upstream(ctx, t, status);
   }
-  if (cc.no_cache || config_.coalesce_timeout == 0) return go_upstream(t, status);
+  if (cc.no_cache || config_.coalesce_timeout == 0) return go_upstream(ctx, t, status);
   t.status = status;
   return Access::suspend;  // another request is fetching this key: access_async waits for it
 }
@@ -222,7 +244,7 @@ Access CacheInstance::access(RequestContext& ctx) const {
 boost::asio::awaitable<Access> CacheInstance::access_async(RequestContext& ctx) const {
   Ticket& t = ctx.state<Ticket>(*this);
   Mailbox* mailbox = Mailbox::current();  // null off the workers (benchmarks): no waiting there
-  if (mailbox == nullptr) co_return go_upstream(t, t.status);
+  if (mailbox == nullptr) co_return go_upstream(ctx, t, t.status);
   auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, *mailbox);
   bool queued = shared_->fills.wait(t.key, waiter);
   if (queued) {
@@ -242,8 +264,8 @@ boost::asio::awaitable<Access> CacheInstance::access_async(RequestContext& ctx) 
   t.generation = shared_->store.generation();
   auto entry = shared_->store.find(t.key, now);
   if (entry && usable(*entry, ctx.request()) && now < entry->fresh_until_ms) co_return answer(ctx, std::move(entry), "Hit", now);
-  if (ctx.request().method != "HEAD" && shared_->fills.claim(t.key)) t.filler = true;
-  co_return go_upstream(t, t.status);
+  if (!t.is_head && shared_->fills.claim(t.key)) t.filler = true;
+  co_return go_upstream(ctx, t, t.status);
 }
 
 void CacheInstance::response_headers(RequestContext& ctx) const {
@@ -251,16 +273,13 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
   if (t == nullptr || !t->fetching || ctx.upstream_response() == nullptr) return;
   const http::ResponseHead& resp = *ctx.upstream_response();
   std::int64_t now = now_ms();
-  StoreDecision d = decide_store(rules_, t->has_authorization, resp, now / 1000);
-  std::vector<std::string> varies = d.store ? vary_names(resp) : std::vector<std::string>{};
-  // A request whose body was streamed upstream no longer has its head's bytes: its Vary
-  // values cannot be read, so such a response is not stored.
-  if (d.store && t->has_body && !varies.empty()) d = {false, 0, "Vary on a request with a body"};
-  bool head = ctx.request().method == "HEAD";
+  StoreDecision d = decide_store(rules_, t->facts, resp, now / 1000);
   add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", d.store ? t->status : "Bypass");
-  add_header(ctx, config_.response_headers.x_cache_key, "X-Cache-Key", t->key);
-  if (d.store && !head) {
+  t->key_hex = ctx.store(key_digest(t->key));
+  add_header(ctx, config_.response_headers.x_cache_key, "X-Cache-Key", t->key_hex);
+  if (d.store && !t->is_head) {
     t->store = true;
+    t->must_revalidate = d.must_revalidate;
     t->response_status = resp.status;
     t->received_ms = now;
     t->ttl_seconds = d.ttl_seconds;
@@ -269,8 +288,8 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
     t->initial_age = seconds_in(http::trim_ows(resp.find("age")));
     auto modified = http::parse_http_date(resp.find("last-modified"));
     t->last_modified = modified ? *modified : -1;
-    std::string vary;
-    for (const auto& name : varies) vary.append(name).append("\n").append(ctx.request().find(name)).append("\n");
+    std::string vary;  // (the request has no body: its head is still readable)
+    for (const auto& name : vary_names(resp)) vary.append(name).append("\n").append(ctx.request().find(name)).append("\n");
     t->vary = ctx.store(vary);
     std::size_t limit = shared_->max_bytes / 32;  // a store shard's share: nothing larger is kept
     if (config_.max_body_size > 0) limit = std::min(limit, static_cast<std::size_t>(config_.max_body_size));
@@ -289,7 +308,8 @@ void CacheInstance::upstream_error(RequestContext& ctx, int /*status*/) const {
   if (t == nullptr || t->key.empty()) return;
   std::int64_t now = now_ms();
   auto entry = shared_->store.find(t->key, now);
-  if (entry && usable(*entry, ctx.request()) && now < entry->fresh_until_ms + config_.stale_if_error * 1000LL) {
+  http::CacheControl cc = config_.cache_control ? http::cache_control_of(ctx.request()) : http::CacheControl{};
+  if (entry && usable(*entry, ctx.request()) && may_serve_stale(*entry, cc, config_.stale_if_error, now)) {
     answer(ctx, std::move(entry), "Stale", now);
   }
 }
@@ -301,6 +321,7 @@ void CacheInstance::body_captured(RequestContext& ctx) const {
   try {
     auto entry = std::make_shared<CachedResponse>();
     entry->key = t->key;
+    entry->key_hex = t->key_hex;
     entry->path = t->path;
     entry->status = t->response_status;
     entry->headers = t->headers;
@@ -308,11 +329,15 @@ void CacheInstance::body_captured(RequestContext& ctx) const {
     std::int64_t now = t->received_ms;
     entry->stored_at_ms = now;
     entry->fresh_until_ms = now + t->ttl_seconds * 1000;
+    // Kept for storage_ttl when set (Kong: 0 never expires; shorter than the lifetime: gone
+    // sooner), else for its lifetime, and longer when it may answer stale.
     std::int64_t keep = entry->fresh_until_ms;
-    if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;  // Kong: 0 never expires
-    else if (config_.storage_ttl > 0) keep = std::max<std::int64_t>(keep, now + config_.storage_ttl * 1000LL);
+    if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;
+    else if (config_.storage_ttl > 0) keep = now + config_.storage_ttl * 1000LL;
     int stale = std::max(config_.stale_while_revalidate, config_.stale_if_error);
-    entry->keep_until_ms = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
+    if (stale > 0) keep = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
+    entry->keep_until_ms = keep;
+    entry->must_revalidate = t->must_revalidate;
     entry->initial_age = t->initial_age;
     entry->etag = t->etag;
     entry->last_modified = t->last_modified;

@@ -86,7 +86,10 @@ class CacheInstance final : public plugin::Instance {
   bool fresh_for(const CachedResponse& entry, const http::CacheControl& request_cc, std::int64_t now) const;
   plugin::Access answer(plugin::RequestContext& ctx, std::shared_ptr<const CachedResponse> entry, std::string_view status,
                         std::int64_t now) const;
-  plugin::Access go_upstream(Ticket& ticket, std::string_view status) const;
+  plugin::Access go_upstream(plugin::RequestContext& ctx, Ticket& ticket, std::string_view status) const;
+  // An expired entry may answer (stale-while-revalidate / -if-error `window_seconds`).
+  bool may_serve_stale(const CachedResponse& entry, const http::CacheControl& request_cc, int window_seconds,
+                       std::int64_t now) const;
   void add_header(plugin::RequestContext& ctx, bool enabled, std::string_view name, std::string_view value) const;
   void bypass(plugin::RequestContext& ctx) const;
 

@@ -36,6 +36,10 @@ TEST(PluginEndpoints, PathPatternsMatchWholeSegments) {
   EXPECT_EQ(params, std::vector<std::string>{"products/42"});
   EXPECT_TRUE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/a%20b/*", params));
   EXPECT_EQ(params, std::vector<std::string>{"a b/*"});
+  EXPECT_TRUE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/products", params));  // one segment
+  EXPECT_EQ(params, std::vector<std::string>{"products"});
+  EXPECT_TRUE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/*", params));
+  EXPECT_EQ(params, std::vector<std::string>{"*"});
   EXPECT_FALSE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge/", params));
   EXPECT_FALSE(match_endpoint_path("/cache/purge/{path...}", "/cache/purge", params));
 }

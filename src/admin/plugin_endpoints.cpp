@@ -12,6 +12,7 @@ namespace json = boost::json;
 
 bool match_endpoint_path(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
   params.clear();
+  const char* path_end = path.data() + path.size();  // `path` shrinks to an empty (null) view below
   auto next = [](std::string_view& rest) {
     if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
     std::size_t slash = rest.find('/');
@@ -25,7 +26,7 @@ bool match_endpoint_path(std::string_view pattern, std::string_view path, std::v
     if (want.size() > 5 && want.front() == '{' && want.ends_with("...}") && pattern.empty()) {
       // The last placeholder may take the rest of the path, slashes included: "{path...}".
       std::string decoded;
-      std::string_view rest(got.data(), static_cast<std::size_t>(path.data() + path.size() - got.data()));
+      std::string_view rest(got.data(), static_cast<std::size_t>(path_end - got.data()));
       if (got.empty() || !http::percent_decode(rest, decoded, false)) return false;
       params.push_back(std::move(decoded));
       return true;

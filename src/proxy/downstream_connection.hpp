@@ -103,6 +103,7 @@ class DownstreamConnection : private plugin::BodyReader {
   boost::asio::awaitable<Next> answer_failure(Exchange& ex, Attempt failure);
   // The upstream failed with `status`: true when a plugin answered instead (then send_plugin_reply).
   bool plugins_answer_failure(Exchange& ex, int status);
+  static int failure_status(Attempt failure);
   void report_health(const Exchange& ex, Attempt outcome, int status);
   // Builds the client's response head from the upstream's into response_; returns
   // whether the client connection stays open. Consumes the head from conn's buffer.

@@ -78,7 +78,8 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
   const plugin::RequestContext& ctx = *ex.plugins;
-  bool close = request_.framing != http::BodyFraming::none;  // the body was not read
+  // Closed after the answer when the body was not read, or the client asked for it.
+  bool close = request_.framing != http::BodyFraming::none || !request_.keep_alive;
   if (ctx.reply_is_stored()) {
     // A stored response: its body goes out from where it is stored, next to a fresh head.
     std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.response_headers(),

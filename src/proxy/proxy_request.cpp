@@ -31,6 +31,17 @@ bool is_server_error(int status) { return status == 500 || status == 502 || stat
 
 }  // namespace
 
+// The status a failed attempt is answered with: 504 when it timed out, 503 for a local limit.
+int DownstreamConnection::failure_status(Attempt failure) {
+  switch (failure) {
+    case Attempt::connect_timeout:
+    case Attempt::read_timeout:
+    case Attempt::write_timeout: return 504;
+    case Attempt::overflow: return 503;
+    default: return 502;
+  }
+}
+
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   const config::Snapshot& snap = *ex.snapshot;
@@ -116,11 +127,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
           ex.note_shed();
           co_return co_await answer_failure(ex, outcome);
         }
-        bool timed_out = outcome == Attempt::connect_timeout || outcome == Attempt::read_timeout ||
-                         outcome == Attempt::write_timeout;
         bool connection_error = outcome == Attempt::connect_error || outcome == Attempt::no_response ||
                                 outcome == Attempt::write_failed;
-        ex.note_upstream(timed_out ? 504 : 502, timed_out, connection_error);
+        ex.note_upstream(failure_status(outcome), failure_status(outcome) == 504, connection_error);
         co_return co_await answer_failure(ex, outcome);
       }
     }
@@ -180,7 +189,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
 }
 
 bool DownstreamConnection::plugins_answer_failure(Exchange& ex, int status) {
-  return ex.plugins && plugin::run_upstream_error(*ex.plugins, status);
+  if (!ex.plugins) return false;
+  // A request body streamed upstream reused the buffer the request head's views point into:
+  // no plugin may look at the request any more (one that read the body has a fresh head).
+  if (request_.framing != http::BodyFraming::none && ex.body_consumed && !ex.plugins->request_body_read()) return false;
+  return plugin::run_upstream_error(*ex.plugins, status);
 }
 
 void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
@@ -336,10 +349,7 @@ void DownstreamConnection::report_health(const Exchange& ex, Attempt outcome, in
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure(Exchange& ex, Attempt failure) {
   bool has_body = request_.framing != http::BodyFraming::none;
-  bool timed_out = failure == Attempt::connect_timeout || failure == Attempt::write_timeout ||
-                   failure == Attempt::read_timeout;
-  int status = timed_out ? 504 : failure == Attempt::overflow ? 503 : 502;
-  if (plugins_answer_failure(ex, status)) co_return co_await send_plugin_reply(ex);
+  if (plugins_answer_failure(ex, failure_status(failure))) co_return co_await send_plugin_reply(ex);
   switch (failure) {
     case Attempt::connect_error:
       co_return co_await send_error(&ex, 502, kUpstreamInvalid, has_body);

@@ -42,11 +42,12 @@ class Backend:
     503. close() also cuts the keep-alive connections the gateway holds to it."""
 
     KINDS = {"cookie", "vary-star", "no-store", "private", "public", "fresh", "partial", "big",
-             "big-chunked", "cut", "etag", "vary-lang", "slow", "flaky", "kib"}
+             "big-chunked", "cut", "etag", "vary-lang", "slow", "flaky", "kib", "revalidate"}
 
     def __init__(self):
         self.lock = threading.Lock()
         self.counts = Counter()
+        self.headers = {}  # path -> the headers of its last request
         self.serial = itertools.count(1)
         self.fail = threading.Event()
         self.sockets = set()
@@ -78,6 +79,10 @@ class Backend:
 
             do_HEAD = do_GET
 
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                backend.answer(self)
+
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -91,6 +96,7 @@ class Backend:
         path, _, query = h.path.partition("?")
         with self.lock:
             self.counts[path] += 1
+            self.headers[path] = {k.lower(): v for k, v in h.headers.items()}
             n = next(self.serial)
         segments = [s.lower() for s in path.split("/")]
         kind = next((s for s in segments if s in self.KINDS), "plain")
@@ -112,6 +118,8 @@ class Backend:
             headers["Cache-Control"] = "public, max-age=60"
         elif kind == "fresh":
             headers["Cache-Control"] = "max-age=60"
+        elif kind == "revalidate":
+            headers["Cache-Control"] = "max-age=1, must-revalidate"
         elif kind == "partial":
             status = 206
         elif kind in ("big", "big-chunked"):
@@ -193,6 +201,7 @@ def kong_yml(port, port2):
         route("stale-if-error", ["/sie"], cache_ttl=1, stale_if_error=30),
         route("swr", ["/swr"], cache_ttl=1, stale_while_revalidate=30),
         route("products", ["/products"]),
+        route("post", ["/post"], request_method=["GET", "POST"]),
         route("small", ["/small"], memory={"dictionary_name": "small", "max_bytes": 262144}),
     ]
     return "\n".join([
@@ -340,6 +349,15 @@ def test_query_order_does_not_matter_but_values_do(gw, backend):
     assert backend.count("/plain/q") == 2
 
 
+def test_an_encoded_query_cannot_take_another_querys_entry(gw, backend):
+    # Decoded, `?id%3D42` is an argument named "id=42": it must not fill the entry of `?id=42`.
+    poison = fetch(gw, "/plain/poison?id%3D42")
+    assert poison.cache == "Miss", poison
+    real = fetch(gw, "/plain/poison?id=42")
+    assert real.cache == "Miss" and real.key != poison.key, real
+    assert json.loads(real.body)["query"] == "id=42"
+
+
 def test_vary_query_params_ignores_other_arguments(gw, backend):
     first = fetch(gw, "/vq/x?a=1")
     extra = fetch(gw, "/vq/x?a=1&b=7")
@@ -400,6 +418,7 @@ NOT_STORED_AT_THE_HEAD = [
     ("/rules/no-store", {}),                               # cache_control: false
     ("/cc/no-store", {}),                                  # cache_control: true
     ("/cc/private", {}),
+    ("/rules/private", {}),                                # private: never, even with cache_control false
     ("/rules/plain/authz", {"Authorization": "Bearer t"}),
     ("/rules/partial", {}),                                # response_code includes 206
     ("/rules/big", {}),                                    # Content-Length > max_body_size
@@ -413,6 +432,20 @@ def test_never_stored_and_bypassed(gw, backend, path, headers):
     assert first.cache == "Bypass" and second.cache == "Bypass", (first, second)
     assert second.body != first.body  # a new answer from upstream
     assert backend.count(path) == 2
+
+
+def test_a_request_with_a_body_is_neither_answered_nor_stored(gw, backend):
+    # The key does not cover the body: a POST with one never shares an entry.
+    first = fetch(gw, "/post/plain/search", method="POST", headers={"Content-Length": "0"})
+    assert first.cache == "Miss", first  # without a body, a POST is cacheable here
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=20)
+    conn.request("POST", "/post/plain/search", body=b'{"q":"alice-private"}', headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    body = r.read()
+    assert r.status == 200 and r.headers["X-Cache-Status"] == "Bypass", (r.status, dict(r.headers))
+    assert body != first.body
+    conn.close()
+    assert backend.count("/post/plain/search") == 2
 
 
 def test_the_rules_route_stores_an_ordinary_answer(gw, backend):
@@ -560,6 +593,23 @@ def test_stale_while_revalidate(gw, backend):
     assert after.cache == "Hit" and after.body == refresh.body, after
 
 
+def test_must_revalidate_is_never_served_stale(gw, backend):
+    first = fetch(gw, "/swr/revalidate")
+    assert first.cache == "Miss", first
+    time.sleep(1.2)
+    second = fetch(gw, "/swr/revalidate")
+    assert second.cache == "Refresh" and second.body != first.body, second
+
+
+def test_a_fill_does_not_forward_the_clients_conditions(gw, backend):
+    # The fetch is for the cache: a 304 or a 206 from upstream could not be stored.
+    a = fetch(gw, "/plain/conditional", headers={"If-None-Match": '"x"', "Range": "bytes=0-3"})
+    assert a.status == 200 and a.cache == "Miss", a
+    seen = backend.headers["/plain/conditional"]
+    assert "if-none-match" not in seen and "range" not in seen, seen
+    assert fetch(gw, "/plain/conditional").cache == "Hit"
+
+
 # --- 11. Purges (Admin API) --------------------------------------------------------------------
 
 def cached(gw, path, method="GET"):
@@ -636,6 +686,18 @@ def test_purge_by_path_removes_every_variant(gw):
     for path in ("/products/42?v=1", "/products/42?v=2", "/products/42"):
         assert fetch(gw, path).cache == "Miss", path
     assert fetch(gw, "/products/43").cache == "Hit"
+
+
+def test_purge_of_a_one_segment_path_and_of_everything(gw):
+    assert admin(gw, "DELETE", "/proxy-cache")[0] == 204
+    cached(gw, "/products")
+    cached(gw, "/products/7")
+    assert curl_purge(gw, "products")["purged"] == 1
+    assert fetch(gw, "/products").cache == "Miss"
+    assert fetch(gw, "/products/7").cache == "Hit"
+    answer = curl_purge(gw, "*")  # every path
+    assert answer["purged"] >= 2 and answer["prefix"] is True, answer
+    assert fetch(gw, "/products/7").cache == "Miss"
 
 
 @pytest.mark.parametrize("purge", ["products/4?prefix=true", "products/4*"])
