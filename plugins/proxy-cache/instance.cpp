@@ -227,7 +227,7 @@ Access CacheInstance::access(RequestContext& ctx) const {
       return go_upstream(ctx, t, "Refresh");
     }
   }
-  if (!entry && cc.only_if_cached) {
+  if (cc.only_if_cached) {  // nothing here may answer it (RFC 9111 5.2.1.7)
     ctx.reply(504, "The response is not in the cache (only-if-cached)");
     return Access::replied;
   }

@@ -84,7 +84,7 @@ std::string json_response(int status, std::string_view json_body, bool close, st
 }
 
 std::string stored_response_head(int status, std::string_view header_lines, std::string_view extra_lines,
-                                 std::size_t body_size, bool close) {
+                                 std::size_t body_size, std::string_view connection) {
   std::string out;
   out.reserve(64 + header_lines.size() + extra_lines.size());
   out += "HTTP/1.1 ";
@@ -99,7 +99,7 @@ std::string stored_response_head(int status, std::string_view header_lines, std:
     out += std::to_string(body_size);
     out += "\r\n";
   }
-  if (close) out += "Connection: close\r\n";
+  if (!connection.empty()) out.append("Connection: ").append(connection).append("\r\n");
   out += "\r\n";
   return out;
 }

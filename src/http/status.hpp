@@ -16,9 +16,10 @@ std::string json_response(int status, std::string_view json_body, bool close, st
 
 // The head of a stored response (a cache hit): the status line, the stored header lines,
 // this request's own lines (`extra_lines`: Age, X-Cache-Status, a rate limit's headers),
-// Content-Length for `body_size` (none for 204/304), Connection: close when `close`.
+// Content-Length for `body_size` (none for 204/304), and `Connection: <connection>` unless
+// `connection` is empty ("close", or "keep-alive" for an HTTP/1.0 client that keeps it).
 std::string stored_response_head(int status, std::string_view header_lines, std::string_view extra_lines,
-                                 std::size_t body_size, bool close);
+                                 std::size_t body_size, std::string_view connection);
 
 // json_response with Kong's error body {"message": "..."}.
 std::string json_error_response(int status, std::string_view message, bool close,

@@ -117,5 +117,28 @@ TEST(ProxyCache, WithoutStaleIfErrorAnUpstreamErrorIsRelayedAndNotStored) {
   EXPECT_EQ(request(gw.port(), "GET", "/x").field("x-cache-status"), "Miss");
 }
 
+TEST(ProxyCache, AHitKeepsOrClosesTheConnectionAsTheClientAsked) {
+  DrivenClock clock;
+  FixtureUpstream up;
+  GatewayHarness gw(config(up.port(), "cache_ttl: 60"));
+  ASSERT_EQ(request(gw.port(), "GET", "/conn").field("x-cache-status"), "Miss");
+  {
+    RawConnection c(gw.port());  // HTTP/1.0 with keep-alive: told so, and kept
+    for (int i = 0; i < 2; ++i) {
+      c.send("GET /conn HTTP/1.0\r\nHost: gw.test\r\nConnection: keep-alive\r\n\r\n");
+      auto r = c.read_response();
+      EXPECT_EQ(r.field("x-cache-status"), "Hit");
+      EXPECT_EQ(r.field("connection"), "keep-alive");
+    }
+  }
+  RawConnection c(gw.port());  // HTTP/1.1 asking to close: told so, and closed
+  c.send("GET /conn HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.field("x-cache-status"), "Hit");
+  EXPECT_EQ(r.field("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(up.request_count(), 1u);
+}
+
 }  // namespace
 }  // namespace portico::test
