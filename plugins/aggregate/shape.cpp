@@ -1,0 +1,166 @@
+#include "plugins/aggregate/shape.hpp"
+
+#include <boost/json.hpp>
+
+namespace portico::plugins::aggregate {
+
+namespace json = boost::json;
+
+std::optional<FieldPath> FieldPath::parse(std::string_view text, std::string& error) {
+  FieldPath path;
+  if (text.empty()) {
+    error = "empty path";
+    return std::nullopt;
+  }
+  while (true) {
+    std::size_t dot = text.find('.');
+    std::string segment(text.substr(0, dot));
+    if (segment.size() > 3 && segment.ends_with("[*]")) segment.resize(segment.size() - 3);  // arrays are implicit
+    if (segment.empty() || segment == "[*]") {
+      error = "empty segment in a dot path";
+      return std::nullopt;
+    }
+    path.segments_.push_back(std::move(segment));
+    if (dot == std::string_view::npos) break;
+    text.remove_prefix(dot + 1);
+  }
+  return path;
+}
+
+namespace {
+
+using Segments = std::vector<const std::vector<std::string>*>;
+
+// Keeps, in `v`, what the paths (each from `depth`) allow.
+void keep_at(json::value& v, const Segments& paths, std::size_t depth) {
+  if (v.is_array()) {
+    for (auto& element : v.as_array()) keep_at(element, paths, depth);
+    return;
+  }
+  if (!v.is_object()) return;  // a path going past a scalar: the scalar stays (nothing to pick in it)
+  json::object& object = v.as_object();
+  for (auto it = object.begin(); it != object.end();) {
+    Segments deeper;
+    bool whole = false;
+    for (const auto* p : paths) {
+      if ((*p)[depth] != it->key()) continue;
+      if (depth + 1 == p->size()) whole = true;
+      else deeper.push_back(p);
+    }
+    if (whole) {
+      ++it;
+    } else if (!deeper.empty()) {
+      keep_at(it->value(), deeper, depth + 1);
+      ++it;
+    } else {
+      it = object.erase(it);
+    }
+  }
+}
+
+void remove_at(json::value& v, const std::vector<std::string>& path, std::size_t depth) {
+  if (v.is_array()) {
+    for (auto& element : v.as_array()) remove_at(element, path, depth);
+    return;
+  }
+  if (!v.is_object()) return;
+  json::object& object = v.as_object();
+  if (depth + 1 == path.size()) {
+    object.erase(path[depth]);
+    return;
+  }
+  if (auto* next = object.if_contains(path[depth])) remove_at(*next, path, depth + 1);
+}
+
+void rename_at(json::value& v, const std::vector<std::string>& path, std::size_t depth, const std::string& to) {
+  if (v.is_array()) {
+    for (auto& element : v.as_array()) rename_at(element, path, depth, to);
+    return;
+  }
+  if (!v.is_object()) return;
+  json::object& object = v.as_object();
+  if (depth + 1 == path.size()) {
+    auto it = object.find(path[depth]);
+    if (it == object.end() || path[depth] == to) return;
+    json::value moved = std::move(it->value());
+    object.erase(it);
+    object[to] = std::move(moved);
+    return;
+  }
+  if (auto* next = object.if_contains(path[depth])) rename_at(*next, path, depth + 1, to);
+}
+
+}  // namespace
+
+void keep_only(json::value& v, const std::vector<FieldPath>& allow) {
+  if (allow.empty()) return;
+  Segments paths;
+  for (const auto& p : allow) paths.push_back(&p.segments());
+  keep_at(v, paths, 0);
+}
+
+void remove(json::value& v, const std::vector<FieldPath>& deny) {
+  for (const auto& p : deny) remove_at(v, p.segments(), 0);
+}
+
+bool valid_pointer(std::string_view pointer) {
+  if (pointer.empty()) return true;
+  if (pointer.front() != '/') return false;
+  for (std::size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '~' && (i + 1 == pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1'))) return false;
+  }
+  return true;
+}
+
+std::optional<json::value> select(const json::value& v, std::string_view pointer) {
+  if (!valid_pointer(pointer)) return std::nullopt;
+  const json::value* at = &v;
+  while (!pointer.empty()) {
+    pointer.remove_prefix(1);  // the '/'
+    std::size_t slash = pointer.find('/');
+    std::string_view raw = pointer.substr(0, slash);
+    pointer = slash == std::string_view::npos ? std::string_view{} : pointer.substr(slash);
+    std::string token;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~') token += raw[++i] == '0' ? '~' : '/';
+      else token += raw[i];
+    }
+    if (at->is_object()) {
+      at = at->as_object().if_contains(token);
+    } else if (at->is_array()) {
+      const auto& array = at->as_array();
+      std::size_t index = 0;
+      bool digits = !token.empty() && (token == "0" || token[0] != '0');
+      for (char c : token) {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits) index = index * 10 + static_cast<std::size_t>(c - '0');
+        if (index > array.size()) break;
+      }
+      at = digits && index < array.size() ? &array[index] : nullptr;
+    } else {
+      at = nullptr;
+    }
+    if (at == nullptr) return std::nullopt;
+  }
+  return *at;
+}
+
+json::value reduce(json::value v, Reduce how) {
+  switch (how) {
+    case Reduce::none: return v;
+    case Reduce::count:
+      if (v.is_array()) return static_cast<std::int64_t>(v.as_array().size());
+      if (v.is_object()) return static_cast<std::int64_t>(v.as_object().size());
+      return v.is_null() ? 0 : 1;
+    case Reduce::first:
+      if (!v.is_array()) return v;
+      return v.as_array().empty() ? json::value(nullptr) : v.as_array().front();
+  }
+  return v;
+}
+
+void rename(json::value& v, const std::vector<std::pair<FieldPath, std::string>>& renames) {
+  for (const auto& [path, to] : renames) rename_at(v, path.segments(), 0, to);
+}
+
+}  // namespace portico::plugins::aggregate

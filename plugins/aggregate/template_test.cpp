@@ -1,0 +1,74 @@
+// Templates: parsing (and its errors), rendering, percent-encoding of hostile values.
+#include "plugins/aggregate/template.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace portico::plugins::aggregate {
+namespace {
+
+Template parsed(std::string_view text) {
+  std::string error;
+  auto t = Template::parse(text, error);
+  EXPECT_TRUE(t) << text << ": " << error;
+  return t ? *t : Template{};
+}
+
+std::string parse_error(std::string_view text) {
+  std::string error;
+  EXPECT_FALSE(Template::parse(text, error)) << text;
+  return error;
+}
+
+Template::Lookup from(std::map<std::string, std::string> values) {
+  return [values](const Reference& r) -> std::optional<std::string> {
+    auto it = values.find(r.source + "." + r.name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(AggregateTemplate, ParsesReferencesAndLiterals) {
+  auto t = parsed("http://users.internal/users/{query.user_id}?team={user.team.id}&x={{y}}");
+  ASSERT_EQ(t.references().size(), 2u);
+  EXPECT_EQ(t.references()[0].source, "query");
+  EXPECT_EQ(t.references()[0].name, "user_id");
+  EXPECT_EQ(t.references()[1].source, "user");
+  EXPECT_EQ(t.references()[1].name, "team.id");  // a dot path into an earlier backend's body
+  auto r = t.render(from({{"query.user_id", "42"}, {"user.team.id", "7"}}), Template::Encoding::url);
+  EXPECT_EQ(r.missing, nullptr);
+  EXPECT_EQ(r.text, "http://users.internal/users/42?team=7&x={y}");
+}
+
+TEST(AggregateTemplate, RefusesMalformedTemplates) {
+  EXPECT_NE(parse_error("/users/{query.user_id").find("unclosed"), std::string::npos);
+  EXPECT_NE(parse_error("/users/query}").find("unmatched"), std::string::npos);
+  EXPECT_NE(parse_error("/users/{user_id}").find("{source.name}"), std::string::npos);
+  EXPECT_NE(parse_error("/users/{query.}").find("{source.name}"), std::string::npos);
+  EXPECT_NE(parse_error("/users/{query.a b}").find("not allowed"), std::string::npos);
+}
+
+TEST(AggregateTemplate, AMissingValueIsReportedNotSentEmpty) {
+  auto t = parsed("/orders?user_id={query.user_id}");
+  auto r = t.render(from({}), Template::Encoding::url);
+  ASSERT_NE(r.missing, nullptr);
+  EXPECT_EQ(r.missing->text(), "{query.user_id}");
+  // An empty value is a value (the argument was given empty).
+  EXPECT_EQ(t.render(from({{"query.user_id", ""}}), Template::Encoding::url).text, "/orders?user_id=");
+}
+
+TEST(AggregateTemplate, HostileValuesCannotChangeTheUrlsShape) {
+  auto t = parsed("/users/{query.id}/orders?status={query.status}");
+  auto r = t.render(from({{"query.id", "../admin?x=1#f"}, {"query.status", "open&admin=true\r\nX-Evil: 1"}}),
+                    Template::Encoding::url);
+  EXPECT_EQ(r.text, "/users/..%2Fadmin%3Fx%3D1%23f/orders?status=open%26admin%3Dtrue%0D%0AX-Evil%3A%201");
+  EXPECT_EQ(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+  EXPECT_EQ(percent_encode("\xC3\xA9 /"), "%C3%A9%20%2F");
+  // Not in a URL (a header's value), values go in as they are.
+  EXPECT_EQ(parsed("Bearer {header.token}").render(from({{"header.token", "a b"}}), Template::Encoding::none).text,
+            "Bearer a b");
+}
+
+}  // namespace
+}  // namespace portico::plugins::aggregate
