@@ -13,7 +13,7 @@
 // Supported member types: bool, int, double, std::string, std::vector<std::string>,
 // std::vector<int>, std::vector<std::pair<std::string, std::string>> (a map of strings) and
 // std::map<std::string, std::vector<std::string>> (a map of string lists: route headers), and
-// other records (record(): nested records).
+// other records (record(): nested records; records(): a list of them).
 // Records are built once (function-local statics) and are immutable and thread-safe after.
 #pragma once
 
@@ -164,6 +164,44 @@ class Record {
         }
       }
       d["default"] = std::move(written);
+      return d;
+    };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
+  // A list of records (`backends: [{name: ..., url: ...}, ...]`): each element read with
+  // `sub` from its defaults (S{}), errors under "name[i].field". `rules.required` and
+  // `rules.len_min` apply to the list. JSON/YAML only: a form body has no lists of records.
+  template <typename S>
+  Record& records(std::string name, std::function<std::vector<S>&(C&)> access, const Record<S>& sub, Rules rules = {}) {
+    Binding b;
+    b.name = std::move(name);
+    auto shared_rules = std::make_shared<const Rules>(std::move(rules));
+    b.rules = shared_rules;
+    const Record<S>* element = &sub;  // records are statics: they outlive this one
+    b.read = [access, element, shared_rules](const json::value& v, C& c, Input in, const std::string& path, Errors& e) {
+      if (!v.is_array()) {
+        e.push_back({path, "expected an array"});
+        return;
+      }
+      const auto& array = v.as_array();
+      if (array.size() < shared_rules->len_min) {
+        e.push_back({path, "length must be at least " + std::to_string(shared_rules->len_min)});
+        return;
+      }
+      std::vector<S> out(array.size());
+      for (std::size_t i = 0; i < array.size(); ++i) element->read(array[i], out[i], e, in, path + "[" + std::to_string(i) + "]");
+      access(c) = std::move(out);
+    };
+    b.write = [access, element](const C& c) {
+      json::array out;
+      for (const auto& item : access(const_cast<C&>(c))) out.push_back(element->write(item));
+      return json::value(std::move(out));
+    };
+    b.describe = [element, shared_rules]() {
+      json::object d{{"type", "array"}, {"elements", element->describe()}};
+      if (shared_rules->required) d["required"] = true;
+      if (shared_rules->len_min > 0) d["len_min"] = shared_rules->len_min;
       return d;
     };
     fields_.push_back(std::move(b));

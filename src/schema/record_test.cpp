@@ -187,3 +187,52 @@ TEST(SchemaRecord, DescribeUsesKongsShape) {
 
 }  // namespace
 }  // namespace portico::schema
+
+namespace portico::schema {
+namespace {
+
+struct Step {
+  std::string name;
+  int timeout = 300;
+};
+struct Plan {
+  std::vector<Step> steps;
+};
+
+const Record<Plan>& plan() {
+  static const Record<Step> step = Record<Step>().field("name", &Step::name, {.required = true}).field("timeout", &Step::timeout, {.min = 1});
+  static const Record<Plan> r = Record<Plan>().records<Step>("steps", [](Plan& p) -> std::vector<Step>& { return p.steps; }, step,
+                                                             {.required = true, .len_min = 1});
+  return r;
+}
+
+TEST(SchemaRecord, AListOfRecordsIsReadElementByElementWithItsDefaults) {
+  Plan p;
+  Errors errors;
+  ASSERT_TRUE(plan().read(json::parse(R"({"steps":[{"name":"a"},{"name":"b","timeout":5}]})"), p, errors));
+  ASSERT_EQ(p.steps.size(), 2u);
+  EXPECT_EQ(p.steps[0].timeout, 300);  // the element's default
+  EXPECT_EQ(p.steps[1].timeout, 5);
+  EXPECT_EQ(json::serialize(plan().write(p)), R"({"steps":[{"name":"a","timeout":300},{"name":"b","timeout":5}]})");
+  EXPECT_EQ(plan().describe().at("fields").at(0).at("steps").at("type"), "array");
+}
+
+TEST(SchemaRecord, AListOfRecordsReportsEachElementsErrorsWithItsIndex) {
+  Plan p;
+  Errors errors;
+  EXPECT_FALSE(plan().read(json::parse(R"({"steps":[{"name":"a"},{"timeout":0,"x":1}]})"), p, errors));
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.path + ": " + e.message);
+  EXPECT_EQ(got, (std::vector<std::string>{"steps[1].x: unknown field", "steps[1].name: required field missing",
+                                           "steps[1].timeout: value should be at least 1"}));
+  errors.clear();
+  EXPECT_FALSE(plan().read(json::parse(R"({"steps":[]})"), p, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "length must be at least 1");
+  errors.clear();
+  EXPECT_FALSE(plan().read(json::parse(R"({"steps":{"name":"a"}})"), p, errors));
+  EXPECT_EQ(errors.at(0).message, "expected an array");
+}
+
+}  // namespace
+}  // namespace portico::schema
