@@ -15,8 +15,9 @@ build() {  # name sources...
   local name=$1; shift
   local bin=$OUT/$name
   local newest
-  newest=$(ls -t "$@" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/params.hpp \
-    "$ROOT"/src/core/error.hpp "$0" | head -1)
+  # (a "-lname" among the sources is a library, not a file: ls looks at this script instead)
+  newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
+    "$ROOT"/src/core/error.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     "$CXX" "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
   fi
@@ -25,7 +26,12 @@ build() {  # name sources...
 build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/body_readers.cpp" \
   "$ROOT/src/admin/kong_errors.cpp" "$ROOT/src/schema/record.cpp" "$ROOT/src/http/params.cpp"
 
-for target in admin_body_fuzz; do
+build cache_headers_fuzz "$ROOT/tests/fuzz/cache_headers_fuzz.cpp" "$ROOT/src/http/caching.cpp" \
+  "$ROOT/plugins/proxy-cache/cache_key.cpp" "$ROOT/src/http/params.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
+build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/plugins/aggregate/template.cpp" \
+  "$ROOT/plugins/aggregate/shape.cpp"
+
+for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz; do
   corpus=$OUT/corpus-$target
   mkdir -p "$corpus"
   cp -n "$ROOT/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/ 2>/dev/null || true
