@@ -173,6 +173,17 @@ bool run_upstream_error(RequestContext& ctx, int status) {
   return false;
 }
 
+bool run_upstream_error_over_reply(RequestContext& ctx) {
+  int status = ctx.reply_status();
+  bool server_error = status == 500 || status == 502 || status == 503 || status == 504;
+  if (!server_error || ctx.reply_is_stored() || !ctx.active_chain->uses(kUpstreamError)) return false;
+  std::string_view body = ctx.reply_body(), headers = ctx.reply_headers();  // (in the arena: still valid)
+  ctx.clear_reply();
+  if (run_upstream_error(ctx, status)) return true;
+  ctx.reply_json(status, body, headers);
+  return false;
+}
+
 void run_body_captured(RequestContext& ctx) {
   ctx.set_capture_complete();
   for_each_in_phase(ctx, kBodyCaptured, [&](const Instance& i) { i.body_captured(ctx); });

@@ -61,6 +61,10 @@ void run_response_body(RequestContext& ctx, std::string& body);
 void run_log(RequestContext& ctx) noexcept;
 // The upstream failed with `status`: true when a plugin answered instead (ctx has its reply).
 bool run_upstream_error(RequestContext& ctx, int status);
+// A plugin answered the access phase with 500/502/503/504 (an open circuit breaker's 503): the
+// upstream_error phase may answer instead (a cache's stale entry). True when one did; else
+// the first answer stands.
+bool run_upstream_error_over_reply(RequestContext& ctx);
 // The captured response body is complete: marks it so and runs the body_captured phase.
 void run_body_captured(RequestContext& ctx);
 

@@ -58,7 +58,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   if (!snap.route_chains[route.route_index].empty()) {
     plugin::Access access = start_plugins(ex);
     if (access == plugin::Access::suspend) access = co_await plugin::finish_access(*ex.plugins);
-    if (access == plugin::Access::replied) co_return co_await send_plugin_reply(ex);
+    if (access == plugin::Access::replied) {
+      plugin::run_upstream_error_over_reply(*ex.plugins);  // an open breaker's 503 may be a stale entry
+      co_return co_await send_plugin_reply(ex);
+    }
   }
   // After the access phase, as Kong: a caller without credentials gets its 401 even when the
   // service has no target.

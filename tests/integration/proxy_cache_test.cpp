@@ -103,6 +103,29 @@ TEST(ProxyCache, AFailingOrDeadUpstreamIsAnsweredFromAStaleEntryWithinStaleIfErr
   EXPECT_EQ(gone.status, 502);
 }
 
+TEST(ProxyCache, AnOpenCircuitBreakersRefusalIsAnsweredFromAStaleEntry) {
+  DrivenClock clock;
+  FixtureUpstream up;
+  GatewayHarness gw("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:" + std::to_string(up.port()) +
+                    "\n  retries: 0\n  plugins:\n  - name: circuit-breaker\n    config: {max_failures: 1, open_timeout: 60}\n"
+                    "  routes:\n  - name: r\n    paths: [/]\n    plugins:\n    - name: proxy-cache\n"
+                    "      config: {strategy: memory, cache_ttl: 10, stale_if_error: 60}\n");
+  auto miss = request(gw.port(), "GET", "/catalogue");
+  ASSERT_EQ(miss.field("x-cache-status"), "Miss");
+  clock.advance_seconds(20);
+  up.answer_all(503);
+  auto failed = request(gw.port(), "GET", "/catalogue");  // the upstream's 503 opens the breaker
+  EXPECT_EQ(failed.field("x-cache-status"), "Stale");
+  EXPECT_EQ(up.request_count(), 2u);
+  auto refused = request(gw.port(), "GET", "/catalogue");  // the breaker refuses: the entry answers
+  EXPECT_EQ(refused.status, 200);
+  EXPECT_EQ(refused.field("x-cache-status"), "Stale");
+  EXPECT_EQ(refused.body, miss.body);
+  EXPECT_EQ(up.request_count(), 2u);  // the open breaker kept the request from the upstream
+  auto uncached = request(gw.port(), "GET", "/other");  // nothing stored: the breaker's answer stands
+  EXPECT_EQ(uncached.status, 503);
+}
+
 TEST(ProxyCache, WithoutStaleIfErrorAnUpstreamErrorIsRelayedAndNotStored) {
   DrivenClock clock;
   FixtureUpstream up;
