@@ -275,6 +275,32 @@ TEST_F(ProxyTest, Http10ClientGetsCloseDelimitedBody) {
   EXPECT_EQ(r.body, "chunk-0\nchunk-1\n");
 }
 
+TEST_F(ProxyTest, AnErrorAnswerKeepsOrClosesTheConnectionAsTheClientAsked) {
+  {
+    RawConnection c(gw.port());  // HTTP/1.0 without keep-alive: closed after the 404
+    c.send("GET /nowhere HTTP/1.0\r\nHost: gw.test\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.field("connection"), "close");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    RawConnection c(gw.port());  // HTTP/1.0 with keep-alive: told so, and kept
+    c.send("GET /nowhere HTTP/1.0\r\nHost: gw.test\r\nConnection: keep-alive\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.field("connection"), "keep-alive");
+    c.send("GET /users/1 HTTP/1.0\r\nHost: gw.test\r\nConnection: keep-alive\r\n\r\n");
+    EXPECT_EQ(c.read_response().status, 200);
+  }
+  RawConnection c(gw.port());  // HTTP/1.1 asking to close
+  c.send("GET /nowhere HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.field("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
 TEST_F(ProxyTest, ExpectContinue) {
   RawConnection c(gw.port());
   c.send("PUT /users/1 HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
