@@ -22,6 +22,15 @@ struct Arg {
   bool bare = false;                // given without '=' ("?a")
 };
 
+// A part lowercased in place (host, path under ignore_uri_case): no copy on the lookup path.
+void append_lower_part(std::string& out, std::string_view part) {
+  append_part(out, part);
+  for (std::size_t i = out.size() - part.size(); i < out.size(); ++i) {
+    char c = out[i];
+    out[i] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+}
+
 // A name and its values (sorted), each a length-prefixed part, with whether it was also given
 // bare and how many values follow: two different sets of arguments never render alike.
 void append_values(std::string& out, std::string_view name, bool bare, std::vector<std::string> values) {
@@ -66,14 +75,15 @@ std::string cache_key_text(const KeyRequest& r, const KeyRules& rules) {
   append_part(text, r.consumer_id);
   append_part(text, r.method);
   append_part(text, r.scheme);
-  append_part(text, http::ascii_lower(r.host));
-  append_part(text, rules.ignore_uri_case ? http::ascii_lower(r.path) : std::string(r.path));
+  append_lower_part(text, r.host);
+  if (rules.ignore_uri_case) append_lower_part(text, r.path);
+  else append_part(text, r.path);
   append_part(text, query_part(r.query, rules.vary_query_params));
   for (const auto& name : rules.vary_headers) {
     std::vector<std::string> values;
     if (r.headers != nullptr) {
       for (const auto& h : r.headers->headers) {
-        if (h.name.size() == name.size() && http::ascii_lower(h.name) == name) values.emplace_back(h.value);
+        if (http::iequals(h.name, name)) values.emplace_back(h.value);
       }
     }
     append_values(text, name, false, std::move(values));

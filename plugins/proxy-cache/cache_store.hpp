@@ -44,6 +44,10 @@ struct CachedResponse {
   // with other values is a miss.
   std::vector<std::pair<std::string, std::string>> vary;
   bool must_revalidate = false;  // never answered stale (must-revalidate, proxy-revalidate, s-maxage)
+  // Its age at `now_ms`, in seconds (the upstream's Age included).
+  std::int64_t age_seconds(std::int64_t now_ms) const {
+    return initial_age + (now_ms > stored_at_ms ? (now_ms - stored_at_ms) / 1000 : 0);
+  }
   // What the entry costs the store: its bytes plus a fixed overhead for the map and list nodes.
   std::size_t cost() const {
     std::size_t bytes = key.size() + key_hex.size() + path.size() + headers.size() + body.size() + etag.size() + 256;

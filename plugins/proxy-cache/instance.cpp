@@ -23,23 +23,12 @@ namespace {
 
 std::atomic<std::int64_t (*)()> g_clock{nullptr};
 
-std::int64_t seconds_in(std::string_view text) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  return ec == std::errc{} && v > 0 ? v : 0;
-}
-
 // The request header names a response's Vary lists, lowercased.
 std::vector<std::string> vary_names(const http::MessageHead& response) {
   std::vector<std::string> names;
   for (const auto& h : response.headers) {
-    if (!http::iequals(h.name, "vary")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      std::string_view name = http::trim_ows(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      if (!name.empty()) names.push_back(http::ascii_lower(name));
+    if (http::iequals(h.name, "vary")) {
+      http::for_each_list_item(h.value, [&](std::string_view name) { names.push_back(http::ascii_lower(name)); });
     }
   }
   return names;
@@ -59,7 +48,7 @@ void set_clock_for_tests(std::int64_t (*clock)()) { g_clock.store(clock); }
 struct CacheInstance::Ticket {
   std::string_view key;     // the store's key (cache_key_text); empty: the request bypassed the cache
   std::string_view key_hex; // as shown, computed when a response is fetched
-  std::string_view path;
+  std::string_view path;    // for purges by path: set when the response is to be stored
   std::string_view status;  // "Miss" / "Refresh" for a request sent upstream
   bool debug = false;       // Kong-Debug: diagnostic headers even when turned off
   bool is_head = false;
@@ -77,13 +66,7 @@ struct CacheInstance::Ticket {
 
 CacheInstance::CacheInstance(const CacheConfig& config, const config::DeclarativeConfig& declared,
                              std::shared_ptr<SharedCache> shared)
-    : config_(config), declared_(declared), shared_(std::move(shared)) {
-  rules_.response_code = config.response_code;
-  rules_.content_types = config.content_types;
-  rules_.cache_control = config.cache_control;
-  rules_.cache_ttl = config.cache_ttl;
-  rules_.max_body_size = config.max_body_size;
-}
+    : config_(config), declared_(declared), shared_(std::move(shared)) {}
 
 std::string_view CacheInstance::key_of(RequestContext& ctx) const {
   const auto& req = ctx.request();
@@ -112,7 +95,7 @@ bool CacheInstance::fresh_for(const CachedResponse& entry, const http::CacheCont
     // A client may accept some staleness (max-stale), unless the response forbids it.
     if (entry.must_revalidate || cc.max_stale < 0 || now - entry.fresh_until_ms > cc.max_stale * 1000) return false;
   }
-  std::int64_t age = entry.initial_age + (now - entry.stored_at_ms) / 1000;
+  std::int64_t age = entry.age_seconds(now);
   if (cc.max_age >= 0 && age > cc.max_age) return false;
   if (cc.min_fresh >= 0 && (entry.fresh_until_ms - now) / 1000 < cc.min_fresh) return false;
   return true;
@@ -139,7 +122,7 @@ Access CacheInstance::answer(RequestContext& ctx, std::shared_ptr<const CachedRe
       not_modified = since && entry->last_modified <= *since;
     }
   }
-  std::int64_t age = entry->initial_age + std::max<std::int64_t>(0, now - entry->stored_at_ms) / 1000;
+  std::int64_t age = entry->age_seconds(now);
   char age_text[24];
   auto end = std::to_chars(age_text, age_text + sizeof age_text, age).ptr;
   const auto& shown = config_.response_headers;
@@ -170,7 +153,7 @@ bool CacheInstance::may_serve_stale(const CachedResponse& entry, const http::Cac
                                     std::int64_t now) const {
   if (entry.must_revalidate || now >= entry.fresh_until_ms + window_seconds * 1000LL) return false;
   // The client's own limits still hold (RFC 9111 5.2.1).
-  std::int64_t age = entry.initial_age + (now - entry.stored_at_ms) / 1000;
+  std::int64_t age = entry.age_seconds(now);
   return !cc.no_cache && (cc.max_age < 0 || age <= cc.max_age) && cc.min_fresh < 0;
 }
 
@@ -210,7 +193,6 @@ Access CacheInstance::access(RequestContext& ctx) const {
     return Access::next;
   }
   t.key = key_of(ctx);
-  t.path = config_.ignore_uri_case ? ctx.store(http::ascii_lower(ctx.path())) : ctx.store(ctx.path());
   t.facts.authorized = req.has("authorization") || (ctx.has_credential() && ctx.consumer() == nullptr);
   std::int64_t now = now_ms();
   t.generation = shared_->store.generation();  // before the lookup: a purge from now on wins over this fill
@@ -273,7 +255,7 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
   if (t == nullptr || !t->fetching || ctx.upstream_response() == nullptr) return;
   const http::ResponseHead& resp = *ctx.upstream_response();
   std::int64_t now = now_ms();
-  StoreDecision d = decide_store(rules_, t->facts, resp, now / 1000);
+  StoreDecision d = decide_store(config_.store_rules, t->facts, resp, now / 1000);
   add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", d.store ? t->status : "Bypass");
   t->key_hex = ctx.store(key_digest(t->key));
   add_header(ctx, config_.response_headers.x_cache_key, "X-Cache-Key", t->key_hex);
@@ -285,7 +267,8 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
     t->ttl_seconds = d.ttl_seconds;
     t->headers = ctx.store(stored_header_lines(resp));
     t->etag = ctx.store(resp.find("etag"));
-    t->initial_age = seconds_in(http::trim_ows(resp.find("age")));
+    t->initial_age = upstream_age(resp);
+    t->path = ctx.store(config_.ignore_uri_case ? http::ascii_lower(ctx.path()) : std::string(ctx.path()));
     auto modified = http::parse_http_date(resp.find("last-modified"));
     t->last_modified = modified ? *modified : -1;
     std::string vary;  // (the request has no body: its head is still readable)

@@ -50,7 +50,7 @@ struct CacheConfig : plugin::ParsedConfig {
 
   // Derived when read.
   KeyRules key_rules;
-  std::vector<http::MediaType> content_types;
+  StoreRules store_rules;  // response_code, content_type (parsed), cache_control, cache_ttl, max_body_size
 };
 
 // One per dictionary in the process: the entries and the fills in progress.
@@ -96,7 +96,6 @@ class CacheInstance final : public plugin::Instance {
   const CacheConfig& config_;  // owned by the snapshot's configuration
   const config::DeclarativeConfig& declared_;
   std::shared_ptr<SharedCache> shared_;
-  StoreRules rules_;
 };
 
 // The Admin API endpoints (Kong's /proxy-cache ones and Portico's /cache/purge), admin.cpp.

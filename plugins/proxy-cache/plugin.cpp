@@ -2,20 +2,12 @@
 // phases. The store is cache_store.hpp, the key cache_key.hpp, coalescing fills.hpp, the
 // rules for what may be stored cacheability.hpp, the Admin API's purges admin.cpp. See
 // README.md for the fields, what Portico adds to Kong's plugin, and the safety rules.
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <algorithm>
 
 #include "http/caching.hpp"
 #include "plugin/config_schema.hpp"
-#include "plugin/counters.hpp"
-#include "plugin/request_context.hpp"
-#include "plugins/proxy-cache/cache_key.hpp"
 #include "plugins/proxy-cache/instance.hpp"
 #include "proxy/shared_state.hpp"
-#include "router/router.hpp"
 
 namespace portico::plugin {
 namespace {
@@ -64,9 +56,13 @@ const ConfigSchema& config_schema() {
         std::replace(lower.begin(), lower.end(), '_', '-');  // Kong reads '_' as '-' (OpenResty's header table)
         c.key_rules.vary_headers.push_back(std::move(lower));
       }
+      c.store_rules.response_code = c.response_code;
+      c.store_rules.cache_control = c.cache_control;
+      c.store_rules.cache_ttl = c.cache_ttl;
+      c.store_rules.max_body_size = c.max_body_size;
       // Kong keeps entries it cannot parse; they match nothing.
       for (const auto& type : c.content_type) {
-        if (auto parsed = http::parse_media_type(type)) c.content_types.push_back(std::move(*parsed));
+        if (auto parsed = http::parse_media_type(type)) c.store_rules.content_types.push_back(std::move(*parsed));
       }
     });
     return r;

@@ -23,42 +23,41 @@ std::int64_t delta_seconds(std::string_view s) {
   return v > 2147483648 ? 2147483648 : v;
 }
 
+// Adds the directives of one Cache-Control value to `cc`.
+void add_directives(std::string_view value, CacheControl& cc) {
+  for_each_list_item(value, [&](std::string_view item) {
+    auto eq = item.find('=');
+    std::string_view name = trim_ows(item.substr(0, eq));
+    std::string_view arg = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    bool has_arg = eq != std::string_view::npos;
+    if (iequals(name, "no-store")) cc.no_store = true;
+    // `no-cache="Set-Cookie"` (field names) still forbids reusing without revalidation here.
+    else if (iequals(name, "no-cache")) cc.no_cache = true;
+    else if (iequals(name, "private")) cc.is_private = true;
+    else if (iequals(name, "public")) cc.is_public = true;
+    else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate")) cc.must_revalidate = true;
+    else if (iequals(name, "only-if-cached")) cc.only_if_cached = true;
+    else if (iequals(name, "max-age")) cc.max_age = delta_seconds(arg);
+    else if (iequals(name, "s-maxage")) cc.s_maxage = delta_seconds(arg);
+    else if (iequals(name, "min-fresh")) cc.min_fresh = delta_seconds(arg);
+    else if (iequals(name, "max-stale")) cc.max_stale = has_arg ? delta_seconds(arg) : 365LL * 24 * 3600;
+  });
+}
+
 }  // namespace
 
 CacheControl parse_cache_control(std::string_view value) {
   CacheControl cc;
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view item = trim_ows(value.substr(0, comma));
-    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    std::string name = ascii_lower(trim_ows(item.substr(0, eq)));
-    std::string_view arg = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    bool has_arg = eq != std::string_view::npos;
-    if (name == "no-store") cc.no_store = true;
-    // `no-cache="Set-Cookie"` (field names) still forbids reusing without revalidation here.
-    else if (name == "no-cache") cc.no_cache = true;
-    else if (name == "private") cc.is_private = true;
-    else if (name == "public") cc.is_public = true;
-    else if (name == "must-revalidate" || name == "proxy-revalidate") cc.must_revalidate = true;
-    else if (name == "only-if-cached") cc.only_if_cached = true;
-    else if (name == "max-age") cc.max_age = delta_seconds(arg);
-    else if (name == "s-maxage") cc.s_maxage = delta_seconds(arg);
-    else if (name == "min-fresh") cc.min_fresh = delta_seconds(arg);
-    else if (name == "max-stale") cc.max_stale = has_arg ? delta_seconds(arg) : 365LL * 24 * 3600;
-  }
+  add_directives(value, cc);
   return cc;
 }
 
 CacheControl cache_control_of(const MessageHead& head) {
-  std::string joined;
+  CacheControl cc;
   for (const auto& h : head.headers) {
-    if (!iequals(h.name, "cache-control")) continue;
-    if (!joined.empty()) joined += ',';
-    joined += h.value;
+    if (iequals(h.name, "cache-control")) add_directives(h.value, cc);
   }
-  return parse_cache_control(joined);
+  return cc;
 }
 
 namespace {
@@ -202,12 +201,9 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   if (trim_ows(if_none_match) == "*") return !etag.empty();
   std::string_view wanted = strip_weak(etag);
   if (wanted.empty()) return false;
-  while (!if_none_match.empty()) {
-    auto comma = if_none_match.find(',');
-    if (strip_weak(if_none_match.substr(0, comma)) == wanted) return true;
-    if_none_match = comma == std::string_view::npos ? std::string_view{} : if_none_match.substr(comma + 1);
-  }
-  return false;
+  bool matched = false;
+  for_each_list_item(if_none_match, [&](std::string_view tag) { matched = matched || strip_weak(tag) == wanted; });
+  return matched;
 }
 
 }  // namespace portico::http

@@ -115,6 +115,18 @@ inline std::string_view trim_ows(std::string_view v) {
   return v;
 }
 
+// Calls fn(item) for each element of a comma-separated list (RFC 9110 5.6.1: Cache-Control,
+// Vary, If-None-Match...), without its surrounding whitespace; empty elements are skipped.
+template <typename Fn>
+void for_each_list_item(std::string_view list, Fn fn) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string_view item = trim_ows(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    if (!item.empty()) fn(item);
+  }
+}
+
 // An ASCII-lowercased copy (header names, tokens).
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);

@@ -175,8 +175,7 @@ bool run_upstream_error(RequestContext& ctx, int status) {
 
 bool run_upstream_error_over_reply(RequestContext& ctx) {
   int status = ctx.reply_status();
-  bool server_error = status == 500 || status == 502 || status == 503 || status == 504;
-  if (!server_error || ctx.reply_is_stored() || !ctx.active_chain->uses(kUpstreamError)) return false;
+  if (!is_upstream_error_status(status) || ctx.reply_is_stored() || !ctx.active_chain->uses(kUpstreamError)) return false;
   std::string_view body = ctx.reply_body(), headers = ctx.reply_headers();  // (in the arena: still valid)
   ctx.clear_reply();
   if (run_upstream_error(ctx, status)) return true;

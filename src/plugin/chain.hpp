@@ -59,6 +59,11 @@ void run_upstream_request(RequestContext& ctx);
 void run_response_headers(RequestContext& ctx);
 void run_response_body(RequestContext& ctx, std::string& body);
 void run_log(RequestContext& ctx) noexcept;
+// The answers RFC 5861 counts as an upstream's errors (500, 502, 503, 504): those the
+// upstream_error phase may answer instead.
+inline bool is_upstream_error_status(int status) {
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
 // The upstream failed with `status`: true when a plugin answered instead (ctx has its reply).
 bool run_upstream_error(RequestContext& ctx, int status);
 // A plugin answered the access phase with 500/502/503/504 (an open circuit breaker's 503): the

@@ -211,15 +211,21 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exchange* ex, int status,
                                                                              std::string_view message, bool close,
                                                                              std::string_view extra_headers) {
-  // Errors before the body was read leave unread bytes behind: the connection must close. It
-  // also closes when the client asked (Connection: close, HTTP/1.0 without keep-alive) or the
-  // gateway is stopping; an HTTP/1.0 client that keeps it is told so.
-  if (ex != nullptr) close = close || !request_.keep_alive || worker_.draining();
-  if (ex != nullptr && !close && request_.version_minor == 0) {
-    std::string headers = std::string(extra_headers) + "Connection: keep-alive\r\n";
-    co_return co_await send_response(ex, status, http::json_error_response(status, message, false, headers), false);
+  // Errors before the body was read leave unread bytes behind: the connection must close.
+  if (ex != nullptr) {  // a request was read: the client's wishes count too
+    AnswerConnection after = own_answer_connection(close);
+    close = after.close;
+    if (after.tell_keep_alive) {
+      std::string headers = std::string(extra_headers) + std::string(kKeepAliveLine);
+      co_return co_await send_response(ex, status, http::json_error_response(status, message, false, headers), false);
+    }
   }
   co_return co_await send_response(ex, status, http::json_error_response(status, message, close, extra_headers), close);
+}
+
+DownstreamConnection::AnswerConnection DownstreamConnection::own_answer_connection(bool must_close) const {
+  bool close = must_close || !request_.keep_alive || worker_.draining();
+  return {close, !close && request_.version_minor == 0};
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(Exchange* ex, int status,

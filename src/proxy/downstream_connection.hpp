@@ -61,6 +61,16 @@ class DownstreamConnection : private plugin::BodyReader {
   // Proxies a routed request: circuit breaker and limits, then attempts (balancer pick,
   // connection, request, response head) with retries, then relays the response.
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
+  // After an answer Portico makes itself (an error, a plugin's): the connection closes when it
+  // must (`must_close`: the request's body was not read), the client asked (Connection: close,
+  // HTTP/1.0 without keep-alive) or the gateway stops; an HTTP/1.0 client that keeps it is
+  // told so (kKeepAliveLine).
+  struct AnswerConnection {
+    bool close;
+    bool tell_keep_alive;
+  };
+  AnswerConnection own_answer_connection(bool must_close) const;
+  static constexpr std::string_view kKeepAliveLine = "Connection: keep-alive\r\n";
   // Answers with Portico's own JSON error; `extra_headers` are complete header lines.
   boost::asio::awaitable<Next> send_error(Exchange* ex, int status, std::string_view message, bool close,
                                           std::string_view extra_headers = {});

@@ -78,15 +78,13 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_reply(Exchange& ex) {
   const plugin::RequestContext& ctx = *ex.plugins;
-  // Closed after the answer when the body was not read, the client asked for it, or the
-  // gateway is stopping; an HTTP/1.0 client keeps the connection only when told so.
-  bool close = request_.framing != http::BodyFraming::none || !request_.keep_alive || worker_.draining();
-  bool say_keep_alive = !close && request_.version_minor == 0;
+  AnswerConnection after = own_answer_connection(request_.framing != http::BodyFraming::none);  // body not read
+  bool close = after.close;
   if (ctx.reply_is_stored()) {
     // A stored response: its body goes out from where it is stored, next to a fresh head.
     std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.response_headers(),
                                                   ctx.reply_body().size(),
-                                                  close ? "close" : say_keep_alive ? "keep-alive" : "");
+                                                  close ? "close" : after.tell_keep_alive ? "keep-alive" : "");
     bool with_body = request_.method != "HEAD" && ctx.reply_status() != 204 && ctx.reply_status() != 304;
     std::string_view body = with_body ? ctx.reply_body() : std::string_view{};
     count_response_status(ctx.reply_status());
@@ -100,7 +98,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
   }
   // Headers earlier plugins set for the client (a rate limit's) go with the answer, as in Kong.
   std::string extra_headers = std::string(ctx.reply_headers()) + std::string(ctx.response_headers());
-  if (say_keep_alive) extra_headers += "Connection: keep-alive\r\n";
+  if (after.tell_keep_alive) extra_headers += kKeepAliveLine;
   co_return co_await send_response(&ex, ctx.reply_status(),
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,
                                                        request_.method == "HEAD"),

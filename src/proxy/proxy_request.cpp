@@ -26,9 +26,6 @@ std::int64_t budget_seconds(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// The answers RFC 5861 counts as errors (stale-if-error): a plugin may answer instead.
-bool is_server_error(int status) { return status == 500 || status == 502 || status == 503 || status == 504; }
-
 }  // namespace
 
 // The status a failed attempt is answered with: 504 when it timed out, 503 for a local limit.
@@ -107,7 +104,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
                           svc.retry_on_statuses.end();
       if (!retry_status || !may_retry(ex, outcome, retries_done)) {
         ex.note_upstream(status);
-        if (is_server_error(status) && plugins_answer_failure(ex, status)) {
+        if (plugin::is_upstream_error_status(status) && plugins_answer_failure(ex, status)) {
           conn.reset();  // the error response is dropped with its connection
           co_return co_await send_plugin_reply(ex);
         }
