@@ -10,9 +10,12 @@ from conftest import curl, demo_config
 
 
 def wrk(url, seconds, connections=16):
-    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "5s", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    run = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "5s", url],
+                         capture_output=True, text=True, timeout=seconds + 30)
+    out = run.stdout
     m = re.search(r"(\d+) requests in", out)
+    if not m:  # wrk itself failed: say how, so the assertion below shows it
+        out += "\nwrk exited with %d; stderr: %s" % (run.returncode, run.stderr)
     return out, int(m.group(1)) if m else 0
 
 

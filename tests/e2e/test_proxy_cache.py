@@ -201,6 +201,7 @@ def kong_yml(port, port2):
         route("stale-if-error", ["/sie"], cache_ttl=1, stale_if_error=30),
         route("swr", ["/swr"], cache_ttl=1, stale_while_revalidate=30),
         route("products", ["/products"]),
+        route("quiet", ["/quiet"], response_headers={"age": False, "X-Cache-Status": False, "X-Cache-Key": False}),
         route("post", ["/post"], request_method=["GET", "POST"]),
         route("small", ["/small"], memory={"dictionary_name": "small", "max_bytes": 262144}),
     ]
@@ -325,6 +326,15 @@ def test_miss_then_hit(gw, backend):
     assert second.body == first.body
     assert second.headers["Content-Type"] == "application/json"
     assert backend.count("/plain/one") == 1
+
+
+def test_diagnostic_headers_turned_off_unless_kong_debug(gw, backend):
+    first, second = twice(gw, "/quiet/plain")
+    assert backend.count("/quiet/plain") == 1 and second.body == first.body  # still cached
+    for answer in (first, second):
+        assert not {"Age", "X-Cache-Status", "X-Cache-Key"} & set(answer.headers.keys()), answer
+    debug = fetch(gw, "/quiet/plain", headers={"Kong-Debug": "1"})
+    assert debug.cache == "Hit" and HEX64.match(debug.key or "") and debug.headers.get("Age") is not None, debug
 
 
 def test_entry_expires_after_cache_ttl(gw, backend):
