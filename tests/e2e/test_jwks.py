@@ -97,6 +97,9 @@ def setup(tmp_path):
     path = tmp_path / "kong.yml"
     path.write_text(json.dumps(cfg))
     portico = Portico(path)
+    # The two provider routes hold two key sets (their timeouts differ), each fetched once at
+    # start; the tests count the provider's fetches, so they begin after both have landed.
+    assert eventually(lambda: counters(portico).get("jwt_jwks_refreshes", 0) >= 2)
     yield portico, provider, backend
     portico.close()
     backend.close()
