@@ -4,7 +4,8 @@
 # cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|portico3|nginx WORKDIR BACKEND_PORT
 # (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml;
 #  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
-#  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf)
+#  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
+#  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,12 +18,14 @@ if [ "$name" = portico-auth ]; then
   source "$work/cg-tokens.env"
   request_args=(--path /auth/users/1 --header "apikey: $BENCH_KEY" --header "Authorization: Bearer $HS256_TOKEN")
 fi
+[ "$name" = portico-agg ] && request_args=(--path /dashboard)
 total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache)
+    portico|portico3|portico-auth|portico-cache|portico-agg)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
+      [ "$name" = portico-agg ] && conf=kong-aggregate.yml
       sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \

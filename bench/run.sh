@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_ADMIN=1, SKIP_MICRO=1.
+# SKIP_AGGREGATE=1, SKIP_ADMIN=1, SKIP_MICRO=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,7 +19,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; medians are reported
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
-PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509
+PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -41,6 +41,7 @@ sed -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/ha
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -59,6 +60,8 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     nginx-cache) taskset -c 0 nginx -c "$WORK/nginx-cache.conf" -p "$WORK" & ;;
     portico-cache) taskset -c 0 "$BIN" run -c "$WORK/kong-cache.yml" --proxy-listen 127.0.0.1:$PORTICO_CACHE_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-agg) taskset -c 0 "$BIN" run -c "$WORK/kong-aggregate.yml" --proxy-listen 127.0.0.1:$PORTICO_AGG_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -276,6 +279,34 @@ if [ "${SKIP_CACHE:-0}" != 1 ]; then
   sleep 0.5
 fi
 
+# Aggregation (issue 12): GET /dashboard fans out to three backend calls and answers one
+# composed object, raced against a plain proxied request (one upstream call) on the same core;
+# then the latency it adds at moderate load: p99 through /dashboard vs straight to the backend.
+if [ "${SKIP_AGGREGATE:-0}" != 1 ]; then
+  say ""
+  say "## aggregation: 3 backend calls composed vs one proxied request (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-agg; agg_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_AGG_PORT
+  say "answer: $(curl -s -D - "http://127.0.0.1:$PORTICO_AGG_PORT/dashboard" | grep -ai '^x-portico-completed' | tr -d '\r')"
+  OTHER_PATH=/dashboard race_rounds "aggregate(3 calls) / proxied" $PORTICO_PORT $PORTICO_AGG_PORT
+  kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
+  say "added latency at moderate load (wrk -t1 -c4 -d${DURATION}s, $ROUNDS rounds): p99 via /dashboard vs the backend directly"
+  direct=(); composed=(); added=()
+  for round in $(seq "$ROUNDS"); do
+    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$BACKEND_PORT/users/1" > "$WORK/wrk-direct.txt"
+    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_AGG_PORT/dashboard" > "$WORK/wrk-agg.txt"
+    read -r _ _ d99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-direct.txt")
+    read -r a_rps _ a99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-agg.txt")
+    echo "  raw added latency round $round: backend p99 $d99 ms, /dashboard p99 $a99 ms ($a_rps req/s)" >> "$OUT"
+    direct+=("$d99"); composed+=("$a99"); added+=("$(/usr/bin/python3 -c "print('%.3f' % ($a99 - $d99))")")
+  done
+  say "$(printf 'p99 backend direct %s ms, via aggregate %s ms, added %s ms (medians)' "$(median "${direct[@]}")" \
+    "$(median "${composed[@]}")" "$(median "${added[@]}")")"
+  kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
   say ""
   say "## memory per idle keep-alive connection (10,000 connections, one request each, then idle)"
@@ -292,11 +323,11 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico portico3 portico-auth portico-cache nginx nginx-cache; do
+  for name in portico portico3 portico-auth portico-cache portico-agg nginx nginx-cache; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
-  say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits)"
+  say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed)"
 fi
 
 if [ "${SKIP_ADMIN:-0}" != 1 ]; then

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Starts the demo backends and Portico with examples/kong.yml imported into a fresh embedded
-# store (build/demo-data), so that the Admin API can change it live; prints what to try, and
+# store (build/demo-data), so that the Admin API can change it live, and a second Portico node
+# serving the Backend-for-Frontend example (examples/bff.yml, DB-less); prints what to try, and
 # stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROXY=${PORTICO_DEMO_PROXY:-127.0.0.1:8000}
 ADMIN=${PORTICO_DEMO_ADMIN:-127.0.0.1:8001}
+BFF=${PORTICO_DEMO_BFF:-127.0.0.1:8010}
+BFF_ADMIN=${PORTICO_DEMO_BFF_ADMIN:-127.0.0.1:8011}
 pids=()
 cleanup() {
   trap - INT TERM EXIT
@@ -30,9 +33,14 @@ rm -rf "$DATA"
 ./build/release/portico config --data-dir "$DATA" db_import examples/kong.yml
 ./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY" --admin-listen "$ADMIN" &
 pids+=($!)
-for _ in $(seq 50); do
-  (exec 3<>/dev/tcp/${PROXY%:*}/${PROXY##*:}) 2>/dev/null && break
-  sleep 0.1
+# The BFF node: one request fans out to the services and comes back shaped per client.
+./build/release/portico run -c examples/bff.yml --proxy-listen "$BFF" --admin-listen "$BFF_ADMIN" --access-log off &
+pids+=($!)
+for listener in "$PROXY" "$BFF"; do
+  for _ in $(seq 50); do
+    (exec 3<>/dev/tcp/${listener%:*}/${listener##*:}) 2>/dev/null && break
+    sleep 0.1
+  done
 done
 
 cat <<MSG
@@ -53,6 +61,11 @@ Try:
   curl -i http://$PROXY/nowhere                          # 404 with Kong's JSON body
   curl -s http://$ADMIN/status
   curl -s http://$ADMIN/upstreams/orders-upstream/health  # targets' health as Portico sees it
+The Backend-for-Frontend node (examples/bff.yml) on http://$BFF: one call, four services, shaped per client:
+  curl -s -H 'Host: m.example.com' 'http://$BFF/dashboard?user_id=1'   # mobile: {"user":{"id","name"},"unread_count":1}
+  curl -s -H 'X-Client: mobile' 'http://$BFF/dashboard?user_id=2'      # the same, chosen by a header
+  curl -s 'http://$BFF/dashboard?user_id=1'                            # web: full user, activity, recommendations
+  curl -i 'http://$BFF/dashboard'                                      # 400: names the missing {query.user_id}
 A live change through the Admin API (Kong's calls; stored in $DATA, kept across restarts):
   curl -s -X POST http://$ADMIN/services --data name=catalog --data url=http://127.0.0.1:9104/products
   curl -s -X POST http://$ADMIN/services/catalog/routes --data 'paths[]=/catalog'

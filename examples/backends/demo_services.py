@@ -4,12 +4,15 @@
 Each service is a small JSON API on its own loopback port, served by the standard
 library only (so it runs with Debian's /usr/bin/python3 and nothing else):
 
-  users          GET /users, /users/{id}      (v1 shape)
+  users          GET /users, /users/{id}      (v1 shape), /users/{id}/activity
   users-v2       GET /users, /users/{id}      (v2 shape: nested name, links)
   orders         GET /orders, /orders/{id}; POST /orders
-  products       GET /products, /products/{id}
+  products       GET /products, /products/{id}, /products/recommendations?plan=P
   notifications  GET /notifications; POST /notifications
   payments       GET /payments/{id}; POST /payments
+
+List endpoints filter on any query argument naming a field (/orders?user_id=1,
+/notifications?user_id=1&read=false), so a gateway can compose per-user views.
 
 Every service also answers:
   GET /slow?ms=N     waits N ms, then answers (graceful-shutdown tests)
@@ -53,6 +56,13 @@ NOTIFICATIONS = [
     {"id": "n-1", "user_id": 1, "channel": "email", "message": "Your order 5001 has shipped", "read": False},
     {"id": "n-2", "user_id": 2, "channel": "push", "message": "Payment received", "read": True},
 ]
+ACTIVITY = [
+    {"user_id": 1, "at": "2026-11-30T08:12:00Z", "event": "login", "detail": "web"},
+    {"user_id": 1, "at": "2026-11-30T08:15:00Z", "event": "order", "detail": "5001"},
+    {"user_id": 2, "at": "2026-11-29T17:40:00Z", "event": "login", "detail": "mobile"},
+]
+# Products suggested per subscription plan.
+RECOMMENDED = {"pro": [103, 101], "team": [102, 103], "free": [102]}
 PAYMENTS = [
     {"id": "pay_1", "order_id": 5001, "status": "captured", "amount": {"amount": 12900, "currency": "EUR"},
      "method": "card"},
@@ -64,6 +74,22 @@ def user_v2(u):
     return {"id": u["id"], "username": u["username"], "name": {"first": first, "last": last},
             "contact": {"email": u["email"]}, "subscription": {"plan": u["plan"]},
             "links": {"self": "/users/%d" % u["id"], "orders": "/orders?user_id=%d" % u["id"]}}
+
+
+def base_of(service):
+    return service.split("-")[0]
+
+
+def matches(item, query):
+    """Whether `item` has every queried field with the queried value (booleans as true/false)."""
+    for key, values in query.items():
+        if key not in item:
+            continue
+        value = item[key]
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if text != values[0]:
+            return False
+    return True
 
 
 def find(items, key):
@@ -122,8 +148,16 @@ class Handler(BaseHTTPRequestHandler):
             "users": [user_v2(u) for u in USERS] if self.service == "users-v2" else USERS,
             "orders": ORDERS, "products": PRODUCTS, "notifications": NOTIFICATIONS, "payments": PAYMENTS,
         }[self.service.split("-")[0]]
+        if base_of(self.service) == "users" and len(parts) == 2 and parts[1] == "activity":
+            events = [e for e in ACTIVITY if str(e["user_id"]) == parts[0]]
+            return self.send_json(200, {"data": events, "total": len(events)})
+        if base_of(self.service) == "products" and parts == ["recommendations"]:
+            ids = RECOMMENDED.get(query.get("plan", ["free"])[0], [])
+            picks = [p for p in PRODUCTS if p["id"] in ids]
+            return self.send_json(200, {"data": picks, "total": len(picks)})
         if not parts:
-            return self.send_json(200, {"data": table, "total": len(table), "service": self.service})
+            rows = [item for item in table if matches(item, query)]
+            return self.send_json(200, {"data": rows, "total": len(rows), "service": self.service})
         item = find(table, parts[0])
         if item is None:
             return self.send_json(404, {"message": "%s %s not found" % (self.service, parts[0])})

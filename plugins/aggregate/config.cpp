@@ -1,6 +1,7 @@
 #include "plugins/aggregate/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <set>
@@ -10,7 +11,7 @@ namespace {
 
 using schema::Errors;
 
-const std::set<std::string, std::less<>> kSources = {"query", "path", "header", "jwt", "consumer"};
+const std::set<std::string, std::less<>> kSources = {"query", "path", "header", "jwt", "consumer", "body"};
 
 std::string at(std::size_t i, std::string_view field) {
   return "backends[" + std::to_string(i) + "]" + (field.empty() ? "" : ".") + std::string(field);
@@ -20,12 +21,32 @@ std::string at(std::size_t i, std::string_view field) {
 std::string check_url(const std::string& url) {
   std::string_view rest = url;
   if (rest.starts_with("http://")) rest.remove_prefix(7);
-  else if (rest.starts_with("https://")) rest.remove_prefix(8);
-  else return "only http:// and https:// URLs";
+  else if (rest.starts_with("https://")) return "https:// backends are not supported yet (upstream TLS comes with the TLS issue)";
+  else return "only http:// URLs";
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.empty()) return "the URL has no host";
   if (authority.find('{') != std::string_view::npos) return "the host of a URL cannot come from a template";
   return {};
+}
+
+// Headers that say how a message is framed or routed: the gateway writes its own, so a client's
+// copy forwarded as is could duplicate Host or announce a body that never comes.
+bool is_connection_header(std::string_view name) {
+  static const std::set<std::string, std::less<>> kRefused = {
+      "host",    "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
+      "upgrade", "te",             "trailer",           "expect",     "content-type"};
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return kRefused.count(lower) != 0;
+}
+
+void check_forward_headers(const std::vector<std::string>& names, const std::string& field, Errors& errors) {
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (is_connection_header(names[k])) {
+      errors.push_back({field + "[" + std::to_string(k) + "]",
+                        "'" + names[k] + "' is written by the gateway itself and cannot be forwarded"});
+    }
+  }
 }
 
 void parse_templates(BackendConfig& b, std::size_t i, Errors& errors) {
@@ -52,7 +73,7 @@ void check_references(const BackendConfig& b, std::size_t i, const std::set<std:
       }
       if (names.count(ref.source) == 0) {
         errors.push_back({at(i, field), "unknown template source '" + ref.source + "' in " + ref.text() +
-                                            " (query, path, header, jwt, consumer, or a backend in depends_on)"});
+                                            " (query, path, header, jwt, consumer, body, or a backend in depends_on)"});
       } else if (std::find(b.depends_on.begin(), b.depends_on.end(), ref.source) == b.depends_on.end()) {
         errors.push_back({at(i, field), ref.text() + " reads backend '" + ref.source + "', which is not in depends_on"});
       }
@@ -113,6 +134,7 @@ void order_backends(AggregateConfig& c, const std::map<std::string, std::size_t,
 }
 
 void finish(AggregateConfig& c, Errors& errors) {
+  check_forward_headers(c.forward_headers, "forward_headers", errors);
   if (static_cast<int>(c.backends.size()) > c.max_backends) {
     errors.push_back({"backends", "more than max_backends (" + std::to_string(c.max_backends) + ") backends"});
     return;
@@ -140,8 +162,13 @@ void finish(AggregateConfig& c, Errors& errors) {
     }
     parse_templates(b, i, errors);
     read_shaping(b, i, errors);
+    check_forward_headers(b.forward_headers, at(i, "forward_headers"), errors);
   }
   for (std::size_t i = 0; i < c.backends.size(); ++i) {
+    const std::string& group = c.backends[i].group;
+    if (!group.empty() && index.count(group) != 0 && c.backends[index.at(group)].group.empty()) {
+      errors.push_back({at(i, "group"), "group '" + group + "' is also the key of backend '" + group + "'"});
+    }
     for (const auto& dep : c.backends[i].depends_on) {
       if (names.count(dep) == 0) errors.push_back({at(i, "depends_on"), "unknown backend '" + dep + "'"});
     }

@@ -87,7 +87,14 @@ TEST(AggregateConfig, MistakesAreRefusedWithTheFieldsPath) {
   has(errors_of(with_backends(R"({"name": "a", "url": "http://a/", "service": "s"})")), "url and service are exclusive");
   has(errors_of(with_backends(R"({"name": "a", "url": "http://{query.host}/x"})")),
       "config.backends[0].url: the host of a URL cannot come from a template");
-  has(errors_of(with_backends(R"({"name": "a", "url": "file:///etc/passwd"})")), "only http:// and https:// URLs");
+  has(errors_of(with_backends(R"({"name": "a", "url": "file:///etc/passwd"})")), "only http:// URLs");
+  has(errors_of(with_backends(R"({"name": "a", "url": "https://a/"})")), "https:// backends are not supported yet");
+  has(errors_of(with_backends(R"({"name": "a", "url": "http://a/", "forward_headers": ["X-Ok", "Host"]})")),
+      "config.backends[0].forward_headers[1]: 'Host' is written by the gateway itself and cannot be forwarded");
+  has(errors_of(R"({"forward_headers": ["content-length"], "backends": [{"name": "a", "url": "http://a/"}]})"),
+      "config.forward_headers[0]: 'content-length' is written by the gateway itself");
+  has(errors_of(with_backends(R"({"name": "a", "url": "http://a/", "group": "b"}, {"name": "b", "url": "http://b/"})")),
+      "config.backends[0].group: group 'b' is also the key of backend 'b'");
   has(errors_of(with_backends(R"({"name": "a", "url": "http://a/{cookie.x}"})")),
       "config.backends[0].url: unknown template source 'cookie' in {cookie.x}");
   has(errors_of(with_backends(R"({"name": "a", "url": "http://a/{consumer.email}"})")), "a consumer has only id and username");

@@ -31,6 +31,19 @@ namespace {
 
 using Segments = std::vector<const std::vector<std::string>*>;
 
+// Rebuilds `object` member by member in its order, under the key `rename(key)` gives (nullopt:
+// dropped). boost::json's erase moves the last member into the gap; answers keep the
+// backend's field order.
+template <typename Rename>
+void rebuild_in_order(json::object& object, Rename rename) {
+  json::object kept(object.storage());
+  kept.reserve(object.size());
+  for (auto& member : object) {
+    if (auto key = rename(member.key())) kept.emplace(*key, std::move(member.value()));
+  }
+  object = std::move(kept);
+}
+
 // Keeps, in `v`, what the paths (each from `depth`) allow.
 void keep_at(json::value& v, const Segments& paths, std::size_t depth) {
   if (v.is_array()) {
@@ -47,15 +60,15 @@ void keep_at(json::value& v, const Segments& paths, std::size_t depth) {
       if (depth + 1 == p->size()) whole = true;
       else deeper.push_back(p);
     }
-    if (whole) {
-      ++it;
-    } else if (!deeper.empty()) {
-      keep_at(it->value(), deeper, depth + 1);
-      ++it;
-    } else {
-      it = object.erase(it);
-    }
+    if (!whole && !deeper.empty()) keep_at(it->value(), deeper, depth + 1);
+    ++it;
   }
+  rebuild_in_order(object, [&](std::string_view key) -> std::optional<std::string_view> {
+    for (const auto* p : paths) {
+      if ((*p)[depth] == key) return key;
+    }
+    return std::nullopt;
+  });
 }
 
 void remove_at(json::value& v, const std::vector<std::string>& path, std::size_t depth) {
@@ -66,7 +79,11 @@ void remove_at(json::value& v, const std::vector<std::string>& path, std::size_t
   if (!v.is_object()) return;
   json::object& object = v.as_object();
   if (depth + 1 == path.size()) {
-    object.erase(path[depth]);
+    if (!object.contains(path[depth])) return;
+    rebuild_in_order(object, [&](std::string_view key) -> std::optional<std::string_view> {
+      if (key == path[depth]) return std::nullopt;
+      return key;
+    });
     return;
   }
   if (auto* next = object.if_contains(path[depth])) remove_at(*next, path, depth + 1);
@@ -80,11 +97,13 @@ void rename_at(json::value& v, const std::vector<std::string>& path, std::size_t
   if (!v.is_object()) return;
   json::object& object = v.as_object();
   if (depth + 1 == path.size()) {
-    auto it = object.find(path[depth]);
-    if (it == object.end() || path[depth] == to) return;
-    json::value moved = std::move(it->value());
-    object.erase(it);
-    object[to] = std::move(moved);
+    if (!object.contains(path[depth]) || path[depth] == to) return;
+    // In the renamed field's place; a field already called `to` is replaced.
+    rebuild_in_order(object, [&](std::string_view key) -> std::optional<std::string_view> {
+      if (key == to) return std::nullopt;
+      if (key == path[depth]) return std::string_view(to);
+      return key;
+    });
     return;
   }
   if (auto* next = object.if_contains(path[depth])) rename_at(*next, path, depth + 1, to);

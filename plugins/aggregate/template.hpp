@@ -33,7 +33,9 @@ class Template {
 
   // A reference's value, or nullopt when the request has none.
   using Lookup = std::function<std::optional<std::string>(const Reference&)>;
-  enum class Encoding { url, none };  // url: percent-encoded (paths, queries); none: as is (bodies)
+  // url: percent-encoded (paths, queries); json_string: escaped for the inside of a JSON
+  // string (bodies: `{"name": "{body.name}"}`), so no value can end the string.
+  enum class Encoding { url, json_string };
   struct Result {
     std::string text;
     const Reference* missing = nullptr;  // set when a value was missing (text is then partial)

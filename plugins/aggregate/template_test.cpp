@@ -65,9 +65,12 @@ TEST(AggregateTemplate, HostileValuesCannotChangeTheUrlsShape) {
   EXPECT_EQ(r.text, "/users/..%2Fadmin%3Fx%3D1%23f/orders?status=open%26admin%3Dtrue%0D%0AX-Evil%3A%201");
   EXPECT_EQ(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
   EXPECT_EQ(percent_encode("\xC3\xA9 /"), "%C3%A9%20%2F");
-  // Not in a URL (a header's value), values go in as they are.
-  EXPECT_EQ(parsed("Bearer {header.token}").render(from({{"header.token", "a b"}}), Template::Encoding::none).text,
-            "Bearer a b");
+  // In a JSON body, values are escaped for a JSON string: quotes, backslashes and control
+  // characters cannot end the string or add a field.
+  EXPECT_EQ(parsed("{{\"name\": \"{body.name}\"}}")
+                .render(from({{"body.name", "a\", \"admin\": true, \"x\": \"\\\n"}}), Template::Encoding::json_string)
+                .text,
+            "{\"name\": \"a\\\", \\\"admin\\\": true, \\\"x\\\": \\\"\\\\\\n\"}");
 }
 
 }  // namespace

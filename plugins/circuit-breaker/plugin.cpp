@@ -129,6 +129,8 @@ const Schema& circuit_breaker_schema() {
       .check = nullptr,
       .instantiate = instantiate,
       .admin_endpoints = {{"/circuit-breakers", {"GET", "HEAD"}, list_breakers}},
+      // A service's breaker also guards the calls the aggregate plugin makes to it.
+      .guards_upstream = true,
   };
   return schema;
 }

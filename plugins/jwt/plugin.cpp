@@ -187,7 +187,7 @@ class Jwt final : public Instance {
       Verifier v;
       if (auto hit = cache_.find(compact); hit && reuse(*hit, ctx, v)) {
         g_cache_hits.fetch_add(1, std::memory_order_relaxed);
-        return finish_verified(ctx, hit->claims, v);
+        return finish_verified(ctx, compact, hit->claims, v);
       }
     }
     Token token;
@@ -216,7 +216,7 @@ class Jwt final : public Instance {
       entry->kid = std::string(v.kid);
       cache_.remember(compact, std::move(entry));
     }
-    return finish_verified(ctx, token.claims, v);
+    return finish_verified(ctx, compact, token.claims, v);
   }
 
   // Whether a cached verification still holds (its key is still the one in use), filling `v`.
@@ -234,7 +234,8 @@ class Jwt final : public Instance {
     return true;
   }
 
-  Verdict finish_verified(RequestContext& ctx, const json::object& claims, const Verifier& v) const {
+  Verdict finish_verified(RequestContext& ctx, std::string_view compact, const json::object& claims,
+                          const Verifier& v) const {
     if (auto problem = plugins::jwt::check_claims(config_, claims, plugins::jwt::now_seconds())) {
       json::object errors;
       errors[problem->claim] = problem->problem;
@@ -243,7 +244,17 @@ class Jwt final : public Instance {
     }
     std::string_view unsendable = plugins::jwt::forward_claims(config_, claims, ctx);
     if (!unsendable.empty()) return fail(ctx, "Bad token; claim '" + std::string(unsendable) + "' cannot be sent in a header");
-    return identify(ctx, claims, v);
+    Verdict verdict = identify(ctx, claims, v);
+    // The claims, for plugins that read them ({jwt.sub} in the aggregate plugin's templates).
+    if (verdict == Verdict::passed) ctx.set_verified_claims(ctx.store(payload_part(compact)));
+    return verdict;
+  }
+
+  // The payload of a compact JWS (header.payload.signature), still base64url.
+  static std::string_view payload_part(std::string_view compact) {
+    std::size_t first = compact.find('.');
+    std::size_t second = compact.find('.', first + 1);
+    return compact.substr(first + 1, second - first - 1);
   }
 
   // jwt_secrets: the secret named by the key claim.

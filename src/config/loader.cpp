@@ -144,7 +144,7 @@ class Loader : public YamlReader {
     }
     std::string service_ref;
     YAML::Node service_node = node["service"];
-    if (service_node) {
+    if (service_node && !service_node.IsNull()) {
       if (service_index) {
         add(service_node, path + ".service", "a nested route cannot name its service");
       } else if (service_node.IsScalar()) {
@@ -159,9 +159,7 @@ class Loader : public YamlReader {
     if (r.id.empty()) r.id = derive_entity_id("route", r.name.empty() ? path : r.name);
     if (service_index) {
       r.service_index = *service_index;
-    } else if (service_ref.empty()) {
-      if (!service_node) add(node, path + ".service", "required field missing");
-    } else {
+    } else if (!service_ref.empty()) {
       pending_.push_back({service_ref, service_node, path + ".service"});
       pending_route_index_.push_back(cfg_.routes.size());
     }

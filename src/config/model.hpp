@@ -55,7 +55,10 @@ struct ServiceConfig {
 struct RouteConfig {
   std::string id;
   std::string name;
-  std::size_t service_index = 0;  // into DeclarativeConfig::services
+  // Into DeclarativeConfig::services; kNoService for a service-less route (Kong's: only a
+  // plugin that answers, such as aggregate, serves it; otherwise 503 after the access phase).
+  static constexpr std::size_t kNoService = static_cast<std::size_t>(-1);
+  std::size_t service_index = kNoService;
   std::vector<std::string> protocols{"http", "https"};
   std::vector<std::string> methods;
   std::vector<std::string> hosts;

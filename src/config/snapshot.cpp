@@ -85,7 +85,8 @@ std::string healthchecks_key(const Healthchecks& h) {
 }
 
 // One instance per enabled plugin entry, then each route's chains.
-void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared, boost::asio::io_context* control) {
+void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared, boost::asio::io_context* control,
+                   const HostLookup& lookup) {
   const DeclarativeConfig& cfg = snap.config;
   snap.plugin_instances.resize(cfg.plugins.size());
   for (std::size_t i = 0; i < cfg.plugins.size(); ++i) {
@@ -100,6 +101,9 @@ void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared, boost::as
     if (e.route != PluginEntry::kNone) add_scope("route", cfg.routes[e.route].id, cfg.routes[e.route].name);
     if (e.consumer != PluginEntry::kNone) add_scope("consumer", cfg.consumers[e.consumer].id, cfg.consumers[e.consumer].username);
     plugin::BuildContext ctx{shared, cfg, key, scope.empty() ? "global" : scope, control};
+    ctx.resolve = [&lookup](const std::string& host, int port, std::string& error) {
+      return addresses_of(host, port, lookup, error);
+    };
     // A plugin that cannot be built fails the whole snapshot (the old one keeps serving):
     // leaving out, say, an auth plugin would open the route.
     snap.plugin_instances[i] = e.schema->instantiate(*e.config, ctx);
@@ -108,6 +112,10 @@ void build_plugins(Snapshot& snap, proxy::SharedStateRegistry& shared, boost::as
   snap.route_chains.reserve(cfg.routes.size());
   for (std::size_t ri = 0; ri < cfg.routes.size(); ++ri) {
     snap.route_chains.push_back(plugin::resolve_chains(cfg, snap.plugin_instances, ri));
+  }
+  snap.service_guards.reserve(cfg.services.size());
+  for (std::size_t si = 0; si < cfg.services.size(); ++si) {
+    snap.service_guards.push_back(plugin::resolve_service_guards(cfg, snap.plugin_instances, si));
   }
 }
 
@@ -133,6 +141,11 @@ std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config) {
   for (const auto& s : config.services) {
     if (!upstream_names.count(s.host)) add(s.host);
   }
+  std::vector<std::string> plugin_hosts;
+  for (const auto& e : config.plugins) {
+    if (e.enabled && e.schema != nullptr && e.schema->hosts && e.config) e.schema->hosts(*e.config, plugin_hosts);
+  }
+  for (const auto& h : plugin_hosts) add(h);
   return names;
 }
 
@@ -268,7 +281,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
   }
 
   auto t_balancers = std::chrono::steady_clock::now();
-  build_plugins(*snap, shared, control);
+  build_plugins(*snap, shared, control, lookup);
   auto t_plugins = std::chrono::steady_clock::now();
   snap->router = std::make_unique<router::Router>(cfg);
   auto t_router = std::chrono::steady_clock::now();

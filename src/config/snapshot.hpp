@@ -66,14 +66,17 @@ struct Snapshot {
   std::vector<std::shared_ptr<const plugin::Instance>> plugin_instances;
   // Parallel to config.routes: the plugins that run for each route, in order.
   std::vector<plugin::Chains> route_chains;
+  // Parallel to config.services: the plugins guarding each service on the gateway's own
+  // calls to it (plugin::resolve_service_guards).
+  std::vector<plugin::Chains> service_guards;
   std::set<std::string> hostnames;  // names whose addresses it uses (re-resolved on TTL expiry)
   std::uint64_t generation = 0;
 
   const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;
 };
 
-// Host names the snapshot needs addresses for (targets and service hosts that are not
-// upstreams; IP literals and "localhost" excluded).
+// Host names the snapshot needs addresses for (targets, service hosts that are not
+// upstreams, hosts plugins call directly; IP literals and "localhost" excluded).
 std::set<std::string> hostnames_to_resolve(const DeclarativeConfig& config);
 
 // The DNS answer for a host name, or nullptr when none is known.

@@ -87,6 +87,19 @@ Chains resolve_chains(const config::DeclarativeConfig& config, const std::vector
   return chains;
 }
 
+Chains resolve_service_guards(const config::DeclarativeConfig& config,
+                              const std::vector<std::shared_ptr<const Instance>>& instances, std::size_t service_index) {
+  Chains chains;
+  Chain all = build_chain(config, instances, PluginEntry::kNone, service_index, PluginEntry::kNone);
+  for (const auto& entry : all.entries) {
+    if (!entry.schema->guards_upstream) continue;
+    chains.base.entries.push_back(entry);
+    chains.base.phases |= entry.schema->phases;
+  }
+  chains.phases = chains.base.phases;
+  return chains;
+}
+
 namespace {
 
 // After the plugin at ctx.access_index finished, moves to the next one: in the consumer's

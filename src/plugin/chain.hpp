@@ -48,6 +48,11 @@ struct Chains {
 Chains resolve_chains(const config::DeclarativeConfig& config,
                       const std::vector<std::shared_ptr<const Instance>>& instances, std::size_t route_index);
 
+// A service's upstream guards (plugins whose Schema::guards_upstream is set, scoped to that
+// service alone): what runs for the gateway's own calls to it. Control thread.
+Chains resolve_service_guards(const config::DeclarativeConfig& config,
+                              const std::vector<std::shared_ptr<const Instance>>& instances, std::size_t service_index);
+
 // Runs the access phase of ctx.chains() from the start until a plugin replies or
 // suspends, or the chain ends. Synchronous: no coroutine frame for the common case.
 Access run_access(RequestContext& ctx);

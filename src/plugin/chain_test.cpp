@@ -39,6 +39,7 @@ struct Fixture {
     cfg.routes.resize(2);
     cfg.routes[0].id = "r0";
     cfg.routes[1].id = "r1";
+    cfg.routes[0].service_index = cfg.routes[1].service_index = 0;
     cfg.consumers.resize(2);
     cfg.consumers[0].id = "c0";
     cfg.consumers[0].username = "alice";

@@ -20,6 +20,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -103,6 +104,10 @@ struct BuildContext {
   // The control thread's event loop, for plugins' background work (key refreshes...);
   // null in unit tests and benchmarks, where such work is not started.
   boost::asio::io_context* control = nullptr;
+  // The addresses of a host the plugin named through Schema::hosts (or an IP literal,
+  // "localhost"), from the snapshot's DNS answers; empty with `error` set when it has none.
+  std::function<std::vector<boost::asio::ip::tcp::endpoint>(const std::string& host, int port, std::string& error)>
+      resolve = nullptr;
 };
 
 // Reports problems found in a parsed config that need the whole configuration (e.g. an
@@ -144,6 +149,13 @@ struct Schema {
   std::function<std::shared_ptr<const Instance>(const ParsedConfig&, BuildContext&)> instantiate;
   // Optional: the Admin API endpoints the plugin adds.
   std::vector<AdminEndpoint> admin_endpoints = {};
+  // Protects the service itself rather than the edge (a circuit breaker): its service-scoped
+  // entries also run (access and log) for the calls the gateway makes to that service on a
+  // plugin's behalf (plugin/backend_client.hpp). Edge plugins (auth, rate limits) do not.
+  bool guards_upstream = false;
+  // Optional: the host names the plugin's config calls directly (a URL backend's), resolved
+  // with the services' names and handed to instantiate through BuildContext::resolve.
+  std::function<void(const ParsedConfig&, std::vector<std::string>& hosts)> hosts = nullptr;
 };
 
 // Schema::instantiate for an instance class constructed from (const ConfigT&, BuildContext&).

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <re2/re2.h>
 
 #include "http/header_view.hpp"
 #include "http/status.hpp"
 #include "plugin/chain.hpp"
+#include "router/router.hpp"
 
 namespace portico::plugin {
 
@@ -72,6 +74,9 @@ void RequestContext::reset() {
   consumer_ = nullptr;
   has_credential_ = false;
   credential_identifier_ = {};
+  match_ = nullptr;
+  verified_claims_ = {};
+  backend_client_ = nullptr;
   reply_status_ = 0;
   reply_body_ = reply_headers_ = {};
   stored_owner_.reset();
@@ -92,6 +97,21 @@ void RequestContext::reset() {
   saved_head_.clear();
   body_error_status_ = 0;
   body_error_ = {};
+}
+
+std::optional<std::string_view> RequestContext::path_capture(std::string_view name) const {
+  if (match_ == nullptr) return std::nullopt;
+  int index = -1;
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (name.size() <= 4) index = std::stoi(std::string(name));
+  } else if (match_->regex != nullptr) {
+    const auto& groups = match_->regex->NamedCapturingGroups();
+    if (auto it = groups.find(std::string(name)); it != groups.end()) index = it->second;
+  }
+  if (index < 1 || static_cast<std::size_t>(index) > match_->captures.size()) return std::nullopt;
+  std::string_view value = match_->captures[index - 1];
+  if (value.data() == nullptr) return std::nullopt;  // the group did not take part in the match
+  return value;
 }
 
 boost::asio::awaitable<bool> RequestContext::read_request_body() {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <memory_resource>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -22,11 +23,13 @@
 
 namespace portico::router {
 struct CompiledRoute;
+struct MatchResult;
 }
 
 namespace portico::plugin {
 
 class Instance;
+class BackendClient;
 struct Chains;
 struct Chain;
 
@@ -103,6 +106,12 @@ class RequestContext {
   const Chain* active_chain = nullptr;
   std::size_t access_index = 0;
 
+  // The route match (regex captures), set by the proxy after begin().
+  void set_match(const router::MatchResult* match) { match_ = match; }
+  // A capture of the route's regex path by name (`(?<user>...)`) or number ("1"), as Kong's
+  // uri_captures; nullopt when the path has no such group or it did not take part.
+  std::optional<std::string_view> path_capture(std::string_view name) const;
+
   // --- identity (Kong's kong.client.authenticate) ---
   // A credential proved who the caller is; sets Kong's identity headers upstream.
   void authenticate(const config::ConsumerConfig& consumer, std::string_view credential_identifier);
@@ -115,6 +124,14 @@ class RequestContext {
   bool has_credential() const { return has_credential_; }  // Kong's kong.client.get_credential()
   bool anonymous() const { return consumer_ != nullptr && !has_credential_; }
   std::string_view credential_identifier() const { return credential_identifier_; }
+  // The claims of the token an auth plugin verified (the jwt plugin): the compact token's
+  // payload part, base64url JSON, in the arena (valid for the request). Empty when none was verified.
+  void set_verified_claims(std::string_view payload_base64url) { verified_claims_ = payload_base64url; }
+  std::string_view verified_claims() const { return verified_claims_; }
+
+  // --- calls the gateway makes itself (plugin/backend_client.hpp), from access_async ---
+  void set_backend_client(BackendClient* client) { backend_client_ = client; }
+  BackendClient* backend_client() const { return backend_client_; }
 
   // --- answering from the access phase ---
   // Answers with Kong's error body {"message": "..."}; `extra_headers` are complete lines.
@@ -241,6 +258,9 @@ class RequestContext {
   bool capture_complete_ = false;
   std::string captured_;  // heap, like request_body_
 
+  const router::MatchResult* match_ = nullptr;
+  std::string_view verified_claims_;
+  BackendClient* backend_client_ = nullptr;
   BodyReader* body_reader_ = nullptr;
   bool body_read_ = false;
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)

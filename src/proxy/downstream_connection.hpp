@@ -19,12 +19,18 @@
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "http/header_view.hpp"
+#include "plugin/backend_client.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/request_context.hpp"
 #include "proxy/head_writer.hpp"
+#include "proxy/upstream_attempt.hpp"
 
 namespace portico {
 class Worker;
+}
+
+namespace portico::config {
+struct Snapshot;
 }
 
 namespace portico::proxy {
@@ -33,7 +39,7 @@ struct UpstreamConnection;
 struct Side;
 struct PumpResult;
 
-class DownstreamConnection : private plugin::BodyReader {
+class DownstreamConnection : private plugin::BodyReader, private plugin::BackendClient {
  public:
   DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port);
   ~DownstreamConnection();
@@ -61,6 +67,9 @@ class DownstreamConnection : private plugin::BodyReader {
   // Proxies a routed request: circuit breaker and limits, then attempts (balancer pick,
   // connection, request, response head) with retries, then relays the response.
   boost::asio::awaitable<Next> proxy_request(Exchange& ex);
+  // A service-less route: the access phase (a terminal plugin such as aggregate answers),
+  // else Kong's 503.
+  boost::asio::awaitable<Next> serve_without_service(Exchange& ex);
   // After an answer Portico makes itself (an error, a plugin's): the connection closes when it
   // must (`must_close`: the request's body was not read), the client asked (Connection: close,
   // HTTP/1.0 without keep-alive) or the gateway stops; an HTTP/1.0 client that keeps it is
@@ -80,25 +89,18 @@ class DownstreamConnection : private plugin::BodyReader {
   plugin::Access start_plugins(Exchange& ex);
   // BodyReader: reads the whole request body for a plugin (key-auth's key_in_body...).
   boost::asio::awaitable<bool> read_request_body(plugin::RequestContext& ctx) override;
+  // BackendClient: a call the gateway makes for a plugin (proxy/backend_call.hpp), with the
+  // snapshot the current request is served with.
+  boost::asio::awaitable<plugin::BackendResult> call(const plugin::RequestContext& parent,
+                                                     const plugin::BackendRequest& request) override;
   // Sends the upstream head and a body a plugin read, from memory.
   boost::asio::awaitable<PumpResult> send_buffered_body(Side& upstream, const std::string& body);
   // Answers with what a plugin set in ctx.reply().
   boost::asio::awaitable<Next> send_plugin_reply(Exchange& ex);
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
 
-  // How one attempt at the upstream ended (proxy_request.cpp).
-  enum class Attempt {
-    response,          // a response head was read
-    answered,          // the client was answered (its own fault: body too large, malformed...)
-    connect_error,     // refused, unreachable: nothing was sent
-    connect_timeout,
-    write_failed,      // the upstream broke off while the request was sent
-    write_timeout,
-    no_response,       // the upstream closed or reset before any response byte
-    read_timeout,      // no response head within read_timeout
-    invalid_response,  // malformed or ambiguous response head
-    overflow,          // an upstream limit (max_connections, max_pending_requests) is reached
-  };
+  // How one attempt at the upstream ended (proxy/upstream_attempt.hpp).
+  using Attempt = proxy::Attempt;
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
   // A new connection to ex.endpoint into `conn`; the failure, or nothing when connected.
   boost::asio::awaitable<std::optional<Attempt>> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
@@ -145,6 +147,7 @@ class DownstreamConnection : private plugin::BodyReader {
   bool trusted_peer_ = false;
   bool idle_ = false;
   bool closing_ = false;
+  const config::Snapshot* plugin_snapshot_ = nullptr;  // the current request's, while plugins run
   int pending_error_status_ = 0;
   std::string_view pending_error_;
   std::uint64_t retry_jitter_ = 0x2545F4914F6CDD1Dull;  // backoff jitter state

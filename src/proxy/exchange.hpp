@@ -29,10 +29,6 @@ inline constexpr std::string_view kUpstreamTimeout = "The upstream server is tim
 inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
 inline constexpr std::string_view kNoPeer = "failure to get a peer from the ring-balancer";
 
-inline bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
-}
-
 inline std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
   return d < 0 ? 0 : static_cast<std::uint64_t>(d);

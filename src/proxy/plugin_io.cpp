@@ -6,6 +6,7 @@
 #include "core/worker.hpp"
 #include "http/h1_parser.hpp"
 #include "http/status.hpp"
+#include "proxy/backend_call.hpp"
 #include "proxy/body_pump.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/io.hpp"
@@ -23,9 +24,17 @@ constexpr std::uint64_t kMaxPluginBody = 8 * 1024 * 1024;
 plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
   ex.plugins = worker_.plugin_contexts().take();
-  ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service->config, &chains);
+  ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service ? ex.service->config : nullptr, &chains);
   ex.plugins->set_body_reader(this);
+  ex.plugins->set_match(&ex.match);
+  ex.plugins->set_backend_client(this);
+  plugin_snapshot_ = ex.snapshot.get();
   return plugin::run_access(*ex.plugins);
+}
+
+asio::awaitable<plugin::BackendResult> DownstreamConnection::call(const plugin::RequestContext& parent,
+                                                                  const plugin::BackendRequest& request) {
+  co_return co_await call_backend(worker_, *plugin_snapshot_, parent, request);
 }
 
 asio::awaitable<PumpResult> DownstreamConnection::send_buffered_body(Side& upstream, const std::string& body) {

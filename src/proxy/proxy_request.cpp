@@ -13,35 +13,19 @@
 #include "proxy/exchange.hpp"
 #include "proxy/hash_input.hpp"
 #include "proxy/io.hpp"
+#include "proxy/upstream_attempt.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace portico::proxy {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// The retry budget's clock: whole seconds of the steady clock.
-std::int64_t budget_seconds(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-}  // namespace
-
-// The status a failed attempt is answered with: 504 when it timed out, 503 for a local limit.
-int DownstreamConnection::failure_status(Attempt failure) {
-  switch (failure) {
-    case Attempt::connect_timeout:
-    case Attempt::read_timeout:
-    case Attempt::write_timeout: return 504;
-    case Attempt::overflow: return 503;
-    default: return 502;
-  }
-}
+int DownstreamConnection::failure_status(Attempt failure) { return proxy::failure_status(failure); }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   const config::Snapshot& snap = *ex.snapshot;
+  if (route.service_index == config::RouteConfig::kNoService) co_return co_await serve_without_service(ex);
   ex.service = &snap.services[route.service_index];
   const config::ServiceConfig& svc = *ex.service->config;
   const Balancer& balancer = *snap.balancers[ex.service->balancer_index];
@@ -74,7 +58,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     }
     ex.upstream_request.hold(upstream->state->requests);
   }
-  if (svc.retries > 0 && ex.service->retry_budget) ex.service->retry_budget->deposit(budget_seconds(Clock::now()));
+  deposit_retry_budget(*ex.service);
   if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
   prepare_upstream_request(ex);
 
@@ -188,6 +172,21 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   co_return keep_alive ? Next::keep_alive : Next::close;
 }
 
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::serve_without_service(Exchange& ex) {
+  const router::CompiledRoute& route = *ex.match.route;
+  bool has_body = request_.framing != http::BodyFraming::none;
+  if (!route.accepts_http) {
+    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
+  }
+  if (!ex.snapshot->route_chains[route.route_index].empty()) {
+    plugin::Access access = start_plugins(ex);
+    if (access == plugin::Access::suspend) access = co_await plugin::finish_access(*ex.plugins);
+    if (access == plugin::Access::replied) co_return co_await send_plugin_reply(ex);
+  }
+  // Kong's answer for a service-less route no plugin answered.
+  co_return co_await send_error(&ex, 503, "no Service found with those values", has_body);
+}
+
 bool DownstreamConnection::plugins_answer_failure(Exchange& ex, int status) {
   if (!ex.plugins) return false;
   // A request body streamed upstream reused the buffer the request head's views point into:
@@ -264,87 +263,19 @@ void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::st
 }
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
-  const auto& svc = *ex.service->config;
-  if (retries_done >= svc.retries) return false;
-  if (ex.deadline != Clock::time_point{} && Clock::now() >= ex.deadline) return false;
-  switch (failure) {
-    case Attempt::connect_error:
-    case Attempt::connect_timeout:
-    case Attempt::overflow:
-      break;  // nothing reached the upstream: always safe
-    case Attempt::write_failed:
-    case Attempt::write_timeout:
-    case Attempt::no_response:
-    case Attempt::read_timeout:
-    case Attempt::response:
-      // The upstream may have acted on the request: only idempotent requests whose body
-      // (if any) was not consumed can be sent again.
-      if (ex.body_consumed || !is_idempotent(request_.method)) return false;
-      break;
-    case Attempt::invalid_response:
-    case Attempt::answered:
-      return false;
-  }
-  // The retry budget (opt-in) bounds the extra work retries put on the service. A failure
-  // that never reached it (connection refused or timed out, a local limit) cost it nothing,
-  // so retrying it is not budgeted: a dead target never makes the budget refuse a request.
-  bool reached_upstream = failure != Attempt::connect_error && failure != Attempt::connect_timeout &&
-                          failure != Attempt::overflow;
-  if (reached_upstream && ex.service->retry_budget && !ex.service->retry_budget->try_withdraw(budget_seconds(Clock::now()))) {
-    worker_.stats().retry_budget_exhausted.add();
-    return false;
-  }
-  return true;
+  bool replayable = !ex.body_consumed && is_idempotent(request_.method);
+  return retry_allowed(worker_, *ex.service, ex.deadline, failure, retries_done, replayable);
 }
 
 asio::awaitable<void> DownstreamConnection::back_off(const Exchange& ex, int retry_number) {
-  // The first retry goes at once to another target; later ones wait a full-jitter
-  // exponential backoff (base x 2^(n-2), capped), so a sick service is not hammered.
-  const auto& svc = *ex.service->config;
-  if (retry_number < 2 || svc.retry_backoff_base_ms <= 0) co_return;
-  long long cap = svc.retry_backoff_base_ms;
-  for (int i = 2; i < retry_number && cap < svc.retry_backoff_max_ms; ++i) cap *= 2;
-  cap = std::min<long long>(cap, svc.retry_backoff_max_ms);
-  retry_jitter_ ^= retry_jitter_ >> 12;
-  retry_jitter_ ^= retry_jitter_ << 25;
-  retry_jitter_ ^= retry_jitter_ >> 27;
-  auto wait = std::chrono::milliseconds(static_cast<long long>((retry_jitter_ * 0x2545F4914F6CDD1Dull) % (cap + 1)));
-  if (ex.deadline != Clock::time_point{}) {
-    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(ex.deadline - Clock::now()));
-  }
+  auto wait = backoff_delay(*ex.service->config, retry_number, retry_jitter_, ex.deadline);
   if (wait.count() <= 0) co_return;
   asio::steady_timer timer(socket_.get_executor(), wait);
   co_await timer.async_wait(use_tuple);
 }
 
 void DownstreamConnection::report_health(const Exchange& ex, Attempt outcome, int status) {
-  const config::UpstreamRuntime* upstream = ex.service->upstream;
-  if (upstream == nullptr || ex.endpoint == nullptr) return;
-  const auto& passive = upstream->config->healthchecks.passive;
-  if (!passive.enabled() && passive.healthy.successes == 0) return;
-  HealthEvent event = HealthEvent::success;
-  switch (outcome) {
-    case Attempt::response: {
-      StatusVerdict v = classify_status(status, passive.healthy, passive.unhealthy);
-      if (v == StatusVerdict::neutral) return;
-      event = v == StatusVerdict::failure ? HealthEvent::http_failure : HealthEvent::success;
-      break;
-    }
-    case Attempt::connect_error:
-    case Attempt::write_failed:
-    case Attempt::no_response:
-    case Attempt::invalid_response: event = HealthEvent::tcp_failure; break;
-    case Attempt::connect_timeout:
-    case Attempt::write_timeout:
-    case Attempt::read_timeout: event = HealthEvent::timeout; break;
-    case Attempt::answered:
-    case Attempt::overflow: return;
-  }
-  if (ex.endpoint->health->report(event, passive.healthy, passive.unhealthy)) {
-    bool healthy = ex.endpoint->health->healthy();
-    spdlog::warn("upstream '{}' target {} ({}) marked {} by passive health checks", upstream->config->name,
-                 ex.endpoint->target, ex.endpoint->pool_key, healthy ? "healthy" : "unhealthy");
-  }
+  report_passive_health(ex.service->upstream, ex.endpoint, outcome, status);
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure(Exchange& ex, Attempt failure) {
@@ -375,47 +306,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure
 asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::connect(Exchange& ex,
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
-  const Endpoint& ep = *ex.endpoint;
-  const config::UpstreamRuntime* upstream = ex.service->upstream;
-  CounterHold pending;
-  if (upstream != nullptr) {
-    const auto& limits = *upstream->config;
-    auto& state = *upstream->state;
-    if (limits.max_connections > 0 && state.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
-      ex.error_message = "upstream is over its max_connections limit";
-      worker_.stats().upstream_overflows.add();
-      co_return Attempt::overflow;
-    }
-    if (limits.max_pending_requests > 0) {
-      if (state.pending.load(std::memory_order_relaxed) >= limits.max_pending_requests) {
-        ex.error_message = "upstream is over its max_pending_requests limit";
-        worker_.stats().upstream_overflows.add();
-        co_return Attempt::overflow;
-      }
-      pending.hold(state.pending);
-    }
-  }
-  conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
-  conn->pool_key = ep.pool_key;
-  conn->deadline.arm(ex.within_deadline(svc.connect_timeout_ms));
-  auto [ec] = co_await conn->socket.async_connect(ep.address, use_tuple);
-  conn->deadline.disarm();
-  if (conn->deadline.expired()) ec = asio::error::timed_out;
-  if (!ec) {
-    boost::system::error_code ignored;
-    conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
-    if (upstream != nullptr && upstream->config->max_connections > 0) conn->counted.hold(upstream->state->connections);
-    worker_.stats().upstream_connects.add();
-    co_return std::nullopt;
-  }
-  conn.reset();
-  worker_.stats().upstream_connect_failures.add();
-  if (worker_.log_limiter().allow()) {
-    spdlog::warn("connect to {} for service '{}' failed: {} ({} similar lines suppressed)", ep.pool_key, svc.name,
-                 ec == asio::error::timed_out ? "timed out" : ec.message(), worker_.log_limiter().take_suppressed());
-  }
-  co_return ec == asio::error::timed_out ? Attempt::connect_timeout : Attempt::connect_error;
+  co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address, ex.endpoint->pool_key,
+                                      ex.service->upstream, svc.name,
+                                      ex.within_deadline(svc.connect_timeout_ms), conn, ex.error_message);
 }
 
 asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exchange& ex, bool force_fresh,

@@ -35,7 +35,7 @@ namespace portico::router {
 // A route compiled for matching. Owned by the Router; immutable after build.
 struct CompiledRoute {
   std::size_t route_index = 0;    // into DeclarativeConfig::routes
-  std::size_t service_index = 0;  // into DeclarativeConfig::services
+  std::size_t service_index = 0;  // into DeclarativeConfig::services, or RouteConfig::kNoService
   std::string name;
   std::vector<std::string> methods;
   struct HostPattern {

@@ -125,8 +125,9 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
     splice(c.services, mini.services.at(0));
   } else if (kind == "routes") {
     config::RouteConfig r = mini.routes.at(0);
-    r.service_index = index_of(c.services, mini.services.at(r.service_index).id);
-    if (r.service_index == kNone) {
+    bool serviceless = r.service_index == config::RouteConfig::kNoService;
+    if (!serviceless) r.service_index = index_of(c.services, mini.services.at(r.service_index).id);
+    if (!serviceless && r.service_index == kNone) {
       add_error(out, "service", "no service named '" + mini.services.at(0).id + "'");
       return out;
     }

@@ -108,9 +108,9 @@ def start_named_backend(ip, port, name, describe=None):
     return server
 
 
-def demo_config(backends):
-    """examples/kong.yml with the demo ports replaced by this test's ports."""
-    text = (SOURCE_DIR / "examples" / "kong.yml").read_text()
+def demo_config(backends, name="kong.yml"):
+    """examples/NAME (kong.yml, bff.yml) with the demo ports replaced by this test's ports."""
+    text = (SOURCE_DIR / "examples" / name).read_text()
     defaults = {"users": 9101, "users-v2": 9102, "orders": 9103, "products": 9104,
                 "notifications": 9105, "payments": 9106}
     for name, port in defaults.items():

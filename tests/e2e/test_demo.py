@@ -59,6 +59,36 @@ def test_demo_routes(backends, start_portico, tmp_path):
     assert json.loads(body)["server"]["total_requests"] >= 8
 
 
+def test_bff_example(backends, start_portico, tmp_path):
+    """examples/bff.yml as `make run` serves it: the README's BFF curl lines."""
+    cfg = tmp_path / "bff.yml"
+    cfg.write_text(demo_config(backends, "bff.yml"))
+    p = start_portico(cfg)
+    mobile = {"user": {"id": 1, "name": "Ada Lovelace"}, "unread_count": 1}
+    status, head, body = curl("-H", "Host: m.example.com", p.url("/dashboard?user_id=1"))
+    assert status == 200 and json.loads(body) == mobile
+    assert "X-Portico-Completed: true" in head
+    status, _, body = curl("-H", "X-Client: mobile", p.url("/dashboard?user_id=1"))
+    assert status == 200 and json.loads(body) == mobile
+    status, _, body = curl("-H", "X-Client: mobile", p.url("/dashboard?user_id=2"))
+    assert json.loads(body) == {"user": {"id": 2, "name": "Grace Hopper"}, "unread_count": 0}
+
+    status, head, body = curl(p.url("/dashboard?user_id=1"))
+    assert status == 200 and "X-Portico-Completed: true" in head
+    web = json.loads(body)
+    assert web["user"]["username"] == "ada" and "email" not in web["user"]
+    assert [o["id"] for o in web["activity"]["orders"]] == [5001]
+    assert [n["id"] for n in web["activity"]["notifications"]] == ["n-1"]
+    assert [e["info"] for e in web["activity"]["events"]] == ["web", "5001"]
+    # The user's plan ("pro") chose the recommendations; only id, name and price.amount kept.
+    assert web["recommendations"] == [{"id": 101, "name": "Mechanical keyboard", "price": {"amount": 12900}},
+                                      {"id": 103, "name": "27-inch monitor", "price": {"amount": 32900}}]
+
+    status, _, body = curl(p.url("/dashboard"))
+    assert status == 400
+    assert json.loads(body) == {"message": "missing value for {query.user_id} (backend 'user')"}
+
+
 def test_methods_are_routed(backends, start_portico, tmp_path):
     cfg = tmp_path / "kong.yml"
     cfg.write_text(demo_config(backends))

@@ -1,0 +1,244 @@
+// The aggregate plugin (issue 12; Portico's own, route scope, terminal): one request fans out
+// to several backends in parallel and is answered with one JSON object composed of their
+// shaped answers. The configuration is config.hpp, templates template.hpp, the values they
+// read values.hpp, the calls fanout.hpp, the answer compose.hpp; README.md for users.
+//
+//   access:       hands over to access_async (the calls are I/O).
+//   access_async: gathers the client's values (400 naming a missing one), reads the body when
+//                 a template needs it, runs the calls, answers 200 / 502 / 504.
+#include <boost/json.hpp>
+
+#include "http/header_view.hpp"
+#include "plugin/config_schema.hpp"
+#include "plugin/request_context.hpp"
+#include "plugins/aggregate/compose.hpp"
+#include "plugins/aggregate/config.hpp"
+#include "plugins/aggregate/fanout.hpp"
+#include "plugins/aggregate/values.hpp"
+
+namespace portico::plugin {
+namespace {
+
+namespace agg = plugins::aggregate;
+using agg::AggregateConfig;
+using agg::BackendConfig;
+using Clock = std::chrono::steady_clock;
+
+// "http://host[:port]/rest": the authority and the origin-form rest ("/" when empty).
+struct SplitUrl {
+  std::string host;
+  int port = 80;
+  std::string authority;  // as written: the Host header
+  std::string rest;
+};
+SplitUrl split_url(std::string_view url) {
+  SplitUrl out;
+  url.remove_prefix(url.find("://") + 3);
+  std::size_t end = url.find_first_of("/?#");
+  out.authority = std::string(url.substr(0, end));
+  out.rest = end == std::string_view::npos ? "/" : std::string(url.substr(end));
+  if (out.rest.front() != '/') out.rest.insert(0, "/");
+  std::string_view host = out.authority;
+  std::size_t colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    out.port = std::atoi(std::string(host.substr(colon + 1)).c_str());
+    host = host.substr(0, colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  out.host = std::string(host);
+  return out;
+}
+
+const config::ServiceConfig* find_service(const config::DeclarativeConfig& config, const std::string& name,
+                                          std::size_t& index) {
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    if (config.services[i].name == name || config.services[i].id == name) {
+      index = i;
+      return &config.services[i];
+    }
+  }
+  return nullptr;
+}
+
+class AggregateInstance final : public Instance {
+ public:
+  AggregateInstance(const AggregateConfig& config, BuildContext& build) : config_(config) {
+    destinations_.resize(config.backends.size());
+    url_targets_.resize(config.backends.size());
+    for (std::size_t i = 0; i < config.backends.size(); ++i) {
+      const BackendConfig& b = config.backends[i];
+      agg::Destination& d = destinations_[i];
+      if (!b.service.empty()) {
+        find_service(build.config, b.service, d.service);  // checked at load (check_services)
+        d.target = &b.target;
+        continue;
+      }
+      SplitUrl url = split_url(b.url);
+      std::string error;
+      url_targets_[i] = agg::Template::parse(url.rest, error);  // a part of a template that parsed
+      d.target = url_targets_[i] ? &*url_targets_[i] : &b.target;
+      d.fixed = std::make_shared<FixedDestination>();
+      d.fixed->host_header = url.authority;
+      if (build.resolve) {
+        for (const auto& address : build.resolve(url.host, url.port, d.fixed->resolve_error)) {
+          d.fixed->addresses.push_back({address, address.address().to_string() + ":" + std::to_string(address.port())});
+        }
+      }
+    }
+    for (const auto& b : config.backends) {
+      for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
+        if (t == nullptr) continue;
+        for (const auto& ref : t->references()) reads_body_ = reads_body_ || ref.source == "body";
+      }
+    }
+  }
+
+  Access access(RequestContext&) const override { return Access::suspend; }
+
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
+    if (ctx.backend_client() == nullptr) {
+      ctx.reply(500, "the aggregate plugin cannot make calls here");
+      co_return Access::replied;
+    }
+    Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(config_.timeout);
+    agg::RequestInputs inputs;
+    std::string missing = gather_client_values(ctx, inputs);  // before the body moves the head
+    if (!missing.empty()) {
+      ctx.reply(400, missing);
+      co_return Access::replied;
+    }
+    if (reads_body_) {
+      bool read = co_await ctx.read_request_body();
+      if (!read) {
+        ctx.reply(ctx.body_error_status(), ctx.body_error());
+        co_return Access::replied;
+      }
+      missing = gather_body_values(ctx, inputs);
+      if (!missing.empty()) {
+        ctx.reply(400, missing);
+        co_return Access::replied;
+      }
+    }
+    auto outcomes = co_await agg::run_fanout(config_, destinations_, ctx, inputs, deadline);
+    agg::Composed answer = agg::compose(config_, outcomes);
+    ctx.reply_json(answer.status, answer.body,
+                   answer.completed ? "X-Portico-Completed: true\r\n" : "X-Portico-Completed: false\r\n");
+    co_return Access::replied;
+  }
+
+ private:
+  // Every client-sourced reference's value (but the body's), the forwarded headers; the
+  // message for the first reference without a value, else empty.
+  std::string gather_client_values(const RequestContext& ctx, agg::RequestInputs& inputs) const {
+    std::optional<boost::json::value> claims;
+    for (const auto& b : config_.backends) {
+      for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
+        if (t == nullptr) continue;
+        for (const auto& ref : t->references()) {
+          if (!agg::is_client_source(ref.source) || ref.source == "body") continue;
+          std::string key = ref.text();
+          if (inputs.values.count(key) != 0) continue;
+          auto value = agg::client_value(ctx, ref, claims);
+          if (!value) return "missing value for " + key + " (backend '" + b.name + "')";
+          inputs.values.emplace(std::move(key), std::move(*value));
+        }
+      }
+    }
+    inputs.common_headers = forwarded_headers(ctx, config_.forward_headers);
+    for (const auto& b : config_.backends) inputs.backend_headers.push_back(copied_headers(ctx, b.forward_headers));
+    return {};
+  }
+
+  // The body's values ({body.name}): the request body must be a JSON document.
+  std::string gather_body_values(const RequestContext& ctx, agg::RequestInputs& inputs) const {
+    boost::system::error_code ec;
+    boost::json::value body = boost::json::parse(ctx.request_body(), ec);
+    if (ec) return "the request body is not JSON";
+    for (const auto& b : config_.backends) {
+      for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
+        if (t == nullptr) continue;
+        for (const auto& ref : t->references()) {
+          if (ref.source != "body" || inputs.values.count(ref.text()) != 0) continue;
+          auto v = agg::value_at(body, ref.name);
+          auto text = v ? agg::scalar_text(*v) : std::nullopt;
+          if (!text) return "missing value for " + ref.text() + " (backend '" + b.name + "')";
+          inputs.values.emplace(ref.text(), std::move(*text));
+        }
+      }
+    }
+    return {};
+  }
+
+  // The identity headers the auth plugins set, X-Forwarded-*, and `names` copied from the
+  // client's request, as complete lines.
+  static std::string forwarded_headers(const RequestContext& ctx, const std::vector<std::string>& names) {
+    std::string lines;
+    ctx.upstream_headers().for_each_set([&](std::string_view name, std::string_view value) {
+      lines.append(name).append(": ").append(value).append("\r\n");
+    });
+    lines.append("X-Forwarded-For: ").append(ctx.client_ip()).append("\r\n");
+    lines.append("X-Real-IP: ").append(ctx.client_ip()).append("\r\n");
+    lines.append("X-Forwarded-Proto: http\r\n");
+    if (!ctx.request().host.empty()) {
+      lines.append("X-Forwarded-Host: ").append(http::host_without_port(ctx.request().host)).append("\r\n");
+    }
+    lines += copied_headers(ctx, names);
+    return lines;
+  }
+
+  // The client's headers named in `names` (all their values), unless a plugin replaced or
+  // removed them (identity headers a client tried to set itself).
+  static std::string copied_headers(const RequestContext& ctx, const std::vector<std::string>& names) {
+    std::string lines;
+    for (const auto& name : names) {
+      if (ctx.upstream_headers().drops(name)) continue;
+      for (const auto& h : ctx.request().headers) {
+        if (http::iequals(h.name, name)) lines.append(h.name).append(": ").append(h.value).append("\r\n");
+      }
+    }
+    return lines;
+  }
+
+  const AggregateConfig& config_;
+  std::vector<agg::Destination> destinations_;
+  std::vector<std::optional<agg::Template>> url_targets_;  // url backends: the path part
+  bool reads_body_ = false;
+};
+
+// Backends naming services that are not in the configuration.
+void check_services(const ParsedConfig& parsed, const config::DeclarativeConfig& config, const CheckError& error) {
+  const auto& c = static_cast<const AggregateConfig&>(parsed);
+  for (std::size_t i = 0; i < c.backends.size(); ++i) {
+    std::size_t index = 0;
+    const auto& b = c.backends[i];
+    if (!b.service.empty() && find_service(config, b.service, index) == nullptr) {
+      error({}, "backends[" + std::to_string(i) + "].service", "no service named '" + b.service + "'");
+    }
+  }
+}
+
+void url_hosts(const ParsedConfig& parsed, std::vector<std::string>& hosts) {
+  for (const auto& b : static_cast<const AggregateConfig&>(parsed).backends) {
+    if (!b.url.empty()) hosts.push_back(split_url(b.url).host);
+  }
+}
+
+}  // namespace
+
+const Schema& aggregate_schema() {
+  static const Schema schema{
+      .name = "aggregate",
+      // Terminal: after authentication, ACLs, rate limits and circuit breakers (their
+      // answers and identity come first), as Kong's request-termination (2).
+      .priority = 3,
+      .phases = kAccess,
+      .scopes = kRoute,
+      .config = &plugins::aggregate::aggregate_config_schema(),
+      .check = check_services,
+      .instantiate = instantiate_as<AggregateInstance, AggregateConfig>,
+      .hosts = url_hosts,
+  };
+  return schema;
+}
+
+}  // namespace portico::plugin

@@ -1,0 +1,165 @@
+#include "proxy/upstream_attempt.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/worker.hpp"
+#include "proxy/io.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// The retry budget's clock: whole seconds of the steady clock.
+std::int64_t budget_seconds(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+int failure_status(Attempt failure) {
+  switch (failure) {
+    case Attempt::connect_timeout:
+    case Attempt::read_timeout:
+    case Attempt::write_timeout: return 504;
+    case Attempt::overflow: return 503;
+    default: return 502;
+  }
+}
+
+asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const asio::any_io_executor& executor,
+                                                         const asio::ip::tcp::endpoint& address,
+                                                         const std::string& pool_key,
+                                                         const config::UpstreamRuntime* upstream,
+                                                         std::string_view service_name, std::chrono::milliseconds timeout,
+                                                         std::unique_ptr<UpstreamConnection>& conn,
+                                                         std::string_view& limit_message) {
+  CounterHold pending;
+  if (upstream != nullptr) {
+    const auto& limits = *upstream->config;
+    auto& state = *upstream->state;
+    if (limits.max_connections > 0 && state.connections.load(std::memory_order_relaxed) >= limits.max_connections) {
+      limit_message = "upstream is over its max_connections limit";
+      worker.stats().upstream_overflows.add();
+      co_return Attempt::overflow;
+    }
+    if (limits.max_pending_requests > 0) {
+      if (state.pending.load(std::memory_order_relaxed) >= limits.max_pending_requests) {
+        limit_message = "upstream is over its max_pending_requests limit";
+        worker.stats().upstream_overflows.add();
+        co_return Attempt::overflow;
+      }
+      pending.hold(state.pending);
+    }
+  }
+  conn = std::make_unique<UpstreamConnection>(executor, &worker.buffers(), worker.deadlines());
+  conn->pool_key = pool_key;
+  conn->deadline.arm(timeout);
+  auto [ec] = co_await conn->socket.async_connect(address, use_tuple);
+  conn->deadline.disarm();
+  if (conn->deadline.expired()) ec = asio::error::timed_out;
+  if (!ec) {
+    boost::system::error_code ignored;
+    conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
+    if (upstream != nullptr && upstream->config->max_connections > 0) conn->counted.hold(upstream->state->connections);
+    worker.stats().upstream_connects.add();
+    co_return std::nullopt;
+  }
+  conn.reset();
+  worker.stats().upstream_connect_failures.add();
+  if (worker.log_limiter().allow()) {
+    spdlog::warn("connect to {} for service '{}' failed: {} ({} similar lines suppressed)", pool_key, service_name,
+                 ec == asio::error::timed_out ? "timed out" : ec.message(), worker.log_limiter().take_suppressed());
+  }
+  co_return ec == asio::error::timed_out ? Attempt::connect_timeout : Attempt::connect_error;
+}
+
+void report_passive_health(const config::UpstreamRuntime* upstream, const config::Endpoint* endpoint, Attempt outcome,
+                           int status) {
+  if (upstream == nullptr || endpoint == nullptr) return;
+  const auto& passive = upstream->config->healthchecks.passive;
+  if (!passive.enabled() && passive.healthy.successes == 0) return;
+  HealthEvent event = HealthEvent::success;
+  switch (outcome) {
+    case Attempt::response: {
+      StatusVerdict v = classify_status(status, passive.healthy, passive.unhealthy);
+      if (v == StatusVerdict::neutral) return;
+      event = v == StatusVerdict::failure ? HealthEvent::http_failure : HealthEvent::success;
+      break;
+    }
+    case Attempt::connect_error:
+    case Attempt::write_failed:
+    case Attempt::no_response:
+    case Attempt::invalid_response: event = HealthEvent::tcp_failure; break;
+    case Attempt::connect_timeout:
+    case Attempt::write_timeout:
+    case Attempt::read_timeout: event = HealthEvent::timeout; break;
+    case Attempt::answered:
+    case Attempt::overflow: return;
+  }
+  if (endpoint->health->report(event, passive.healthy, passive.unhealthy)) {
+    bool healthy = endpoint->health->healthy();
+    spdlog::warn("upstream '{}' target {} ({}) marked {} by passive health checks", upstream->config->name,
+                 endpoint->target, endpoint->pool_key, healthy ? "healthy" : "unhealthy");
+  }
+}
+
+bool retry_allowed(Worker& worker, const config::ServiceRuntime& service, Clock::time_point deadline, Attempt failure,
+                   int retries_done, bool replayable) {
+  const auto& svc = *service.config;
+  if (retries_done >= svc.retries) return false;
+  if (deadline != Clock::time_point{} && Clock::now() >= deadline) return false;
+  switch (failure) {
+    case Attempt::connect_error:
+    case Attempt::connect_timeout:
+    case Attempt::overflow:
+      break;  // nothing reached the upstream: always safe
+    case Attempt::write_failed:
+    case Attempt::write_timeout:
+    case Attempt::no_response:
+    case Attempt::read_timeout:
+    case Attempt::response:
+      // The upstream may have acted on the request: only a request that can be sent again
+      // (idempotent, its body not consumed) is.
+      if (!replayable) return false;
+      break;
+    case Attempt::invalid_response:
+    case Attempt::answered:
+      return false;
+  }
+  // The retry budget (opt-in) bounds the extra work retries put on the service. A failure
+  // that never reached it (connection refused or timed out, a local limit) cost it nothing,
+  // so retrying it is not budgeted: a dead target never makes the budget refuse a request.
+  bool reached_upstream = failure != Attempt::connect_error && failure != Attempt::connect_timeout &&
+                          failure != Attempt::overflow;
+  if (reached_upstream && service.retry_budget && !service.retry_budget->try_withdraw(budget_seconds(Clock::now()))) {
+    worker.stats().retry_budget_exhausted.add();
+    return false;
+  }
+  return true;
+}
+
+void deposit_retry_budget(const config::ServiceRuntime& service) {
+  if (service.config->retries > 0 && service.retry_budget) service.retry_budget->deposit(budget_seconds(Clock::now()));
+}
+
+std::chrono::milliseconds backoff_delay(const config::ServiceConfig& svc, int retry_number, std::uint64_t& jitter,
+                                        Clock::time_point deadline) {
+  if (retry_number < 2 || svc.retry_backoff_base_ms <= 0) return std::chrono::milliseconds(0);
+  long long cap = svc.retry_backoff_base_ms;
+  for (int i = 2; i < retry_number && cap < svc.retry_backoff_max_ms; ++i) cap *= 2;
+  cap = std::min<long long>(cap, svc.retry_backoff_max_ms);
+  jitter ^= jitter >> 12;
+  jitter ^= jitter << 25;
+  jitter ^= jitter >> 27;
+  auto wait = std::chrono::milliseconds(static_cast<long long>((jitter * 0x2545F4914F6CDD1Dull) % (cap + 1)));
+  if (deadline != Clock::time_point{}) {
+    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+  }
+  return std::max(wait, std::chrono::milliseconds(0));
+}
+
+}  // namespace portico::proxy
