@@ -1,6 +1,7 @@
 // Composing the aggregate plugin's answer (issue 12): each backend's answer shaped (select,
 // allow, deny, rename, reduce) and placed under its name (or its group's key), optional
-// failures left out or null, the first required failure (in configuration order) answered
+// failures left out or null, the required failure that failed on its own (not one cut short
+// because of it; the first in configuration order among several) answered
 // 502 (504 when it timed out) with a JSON body naming the backend.
 #pragma once
 

@@ -28,6 +28,7 @@ struct Call {
   plugin::BackendRequest request;
   plugin::BackendResult result;
   bool done = false;
+  bool cancelled = false;             // cut short once the answer was decided
   std::vector<std::size_t> backends;  // the backends waiting for it
 };
 
@@ -98,7 +99,6 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
   }
   bool abandon = false;  // a required backend failed: the answer is decided
   auto finish = [&](std::size_t b, BackendOutcome outcome) {
-    if (abandon) outcome.abandoned = true;
     if (outcome.state != BackendOutcome::State::ok && config.backends[b].required) abandon = true;
     out[b] = std::move(outcome);
     for (std::size_t d : dependents[b]) {
@@ -127,7 +127,9 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
       std::size_t b = ready.front();
       ready.erase(ready.begin());
       if (abandon) {
-        finish(b, failure("not called: the answer had already failed"));
+        BackendOutcome skipped = failure("not called: the answer had already failed");
+        skipped.abandoned = true;
+        finish(b, std::move(skipped));
         continue;
       }
       const BackendConfig& backend = config.backends[b];
@@ -202,11 +204,16 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
       --running;
       const Call& c = *run->calls[index];
       BackendOutcome outcome = outcome_of(c.result);
+      // A call cancelled before it had an answer was cut short; one that came back with an
+      // answer (whatever its status) failed or succeeded on its own.
+      outcome.abandoned = c.cancelled && c.result.outcome != plugin::BackendResult::Outcome::response;
       for (std::size_t b : c.backends) finish(b, outcome);
     }
     if (abandon && !abandoned_before) {
       for (std::size_t i = 0; i < run->calls.size(); ++i) {
-        if (!run->calls[i]->done) run->cancel[i]->emit(asio::cancellation_type::terminal);
+        if (run->calls[i]->done) continue;
+        run->calls[i]->cancelled = true;
+        run->cancel[i]->emit(asio::cancellation_type::terminal);
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "plugins/aggregate/template.hpp"
 
+#include "http/status.hpp"
+
 namespace portico::plugins::aggregate {
 namespace {
 
@@ -63,32 +65,6 @@ std::optional<Template> Template::parse(std::string_view text, std::string& erro
   return t;
 }
 
-namespace {
-
-// `value` escaped as the content of a JSON string (RFC 8259 section 7).
-void append_json_string_content(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
-}  // namespace
-
 Template::Result Template::render(const Lookup& lookup, Encoding encoding) const {
   Result out;
   for (const auto& piece : pieces_) {
@@ -103,7 +79,7 @@ Template::Result Template::render(const Lookup& lookup, Encoding encoding) const
       return out;
     }
     if (encoding == Encoding::url) out.text += percent_encode(*value);
-    else append_json_string_content(out.text, *value);
+    else http::append_json_escaped(out.text, *value);  // the inside of a JSON string (RFC 8259 7)
   }
   return out;
 }
