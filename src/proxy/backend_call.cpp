@@ -1,6 +1,8 @@
 #include "proxy/backend_call.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -94,6 +96,7 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
   }
   http::ResponseHead resp;
   bool is_head = req.method == "HEAD";
+  bool first_read = true;
   for (;;) {
     auto parsed = http::parse_response_head(conn->buffer.readable(), worker.options().limits, is_head, resp);
     if (parsed.state == http::ParseState::complete) {
@@ -112,7 +115,17 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
       co_return Attempt::invalid_response;
     }
     bool nothing_received = conn->buffer.empty();
-    auto ec = co_await read_more(side);
+    boost::system::error_code ec;
+    if (nothing_received && first_read) {
+      // The request has only just been sent: let the other ready work (the sibling calls of a
+      // fan-out sending theirs) run first, so a direct read usually finds the answer instead
+      // of costing a failed recv() and an epoll round trip (as the proxy does).
+      first_read = false;
+      co_await asio::post(executor, asio::use_awaitable);
+      if (read_now(side, ec)) continue;
+      if (ec == asio::error::would_block) ec = {};
+    }
+    if (!ec) ec = co_await read_more(side);
     if (!ec) continue;
     if (ec == asio::error::timed_out) co_return Attempt::read_timeout;
     co_return nothing_received ? Attempt::no_response : Attempt::invalid_response;

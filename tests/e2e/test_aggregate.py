@@ -27,7 +27,6 @@ load-time refusals with the field's path; service-less routes and the circuit br
 """
 import json
 import random
-import socket
 import subprocess
 import threading
 import time
@@ -36,12 +35,13 @@ import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 import pytest
 
 from conftest import PORTICO_BIN, Portico, free_port
+from tracking_server import TrackingServer
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
 BOB_ID = "0b6a6a9e-1f0e-4c55-9f6a-b0b000000002"
@@ -75,25 +75,7 @@ class Backend:
         self.name = name
         self.lock = threading.Lock()
         self.requests = []
-        self.sockets = set()
         backend = self
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-            def process_request(self, request, client_address):
-                with backend.lock:
-                    backend.sockets.add(request)
-                super().process_request(request, client_address)
-
-            def shutdown_request(self, request):
-                with backend.lock:
-                    backend.sockets.discard(request)
-                super().shutdown_request(request)
-
-            def handle_error(self, request, client_address):
-                pass  # the gateway hung up on a late answer (a timed-out backend): expected
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -123,9 +105,9 @@ class Backend:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        # Errors are the gateway hanging up on late answers (timed-out backends): expected.
+        self.server = TrackingServer(Handler, quiet_errors=True).start(poll_interval=0.05)
+        self.port = self.server.port
 
     def answer(self, rec):
         url = urllib.parse.urlsplit(rec["path"])
@@ -172,14 +154,7 @@ class Backend:
             return len(self.requests)
 
     def close(self):
-        self.server.shutdown()
-        with self.lock:
-            for s in list(self.sockets):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.server.server_close()
+        self.server.close()
 
 
 # --- the gateway's configuration ---------------------------------------------------------------

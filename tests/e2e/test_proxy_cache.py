@@ -16,17 +16,17 @@ import http.client
 import itertools
 import json
 import re
-import socket
 import subprocess
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from conftest import Portico
+from tracking_server import TrackingServer
 
 MAX_BODY = 1024          # max_body_size of the /rules route
 SLOW_SECONDS = 0.5       # how long the backend's /slow answers take
@@ -50,22 +50,7 @@ class Backend:
         self.headers = {}  # path -> the headers of its last request
         self.serial = itertools.count(1)
         self.fail = threading.Event()
-        self.sockets = set()
         backend = self
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-            def process_request(self, request, client_address):
-                with backend.lock:
-                    backend.sockets.add(request)
-                super().process_request(request, client_address)
-
-            def shutdown_request(self, request):
-                with backend.lock:
-                    backend.sockets.discard(request)
-                super().shutdown_request(request)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -83,8 +68,8 @@ class Backend:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 backend.answer(self)
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
+        self.server = TrackingServer(Handler)
+        self.port = self.server.port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -161,16 +146,7 @@ class Backend:
             h.wfile.write(body)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        with self.lock:
-            open_sockets = list(self.sockets)
-        for s in open_sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        self.server.close()
 
 
 # --- the gateway's configuration ---------------------------------------------------------------
