@@ -160,6 +160,13 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
   co_return Attempt::response;
 }
 
+// Whether the caller cancelled this call (plugin::BackendClient's callers may, once their
+// answer is decided).
+asio::awaitable<bool> cancelled() {
+  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
 // The result for an attempt that got no usable answer.
 BackendResult failure_result(Attempt failure, std::string detail) {
   BackendResult r;
@@ -197,6 +204,8 @@ asio::awaitable<BackendResult> call_fixed(Worker& worker, const BackendRequest& 
     out = {};
     last = co_await attempt_once(worker, to, req, head, {left, left, left}, fresh, reused, out);
     if (last == Attempt::response) co_return out;
+    bool was_cancelled = co_await cancelled();
+    if (was_cancelled) co_return failure_result(Attempt::invalid_response, "cancelled");
     // A pooled connection the peer had closed: once more on a fresh one, same address.
     if (reused && is_idempotent(req.method) && (last == Attempt::no_response || last == Attempt::write_failed)) {
       fresh = true;
@@ -218,6 +227,15 @@ class Guards {
     ctx_ = worker.plugin_contexts().take();
     ctx_->begin(parent.request(), parent.client_ip(), parent.path(), nullptr, &service, &chains);
   }
+  // A call cut short (cancelled) ends without an outcome: the guards are told so (a half-open
+  // breaker gets its probe slot back) rather than left waiting for one.
+  ~Guards() {
+    if (!ctx_ || finished_) return;
+    ctx_->verdict.kind = plugin::UpstreamVerdict::Kind::shed;
+    plugin::run_log(*ctx_);
+  }
+  Guards(const Guards&) = delete;
+  Guards& operator=(const Guards&) = delete;
   // Runs the guards' access phase: false when one refused (refusal() says how).
   asio::awaitable<bool> admit() {
     if (!ctx_) co_return true;
@@ -241,6 +259,7 @@ class Guards {
   }
   void finish(const BackendResult& r, Attempt last) {
     if (!ctx_) return;
+    finished_ = true;
     using Kind = plugin::UpstreamVerdict::Kind;
     bool timed_out = r.outcome == Outcome::timed_out;
     bool connection_error = last == Attempt::connect_error || last == Attempt::no_response ||
@@ -253,6 +272,7 @@ class Guards {
 
  private:
   plugin::ContextPool::Lease ctx_{nullptr, {nullptr}};
+  bool finished_ = false;
 };
 
 asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapshot& snapshot,
@@ -308,6 +328,10 @@ asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapsh
     bool reused = false;
     out = {};
     last = co_await attempt_once(worker, to, req, head, t, fresh, reused, out);
+    // Cut short by the caller: says nothing about the target (no health report, no retry) nor
+    // about the service (the guards' destructor gives their admission back).
+    bool was_cancelled = co_await cancelled();
+    if (was_cancelled) co_return failure_result(Attempt::invalid_response, "cancelled");
     fresh = false;
     if (last == Attempt::response) {
       report_passive_health(upstream, ep, last, out.status);
@@ -348,8 +372,13 @@ asio::awaitable<BackendResult> call_backend(Worker& worker, const config::Snapsh
     if (request.fixed != nullptr) co_return co_await call_fixed(worker, request);
     if (request.service < snapshot.services.size()) co_return co_await call_service(worker, snapshot, parent, request);
     co_return failure_result(Attempt::connect_error, "no such service");
+  } catch (const boost::system::system_error& e) {
+    // The caller cancelled the call (its answer was decided): the awaited operation threw.
+    if (e.code() == asio::error::operation_aborted) co_return failure_result(Attempt::invalid_response, "cancelled");
+    spdlog::error("backend call failed: {}", e.what());
+    co_return failure_result(Attempt::invalid_response, "failed inside the gateway");
   } catch (const std::exception& e) {
-    // Nothing here should throw (allocation failure aside); a call never takes the request down.
+    // Nothing else should throw (allocation failure aside); a call never takes the request down.
     spdlog::error("backend call failed: {}", e.what());
     co_return failure_result(Attempt::invalid_response, "failed inside the gateway");
   }

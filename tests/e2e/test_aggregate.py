@@ -311,6 +311,11 @@ def gateway_config(b, dead_port):
             {"name": "b", "url": "http://localhost:%d/echo/fwd-b" % D, "forward_headers": ["X-Only-B"]},
         ], forward_headers=["X-Tenant"])),
         # 12. circuit breaker on a service an aggregate backend calls; a route nobody answers
+        route("cut-guarded", "/breaker/cut", aggregate([
+            {"name": "slow", "service": "guarded", "path": "/slow?ms=1000&who=guarded"},
+            {"name": "broken", "service": "teams", "path": "/status/503"}])),
+        route("guarded", "/breaker/guarded", aggregate([
+            {"name": "team", "service": "guarded", "path": "/teams/4"}])),
         route("breaker", "/breaker", aggregate([
             {"name": "fragile", "service": "fragile", "path": "/status/500"}])),
         {"name": "nothing", "paths": ["/nothing"]},
@@ -322,6 +327,8 @@ def gateway_config(b, dead_port):
             {"name": "notifications", "url": "http://127.0.0.1:%d" % B},
             {"name": "teams", "url": "http://127.0.0.1:%d" % C},
             {"name": "balanced", "host": "pair", "retries": 3, "connect_timeout": 1000},
+            {"name": "guarded", "url": "http://127.0.0.1:%d" % C, "plugins": [
+                {"name": "circuit-breaker", "config": {"max_failures": 2, "window_size": 60, "open_timeout": 60}}]},
             {"name": "fragile", "url": "http://127.0.0.1:%d" % E, "plugins": [
                 {"name": "circuit-breaker", "config": {"max_failures": 3, "window_size": 60, "open_timeout": 60,
                                                        "failure_statuses": [500]}}]},
@@ -886,6 +893,24 @@ def test_open_circuit_fails_the_backend_without_calling_the_service(env):
     assert fragile() == 3
     with urllib.request.urlopen(portico.admin("/circuit-breakers"), timeout=5) as resp:
         breakers = json.loads(resp.read())["data"]
-    assert [(x["state"], x["scope"]) for x in breakers] == [("open", "service 'fragile'")], breakers
-    assert breakers[0]["times_opened"] == 1
-    assert breakers[0]["rejected"] >= 5
+    fragile_breaker = next(x for x in breakers if x["scope"] == "service 'fragile'")
+    assert fragile_breaker["state"] == "open", breakers
+    assert fragile_breaker["times_opened"] == 1
+    assert fragile_breaker["rejected"] >= 5
+
+
+def test_cancelled_calls_say_nothing_about_the_service(env):
+    """Calls cut short because another required backend failed are neither failures for the
+    service's circuit breaker (max_failures 2 here) nor for its target's health."""
+    portico, _ = env
+    for _ in range(4):
+        r = call(portico, "/breaker/cut")
+        assert r.status == 502, r
+        assert r.json["backend"] == "broken"
+        assert r.elapsed < 0.8, r.elapsed
+    with urllib.request.urlopen(portico.admin("/circuit-breakers"), timeout=5) as resp:
+        breakers = json.loads(resp.read())["data"]
+    assert [x["state"] for x in breakers if x["scope"] == "service 'guarded'"] == ["closed"], breakers
+    r = call(portico, "/breaker/guarded")
+    assert r.status == 200, r
+    assert r.headers["X-Portico-Completed"] == "true"
