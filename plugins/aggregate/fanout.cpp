@@ -193,13 +193,22 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
                      }));
     }
     if (running == 0) break;
+    if (abandon) {
+      // The answer is decided (a required backend failed, here or in a call that came back):
+      // the calls still running are cut short.
+      for (std::size_t i = 0; i < run->calls.size(); ++i) {
+        Call& c = *run->calls[i];
+        if (c.done || c.cancelled) continue;
+        c.cancelled = true;
+        run->cancel[i]->emit(asio::cancellation_type::terminal);
+      }
+    }
     if (run->completed.empty()) {
       run->event.expires_at(Clock::time_point::max());
       co_await run->event.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     std::vector<std::size_t> completed;
     completed.swap(run->completed);
-    bool abandoned_before = abandon;
     for (std::size_t index : completed) {
       --running;
       const Call& c = *run->calls[index];
@@ -208,13 +217,6 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
       // answer (whatever its status) failed or succeeded on its own.
       outcome.abandoned = c.cancelled && c.result.outcome != plugin::BackendResult::Outcome::response;
       for (std::size_t b : c.backends) finish(b, outcome);
-    }
-    if (abandon && !abandoned_before) {
-      for (std::size_t i = 0; i < run->calls.size(); ++i) {
-        if (run->calls[i]->done) continue;
-        run->calls[i]->cancelled = true;
-        run->cancel[i]->emit(asio::cancellation_type::terminal);
-      }
     }
   }
   co_return out;

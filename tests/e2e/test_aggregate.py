@@ -287,6 +287,10 @@ def gateway_config(b, dead_port):
             {"name": "slow", "service": "teams", "path": "/slow?ms=1500&who=early"},
             {"name": "broken", "service": "teams", "path": "/status/503"},
             {"name": "later", "service": "teams", "path": "/teams/{broken.id}", "depends_on": ["broken"]}])),
+        route("early-dep", "/fail/early-dependency", aggregate([
+            {"name": "slow", "service": "teams", "path": "/slow?ms=1500&who=early-dep"},
+            {"name": "a", "service": "teams", "path": "/status/500", "required": False},
+            {"name": "b", "service": "teams", "path": "/teams/{a.id}", "depends_on": ["a"]}])),
         route("order", "/fail/order", aggregate([
             {"name": "first", "service": "teams", "path": "/slow?ms=300&who=order"},
             {"name": "second", "service": "teams", "path": "/status/404"}])),
@@ -698,6 +702,11 @@ def test_required_failure_cuts_the_slower_calls_short(env):
         assert r.json == {"message": "backend 'broken' failed: answered 503", "backend": "broken"}
         assert r.elapsed < 0.8, r.elapsed
     assert len(b["C"].matching(lambda r: r["path"].startswith("/teams/"))) == teams_before
+    # Decided without a call coming back failed: a required backend whose dependency failed.
+    r = call(portico, "/fail/early-dependency")
+    assert r.status == 502, r
+    assert r.json == {"message": "backend 'b' failed: depends on 'a', which failed", "backend": "b"}
+    assert r.elapsed < 0.8, r.elapsed
     r = call(portico, "/fail/optional-500")
     assert r.status == 200, r
 
