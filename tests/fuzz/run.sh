@@ -9,7 +9,7 @@ SECONDS_EACH=${2:-30}
 mkdir -p "$OUT"
 CXX=${FUZZ_CXX:-clang++}
 FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$ROOT/src" -I"$ROOT" -DBOOST_JSON_NO_LIB -DBOOST_JSON_DYN_LINK)
+       -I"$ROOT/src" -I"$ROOT" -DBOOST_JSON_NO_LIB -DBOOST_JSON_DYN_LINK -DPORTICO_VERSION=\"fuzz\")
 
 build() {  # name sources...
   local name=$1; shift
@@ -29,7 +29,7 @@ build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/bo
 build cache_headers_fuzz "$ROOT/tests/fuzz/cache_headers_fuzz.cpp" "$ROOT/src/http/caching.cpp" \
   "$ROOT/plugins/proxy-cache/cache_key.cpp" "$ROOT/src/http/params.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
 build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/plugins/aggregate/template.cpp" \
-  "$ROOT/plugins/aggregate/shape.cpp"
+  "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp"
 
 for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz; do
   corpus=$OUT/corpus-$target
