@@ -216,7 +216,9 @@ asio::awaitable<std::vector<BackendOutcome>> run_fanout(const AggregateConfig& c
       // A call cancelled before it had an answer was cut short; one that came back with an
       // answer (whatever its status) failed or succeeded on its own.
       outcome.abandoned = c.cancelled && c.result.outcome != plugin::BackendResult::Outcome::response;
-      for (std::size_t b : c.backends) finish(b, outcome);
+      // Backends sharing the call get copies; the last one (usually the only one) takes it.
+      for (std::size_t k = 0; k + 1 < c.backends.size(); ++k) finish(c.backends[k], outcome);
+      finish(c.backends.back(), std::move(outcome));
     }
   }
   co_return out;
