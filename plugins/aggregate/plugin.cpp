@@ -85,12 +85,10 @@ class AggregateInstance final : public Instance {
         }
       }
     }
-    for (const auto& b : config.backends) {
-      for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
-        if (t == nullptr) continue;
-        for (const auto& ref : t->references()) reads_body_ = reads_body_ || ref.source == "body";
-      }
-    }
+    for_each_reference(config, [&](const BackendConfig&, const agg::Reference& ref) {
+      reads_body_ = reads_body_ || ref.source == "body";
+      return true;
+    });
   }
 
   Access access(RequestContext&) const override { return Access::suspend; }
@@ -131,19 +129,11 @@ class AggregateInstance final : public Instance {
   // message for the first reference without a value, else empty.
   std::string gather_client_values(const RequestContext& ctx, agg::RequestInputs& inputs) const {
     std::optional<boost::json::value> claims;
-    for (const auto& b : config_.backends) {
-      for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
-        if (t == nullptr) continue;
-        for (const auto& ref : t->references()) {
-          if (!agg::is_client_source(ref.source) || ref.source == "body") continue;
-          std::string key = ref.text();
-          if (inputs.values.count(key) != 0) continue;
-          auto value = agg::client_value(ctx, ref, claims);
-          if (!value) return "missing value for " + key + " (backend '" + b.name + "')";
-          inputs.values.emplace(std::move(key), std::move(*value));
-        }
-      }
-    }
+    auto from_client = [](std::string_view source) { return agg::is_client_source(source) && source != "body"; };
+    std::string missing = gather(inputs, from_client, [&](const agg::Reference& ref) {
+      return agg::client_value(ctx, ref, claims);
+    });
+    if (!missing.empty()) return missing;
     inputs.common_headers = forwarded_headers(ctx, config_.forward_headers);
     for (const auto& b : config_.backends) inputs.backend_headers.push_back(copied_headers(ctx, b.forward_headers));
     return {};
@@ -154,19 +144,45 @@ class AggregateInstance final : public Instance {
     boost::system::error_code ec;
     boost::json::value body = boost::json::parse(ctx.request_body(), ec);
     if (ec) return "the request body is not JSON";
-    for (const auto& b : config_.backends) {
+    return gather(inputs, [](std::string_view source) { return source == "body"; },
+                  [&](const agg::Reference& ref) -> std::optional<std::string> {
+                    auto v = agg::value_at(body, ref.name);
+                    return v ? agg::scalar_text(*v) : std::nullopt;
+                  });
+  }
+
+  // Calls fn(backend, reference) for every reference of every backend's templates, until fn
+  // returns false.
+  template <typename Fn>
+  static void for_each_reference(const AggregateConfig& config, Fn fn) {
+    for (const auto& b : config.backends) {
       for (const agg::Template* t : {&b.target, b.body_template ? &*b.body_template : nullptr}) {
         if (t == nullptr) continue;
         for (const auto& ref : t->references()) {
-          if (ref.source != "body" || inputs.values.count(ref.text()) != 0) continue;
-          auto v = agg::value_at(body, ref.name);
-          auto text = v ? agg::scalar_text(*v) : std::nullopt;
-          if (!text) return "missing value for " + ref.text() + " (backend '" + b.name + "')";
-          inputs.values.emplace(ref.text(), std::move(*text));
+          if (!fn(b, ref)) return;
         }
       }
     }
-    return {};
+  }
+
+  // Fills inputs.values with the value (value_of) of every reference whose source `wanted`
+  // takes, once per reference; the message naming the first one without a value, else empty.
+  template <typename Wanted, typename ValueOf>
+  std::string gather(agg::RequestInputs& inputs, Wanted wanted, ValueOf value_of) const {
+    std::string missing;
+    for_each_reference(config_, [&](const BackendConfig& b, const agg::Reference& ref) {
+      if (!wanted(ref.source)) return true;
+      std::string key = ref.text();
+      if (inputs.values.count(key) != 0) return true;
+      std::optional<std::string> value = value_of(ref);
+      if (!value) {
+        missing = "missing value for " + key + " (backend '" + b.name + "')";
+        return false;
+      }
+      inputs.values.emplace(std::move(key), std::move(*value));
+      return true;
+    });
+    return missing;
   }
 
   // The identity headers the auth plugins set, X-Forwarded-*, and `names` copied from the
