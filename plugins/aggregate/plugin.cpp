@@ -195,6 +195,7 @@ class AggregateInstance final : public Instance {
     lines.append("X-Forwarded-For: ").append(ctx.client_ip()).append("\r\n");
     lines.append("X-Real-IP: ").append(ctx.client_ip()).append("\r\n");
     lines.append("X-Forwarded-Proto: http\r\n");
+    lines.append("Via: 1.1 portico\r\n");
     if (!ctx.request().host.empty()) {
       lines.append("X-Forwarded-Host: ").append(http::host_without_port(ctx.request().host)).append("\r\n");
     }

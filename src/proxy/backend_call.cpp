@@ -45,7 +45,8 @@ struct Destination {
   const std::string* pool_key;
   std::string_view host_header;
   const config::UpstreamRuntime* upstream;  // limits; null for a fixed destination
-  std::string_view name;                    // for logs: the service's name or the host
+  std::string_view kind;                    // for logs: "service" or "host"
+  std::string_view name;                    // the service's name or the host
 };
 
 struct Timeouts {
@@ -80,8 +81,8 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
   if (reused) worker.stats().upstream_reused.add();
   if (!conn) {
     std::string_view limit;
-    auto failed = co_await connect_upstream(worker, executor, *to.address, *to.pool_key, to.upstream, to.name, t.connect,
-                                            conn, limit);
+    auto failed = co_await connect_upstream(worker, executor, *to.address, *to.pool_key, to.upstream, to.kind, to.name,
+                                            t.connect, conn, limit);
     if (failed) {
       out.error = limit.empty() ? std::string() : std::string(limit);
       co_return *failed;
@@ -198,7 +199,7 @@ asio::awaitable<BackendResult> call_fixed(Worker& worker, const BackendRequest& 
   bool fresh = false;
   for (std::size_t i = 0; i < fixed.addresses.size();) {
     const auto& a = fixed.addresses[(start + i) % fixed.addresses.size()];
-    Destination to{&a.address, &a.pool_key, fixed.host_header, nullptr, fixed.host_header};
+    Destination to{&a.address, &a.pool_key, fixed.host_header, nullptr, "host", fixed.host_header};
     auto left = within(req.deadline, 0);
     bool reused = false;
     out = {};
@@ -321,7 +322,7 @@ asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapsh
     }
     CounterHold in_flight;
     if (balancer.tracks_in_flight()) in_flight.hold(ep->health->in_flight);
-    Destination to{&ep->address, &ep->pool_key, ep->host_header, upstream, svc.name};
+    Destination to{&ep->address, &ep->pool_key, ep->host_header, upstream, "service", svc.name};
     Timeouts t{within(deadline, svc.connect_timeout_ms), within(deadline, svc.write_timeout_ms),
                within(deadline, svc.read_timeout_ms)};
     std::string head = request_head(req, ep->host_header);

@@ -307,7 +307,7 @@ asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnecti
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
   co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address, ex.endpoint->pool_key,
-                                      ex.service->upstream, svc.name,
+                                      ex.service->upstream, "service", svc.name,
                                       ex.within_deadline(svc.connect_timeout_ms), conn, ex.error_message);
 }
 

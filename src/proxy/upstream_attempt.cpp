@@ -33,7 +33,8 @@ asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const a
                                                          const asio::ip::tcp::endpoint& address,
                                                          const std::string& pool_key,
                                                          const config::UpstreamRuntime* upstream,
-                                                         std::string_view service_name, std::chrono::milliseconds timeout,
+                                                         std::string_view caller_kind, std::string_view caller,
+                                                         std::chrono::milliseconds timeout,
                                                          std::unique_ptr<UpstreamConnection>& conn,
                                                          std::string_view& limit_message) {
   CounterHold pending;
@@ -71,7 +72,7 @@ asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const a
   conn.reset();
   worker.stats().upstream_connect_failures.add();
   if (worker.log_limiter().allow()) {
-    spdlog::warn("connect to {} for service '{}' failed: {} ({} similar lines suppressed)", pool_key, service_name,
+    spdlog::warn("connect to {} for {} '{}' failed: {} ({} similar lines suppressed)", pool_key, caller_kind, caller,
                  ec == asio::error::timed_out ? "timed out" : ec.message(), worker.log_limiter().take_suppressed());
   }
   co_return ec == asio::error::timed_out ? Attempt::connect_timeout : Attempt::connect_error;

@@ -46,12 +46,13 @@ inline bool is_idempotent(std::string_view m) {
 // A new connection to `address` (pooled under `pool_key`) into `conn`, under the upstream's max_connections and
 // max_pending_requests (`upstream` may be null) and `timeout`. Nothing when connected; else
 // the failure (overflow with `limit_message` set, connect_error, connect_timeout), counted
-// and logged (rate-limited) for `service_name`.
+// and logged (rate-limited) naming the caller: `caller_kind` "service" or "host", `caller` its name.
 boost::asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const boost::asio::any_io_executor& executor,
                                                                 const boost::asio::ip::tcp::endpoint& address,
                                                                 const std::string& pool_key,
                                                                 const config::UpstreamRuntime* upstream,
-                                                                std::string_view service_name,
+                                                                std::string_view caller_kind,
+                                                                std::string_view caller,
                                                                 std::chrono::milliseconds timeout,
                                                                 std::unique_ptr<UpstreamConnection>& conn,
                                                                 std::string_view& limit_message);

@@ -789,6 +789,7 @@ def test_forward_headers(env):
         assert h["x-forwarded-for"] == "127.0.0.1"
         assert h["x-real-ip"] == "127.0.0.1"
         assert h["x-forwarded-proto"] == "http"
+        assert h["via"] == "1.1 portico"
         assert h["x-forwarded-host"] == "shop.example.com"
     assert bb["host"] == "localhost:%d" % env[1]["D"].port
     assert a["host"] == "127.0.0.1:%d" % env[1]["A"].port
