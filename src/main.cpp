@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_ADMIN_TOKEN");
   run->add_option("--workers", options.workers, "Worker threads (0: one per core)")
       ->envname("PORTICO_WORKERS")->check(CLI::Range(0, 1024))->capture_default_str();
-  run->add_option("--access-log", options.access_log, "Access log path, - for stdout, or off")
+  run->add_option("--access-log", options.access_log, "Access log path (reopened on SIGUSR1), - or stdout, stderr, or off")
       ->envname("PORTICO_ACCESS_LOG")->capture_default_str();
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("PORTICO_LOG_LEVEL")->capture_default_str()

@@ -136,17 +136,16 @@ bool Gateway::start(std::vector<std::string>& errors) {
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
 
-  std::shared_ptr<obs::AccessLogSink> sink;
   if (options_.access_log != "off") {
     std::string error;
-    sink = obs::AccessLogSink::open(options_.access_log, error);
-    if (!sink) {
+    access_sink_ = obs::AccessLogSink::open(options_.access_log, error);
+    if (!access_sink_) {
       errors.push_back(error);
       return false;
     }
   }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, sink));
+    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_));
   }
   if (!bind_listeners(errors)) return false;
   if (options_.admin_listen != "off") {
@@ -217,9 +216,17 @@ bool Gateway::bind_listeners(std::vector<std::string>& errors) {
 
 void Gateway::watch_signals() {
   signals_ = std::make_unique<asio::signal_set>(control_, SIGHUP, SIGTERM, SIGINT);
+  signals_->add(SIGUSR1);
   signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    if (signo == SIGHUP) {
+    if (signo == SIGUSR1) {
+      // logrotate: the file was moved away; lines from now on go to a new file at the path.
+      std::string error;
+      if (!access_sink_) spdlog::info("SIGUSR1: no access log file to reopen");
+      else if (access_sink_->reopen(error)) spdlog::info("SIGUSR1: access log reopened");
+      else spdlog::error("SIGUSR1: {}; lines keep going to the old file", error);
+      watch_signals();
+    } else if (signo == SIGHUP) {
       spdlog::info("SIGHUP: reloading {}", config_path_);
       reload();
       watch_signals();

@@ -92,6 +92,7 @@ class Gateway {
   bool handle_signals_;
   std::string data_dir_;
   std::unique_ptr<store::Store> store_;  // null in DB-less mode
+  std::shared_ptr<obs::AccessLogSink> access_sink_;  // null with --access-log off; SIGUSR1 reopens it
   std::string node_id_;
   DeadlineQueue control_deadlines_;  // before control_: admin sessions hold Deadlines in it
   boost::asio::io_context control_{1};

@@ -14,17 +14,22 @@
 
 namespace portico::obs {
 
-// The shared output: a file (or stdout) opened once by the gateway.
+// The shared output: a file (or stdout / stderr) opened once by the gateway.
 class AccessLogSink {
  public:
-  // "-" is stdout; anything else is a path opened for appending. Returns nullptr + error.
+  // "-" or "stdout", "stderr", or a path opened for appending. Returns nullptr + error.
   static std::shared_ptr<AccessLogSink> open(const std::string& target, std::string& error);
   ~AccessLogSink();
   bool write(std::string_view bytes);
+  // Opens the path again (SIGUSR1, after logrotate moved the file) and swaps the new file in
+  // under the same descriptor at once: workers writing meanwhile lose no line. A no-op for
+  // stdout / stderr. False with `error` set when the path cannot be opened (the old file stays).
+  bool reopen(std::string& error);
 
  private:
   int fd_ = -1;
   bool owned_ = false;
+  std::string path_;
 };
 
 struct AccessRecord {
