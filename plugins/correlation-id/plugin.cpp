@@ -4,8 +4,7 @@
 //
 //   access: the client's id, or a new one from `generator`, set upstream (and for the gateway's
 //           own calls), and echoed to the client with echo_downstream.
-#include <random>
-
+#include "core/uuid.hpp"
 #include "http/h1_parser.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
@@ -42,30 +41,10 @@ const ConfigSchema& config_schema() {
   return schema;
 }
 
-// A version 4 UUID from this thread's generator (no lock on the request path).
-std::string thread_uuid() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::uint64_t hi = (engine() & ~0xF000ull) | 0x4000ull;                  // version 4
-  std::uint64_t lo = (engine() & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(48);
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(hi >> (i * 4)) & 0xF];
-    if (i == 8 || i == 4) s += '-';
-  }
-  s += '-';
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(lo >> (i * 4)) & 0xF];
-    if (i == 12) s += '-';
-  }
-  return s;
-}
-
 // uuid#counter: one UUID per worker thread, then a counter per request (as Kong's per-worker
 // UUID), so ids stay unique across workers and cost no random draw per request.
 std::string_view next_counter_id(RequestContext& ctx) {
-  thread_local std::string prefix = thread_uuid() + "#";
+  thread_local std::string prefix = random_uuid() + "#";
   thread_local std::uint64_t counter = 0;
   return ctx.concat({prefix, std::to_string(++counter)});
 }
@@ -76,7 +55,7 @@ class CorrelationId final : public Instance {
 
   Access access(RequestContext& ctx) const override {
     std::string_view id = ctx.request().find(config_.header_name);
-    if (id.empty()) id = config_.generator == "uuid" ? ctx.store(thread_uuid()) : next_counter_id(ctx);
+    if (id.empty()) id = config_.generator == "uuid" ? ctx.store(random_uuid()) : next_counter_id(ctx);
     else id = ctx.store(id);  // the client's, kept as it came
     // Set as an upstream edit even when the client sent it: the gateway's own calls made for
     // this request (the aggregate plugin's) carry it too.

@@ -1,21 +1,16 @@
 #include "core/uuid.hpp"
 
 #include <cctype>
-#include <mutex>
 #include <random>
 
 namespace portico {
 
 std::string random_uuid() {
-  // One generator for the process, seeded once from the OS (random_device per call is slow).
-  static std::mutex mutex;
-  static std::mt19937_64 engine{std::random_device{}()};
-  std::uint64_t hi, lo;
-  {
-    std::lock_guard lock(mutex);
-    hi = engine();
-    lo = engine();
-  }
+  // One generator per thread, seeded once from the OS (random_device per call is slow): no
+  // lock, so workers can draw ids on the request path (correlation-id).
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::uint64_t hi = engine();
+  std::uint64_t lo = engine();
   hi = (hi & ~0xF000ull) | 0x4000ull;                              // version 4
   lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);              // variant 10
   const char* hex = "0123456789abcdef";

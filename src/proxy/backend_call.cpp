@@ -161,13 +161,6 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
   co_return Attempt::response;
 }
 
-// Whether the caller cancelled this call (plugin::BackendClient's callers may, once their
-// answer is decided).
-asio::awaitable<bool> cancelled() {
-  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
-}
-
 // The result for an attempt that got no usable answer.
 BackendResult failure_result(Attempt failure, std::string detail) {
   BackendResult r;
@@ -205,8 +198,8 @@ asio::awaitable<BackendResult> call_fixed(Worker& worker, const BackendRequest& 
     out = {};
     last = co_await attempt_once(worker, to, req, head, {left, left, left}, fresh, reused, out);
     if (last == Attempt::response) co_return out;
-    bool was_cancelled = co_await cancelled();
-    if (was_cancelled) co_return failure_result(Attempt::invalid_response, "cancelled");
+    asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return failure_result(Attempt::invalid_response, "cancelled");
     // A pooled connection the peer had closed: once more on a fresh one, same address.
     if (reused && is_idempotent(req.method) && (last == Attempt::no_response || last == Attempt::write_failed)) {
       fresh = true;
@@ -331,8 +324,8 @@ asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapsh
     last = co_await attempt_once(worker, to, req, head, t, fresh, reused, out);
     // Cut short by the caller: says nothing about the target (no health report, no retry) nor
     // about the service (the guards' destructor gives their admission back).
-    bool was_cancelled = co_await cancelled();
-    if (was_cancelled) co_return failure_result(Attempt::invalid_response, "cancelled");
+    asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return failure_result(Attempt::invalid_response, "cancelled");
     fresh = false;
     if (last == Attempt::response) {
       report_passive_health(upstream, ep, last, out.status);
