@@ -132,7 +132,9 @@ def test_provider_keys_rotation_unknown_kid_outage_and_recovery(setup):
     assert "x-consumer-username" not in seen
 
     # Rotation: the provider replaces k1 by k2. The first k2 token triggers one refresh and
-    # passes without waiting for the schedule.
+    # passes without waiting for the schedule (once min_refresh_interval, 1 s, has passed since
+    # the initial fetch: under load that fetch can land just before this point).
+    time.sleep(1.1)
     provider.keys = {"k2": (ec.generate_private_key(ec.SECP256R1()), "ES256")}
     before = provider.fetches
     status, body = call(portico, "/idp", provider.token("k2"))
