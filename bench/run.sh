@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_ADMIN=1, SKIP_MICRO=1.
+# SKIP_AGGREGATE=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +20,7 @@ ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; 
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
+PORTICO_OBS_PORT=19511
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -42,6 +43,7 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -65,6 +67,9 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-obs) taskset -c 0 "$BIN" run -c "$WORK/kong-observability.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_PORT \
+               --admin-listen 127.0.0.1:$((PORTICO_OBS_PORT + 100)) --workers 1 --access-log "$WORK/obs-access.log" \
+               --log-level warn & ;;
   esac
   PROXY_PID=$!
 }
@@ -304,6 +309,20 @@ if [ "${SKIP_AGGREGATE:-0}" != 1 ]; then
   say "$(printf 'p99 backend direct %s ms, via aggregate %s ms, added %s ms (medians)' "$(median "${direct[@]}")" \
     "$(median "${composed[@]}")" "$(median "${added[@]}")")"
   kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Observability (issue 13): the same route with prometheus (every family) and the access log
+# written to a file vs the route with neither, both Portico instances on CPU 0 at once.
+if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
+  say ""
+  say "## observability: prometheus (all metrics) + access log to a file vs neither (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-obs; obs_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_OBS_PORT
+  race_rounds "prometheus + access log / neither" $PORTICO_PORT $PORTICO_OBS_PORT
+  say "access log lines written: $(wc -l < "$WORK/obs-access.log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((PORTICO_OBS_PORT + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}')"
+  kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

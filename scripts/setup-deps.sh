@@ -15,6 +15,8 @@ PACKAGES=(
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
   python3 python3-pytest python3-jwt python3-cryptography openssl
+  # observability tests: a real Prometheus server and promtool
+  prometheus
 )
 
 missing=()
@@ -34,9 +36,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx-light and haproxy are used only as benchmark peers started by hand, redis-server only by
-# the tests that start their own; the packages' own system services are not wanted here.
-for svc in nginx haproxy redis-server; do
+# nginx-light and haproxy are used only as benchmark peers started by hand, redis-server and
+# prometheus only by the tests that start their own; the packages' own system services are not
+# wanted here.
+for svc in nginx haproxy redis-server prometheus; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

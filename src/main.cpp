@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "config_commands.hpp"
 #include "core/gateway.hpp"
+#include "http/h1_parser.hpp"
 
 namespace {
 
@@ -66,6 +67,23 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_WORKERS")->check(CLI::Range(0, 1024))->capture_default_str();
   run->add_option("--access-log", options.access_log, "Access log path (reopened on SIGUSR1), - or stdout, stderr, or off")
       ->envname("PORTICO_ACCESS_LOG")->capture_default_str();
+  run->add_option("--access-log-format", options.access_log_format,
+                  "combined, portico, json, or an nginx log_format string ('$remote_addr ... $request_time')")
+      ->envname("PORTICO_ACCESS_LOG_FORMAT")->capture_default_str();
+  run->add_option("--request-id-header", options.request_id_header,
+                  "Header carrying each request's id to the service and the client, or off")
+      ->envname("PORTICO_REQUEST_ID_HEADER")->capture_default_str();
+  run->add_option("--request-id-upstream", options.request_id_upstream, "Send the request id header to services (on|off)")
+      ->envname("PORTICO_REQUEST_ID_UPSTREAM")->capture_default_str();
+  run->add_option("--request-id-downstream", options.request_id_downstream,
+                  "Send the request id header on every answer (on|off)")
+      ->envname("PORTICO_REQUEST_ID_DOWNSTREAM")->capture_default_str();
+  run->add_option("--status-listen", options.status_listen,
+                  "Status API listen address ADDR:PORT (GET /status, /metrics, /status/ready), or off")
+      ->envname("PORTICO_STATUS_LISTEN")->capture_default_str();
+  run->add_option("--metrics-max-series", options.metrics_max_series,
+                  "Series per Prometheus metric family and worker; beyond, observations are dropped and counted")
+      ->envname("PORTICO_METRICS_MAX_SERIES")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("PORTICO_LOG_LEVEL")->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -149,6 +167,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     options.trusted_ips.push_back(*cidr);
+  }
+  if (options.request_id_header == "off") options.request_id_header.clear();
+  for (char c : options.request_id_header) {
+    if (!portico::http::is_tchar(static_cast<unsigned char>(c))) {
+      std::fprintf(stderr, "--request-id-header: '%s' is not a header name\n", options.request_id_header.c_str());
+      return 1;
+    }
   }
   options.client_header_timeout = std::chrono::milliseconds(header_timeout_ms);
   options.client_body_timeout = std::chrono::milliseconds(body_timeout_ms);

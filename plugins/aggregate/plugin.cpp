@@ -196,6 +196,9 @@ class AggregateInstance final : public Instance {
     lines.append("X-Real-IP: ").append(ctx.client_ip()).append("\r\n");
     lines.append("X-Forwarded-Proto: http\r\n");
     lines.append("Via: 1.1 portico\r\n");
+    if (!ctx.request_id_header().empty()) {
+      lines.append(ctx.request_id_header()).append(": ").append(ctx.request_id()).append("\r\n");
+    }
     if (!ctx.request().host.empty()) {
       lines.append("X-Forwarded-Host: ").append(http::host_without_port(ctx.request().host)).append("\r\n");
     }
@@ -209,6 +212,7 @@ class AggregateInstance final : public Instance {
     std::string lines;
     for (const auto& name : names) {
       if (ctx.upstream_headers().drops(name)) continue;
+      if (!ctx.request_id_header().empty() && http::iequals(name, ctx.request_id_header())) continue;  // set above
       for (const auto& h : ctx.request().headers) {
         if (http::iequals(h.name, name)) lines.append(h.name).append(": ").append(h.value).append("\r\n");
       }

@@ -26,6 +26,7 @@
 #include "core/gateway.hpp"
 #include "http/h1_parser.hpp"
 #include "http/params.hpp"
+#include "admin/metrics_endpoint.hpp"
 #include "http/status.hpp"
 #include "proxy/io.hpp"
 
@@ -35,8 +36,9 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
-                         std::unique_ptr<EntityApi> entities)
-    : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)), acceptor_(io) {}
+                         std::unique_ptr<EntityApi> entities, bool status_only)
+    : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)), acceptor_(io),
+      status_only_(status_only) {}
 AdminServer::~AdminServer() { close(); }
 
 bool AdminServer::listen(const asio::ip::tcp::endpoint& endpoint, std::string& error) {
@@ -137,7 +139,7 @@ AdminServer::Reply AdminServer::config_endpoint(const Request& request) {
 // GET /endpoints: the paths this Admin API serves, in Kong's shape.
 std::string AdminServer::endpoints_json() {
   static const char* kPaths[] = {
-      "/", "/status", "/config", "/endpoints", "/plugins/enabled", "/schemas/{db_entity_name}",
+      "/", "/status", "/metrics", "/config", "/endpoints", "/plugins/enabled", "/schemas/{db_entity_name}",
       "/schemas/{db_entity_name}/validate", "/schemas/plugins/{name}",
       "/schemas/plugins/validate", "/services", "/services/{services}", "/services/{services}/routes",
       "/services/{services}/routes/{routes}", "/services/{services}/plugins", "/services/{services}/plugins/{plugins}",
@@ -185,7 +187,50 @@ AdminServer::Reply AdminServer::validate_plugin(const Request& request) const {
   return {200, message_json("schema validation successful")};
 }
 
+AdminServer::Reply AdminServer::status_reply() const {
+  auto t = gateway_.totals();
+  json::object server{
+      {"connections_accepted", t.connections_accepted}, {"connections_active", t.connections_active},
+      {"connections_handled", t.connections_handled},   {"connections_reading", t.connections_reading},
+      {"connections_writing", t.connections_writing},   {"connections_waiting", t.connections_waiting},
+      {"total_requests", t.total_requests},
+  };
+  json::object portico{
+      {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
+      {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
+      {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
+      {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
+      {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},
+      {"retry_budget_exhausted", t.retry_budget_exhausted},  {"upstream_overflows", t.upstream_overflows},
+      {"health_transitions", proxy::TargetHealth::transitions_total()},
+  };
+  for (const auto& [name, value] : plugin::counter_values()) portico[name] = value;
+  const auto& snap = gateway_.snapshot();
+  json::object body{
+      {"database", json::object{{"reachable", true}}},
+      {"server", server},
+      {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
+      {"portico", portico},
+  };
+  return {200, json::serialize(body)};
+}
+
+AdminServer::Reply AdminServer::status_api(const Request& request) {
+  if (request.path != "/status" && request.path != "/metrics" && request.path != "/status/ready") {
+    return {404, R"({"message":"Not found"})"};
+  }
+  if (request.method != "GET" && request.method != "HEAD") return {405, R"({"message":"Method not allowed"})"};
+  if (request.path == "/status/ready") {
+    // Kong's readiness probe: ready once a configuration serves.
+    if (!gateway_.snapshot()) return {503, R"({"message":"no configuration available"})"};
+    return {200, R"({"message":"ready"})"};
+  }
+  if (request.path == "/metrics") return {200, metrics_exposition(gateway_), kMetricsContentType};
+  return status_reply();
+}
+
 AdminServer::Reply AdminServer::handle(const Request& request) {
+  if (status_only_) return status_api(request);
   std::string_view method = request.method, path = request.path, query = request.query;
   if (path == "/schemas/plugins/validate") {
     if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
@@ -237,33 +282,8 @@ AdminServer::Reply AdminServer::handle(const Request& request) {
     };
     return {200, json::serialize(body)};
   }
-  if (path == "/status") {
-    auto t = gateway_.totals();
-    json::object server{
-        {"connections_accepted", t.connections_accepted}, {"connections_active", t.connections_active},
-        {"connections_handled", t.connections_handled},   {"connections_reading", t.connections_reading},
-        {"connections_writing", t.connections_writing},   {"connections_waiting", t.connections_waiting},
-        {"total_requests", t.total_requests},
-    };
-    json::object portico{
-        {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
-        {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
-        {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
-        {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
-        {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},
-        {"retry_budget_exhausted", t.retry_budget_exhausted},  {"upstream_overflows", t.upstream_overflows},
-        {"health_transitions", proxy::TargetHealth::transitions_total()},
-    };
-    for (const auto& [name, value] : plugin::counter_values()) portico[name] = value;
-    const auto& snap = gateway_.snapshot();
-    json::object body{
-        {"database", json::object{{"reachable", true}}},
-        {"server", server},
-        {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
-        {"portico", portico},
-    };
-    return {200, json::serialize(body)};
-  }
+  if (path == "/metrics") return {200, metrics_exposition(gateway_), kMetricsContentType};
+  if (path == "/status") return status_reply();
   if (path == "/plugins/enabled") return {200, enabled_plugins_json()};
   if (path.starts_with(kSchemas) && !path.starts_with("/schemas/plugins/")) {
     if (auto described = entity_schema_json(path.substr(kSchemas.size()))) return {200, std::move(*described)};
@@ -362,11 +382,18 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     }
     Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
     auto started = std::chrono::steady_clock::now();
-    Reply reply = token_accepted(token) ? handle(parsed)
+    Reply reply = status_only_ || token_accepted(token) ? handle(parsed)
                                         : Reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
     spdlog::debug("admin: {} {} {} in {:.1f} ms", method, path, reply.status,
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-    std::string response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
+    std::string response;
+    if (reply.content_type.empty()) {
+      response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
+    } else {
+      response = http::stored_response_head(reply.status, "Content-Type: " + reply.content_type + "\r\n", {},
+                                            reply.body.size(), keep ? "" : "close");
+      if (method != "HEAD") response += reply.body;
+    }
     buffer.consume(head_size + body_size);
     if (co_await proxy::write_all(side, response) || !keep) break;
   }

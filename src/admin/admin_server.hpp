@@ -28,8 +28,10 @@ namespace portico::admin {
 class AdminServer {
  public:
   // `deadlines` must outlive the io_context's pending sessions (see core/deadline.hpp).
+  // `status_only`: Kong's status API (--status-listen): GET /status, /metrics and
+  // /status/ready, no token, nothing else.
   AdminServer(boost::asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
-              std::unique_ptr<EntityApi> entities);
+              std::unique_ptr<EntityApi> entities, bool status_only = false);
   ~AdminServer();
   bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   int port() const { return port_; }
@@ -49,6 +51,8 @@ class AdminServer {
   boost::json::object plugins_json() const;
   Reply validate_plugin(const Request& request) const;
   Reply config_endpoint(const Request& request);
+  Reply status_api(const Request& request);
+  Reply status_reply() const;  // GET /status
   static std::string endpoints_json();
   bool token_accepted(std::string_view presented) const;  // --admin-token, or none set
   boost::asio::awaitable<void> accept_loop();
@@ -60,6 +64,7 @@ class AdminServer {
   std::unique_ptr<EntityApi> entities_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
+  bool status_only_ = false;
 };
 
 }  // namespace portico::admin

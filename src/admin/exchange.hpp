@@ -15,7 +15,8 @@ struct Request {
 
 struct Reply {
   int status = 200;
-  std::string body;  // JSON; empty for 204 and 304
+  std::string body;  // JSON (unless content_type says otherwise); empty for 204 and 304
+  std::string content_type = {};  // empty: application/json
 };
 
 }  // namespace portico::admin

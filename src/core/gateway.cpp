@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "obs/http_metrics.hpp"
 #include "admin/entity_api.hpp"
 #include "store/declarative.hpp"
 #include "store/sqlite_store.hpp"
@@ -135,9 +136,16 @@ bool Gateway::start(std::vector<std::string>& errors) {
     return false;
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  note_activation();
 
+  std::shared_ptr<const obs::LogFormat> log_format;
   if (options_.access_log != "off") {
     std::string error;
+    log_format = obs::LogFormat::compile(options_.access_log_format, error);
+    if (!log_format) {
+      errors.push_back("--access-log-format: " + error);
+      return false;
+    }
     access_sink_ = obs::AccessLogSink::open(options_.access_log, error);
     if (!access_sink_) {
       errors.push_back(error);
@@ -145,7 +153,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     }
   }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_));
+    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_, log_format));
   }
   if (!bind_listeners(errors)) return false;
   if (options_.admin_listen != "off") {
@@ -163,6 +171,16 @@ bool Gateway::start(std::vector<std::string>& errors) {
       return false;
     }
   }
+  if (options_.status_listen != "off") {
+    asio::ip::tcp::endpoint ep;
+    std::string error;
+    status_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this, nullptr, true);
+    if (!parse_listen(options_.status_listen, ep, error) || !status_->listen(ep, error)) {
+      errors.push_back("--status-listen: " + error);
+      return false;
+    }
+  }
+  obs::http_metrics::set_max_series(options_.metrics_max_series);
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
   watch_dns();
@@ -174,6 +192,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
 }
 
 int Gateway::admin_port() const { return admin_ ? admin_->port() : 0; }
+int Gateway::status_port() const { return status_ ? status_->port() : 0; }
 
 bool Gateway::bind_listeners(std::vector<std::string>& errors) {
   asio::io_context scratch;
@@ -251,6 +270,7 @@ std::vector<std::string> Gateway::reload() {
       spdlog::error("reload rejected: {}", e.to_string());
     }
     spdlog::error("reload rejected: the previous configuration keeps serving");
+    ++config_rejections_;
     return errors;
   }
   if (loaded.config.hash == snapshot_->config.hash) {
@@ -288,6 +308,7 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
     spdlog::error("{}: configuration not activated, the previous one keeps serving: {}", why, e.what());
+    ++config_rejections_;
     return;
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -295,10 +316,17 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
   // then freed by the reaper's thread, not by the last worker to drop it (core/reaper.hpp).
   if (snapshot_) retired_.push_back(std::move(snapshot_));
   snapshot_ = snap;
+  note_activation();
   for (auto& w : workers_) w->publish(snap);
   health_checker_.apply(snap);
   spdlog::info("{}: configuration {} active ({} routes, {} services)", why, snap->config.hash, snap->config.routes.size(),
                snap->config.services.size());
+}
+
+void Gateway::note_activation() {
+  ++config_activations_;
+  last_activation_unix_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void Gateway::watch_dns() {
@@ -337,6 +365,7 @@ void Gateway::begin_shutdown() {
     signals_->cancel(ec);
   }
   if (admin_) admin_->close();
+  if (status_) status_->close();
   health_checker_.stop();
   dns_timer_.cancel();
   for (auto& w : workers_) w->begin_drain();

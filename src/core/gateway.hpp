@@ -64,6 +64,7 @@ class Gateway {
 
   // Bound ports (useful with port 0). Valid after start().
   const std::vector<int>& proxy_ports() const { return proxy_ports_; }
+  int status_port() const;
   int admin_port() const;
 
   // --- for the admin API, on the control thread ---
@@ -73,6 +74,11 @@ class Gateway {
   const std::string& config_path() const { return config_path_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& node_id() const { return node_id_; }
+  // Configurations activated (start, reloads, Admin API writes, DNS changes) and refused
+  // (an invalid file on reload, a failed build); when the running one was activated (Unix s).
+  std::uint64_t config_activations() const { return config_activations_; }
+  std::uint64_t config_rejections() const { return config_rejections_; }
+  double last_activation_unix() const { return last_activation_unix_; }
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);
@@ -102,11 +108,15 @@ class Gateway {
   std::chrono::steady_clock::time_point drain_deadline_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<admin::AdminServer> status_;  // --status-listen
   proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it
   Reaper reaper_;  // after shared_state_ and before the snapshots: it frees snapshots, which point into it
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::vector<std::shared_ptr<const config::Snapshot>> retired_;  // replaced, handed to reaper_ at the next tick
   std::uint64_t generation_ = 0;
+  std::uint64_t config_activations_ = 0, config_rejections_ = 0;  // control thread only
+  double last_activation_unix_ = 0;
+  void note_activation();
   std::uint64_t reload_sequence_ = 0;  // the latest reload() wins (see reload())
   proxy::ActiveHealthChecker health_checker_{control_};
   std::unique_ptr<net::DnsCache> dns_;

@@ -5,15 +5,32 @@
 
 namespace portico {
 
+namespace {
+// One generator per thread, seeded once from the OS (random_device per call is slow): no
+// lock, so workers can draw ids on the request path (request ids, correlation-id).
+std::mt19937_64& engine() {
+  thread_local std::mt19937_64 engine{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                                      std::random_device{}()};
+  return engine;
+}
+constexpr const char* kHex = "0123456789abcdef";
+}  // namespace
+
+void random_hex_id(char (&out)[32]) {
+  std::uint64_t hi = engine()();
+  std::uint64_t lo = engine()();
+  for (int i = 0; i < 16; ++i) {
+    out[i] = kHex[(hi >> (60 - i * 4)) & 0xF];
+    out[16 + i] = kHex[(lo >> (60 - i * 4)) & 0xF];
+  }
+}
+
 std::string random_uuid() {
-  // One generator per thread, seeded once from the OS (random_device per call is slow): no
-  // lock, so workers can draw ids on the request path (correlation-id).
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::uint64_t hi = engine();
-  std::uint64_t lo = engine();
+  std::uint64_t hi = engine()();
+  std::uint64_t lo = engine()();
   hi = (hi & ~0xF000ull) | 0x4000ull;                              // version 4
   lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);              // variant 10
-  const char* hex = "0123456789abcdef";
+  const char* hex = kHex;
   std::string s;
   s.reserve(36);
   for (int i = 15; i >= 0; --i) {

@@ -1,4 +1,5 @@
-// Random (version 4) UUIDs: node ids and the ids of entities created through the Admin API.
+// Random (version 4) UUIDs: node ids and the ids of entities created through the Admin API;
+// random request ids.
 #pragma once
 
 #include <string>
@@ -6,6 +7,8 @@
 namespace portico {
 
 std::string random_uuid();
+// 128 random bits as 32 lower-case hex digits (request ids, as nginx's $request_id).
+void random_hex_id(char (&out)[32]);
 bool is_uuid(std::string_view text);  // 8-4-4-4-12 hex digits
 
 }  // namespace portico

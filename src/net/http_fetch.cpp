@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "crypto/base64.hpp"
 #include "http/chunked.hpp"
 #include "http/h1_parser.hpp"
 
@@ -94,7 +95,15 @@ FetchResult parse(const std::string& raw, std::size_t cap) {
 }  // namespace
 
 asio::awaitable<FetchResult> http_get(asio::io_context& io, std::string url, FetchOptions options) {
+  OutgoingRequest request;
+  request.url = std::move(url);
+  request.header_lines = "Accept: application/json\r\n";
+  co_return co_await http_send(io, std::move(request), options);
+}
+
+asio::awaitable<FetchResult> http_send(asio::io_context& io, OutgoingRequest outgoing, FetchOptions options) {
   FetchResult result;
+  const std::string& url = outgoing.url;
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty()) {
     result.error = "not an http(s) URL: " + url;
@@ -105,8 +114,17 @@ asio::awaitable<FetchResult> http_get(asio::io_context& io, std::string url, Fet
   std::string port = parsed->has_port() ? std::string(parsed->port()) : (tls ? "443" : "80");
   std::string target = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
   if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
-  std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + std::string(parsed->encoded_authority()) +
-                        "\r\nAccept: application/json\r\nUser-Agent: portico\r\nConnection: close\r\n\r\n";
+  std::string authority(parsed->encoded_host_and_port());
+  std::string request = outgoing.method + " " + target + " HTTP/1.1\r\nHost: " + authority + "\r\n" +
+                        outgoing.header_lines + "User-Agent: portico\r\nConnection: close\r\n";
+  if (parsed->has_userinfo()) {
+    request += "Authorization: Basic " + crypto::base64_encode(std::string(parsed->userinfo())) + "\r\n";
+  }
+  if (outgoing.method != "GET" || !outgoing.body.empty()) {
+    request += "Content-Length: " + std::to_string(outgoing.body.size()) + "\r\n";
+  }
+  request += "\r\n";
+  request += outgoing.body;
 
   // One deadline for everything: it closes the socket, which fails whatever is pending.
   struct Shared {

@@ -1,5 +1,6 @@
-// Fetches a small document over HTTP/1.1 or HTTPS for the control thread (a JWKS, later
-// discovery documents): one GET, Connection: close, bounded size and time. TLS verifies
+// Small HTTP/1.1 or HTTPS exchanges for the control thread: fetching a document (a JWKS, later
+// discovery documents) or delivering one (http-log batches): one request, Connection: close,
+// bounded size and time. TLS verifies
 // the chain against the system CA store and the host name. Never used on the request path.
 #pragma once
 
@@ -24,5 +25,15 @@ struct FetchOptions {
 
 // `url`: http://host[:port]/path or https://... (query allowed). Errors are values.
 boost::asio::awaitable<FetchResult> http_get(boost::asio::io_context& io, std::string url, FetchOptions options = {});
+
+struct OutgoingRequest {
+  std::string method = "GET";
+  std::string url;
+  std::string header_lines;  // complete "Name: value\r\n" lines (not Host, Content-Length, Connection)
+  std::string body;          // sent with Content-Length when the method is not GET or it is not empty
+};
+// Any method; user info in the URL (http://user:pass@host/) becomes Basic credentials.
+boost::asio::awaitable<FetchResult> http_send(boost::asio::io_context& io, OutgoingRequest request,
+                                              FetchOptions options = {});
 
 }  // namespace portico::net

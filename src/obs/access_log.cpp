@@ -4,9 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 
 namespace portico::obs {
 
@@ -56,50 +54,9 @@ bool AccessLogSink::write(std::string_view bytes) {
   return true;
 }
 
-namespace {
-void append_quoted(std::string& out, std::string_view s) {
-  out += '"';
-  if (s.empty()) {
-    out += '-';
-  } else {
-    for (char c : s) {
-      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned char>(c));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  out += '"';
-}
-}  // namespace
-
 void AccessLog::append(const AccessRecord& r) {
   if (!sink_) return;
-  std::time_t now = std::time(nullptr);
-  if (now != cached_second_) {
-    cached_second_ = now;
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
-    cached_time_ = buf;
-  }
-  char nums[160];
-  buffer_.append(r.client_ip).append(" - - ").append(cached_time_).append(" \"");
-  buffer_.append(r.method).append(" ").append(r.target).append(r.version_minor == 0 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
-  std::snprintf(nums, sizeof nums, "%d %llu ", r.status, static_cast<unsigned long long>(r.bytes_sent));
-  buffer_.append(nums);
-  append_quoted(buffer_, r.referer);
-  buffer_ += ' ';
-  append_quoted(buffer_, r.user_agent);
-  buffer_.append(" route=").append(r.route.empty() ? "-" : r.route);
-  buffer_.append(" upstream=").append(r.upstream.empty() ? "-" : r.upstream);
-  std::snprintf(nums, sizeof nums, " upstream_status=%d request_time=%.3f upstream_time=%.3f\n", r.upstream_status,
-                r.request_time, r.upstream_time);
-  buffer_.append(nums);
+  format_->render(buffer_, r);
   if (buffer_.size() >= 16384) flush();
 }
 

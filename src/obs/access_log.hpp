@@ -1,5 +1,5 @@
-// Access log: one line per request, in nginx's "combined" format followed by Portico
-// fields (route, upstream address, upstream status, latencies).
+// Access log: one line per request, in the configured format (obs/log_format.hpp; by
+// default nginx's "combined" followed by Portico fields).
 //
 // Each worker has its own AccessLog buffer (no locking); lines are written to the shared
 // file descriptor (opened O_APPEND) when the buffer fills or on the worker's 1 s tick,
@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "obs/log_format.hpp"
 
 namespace portico::obs {
 
@@ -32,25 +34,10 @@ class AccessLogSink {
   std::string path_;
 };
 
-struct AccessRecord {
-  std::string_view client_ip;
-  std::string_view method;
-  std::string_view target;
-  int version_minor = 1;
-  int status = 0;
-  std::uint64_t bytes_sent = 0;
-  std::string_view referer;
-  std::string_view user_agent;
-  std::string_view route;
-  std::string_view upstream;      // "ip:port" or empty
-  int upstream_status = 0;
-  double request_time = 0;        // seconds, whole request
-  double upstream_time = 0;       // seconds, until the upstream response head
-};
-
 class AccessLog {
  public:
-  explicit AccessLog(std::shared_ptr<AccessLogSink> sink) : sink_(std::move(sink)) {}
+  AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format)
+      : sink_(std::move(sink)), format_(std::move(format)) {}
   bool enabled() const { return sink_ != nullptr; }
   void append(const AccessRecord& r);
   void flush();
@@ -58,10 +45,9 @@ class AccessLog {
 
  private:
   std::shared_ptr<AccessLogSink> sink_;
+  std::shared_ptr<const LogFormat> format_;
   std::string buffer_;
   std::uint64_t failed_ = 0;
-  std::time_t cached_second_ = 0;
-  std::string cached_time_;
 };
 
 }  // namespace portico::obs

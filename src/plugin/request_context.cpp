@@ -66,6 +66,9 @@ void RequestContext::reset() {
   slot_count_ = 0;
   request_ = nullptr;
   client_ip_ = path_ = {};
+  request_id_ = request_id_header_ = {};
+  served = {};
+  kept_answer_.clear();
   route_ = nullptr;
   service_ = nullptr;
   chains_ = nullptr;

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <span>
 #include <boost/asio/awaitable.hpp>
 #include <string>
 #include <cstddef>
@@ -20,6 +22,7 @@
 
 #include "config/model.hpp"
 #include "http/h1_parser.hpp"
+#include "obs/log_format.hpp"
 
 namespace portico::router {
 struct CompiledRoute;
@@ -98,6 +101,15 @@ class RequestContext {
   const http::RequestHead& request() const { return *request_; }
   std::string_view client_ip() const { return client_ip_; }
   std::string_view path() const { return path_; }  // normalised
+  void set_path(std::string_view path) { path_ = path; }  // the proxy, when the head's bytes move
+  // The gateway's id of this request ($request_id), and the header that carries it to
+  // services (empty when --request-id-upstream is off): backend calls send it too.
+  std::string_view request_id() const { return request_id_; }
+  std::string_view request_id_header() const { return request_id_header_; }
+  void set_request_id(std::string_view id, std::string_view upstream_header) {
+    request_id_ = id;
+    request_id_header_ = upstream_header;
+  }
   const router::CompiledRoute* route() const { return route_; }
   const config::ServiceConfig* service() const { return service_; }
   const Chains* chains() const { return chains_; }
@@ -197,6 +209,25 @@ class RequestContext {
   // --- the outcome (log phase) ---
   UpstreamVerdict verdict;
   int status = 0;  // the status the client got (0: none was sent)
+  // What the exchange cost and carried, set by the proxy just before the log phase (Kong's
+  // serialized latencies and sizes).
+  struct Served {
+    std::uint64_t bytes_received = 0;  // request head and body bytes read from the client
+    std::uint64_t bytes_sent = 0;      // response head and body bytes written to the client
+    double request_ms = 0;             // from the request's first byte to the log phase
+    double upstream_ms = -1;           // waiting for the service's response head (-1: not asked); Kong's latencies.proxy
+    double gateway_ms = 0;             // the gateway's own time (before the request went upstream); Kong's latencies.kong
+    bool from_service = false;         // the answer is the service's (Kong's response source "service")
+    std::chrono::system_clock::time_point started_at{};
+    std::string_view response_head;    // the head sent to the client (status line to blank line), if kept
+    std::string_view upstream_uri;     // the target sent to the service
+    obs::UpstreamTry last_try;         // address empty: the service was not tried
+    std::span<const obs::UpstreamTry> earlier_tries;  // failed or retried tries before it
+  };
+  Served served;
+  // Where the proxy keeps an answer it made itself (an error, a plugin's reply) for the log
+  // phase: served.response_head points into it.
+  std::string& kept_answer() { return kept_answer_; }
 
   // --- memory ---
   std::pmr::memory_resource* arena() { return &arena_; }
@@ -238,6 +269,7 @@ class RequestContext {
 
   const http::RequestHead* request_ = nullptr;
   std::string_view client_ip_, path_;
+  std::string_view request_id_, request_id_header_;
   const router::CompiledRoute* route_ = nullptr;
   const config::ServiceConfig* service_ = nullptr;
   const Chains* chains_ = nullptr;
@@ -265,6 +297,7 @@ class RequestContext {
   bool body_read_ = false;
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)
   std::string saved_head_;
+  std::string kept_answer_;
   int body_error_status_ = 0;
   std::string_view body_error_;
 };

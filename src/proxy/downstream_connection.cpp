@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/snapshot.hpp"
+#include "core/uuid.hpp"
 #include "core/worker.hpp"
 #include "http/h1_parser.hpp"
 #include "http/status.hpp"
@@ -21,15 +22,6 @@
 namespace portico::proxy {
 
 namespace asio = boost::asio;
-
-namespace {
-
-
-double seconds_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-}  // namespace
 
 DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port)
     : worker_(worker), socket_(std::move(socket)), deadline_(worker.deadlines(), &socket_), local_port_(local_port) {
@@ -212,15 +204,17 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
                                                                              std::string_view message, bool close,
                                                                              std::string_view extra_headers) {
   // Errors before the body was read leave unread bytes behind: the connection must close.
+  std::string headers(extra_headers);
+  append_request_id_line(ex, headers);
   if (ex != nullptr) {  // a request was read: the client's wishes count too
     AnswerConnection after = own_answer_connection(close);
     close = after.close;
     if (after.tell_keep_alive) {
-      std::string headers = std::string(extra_headers) + std::string(kKeepAliveLine);
+      headers += kKeepAliveLine;
       co_return co_await send_response(ex, status, http::json_error_response(status, message, false, headers), false);
     }
   }
-  co_return co_await send_response(ex, status, http::json_error_response(status, message, close, extra_headers), close);
+  co_return co_await send_response(ex, status, http::json_error_response(status, message, close, headers), close);
 }
 
 DownstreamConnection::AnswerConnection DownstreamConnection::own_answer_connection(bool must_close) const {
@@ -237,6 +231,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
   if (ex != nullptr) {
     ex->status = status;
     ex->bytes_sent = ec ? 0 : response.size();
+    std::size_t head_end = response.find("\r\n\r\n");
+    ex->body_bytes_sent = ec || head_end == std::string::npos ? 0 : response.size() - head_end - 4;
+    if (ex->plugins && head_end != std::string::npos) {  // the log phase may read the answer's head
+      ex->plugins->kept_answer() = std::move(response);
+      ex->plugins->served.response_head = std::string_view(ex->plugins->kept_answer()).substr(0, head_end + 4);
+    }
   }
   if (close) closing_ = true;
   co_return (close || ec) ? Next::close : Next::keep_alive;
@@ -254,6 +254,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_req
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request() {
   Exchange ex;
+  current_ = &ex;
+  ++requests_served_;
+  random_hex_id(ex.request_id);
   worker_.stats().total_requests.add();
   // The head's views stay valid until the buffer is read into again (body reads).
   in_.consume(request_.head_size);
@@ -290,8 +293,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   log_request(ex);
   if (ex.plugins) {
     ex.plugins->status = ex.status;
+    note_served(ex);
     plugin::run_log(*ex.plugins);
   }
+  current_ = nullptr;
   co_return next;
 }
 
@@ -303,29 +308,89 @@ void DownstreamConnection::count_response_status(int status) {
 void DownstreamConnection::log_request(const Exchange& ex) {
   auto& log = worker_.access_log();
   if (!log.enabled()) return;
+  auto now = Clock::now();
   obs::AccessRecord r;
+  r.request = &request_;  // views valid: see keep_request_head()
   r.client_ip = client_ip_;
-  if (ex.saved) {
-    r.method = ex.saved_method;
-    r.target = ex.saved_target;
-    r.user_agent = ex.saved_agent;
-    r.referer = ex.saved_referer;
-  } else {
-    r.method = request_.method;
-    r.target = request_.target;
-    r.user_agent = request_.find("user-agent");
-    r.referer = request_.find("referer");
-  }
-  r.version_minor = request_.version_minor;
+  r.server_port = local_port_text_;
+  r.uri = ex.path.empty() ? request_.path : ex.path;
   r.status = ex.status;
   r.bytes_sent = ex.bytes_sent;
-  if (ex.match.route != nullptr) r.route = ex.match.route->name;
-  if (ex.endpoint != nullptr) r.upstream = ex.endpoint->pool_key;
-  r.upstream_status = ex.upstream_status;
-  auto now = Clock::now();
+  r.body_bytes_sent = ex.body_bytes_sent;
   r.request_time = seconds_between(ex.started, now);
-  if (ex.upstream_first_byte != Clock::time_point{}) r.upstream_time = seconds_between(ex.upstream_sent, ex.upstream_first_byte);
+  if (ex.match.route != nullptr) {
+    r.route = ex.match.route->name.empty() ? ex.match.route->id : ex.match.route->name;
+  }
+  if (ex.service != nullptr) r.service = ex.service->config->name;
+  if (ex.plugins && ex.plugins->consumer() != nullptr) {
+    const auto& consumer = *ex.plugins->consumer();
+    r.consumer = consumer.username.empty() ? consumer.id : consumer.username;
+  }
+  r.request_id = request_id_of(ex);
+  r.connection_requests = requests_served_;
+  // Tries: the earlier ones were logged as they ended; the last one ends now.
+  obs::UpstreamTry last = ex.current_try(now);
+  if (ex.earlier_tries.empty()) {
+    if (!last.address.empty()) r.tries = std::span<const obs::UpstreamTry>(&last, 1);
+    log.append(r);
+    return;
+  }
+  std::vector<obs::UpstreamTry> tries = ex.earlier_tries;
+  if (!last.address.empty()) tries.push_back(last);
+  r.tries = tries;
   log.append(r);
+}
+
+void DownstreamConnection::keep_request_head(std::string& copy) {
+  const char* start = request_.method.data();
+  std::string_view rest(start, request_.head_size);
+  std::size_t end = rest.find("\r\n\r\n");
+  copy.assign(start, end == std::string_view::npos ? rest.size() : end + 4);
+  http::parse_request_head(copy, worker_.options().limits, request_);
+  auto old_begin = reinterpret_cast<std::uintptr_t>(start);
+  auto follow = [&](std::string_view& view) {
+    auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    if (at >= old_begin && at < old_begin + copy.size()) view = std::string_view(copy.data() + (at - old_begin), view.size());
+  };
+  if (current_ == nullptr) return;
+  follow(current_->path);
+  for (auto& capture : current_->match.captures) follow(capture);
+  if (current_->plugins) current_->plugins->set_path(current_->path);
+}
+
+void DownstreamConnection::note_served(Exchange& ex) const {
+  auto& served = ex.plugins->served;
+  auto now = Clock::now();
+  served.bytes_received = request_.head_size + ex.request_body_bytes;
+  served.bytes_sent = ex.bytes_sent;
+  served.request_ms = std::chrono::duration<double, std::milli>(now - ex.started).count();
+  served.from_service = ex.from_service;
+  served.started_at = std::chrono::system_clock::now() -
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ex.started);
+  served.upstream_uri = ex.upstream_target;
+  served.last_try = ex.current_try(now);
+  served.earlier_tries = ex.earlier_tries;
+  if (ex.upstream_sent != Clock::time_point{}) {
+    served.gateway_ms = std::chrono::duration<double, std::milli>(ex.upstream_sent - ex.started).count();
+    if (ex.upstream_first_byte >= ex.upstream_sent) {
+      served.upstream_ms = std::chrono::duration<double, std::milli>(ex.upstream_first_byte - ex.upstream_sent).count();
+    }
+  } else {
+    served.gateway_ms = served.request_ms;  // answered by the gateway itself
+  }
+}
+
+std::string_view DownstreamConnection::request_id_of(const Exchange& ex) {
+  return {ex.request_id, sizeof ex.request_id};
+}
+
+bool DownstreamConnection::sends_request_id_downstream() const {
+  return worker_.options().request_id_downstream && !worker_.options().request_id_header.empty();
+}
+
+void DownstreamConnection::append_request_id_line(const Exchange* ex, std::string& out) const {
+  if (ex == nullptr || !sends_request_id_downstream()) return;
+  out.append(worker_.options().request_id_header).append(": ").append(request_id_of(*ex)).append("\r\n");
 }
 
 }  // namespace portico::proxy

@@ -126,6 +126,16 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // Relays the response with its whole body read first, for response_body plugins.
   boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
   void log_request(const Exchange& ex);
+  // Fills the plugin context's `served` (sizes, latencies, source) for the log phase.
+  void note_served(Exchange& ex) const;
+  // Copies the request head's bytes into `copy` and parses them again from there, so the
+  // head's views survive reading the body into the buffer; the current exchange's path and
+  // route captures (views into the same bytes when the path needed no normalising) follow.
+  void keep_request_head(std::string& copy);
+  // The request id ($request_id) and whether the answer carries it (--request-id-*).
+  static std::string_view request_id_of(const Exchange& ex);
+  bool sends_request_id_downstream() const;
+  void append_request_id_line(const Exchange* ex, std::string& out) const;
   // Adds a response to the 4xx/5xx counters (before it is written, so a client never sees it first).
   void count_response_status(int status);
 
@@ -136,6 +146,8 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // First bytes of each request, read while idle (see read_head()). Small on purpose:
   // it is part of every idle connection's footprint.
   std::array<char, 128> idle_bytes_;
+  Exchange* current_ = nullptr;      // the request being served (handle_request's)
+  std::uint64_t requests_served_ = 0;  // on this connection ($connection_requests)
   HeadBuilder head_;      // upstream request head
   HeadBuilder response_;  // downstream response head
   http::RequestHead request_;

@@ -11,9 +11,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/snapshot.hpp"
 #include "http/h1_parser.hpp"
+#include "obs/log_format.hpp"
 #include "plugin/chain.hpp"
 #include "plugin/request_context.hpp"
 #include "proxy/counter_hold.hpp"
@@ -34,6 +36,10 @@ inline std::uint64_t millis_between(Clock::time_point a, Clock::time_point b) {
   return d < 0 ? 0 : static_cast<std::uint64_t>(d);
 }
 
+inline double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
 struct DownstreamConnection::Exchange {
   Clock::time_point started = Clock::now();
   Clock::time_point upstream_sent{};
@@ -49,10 +55,18 @@ struct DownstreamConnection::Exchange {
   http::ResponseHead* response = nullptr;
   int status = 0;
   int upstream_status = 0;
-  std::uint64_t bytes_sent = 0;
-  // Copies of log fields, taken when reading a body may move the request head's bytes.
-  std::string saved_method, saved_target, saved_agent, saved_referer;
-  bool saved = false;
+  std::uint64_t bytes_sent = 0;       // head + body
+  std::uint64_t body_bytes_sent = 0;
+  std::uint64_t request_body_bytes = 0;  // sent upstream (the last attempt's)
+  bool from_service = false;             // the answer relayed is the service's
+  char request_id[32];                // random hex, drawn when the request starts
+  // The request head's bytes, when streaming the body would reuse the buffer its views point
+  // into and the log (or a plugin's log phase) still needs them: request_ is parsed from here.
+  std::string saved_head;
+  // The current upstream try, for the log's $upstream_* (earlier tries are kept as log entries).
+  Clock::time_point try_started{}, try_connected{};
+  int try_status = 0;  // the response's status, or the 502/504 a failed try stands for
+  std::vector<obs::UpstreamTry> earlier_tries;
   int error_status = 0;
   std::string_view error_message;
 
@@ -89,6 +103,26 @@ struct DownstreamConnection::Exchange {
   // Portico shed the request itself (an upstream limit): no verdict on the service.
   void note_shed() {
     if (plugins) plugins->verdict.kind = plugin::UpstreamVerdict::Kind::shed;
+  }
+  // The current try as the log shows it; `end` is when it ended (the next try's start, or now).
+  obs::UpstreamTry current_try(Clock::time_point end) const {
+    obs::UpstreamTry t;
+    if (endpoint == nullptr || try_started == Clock::time_point{}) return t;
+    t.address = endpoint->pool_key;
+    t.status = try_status;
+    t.start = try_started;
+    if (try_connected != Clock::time_point{}) t.connect_time = seconds_between(try_started, try_connected);
+    if (upstream_first_byte >= try_started) t.header_time = seconds_between(try_started, upstream_first_byte);
+    t.response_time = seconds_between(try_started, end);
+    return t;
+  }
+  // A new try begins: the one before it becomes a log entry.
+  void begin_try() {
+    auto now = Clock::now();
+    if (try_started != Clock::time_point{}) earlier_tries.push_back(current_try(now));
+    try_started = now;
+    try_connected = {};
+    try_status = 0;
   }
   std::span<const std::uint32_t> tried_span() const { return {tried.data(), tried_count}; }
   void remember_tried(std::uint32_t index) {

@@ -34,6 +34,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
       case FieldKind::other:
         if (!req.connection_tokens.empty() && named_in_connection(req, h.name)) continue;
         if (info.edits != nullptr && info.edits->drops(h.name)) continue;
+        if (!info.request_id_header.empty() && http::iequals(h.name, info.request_id_header)) continue;
         out.field(h.name, h.value);
         continue;
       // Client values of the forwarding fields count only from trusted peers.
@@ -68,6 +69,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
   } else {
     out.raw("Via: ").raw(via).raw(", 1.1 portico\r\n");
   }
+  if (!info.request_id_header.empty()) out.field(info.request_id_header, info.request_id);
   if (info.edits != nullptr) info.edits->for_each_set([&](std::string_view n, std::string_view v) { out.field(n, v); });
   if (info.framing == http::BodyFraming::chunked) {
     out.field("Transfer-Encoding", "chunked");

@@ -79,6 +79,9 @@ struct ForwardingInfo {
   http::BodyFraming framing = http::BodyFraming::none;
   std::uint64_t content_length = 0;
   const plugin::HeaderEdits* edits = nullptr;  // plugins' header edits (identity headers...)
+  // The request id header (a client's field of that name is replaced); empty: none sent.
+  std::string_view request_id_header;
+  std::string_view request_id;
 };
 
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& request, const ForwardingInfo& info);

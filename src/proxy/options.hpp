@@ -19,6 +19,13 @@ struct ProxyOptions {
   std::string admin_token;  // when set, every Admin API request must carry it in Kong-Admin-Token
   int workers = 0;                               // 0: one per core
   std::string access_log = "-";                  // path, "-" for stdout, or "off"
+  std::string access_log_format = "portico";     // a preset or an nginx log_format (obs/log_format.hpp)
+  // Every request gets an id ($request_id); this header carries it (empty: not sent).
+  std::string request_id_header = "X-Portico-Request-Id";
+  bool request_id_upstream = true;    // to the service (replacing a client's copy), as Kong's headers_upstream
+  bool request_id_downstream = true;  // on every answer to the client, as Kong's headers
+  std::string status_listen = "off";  // Kong's status API: GET /status and /metrics only
+  std::size_t metrics_max_series = 10000;  // per metric family and worker (the prometheus plugin's series)
   std::vector<net::Cidr> trusted_ips;            // peers whose X-Forwarded-* are kept
 
   http::ParserLimits limits;

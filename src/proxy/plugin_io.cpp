@@ -27,6 +27,9 @@ plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service ? ex.service->config : nullptr, &chains);
   ex.plugins->set_body_reader(this);
   ex.plugins->set_match(&ex.match);
+  const auto& options = worker_.options();
+  ex.plugins->set_request_id(request_id_of(ex), options.request_id_upstream ? std::string_view(options.request_id_header)
+                                                                            : std::string_view{});
   ex.plugins->set_backend_client(this);
   plugin_snapshot_ = ex.snapshot.get();
   return plugin::run_access(*ex.plugins);
@@ -56,10 +59,7 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
   // Reading may reuse the buffer the head's views point into: keep the head's bytes (from
   // the request line to the blank line; nothing was read since it was parsed) and parse
   // them again afterwards, so the views point into the copy.
-  const char* head_start = request_.method.data();
-  std::string_view rest(head_start, request_.head_size);
-  std::size_t end = rest.find("\r\n\r\n");
-  ctx.saved_head().assign(head_start, end == std::string_view::npos ? rest.size() : end + 4);
+  keep_request_head(ctx.saved_head());
   if (request_.expect_continue && in_.empty()) {
     Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
     if (co_await write_all(client, kContinueResponse)) {
@@ -73,7 +73,6 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
   spec.content_length = request_.content_length;
   spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
   PumpResult got = co_await collect_body(client, spec, ctx.request_body());
-  http::parse_request_head(ctx.saved_head(), options.limits, request_);
   switch (got.failure) {
     case PumpFailure::none: break;
     case PumpFailure::too_large: ctx.set_body_error(413, "request body too large"); co_return false;
@@ -91,7 +90,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
   bool close = after.close;
   if (ctx.reply_is_stored()) {
     // A stored response: its body goes out from where it is stored, next to a fresh head.
-    std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), ctx.response_headers(),
+    std::string extra_lines(ctx.response_headers());
+    append_request_id_line(&ex, extra_lines);
+    std::string head = http::stored_response_head(ctx.reply_status(), ctx.reply_headers(), extra_lines,
                                                   ctx.reply_body().size(),
                                                   close ? "close" : after.tell_keep_alive ? "keep-alive" : "");
     bool with_body = request_.method != "HEAD" && ctx.reply_status() != 204 && ctx.reply_status() != 304;
@@ -102,11 +103,15 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
     auto ec = co_await write_all(side, parts);
     ex.status = ctx.reply_status();
     ex.bytes_sent = ec ? 0 : head.size() + body.size();
+    ex.body_bytes_sent = ec ? 0 : body.size();
+    ex.plugins->kept_answer() = std::move(head);  // for the log phase
+    ex.plugins->served.response_head = ex.plugins->kept_answer();
     if (close) closing_ = true;
     co_return (close || ec) ? Next::close : Next::keep_alive;
   }
   // Headers earlier plugins set for the client (a rate limit's) go with the answer, as in Kong.
   std::string extra_headers = std::string(ctx.reply_headers()) + std::string(ctx.response_headers());
+  append_request_id_line(&ex, extra_headers);
   if (after.tell_keep_alive) extra_headers += kKeepAliveLine;
   co_return co_await send_response(&ex, ctx.reply_status(),
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,
@@ -157,6 +162,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   auto ec = co_await write_all(client, parts);
   ex.status = ex.response->status;
   ex.bytes_sent = ec ? 0 : response_.view().size() + body.size();
+  ex.body_bytes_sent = ec ? 0 : body.size();
   if (ec) co_return Next::close;
   if (ex.response->keep_alive && framing != http::BodyFraming::until_close && conn->buffer.empty()) {
     ++conn->requests;

@@ -74,12 +74,15 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
         if (plugins_answer_failure(ex, 503)) co_return co_await send_plugin_reply(ex);
         co_return co_await send_error(&ex, 503, kNoPeer, has_body);
       }
+      ex.begin_try();  // before ex.endpoint changes: the previous try is logged with its address
       ex.endpoint = ep;
       ex.remember_tried(ep->index);
       if (balancer.tracks_in_flight()) ex.in_flight.hold(ep->health->in_flight);
     }
     Attempt outcome = co_await attempt(ex, force_fresh, conn);
     force_fresh = false;
+    if (outcome == Attempt::response) ex.try_status = ex.response->status;
+    else if (outcome != Attempt::answered) ex.try_status = failure_status(outcome);
     if (outcome == Attempt::answered) co_return ex.answer;
     if (outcome == Attempt::response) {
       int status = ex.response->status;
@@ -152,6 +155,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   }
   ex.status = resp.status;
   ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
+  ex.body_bytes_sent = got.wrote_anything ? got.body_bytes : 0;
   if (!got.ok()) {
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
@@ -221,13 +225,11 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   if (!query.empty()) upstream_target_.append("?").append(query);
   ex.upstream_target = upstream_target_;
   ex.response = &response_head_;
-  if (has_body && worker_.access_log().enabled()) {
-    // Reading the body may compact the buffer under the head's views: keep log fields.
-    ex.saved_method = request_.method;
-    ex.saved_target = request_.target;
-    ex.saved_agent = request_.find("user-agent");
-    ex.saved_referer = request_.find("referer");
-    ex.saved = true;
+  bool body_already_read = ex.plugins && ex.plugins->request_body_read();
+  if (has_body && !body_already_read && (worker_.access_log().enabled() || ex.plugins)) {
+    // Streaming the body reuses the buffer the head's views point into; the access log and
+    // the plugins' log phase read the head after that.
+    keep_request_head(ex.saved_head);
   }
 
 }
@@ -244,6 +246,10 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
   info.forwarded_host = http::host_without_port(request_.host);
   info.trusted_peer = trusted_peer_;
+  if (worker_.options().request_id_upstream && !worker_.options().request_id_header.empty()) {
+    info.request_id_header = worker_.options().request_id_header;
+    info.request_id = request_id_of(ex);
+  }
   info.framing = request_.framing;
   info.content_length = request_.content_length;
   if (ex.plugins && ex.plugins->request_body_read() && request_.framing != http::BodyFraming::none) {
@@ -327,6 +333,9 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   ex.attempt_reused = conn != nullptr;
   if (!conn) {
     if (auto failed = co_await connect(ex, conn)) co_return *failed;
+    ex.try_connected = Clock::now();
+  } else {
+    ex.try_connected = ex.try_started;  // nginx's $upstream_connect_time of a kept-alive connection: 0
   }
   conn->buffer.acquire();
 
@@ -360,6 +369,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
       sent = co_await send_body_rest(client, upstream, spec, fast, written);
     }
   }
+  ex.request_body_bytes = buffered ? ex.plugins->request_body().size() : sent.body_bytes;
   switch (sent.failure) {
     case PumpFailure::none: break;
     case PumpFailure::too_large:
@@ -430,6 +440,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out,
                                                std::optional<std::uint64_t> fixed_length) {
   ex.upstream_status = ex.response->status;
+  ex.from_service = true;
   const auto& resp = *ex.response;
   bool is_head = request_.method == "HEAD";
   bool client_http10 = request_.version_minor == 0;
@@ -471,11 +482,13 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
     response_.raw(ex.plugins->response_headers());
   }
   response_.field("Via", "1.1 portico");
+  if (sends_request_id_downstream()) response_.field(worker_.options().request_id_header, request_id_of(ex));
   response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
   response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
   if (!keep_alive) response_.field("Connection", "close");
   else if (client_http10) response_.field("Connection", "keep-alive");
   response_.end();
+  if (ex.plugins) ex.plugins->served.response_head = response_.view();
   if (!fixed_length) conn.buffer.consume(resp.head_size);
 
   return keep_alive;

@@ -94,6 +94,7 @@ Router::Router(const config::DeclarativeConfig& config) {
     cr->route_index = i;
     cr->service_index = rc.service_index;
     cr->name = rc.name;
+    cr->id = rc.id;
     cr->methods = rc.methods;
     for (const auto& h : rc.hosts) cr->hosts.push_back(compile_host(h));
     for (const auto& [name, values] : rc.headers) {

@@ -37,6 +37,7 @@ struct CompiledRoute {
   std::size_t route_index = 0;    // into DeclarativeConfig::routes
   std::size_t service_index = 0;  // into DeclarativeConfig::services, or RouteConfig::kNoService
   std::string name;
+  std::string id;  // empty when the file gave none
   std::vector<std::string> methods;
   struct HostPattern {
     enum class Kind { exact, suffix, prefix } kind = Kind::exact;

@@ -141,12 +141,25 @@ class Portico:
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
             try:
                 wait_for_port(self.port, proc=self.proc)
+                # The proxy port opens before the admin listener binds: a gateway that then
+                # fails to start (its admin port taken meanwhile) must not pass for a running one.
+                self._wait_until_started()
                 return
             except RuntimeError:
                 stop(self.proc)
                 self.log.close()
                 if attempt == 2 or "cannot listen" not in Path(self.log_path).read_text():
                     raise
+
+    def _wait_until_started(self, timeout=15.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("process exited early with %s" % self.proc.returncode)
+            if " started: " in Path(self.log_path).read_text(errors="replace"):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("gateway did not report it started")
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)

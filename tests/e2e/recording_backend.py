@@ -32,6 +32,11 @@ class RecordingBackend:
 
             do_OPTIONS = do_GET
 
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                self.body_length = len(self.rfile.read(length)) if length else 0
+                self.do_GET()
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]

@@ -1,0 +1,47 @@
+// The file a file-log entry writes to: lines queued by the workers (obs::EntryQueue) and
+// written by one thread of its own every second, so a slow disk never holds a worker. The
+// file is reopened when it was moved or deleted (logrotate; no signal needed), or on every
+// write with `reopen` (Kong's field). One sink per path, shared by every entry and reload
+// that names it.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "obs/entry_queue.hpp"
+
+namespace portico::plugins::file_log {
+
+class FileSink {
+ public:
+  static constexpr std::size_t kMaxQueued = 100000;  // lines waiting for the writer; more are dropped
+
+  FileSink(std::string path, bool reopen);
+  ~FileSink();  // writes what is queued, then stops the thread
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  // Any worker: queues one line (a newline is added). False when the queue is full.
+  bool write(std::string line) { return queue_.push(std::move(line)); }
+  std::uint64_t dropped() const { return queue_.dropped(); }
+
+ private:
+  void run();
+  void flush();
+  bool ensure_open();
+
+  const std::string path_;
+  const bool reopen_;
+  obs::EntryQueue queue_{kMaxQueued};
+  int fd_ = -1;
+  unsigned long inode_ = 0, device_ = 0;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace portico::plugins::file_log

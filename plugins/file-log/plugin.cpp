@@ -1,0 +1,82 @@
+// The file-log plugin (Kong's, priority 9): one JSON line per request (Kong's serialized log
+// record, plugin/log_serializer.hpp) appended to `path`. Lines are queued by the workers and
+// written by the file's own thread once a second (file_sink.hpp). See README.md.
+#include <memory>
+
+#include "plugin/config_schema.hpp"
+#include "plugin/log_serializer.hpp"
+#include "plugin/request_context.hpp"
+#include "plugins/file-log/file_sink.hpp"
+#include "proxy/shared_state.hpp"
+
+namespace portico::plugin {
+namespace {
+
+struct FileLogConfig : ParsedConfig {
+  std::string path;
+  bool reopen = false;
+  std::vector<std::pair<std::string, std::string>> custom_fields_by_lua;
+};
+
+// Kong's pattern for `path`: no leading or trailing whitespace, none of * & % \ `.
+bool valid_log_path(const std::string& path) {
+  if (path.size() < 2 || std::isspace(static_cast<unsigned char>(path.front())) ||
+      std::isspace(static_cast<unsigned char>(path.back()))) {
+    return false;
+  }
+  return path.find_first_of("*&%\\`") == std::string::npos;
+}
+
+const ConfigSchema& config_schema() {
+  using C = FileLogConfig;
+  static const ConfigSchemaOf<C> schema(
+      schema::Record<C>()
+          .field("path", &C::path, {.required = true})
+          .field("reopen", &C::reopen)
+          .field("custom_fields_by_lua", &C::custom_fields_by_lua)
+          .check([](const C& c, schema::Errors& errors) {
+            if (!c.path.empty() && !valid_log_path(c.path)) errors.push_back({"path", "not a valid filename"});
+            if (!c.custom_fields_by_lua.empty()) {
+              errors.push_back({"custom_fields_by_lua", "Lua code is not supported by Portico"});
+            }
+          }));
+  return schema;
+}
+
+class FileLog final : public Instance {
+ public:
+  FileLog(const FileLogConfig& config, BuildContext& build)
+      : serializer_(build.config),
+        sink_(build.shared.plugin_state<plugins::file_log::FileSink>(
+            "file-log|" + config.path + "|" + (config.reopen ? "reopen" : "keep"),
+            [&] { return std::make_shared<plugins::file_log::FileSink>(config.path, config.reopen); })) {}
+
+  void log(RequestContext& ctx) const noexcept override {
+    try {
+      sink_->write(serializer_.serialize(ctx));
+    } catch (...) {
+      // Out of memory while serializing: the line is lost, the request is not.
+    }
+  }
+
+ private:
+  LogSerializer serializer_;
+  std::shared_ptr<plugins::file_log::FileSink> sink_;
+};
+
+}  // namespace
+
+const Schema& file_log_schema() {
+  static const Schema schema{
+      .name = "file-log",
+      .priority = 9,  // Kong's
+      .phases = kLog,
+      .scopes = kGlobal | kService | kRoute | kConsumer,
+      .config = &config_schema(),
+      .check = nullptr,
+      .instantiate = instantiate_as<FileLog, FileLogConfig>,
+  };
+  return schema;
+}
+
+}  // namespace portico::plugin

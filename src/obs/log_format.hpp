@@ -1,0 +1,75 @@
+// Access log formats: nginx's `log_format` language (`$variable` / `${variable}` in literal
+// text, `escape=default|json|none`), compiled once at start-up into a list of tokens, and the
+// presets `combined` (nginx's), `portico` (combined + route, upstream and timings; the
+// default) and `json` (one JSON object per line).
+//
+// A line is rendered from an AccessRecord, which the proxy fills from the request it served.
+// Unknown variables are refused at start-up with their name, never logged as text.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/header_view.hpp"
+
+namespace portico::obs {
+
+// One try of the upstream. nginx lists every try in $upstream_addr, $upstream_status and the
+// $upstream_*_time variables, separated by ", ".
+struct UpstreamTry {
+  std::string_view address;    // "ip:port"
+  int status = 0;              // the response's status, or Portico's 502/504 for a failed try
+  double connect_time = -1;    // seconds; -1: no connection was made
+  double header_time = -1;     // seconds from the start of the try to the response head
+  double response_time = -1;   // seconds from the start of the try to the end of the response
+  std::chrono::steady_clock::time_point start{};  // when the try began
+};
+
+// Everything a line may show. Views stay valid while the line is rendered.
+struct AccessRecord {
+  const http::RequestHead* request = nullptr;  // the request as received (views valid)
+  std::string_view client_ip;
+  std::string_view server_port;
+  std::string_view uri;         // the normalised path ($uri)
+  int status = 0;
+  std::uint64_t bytes_sent = 0;       // head + body
+  std::uint64_t body_bytes_sent = 0;
+  double request_time = 0;            // seconds, from the first byte read to the log line
+  std::string_view route, service, consumer, request_id;
+  std::span<const UpstreamTry> tries;
+  std::uint64_t connection_requests = 0;  // requests on this connection so far, this one included
+};
+
+enum class LogEscape : std::uint8_t { standard, json, none };
+
+class LogFormat {
+ public:
+  // `spec` is a preset's name or a format (with an optional `escape=...` prefix). Returns
+  // nullptr and sets `error` (naming the offending variable) when it cannot be compiled.
+  static std::shared_ptr<const LogFormat> compile(std::string_view spec, std::string& error);
+  static constexpr std::string_view kDefault = "portico";
+
+  // Appends one line (with its newline) to `out`.
+  void render(std::string& out, const AccessRecord& record) const;
+
+ private:
+  enum class Var : std::uint8_t;
+  struct Token {
+    Var var;
+    std::string text;  // literal text, or the header name (lower case, '-') for $http_*
+  };
+  struct Clock;  // per-thread cached time texts
+
+  void render_value(std::string& out, const Token& token, const AccessRecord& r, Clock& clock) const;
+  void append_text(std::string& out, std::string_view value) const;
+
+  std::vector<Token> tokens_;
+  LogEscape escape_ = LogEscape::standard;
+};
+
+}  // namespace portico::obs

@@ -1,0 +1,130 @@
+#include "obs/log_format.hpp"
+
+#include <gtest/gtest.h>
+
+
+#include "http/h1_parser.hpp"
+
+namespace portico::obs {
+namespace {
+
+struct Parsed {
+  std::string bytes;
+  http::RequestHead head;
+  explicit Parsed(std::string raw) : bytes(std::move(raw)) {
+    auto outcome = http::parse_request_head(bytes, http::ParserLimits{}, head);
+    EXPECT_EQ(outcome.state, http::ParseState::complete);
+  }
+};
+
+std::string render(std::string_view spec, const AccessRecord& r) {
+  std::string error;
+  auto format = LogFormat::compile(spec, error);
+  EXPECT_NE(format, nullptr) << error;
+  std::string out;
+  if (format) format->render(out, r);
+  return out;
+}
+
+// The line with its [time] replaced by [T], and that time's shape checked (01/Dec/2026:22:02:41 +0000).
+std::string without_time(const std::string& line) {
+  auto open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos) return line;
+  std::string time = line.substr(open + 1, close - open - 1);
+  EXPECT_EQ(time.size(), 26u) << time;
+  EXPECT_TRUE(time.size() == 26 && time[2] == '/' && time[6] == '/' && time[11] == ':' && time[20] == ' ' &&
+              (time[21] == '+' || time[21] == '-'))
+      << time;
+  return line.substr(0, open + 1) + "T" + line.substr(close);
+}
+
+std::string compile_error(std::string_view spec) {
+  std::string error;
+  auto format = LogFormat::compile(spec, error);
+  EXPECT_EQ(format, nullptr);
+  return error;
+}
+
+TEST(LogFormat, CombinedPresetIsNginxCombined) {
+  Parsed req("GET /users?id=7 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: curl/7.88\r\n"
+             "Authorization: Basic YWxpY2U6c2VjcmV0\r\n\r\n");  // alice:secret
+  AccessRecord r;
+  r.request = &req.head;
+  r.client_ip = "10.0.0.7";
+  r.status = 200;
+  r.body_bytes_sent = 512;
+  EXPECT_EQ(without_time(render("combined", r)),
+            "10.0.0.7 - alice [T] \"GET /users?id=7 HTTP/1.1\" 200 512 \"-\" \"curl/7.88\"\n");
+}
+
+TEST(LogFormat, TheIssuesGatewayLine) {
+  Parsed req("POST /orders HTTP/1.0\r\nReferer: https://shop.example/cart\r\n\r\n");
+  AccessRecord r;
+  r.request = &req.head;
+  r.client_ip = "127.0.0.1";
+  r.status = 201;
+  r.body_bytes_sent = 17;
+  r.request_time = 0.0125;
+  UpstreamTry t{"127.0.0.1:9000", 201, 0.0004, 0.010, 0.012};
+  r.tries = std::span<const UpstreamTry>(&t, 1);
+  std::string line = render(
+      R"($remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uct="$upstream_connect_time")",
+      r);
+  EXPECT_EQ(without_time(line),
+            "127.0.0.1 - - [T] \"POST /orders HTTP/1.0\" 201 17 \"https://shop.example/cart\" \"-\" rt=0.013 uct=\"0.000\"\n");
+}
+
+TEST(LogFormat, EveryTryIsListedAsNginxDoes) {
+  AccessRecord r;
+  UpstreamTry tries[2] = {{"10.0.0.1:80", 502, -1, -1, 0.001}, {"10.0.0.2:80", 200, 0.002, 0.005, 0.007}};
+  r.tries = tries;
+  EXPECT_EQ(render("$upstream_addr|$upstream_status|$upstream_connect_time|$upstream_header_time|$upstream_response_time", r),
+            "10.0.0.1:80, 10.0.0.2:80|502, 200|-, 0.002|-, 0.005|0.001, 0.007\n");
+  AccessRecord none;
+  EXPECT_EQ(render("$upstream_addr $upstream_status ${upstream_connect_time}", none), "- - -\n");
+}
+
+TEST(LogFormat, DefaultEscapingIsNginxs) {
+  Parsed req("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: a\"b\\c\xC3\xA9\r\n\r\n");
+  AccessRecord r;
+  r.request = &req.head;
+  EXPECT_EQ(render("$http_user_agent", r), "a\\x22b\\x5Cc\\xC3\\xA9\n");
+  EXPECT_EQ(render("escape=none $http_user_agent", r), "a\"b\\c\xC3\xA9\n");
+  r.client_ip = std::string_view("\x01\n", 2);  // never from a socket; shows control bytes are escaped too
+  EXPECT_EQ(render("$remote_addr", r), "\\x01\\x0A\n");
+}
+
+TEST(LogFormat, JsonPresetIsOneValidObjectPerLine) {
+  Parsed req("GET /a%22b?q=\"x\" HTTP/1.1\r\nHost: h\r\nUser-Agent: tab\there \"quoted\"\r\n\r\n");
+  AccessRecord r;
+  r.request = &req.head;
+  r.client_ip = "::1";
+  r.status = 404;
+  r.route = "users";
+  r.request_id = "0123456789abcdef0123456789abcdef";
+  std::string line = render("json", r);
+  EXPECT_NE(line.find(R"("status":404,)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("user_agent":"tab\there \"quoted\"")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("uri":"/a%22b?q=\"x\"")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("upstream_addr":"")"), std::string::npos) << line;  // absent: empty in JSON
+  EXPECT_NE(line.find(R"("request_id":"0123456789abcdef0123456789abcdef")"), std::string::npos) << line;
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+}
+
+TEST(LogFormat, HttpVariablesNameHeadersAsNginx) {
+  Parsed req("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Source: mobile\r\nContent-Type: text/plain\r\n\r\n");
+  AccessRecord r;
+  r.request = &req.head;
+  EXPECT_EQ(render("$http_x_request_source $content_type $http_absent", r), "mobile text/plain -\n");
+}
+
+TEST(LogFormat, MistakesAreRefusedWithTheirName) {
+  EXPECT_NE(compile_error("$remote_addr $reqest_time").find("'$reqest_time'"), std::string::npos);
+  EXPECT_NE(compile_error("${status").find("'${'"), std::string::npos);
+  EXPECT_NE(compile_error("cost $ 5").find("'$' without a variable name"), std::string::npos);
+  EXPECT_NE(compile_error("escape=xml $status").find("'xml'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portico::obs
