@@ -5,7 +5,8 @@
 # (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml;
 #  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
 #  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
-#  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml)
+#  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
+#  portico-obs: prometheus with every family and the access log to a file, bench/conf/kong-observability.yml)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,13 +24,14 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache|portico-agg)
+    portico|portico3|portico-auth|portico-cache|portico-agg|portico-obs)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
+      access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
       sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
-        --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log off --log-level warn 2>/dev/null &
+        --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &
       ;;
     nginx|nginx-cache)
       conf=proxy-nginx.conf; [ "$name" = nginx-cache ] && conf=proxy-nginx-cache.conf

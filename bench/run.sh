@@ -342,11 +342,12 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico portico3 portico-auth portico-cache portico-agg nginx nginx-cache; do
+  for name in portico portico3 portico-auth portico-cache portico-agg portico-obs nginx nginx-cache; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
-  say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed)"
+  say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed;"
+  say " portico-obs: prometheus (every family) + access log to a file)"
 fi
 
 if [ "${SKIP_ADMIN:-0}" != 1 ]; then

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
                   "Status API listen address ADDR:PORT (GET /status, /metrics, /status/ready), or off")
       ->envname("PORTICO_STATUS_LISTEN")->capture_default_str();
   run->add_option("--metrics-max-series", options.metrics_max_series,
-                  "Series per Prometheus metric family and worker; beyond, observations are dropped and counted")
+                  "Prometheus series (service, route, consumer) per worker; beyond, observations are dropped and counted")
       ->envname("PORTICO_METRICS_MAX_SERIES")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("PORTICO_LOG_LEVEL")->capture_default_str()

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "obs/prometheus_text.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
 #include "plugins/circuit-breaker/circuit_breaker.hpp"
@@ -115,6 +116,21 @@ AdminAnswer list_breakers(const AdminCall& call) {
   return {200, boost::json::object{{"data", std::move(data)}}};
 }
 
+// portico_circuit_breaker_state{plugin_id, scope, state}: 1 for the breaker's current state.
+void breaker_metrics(const PluginInstances& instances, obs::PrometheusText& out) {
+  out.family("portico_circuit_breaker_state", "gauge",
+             "Each circuit breaker's state: 1 for the current one of closed, open, half-open");
+  for (const auto& [entry, instance] : instances) {
+    const auto* breaker = dynamic_cast<const BreakerInstance*>(instance);
+    if (breaker == nullptr) continue;
+    const CircuitBreaker& b = breaker->breaker();
+    for (auto state : {CircuitBreaker::State::closed, CircuitBreaker::State::open, CircuitBreaker::State::half_open}) {
+      obs::Label labels[] = {{"plugin_id", entry->id}, {"scope", b.scope_name()}, {"state", CircuitBreaker::state_name(state)}};
+      out.sample("portico_circuit_breaker_state", labels, std::uint64_t{b.state() == state ? 1u : 0u});
+    }
+  }
+}
+
 }  // namespace
 
 const Schema& circuit_breaker_schema() {
@@ -131,6 +147,8 @@ const Schema& circuit_breaker_schema() {
       .admin_endpoints = {{"/circuit-breakers", {"GET", "HEAD"}, list_breakers}},
       // A service's breaker also guards the calls the aggregate plugin makes to it.
       .guards_upstream = true,
+      .hosts = nullptr,
+      .metrics = breaker_metrics,
   };
   return schema;
 }

@@ -25,7 +25,7 @@ class FileSink {
   FileSink& operator=(const FileSink&) = delete;
 
   // Any worker: queues one line (a newline is added). False when the queue is full.
-  bool write(std::string line) { return queue_.push(std::move(line)); }
+  bool push(std::string line) { return queue_.push(std::move(line)); }
   std::uint64_t dropped() const { return queue_.dropped(); }
 
  private:

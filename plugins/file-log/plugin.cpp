@@ -43,26 +43,14 @@ const ConfigSchema& config_schema() {
   return schema;
 }
 
-class FileLog final : public Instance {
- public:
-  FileLog(const FileLogConfig& config, BuildContext& build)
-      : serializer_(build.config),
-        sink_(build.shared.plugin_state<plugins::file_log::FileSink>(
-            "file-log|" + config.path + "|" + (config.reopen ? "reopen" : "keep"),
-            [&] { return std::make_shared<plugins::file_log::FileSink>(config.path, config.reopen); })) {}
-
-  void log(RequestContext& ctx) const noexcept override {
-    try {
-      sink_->write(serializer_.serialize(ctx));
-    } catch (...) {
-      // Out of memory while serializing: the line is lost, the request is not.
-    }
-  }
-
- private:
-  LogSerializer serializer_;
-  std::shared_ptr<plugins::file_log::FileSink> sink_;
-};
+std::shared_ptr<const Instance> instantiate(const ParsedConfig& parsed, BuildContext& build) {
+  const auto& c = static_cast<const FileLogConfig&>(parsed);
+  // One writer per file, shared by every entry (and reload) naming it.
+  auto sink = build.shared.plugin_state<plugins::file_log::FileSink>(
+      "file-log|" + c.path + "|" + (c.reopen ? "reopen" : "keep"),
+      [&] { return std::make_shared<plugins::file_log::FileSink>(c.path, c.reopen); });
+  return std::make_shared<RecordLogger<plugins::file_log::FileSink>>(build.config, std::move(sink));
+}
 
 }  // namespace
 
@@ -74,7 +62,7 @@ const Schema& file_log_schema() {
       .scopes = kGlobal | kService | kRoute | kConsumer,
       .config = &config_schema(),
       .check = nullptr,
-      .instantiate = instantiate_as<FileLog, FileLogConfig>,
+      .instantiate = instantiate,
   };
   return schema;
 }

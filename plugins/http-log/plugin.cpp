@@ -129,28 +129,15 @@ plugins::http_log::SenderOptions sender_options(const HttpLogConfig& c) {
   return o;
 }
 
-class HttpLog final : public Instance {
- public:
-  HttpLog(const HttpLogConfig& config, BuildContext& build)
-      : serializer_(build.config),
-        // Kong keys a queue by the plugin and its configuration: an unchanged entry keeps its
-        // queue (and what is in it) across reloads.
-        sender_(build.shared.plugin_state<plugins::http_log::Sender>(
-            "http-log|" + build.key + "|" + boost::json::serialize(config_schema().write(config)),
-            [&] { return plugins::http_log::Sender::start(build.control, sender_options(config)); })) {}
-
-  void log(RequestContext& ctx) const noexcept override {
-    try {
-      sender_->enqueue(serializer_.serialize(ctx));
-    } catch (...) {
-      // Out of memory while serializing: the record is lost, the request is not.
-    }
-  }
-
- private:
-  LogSerializer serializer_;
-  std::shared_ptr<plugins::http_log::Sender> sender_;
-};
+std::shared_ptr<const Instance> instantiate(const ParsedConfig& parsed, BuildContext& build) {
+  const auto& c = static_cast<const HttpLogConfig&>(parsed);
+  // Kong keys a queue by the plugin and its configuration: an unchanged entry keeps its queue
+  // (and what is in it) across reloads.
+  auto sender = build.shared.plugin_state<plugins::http_log::Sender>(
+      "http-log|" + build.key + "|" + boost::json::serialize(config_schema().write(c)),
+      [&] { return plugins::http_log::Sender::start(build.control, sender_options(c)); });
+  return std::make_shared<RecordLogger<plugins::http_log::Sender>>(build.config, std::move(sender));
+}
 
 }  // namespace
 
@@ -162,7 +149,7 @@ const Schema& http_log_schema() {
       .scopes = kGlobal | kService | kRoute | kConsumer,
       .config = &config_schema(),
       .check = nullptr,
-      .instantiate = instantiate_as<HttpLog, HttpLogConfig>,
+      .instantiate = instantiate,
   };
   return schema;
 }

@@ -35,7 +35,7 @@ std::shared_ptr<Sender> Sender::start(asio::io_context* control, SenderOptions o
   return sender;
 }
 
-bool Sender::enqueue(std::string record) {
+bool Sender::push(std::string record) {
   if (queue_.push(std::move(record))) return true;
   g_dropped.fetch_add(1, std::memory_order_relaxed);
   return false;

@@ -33,7 +33,7 @@ class Sender : public std::enable_shared_from_this<Sender> {
   // Starts the delivery loop on `control` (none when null: unit tests; entries then only queue).
   static std::shared_ptr<Sender> start(boost::asio::io_context* control, SenderOptions options);
   // A worker: false (counted in http_log_entries_dropped) when the queue is full.
-  bool enqueue(std::string record);
+  bool push(std::string record);
 
  private:
   explicit Sender(SenderOptions options) : options_(std::move(options)), queue_(options_.max_entries) {}

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/mailbox.hpp"
+#include "obs/counter_family.hpp"
 #include "plugin/request_context.hpp"
 #include "router/router.hpp"
 
@@ -106,7 +107,21 @@ void CacheInstance::add_header(RequestContext& ctx, bool enabled, std::string_vi
   if (enabled || (t != nullptr && t->debug)) ctx.add_response_header(name, value);
 }
 
+namespace {
+// portico_proxy_cache_responses_total{route, cache_status}: what X-Cache-Status says, counted
+// whether or not the header is shown.
+void count_cache_status(const RequestContext& ctx, std::string_view status) {
+  static obs::CounterFamily responses("portico_proxy_cache_responses_total",
+                                      "Answers of routes with proxy-cache, by cache status (X-Cache-Status)",
+                                      {"route", "cache_status"});
+  const auto* route = ctx.route();
+  responses.add({route == nullptr ? std::string_view{} : route->name.empty() ? std::string_view(route->id) : route->name,
+                 status});
+}
+}  // namespace
+
 void CacheInstance::bypass(RequestContext& ctx) const {
+  count_cache_status(ctx, "Bypass");
   add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", "Bypass");
 }
 
@@ -139,6 +154,7 @@ Access CacheInstance::answer(RequestContext& ctx, std::shared_ptr<const CachedRe
     }
   };
   add(shown.age, "Age", std::string_view(age_text, static_cast<std::size_t>(end - age_text)));
+  count_cache_status(ctx, status);
   add(shown.x_cache_status, "X-Cache-Status", status);
   add(shown.x_cache_key, "X-Cache-Key", entry->key_hex);
   ctx.add_response_header_lines(std::string_view(lines, size));
@@ -256,6 +272,7 @@ void CacheInstance::response_headers(RequestContext& ctx) const {
   const http::ResponseHead& resp = *ctx.upstream_response();
   std::int64_t now = now_ms();
   StoreDecision d = decide_store(config_.store_rules, t->facts, resp, now / 1000);
+  count_cache_status(ctx, d.store ? t->status : "Bypass");
   add_header(ctx, config_.response_headers.x_cache_status, "X-Cache-Status", d.store ? t->status : "Bypass");
   t->key_hex = ctx.store(key_digest(t->key));
   add_header(ctx, config_.response_headers.x_cache_key, "X-Cache-Key", t->key_hex);

@@ -17,9 +17,11 @@
 #include <cmath>
 
 #include "config/validators.hpp"
+#include "obs/counter_family.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/limit_by.hpp"
 #include "plugin/request_context.hpp"
+#include "router/router.hpp"
 #include "plugins/rate-limiting/limits.hpp"
 #include "plugins/rate-limiting/local_counters.hpp"
 #include "plugins/rate-limiting/redis_script.hpp"
@@ -313,6 +315,7 @@ class RateLimitInstance final : public Instance {
     std::string why = result.failure;
     bool decided = result.ok && rl::read_decision(result.value, limits_, decision, why);
     if (!decided) {
+      count_decision(ctx, config_.fault_tolerant ? "undecided_allowed" : "undecided_refused");
       report_redis_failure(why);
       if (config_.fault_tolerant) co_return Access::next;  // Kong: let it through, without headers
       ctx.reply(500, "An unexpected error occurred");
@@ -324,6 +327,7 @@ class RateLimitInstance final : public Instance {
  private:
   // The decision's headers, and the refusal.
   Access apply(RequestContext& ctx, const rl::Decision& decision) const {
+    count_decision(ctx, decision.allowed ? "allowed" : "limited");
     std::string_view headers;
     if (!config_.hide_client_headers) headers = header_lines(ctx, decision);
     if (!decision.allowed) {
@@ -332,6 +336,16 @@ class RateLimitInstance final : public Instance {
     }
     if (!headers.empty()) ctx.add_response_header_lines(headers);
     return Access::next;
+  }
+
+  // portico_rate_limiting_decisions_total{route, decision}: allowed, limited, or (the redis
+  // policy unable to decide) undecided_allowed with fault_tolerant, undecided_refused without.
+  static void count_decision(const RequestContext& ctx, std::string_view decision) {
+    static obs::CounterFamily decisions("portico_rate_limiting_decisions_total",
+                                        "Rate limiting decisions by route", {"route", "decision"});
+    const auto* route = ctx.route();
+    decisions.add({route == nullptr ? std::string_view{} : route->name.empty() ? std::string_view(route->id) : route->name,
+                   decision});
   }
 
   // Counted in /status (rate_limiting_redis_failures), logged at most once a second.

@@ -4,11 +4,14 @@
 
 #include "config/snapshot.hpp"
 #include "core/gateway.hpp"
+#include "obs/counter_family.hpp"
 #include "obs/http_metrics.hpp"
+#include "obs/sharded_series.hpp"
 #include "obs/prometheus_text.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/counters.hpp"
 #include "plugin/plugin.hpp"
+#include "plugin/registry.hpp"
 #include "proxy/target_health.hpp"
 
 namespace portico::admin {
@@ -107,8 +110,22 @@ std::string metrics_exposition(const Gateway& gateway) {
   counter("config_rejections", "Configurations refused (invalid file on reload, failed build)",
           gateway.config_rejections());
   counter("metrics_series_overflow", "Observations dropped because a metric reached its series cap",
-          obs::http_metrics::series_overflows());
+          obs::series_overflows());
   for (const auto& [name, value] : plugin::counter_values()) counter(name, "Plugin counter (see docs/operations.md)", value);
+  obs::CounterFamily::collect_all(out);
+  // Plugins' own gauges, from their live instances.
+  if (snap) {
+    for (const plugin::Schema* schema : plugin::all_schemas()) {
+      if (!schema->metrics) continue;
+      plugin::PluginInstances instances;
+      for (std::size_t i = 0; i < snap->config.plugins.size(); ++i) {
+        if (snap->config.plugins[i].name == schema->name) {
+          instances.emplace_back(&snap->config.plugins[i], snap->plugin_instances[i].get());
+        }
+      }
+      schema->metrics(instances, out);
+    }
+  }
   out.family("portico_config_last_activation_seconds", "gauge", "Unix time the running configuration was activated");
   out.sample("portico_config_last_activation_seconds", {}, gateway.last_activation_unix());
   return out.take();

@@ -12,6 +12,7 @@
 
 #include "admin/admin_server.hpp"
 #include "obs/http_metrics.hpp"
+#include "obs/sharded_series.hpp"
 #include "admin/entity_api.hpp"
 #include "store/declarative.hpp"
 #include "store/sqlite_store.hpp"
@@ -180,7 +181,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
       return false;
     }
   }
-  obs::http_metrics::set_max_series(options_.metrics_max_series);
+  obs::set_max_series(options_.metrics_max_series);
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
   watch_dns();

@@ -2,10 +2,12 @@
 // source, Kong's three latency histograms, bandwidth by direction.
 //
 // Each worker thread records into its own shard (found through a thread_local pointer, made
-// on first use): a lookup by label values in the shard's maps, then relaxed single-writer
-// counter stores, no lock and no allocation once a series exists. A new series is created
-// under the shard's mutex, which a scrape takes while it reads that shard; a scrape merges
-// every shard's series by labels. Series per family and shard are capped (max_series); an
+// on first use): one lookup by (service, route, consumer) in the shard's map finds everything
+// the request adds to (requests by status and source, histograms, bandwidth), then relaxed
+// single-writer counter stores: no lock and no allocation once the series exists. A new series
+// is created under the shard's mutex, which a scrape takes while it reads that shard; a
+// scrape merges every shard's series by labels. (service, route, consumer) series per shard
+// are capped (max_series), and so are the (status, source) pairs per series (24); an
 // observation that would need one more is dropped and counted (series_overflows()).
 #pragma once
 
@@ -44,9 +46,6 @@ void observe(const HttpObservation& observation);
 // Appends Kong's families (kong_http_requests_total, kong_kong_latency_ms,
 // kong_upstream_latency_ms, kong_request_latency_ms, kong_bandwidth_bytes), merged.
 void collect(PrometheusText& out);
-// Series per family and worker (default 10,000).
-void set_max_series(std::size_t max);
-std::uint64_t series_overflows();
 
 }  // namespace http_metrics
 }  // namespace portico::obs

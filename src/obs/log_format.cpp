@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -75,16 +76,20 @@ std::string basic_user(const http::RequestHead* request) {
   return colon == std::string::npos ? std::string{} : decoded.substr(0, colon);
 }
 
-void append_seconds(std::string& out, double seconds) {
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%.3f", seconds < 0 ? 0.0 : seconds);
-  out.append(buf, static_cast<std::size_t>(n));
-}
-
 void append_number(std::string& out, std::uint64_t value) {
   char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(value));
-  out.append(buf, static_cast<std::size_t>(n));
+  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// Seconds with millisecond resolution ("0.013"), as nginx writes times; integer arithmetic,
+// since a printf per value would cost more than the rest of the line.
+void append_seconds(std::string& out, double seconds) {
+  auto ms = static_cast<std::uint64_t>(seconds < 0 ? 0 : seconds * 1000 + 0.5);
+  append_number(out, ms / 1000);
+  char frac[4] = {'.', static_cast<char>('0' + ms % 1000 / 100), static_cast<char>('0' + ms % 100 / 10),
+                  static_cast<char>('0' + ms % 10)};
+  out.append(frac, 4);
 }
 
 }  // namespace
@@ -199,6 +204,14 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
   return format;
 }
 
+void LogFormat::append_trusted(std::string& out, std::string_view value) const {
+  if (value.empty()) {
+    if (escape_ != LogEscape::json) out += '-';
+    return;
+  }
+  out.append(value);
+}
+
 void LogFormat::append_text(std::string& out, std::string_view value) const {
   if (value.empty()) {
     if (escape_ != LogEscape::json) out += '-';  // nginx: a missing value is "-" (nothing in JSON)
@@ -209,33 +222,42 @@ void LogFormat::append_text(std::string& out, std::string_view value) const {
     case LogEscape::none:
       out.append(value);
       return;
-    case LogEscape::json:
-      for (char c : value) {
+    case LogEscape::json: {
+      std::size_t run = 0;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        char c = value[i];
         auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-          out += '\\';
-          out += c;
-        } else if (u < 0x20) {
-          if (c == '\n') out += "\\n";
-          else if (c == '\r') out += "\\r";
-          else if (c == '\t') out += "\\t";
-          else out.append("\\u00").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
-        } else {
-          out += c;
-        }
+        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        out.append(value.data() + run, i - run);
+        run = i + 1;
+        if (c == '"' || c == '\\') out.append(1, '\\').append(1, c);
+        else if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else out.append("\\u00").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
       }
+      out.append(value.data() + run, value.size() - run);
       return;
-    case LogEscape::standard:
-      // nginx's default: '"', '\' and bytes outside printable ASCII as \xHH.
-      for (char c : value) {
-        auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\' || u < 0x20 || u >= 0x7F) {
-          out.append("\\x").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
-        } else {
-          out += c;
-        }
+    }
+    case LogEscape::standard: {
+      // nginx's default: '"', '\\' and bytes outside printable ASCII as \xHH. Runs that need
+      // no escaping (nearly every value) are appended whole.
+      static constexpr auto kEscaped = [] {
+        std::array<bool, 256> escaped{};
+        for (int c = 0; c < 256; ++c) escaped[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7F;
+        return escaped;
+      }();
+      std::size_t run = 0;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto u = static_cast<unsigned char>(value[i]);
+        if (!kEscaped[u]) continue;
+        out.append(value.data() + run, i - run);
+        out.append("\\x").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
+        run = i + 1;
       }
+      out.append(value.data() + run, value.size() - run);
       return;
+    }
   }
 }
 
@@ -267,18 +289,14 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
   };
   switch (token.var) {
     case Var::literal: out.append(token.text); return;
-    case Var::remote_addr: append_text(out, r.client_ip); return;
+    case Var::remote_addr: append_trusted(out, r.client_ip); return;
     case Var::remote_user: append_text(out, basic_user(req)); return;
     case Var::time_local:
     case Var::time_iso8601:
     case Var::msec: {
       auto now = std::chrono::system_clock::now();
       if (token.var == Var::msec) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-        char buf[32];
-        int n = std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
-                              static_cast<long long>(ms % 1000));
-        out.append(buf, static_cast<std::size_t>(n));
+        append_seconds(out, std::chrono::duration<double>(now.time_since_epoch()).count());
         return;
       }
       clock.refresh(std::chrono::system_clock::to_time_t(now));
@@ -310,7 +328,7 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
     case Var::body_bytes_sent: append_number(out, r.body_bytes_sent); return;
     case Var::request_time: append_seconds(out, r.request_time); return;
     case Var::http_header: append_text(out, find_header(req, token.text)); return;
-    case Var::upstream_addr: list_tries([&](const UpstreamTry& t) { append_text(out, t.address); }); return;
+    case Var::upstream_addr: list_tries([&](const UpstreamTry& t) { append_trusted(out, t.address); }); return;
     case Var::upstream_status:
       list_tries([&](const UpstreamTry& t) {
         if (t.status == 0) out += '-';
@@ -325,7 +343,7 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
     case Var::route: append_text(out, r.route); return;
     case Var::service: append_text(out, r.service); return;
     case Var::consumer: append_text(out, r.consumer); return;
-    case Var::request_id: append_text(out, r.request_id); return;
+    case Var::request_id: append_trusted(out, r.request_id); return;
     case Var::connection_requests: append_number(out, r.connection_requests); return;
     case Var::pid: append_number(out, static_cast<std::uint64_t>(::getpid())); return;
   }

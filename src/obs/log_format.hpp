@@ -67,6 +67,8 @@ class LogFormat {
 
   void render_value(std::string& out, const Token& token, const AccessRecord& r, Clock& clock) const;
   void append_text(std::string& out, std::string_view value) const;
+  // A value made by the gateway that needs no escaping (an IP address and port, a hex id).
+  void append_trusted(std::string& out, std::string_view value) const;
 
   std::vector<Token> tokens_;
   LogEscape escape_ = LogEscape::standard;

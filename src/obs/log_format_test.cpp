@@ -90,8 +90,8 @@ TEST(LogFormat, DefaultEscapingIsNginxs) {
   r.request = &req.head;
   EXPECT_EQ(render("$http_user_agent", r), "a\\x22b\\x5Cc\\xC3\\xA9\n");
   EXPECT_EQ(render("escape=none $http_user_agent", r), "a\"b\\c\xC3\xA9\n");
-  r.client_ip = std::string_view("\x01\n", 2);  // never from a socket; shows control bytes are escaped too
-  EXPECT_EQ(render("$remote_addr", r), "\\x01\\x0A\n");
+  r.route = std::string_view("\x01\n", 2);  // a name from the configuration: control bytes escaped too
+  EXPECT_EQ(render("$route", r), "\\x01\\x0A\n");
 }
 
 TEST(LogFormat, JsonPresetIsOneValidObjectPerLine) {

@@ -116,7 +116,7 @@ std::string LogSerializer::serialize(const RequestContext& ctx) const {
       {"latencies", json::object{{"kong", whole_ms(served.gateway_ms)}, {"proxy", whole_ms(served.upstream_ms)},
                                  {"request", whole_ms(served.request_ms)}, {"receive", 0}}},
       {"client_ip", ctx.client_ip()},
-      {"started_at", std::chrono::duration_cast<std::chrono::milliseconds>(served.started_at.time_since_epoch()).count()},
+      {"started_at", unix_ms(served.started)},
       {"source", served.from_service ? "upstream" : "kong"},
       {"workspace_name", "default"},
   };

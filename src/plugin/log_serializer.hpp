@@ -5,10 +5,12 @@
 // built, and spliced into each record.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/model.hpp"
+#include "plugin/plugin.hpp"
 
 namespace portico::plugin {
 
@@ -23,6 +25,27 @@ class LogSerializer {
  private:
   const config::DeclarativeConfig& config_;
   std::vector<std::string> routes_, services_, consumers_;  // entity JSON by index
+};
+
+// The instance of a log plugin (file-log, http-log): each request's record, serialized in the
+// log phase, is handed to `Sink::push` (a bounded queue that never blocks the worker).
+template <typename Sink>
+class RecordLogger final : public Instance {
+ public:
+  RecordLogger(const config::DeclarativeConfig& config, std::shared_ptr<Sink> sink)
+      : serializer_(config), sink_(std::move(sink)) {}
+
+  void log(RequestContext& ctx) const noexcept override {
+    try {
+      sink_->push(serializer_.serialize(ctx));
+    } catch (...) {
+      // Out of memory while serializing: the record is lost, the request is not.
+    }
+  }
+
+ private:
+  LogSerializer serializer_;
+  std::shared_ptr<Sink> sink_;
 };
 
 }  // namespace portico::plugin

@@ -33,6 +33,10 @@ namespace portico::proxy {
 class SharedStateRegistry;
 }
 
+namespace portico::obs {
+class PrometheusText;
+}
+
 namespace portico::plugin {
 
 class RequestContext;
@@ -125,6 +129,7 @@ struct AdminCall {
   // This plugin's entries in the running configuration and their instances (null: disabled).
   std::vector<std::pair<const config::PluginEntry*, const Instance*>> instances;
 };
+using PluginInstances = std::vector<std::pair<const config::PluginEntry*, const Instance*>>;
 struct AdminAnswer {
   int status = 200;
   boost::json::value body;  // null for a 204
@@ -156,6 +161,9 @@ struct Schema {
   // Optional: the host names the plugin's config calls directly (a URL backend's), resolved
   // with the services' names and handed to instantiate through BuildContext::resolve.
   std::function<void(const ParsedConfig&, std::vector<std::string>& hosts)> hosts = nullptr;
+  // Optional: gauges read from the plugin's live instances at each GET /metrics scrape (a
+  // circuit breaker's state), written to `out` (obs/prometheus_text.hpp).
+  std::function<void(const PluginInstances& instances, obs::PrometheusText& out)> metrics = nullptr;
 };
 
 // Schema::instantiate for an instance class constructed from (const ConfigT&, BuildContext&).

@@ -218,7 +218,7 @@ class RequestContext {
     double upstream_ms = -1;           // waiting for the service's response head (-1: not asked); Kong's latencies.proxy
     double gateway_ms = 0;             // the gateway's own time (before the request went upstream); Kong's latencies.kong
     bool from_service = false;         // the answer is the service's (Kong's response source "service")
-    std::chrono::system_clock::time_point started_at{};
+    std::chrono::steady_clock::time_point started{};  // when the request's first byte was read
     std::string_view response_head;    // the head sent to the client (status line to blank line), if kept
     std::string_view upstream_uri;     // the target sent to the service
     obs::UpstreamTry last_try;         // address empty: the service was not tried

@@ -365,8 +365,7 @@ void DownstreamConnection::note_served(Exchange& ex) const {
   served.bytes_sent = ex.bytes_sent;
   served.request_ms = std::chrono::duration<double, std::milli>(now - ex.started).count();
   served.from_service = ex.from_service;
-  served.started_at = std::chrono::system_clock::now() -
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ex.started);
+  served.started = ex.started;
   served.upstream_uri = ex.upstream_target;
   served.last_try = ex.current_try(now);
   served.earlier_tries = ex.earlier_tries;

@@ -25,7 +25,7 @@ struct ProxyOptions {
   bool request_id_upstream = true;    // to the service (replacing a client's copy), as Kong's headers_upstream
   bool request_id_downstream = true;  // on every answer to the client, as Kong's headers
   std::string status_listen = "off";  // Kong's status API: GET /status and /metrics only
-  std::size_t metrics_max_series = 10000;  // per metric family and worker (the prometheus plugin's series)
+  std::size_t metrics_max_series = 10000;  // prometheus series (service, route, consumer) per worker
   std::vector<net::Cidr> trusted_ips;            // peers whose X-Forwarded-* are kept
 
   http::ParserLimits limits;

@@ -222,3 +222,34 @@ def test_a_real_prometheus_scrapes_the_traffic_per_route(traffic, tmp_path):
         assert json.loads(body)["data"]["result"][0]["value"][1] == "1"
     finally:
         stop(proc)
+
+
+def test_portico_families_of_rate_limiting_cache_and_breakers(tmp_path):
+    backend = RecordingBackend()
+    dead = free_port()
+    cfg = tmp_path / "kong.json"
+    cfg.write_text(json.dumps({"_format_version": "3.0", "services": [
+        {"name": "api", "url": "http://127.0.0.1:%d" % backend.port, "routes": [
+            {"name": "limited", "paths": ["/limited"],
+             "plugins": [{"name": "rate-limiting", "config": {"minute": 2, "policy": "local"}}]},
+            {"name": "cached", "paths": ["/cached"],
+             "plugins": [{"name": "proxy-cache", "config": {"strategy": "memory", "content_type": ["application/json"]}}]}]},
+        {"name": "flaky", "url": "http://127.0.0.1:%d" % dead, "retries": 0,
+         "routes": [{"name": "flaky", "paths": ["/flaky"]}],
+         "plugins": [{"name": "circuit-breaker", "config": {"max_failures": 2, "open_timeout": 60}}]}]}))
+    p = Portico(cfg, ["--workers", "1"])
+    try:
+        assert [get(p.url("/limited"))[0] for _ in range(3)] == [200, 200, 429]
+        assert [get(p.url("/cached"))[1].get("X-Cache-Status") for _ in range(2)] == ["Miss", "Hit"]
+        assert [get(p.url("/flaky"))[0] for _ in range(3)] == [502, 502, 503]  # the third: breaker open
+        s = samples(get(p.admin("/metrics"))[2].decode())
+        assert value(s, "portico_rate_limiting_decisions_total", route="limited", decision="allowed") == 2
+        assert value(s, "portico_rate_limiting_decisions_total", route="limited", decision="limited") == 1
+        assert value(s, "portico_proxy_cache_responses_total", route="cached", cache_status="Miss") == 1
+        assert value(s, "portico_proxy_cache_responses_total", route="cached", cache_status="Hit") == 1
+        assert value(s, "portico_circuit_breaker_state", scope="service 'flaky'", state="open") == 1
+        assert value(s, "portico_circuit_breaker_state", scope="service 'flaky'", state="closed") == 0
+        assert value(s, "portico_circuit_opened_total") == 1
+    finally:
+        p.close()
+        backend.close()

@@ -1,0 +1,102 @@
+// Labelled series recorded per worker thread and merged at scrape: the storage behind the
+// prometheus plugin's metrics (http_metrics) and the plugins' labelled counters
+// (counter_family.hpp).
+//
+// A series is found by its key (the label values joined with '\0') in the calling thread's
+// shard: a hash lookup, no lock and no allocation once it exists; its counters are
+// single-writer (obs::Counter). Adding a series takes the shard's mutex, which a scrape holds
+// while it reads the shard; the worker's own lookups need no lock since only it changes its
+// shard's map. Each shard holds at most max_series() series: an observation that would need
+// one more is dropped and counted (series_overflows()).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace portico::obs {
+
+// Process-wide: the cap per shard (--metrics-max-series) and the dropped observations.
+void set_max_series(std::size_t max);
+std::size_t max_series();
+std::uint64_t series_overflows();
+void count_series_overflow();
+
+// The key of a series: label values joined (and ended) by '\0'. `key` is reused scratch.
+void build_series_key(std::string& key, std::initializer_list<std::string_view> values);
+std::vector<std::string_view> split_series_key(std::string_view key);
+
+namespace detail {
+int next_family_slot();                     // each ShardedSeries gets one, for thread_local lookup
+inline constexpr int kMaxFamilies = 64;
+}  // namespace detail
+
+template <typename Series>
+class ShardedSeries {
+ public:
+  ShardedSeries() : slot_(detail::next_family_slot()) {}
+  ShardedSeries(const ShardedSeries&) = delete;
+  ShardedSeries& operator=(const ShardedSeries&) = delete;
+
+  // The calling thread's series for the label values, created on first use; null when the
+  // shard is full (the observation is counted as dropped).
+  Series* find(std::initializer_list<std::string_view> values) {
+    Shard& shard = this_thread_shard();
+    build_series_key(shard.key, values);
+    auto it = shard.series.find(std::string_view(shard.key));
+    if (it != shard.series.end()) return it->second.get();
+    if (shard.series.size() >= max_series()) {
+      count_series_overflow();
+      return nullptr;
+    }
+    std::lock_guard lock(shard.mutex);
+    return shard.series.emplace(shard.key, std::make_unique<Series>()).first->second.get();
+  }
+
+  // Scrape: fn(key, series) for every series of every shard (the same key may come from
+  // several shards: the caller merges).
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    std::lock_guard registry_lock(mutex_);
+    for (const auto& shard : shards_) {
+      std::lock_guard lock(shard->mutex);
+      for (const auto& [key, series] : shard->series) fn(std::string_view(key), *series);
+    }
+  }
+
+ private:
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::unique_ptr<Series>, KeyHash, std::equal_to<>> series;
+    std::string key;  // scratch: keys are built without allocating
+  };
+
+  Shard& this_thread_shard() {
+    thread_local std::array<void*, detail::kMaxFamilies> mine{};
+    void*& slot = mine[static_cast<std::size_t>(slot_)];
+    if (slot == nullptr) {
+      auto made = std::make_unique<Shard>();
+      slot = made.get();
+      std::lock_guard lock(mutex_);
+      shards_.push_back(std::move(made));
+    }
+    return *static_cast<Shard*>(slot);
+  }
+
+  const int slot_;
+  mutable std::mutex mutex_;  // guards shards_ (the list; each shard has its own)
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace portico::obs
