@@ -57,6 +57,13 @@ def test_demo_routes(backends, start_portico, tmp_path):
     status, _, body = curl("http://127.0.0.1:%d/status" % p.admin_port)
     assert status == 200
     assert json.loads(body)["server"]["total_requests"] >= 8
+    assert "X-Portico-Request-Id:" in curl(p.url("/users/1"))[1]
+
+    # The demo's global prometheus plugin: every route in Kong's metrics (README's curl line).
+    status, _, metrics = curl("http://127.0.0.1:%d/metrics" % p.admin_port)
+    assert status == 200
+    assert 'kong_http_requests_total{service="users",route="users",code="200",source="service",workspace="default",consumer=""}' in metrics
+    assert 'kong_http_requests_total{service="notifications",route="notifications",code="401",source="kong"' in metrics
 
 
 def test_bff_example(backends, start_portico, tmp_path):
