@@ -11,7 +11,7 @@
 #include "config/loader.hpp"
 #include "config_commands.hpp"
 #include "core/gateway.hpp"
-#include "http/h1_parser.hpp"
+#include "config/validators.hpp"
 
 namespace {
 
@@ -169,11 +169,9 @@ int main(int argc, char** argv) {
     options.trusted_ips.push_back(*cidr);
   }
   if (options.request_id_header == "off") options.request_id_header.clear();
-  for (char c : options.request_id_header) {
-    if (!portico::http::is_tchar(static_cast<unsigned char>(c))) {
-      std::fprintf(stderr, "--request-id-header: '%s' is not a header name\n", options.request_id_header.c_str());
-      return 1;
-    }
+  if (!options.request_id_header.empty() && !portico::config::is_valid_header_name(options.request_id_header)) {
+    std::fprintf(stderr, "--request-id-header: '%s' is not a header name\n", options.request_id_header.c_str());
+    return 1;
   }
   options.client_header_timeout = std::chrono::milliseconds(header_timeout_ms);
   options.client_body_timeout = std::chrono::milliseconds(body_timeout_ms);

@@ -5,7 +5,7 @@
 //   access: the client's id, or a new one from `generator`, set upstream (and for the gateway's
 //           own calls), and echoed to the client with echo_downstream.
 #include "core/uuid.hpp"
-#include "http/h1_parser.hpp"
+#include "config/validators.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
 
@@ -26,11 +26,8 @@ const ConfigSchema& config_schema() {
           .field("generator", &C::generator, {.one_of = {"uuid", "uuid#counter", "tracker"}})
           .field("echo_downstream", &C::echo_downstream)
           .check([](const C& c, schema::Errors& errors) {
-            for (char ch : c.header_name) {
-              if (!http::is_tchar(static_cast<unsigned char>(ch))) {
-                errors.push_back({"header_name", "'" + c.header_name + "' is not a valid header name"});
-                break;
-              }
+            if (!c.header_name.empty() && !config::is_valid_header_name(c.header_name)) {
+              errors.push_back({"header_name", "'" + c.header_name + "' is not a valid header name"});
             }
             if (c.generator == "tracker") {
               // Kong's tracker joins nginx's server address, port, connection serial number and

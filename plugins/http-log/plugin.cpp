@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "config/validators.hpp"
 #include "http/h1_parser.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/log_serializer.hpp"
@@ -86,9 +87,7 @@ const ConfigSchema& config_schema() {
             }
             bool authorization = false;
             for (const auto& [name, value] : c.headers) {
-              bool token = !name.empty();
-              for (char ch : name) token = token && http::is_tchar(static_cast<unsigned char>(ch));
-              if (!token) errors.push_back({"headers", "'" + name + "' is not a valid header name"});
+              if (!config::is_valid_header_name(name)) errors.push_back({"headers", "'" + name + "' is not a valid header name"});
               for (std::string_view refused : {"host", "content-length", "content-type"}) {
                 if (http::iequals(name, refused)) {
                   std::string shown = refused == "host" ? "Host" : refused == "content-length" ? "Content-Length"

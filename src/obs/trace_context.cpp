@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "crypto/digest.hpp"
+
 namespace portico::obs::tracing {
 namespace {
 
@@ -301,14 +303,7 @@ std::string_view sampled_text(const TraceContext& c) { return c.sampled.value_or
 }  // namespace
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return crypto::hex_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::optional<Format> format_named(std::string_view name) {

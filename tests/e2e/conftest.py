@@ -190,6 +190,18 @@ def start_portico():
         p.close()
 
 
+def http_get(url, headers=None):
+    """(status, headers dict, body bytes) of a GET; error statuses are answers, not exceptions."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
 def curl(*args):
     """Runs curl and returns (status_code, headers_text, body)."""
     out = subprocess.run(["curl", "-s", "-S", "-i", "--max-time", "20", *args],

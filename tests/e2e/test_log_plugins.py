@@ -7,13 +7,11 @@ import os
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import Portico, eventually, free_port
+from conftest import http_get as get, Portico, eventually, free_port
 from recording_backend import RecordingBackend
 
 
@@ -60,15 +58,6 @@ class LogEndpoint:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def get(url, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
 
 
 def start(tmp_path, backend, plugins, extra=(), routes_plugins=None):

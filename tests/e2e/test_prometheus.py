@@ -7,13 +7,11 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
 
-from conftest import Portico, eventually, free_port, stop, wait_for_port
+from conftest import http_get as get, Portico, eventually, free_port, stop, wait_for_port
 from recording_backend import RecordingBackend
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -38,15 +36,6 @@ def kong_config(backend_port):
             "per_consumer": True, "status_code_metrics": True, "latency_metrics": True,
             "bandwidth_metrics": True, "upstream_health_metrics": True}}],
     }
-
-
-def get(url, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
 
 
 def samples(text):

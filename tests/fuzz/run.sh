@@ -32,7 +32,7 @@ build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/plugins/aggreg
   "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp"
 
 build trace_context_fuzz "$ROOT/tests/fuzz/trace_context_fuzz.cpp" "$ROOT/src/obs/trace_context.cpp" \
-  "$ROOT/src/http/h1_parser.cpp"
+  "$ROOT/src/http/h1_parser.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
 
 for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz trace_context_fuzz; do
   corpus=$OUT/corpus-$target
