@@ -6,7 +6,8 @@
 #  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
 #  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
 #  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
-#  portico-obs: prometheus with every family and the access log to a file, bench/conf/kong-observability.yml)
+#  portico-obs: prometheus with every family, opentelemetry sampling 0.01 (SAMPLING=...) and the access log to a
+#  file, bench/conf/kong-observability.yml)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,7 @@ total_ir() {  # requests -> total instructions
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
       access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
-      sed -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
+      sed -e "s#@BACKEND@#$backend#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &

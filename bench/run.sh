@@ -20,7 +20,7 @@ ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; 
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
-PORTICO_OBS_PORT=19511
+PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -43,7 +43,8 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
-sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#0.01#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#1.0#g" bench/conf/kong-observability.yml > "$WORK/kong-observability-all.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -69,6 +70,9 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-obs) taskset -c 0 "$BIN" run -c "$WORK/kong-observability.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_PORT \
                --admin-listen 127.0.0.1:$((PORTICO_OBS_PORT + 100)) --workers 1 --access-log "$WORK/obs-access.log" \
+               --log-level warn & ;;
+    portico-obs-all) taskset -c 0 "$BIN" run -c "$WORK/kong-observability-all.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_ALL_PORT \
+               --admin-listen 127.0.0.1:$((PORTICO_OBS_ALL_PORT + 100)) --workers 1 --access-log "$WORK/obs-all-access.log" \
                --log-level warn & ;;
   esac
   PROXY_PID=$!
@@ -312,18 +316,25 @@ if [ "${SKIP_AGGREGATE:-0}" != 1 ]; then
   sleep 0.5
 fi
 
-# Observability (issue 13): the same route with prometheus (every family) and the access log
-# written to a file vs the route with neither, both Portico instances on CPU 0 at once.
+# Observability (issue 13): the same route with prometheus (every family), opentelemetry and
+# the access log written to a file vs the route with none of them, both Portico instances on
+# CPU 0 at once; opentelemetry samples 1% (the issue's target), then every request (reported).
 if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
-  say ""
-  say "## observability: prometheus (all metrics) + access log to a file vs neither (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
-  start_proxy portico; plain_pid=$PROXY_PID
-  start_proxy portico-obs; obs_pid=$PROXY_PID
-  wait_port $PORTICO_PORT; wait_port $PORTICO_OBS_PORT
-  race_rounds "prometheus + access log / neither" $PORTICO_PORT $PORTICO_OBS_PORT
-  say "access log lines written: $(wc -l < "$WORK/obs-access.log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((PORTICO_OBS_PORT + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}')"
-  kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true
-  sleep 0.5
+  spans_sent() { curl -s "http://127.0.0.1:$1/status" | sed -n 's/.*"opentelemetry_spans_sent":\([0-9]*\).*/\1/p'; }
+  for variant in portico-obs portico-obs-all; do
+    if [ $variant = portico-obs ]; then port=$PORTICO_OBS_PORT; sampling=0.01; log="$WORK/obs-access.log"
+    else port=$PORTICO_OBS_ALL_PORT; sampling=1.0; log="$WORK/obs-all-access.log"; fi
+    say ""
+    say "## observability: prometheus (all metrics) + access log to a file + opentelemetry (sampling $sampling) vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+    start_proxy portico; plain_pid=$PROXY_PID
+    start_proxy $variant; obs_pid=$PROXY_PID
+    wait_port $PORTICO_PORT; wait_port $port
+    race_rounds "observability (otel $sampling) / none" $PORTICO_PORT $port
+    sleep 2  # the last spans' batch
+    say "access log lines written: $(wc -l < "$log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((port + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}'); spans exported: $(spans_sent $((port + 100)))"
+    kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true
+    sleep 0.5
+  done
 fi
 
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
@@ -347,7 +358,7 @@ if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   done
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
   say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed;"
-  say " portico-obs: prometheus (every family) + access log to a file)"
+  say " portico-obs: prometheus (every family) + opentelemetry (sampling 0.01) + access log to a file)"
 fi
 
 if [ "${SKIP_ADMIN:-0}" != 1 ]; then

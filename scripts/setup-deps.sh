@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Installs every Debian package that Portico's build, tests, demo and benchmarks need.
+# Installs every Debian package that Portico's build, tests, demo and benchmarks need, and the
+# npm packages of the tests' Node.js services (pinned by their package-lock.json).
 # Idempotent: when everything is present it prints nothing and exits 0.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Node.js test services' packages (the OpenTelemetry JS SDK): `npm ci` from the lock file,
+# again whenever the lock file changed since the last install.
+install_node_packages() {
+  local dir=tests/e2e/otel_backend
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "setup-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 
 PACKAGES=(
   # build
@@ -15,8 +27,9 @@ PACKAGES=(
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
   python3 python3-pytest python3-jwt python3-cryptography openssl
-  # observability tests: a real Prometheus server and promtool
-  prometheus
+  # observability tests: a real Prometheus server and promtool; Node.js for a service
+  # instrumented with the OpenTelemetry JS SDK
+  prometheus nodejs
 )
 
 missing=()
@@ -26,7 +39,13 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
+# Debian's own nodejs package ships npm separately (NodeSource's includes it).
+if dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q "install ok installed" && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_node_packages
   exit 0
 fi
 
@@ -43,4 +62,8 @@ for svc in nginx haproxy redis-server prometheus; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+install_node_packages
 echo "setup-deps: done"

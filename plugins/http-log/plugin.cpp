@@ -1,32 +1,26 @@
 // The http-log plugin (Kong's, priority 12): each request's serialized log record (Kong's,
 // plugin/log_serializer.hpp) is queued by the worker and delivered by the control thread to
-// `http_endpoint`, in batches, with retries (sender.hpp). See README.md.
+// `http_endpoint`, in batches, with retries (obs/batch_sender.hpp). See README.md.
 #include <boost/url/parse.hpp>
 
 #include <memory>
 
 #include "config/validators.hpp"
+#include "obs/batch_sender.hpp"
 #include "http/h1_parser.hpp"
 #include "plugin/config_schema.hpp"
+#include "plugin/counters.hpp"
 #include "plugin/log_serializer.hpp"
+#include "plugin/queue_config.hpp"
 #include "plugin/request_context.hpp"
-#include "plugins/http-log/sender.hpp"
 #include "proxy/shared_state.hpp"
 
 namespace portico::plugin {
 namespace {
 
-// Kong's `queue` record (kong/tools/queue_schema.lua).
-struct QueueConfig {
-  int max_batch_size = 1;
-  double max_coalescing_delay = 1;
-  int max_entries = 10000;
-  int max_bytes = -1;  // null: unbounded (the entry count bounds the queue)
-  double max_retry_time = 60;
-  double initial_retry_delay = 0.01;
-  double max_retry_delay = 60;
-  int concurrency_limit = 1;
-};
+std::atomic<std::uint64_t>& g_sent = plugin::counter("http_log_entries_sent");
+std::atomic<std::uint64_t>& g_dropped = plugin::counter("http_log_entries_dropped");
+std::atomic<std::uint64_t>& g_failures = plugin::counter("http_log_send_failures");
 
 struct HttpLogConfig : ParsedConfig {
   std::string http_endpoint;
@@ -41,28 +35,6 @@ struct HttpLogConfig : ParsedConfig {
   QueueConfig queue;
   std::vector<std::pair<std::string, std::string>> custom_fields_by_lua;
 };
-
-const schema::Record<QueueConfig>& queue_record() {
-  using Q = QueueConfig;
-  static const auto record = schema::Record<Q>()
-                                 .field("max_batch_size", &Q::max_batch_size, {.min = 1, .max = 1000000})
-                                 .field("max_coalescing_delay", &Q::max_coalescing_delay, {.min = 0, .max = 3600})
-                                 .field("max_entries", &Q::max_entries, {.min = 1, .max = 1000000})
-                                 .field("max_bytes", &Q::max_bytes, {.nullable = true})
-                                 .field("max_retry_time", &Q::max_retry_time)
-                                 .field("initial_retry_delay", &Q::initial_retry_delay, {.min = 0.001, .max = 1000000})
-                                 .field("max_retry_delay", &Q::max_retry_delay, {.min = 0.001, .max = 1000000})
-                                 .field("concurrency_limit", &Q::concurrency_limit, {.min = -1, .max = 1});
-  return record;
-}
-
-std::string endpoint_problem(const std::string& url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty()) {
-    return "missing host in url";
-  }
-  return "";
-}
 
 const ConfigSchema& config_schema() {
   using C = HttpLogConfig;
@@ -81,7 +53,7 @@ const ConfigSchema& config_schema() {
           .field("custom_fields_by_lua", &C::custom_fields_by_lua)
           .check([](const C& c, schema::Errors& errors) {
             if (!c.http_endpoint.empty()) {
-              if (auto problem = endpoint_problem(c.http_endpoint); !problem.empty()) {
+              if (auto problem = config::http_url_problem(c.http_endpoint); !problem.empty()) {
                 errors.push_back({"http_endpoint", problem});
               }
             }
@@ -104,27 +76,37 @@ const ConfigSchema& config_schema() {
             if (!c.custom_fields_by_lua.empty()) {
               errors.push_back({"custom_fields_by_lua", "Lua code is not supported by Portico"});
             }
-            if (c.queue.concurrency_limit == 0) errors.push_back({"queue.concurrency_limit", "expected one of: -1, 1"});
+            check_queue(c.queue, errors);
           }));
   return schema;
 }
 
-plugins::http_log::SenderOptions sender_options(const HttpLogConfig& c) {
-  plugins::http_log::SenderOptions o;
+// Kong sends one record as an object, and a JSON array once batches may hold more than one.
+std::string batch_payload(std::vector<std::string>& batch, std::size_t max_batch_size) {
+  if (max_batch_size == 1) return std::move(batch.front());
+  std::string body = "[";
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (i > 0) body += ',';
+    body += batch[i];
+  }
+  body += ']';
+  return body;
+}
+
+obs::BatchSenderOptions sender_options(const HttpLogConfig& c) {
+  obs::BatchSenderOptions o;
+  o.name = "http-log";
   o.endpoint = c.http_endpoint;
   o.method = c.method;
-  o.content_type = c.content_type;
+  o.header_lines = "Content-Type: " + c.content_type + "\r\n";
   for (const auto& [name, value] : c.headers) o.header_lines += name + ": " + value + "\r\n";
   o.timeout_ms = static_cast<int>(c.timeout);
-  o.max_batch_size = static_cast<std::size_t>(c.queue.max_batch_size);
-  o.max_coalescing_delay = c.queue.max_coalescing_delay;
+  apply_queue(c.queue, o);
   // Kong's deprecated fields still count when the queue's own are left at their defaults.
   if (c.queue_size > 1 && c.queue.max_batch_size == 1) o.max_batch_size = static_cast<std::size_t>(c.queue_size);
   if (c.flush_timeout >= 0 && c.queue.max_coalescing_delay == 1) o.max_coalescing_delay = c.flush_timeout;
-  o.max_entries = static_cast<std::size_t>(c.queue.max_entries);
-  o.max_retry_time = c.queue.max_retry_time;
-  o.initial_retry_delay = c.queue.initial_retry_delay;
-  o.max_retry_delay = c.queue.max_retry_delay;
+  o.payload = [max = o.max_batch_size](std::vector<std::string>& batch) { return batch_payload(batch, max); };
+  o.sent = &g_sent, o.dropped = &g_dropped, o.failures = &g_failures;
   return o;
 }
 
@@ -132,10 +114,10 @@ std::shared_ptr<const Instance> instantiate(const ParsedConfig& parsed, BuildCon
   const auto& c = static_cast<const HttpLogConfig&>(parsed);
   // Kong keys a queue by the plugin and its configuration: an unchanged entry keeps its queue
   // (and what is in it) across reloads.
-  auto sender = build.shared.plugin_state<plugins::http_log::Sender>(
+  auto sender = build.shared.plugin_state<obs::BatchSender>(
       "http-log|" + build.key + "|" + boost::json::serialize(config_schema().write(c)),
-      [&] { return plugins::http_log::Sender::start(build.control, sender_options(c)); });
-  return std::make_shared<RecordLogger<plugins::http_log::Sender>>(build.config, std::move(sender));
+      [&] { return obs::BatchSender::start(build.control, sender_options(c)); });
+  return std::make_shared<RecordLogger<obs::BatchSender>>(build.config, std::move(sender));
 }
 
 }  // namespace

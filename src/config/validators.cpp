@@ -1,5 +1,7 @@
 #include "config/validators.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <cctype>
 #include <charconv>
 
@@ -59,6 +61,14 @@ bool is_valid_method(std::string_view method) {
     if (!(c >= 'A' && c <= 'Z')) return false;
   }
   return true;
+}
+
+std::string http_url_problem(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty()) {
+    return "missing host in url";
+  }
+  return "";
 }
 
 bool split_host_port(std::string_view s, std::string& host, int& port, int default_port) {

@@ -13,6 +13,8 @@ bool is_valid_hostname(std::string_view host);       // DNS name or IP literal
 bool is_valid_entity_name(std::string_view name);    // Kong: [a-zA-Z0-9.-_~]+
 bool is_valid_header_name(std::string_view name);    // RFC 9110 token
 bool is_valid_method(std::string_view method);       // uppercase token
+// An http:// or https:// URL with a host (a log or trace endpoint): "" or Kong's message.
+std::string http_url_problem(const std::string& url);
 // Route host: a hostname with at most one wildcard, leading "*." or trailing ".*", optional port.
 std::string validate_route_host(std::string_view host);
 // Route path: "/..." (prefix) or "~..." (RE2 regex, anchored at the start).

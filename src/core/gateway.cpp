@@ -57,7 +57,7 @@ bool parse_listen(const std::string& text, asio::ip::tcp::endpoint& out, std::st
 
 Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir)
     : options_(std::move(options)), config_path_(std::move(config_path)), handle_signals_(handle_signals),
-      data_dir_(std::move(data_dir)), node_id_(random_uuid()) {
+      data_dir_(std::move(data_dir)), node_id_(process_node_id()) {
   if (options_.workers <= 0) {
     options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }

@@ -17,6 +17,16 @@ std::mt19937_64& engine() {
 constexpr const char* kHex = "0123456789abcdef";
 }  // namespace
 
+std::uint64_t fast_random64() {
+  // splitmix64 over a per-thread state seeded from the OS: ids need uniqueness, not secrecy,
+  // and this costs a few instructions where the Mersenne twister costs a hundred.
+  thread_local std::uint64_t state = engine()();
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 void random_hex_id(char (&out)[32]) {
   // Drawn for every request: a byte at a time through a table of digit pairs.
   static constexpr auto kPairs = [] {
@@ -27,16 +37,7 @@ void random_hex_id(char (&out)[32]) {
     }
     return pairs;
   }();
-  // splitmix64 over a per-thread state seeded from the OS: ids need uniqueness, not secrecy,
-  // and this costs a few instructions where the Mersenne twister costs a hundred.
-  thread_local std::uint64_t state = engine()();
-  auto next = [] {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
-  std::uint64_t words[2] = {next(), next()};
+  std::uint64_t words[2] = {fast_random64(), fast_random64()};
   for (int w = 0; w < 2; ++w) {
     for (int i = 0; i < 8; ++i) {
       auto byte = static_cast<std::size_t>((words[w] >> (56 - i * 8)) & 0xFF);
@@ -44,6 +45,11 @@ void random_hex_id(char (&out)[32]) {
       out[w * 16 + i * 2 + 1] = kPairs[byte * 2 + 1];
     }
   }
+}
+
+const std::string& process_node_id() {
+  static const std::string id = random_uuid();
+  return id;
 }
 
 std::string random_uuid() {

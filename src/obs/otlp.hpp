@@ -38,6 +38,21 @@ struct Span {
   std::string status_message;
 };
 
+enum class Encoding { protobuf, json };
+
+// What every span of an export shares: the resource's attributes and the instrumentation scope.
+struct Resource {
+  std::vector<Attribute> attributes;  // service.name, service.version, service.instance.id, ...
+  std::string scope_name, scope_version;
+};
+
+// One span, encoded on its own (protobuf: the Span message; JSON: the span object), so that a
+// worker encodes its spans and the exporter only joins them (encode_request).
+std::string encode_span(const Span& span, Encoding encoding);
+// An ExportTraceServiceRequest of spans encoded by encode_span with the same encoding.
+std::string encode_request(const Resource& resource, std::span<const std::string> spans, Encoding encoding);
+
+// A whole batch at once (tests, tools).
 struct Batch {
   std::vector<Attribute> resource;  // service.name, service.version, service.instance.id, ...
   std::string scope_name, scope_version;

@@ -114,6 +114,35 @@ TEST(Otlp, ProtobufUsesOpenTelemetrysFieldNumbers) {
   EXPECT_EQ(one(status, 3).number, 2u);  // STATUS_CODE_ERROR
 }
 
+TEST(Otlp, LargeValuesFitTheSpansBoundedEncoding) {
+  // The largest varints (negative ints take 10 bytes), long keys and values, multi-byte
+  // lengths everywhere: the span writer's size bound must hold (ASan checks the writes).
+  Span s;
+  s.trace_id[15] = 1;
+  s.span_id[7] = 1;
+  s.name = std::string(200, 'n');
+  s.trace_state = std::string(300, 't');
+  s.status = StatusCode::error;
+  s.status_message = std::string(130, 'm');
+  for (int i = 0; i < 20; ++i) {
+    s.attributes.push_back({std::string(140, static_cast<char>('a' + i)), std::int64_t{-1}});
+    s.attributes.push_back({"k" + std::to_string(i), std::string(129 + i, 'v')});
+    s.attributes.push_back({"d" + std::to_string(i), -0.25});
+    s.attributes.push_back({"b" + std::to_string(i), false});
+  }
+  auto span = decode(encode_span(s, Encoding::protobuf));
+  EXPECT_EQ(one(span, 3).bytes, s.trace_state);
+  EXPECT_EQ(span.count(9), 80u);
+  auto [first, last] = span.equal_range(9);
+  std::size_t negative = 0;
+  for (auto it = first; it != last; ++it) {
+    auto value = decode(one(decode(it->second.bytes), 2).bytes);
+    if (value.count(3) == 1 && one(value, 3).number == ~std::uint64_t{0}) ++negative;
+  }
+  EXPECT_EQ(negative, 20u);
+  EXPECT_EQ(one(decode(one(span, 15).bytes), 2).bytes, s.status_message);
+}
+
 TEST(Otlp, JsonFollowsTheOtlpJsonMapping) {
   std::vector<Span> spans;
   auto doc = boost::json::parse(encode_json(sample(spans)));

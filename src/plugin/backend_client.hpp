@@ -70,8 +70,9 @@ struct BackendResult {
 class BackendClient {
  public:
   // Never throws; every failure is a result. `parent` is the request the call is made for
-  // (its client address and head are what a service's guards see).
-  virtual boost::asio::awaitable<BackendResult> call(const RequestContext& parent, const BackendRequest& request) = 0;
+  // (its client address and head are what a service's guards see; its call tracer, if any,
+  // gets the call as a span and puts the trace's headers on it).
+  virtual boost::asio::awaitable<BackendResult> call(RequestContext& parent, const BackendRequest& request) = 0;
 
  protected:
   ~BackendClient() = default;

@@ -80,6 +80,7 @@ void RequestContext::reset() {
   match_ = nullptr;
   verified_claims_ = {};
   backend_client_ = nullptr;
+  call_tracer_ = nullptr;
   reply_status_ = 0;
   reply_body_ = reply_headers_ = {};
   stored_owner_.reset();

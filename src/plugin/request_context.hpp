@@ -86,6 +86,27 @@ class BodyReader {
   ~BodyReader() = default;
 };
 
+// Follows the calls the gateway makes itself for a request (the aggregate plugin's backend
+// calls) for a tracing plugin (opentelemetry), which sets it in its access phase: each call
+// carries the trace to its service and is recorded as a span of the request's trace.
+class CallTracer {
+ public:
+  struct Call {
+    std::string_view method;
+    std::string_view url;       // "http://host:port/target", as sent
+    int status = 0;             // the answer's status, 0 when there was none
+    std::string_view error;     // why there was no usable answer
+    std::chrono::steady_clock::time_point start, end;
+  };
+  // A call starts: the header lines (complete, in the request's arena) that carry the trace
+  // to the callee; `call` receives the id to give call_finished.
+  virtual std::string_view call_started(RequestContext& ctx, std::size_t& call) const = 0;
+  virtual void call_finished(RequestContext& ctx, std::size_t call, const Call& what) const = 0;
+
+ protected:
+  ~CallTracer() = default;
+};
+
 class RequestContext {
  public:
   RequestContext();
@@ -144,6 +165,9 @@ class RequestContext {
   // --- calls the gateway makes itself (plugin/backend_client.hpp), from access_async ---
   void set_backend_client(BackendClient* client) { backend_client_ = client; }
   BackendClient* backend_client() const { return backend_client_; }
+  // The tracer the gateway's own calls for this request report to (null: none).
+  void set_call_tracer(const CallTracer* tracer) { call_tracer_ = tracer; }
+  const CallTracer* call_tracer() const { return call_tracer_; }
 
   // --- answering from the access phase ---
   // Answers with Kong's error body {"message": "..."}; `extra_headers` are complete lines.
@@ -293,6 +317,7 @@ class RequestContext {
   const router::MatchResult* match_ = nullptr;
   std::string_view verified_claims_;
   BackendClient* backend_client_ = nullptr;
+  const CallTracer* call_tracer_ = nullptr;
   BodyReader* body_reader_ = nullptr;
   bool body_read_ = false;
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)

@@ -91,7 +91,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<bool> read_request_body(plugin::RequestContext& ctx) override;
   // BackendClient: a call the gateway makes for a plugin (proxy/backend_call.hpp), with the
   // snapshot the current request is served with.
-  boost::asio::awaitable<plugin::BackendResult> call(const plugin::RequestContext& parent,
+  boost::asio::awaitable<plugin::BackendResult> call(plugin::RequestContext& parent,
                                                      const plugin::BackendRequest& request) override;
   // Sends the upstream head and a body a plugin read, from memory.
   boost::asio::awaitable<PumpResult> send_buffered_body(Side& upstream, const std::string& body);

@@ -35,9 +35,64 @@ plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   return plugin::run_access(*ex.plugins);
 }
 
-asio::awaitable<plugin::BackendResult> DownstreamConnection::call(const plugin::RequestContext& parent,
+namespace {
+// The call's URL as a trace shows it: http://<service host:port or the fixed host><target>.
+std::string call_url(const config::Snapshot& snapshot, const plugin::BackendRequest& request) {
+  std::string url = "http://";
+  if (request.fixed != nullptr) {
+    url += request.fixed->host_header;
+  } else if (request.service < snapshot.config.services.size()) {
+    const auto& service = snapshot.config.services[request.service];
+    url += service.host + ":" + std::to_string(service.port);
+  }
+  url += request.target;
+  return url;
+}
+
+// `lines` (complete header lines) without the fields `replacements` sets, then `replacements`:
+// a call's own trace context replaces the one the plugin set for the request's upstream.
+std::string replace_header_lines(std::string_view lines, std::string_view replacements) {
+  auto name_of = [](std::string_view line) { return line.substr(0, line.find(':')); };
+  auto replaced = [&](std::string_view name) {
+    for (std::size_t at = 0; at < replacements.size();) {
+      std::size_t end = replacements.find("\r\n", at);
+      if (end == std::string_view::npos) break;
+      if (http::iequals(name_of(replacements.substr(at, end - at)), name)) return true;
+      at = end + 2;
+    }
+    return false;
+  };
+  std::string out;
+  for (std::size_t at = 0; at < lines.size();) {
+    std::size_t end = lines.find("\r\n", at);
+    end = end == std::string_view::npos ? lines.size() : end + 2;
+    std::string_view line = lines.substr(at, end - at);
+    if (!replaced(name_of(line))) out.append(line);
+    at = end;
+  }
+  out.append(replacements);
+  return out;
+}
+}  // namespace
+
+asio::awaitable<plugin::BackendResult> DownstreamConnection::call(plugin::RequestContext& parent,
                                                                   const plugin::BackendRequest& request) {
-  co_return co_await call_backend(worker_, *plugin_snapshot_, parent, request);
+  const plugin::CallTracer* tracer = parent.call_tracer();
+  if (tracer == nullptr) co_return co_await call_backend(worker_, *plugin_snapshot_, parent, request);
+  // Traced: the call carries the trace's headers and is reported with its outcome.
+  const config::Snapshot& snapshot = *plugin_snapshot_;
+  std::size_t id = 0;
+  std::string_view trace_lines = tracer->call_started(parent, id);
+  std::string lines = replace_header_lines(request.header_lines, trace_lines);
+  plugin::BackendRequest traced = request;
+  traced.header_lines = lines;
+  auto start = std::chrono::steady_clock::now();
+  plugin::BackendResult result = co_await call_backend(worker_, snapshot, parent, traced);
+  std::string url = call_url(snapshot, request);
+  plugin::CallTracer::Call what{request.method, url, result.ok() ? result.status : 0, result.error, start,
+                                std::chrono::steady_clock::now()};
+  tracer->call_finished(parent, id, what);
+  co_return result;
 }
 
 asio::awaitable<PumpResult> DownstreamConnection::send_buffered_body(Side& upstream, const std::string& body) {

@@ -132,8 +132,15 @@ def test_exactly_the_limit_is_admitted_by_500_concurrent_clients(gateway, algori
     # A day window: a burst of seconds never crosses it, except at midnight UTC (waited out).
     while time.gmtime().tm_hour == 23 and time.gmtime().tm_min == 59 and time.gmtime().tm_sec >= 50:
         time.sleep(1)
-    admitted, total = admitted_under_load(gateway, "/exact-%s/1" % algorithm)
-    assert total > EXACT_LIMIT * 2, total  # the limit was reached, and then refused many times
+    # The limit must be reached and then refused many times; a slow run (a loaded machine,
+    # the sanitizer build) gets more load in the same window, up to three bursts.
+    admitted = total = 0
+    for _ in range(3):
+        more_admitted, more_total = admitted_under_load(gateway, "/exact-%s/1" % algorithm)
+        admitted, total = admitted + more_admitted, total + more_total
+        if total > EXACT_LIMIT * 2:
+            break
+    assert total > EXACT_LIMIT * 2, total
     assert admitted == EXACT_LIMIT, (admitted, total)
 
 
