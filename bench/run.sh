@@ -20,7 +20,7 @@ ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; 
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
-PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512
+PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -45,6 +45,8 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cac
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#0.01#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#1.0#g" bench/conf/kong-observability.yml > "$WORK/kong-observability-all.yml"
+# The same without the opentelemetry entry (the file's last plugin): what tracing adds.
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e '/^- name: opentelemetry/,$d' bench/conf/kong-observability.yml > "$WORK/kong-observability-notrace.yml"
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; return 1; }
 
@@ -70,6 +72,9 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-obs) taskset -c 0 "$BIN" run -c "$WORK/kong-observability.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_PORT \
                --admin-listen 127.0.0.1:$((PORTICO_OBS_PORT + 100)) --workers 1 --access-log "$WORK/obs-access.log" \
+               --log-level warn & ;;
+    portico-obs-notrace) taskset -c 0 "$BIN" run -c "$WORK/kong-observability-notrace.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_NOTRACE_PORT \
+               --admin-listen 127.0.0.1:$((PORTICO_OBS_NOTRACE_PORT + 100)) --workers 1 --access-log "$WORK/obs-notrace-access.log" \
                --log-level warn & ;;
     portico-obs-all) taskset -c 0 "$BIN" run -c "$WORK/kong-observability-all.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_ALL_PORT \
                --admin-listen 127.0.0.1:$((PORTICO_OBS_ALL_PORT + 100)) --workers 1 --access-log "$WORK/obs-all-access.log" \
@@ -321,17 +326,20 @@ fi
 # CPU 0 at once; opentelemetry samples 1% (the issue's target), then every request (reported).
 if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
   spans_sent() { curl -s "http://127.0.0.1:$1/status" | sed -n 's/.*"opentelemetry_spans_sent":\([0-9]*\).*/\1/p'; }
-  for variant in portico-obs portico-obs-all; do
-    if [ $variant = portico-obs ]; then port=$PORTICO_OBS_PORT; sampling=0.01; log="$WORK/obs-access.log"
-    else port=$PORTICO_OBS_ALL_PORT; sampling=1.0; log="$WORK/obs-all-access.log"; fi
+  for variant in portico-obs-notrace portico-obs portico-obs-all; do
+    case $variant in
+      portico-obs-notrace) port=$PORTICO_OBS_NOTRACE_PORT; what="no tracing"; log="$WORK/obs-notrace-access.log" ;;
+      portico-obs) port=$PORTICO_OBS_PORT; what="opentelemetry sampling 0.01"; log="$WORK/obs-access.log" ;;
+      portico-obs-all) port=$PORTICO_OBS_ALL_PORT; what="opentelemetry sampling 1.0"; log="$WORK/obs-all-access.log" ;;
+    esac
     say ""
-    say "## observability: prometheus (all metrics) + access log to a file + opentelemetry (sampling $sampling) vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+    say "## observability: prometheus (all metrics) + access log to a file + $what vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
     start_proxy portico; plain_pid=$PROXY_PID
     start_proxy $variant; obs_pid=$PROXY_PID
     wait_port $PORTICO_PORT; wait_port $port
-    race_rounds "observability (otel $sampling) / none" $PORTICO_PORT $port
+    race_rounds "observability ($what) / none" $PORTICO_PORT $port
     sleep 2  # the last spans' batch
-    say "access log lines written: $(wc -l < "$log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((port + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}'); spans exported: $(spans_sent $((port + 100)))"
+    say "access log lines written: $(wc -l < "$log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((port + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}'); spans exported: $(spans_sent $((port + 100)) || true)"
     kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true
     sleep 0.5
   done
