@@ -16,28 +16,14 @@ namespace {
 std::atomic<std::uint64_t>& g_write_failures = plugin::counter("file_log_write_failures");
 }  // namespace
 
-FileSink::FileSink(std::string path, bool reopen) : path_(std::move(path)), reopen_(reopen) {
-  thread_ = std::thread([this] { run(); });
-}
+FileSink::FileSink(std::string path, bool reopen)
+    : path_(std::move(path)),
+      reopen_(reopen),
+      writer_(kMaxQueued, 4096, std::chrono::seconds(1), [this](std::vector<std::string>& lines) { write(lines); }) {}
 
 FileSink::~FileSink() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  thread_.join();
+  writer_.stop();  // writes what is queued
   if (fd_ >= 0) ::close(fd_);
-}
-
-void FileSink::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
-    lock.unlock();
-    flush();
-    lock.lock();
-  }
 }
 
 bool FileSink::ensure_open() {
@@ -60,27 +46,16 @@ bool FileSink::ensure_open() {
   return true;
 }
 
-void FileSink::flush() {
-  for (;;) {
-    auto lines = queue_.take(4096);
-    if (lines.empty()) return;
-    std::string block;
-    for (auto& line : lines) block.append(line).push_back('\n');
-    if (!ensure_open()) {
-      g_write_failures.fetch_add(lines.size(), std::memory_order_relaxed);
-      return;
-    }
-    std::string_view rest = block;
-    while (!rest.empty()) {
-      ssize_t n = ::write(fd_, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        g_write_failures.fetch_add(lines.size(), std::memory_order_relaxed);
-        spdlog::error("file-log: cannot write '{}': {}", path_, std::strerror(errno));
-        break;
-      }
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
+void FileSink::write(std::vector<std::string>& lines) {
+  std::string block;
+  for (auto& line : lines) block.append(line).push_back('\n');
+  if (!ensure_open()) {
+    g_write_failures.fetch_add(lines.size(), std::memory_order_relaxed);
+    return;
+  }
+  if (!obs::write_fully(fd_, block)) {
+    g_write_failures.fetch_add(lines.size(), std::memory_order_relaxed);
+    spdlog::error("file-log: cannot write '{}': {}", path_, std::strerror(errno));
   }
 }
 

@@ -5,13 +5,11 @@
 // that names it.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "obs/entry_queue.hpp"
+#include "obs/background_writer.hpp"
 
 namespace portico::plugins::file_log {
 
@@ -25,23 +23,18 @@ class FileSink {
   FileSink& operator=(const FileSink&) = delete;
 
   // Any worker: queues one line (a newline is added). False when the queue is full.
-  bool push(std::string line) { return queue_.push(std::move(line)); }
-  std::uint64_t dropped() const { return queue_.dropped(); }
+  bool push(std::string line) { return writer_.push(std::move(line)); }
+  std::uint64_t dropped() const { return writer_.dropped(); }
 
  private:
-  void run();
-  void flush();
+  void write(std::vector<std::string>& lines);  // the writer thread
   bool ensure_open();
 
   const std::string path_;
   const bool reopen_;
-  obs::EntryQueue queue_{kMaxQueued};
   int fd_ = -1;
   unsigned long inode_ = 0, device_ = 0;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  obs::BackgroundWriter writer_;  // last: its thread uses the members above
 };
 
 }  // namespace portico::plugins::file_log

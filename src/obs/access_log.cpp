@@ -6,21 +6,39 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
+
+#include "plugin/counters.hpp"
+
 namespace portico::obs {
+namespace {
+std::atomic<std::uint64_t>& g_dropped = plugin::counter("access_log_lines_dropped");
+std::atomic<std::uint64_t>& g_failures = plugin::counter("access_log_write_failures");
+
+constexpr std::size_t kChunk = 16384;                     // a worker's buffer, handed over when full
+constexpr std::size_t kMaxQueuedChunks = (64 << 20) / kChunk;  // 64 MiB waiting for the writer
+
+std::uint64_t lines_in(const std::string& chunk) {
+  return static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+}
+}  // namespace
 
 std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& target, std::string& error) {
   auto sink = std::shared_ptr<AccessLogSink>(new AccessLogSink());
   if (target == "-" || target == "stdout" || target == "stderr") {
     sink->fd_ = target == "stderr" ? 2 : 1;
-    return sink;
+  } else {
+    sink->fd_ = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (sink->fd_ < 0) {
+      error = "cannot open access log '" + target + "': " + std::strerror(errno);
+      return nullptr;
+    }
+    sink->owned_ = true;
+    sink->path_ = target;
   }
-  sink->fd_ = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (sink->fd_ < 0) {
-    error = "cannot open access log '" + target + "': " + std::strerror(errno);
-    return nullptr;
-  }
-  sink->owned_ = true;
-  sink->path_ = target;
+  auto* raw = sink.get();
+  sink->writer_ = std::make_unique<BackgroundWriter>(kMaxQueuedChunks, 64, std::chrono::milliseconds(100),
+                                                     [raw](std::vector<std::string>& chunks) { raw->write(chunks); });
   return sink;
 }
 
@@ -39,31 +57,32 @@ bool AccessLogSink::reopen(std::string& error) {
 }
 
 AccessLogSink::~AccessLogSink() {
+  if (writer_) writer_->stop();  // writes what is queued
   if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
-bool AccessLogSink::write(std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
+void AccessLogSink::submit(std::string lines) {
+  std::uint64_t count = lines_in(lines);
+  if (!writer_->push(std::move(lines))) g_dropped.fetch_add(count, std::memory_order_relaxed);
+}
+
+void AccessLogSink::write(std::vector<std::string>& chunks) {
+  for (const auto& chunk : chunks) {
+    if (!write_fully(fd_, chunk)) g_failures.fetch_add(lines_in(chunk), std::memory_order_relaxed);
   }
-  return true;
 }
 
 void AccessLog::append(const AccessRecord& r) {
   if (!sink_) return;
   format_->render(buffer_, r);
-  if (buffer_.size() >= 16384) flush();
+  if (buffer_.size() >= kChunk) flush();
 }
 
 void AccessLog::flush() {
   if (!sink_ || buffer_.empty()) return;
-  if (!sink_->write(buffer_)) ++failed_;
-  buffer_.clear();
+  sink_->submit(std::move(buffer_));
+  buffer_ = std::string();
+  buffer_.reserve(kChunk + 1024);
 }
 
 }  // namespace portico::obs

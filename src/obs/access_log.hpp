@@ -1,9 +1,12 @@
 // Access log: one line per request, in the configured format (obs/log_format.hpp; by
 // default nginx's "combined" followed by Portico fields).
 //
-// Each worker has its own AccessLog buffer (no locking); lines are written to the shared
-// file descriptor (opened O_APPEND) when the buffer fills or on the worker's 1 s tick,
-// and on shutdown. A write that fails is counted, never retried on the request path.
+// Each worker has its own AccessLog buffer (no locking); when it fills (16 KiB) or on the
+// worker's 1 s tick, and on shutdown, the buffer is handed whole to the sink, whose own
+// thread writes it to the file (or stdout / stderr): a disk that throttles writes or a
+// stalled pipe holds that thread, never a worker. The sink queues at most 64 MiB of lines;
+// beyond, buffers are dropped and their lines counted (access_log_lines_dropped), as a
+// write that fails is (access_log_write_failures).
 #pragma once
 
 #include <chrono>
@@ -12,6 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "obs/background_writer.hpp"
 #include "obs/log_format.hpp"
 
 namespace portico::obs {
@@ -21,17 +27,22 @@ class AccessLogSink {
  public:
   // "-" or "stdout", "stderr", or a path opened for appending. Returns nullptr + error.
   static std::shared_ptr<AccessLogSink> open(const std::string& target, std::string& error);
-  ~AccessLogSink();
-  bool write(std::string_view bytes);
+  ~AccessLogSink();  // writes what is queued
+  // A worker: queues complete lines for the writer thread; never waits.
+  void submit(std::string lines);
   // Opens the path again (SIGUSR1, after logrotate moved the file) and swaps the new file in
   // under the same descriptor at once: workers writing meanwhile lose no line. A no-op for
   // stdout / stderr. False with `error` set when the path cannot be opened (the old file stays).
   bool reopen(std::string& error);
 
  private:
+  AccessLogSink() = default;
+  void write(std::vector<std::string>& chunks);  // the writer thread
+
   int fd_ = -1;
   bool owned_ = false;
   std::string path_;
+  std::unique_ptr<BackgroundWriter> writer_;  // started once fd_ is open
 };
 
 class AccessLog {
@@ -41,13 +52,11 @@ class AccessLog {
   bool enabled() const { return sink_ != nullptr; }
   void append(const AccessRecord& r);
   void flush();
-  std::uint64_t failed_writes() const { return failed_; }
 
  private:
   std::shared_ptr<AccessLogSink> sink_;
   std::shared_ptr<const LogFormat> format_;
   std::string buffer_;
-  std::uint64_t failed_ = 0;
 };
 
 }  // namespace portico::obs

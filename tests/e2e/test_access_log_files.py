@@ -64,3 +64,38 @@ def test_stderr_target(tmp_path):
         out.close()
         err.close()
         backend.close()
+
+
+def test_a_stdout_nobody_reads_never_holds_the_proxy(tmp_path):
+    # A container's log collector that stalls: the pipe fills (64 KiB) and write() would
+    # block. Only the sink's writer thread waits; the proxy answers on, and once the reader
+    # comes back every line arrives.
+    import http.client
+    import threading
+    backend = RecordingBackend()
+    port = free_port()
+    err = open(tmp_path / "err", "w")
+    proc = subprocess.Popen([PORTICO_BIN, "run", "-c", str(config(tmp_path, backend)), "--proxy-listen",
+                             "127.0.0.1:%d" % port, "--admin-listen", "off", "--access-log", "stdout"],
+                            stdout=subprocess.PIPE, stderr=err)
+    try:
+        wait_for_port(port, proc=proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        padding = "x" * 2000  # about 2 KiB a line: 400 lines are twelve pipes full
+        started = time.monotonic()
+        for i in range(400):
+            conn.request("GET", "/stalled-reader/%d/%s" % (i, padding))
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+        assert time.monotonic() - started < 60
+        conn.close()
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+        reader.start()
+        assert eventually(lambda: len(lines) >= 400, timeout=20), len(lines)
+        assert sum(b"/stalled-reader/" in line for line in lines) == 400
+    finally:
+        stop(proc)
+        err.close()
+        backend.close()
