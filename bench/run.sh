@@ -8,7 +8,8 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 10),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1.
+# SKIP_AGGREGATE=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -326,7 +327,7 @@ fi
 # CPU 0 at once; opentelemetry samples 1% (the issue's target), then every request (reported).
 if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
   spans_sent() { curl -s "http://127.0.0.1:$1/status" | sed -n 's/.*"opentelemetry_spans_sent":\([0-9]*\).*/\1/p'; }
-  for variant in portico-obs-notrace portico-obs portico-obs-all; do
+  for variant in ${OBS_VARIANTS:-portico-obs-notrace portico-obs portico-obs-all}; do
     case $variant in
       portico-obs-notrace) port=$PORTICO_OBS_NOTRACE_PORT; what="no tracing"; log="$WORK/obs-notrace-access.log" ;;
       portico-obs) port=$PORTICO_OBS_PORT; what="opentelemetry sampling 0.01"; log="$WORK/obs-access.log" ;;
