@@ -117,6 +117,7 @@ class OpenTelemetry final : public Instance, public CallTracer {
         propagation_(otel::resolve_propagation(c)),
         filter_(propagation_.extract),
         w3c_only_(injects_w3c_only(propagation_)),
+        encoding_(encoding_of(c)),
         rate_(c.sampling_rate >= 0 ? c.sampling_rate : otel::kDefaultSamplingRate),
         declarative_(build.config) {
     // Kong keys a queue by the plugin and its configuration: an unchanged entry keeps its
@@ -142,9 +143,8 @@ class OpenTelemetry final : public Instance, public CallTracer {
       // traced too, in the caller's trace.
       RequestTrace& trace = begin(ctx);
       if (!trace.sampled) return;
-      auto encoding = encoding_of(config_);
       for (const auto& span : otel::request_spans(trace, ctx, http_route(ctx))) {
-        exporter_->push(obs::otlp::encode_span(span, encoding));
+        exporter_->push(obs::otlp::encode_span(span, encoding_));
       }
     } catch (...) {
       // Out of memory while encoding: the spans are lost, the request is not.
@@ -233,28 +233,14 @@ class OpenTelemetry final : public Instance, public CallTracer {
     if (w3c_only_ && (!propagation_.inject_preserve || !trace.context_came_in || trace.came_in == tracing::Format::w3c)) {
       // The common case (a W3C context or none, W3C out), written straight into the arena:
       // every request pays it, sampled or not.
-      char line[55];
-      write_traceparent(line, trace);
+      char line[tracing::kTraceparentSize];
+      tracing::write_traceparent(line, trace.trace_id, trace.upstream_id, trace.sampled);
       ctx.upstream_headers().set("traceparent", ctx.store({line, sizeof line}));
       return;
     }
     for (const auto& [name, value] : context_headers(trace, trace.upstream_id, trace.root_id)) {
       ctx.upstream_headers().set(ctx.store(name), ctx.store(value));
     }
-  }
-
-  // "00-<trace>-<upstream span>-<flags>", as tracing::inject writes it for w3c.
-  static void write_traceparent(char (&out)[55], const RequestTrace& trace) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    char* p = out;
-    auto bytes = [&](std::span<const std::uint8_t> b) {
-      for (std::uint8_t v : b) *p++ = kHex[v >> 4], *p++ = kHex[v & 15];
-    };
-    *p++ = '0', *p++ = '0', *p++ = '-';
-    bytes(trace.trace_id);
-    *p++ = '-';
-    bytes(trace.upstream_id);
-    *p++ = '-', *p++ = '0', *p++ = trace.sampled ? '1' : '0';
   }
 
   // Whether every request's injection is W3C alone (unless a context came in another format).
@@ -276,6 +262,7 @@ class OpenTelemetry final : public Instance, public CallTracer {
   const otel::Propagation propagation_;
   const TraceHeaderFilter filter_;
   const bool w3c_only_;
+  const obs::otlp::Encoding encoding_;
   const double rate_;
   const config::DeclarativeConfig& declarative_;
   std::shared_ptr<obs::BatchSender> exporter_;

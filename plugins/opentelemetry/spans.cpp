@@ -33,23 +33,14 @@ Clock::time_point after(Clock::time_point start, double seconds) {
   return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-std::string_view host_without_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
-  std::size_t colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
-}
-
 // "ip:port" or "[v6]:port" into Kong's net.peer.ip and net.peer.port.
 void add_peer(std::vector<Attribute>& attributes, std::string_view address) {
-  std::size_t colon = address.rfind(':');
-  std::string_view ip = colon == std::string_view::npos ? address : address.substr(0, colon);
+  std::string_view ip;
+  int port = 0;
+  http::split_authority(address, ip, port);
   if (ip.size() >= 2 && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
   attributes.push_back({"net.peer.ip", std::string(ip)});
-  if (colon != std::string_view::npos) {
-    double port = 0;
-    for (char c : address.substr(colon + 1)) port = port * 10 + (c - '0');
-    attributes.push_back({"net.peer.port", port});  // a Lua number: Kong sends a double
-  }
+  if (port != 0) attributes.push_back({"net.peer.port", static_cast<double>(port)});  // a Lua number: Kong sends a double
 }
 
 Span child_of(const RequestTrace& trace, std::string name, SpanKind kind) {
@@ -74,7 +65,7 @@ Span root_span(const RequestTrace& trace, const plugin::RequestContext& ctx, std
   s.kind = SpanKind::server;
   s.start_unix_nano = clock.unix_ns(ctx.served.started);
   s.end_unix_nano = clock.unix_ns(clock.now());
-  std::string host(host_without_port(request.host));
+  std::string host(http::host_without_port(request.host));
   // Kong's attributes of its root span: http.url is scheme://host (no port) and the target.
   s.attributes = {
       {"http.method", std::string(request.method)},

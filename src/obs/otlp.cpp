@@ -12,8 +12,8 @@ namespace {
 // --- protobuf wire format ---
 enum Wire : std::uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2 };
 
-// Spans are encoded on the request path of sampled requests: varints go out in one append,
-// and attributes are written in place with their sizes computed first (no nested buffers).
+// The export request's envelope (once per batch) is appended to strings; spans and the
+// resource go through BoundedWriter below, written in place with their sizes computed first.
 void varint(std::string& out, std::uint64_t v) {
   char buf[10];
   std::size_t n = 0;
@@ -39,22 +39,6 @@ void bytes_field(std::string& out, std::uint32_t field, std::string_view bytes) 
   out.append(bytes);
 }
 
-void fixed64(std::string& out, std::uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xFF);  // little-endian
-  out.append(buf, 8);
-}
-
-void fixed64_field(std::string& out, std::uint32_t field, std::uint64_t v) {
-  tag(out, field, kFixed64);
-  fixed64(out, v);
-}
-
-void varint_field(std::string& out, std::uint32_t field, std::uint64_t v) {
-  tag(out, field, kVarint);
-  varint(out, v);
-}
-
 std::string_view as_bytes(std::span<const std::uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 // A KeyValue{key=1, value=2 AnyValue{string=1 | bool=2 | int=3 | double=4}} as field `field`
@@ -64,24 +48,6 @@ std::size_t any_value_size(const Attribute& a) {
   if (std::holds_alternative<bool>(a.value)) return 2;
   if (const auto* i = std::get_if<std::int64_t>(&a.value)) return 1 + varint_size(static_cast<std::uint64_t>(*i));
   return 9;  // double
-}
-
-void key_value_field(std::string& out, std::uint32_t field, const Attribute& a) {
-  const auto* s = std::get_if<std::string>(&a.value);
-  const auto* b = std::get_if<bool>(&a.value);
-  const auto* i = std::get_if<std::int64_t>(&a.value);
-  const auto* d = std::get_if<double>(&a.value);
-  std::size_t any_size = any_value_size(a);
-  std::size_t kv_size = 1 + varint_size(a.key.size()) + a.key.size() + 1 + varint_size(any_size) + any_size;
-  tag(out, field, kLength);
-  varint(out, kv_size);
-  bytes_field(out, 1, a.key);
-  tag(out, 2, kLength);
-  varint(out, any_size);
-  if (s != nullptr) bytes_field(out, 1, *s);
-  else if (b != nullptr) varint_field(out, 2, *b ? 1 : 0);
-  else if (i != nullptr) varint_field(out, 3, static_cast<std::uint64_t>(*i));
-  else if (d != nullptr) fixed64_field(out, 4, std::bit_cast<std::uint64_t>(*d));
 }
 
 // Writes a message into memory sized beforehand (an upper bound): a sampled request's spans
@@ -112,7 +78,8 @@ class BoundedWriter {
     tag(field, kFixed64);
     for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>((v >> (8 * i)) & 0xFF);  // little-endian
   }
-  // KeyValue as in key_value_field.
+  // A KeyValue{key=1, value=2 AnyValue{string=1 | bool=2 | int=3 | double=4}} as field
+  // `field` of the message being written. All the tags here are one byte (fields below 16).
   void key_value(std::uint32_t field, const Attribute& a) {
     std::size_t any_size = any_value_size(a);
     tag(field, kLength);
@@ -130,14 +97,29 @@ class BoundedWriter {
   char* p_;
 };
 
-std::string span_message(const Span& s) {
-  // Each field costs at most its payload and 11 bytes of tag and length (a varint value: 11
-  // bytes with its tag); an attribute is four such levels.
-  std::size_t bound = 16 * 11 + 16 + 8 + 8 + 16 + s.trace_state.size() + s.name.size() + s.status_message.size();
-  for (const auto& a : s.attributes) {
+// Each field costs at most its payload and 11 bytes of tag and length (a varint value: 11
+// bytes with its tag); an attribute is four such levels.
+std::size_t attributes_bound(const std::vector<Attribute>& attributes) {
+  std::size_t bound = 0;
+  for (const auto& a : attributes) {
     bound += 4 * 11 + a.key.size();
     if (const auto* text = std::get_if<std::string>(&a.value)) bound += text->size();
   }
+  return bound;
+}
+
+// The resource's attributes as a Resource message (attributes=1...).
+std::string resource_message(const std::vector<Attribute>& attributes) {
+  std::string m(attributes_bound(attributes), '\0');
+  BoundedWriter w(m.data());
+  for (const auto& a : attributes) w.key_value(1, a);
+  m.resize(static_cast<std::size_t>(w.end() - m.data()));
+  return m;
+}
+
+std::string span_message(const Span& s) {
+  std::size_t bound = 16 * 11 + 16 + 8 + 8 + 16 + s.trace_state.size() + s.name.size() + s.status_message.size() +
+                      attributes_bound(s.attributes);
   std::string m(bound, '\0');
   BoundedWriter w(m.data());
   w.bytes(1, as_bytes(s.trace_id));
@@ -224,8 +206,7 @@ std::string encode_request(const Resource& resource, std::span<const std::string
     // ExportTraceServiceRequest{resource_spans=1: ResourceSpans{resource=1, scope_spans=2:
     // ScopeSpans{scope=1, spans=2...}}}, written once with the sizes computed first (a batch
     // holds up to max_batch_size spans: no copy per nesting level).
-    std::string attributes;  // Resource{attributes=1...}
-    for (const auto& a : resource.attributes) key_value_field(attributes, 1, a);
+    std::string attributes = resource_message(resource.attributes);
     std::string scope;
     bytes_field(scope, 1, resource.scope_name);
     bytes_field(scope, 2, resource.scope_version);

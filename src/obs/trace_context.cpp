@@ -97,16 +97,21 @@ void read_baggage(const http::RequestHead& r, std::string_view prefix, TraceCont
   }
 }
 
+// `v` as exactly four `separator`-separated parts (traceparent, uber-trace-id).
+bool split_in_four(std::string_view v, char separator, std::array<std::string_view, 4>& parts) {
+  for (std::size_t i = 0; i < 4; ++i) {
+    std::size_t at = v.find(separator);
+    if ((at == std::string_view::npos) != (i == 3)) return false;
+    parts[i] = v.substr(0, at);
+    v = at == std::string_view::npos ? std::string_view{} : v.substr(at + 1);
+  }
+  return true;
+}
+
 std::optional<TraceContext> extract_w3c(const http::RequestHead& r) {
   std::string_view v = http::trim_ows(r.find("traceparent"));
-  if (v.empty()) return std::nullopt;
   std::array<std::string_view, 4> parts;
-  for (std::size_t i = 0; i < 4; ++i) {
-    std::size_t dash = v.find('-');
-    if ((dash == std::string_view::npos) != (i == 3)) return std::nullopt;
-    parts[i] = v.substr(0, dash);
-    v = dash == std::string_view::npos ? std::string_view{} : v.substr(dash + 1);
-  }
+  if (v.empty() || !split_in_four(v, '-', parts)) return std::nullopt;
   TraceContext c;
   if (parts[0] != "00" || parts[1].size() != 32 || !read_trace_id(parts[1], c)) return std::nullopt;
   if (!read_span_id(parts[2], c.span_id) || parts[3].size() != 2 || !all_hex(parts[3])) return std::nullopt;
@@ -178,14 +183,8 @@ std::optional<TraceContext> extract_b3(const http::RequestHead& r, bool& single)
 
 std::optional<TraceContext> extract_jaeger(const http::RequestHead& r) {
   std::string_view v = http::trim_ows(r.find("uber-trace-id"));
-  if (v.empty()) return std::nullopt;
   std::array<std::string_view, 4> parts;
-  for (std::size_t i = 0; i < 4; ++i) {
-    std::size_t colon = v.find(':');
-    if ((colon == std::string_view::npos) != (i == 3)) return std::nullopt;
-    parts[i] = v.substr(0, colon);
-    v = colon == std::string_view::npos ? std::string_view{} : v.substr(colon + 1);
-  }
+  if (v.empty() || !split_in_four(v, ':', parts)) return std::nullopt;
   TraceContext c;
   if (!read_trace_id(parts[0], c)) return std::nullopt;
   std::size_t size = 0;
@@ -347,13 +346,30 @@ std::optional<Extracted> extract(const http::RequestHead& request, std::span<con
   return std::nullopt;
 }
 
+void write_traceparent(char (&out)[kTraceparentSize], const TraceId& trace_id, const SpanId& span_id, bool sampled) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = out;
+  auto bytes = [&](std::span<const std::uint8_t> b) {
+    for (std::uint8_t v : b) *p++ = kHex[v >> 4], *p++ = kHex[v & 15];
+  };
+  *p++ = '0', *p++ = '0', *p++ = '-';
+  bytes(trace_id);
+  *p++ = '-';
+  bytes(span_id);
+  *p++ = '-', *p++ = '0', *p++ = sampled ? '1' : '0';
+}
+
 std::vector<std::pair<std::string, std::string>> inject(Format format, const TraceContext& c) {
   std::vector<std::pair<std::string, std::string>> h;
   std::string span = to_hex(c.span_id);
   std::string parent = c.has_parent_id ? to_hex(c.parent_id) : std::string();
   switch (format) {
     case Format::w3c:
-      h.emplace_back("traceparent", "00-" + trace_hex(c, {16}) + "-" + span + (c.sampled.value_or(false) ? "-01" : "-00"));
+      {
+        char line[kTraceparentSize];
+        write_traceparent(line, c.trace_id, c.span_id, c.sampled.value_or(false));
+        h.emplace_back("traceparent", std::string(line, sizeof line));
+      }
       break;
     case Format::b3:
       if (c.has_trace_id()) {
