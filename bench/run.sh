@@ -159,31 +159,47 @@ fi
 # the drift that separate runs suffer on this VM.
 # One round of two proxies driven at once: "base_rps base_p99 other_rps other_p99".
 # BASE_PATH / OTHER_PATH (default /users/1) and the WRK_HEADERS array (sent by both) vary the requests.
-race() {  # base_port other_port conns
+race() {  # base_port other_port conns -> "b_rps b_p99 o_rps o_p99 b_cpu o_cpu"
+  # b_cpu / o_cpu: CPU (user + sys, every thread) per request in microseconds, when BASE_PID and
+  # OTHER_PID name the two proxies' processes ("- -" otherwise).
   local headers=()
   for h in "${WRK_HEADERS[@]}"; do headers+=(-H "$h"); done
+  local b_ticks0=0 o_ticks0=0
+  if [ -n "${BASE_PID:-}" ]; then b_ticks0=$(cpu_ticks "$BASE_PID"); o_ticks0=$(cpu_ticks "$OTHER_PID"); fi
   taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$1${BASE_PATH:-/users/1}" > "$WORK/wrk-base.txt" &
   local wrk_pid=$!
   taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$2${OTHER_PATH:-/users/1}" > "$WORK/wrk-other.txt"
   wait $wrk_pid
+  local b_cpu=- o_cpu=-
   local b_rps b_p50 b_p99 o_rps o_p50 o_p99
   read -r b_rps b_p50 b_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-base.txt")
   read -r o_rps o_p50 o_p99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-other.txt")
-  echo "$b_rps $b_p99 $o_rps $o_p99"
+  if [ -n "${BASE_PID:-}" ]; then
+    b_cpu=$(/usr/bin/python3 -c "print('%.2f' % (1e6 * ($(cpu_ticks "$BASE_PID") - $b_ticks0) / $(getconf CLK_TCK) / ($b_rps * $DURATION)))")
+    o_cpu=$(/usr/bin/python3 -c "print('%.2f' % (1e6 * ($(cpu_ticks "$OTHER_PID") - $o_ticks0) / $(getconf CLK_TCK) / ($o_rps * $DURATION)))")
+  fi
+  echo "$b_rps $b_p99 $o_rps $o_p99 $b_cpu $o_cpu"
 }
 ratio() { /usr/bin/python3 -c "print('%.3f' % ($1/$2))"; }
-# ROUNDS races of base vs other at each connection count; prints the other/base ratios.
+# ROUNDS races of base vs other at each connection count; prints the other/base ratios, and
+# with BASE_PID / OTHER_PID the ratio of CPU per request base/other: the throughput ratio of
+# two proxies that each had the CPU to themselves (the races' requests/s also depend on the
+# load generator's core, which both share with the backend).
 race_rounds() {  # label base_port other_port
-  local conns round b_rps b_p99 o_rps o_p99
+  local conns round b_rps b_p99 o_rps o_p99 b_cpu o_cpu
   for conns in $CONNECTIONS; do
-    local ratios=() lat=()
+    local ratios=() lat=() cpu=()
     for round in $(seq "$ROUNDS"); do
-      read -r b_rps b_p99 o_rps o_p99 < <(race "$2" "$3" "$conns")
-      echo "  raw $1 -c$conns round $round: base $b_rps req/s p99 $b_p99, other $o_rps req/s p99 $o_p99" >> "$OUT"
+      read -r b_rps b_p99 o_rps o_p99 b_cpu o_cpu < <(race "$2" "$3" "$conns")
+      echo "  raw $1 -c$conns round $round: base $b_rps req/s p99 $b_p99 cpu/req $b_cpu us, other $o_rps req/s p99 $o_p99 cpu/req $o_cpu us" >> "$OUT"
       ratios+=("$(ratio "$o_rps" "$b_rps")"); lat+=("$(ratio "$o_p99" "$b_p99")")
+      if [ "$b_cpu" != - ]; then cpu+=("$(ratio "$b_cpu" "$o_cpu")"); fi
     done
     say "$(printf -- '-c%-4s %s, requests/s: %s (median %.3fx); p99 ratio median %.2fx' "$conns" "$1" \
       "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${lat[@]}")")"
+    if [ ${#cpu[@]} -gt 0 ]; then
+      say "$(printf -- '-c%-4s %s, CPU per request base/other: %s (median %.3fx)' "$conns" "$1" "${cpu[*]}" "$(median "${cpu[@]}")")"
+    fi
   done
 }
 
@@ -338,7 +354,7 @@ if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
     start_proxy portico; plain_pid=$PROXY_PID
     start_proxy $variant; obs_pid=$PROXY_PID
     wait_port $PORTICO_PORT; wait_port $port
-    race_rounds "observability ($what) / none" $PORTICO_PORT $port
+    BASE_PID=$plain_pid OTHER_PID=$obs_pid race_rounds "observability ($what) / none" $PORTICO_PORT $port
     sleep 2  # the last spans' batch
     say "access log lines written: $(wc -l < "$log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((port + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}'); spans exported: $(spans_sent $((port + 100)) || true)"
     kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true

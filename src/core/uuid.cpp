@@ -4,6 +4,8 @@
 #include <cctype>
 #include <random>
 
+#include "core/hex.hpp"
+
 namespace portico {
 
 namespace {
@@ -28,23 +30,12 @@ std::uint64_t fast_random64() {
 }
 
 void random_hex_id(char (&out)[32]) {
-  // Drawn for every request: a byte at a time through a table of digit pairs.
-  static constexpr auto kPairs = [] {
-    std::array<char, 512> pairs{};
-    for (int b = 0; b < 256; ++b) {
-      pairs[b * 2] = "0123456789abcdef"[b >> 4];
-      pairs[b * 2 + 1] = "0123456789abcdef"[b & 15];
-    }
-    return pairs;
-  }();
-  std::uint64_t words[2] = {fast_random64(), fast_random64()};
-  for (int w = 0; w < 2; ++w) {
-    for (int i = 0; i < 8; ++i) {
-      auto byte = static_cast<std::size_t>((words[w] >> (56 - i * 8)) & 0xFF);
-      out[w * 16 + i * 2] = kPairs[byte * 2];
-      out[w * 16 + i * 2 + 1] = kPairs[byte * 2 + 1];
-    }
+  std::uint8_t bytes[16];
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t word = fast_random64();
+    for (int i = 0; i < 8; ++i) bytes[half * 8 + i] = static_cast<std::uint8_t>(word >> (56 - i * 8));
   }
+  write_hex(out, bytes, sizeof bytes);
 }
 
 const std::string& process_node_id() {

@@ -2,16 +2,13 @@
 
 #include <openssl/sha.h>
 
+#include "core/hex.hpp"
+
 namespace portico::crypto {
 
 std::string hex_encode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(bytes.size() * 2, '\0');
-  char* p = out.data();
-  for (unsigned char c : bytes) {
-    *p++ = kHex[c >> 4];
-    *p++ = kHex[c & 15];
-  }
+  write_hex(out.data(), reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   return out;
 }
 

@@ -18,6 +18,8 @@ std::atomic<std::uint64_t>& g_failures = plugin::counter("access_log_write_failu
 constexpr std::size_t kChunk = 16384;                     // a worker's buffer, handed over when full
 constexpr std::size_t kMaxQueuedChunks = (64 << 20) / kChunk;  // 64 MiB waiting for the writer
 
+// Only for a chunk that failed to be written: counting every chunk's lines cost more per request
+// than rendering them.
 std::uint64_t lines_in(const std::string& chunk) {
   return static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
 }
@@ -61,9 +63,8 @@ AccessLogSink::~AccessLogSink() {
   if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
-void AccessLogSink::submit(std::string lines) {
-  std::uint64_t count = lines_in(lines);
-  if (!writer_->push(std::move(lines))) g_dropped.fetch_add(count, std::memory_order_relaxed);
+void AccessLogSink::submit(std::string lines, std::uint64_t line_count) {
+  if (!writer_->push(std::move(lines))) g_dropped.fetch_add(line_count, std::memory_order_relaxed);
 }
 
 void AccessLogSink::write(std::vector<std::string>& chunks) {
@@ -72,17 +73,20 @@ void AccessLogSink::write(std::vector<std::string>& chunks) {
   }
 }
 
+AccessLog::AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format)
+    : sink_(std::move(sink)), format_(std::move(format)), buffer_(sink_ ? kChunk + 4096 : 0) {}
+
 void AccessLog::append(const AccessRecord& r) {
   if (!sink_) return;
   format_->render(buffer_, r);
+  ++lines_;
   if (buffer_.size() >= kChunk) flush();
 }
 
 void AccessLog::flush() {
   if (!sink_ || buffer_.empty()) return;
-  sink_->submit(std::move(buffer_));
-  buffer_ = std::string();
-  buffer_.reserve(kChunk + 1024);
+  sink_->submit(buffer_.take(), lines_);
+  lines_ = 0;
 }
 
 }  // namespace portico::obs

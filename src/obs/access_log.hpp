@@ -28,8 +28,8 @@ class AccessLogSink {
   // "-" or "stdout", "stderr", or a path opened for appending. Returns nullptr + error.
   static std::shared_ptr<AccessLogSink> open(const std::string& target, std::string& error);
   ~AccessLogSink();  // writes what is queued
-  // A worker: queues complete lines for the writer thread; never waits.
-  void submit(std::string lines);
+  // A worker: queues `line_count` complete lines for the writer thread; never waits.
+  void submit(std::string lines, std::uint64_t line_count);
   // Opens the path again (SIGUSR1, after logrotate moved the file) and swaps the new file in
   // under the same descriptor at once: workers writing meanwhile lose no line. A no-op for
   // stdout / stderr. False with `error` set when the path cannot be opened (the old file stays).
@@ -47,8 +47,7 @@ class AccessLogSink {
 
 class AccessLog {
  public:
-  AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format)
-      : sink_(std::move(sink)), format_(std::move(format)) {}
+  AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format);
   bool enabled() const { return sink_ != nullptr; }
   void append(const AccessRecord& r);
   void flush();
@@ -56,7 +55,8 @@ class AccessLog {
  private:
   std::shared_ptr<AccessLogSink> sink_;
   std::shared_ptr<const LogFormat> format_;
-  std::string buffer_;
+  LineBuffer buffer_;
+  std::uint64_t lines_ = 0;  // in buffer_
 };
 
 }  // namespace portico::obs

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "crypto/base64.hpp"
@@ -76,20 +77,47 @@ std::string basic_user(const http::RequestHead* request) {
   return colon == std::string::npos ? std::string{} : decoded.substr(0, colon);
 }
 
-void append_number(std::string& out, std::uint64_t value) {
-  char buf[24];
-  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-  out.append(buf, static_cast<std::size_t>(end - buf));
+// Decimal digits of `value` at `at` (room for 20); returns the end. Values below 1000 (statuses,
+// whole seconds) are the common case and skip to_chars' digit counting.
+char* write_decimal(char* at, std::uint64_t value) {
+  if (value < 10) {
+    *at = static_cast<char>('0' + value);
+    return at + 1;
+  }
+  if (value < 1000) {
+    if (value >= 100) *at++ = static_cast<char>('0' + value / 100);
+    at[0] = static_cast<char>('0' + value % 100 / 10);
+    at[1] = static_cast<char>('0' + value % 10);
+    return at + 2;
+  }
+  return std::to_chars(at, at + 20, value).ptr;
+}
+
+void append_number(LineBuffer& out, std::uint64_t value) {
+  char* at = out.room(20);
+  out.commit(static_cast<std::size_t>(write_decimal(at, value) - at));
 }
 
 // Seconds with millisecond resolution ("0.013"), as nginx writes times; integer arithmetic,
 // since a printf per value would cost more than the rest of the line.
-void append_seconds(std::string& out, double seconds) {
+void append_seconds(LineBuffer& out, double seconds) {
   auto ms = static_cast<std::uint64_t>(seconds < 0 ? 0 : seconds * 1000 + 0.5);
-  append_number(out, ms / 1000);
-  char frac[4] = {'.', static_cast<char>('0' + ms % 1000 / 100), static_cast<char>('0' + ms % 100 / 10),
-                  static_cast<char>('0' + ms % 10)};
-  out.append(frac, 4);
+  char* at = out.room(24);
+  char* end = write_decimal(at, ms / 1000);
+  end[0] = '.';
+  end[1] = static_cast<char>('0' + ms % 1000 / 100);
+  end[2] = static_cast<char>('0' + ms % 100 / 10);
+  end[3] = static_cast<char>('0' + ms % 10);
+  out.commit(static_cast<std::size_t>(end + 4 - at));
+}
+
+// Wall-clock seconds from the kernel's coarse clock (updated every tick, a few ms): no
+// clock-source read, which costs far more under some hypervisors, and whole seconds are all
+// $time_local and $time_iso8601 show.
+std::time_t coarse_seconds_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return now.tv_sec;
 }
 
 }  // namespace
@@ -149,7 +177,10 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
   }};
   std::string literal;
   auto flush_literal = [&] {
-    if (!literal.empty()) format->tokens_.push_back({Var::literal, std::move(literal)});
+    if (literal.empty()) return;
+    format->tokens_.push_back({Var::literal, static_cast<std::uint32_t>(format->literals_.size()),
+                               static_cast<std::uint32_t>(literal.size()), {}});
+    format->literals_ += literal;
     literal.clear();
   };
   for (std::size_t i = 0; i < spec.size();) {
@@ -179,17 +210,17 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
     flush_literal();
     // nginx's $content_type and $content_length are the request's fields.
     if (name == "content_type" || name == "content_length") {
-      format->tokens_.push_back({Var::http_header, header_name_of(name)});
+      format->tokens_.push_back({Var::http_header, 0, 0, header_name_of(name)});
       continue;
     }
     if (name.substr(0, 5) == "http_" && name.size() > 5) {
-      format->tokens_.push_back({Var::http_header, header_name_of(name.substr(5))});
+      format->tokens_.push_back({Var::http_header, 0, 0, header_name_of(name.substr(5))});
       continue;
     }
     bool known = false;
     for (const auto& [n, v] : kNames) {
       if (n == name) {
-        format->tokens_.push_back({v, {}});
+        format->tokens_.push_back({v, 0, 0, {}});
         known = true;
         break;
       }
@@ -201,76 +232,28 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
     }
   }
   flush_literal();
+  format->literals_.append(kLiteralPadding, '\0');  // short literals are copied kLiteralPadding bytes at a time
   return format;
 }
 
-void LogFormat::append_trusted(std::string& out, std::string_view value) const {
+[[gnu::always_inline]] inline void LogFormat::append_trusted(LineBuffer& out, std::string_view value) const {
   if (value.empty()) {
-    if (escape_ != LogEscape::json) out += '-';
+    if (escape_ != LogEscape::json) out.append('-');
     return;
   }
   out.append(value);
 }
 
-void LogFormat::append_text(std::string& out, std::string_view value) const {
+[[gnu::always_inline]] inline void LogFormat::append_text(LineBuffer& out, std::string_view value) const {
   if (value.empty()) {
-    if (escape_ != LogEscape::json) out += '-';  // nginx: a missing value is "-" (nothing in JSON)
+    if (escape_ != LogEscape::json) out.append('-');  // nginx: a missing value is "-" (nothing in JSON)
     return;
   }
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  switch (escape_) {
-    case LogEscape::none:
-      out.append(value);
-      return;
-    case LogEscape::json: {
-      std::size_t run = 0;
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        char c = value[i];
-        auto u = static_cast<unsigned char>(c);
-        if (c != '"' && c != '\\' && u >= 0x20) continue;
-        out.append(value.data() + run, i - run);
-        run = i + 1;
-        if (c == '"' || c == '\\') out.append(1, '\\').append(1, c);
-        else if (c == '\n') out += "\\n";
-        else if (c == '\r') out += "\\r";
-        else if (c == '\t') out += "\\t";
-        else out.append("\\u00").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
-      }
-      out.append(value.data() + run, value.size() - run);
-      return;
-    }
-    case LogEscape::standard: {
-      // nginx's default: '"', '\\' and bytes outside printable ASCII as \xHH. Runs that need
-      // no escaping (nearly every value) are appended whole.
-      static constexpr auto kEscaped = [] {
-        std::array<bool, 256> escaped{};
-        for (int c = 0; c < 256; ++c) escaped[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7F;
-        return escaped;
-      }();
-      std::size_t run = 0;
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        auto u = static_cast<unsigned char>(value[i]);
-        if (!kEscaped[u]) continue;
-        out.append(value.data() + run, i - run);
-        out.append("\\x").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
-        run = i + 1;
-      }
-      out.append(value.data() + run, value.size() - run);
-      return;
-    }
-  }
+  append_escaped(out, value, escape_);
 }
 
-void LogFormat::render(std::string& out, const AccessRecord& record) const {
-  thread_local Clock clock;
-  for (const auto& token : tokens_) {
-    if (token.var == Var::literal) out.append(token.text);
-    else render_value(out, token, record, clock);
-  }
-  out += '\n';
-}
-
-void LogFormat::render_value(std::string& out, const Token& token, const AccessRecord& r, Clock& clock) const {
+// Inlined into render(): a call per variable cost more than most variables' own work.
+[[gnu::always_inline]] inline void LogFormat::render_value(LineBuffer& out, const Token& token, const AccessRecord& r, Clock& clock) const {
   const http::RequestHead* req = r.request;
   // $upstream_* lists: one value per try, ", "-separated; "-" when there was none.
   auto list_tries = [&](auto value_of) {
@@ -284,32 +267,28 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
     }
   };
   auto seconds_or_dash = [&](double seconds) {
-    if (seconds < 0) out += '-';
+    if (seconds < 0) out.append('-');
     else append_seconds(out, seconds);
   };
   switch (token.var) {
-    case Var::literal: out.append(token.text); return;
+    case Var::literal: return;  // render() copies literals
     case Var::remote_addr: append_trusted(out, r.client_ip); return;
     case Var::remote_user: append_text(out, basic_user(req)); return;
+    case Var::msec:
+      append_seconds(out, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+      return;
     case Var::time_local:
     case Var::time_iso8601:
-    case Var::msec: {
-      auto now = std::chrono::system_clock::now();
-      if (token.var == Var::msec) {
-        append_seconds(out, std::chrono::duration<double>(now.time_since_epoch()).count());
-        return;
-      }
-      clock.refresh(std::chrono::system_clock::to_time_t(now));
+      clock.refresh(coarse_seconds_now());
       out.append(token.var == Var::time_local ? clock.local : clock.iso8601);
       return;
-    }
     case Var::request:
       if (req == nullptr || req->method.empty()) {
         append_text(out, {});
         return;
       }
       append_text(out, req->method);
-      out += ' ';
+      out.append(' ');
       append_text(out, req->target);
       out.append(req->version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
       return;
@@ -327,11 +306,11 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
     case Var::bytes_sent: append_number(out, r.bytes_sent); return;
     case Var::body_bytes_sent: append_number(out, r.body_bytes_sent); return;
     case Var::request_time: append_seconds(out, r.request_time); return;
-    case Var::http_header: append_text(out, find_header(req, token.text)); return;
+    case Var::http_header: append_text(out, find_header(req, token.header)); return;
     case Var::upstream_addr: list_tries([&](const UpstreamTry& t) { append_trusted(out, t.address); }); return;
     case Var::upstream_status:
       list_tries([&](const UpstreamTry& t) {
-        if (t.status == 0) out += '-';
+        if (t.status == 0) out.append('-');
         else append_number(out, static_cast<std::uint64_t>(t.status));
       });
       return;
@@ -347,6 +326,22 @@ void LogFormat::render_value(std::string& out, const Token& token, const AccessR
     case Var::connection_requests: append_number(out, r.connection_requests); return;
     case Var::pid: append_number(out, static_cast<std::uint64_t>(::getpid())); return;
   }
+}
+
+void LogFormat::render(LineBuffer& out, const AccessRecord& record) const {
+  thread_local Clock clock;
+  for (const auto& token : tokens_) {
+    if (token.var != Var::literal) {
+      render_value(out, token, record, clock);
+    } else if (token.size <= kLiteralPadding) {
+      // A fixed-size copy (two vector moves) instead of a call to memcpy.
+      std::memcpy(out.room(kLiteralPadding), literals_.data() + token.offset, kLiteralPadding);
+      out.commit(token.size);
+    } else {
+      out.append(std::string_view(literals_).substr(token.offset, token.size));
+    }
+  }
+  out.append('\n');
 }
 
 }  // namespace portico::obs

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "http/header_view.hpp"
+#include "obs/line_buffer.hpp"
+#include "obs/log_escape.hpp"
 
 namespace portico::obs {
 
@@ -45,8 +47,6 @@ struct AccessRecord {
   std::uint64_t connection_requests = 0;  // requests on this connection so far, this one included
 };
 
-enum class LogEscape : std::uint8_t { standard, json, none };
-
 class LogFormat {
  public:
   // `spec` is a preset's name or a format (with an optional `escape=...` prefix). Returns
@@ -55,22 +55,25 @@ class LogFormat {
   static constexpr std::string_view kDefault = "portico";
 
   // Appends one line (with its newline) to `out`.
-  void render(std::string& out, const AccessRecord& record) const;
+  void render(LineBuffer& out, const AccessRecord& record) const;
 
  private:
   enum class Var : std::uint8_t;
   struct Token {
     Var var;
-    std::string text;  // literal text, or the header name (lower case, '-') for $http_*
+    std::uint32_t offset, size;  // a literal's text in literals_
+    std::string header;          // $http_*: the header's name (lower case, '-')
   };
+  static constexpr std::size_t kLiteralPadding = 32;
   struct Clock;  // per-thread cached time texts
 
-  void render_value(std::string& out, const Token& token, const AccessRecord& r, Clock& clock) const;
-  void append_text(std::string& out, std::string_view value) const;
+  void render_value(LineBuffer& out, const Token& token, const AccessRecord& r, Clock& clock) const;
+  void append_text(LineBuffer& out, std::string_view value) const;
   // A value made by the gateway that needs no escaping (an IP address and port, a hex id).
-  void append_trusted(std::string& out, std::string_view value) const;
+  void append_trusted(LineBuffer& out, std::string_view value) const;
 
   std::vector<Token> tokens_;
+  std::string literals_;  // the literal texts, one after the other, then kLiteralPadding zeros
   LogEscape escape_ = LogEscape::standard;
 };
 

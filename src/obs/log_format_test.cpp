@@ -21,9 +21,9 @@ std::string render(std::string_view spec, const AccessRecord& r) {
   std::string error;
   auto format = LogFormat::compile(spec, error);
   EXPECT_NE(format, nullptr) << error;
-  std::string out;
+  LineBuffer out;
   if (format) format->render(out, r);
-  return out;
+  return std::string(out.view());
 }
 
 // The line with its [time] replaced by [T], and that time's shape checked (01/Dec/2026:22:02:41 +0000).
@@ -110,6 +110,51 @@ TEST(LogFormat, JsonPresetIsOneValidObjectPerLine) {
   EXPECT_NE(line.find(R"("request_id":"0123456789abcdef0123456789abcdef")"), std::string::npos) << line;
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
+}
+
+// Values are escaped in 1 KiB slices into a buffer that grows: a value longer than a slice,
+// escaped everywhere, comes out whole and in order, in both escapings.
+TEST(LogFormat, LongValuesAreEscapedWhole) {
+  std::string agent;
+  for (int i = 0; i < 1501; ++i) agent += i % 3 == 0 ? "\"" : i % 3 == 1 ? "x" : "\t";
+  Parsed req("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: " + agent + "\r\n\r\n");
+  AccessRecord r;
+  r.request = &req.head;
+  std::string standard, json;
+  for (char c : agent) {
+    standard += c == '"' ? "\\x22" : c == '\t' ? "\\x09" : "x";
+    json += c == '"' ? "\\\"" : c == '\t' ? "\\t" : "x";
+  }
+  EXPECT_EQ(render("<$http_user_agent>", r), "<" + standard + ">\n");
+  EXPECT_EQ(render("escape=json <$http_user_agent>", r), "<" + json + ">\n");
+}
+
+// Numbers of every width (the writer has short paths for values below 1000), and times in
+// seconds with milliseconds, rounded.
+TEST(LogFormat, NumbersAndSecondsOfEveryWidth) {
+  AccessRecord r;
+  for (std::uint64_t value : {0ull, 7ull, 10ull, 99ull, 100ull, 404ull, 999ull, 1000ull, 65536ull, 18446744073709551615ull}) {
+    r.body_bytes_sent = value;
+    EXPECT_EQ(render("$body_bytes_sent", r), std::to_string(value) + "\n");
+  }
+  for (auto [seconds, text] : {std::pair{0.0, "0.000"}, {0.0004, "0.000"}, {0.0005, "0.001"}, {1.5, "1.500"},
+                               {12.3456, "12.346"}, {999.9996, "1000.000"}, {86400.25, "86400.250"}}) {
+    r.request_time = seconds;
+    EXPECT_EQ(render("$request_time", r), std::string(text) + "\n") << seconds;
+  }
+}
+
+TEST(LineBuffer, GrowsAndHandsOverWhatWasWritten) {
+  LineBuffer buffer(4);
+  buffer.append("abc");
+  buffer.append(std::string(100, 'd'));
+  buffer.append('e');
+  EXPECT_EQ(buffer.size(), 104u);
+  std::string taken = buffer.take();
+  EXPECT_EQ(taken, "abc" + std::string(100, 'd') + "e");
+  EXPECT_TRUE(buffer.empty());
+  buffer.append("f");
+  EXPECT_EQ(buffer.view(), "f");
 }
 
 TEST(LogFormat, HttpVariablesNameHeadersAsNginx) {

@@ -50,14 +50,20 @@ class ShardedSeries {
   Series* find(std::initializer_list<std::string_view> values) {
     Shard& shard = this_thread_shard();
     build_series_key(shard.key, values);
+    // Steady traffic on one route asks for the same series again: no hash, no probe.
+    if (shard.last != nullptr && shard.key == shard.last_key) return shard.last;
     auto it = shard.series.find(std::string_view(shard.key));
-    if (it != shard.series.end()) return it->second.get();
-    if (shard.series.size() >= max_series()) {
-      count_series_overflow();
-      return nullptr;
+    if (it == shard.series.end()) {
+      if (shard.series.size() >= max_series()) {
+        count_series_overflow();
+        return nullptr;
+      }
+      std::lock_guard lock(shard.mutex);
+      it = shard.series.emplace(shard.key, std::make_unique<Series>()).first;
     }
-    std::lock_guard lock(shard.mutex);
-    return shard.series.emplace(shard.key, std::make_unique<Series>()).first->second.get();
+    shard.last_key = it->first;  // map nodes never move: the view stays valid
+    shard.last = it->second.get();
+    return shard.last;
   }
 
   // Scrape: fn(key, series) for every series of every shard (the same key may come from
@@ -80,6 +86,8 @@ class ShardedSeries {
     std::mutex mutex;
     std::unordered_map<std::string, std::unique_ptr<Series>, KeyHash, std::equal_to<>> series;
     std::string key;  // scratch: keys are built without allocating
+    std::string_view last_key;  // the last series found (series are never removed)
+    Series* last = nullptr;
   };
 
   Shard& this_thread_shard() {

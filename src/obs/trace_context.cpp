@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/hex.hpp"
 #include "crypto/digest.hpp"
 
 namespace portico::obs::tracing {
@@ -347,15 +348,11 @@ std::optional<Extracted> extract(const http::RequestHead& request, std::span<con
 }
 
 void write_traceparent(char (&out)[kTraceparentSize], const TraceId& trace_id, const SpanId& span_id, bool sampled) {
-  static constexpr char kHex[] = "0123456789abcdef";
   char* p = out;
-  auto bytes = [&](std::span<const std::uint8_t> b) {
-    for (std::uint8_t v : b) *p++ = kHex[v >> 4], *p++ = kHex[v & 15];
-  };
   *p++ = '0', *p++ = '0', *p++ = '-';
-  bytes(trace_id);
+  p = write_hex(p, trace_id.data(), trace_id.size());
   *p++ = '-';
-  bytes(span_id);
+  p = write_hex(p, span_id.data(), span_id.size());
   *p++ = '-', *p++ = '0', *p++ = sampled ? '1' : '0';
 }
 

@@ -290,11 +290,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
       }
     }
   }
-  log_request(ex);
-  if (ex.plugins) {
-    ex.plugins->status = ex.status;
-    note_served(ex);
-    plugin::run_log(*ex.plugins);
+  if (worker_.access_log().enabled() || ex.plugins) {
+    const auto finished = Clock::now();  // one clock read for the access log and the plugins
+    log_request(ex, finished);
+    if (ex.plugins) {
+      ex.plugins->status = ex.status;
+      note_served(ex, finished);
+      plugin::run_log(*ex.plugins);
+    }
   }
   current_ = nullptr;
   co_return next;
@@ -305,10 +308,9 @@ void DownstreamConnection::count_response_status(int status) {
   else if (status >= 400) worker_.stats().responses_4xx.add();
 }
 
-void DownstreamConnection::log_request(const Exchange& ex) {
+void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now) {
   auto& log = worker_.access_log();
   if (!log.enabled()) return;
-  auto now = Clock::now();
   obs::AccessRecord r;
   r.request = &request_;  // views valid: see keep_request_head()
   r.client_ip = client_ip_;
@@ -358,9 +360,8 @@ void DownstreamConnection::keep_request_head(std::string& copy) {
   if (current_->plugins) current_->plugins->set_path(current_->path);
 }
 
-void DownstreamConnection::note_served(Exchange& ex) const {
+void DownstreamConnection::note_served(Exchange& ex, Clock::time_point now) const {
   auto& served = ex.plugins->served;
-  auto now = Clock::now();
   served.bytes_received = request_.head_size + ex.request_body_bytes;
   served.bytes_sent = ex.bytes_sent;
   served.request_ms = std::chrono::duration<double, std::milli>(now - ex.started).count();

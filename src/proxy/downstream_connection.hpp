@@ -125,9 +125,9 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
                            std::optional<std::uint64_t> fixed_length = std::nullopt);
   // Relays the response with its whole body read first, for response_body plugins.
   boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
-  void log_request(const Exchange& ex);
+  void log_request(const Exchange& ex, std::chrono::steady_clock::time_point now);
   // Fills the plugin context's `served` (sizes, latencies, source) for the log phase.
-  void note_served(Exchange& ex) const;
+  void note_served(Exchange& ex, std::chrono::steady_clock::time_point now) const;
   // Copies the request head's bytes into `copy` and parses them again from there, so the
   // head's views survive reading the body into the buffer; the current exchange's path and
   // route captures (views into the same bytes when the path needed no normalising) follow.
