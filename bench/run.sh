@@ -210,7 +210,8 @@ if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
     start_proxy $rival; rival_pid=$PROXY_PID
     start_proxy portico; portico_pid=$PROXY_PID
     wait_port "$(port_of $rival)"; wait_port $PORTICO_PORT
-    race_rounds "portico/$rival" "$(port_of $rival)" $PORTICO_PORT
+    rival_worker=$rival_pid; [ "$rival" = nginx ] && rival_worker=$(worker_pid nginx)
+    BASE_PID=$rival_worker OTHER_PID=$portico_pid race_rounds "portico/$rival" "$(port_of $rival)" $PORTICO_PORT
     kill "$portico_pid" "$rival_pid"; wait "$portico_pid" "$rival_pid" 2>/dev/null || true
     sleep 0.5
   done
@@ -224,7 +225,7 @@ if [ "${SKIP_BALANCING:-0}" != 1 ]; then
   start_proxy portico; one_pid=$PROXY_PID
   start_proxy portico3; three_pid=$PROXY_PID
   wait_port $PORTICO_PORT; wait_port $PORTICO3_PORT
-  race_rounds "three/one targets" $PORTICO_PORT $PORTICO3_PORT
+  BASE_PID=$one_pid OTHER_PID=$three_pid race_rounds "three/one targets" $PORTICO_PORT $PORTICO3_PORT
   kill "$one_pid" "$three_pid"; wait "$one_pid" "$three_pid" 2>/dev/null || true
   sleep 0.5
 fi
@@ -247,7 +248,8 @@ if [ "${SKIP_PLUGINS:-0}" != 1 ]; then
               "jwt RS256, repeated token, cache off|/rs256-nocache/users/1|$RS256_TOKEN"; do
     IFS='|' read -r label path token <<< "$case"
     WRK_HEADERS=("apikey: $BENCH_KEY" "Authorization: Bearer $token")
-    BASE_PATH=/users/1 OTHER_PATH=$path race_rounds "$label / no plugins" $PORTICO_PORT $PORTICO_AUTH_PORT
+    BASE_PID=$plain_pid OTHER_PID=$auth_pid BASE_PATH=/users/1 OTHER_PATH=$path \
+      race_rounds "$label / no plugins" $PORTICO_PORT $PORTICO_AUTH_PORT
   done
   WRK_HEADERS=()
   kill "$plain_pid" "$auth_pid"; wait "$plain_pid" "$auth_pid" 2>/dev/null || true
@@ -283,8 +285,10 @@ YAML
   start_proxy portico; plain_pid=$PROXY_PID
   start_proxy portico-rl; rl_pid=$PROXY_PID
   wait_port $PORTICO_PORT; wait_port $PORTICO_RL_PORT
-  BASE_PATH=/users/1 OTHER_PATH=/local/users/1 race_rounds "rate-limiting local / none" $PORTICO_PORT $PORTICO_RL_PORT
-  BASE_PATH=/users/1 OTHER_PATH=/redis/users/1 race_rounds "rate-limiting redis / none" $PORTICO_PORT $PORTICO_RL_PORT
+  BASE_PID=$plain_pid OTHER_PID=$rl_pid BASE_PATH=/users/1 OTHER_PATH=/local/users/1 \
+    race_rounds "rate-limiting local / none" $PORTICO_PORT $PORTICO_RL_PORT
+  BASE_PID=$plain_pid OTHER_PID=$rl_pid BASE_PATH=/users/1 OTHER_PATH=/redis/users/1 \
+    race_rounds "rate-limiting redis / none" $PORTICO_PORT $PORTICO_RL_PORT
   kill "$plain_pid" "$rl_pid" "$redis_pid"; wait "$plain_pid" "$rl_pid" "$redis_pid" 2>/dev/null || true
   sleep 0.5
 fi
