@@ -233,9 +233,10 @@ class OpenTelemetry final : public Instance, public CallTracer {
     if (w3c_only_ && (!propagation_.inject_preserve || !trace.context_came_in || trace.came_in == tracing::Format::w3c)) {
       // The common case (a W3C context or none, W3C out), written straight into the arena:
       // every request pays it, sampled or not.
-      char line[tracing::kTraceparentSize];
-      tracing::write_traceparent(line, trace.trace_id, trace.upstream_id, trace.sampled);
-      ctx.upstream_headers().set("traceparent", ctx.store({line, sizeof line}));
+      auto* line = static_cast<char*>(ctx.arena()->allocate(tracing::kTraceparentSize, 1));
+      tracing::write_traceparent(*reinterpret_cast<char(*)[tracing::kTraceparentSize]>(line), trace.trace_id,
+                                 trace.upstream_id, trace.sampled);
+      ctx.upstream_headers().set("traceparent", {line, tracing::kTraceparentSize});
       return;
     }
     for (const auto& [name, value] : context_headers(trace, trace.upstream_id, trace.root_id)) {

@@ -19,15 +19,9 @@ std::mt19937_64& engine() {
 constexpr const char* kHex = "0123456789abcdef";
 }  // namespace
 
-std::uint64_t fast_random64() {
-  // splitmix64 over a per-thread state seeded from the OS: ids need uniqueness, not secrecy,
-  // and this costs a few instructions where the Mersenne twister costs a hundred.
-  thread_local std::uint64_t state = engine()();
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+namespace detail {
+std::uint64_t fast_random_seed() { return engine()() | 1; }
+}  // namespace detail
 
 void random_hex_id(char (&out)[32]) {
   std::uint8_t bytes[16];
