@@ -1,5 +1,6 @@
 """Shared fixtures for end-to-end tests: the built portico binary, the demo backends,
 free loopback ports. Every process a test starts is stopped by its pid at the end."""
+import itertools
 import os
 import signal
 import socket
@@ -124,7 +125,15 @@ class Portico:
 
     def __init__(self, config_path, extra_args=(), env=None, data_dir=None):
         self.config_path = config_path
-        self.log_path = str(config_path if config_path is not None else data_dir) + ".log"
+        self.data_dir = data_dir
+        # One log per gateway: nodes started on the same configuration (a cluster test) must not
+        # write over each other's output, which is what a failure's diagnosis needs.
+        base = str(config_path if config_path is not None else data_dir)
+        self.log_path = base + ".log"
+        for n in itertools.count(2):
+            if not os.path.exists(self.log_path):
+                break
+            self.log_path = "%s.%d.log" % (base, n)
         for attempt in range(3):  # new ports if one found free was taken meanwhile
             self.port = free_port()
             self.admin_port = free_port()

@@ -303,7 +303,7 @@ def test_basic_auth_passwords_are_only_kept_hashed(store_gateway):
     assert status == 200 and "password" not in cred
     assert cred["password_hash"].startswith("pbkdf2-sha256$20000$")
     from pathlib import Path
-    data_dir = Path(gw.log_path[:-len(".log")])
+    data_dir = Path(gw.data_dir)
     content = b"".join(f.read_bytes() for f in data_dir.iterdir() if f.name.startswith("portico.db"))
     assert b"pbkdf2-sha256" in content  # the files read are the ones holding the entities (WAL included)
     assert b"pw-plain" not in content and b"pw-other" not in content
