@@ -234,8 +234,7 @@ class OpenTelemetry final : public Instance, public CallTracer {
       // The common case (a W3C context or none, W3C out), written straight into the arena:
       // every request pays it, sampled or not.
       auto* line = static_cast<char*>(ctx.arena()->allocate(tracing::kTraceparentSize, 1));
-      tracing::write_traceparent(*reinterpret_cast<char(*)[tracing::kTraceparentSize]>(line), trace.trace_id,
-                                 trace.upstream_id, trace.sampled);
+      tracing::write_traceparent(line, trace.trace_id, trace.upstream_id, trace.sampled);
       ctx.upstream_headers().set("traceparent", {line, tracing::kTraceparentSize});
       return;
     }

@@ -347,7 +347,7 @@ std::optional<Extracted> extract(const http::RequestHead& request, std::span<con
   return std::nullopt;
 }
 
-void write_traceparent(char (&out)[kTraceparentSize], const TraceId& trace_id, const SpanId& span_id, bool sampled) {
+void write_traceparent(char* out, const TraceId& trace_id, const SpanId& span_id, bool sampled) {
   char* p = out;
   *p++ = '0', *p++ = '0', *p++ = '-';
   p = write_hex(p, trace_id.data(), trace_id.size());

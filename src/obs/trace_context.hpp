@@ -64,10 +64,10 @@ std::optional<Extracted> extract(const http::RequestHead& request, std::span<con
 // span the upstream's work belongs under; `parent_id` is written by the formats that carry it.
 std::vector<std::pair<std::string, std::string>> inject(Format format, const TraceContext& context);
 
-// W3C's "00-<32 hex trace>-<16 hex span>-<flags>" into a fixed buffer: the injection every
-// traced request makes (inject(Format::w3c) writes it too).
+// W3C's "00-<32 hex trace>-<16 hex span>-<flags>", kTraceparentSize bytes written at `out`:
+// the injection every traced request makes (inject(Format::w3c) writes it too).
 constexpr std::size_t kTraceparentSize = 55;
-void write_traceparent(char (&out)[kTraceparentSize], const TraceId& trace_id, const SpanId& span_id, bool sampled);
+void write_traceparent(char* out, const TraceId& trace_id, const SpanId& span_id, bool sampled);
 
 // Every header name a format reads or writes (for clearing a client's copies).
 std::vector<std::string_view> header_names(Format format);
