@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-BIN=$ROOT/build/release/portico
+BIN=${BENCH_BIN:-$ROOT/build/release/portico}  # BENCH_BIN: another build to measure
 WORK=$(mktemp -d /tmp/portico-bench-XXXXXX)
 chmod 755 "$WORK"  # nginx's workers (user nobody when run as root) write its proxy_cache files there
 DURATION=${DURATION:-5}

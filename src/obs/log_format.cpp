@@ -176,11 +176,14 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
       {"request_id", Var::request_id}, {"connection_requests", Var::connection_requests}, {"pid", Var::pid},
   }};
   std::string literal;
+  // A token whose text (a literal, a header's name) follows the others in literals_.
+  auto push_with_text = [&](Var var, std::string_view text) {
+    format->tokens_.push_back({var, static_cast<std::uint32_t>(format->literals_.size()), static_cast<std::uint32_t>(text.size())});
+    format->literals_ += text;
+  };
   auto flush_literal = [&] {
     if (literal.empty()) return;
-    format->tokens_.push_back({Var::literal, static_cast<std::uint32_t>(format->literals_.size()),
-                               static_cast<std::uint32_t>(literal.size()), {}});
-    format->literals_ += literal;
+    push_with_text(Var::literal, literal);
     literal.clear();
   };
   for (std::size_t i = 0; i < spec.size();) {
@@ -210,17 +213,17 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
     flush_literal();
     // nginx's $content_type and $content_length are the request's fields.
     if (name == "content_type" || name == "content_length") {
-      format->tokens_.push_back({Var::http_header, 0, 0, header_name_of(name)});
+      push_with_text(Var::http_header, header_name_of(name));
       continue;
     }
     if (name.substr(0, 5) == "http_" && name.size() > 5) {
-      format->tokens_.push_back({Var::http_header, 0, 0, header_name_of(name.substr(5))});
+      push_with_text(Var::http_header, header_name_of(name.substr(5)));
       continue;
     }
     bool known = false;
     for (const auto& [n, v] : kNames) {
       if (n == name) {
-        format->tokens_.push_back({v, 0, 0, {}});
+        format->tokens_.push_back({v, 0, 0});
         known = true;
         break;
       }
@@ -306,7 +309,7 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
     case Var::bytes_sent: append_number(out, r.bytes_sent); return;
     case Var::body_bytes_sent: append_number(out, r.body_bytes_sent); return;
     case Var::request_time: append_seconds(out, r.request_time); return;
-    case Var::http_header: append_text(out, find_header(req, token.header)); return;
+    case Var::http_header: append_text(out, find_header(req, text_of(token))); return;
     case Var::upstream_addr: list_tries([&](const UpstreamTry& t) { append_trusted(out, t.address); }); return;
     case Var::upstream_status:
       list_tries([&](const UpstreamTry& t) {
@@ -338,7 +341,7 @@ void LogFormat::render(LineBuffer& out, const AccessRecord& record) const {
       std::memcpy(out.room(kLiteralPadding), literals_.data() + token.offset, kLiteralPadding);
       out.commit(token.size);
     } else {
-      out.append(std::string_view(literals_).substr(token.offset, token.size));
+      out.append(text_of(token));
     }
   }
   out.append('\n');

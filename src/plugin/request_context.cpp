@@ -42,7 +42,7 @@ bool HeaderEdits::drops(std::string_view name) const {
 }
 
 RequestContext::RequestContext()
-    : arena_(initial_.data(), initial_.size()), more_slots_(&arena_), upstream_headers_(&arena_) {}
+    : arena_(initial_.data(), initial_.size()), upstream_headers_(&arena_), more_slots_(&arena_) {}
 
 void RequestContext::begin(const http::RequestHead& request, std::string_view client_ip, std::string_view path,
                            const router::CompiledRoute* route, const config::ServiceConfig* service,
@@ -58,49 +58,50 @@ void RequestContext::begin(const http::RequestHead& request, std::string_view cl
 }
 
 void RequestContext::reset() {
-  // Containers first (emptied and given a fresh start): their memory is the arena's.
-  more_slots_.clear();
-  more_slots_.shrink_to_fit();
-  upstream_headers_ = HeaderEdits(&arena_);
+  if (cold_used_) reset_cold();
+  // The header edits' memory is the arena's: drop the vector's hold on it before the release.
+  if (upstream_headers_.holds_memory()) upstream_headers_ = HeaderEdits(&arena_);
   arena_.release();
   slot_count_ = 0;
   request_ = nullptr;
   client_ip_ = path_ = {};
   request_id_ = request_id_header_ = {};
-  served = {};
-  kept_answer_.clear();
   route_ = nullptr;
   service_ = nullptr;
   chains_ = nullptr;
-  active_chain = nullptr;
-  access_index = 0;
-  consumer_ = nullptr;
-  has_credential_ = false;
-  credential_identifier_ = {};
   match_ = nullptr;
-  verified_claims_ = {};
   backend_client_ = nullptr;
   call_tracer_ = nullptr;
-  reply_status_ = 0;
-  reply_body_ = reply_headers_ = {};
-  stored_owner_.reset();
+  body_reader_ = nullptr;
   upstream_response_ = nullptr;
-  upstream_query_ = {};
-  query_replaced_ = false;
+  consumer_ = nullptr;
+  credential_identifier_ = verified_claims_ = {};
   response_headers_ = {};
   capture_max_ = 0;
-  capture_complete_ = false;
-  captured_.clear();
-  if (captured_.capacity() > 65536) std::string().swap(captured_);
+  reply_status_ = 0;
+  body_error_status_ = 0;
+  has_credential_ = query_replaced_ = capture_complete_ = body_read_ = false;
+  active_chain = nullptr;
+  access_index = 0;
   verdict = {};
   status = 0;
-  body_reader_ = nullptr;
-  body_read_ = false;
+  served = {};
+}
+
+void RequestContext::reset_cold() {
+  cold_used_ = false;
+  more_slots_.clear();
+  more_slots_.shrink_to_fit();  // its memory is the arena's, released next
+  reply_body_ = reply_headers_ = {};
+  stored_owner_.reset();
+  upstream_query_ = {};
+  body_error_ = {};
+  captured_.clear();
+  if (captured_.capacity() > 65536) std::string().swap(captured_);
   request_body_.clear();
   if (request_body_.capacity() > 65536) std::string().swap(request_body_);  // do not keep big bodies' memory
   saved_head_.clear();
-  body_error_status_ = 0;
-  body_error_ = {};
+  kept_answer_.clear();
 }
 
 std::optional<std::string_view> RequestContext::path_capture(std::string_view name) const {
@@ -154,6 +155,7 @@ void* RequestContext::find_slot(const Instance* owner) const {
   for (std::size_t i = 0; i < inline_count; ++i) {
     if (slots_[i].owner == owner) return slots_[i].state;
   }
+  if (slot_count_ <= slots_.size()) return nullptr;
   for (const auto& slot : more_slots_) {
     if (slot.owner == owner) return slot.state;
   }
@@ -162,7 +164,7 @@ void* RequestContext::find_slot(const Instance* owner) const {
 
 void RequestContext::add_slot(const Instance* owner, void* state) {
   if (slot_count_ < slots_.size()) slots_[slot_count_] = {owner, state};
-  else more_slots_.push_back({owner, state});  // rare: many stateful plugins on one route
+  else touch_cold(), more_slots_.push_back({owner, state});  // rare: many stateful plugins on one route
   ++slot_count_;
 }
 
@@ -215,6 +217,7 @@ void RequestContext::reply(int status, std::string_view message, std::string_vie
 }
 
 void RequestContext::reply_json(int status, std::string_view json_body, std::string_view extra_headers) {
+  touch_cold();
   reply_status_ = status;
   reply_body_ = store(json_body);
   reply_headers_ = store(extra_headers);
@@ -222,6 +225,7 @@ void RequestContext::reply_json(int status, std::string_view json_body, std::str
 
 void RequestContext::reply_stored(int status, std::string_view header_lines, std::string_view body,
                                   std::shared_ptr<const void> owner) {
+  touch_cold();
   reply_status_ = status;
   reply_headers_ = header_lines;
   reply_body_ = body;

@@ -44,6 +44,7 @@ class HeaderEdits {
   void set(std::string_view name, std::string_view value);  // replaces any earlier edit of `name`
   void remove(std::string_view name);
   bool empty() const { return edits_.empty(); }
+  bool holds_memory() const { return edits_.capacity() != 0; }  // memory of the arena it was made with
   // Whether a client header of this name is replaced or removed.
   bool drops(std::string_view name) const;
   template <typename Fn>
@@ -178,8 +179,8 @@ class RequestContext {
   // point into memory `owner` keeps alive; they are sent as they are, not copied (the proxy
   // adds Content-Length and Connection).
   void reply_stored(int status, std::string_view header_lines, std::string_view body, std::shared_ptr<const void> owner);
-  bool reply_is_stored() const { return stored_owner_ != nullptr; }
-  void clear_reply() { reply_status_ = 0, reply_body_ = reply_headers_ = {}, stored_owner_.reset(); }
+  bool reply_is_stored() const { return reply_status_ != 0 && stored_owner_ != nullptr; }
+  void clear_reply() { touch_cold(), reply_status_ = 0, reply_body_ = reply_headers_ = {}, stored_owner_.reset(); }
   int reply_status() const { return reply_status_; }
   std::string_view reply_body() const { return reply_body_; }
   std::string_view reply_headers() const { return reply_headers_; }
@@ -192,20 +193,20 @@ class RequestContext {
   // reply with body_error_status() / body_error() (the connection then closes).
   boost::asio::awaitable<bool> read_request_body();
   bool request_body_read() const { return body_read_; }
-  std::string& request_body() { return request_body_; }
+  std::string& request_body() { return touch_cold(), request_body_; }
   const std::string& request_body() const { return request_body_; }
   // Used by the proxy's BodyReader.
   void set_request_body_read() { body_read_ = true; }
-  void set_body_error(int status, std::string_view message) { body_error_status_ = status, body_error_ = message; }
+  void set_body_error(int status, std::string_view message) { touch_cold(), body_error_status_ = status, body_error_ = message; }
   int body_error_status() const { return body_error_status_; }
   std::string_view body_error() const { return body_error_; }
   // The request head's bytes, kept when the body is read (the head's views then point here).
-  std::string& saved_head() { return saved_head_; }
+  std::string& saved_head() { return touch_cold(), saved_head_; }
 
   // --- the upstream request ---
   HeaderEdits& upstream_headers() { return upstream_headers_; }
   const HeaderEdits& upstream_headers() const { return upstream_headers_; }
-  void set_upstream_query(std::string_view query) { upstream_query_ = store(query), query_replaced_ = true; }
+  void set_upstream_query(std::string_view query) { touch_cold(), upstream_query_ = store(query), query_replaced_ = true; }
   bool query_replaced() const { return query_replaced_; }
   std::string_view upstream_query() const { return upstream_query_; }
 
@@ -226,9 +227,9 @@ class RequestContext {
   // null when the body was larger, or cut short, or the client went away first.
   void capture_response_body(std::size_t max_bytes) { capture_max_ = max_bytes; }
   std::size_t capture_limit() const { return capture_max_; }
-  std::string& capture_buffer() { return captured_; }  // the proxy's side
+  std::string& capture_buffer() { return touch_cold(), captured_; }  // the proxy's side
   void set_capture_complete() { capture_complete_ = true; }
-  std::string* captured_body() { return capture_complete_ ? &captured_ : nullptr; }
+  std::string* captured_body() { return capture_complete_ ? (touch_cold(), &captured_) : nullptr; }
 
   // --- the outcome (log phase) ---
   UpstreamVerdict verdict;
@@ -251,7 +252,7 @@ class RequestContext {
   Served served;
   // Where the proxy keeps an answer it made itself (an error, a plugin's reply) for the log
   // phase: served.response_head points into it.
-  std::string& kept_answer() { return kept_answer_; }
+  std::string& kept_answer() { return touch_cold(), kept_answer_; }
 
   // --- memory ---
   std::pmr::memory_resource* arena() { return &arena_; }
@@ -285,46 +286,56 @@ class RequestContext {
     const Instance* owner;
     void* state;
   };
-  alignas(std::max_align_t) std::array<std::byte, 2048> initial_;
-  std::pmr::monotonic_buffer_resource arena_;
-  std::array<Slot, 16> slots_{};
-  std::pmr::vector<Slot> more_slots_;
-  std::size_t slot_count_ = 0;
+  // Marks a cold field as written: reset() then resets the cold fields too.
+  void touch_cold() { cold_used_ = true; }
+  void reset_cold();
 
+  // The layout follows use: with many requests in flight, each context's lines compete for the
+  // cache, so the fields every request touches come first and together (after the public ones
+  // above), those only some requests use (bodies, replies, stored answers) after them, and the
+  // arena's first buffer last (a request uses a few hundred bytes of it). reset() only writes
+  // the cold fields when one of them was written (cold_used_).
+
+  // --- hot: every request with plugins reads or writes these ---
   const http::RequestHead* request_ = nullptr;
   std::string_view client_ip_, path_;
   std::string_view request_id_, request_id_header_;
   const router::CompiledRoute* route_ = nullptr;
   const config::ServiceConfig* service_ = nullptr;
   const Chains* chains_ = nullptr;
-
-  const config::ConsumerConfig* consumer_ = nullptr;
-  bool has_credential_ = false;
-  std::string_view credential_identifier_;
-
-  int reply_status_ = 0;
-  std::string_view reply_body_, reply_headers_;
-  std::shared_ptr<const void> stored_owner_;  // a stored reply's memory (reply_stored)
-  const http::ResponseHead* upstream_response_ = nullptr;
-  HeaderEdits upstream_headers_;
-  std::string_view upstream_query_;
-  bool query_replaced_ = false;
-  std::string_view response_headers_;
-  std::size_t capture_max_ = 0;
-  bool capture_complete_ = false;
-  std::string captured_;  // heap, like request_body_
-
   const router::MatchResult* match_ = nullptr;
-  std::string_view verified_claims_;
   BackendClient* backend_client_ = nullptr;
   const CallTracer* call_tracer_ = nullptr;
   BodyReader* body_reader_ = nullptr;
+  const http::ResponseHead* upstream_response_ = nullptr;
+  const config::ConsumerConfig* consumer_ = nullptr;
+  std::string_view credential_identifier_, verified_claims_;
+  std::string_view response_headers_;
+  std::size_t capture_max_ = 0;
+  std::size_t slot_count_ = 0;
+  int reply_status_ = 0;
+  int body_error_status_ = 0;
+  bool has_credential_ = false;
+  bool query_replaced_ = false;
+  bool capture_complete_ = false;
   bool body_read_ = false;
+  bool cold_used_ = false;
+  std::pmr::monotonic_buffer_resource arena_;
+  HeaderEdits upstream_headers_;
+  std::array<Slot, 16> slots_{};
+
+  // --- cold: written only through touch_cold() paths ---
+  std::pmr::vector<Slot> more_slots_;  // the slots past slots_ (slot_count_ > 16)
+  std::string_view reply_body_, reply_headers_;
+  std::shared_ptr<const void> stored_owner_;  // a stored reply's memory (reply_stored)
+  std::string_view upstream_query_;
+  std::string_view body_error_;
+  std::string captured_;      // heap, like request_body_
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)
   std::string saved_head_;
   std::string kept_answer_;
-  int body_error_status_ = 0;
-  std::string_view body_error_;
+
+  alignas(std::max_align_t) std::array<std::byte, 2048> initial_;  // the arena's first buffer
 };
 
 // Per-worker pool of contexts (one thread; no locking).
