@@ -32,6 +32,15 @@ void count_series_overflow();
 // The key of a series: label values joined (and ended) by '\0'. `key` is reused scratch.
 void build_series_key(std::string& key, std::initializer_list<std::string_view> values);
 std::vector<std::string_view> split_series_key(std::string_view key);
+// Whether `key` is the key of these label values, without building it (the per-request check
+// against the last series found).
+inline bool series_key_is(std::string_view key, std::initializer_list<std::string_view> values) {
+  for (auto v : values) {
+    if (key.size() <= v.size() || key[v.size()] != '\0' || key.substr(0, v.size()) != v) return false;
+    key.remove_prefix(v.size() + 1);
+  }
+  return key.empty();
+}
 
 namespace detail {
 int next_family_slot();                     // each ShardedSeries gets one, for thread_local lookup
@@ -49,9 +58,9 @@ class ShardedSeries {
   // shard is full (the observation is counted as dropped).
   Series* find(std::initializer_list<std::string_view> values) {
     Shard& shard = this_thread_shard();
+    // Steady traffic on one route asks for the same series again: no key, no hash, no probe.
+    if (shard.last != nullptr && series_key_is(shard.last_key, values)) return shard.last;
     build_series_key(shard.key, values);
-    // Steady traffic on one route asks for the same series again: no hash, no probe.
-    if (shard.last != nullptr && shard.key == shard.last_key) return shard.last;
     auto it = shard.series.find(std::string_view(shard.key));
     if (it == shard.series.end()) {
       if (shard.series.size() >= max_series()) {

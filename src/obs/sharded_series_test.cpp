@@ -23,6 +23,19 @@ TEST(SeriesKey, JoinsAndSplitsLabelValues) {
   EXPECT_EQ(parts[2], "alice");
 }
 
+TEST(SeriesKey, RecognisesItsLabelValuesOnly) {
+  std::string key;
+  build_series_key(key, {"ab", "c", ""});
+  EXPECT_TRUE(series_key_is(key, {"ab", "c", ""}));
+  EXPECT_FALSE(series_key_is(key, {"a", "bc", ""}));   // the same bytes, split elsewhere
+  EXPECT_FALSE(series_key_is(key, {"ab", "c"}));       // fewer values
+  EXPECT_FALSE(series_key_is(key, {"ab", "c", "", ""}));  // more values
+  EXPECT_FALSE(series_key_is(key, {"ab", "d", ""}));
+  EXPECT_FALSE(series_key_is(key, {"abc", "", ""}));
+  EXPECT_TRUE(series_key_is(std::string_view{}, {}));
+  EXPECT_FALSE(series_key_is(std::string_view{}, {""}));
+}
+
 // The last series found is remembered: alternating, repeated and new label values must each
 // land on their own series, and a scrape sees one series per label set.
 TEST(ShardedSeries, EachLabelSetHasItsOwnSeries) {
