@@ -5,11 +5,12 @@
 # and the microbenchmarks. Results go to stdout and bench/results/latest.txt.
 #
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
-# proxy gets the same single core. Environment knobs: DURATION (s, default 10),
+# proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
 # SKIP_AGGREGATE=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
-# observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all).
+# observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
+# BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
