@@ -147,7 +147,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
       errors.push_back("--access-log-format: " + error);
       return false;
     }
-    access_sink_ = obs::AccessLogSink::open(options_.access_log, error);
+    access_sink_ = obs::AccessLogSink::open(options_.access_log, log_format, error);
     if (!access_sink_) {
       errors.push_back(error);
       return false;

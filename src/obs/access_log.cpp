@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <algorithm>
-
 #include "plugin/counters.hpp"
 
 namespace portico::obs {
@@ -18,15 +16,12 @@ std::atomic<std::uint64_t>& g_failures = plugin::counter("access_log_write_failu
 constexpr std::size_t kChunk = 16384;                     // a worker's buffer, handed over when full
 constexpr std::size_t kMaxQueuedChunks = (64 << 20) / kChunk;  // 64 MiB waiting for the writer
 
-// Only for a chunk that failed to be written: counting every chunk's lines cost more per request
-// than rendering them.
-std::uint64_t lines_in(const std::string& chunk) {
-  return static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
-}
 }  // namespace
 
-std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& target, std::string& error) {
+std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& target, std::shared_ptr<const LogFormat> format,
+                                                   std::string& error) {
   auto sink = std::shared_ptr<AccessLogSink>(new AccessLogSink());
+  sink->format_ = std::move(format);
   if (target == "-" || target == "stdout" || target == "stderr") {
     sink->fd_ = target == "stderr" ? 2 : 1;
   } else {
@@ -63,13 +58,15 @@ AccessLogSink::~AccessLogSink() {
   if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
-void AccessLogSink::submit(std::string lines, std::uint64_t line_count) {
-  if (!writer_->push(std::move(lines))) g_dropped.fetch_add(line_count, std::memory_order_relaxed);
+void AccessLogSink::submit(std::string records, std::uint64_t count) {
+  if (!writer_->push(std::move(records))) g_dropped.fetch_add(count, std::memory_order_relaxed);
 }
 
 void AccessLogSink::write(std::vector<std::string>& chunks) {
   for (const auto& chunk : chunks) {
-    if (!write_fully(fd_, chunk)) g_failures.fetch_add(lines_in(chunk), std::memory_order_relaxed);
+    lines_.clear();
+    std::size_t count = format_->render_captured(lines_, chunk);
+    if (!write_fully(fd_, lines_.view())) g_failures.fetch_add(count, std::memory_order_relaxed);
   }
 }
 
@@ -78,15 +75,15 @@ AccessLog::AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const 
 
 void AccessLog::append(const AccessRecord& r) {
   if (!sink_) return;
-  format_->render(buffer_, r);
-  ++lines_;
+  format_->capture(buffer_, r);
+  ++records_;
   if (buffer_.size() >= kChunk) flush();
 }
 
 void AccessLog::flush() {
   if (!sink_ || buffer_.empty()) return;
-  sink_->submit(buffer_.take(), lines_);
-  lines_ = 0;
+  sink_->submit(buffer_.take(), records_);
+  records_ = 0;
 }
 
 }  // namespace portico::obs

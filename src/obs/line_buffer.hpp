@@ -17,6 +17,8 @@ class LineBuffer {
   std::size_t size() const noexcept { return used_; }
   bool empty() const noexcept { return used_ == 0; }
   std::string_view view() const noexcept { return {storage_.data(), used_}; }
+  char* data() noexcept { return storage_.data(); }  // the bytes written (to patch one in place)
+  void clear() noexcept { used_ = 0; }                // capacity kept
 
   // At least `n` writable bytes at the end; commit() the ones written. Inlined: it runs for
   // every value of every line, and the buffer rarely has to grow.

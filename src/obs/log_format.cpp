@@ -255,96 +255,220 @@ std::shared_ptr<const LogFormat> LogFormat::compile(std::string_view spec, std::
   append_escaped(out, value, escape_);
 }
 
-// Inlined into render(): a call per variable cost more than most variables' own work.
-[[gnu::always_inline]] inline void LogFormat::render_value(LineBuffer& out, const Token& token, const AccessRecord& r, Clock& clock) const {
+namespace {
+
+// A captured record's values, written by the worker and read back by the log writer in the same
+// process: native byte order, no alignment (memcpy), texts as a 32-bit length and their bytes.
+template <typename T>
+[[gnu::always_inline]] inline void put(LineBuffer& out, T value) {
+  std::memcpy(out.room(sizeof value), &value, sizeof value);
+  out.commit(sizeof value);
+}
+
+[[gnu::always_inline]] inline void put_text(LineBuffer& out, std::string_view text) {
+  auto size = static_cast<std::uint32_t>(text.size());
+  char* at = out.room(sizeof size + text.size());
+  std::memcpy(at, &size, sizeof size);
+  if (size != 0) std::memcpy(at + sizeof size, text.data(), text.size());  // an empty view's data() may be null
+  out.commit(sizeof size + text.size());
+}
+
+// 0: no request line; 1: HTTP/1.0; 2: HTTP/1.1.
+std::uint8_t protocol_of(const http::RequestHead* req) {
+  if (req == nullptr || req->method.empty()) return 0;
+  return req->version_minor == 0 ? 1 : 2;
+}
+
+}  // namespace
+
+struct LogFormat::Reader {
+  const char* at;
+  const char* end;
+
+  template <typename T>
+  T get() {
+    T value{};
+    if (static_cast<std::size_t>(end - at) >= sizeof value) std::memcpy(&value, at, sizeof value);
+    at += sizeof value;
+    return value;
+  }
+  std::string_view text() {
+    auto size = get<std::uint32_t>();
+    if (at > end || static_cast<std::size_t>(end - at) < size) return {};
+    std::string_view value(at, size);
+    at += size;
+    return value;
+  }
+};
+
+
+// Inlined into capture(): a call per variable cost more than most variables' own work.
+[[gnu::always_inline]] inline void LogFormat::capture_value(LineBuffer& out, const Token& token, const AccessRecord& r) const {
   const http::RequestHead* req = r.request;
+  auto put_tries = [&](auto value_of) {
+    put(out, static_cast<std::uint32_t>(r.tries.size()));
+    for (const auto& t : r.tries) value_of(t);
+  };
+  switch (token.var) {
+    case Var::literal:
+    case Var::scheme:
+    case Var::pid: return;  // nothing to keep
+    case Var::remote_addr: put_text(out, r.client_ip); return;
+    case Var::remote_user: put_text(out, basic_user(req)); return;
+    case Var::msec: put(out, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()); return;
+    case Var::time_local:
+    case Var::time_iso8601: put(out, static_cast<std::int64_t>(coarse_seconds_now())); return;
+    case Var::request:
+      put(out, protocol_of(req));
+      if (protocol_of(req) != 0) {
+        put_text(out, req->method);
+        put_text(out, req->target);
+      }
+      return;
+    case Var::request_method: put_text(out, req ? req->method : std::string_view{}); return;
+    case Var::request_uri: put_text(out, req ? req->target : std::string_view{}); return;
+    case Var::uri: put_text(out, r.uri); return;
+    case Var::args: put_text(out, req ? req->query : std::string_view{}); return;
+    case Var::server_protocol: put(out, req == nullptr ? std::uint8_t{0} : req->version_minor == 0 ? std::uint8_t{1} : std::uint8_t{2}); return;
+    case Var::host: put_text(out, req ? http::host_without_port(req->host) : std::string_view{}); return;
+    case Var::server_port: put_text(out, r.server_port); return;
+    case Var::status: put(out, static_cast<std::uint64_t>(r.status)); return;
+    case Var::bytes_sent: put(out, r.bytes_sent); return;
+    case Var::body_bytes_sent: put(out, r.body_bytes_sent); return;
+    case Var::request_time: put(out, r.request_time); return;
+    case Var::http_header: put_text(out, find_header(req, text_of(token))); return;
+    case Var::upstream_addr: put_tries([&](const UpstreamTry& t) { put_text(out, t.address); }); return;
+    case Var::upstream_status: put_tries([&](const UpstreamTry& t) { put(out, static_cast<std::int32_t>(t.status)); }); return;
+    case Var::upstream_connect_time: put_tries([&](const UpstreamTry& t) { put(out, t.connect_time); }); return;
+    case Var::upstream_header_time: put_tries([&](const UpstreamTry& t) { put(out, t.header_time); }); return;
+    case Var::upstream_response_time: put_tries([&](const UpstreamTry& t) { put(out, t.response_time); }); return;
+    case Var::route: put_text(out, r.route); return;
+    case Var::service: put_text(out, r.service); return;
+    case Var::consumer: put_text(out, r.consumer); return;
+    case Var::request_id: put_text(out, r.request_id); return;
+    case Var::connection_requests: put(out, r.connection_requests); return;
+  }
+}
+
+void LogFormat::capture(LineBuffer& out, const AccessRecord& record) const {
+  // The record's size first (filled in at the end), so the writer can walk records.
+  const std::size_t start = out.size();
+  put(out, std::uint32_t{0});
+  for (const auto& token : tokens_) {
+    if (token.var != Var::literal) capture_value(out, token, record);
+  }
+  auto size = static_cast<std::uint32_t>(out.size() - start - sizeof(std::uint32_t));
+  std::memcpy(out.data() + start, &size, sizeof size);
+}
+
+// Inlined into render_captured(), as capture_value() into capture().
+[[gnu::always_inline]] inline void LogFormat::render_value(LineBuffer& out, const Token& token, Reader& in, Clock& clock) const {
   // $upstream_* lists: one value per try, ", "-separated; "-" when there was none.
   auto list_tries = [&](auto value_of) {
-    if (r.tries.empty()) {
+    auto count = in.get<std::uint32_t>();
+    if (count == 0) {
       append_text(out, {});
       return;
     }
-    for (std::size_t i = 0; i < r.tries.size(); ++i) {
+    for (std::uint32_t i = 0; i < count && in.at < in.end; ++i) {
       if (i > 0) out.append(", ");
-      value_of(r.tries[i]);
+      value_of();
     }
   };
   auto seconds_or_dash = [&](double seconds) {
     if (seconds < 0) out.append('-');
     else append_seconds(out, seconds);
   };
+  auto protocol_text = [](std::uint8_t protocol) {
+    return protocol == 0 ? std::string_view{} : protocol == 1 ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
+  };
   switch (token.var) {
-    case Var::literal: return;  // render() copies literals
-    case Var::remote_addr: append_trusted(out, r.client_ip); return;
-    case Var::remote_user: append_text(out, basic_user(req)); return;
-    case Var::msec:
-      append_seconds(out, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-      return;
+    case Var::literal: return;  // render_captured() copies literals
+    case Var::remote_addr:
+    case Var::request_id: append_trusted(out, in.text()); return;
+    case Var::remote_user:
+    case Var::request_method:
+    case Var::request_uri:
+    case Var::uri:
+    case Var::args:
+    case Var::host:
+    case Var::server_port:
+    case Var::http_header:
+    case Var::route:
+    case Var::service:
+    case Var::consumer: append_text(out, in.text()); return;
+    case Var::msec: append_seconds(out, in.get<double>()); return;
     case Var::time_local:
     case Var::time_iso8601:
-      clock.refresh(coarse_seconds_now());
+      clock.refresh(static_cast<std::time_t>(in.get<std::int64_t>()));
       out.append(token.var == Var::time_local ? clock.local : clock.iso8601);
       return;
-    case Var::request:
-      if (req == nullptr || req->method.empty()) {
+    case Var::request: {
+      auto protocol = in.get<std::uint8_t>();
+      if (protocol == 0) {
         append_text(out, {});
         return;
       }
-      append_text(out, req->method);
+      append_text(out, in.text());
       out.append(' ');
-      append_text(out, req->target);
-      out.append(req->version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+      append_text(out, in.text());
+      out.append(' ');
+      out.append(protocol_text(protocol));
       return;
-    case Var::request_method: append_text(out, req ? req->method : std::string_view{}); return;
-    case Var::request_uri: append_text(out, req ? req->target : std::string_view{}); return;
-    case Var::uri: append_text(out, r.uri); return;
-    case Var::args: append_text(out, req ? req->query : std::string_view{}); return;
-    case Var::server_protocol:
-      append_text(out, req == nullptr ? std::string_view{} : req->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
-      return;
-    case Var::host: append_text(out, req ? http::host_without_port(req->host) : std::string_view{}); return;
-    case Var::server_port: append_text(out, r.server_port); return;
+    }
+    case Var::server_protocol: append_text(out, protocol_text(in.get<std::uint8_t>())); return;
     case Var::scheme: out.append("http"); return;
-    case Var::status: append_number(out, static_cast<std::uint64_t>(r.status)); return;
-    case Var::bytes_sent: append_number(out, r.bytes_sent); return;
-    case Var::body_bytes_sent: append_number(out, r.body_bytes_sent); return;
-    case Var::request_time: append_seconds(out, r.request_time); return;
-    case Var::http_header: append_text(out, find_header(req, text_of(token))); return;
-    case Var::upstream_addr: list_tries([&](const UpstreamTry& t) { append_trusted(out, t.address); }); return;
+    case Var::status:
+    case Var::bytes_sent:
+    case Var::body_bytes_sent:
+    case Var::connection_requests: append_number(out, in.get<std::uint64_t>()); return;
+    case Var::request_time: append_seconds(out, in.get<double>()); return;
+    case Var::upstream_addr: list_tries([&] { append_trusted(out, in.text()); }); return;
     case Var::upstream_status:
-      list_tries([&](const UpstreamTry& t) {
-        if (t.status == 0) out.append('-');
-        else append_number(out, static_cast<std::uint64_t>(t.status));
+      list_tries([&] {
+        auto status = in.get<std::int32_t>();
+        if (status == 0) out.append('-');
+        else append_number(out, static_cast<std::uint64_t>(status));
       });
       return;
-    case Var::upstream_connect_time: list_tries([&](const UpstreamTry& t) { seconds_or_dash(t.connect_time); }); return;
-    case Var::upstream_header_time: list_tries([&](const UpstreamTry& t) { seconds_or_dash(t.header_time); }); return;
-    case Var::upstream_response_time:
-      list_tries([&](const UpstreamTry& t) { seconds_or_dash(t.response_time); });
-      return;
-    case Var::route: append_text(out, r.route); return;
-    case Var::service: append_text(out, r.service); return;
-    case Var::consumer: append_text(out, r.consumer); return;
-    case Var::request_id: append_trusted(out, r.request_id); return;
-    case Var::connection_requests: append_number(out, r.connection_requests); return;
+    case Var::upstream_connect_time:
+    case Var::upstream_header_time:
+    case Var::upstream_response_time: list_tries([&] { seconds_or_dash(in.get<double>()); }); return;
     case Var::pid: append_number(out, static_cast<std::uint64_t>(::getpid())); return;
   }
 }
 
-void LogFormat::render(LineBuffer& out, const AccessRecord& record) const {
+std::size_t LogFormat::render_captured(LineBuffer& out, std::string_view records) const {
   thread_local Clock clock;
-  for (const auto& token : tokens_) {
-    if (token.var != Var::literal) {
-      render_value(out, token, record, clock);
-    } else if (token.size <= kLiteralPadding) {
-      // A fixed-size copy (two vector moves) instead of a call to memcpy.
-      std::memcpy(out.room(kLiteralPadding), literals_.data() + token.offset, kLiteralPadding);
-      out.commit(token.size);
-    } else {
-      out.append(text_of(token));
+  std::size_t lines = 0;
+  Reader all{records.data(), records.data() + records.size()};
+  while (static_cast<std::size_t>(all.end - all.at) >= sizeof(std::uint32_t)) {
+    auto size = all.get<std::uint32_t>();
+    if (static_cast<std::size_t>(all.end - all.at) < size) break;  // cannot happen: capture() wrote it whole
+    Reader in{all.at, all.at + size};
+    all.at += size;
+    for (const auto& token : tokens_) {
+      if (token.var != Var::literal) {
+        render_value(out, token, in, clock);
+      } else if (token.size <= kLiteralPadding) {
+        // A fixed-size copy (two vector moves) instead of a call to memcpy.
+        std::memcpy(out.room(kLiteralPadding), literals_.data() + token.offset, kLiteralPadding);
+        out.commit(token.size);
+      } else {
+        out.append(text_of(token));
+      }
     }
+    out.append('\n');
+    ++lines;
   }
-  out.append('\n');
+  return lines;
+}
+
+void LogFormat::render(LineBuffer& out, const AccessRecord& record) const {
+  thread_local LineBuffer captured;
+  captured.clear();
+  capture(captured, record);
+  render_captured(out, captured.view());
 }
 
 }  // namespace portico::obs

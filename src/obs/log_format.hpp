@@ -54,7 +54,14 @@ class LogFormat {
   static std::shared_ptr<const LogFormat> compile(std::string_view spec, std::string& error);
   static constexpr std::string_view kDefault = "portico";
 
-  // Appends one line (with its newline) to `out`.
+  // A line is made in two halves, so that the worker serving the request does the least:
+  // capture() appends the values this format shows, raw (unescaped, numbers and times as
+  // binary), as one record to `out`; render_captured() turns records written by capture()
+  // into lines (escaping, numbers, times, literals), on the log writer's thread, many at a time.
+  void capture(LineBuffer& out, const AccessRecord& record) const;
+  // Appends the lines of `records` (one or more whole records from capture()); returns how many.
+  std::size_t render_captured(LineBuffer& out, std::string_view records) const;
+  // Both halves: appends one line (with its newline) to `out`.
   void render(LineBuffer& out, const AccessRecord& record) const;
 
  private:
@@ -67,7 +74,9 @@ class LogFormat {
   static constexpr std::size_t kLiteralPadding = 32;
   struct Clock;  // per-thread cached time texts
 
-  void render_value(LineBuffer& out, const Token& token, const AccessRecord& r, Clock& clock) const;
+  struct Reader;  // reads a captured record back
+  void capture_value(LineBuffer& out, const Token& token, const AccessRecord& r) const;
+  void render_value(LineBuffer& out, const Token& token, Reader& in, Clock& clock) const;
   void append_text(LineBuffer& out, std::string_view value) const;
   // A value made by the gateway that needs no escaping (an IP address and port, a hex id).
   void append_trusted(LineBuffer& out, std::string_view value) const;

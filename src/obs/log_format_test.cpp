@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
 
 #include "http/h1_parser.hpp"
 
@@ -82,6 +87,48 @@ TEST(LogFormat, EveryTryIsListedAsNginxDoes) {
             "10.0.0.1:80, 10.0.0.2:80|502, 200|-, 0.002|-, 0.005|0.001, 0.007\n");
   AccessRecord none;
   EXPECT_EQ(render("$upstream_addr $upstream_status ${upstream_connect_time}", none), "- - -\n");
+}
+
+// The worker captures records into one buffer; the log writer renders them later, many at a
+// time, after the request's memory is gone: every line must be the one rendered at once.
+TEST(LogFormat, CapturedRecordsRenderAsTheirLinesAfterTheRequestIsGone) {
+  std::string error;
+  auto format = LogFormat::compile("json", error);
+  ASSERT_NE(format, nullptr) << error;
+  auto portico = LogFormat::compile("portico", error);
+  ASSERT_NE(portico, nullptr) << error;
+  for (const auto* f : {format.get(), portico.get()}) {
+    LineBuffer captured, expected;
+    for (int i = 0; i < 50; ++i) {
+      auto req = std::make_unique<Parsed>("GET /items/" + std::to_string(i) + "?page=" + std::to_string(i * 7) +
+                                          " HTTP/1.1\r\nHost: shop:8000\r\nUser-Agent: agent \"" + std::to_string(i) +
+                                          "\"\r\nReferer: r" + std::string(static_cast<std::size_t>(i), 'x') + "\r\n\r\n");
+      std::string client = "10.0.0." + std::to_string(i), route = i % 3 == 0 ? "" : "route-" + std::to_string(i);
+      std::vector<UpstreamTry> tries(static_cast<std::size_t>(i % 3));
+      std::vector<std::string> addresses;
+      for (std::size_t k = 0; k < tries.size(); ++k) addresses.push_back("10.1.0." + std::to_string(k) + ":80");
+      for (std::size_t k = 0; k < tries.size(); ++k) tries[k] = {addresses[k], k + 1 == tries.size() ? 200 : 502, 0.001 * i, -1, 0.002 * i};
+      AccessRecord r;
+      r.request = &req->head;
+      r.client_ip = client;
+      r.route = route;
+      r.status = 200 + i;
+      r.body_bytes_sent = static_cast<std::uint64_t>(i) * 1000003;
+      r.request_time = 0.5 * i;
+      r.tries = tries;
+      f->render(expected, r);
+      f->capture(captured, r);
+      // The request's bytes are freed and overwritten before the records are rendered.
+      std::fill(req->bytes.begin(), req->bytes.end(), '#');
+      std::fill(client.begin(), client.end(), '#');
+    }
+    LineBuffer lines;
+    EXPECT_EQ(f->render_captured(lines, captured.view()), 50u);
+    EXPECT_EQ(lines.view(), expected.view());
+    LineBuffer none;
+    EXPECT_EQ(f->render_captured(none, {}), 0u);
+    EXPECT_TRUE(none.empty());
+  }
 }
 
 TEST(LogFormat, DefaultEscapingIsNginxs) {
