@@ -273,9 +273,9 @@ template <typename T>
   out.commit(sizeof size + text.size());
 }
 
-// 0: no request line; 1: HTTP/1.0; 2: HTTP/1.1.
+// The request's protocol as captured: 0 none, 1 HTTP/1.0, 2 HTTP/1.1.
 std::uint8_t protocol_of(const http::RequestHead* req) {
-  if (req == nullptr || req->method.empty()) return 0;
+  if (req == nullptr) return 0;
   return req->version_minor == 0 ? 1 : 2;
 }
 
@@ -301,7 +301,6 @@ struct LogFormat::Reader {
   }
 };
 
-
 // Inlined into capture(): a call per variable cost more than most variables' own work.
 [[gnu::always_inline]] inline void LogFormat::capture_value(LineBuffer& out, const Token& token, const AccessRecord& r) const {
   const http::RequestHead* req = r.request;
@@ -318,18 +317,21 @@ struct LogFormat::Reader {
     case Var::msec: put(out, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()); return;
     case Var::time_local:
     case Var::time_iso8601: put(out, static_cast<std::int64_t>(coarse_seconds_now())); return;
-    case Var::request:
-      put(out, protocol_of(req));
-      if (protocol_of(req) != 0) {
+    case Var::request: {
+      // A request line only when there was one (a request refused before its method: "-").
+      std::uint8_t protocol = req == nullptr || req->method.empty() ? 0 : protocol_of(req);
+      put(out, protocol);
+      if (protocol != 0) {
         put_text(out, req->method);
         put_text(out, req->target);
       }
       return;
+    }
     case Var::request_method: put_text(out, req ? req->method : std::string_view{}); return;
     case Var::request_uri: put_text(out, req ? req->target : std::string_view{}); return;
     case Var::uri: put_text(out, r.uri); return;
     case Var::args: put_text(out, req ? req->query : std::string_view{}); return;
-    case Var::server_protocol: put(out, req == nullptr ? std::uint8_t{0} : req->version_minor == 0 ? std::uint8_t{1} : std::uint8_t{2}); return;
+    case Var::server_protocol: put(out, protocol_of(req)); return;
     case Var::host: put_text(out, req ? http::host_without_port(req->host) : std::string_view{}); return;
     case Var::server_port: put_text(out, r.server_port); return;
     case Var::status: put(out, static_cast<std::uint64_t>(r.status)); return;

@@ -1,7 +1,6 @@
 #include "obs/sharded_series.hpp"
 
 #include <cstring>
-
 #include <stdexcept>
 
 namespace portico::obs {
