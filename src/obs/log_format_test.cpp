@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-
 #include "http/h1_parser.hpp"
 
 namespace portico::obs {
@@ -87,6 +86,12 @@ TEST(LogFormat, EveryTryIsListedAsNginxDoes) {
             "10.0.0.1:80, 10.0.0.2:80|502, 200|-, 0.002|-, 0.005|0.001, 0.007\n");
   AccessRecord none;
   EXPECT_EQ(render("$upstream_addr $upstream_status ${upstream_connect_time}", none), "- - -\n");
+  // No request at all, and a request refused before its method was read.
+  EXPECT_EQ(render("$request $server_protocol $request_method", none), "- - -\n");
+  Parsed http10("GET / HTTP/1.0\r\n\r\n");
+  http10.head.method = {};
+  none.request = &http10.head;
+  EXPECT_EQ(render("$request $server_protocol $request_method", none), "- HTTP/1.0 -\n");
 }
 
 // The worker captures records into one buffer; the log writer renders them later, many at a
