@@ -1,4 +1,5 @@
-"""Reads `wrk --latency` output on stdin, prints "requests_per_second p50_ms p99_ms"."""
+"""Reads `wrk --latency` output on stdin, prints "requests_per_second p50_ms p99_ms".
+An optional argument names the run in the warning about errors (which proxy, which load)."""
 import re
 import sys
 
@@ -16,5 +17,6 @@ def ms(label):
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
 errors = re.search(r"Socket errors: .*|Non-2xx or 3xx responses: \d+", text)
 if errors:
-    sys.stderr.write("wrk reported errors: %s\n" % errors.group(0))
+    where = " (%s)" % sys.argv[1] if len(sys.argv) > 1 else ""
+    sys.stderr.write("wrk reported errors%s: %s\n" % (where, errors.group(0)))
 print("%.0f %.2f %.2f" % (float(rps.group(1)) if rps else 0.0, ms("50%"), ms("99%")))
