@@ -204,38 +204,6 @@ race_rounds() {  # label base_port other_port
   done
 }
 
-# The other way to compare two proxies: each driven alone (the other idle), in rounds of base,
-# other, base, so drift cancels against the mean of the two base runs around each other run.
-# Races (above) share one core's caches between both proxies' connections, which charges a
-# bigger working set twice; driven alone, each has the core and its caches as in production.
-# Prints the other/base requests/s and base/other CPU per request ratios (needs BASE_PID, OTHER_PID).
-alone_rounds() {  # label base_port other_port
-  local conns round
-  one_alone() {  # port pid -> "rps cpu_us_per_request"
-    local before after rps
-    before=$(cpu_ticks "$2")
-    taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" "http://127.0.0.1:$1/users/1" > "$WORK/wrk-alone.txt"
-    after=$(cpu_ticks "$2")
-    read -r rps _ < <(/usr/bin/python3 bench/parse_wrk.py "alone, port $1, -c$conns" < "$WORK/wrk-alone.txt")
-    /usr/bin/python3 -c "print('$rps %.2f' % (1e6 * ($after - $before) / $(getconf CLK_TCK) / max(1.0, $rps * $DURATION)))"
-  }
-  for conns in $CONNECTIONS; do
-    local ratios=() cpu=() b1 c1 o co b2 c2
-    taskset -c 1 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$2/users/1" >/dev/null  # warm-up
-    taskset -c 1 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$3/users/1" >/dev/null
-    for round in $(seq "$ROUNDS"); do
-      read -r b1 c1 < <(one_alone "$2" "$BASE_PID")
-      read -r o co < <(one_alone "$3" "$OTHER_PID")
-      read -r b2 c2 < <(one_alone "$2" "$BASE_PID")
-      echo "  raw $1 alone -c$conns round $round: base $b1 / $b2 req/s cpu/req $c1 / $c2 us, other $o req/s cpu/req $co us" >> "$OUT"
-      ratios+=("$(/usr/bin/python3 -c "print('%.3f' % (2 * $o / ($b1 + $b2)))")")
-      cpu+=("$(/usr/bin/python3 -c "print('%.3f' % (($c1 + $c2) / 2 / $co))")")
-    done
-    say "$(printf -- '-c%-4s %s, alone: requests/s %s (median %.3fx); CPU per request base/other %s (median %.3fx)' "$conns" "$1" \
-      "${ratios[*]}" "$(median "${ratios[@]}")" "${cpu[*]}" "$(median "${cpu[@]}")")"
-  done
-}
-
 if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
   say ""
   say "## head to head on one core (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
@@ -377,8 +345,7 @@ fi
 
 # Observability (issue 13): the same route with prometheus (every family), opentelemetry and
 # the access log written to a file vs the route with none of them, both Portico instances on
-# CPU 0, raced at once and then driven alone (alone_rounds); opentelemetry samples 1% (the
-# issue's target), then every request (reported).
+# CPU 0 at once; opentelemetry samples 1% (the issue's target), then every request (reported).
 if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
   spans_sent() { curl -s "http://127.0.0.1:$1/status" | sed -n 's/.*"opentelemetry_spans_sent":\([0-9]*\).*/\1/p'; }
   for variant in ${OBS_VARIANTS:-portico-obs-notrace portico-obs portico-obs-all}; do
@@ -388,15 +355,11 @@ if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
       portico-obs-all) port=$PORTICO_OBS_ALL_PORT; what="opentelemetry sampling 1.0"; log="$WORK/obs-all-access.log" ;;
     esac
     say ""
-    say "## observability: prometheus (all metrics) + access log to a file + $what vs none (both Portico instances on CPU 0; raced at once, and for sampling 0.01 also driven alone in rounds of none/observability/none; wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+    say "## observability: prometheus (all metrics) + access log to a file + $what vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
     start_proxy portico; plain_pid=$PROXY_PID
     start_proxy $variant; obs_pid=$PROXY_PID
     wait_port $PORTICO_PORT; wait_port $port
     BASE_PID=$plain_pid OTHER_PID=$obs_pid race_rounds "observability ($what) / none" $PORTICO_PORT $port
-    # Alone too for the issue's target stack (the others' alone figures add minutes, little news).
-    if [ "$variant" = portico-obs ]; then
-      BASE_PID=$plain_pid OTHER_PID=$obs_pid alone_rounds "observability ($what) / none" $PORTICO_PORT $port
-    fi
     sleep 2  # the last spans' batch
     say "access log lines written: $(wc -l < "$log"); requests counted by /metrics: $(curl -s "http://127.0.0.1:$((port + 100))/metrics" | awk '/^kong_http_requests_total/ {s += $NF} END {print s}'); spans exported: $(spans_sent $((port + 100)) || true)"
     kill "$plain_pid" "$obs_pid"; wait "$plain_pid" "$obs_pid" 2>/dev/null || true
