@@ -182,35 +182,96 @@ def test_series_cap_drops_and_counts(tmp_path):
         backend.close()
 
 
-def test_a_real_prometheus_scrapes_the_traffic_per_route(traffic, tmp_path):
+@pytest.fixture(scope="module")
+def prometheus(traffic, tmp_path_factory):
+    """A real Prometheus scraping the gateway's status listener every second; yields a
+    function that runs a PromQL query and returns its result list (None on an error)."""
+    tmp = tmp_path_factory.mktemp("prometheus-server")
     port = free_port()
-    (tmp_path / "prometheus.yml").write_text(
+    (tmp / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n"
         "scrape_configs:\n"
         "  - job_name: portico\n"
         "    metrics_path: /metrics\n"
         "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % traffic.status_port)
-    proc = subprocess.Popen([PROMETHEUS, "--config.file=%s" % (tmp_path / "prometheus.yml"),
-                             "--storage.tsdb.path=%s" % (tmp_path / "data"),
+    proc = subprocess.Popen([PROMETHEUS, "--config.file=%s" % (tmp / "prometheus.yml"),
+                             "--storage.tsdb.path=%s" % (tmp / "data"),
                              "--web.listen-address=127.0.0.1:%d" % port],
-                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "w"))
+                            stdout=subprocess.DEVNULL, stderr=open(tmp / "prometheus.log", "w"))
+
+    def query(promql):
+        status, _, body = get("http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(promql)))
+        return json.loads(body)["data"]["result"] if status == 200 else None
+
     try:
         wait_for_port(port, proc=proc, timeout=60)
-
-        def per_route():
-            q = urllib.parse.quote('sum by (route) (kong_http_requests_total{job="portico"})')
-            status, _, body = get("http://127.0.0.1:%d/api/v1/query?query=%s" % (port, q))
-            if status != 200:
-                return None
-            result = json.loads(body)["data"]["result"]
-            return {r["metric"]["route"]: float(r["value"][1]) for r in result}
-
-        assert eventually(lambda: per_route() == {"users": 7.0, "orders": 5.0}, timeout=30), per_route()
-        q = urllib.parse.quote('up{job="portico"}')
-        status, _, body = get("http://127.0.0.1:%d/api/v1/query?query=%s" % (port, q))
-        assert json.loads(body)["data"]["result"][0]["value"][1] == "1"
+        yield query
     finally:
         stop(proc)
+
+
+def test_a_real_prometheus_scrapes_the_traffic_per_route(prometheus):
+    def per_route():
+        result = prometheus('sum by (route) (kong_http_requests_total{job="portico"})')
+        return None if result is None else {r["metric"]["route"]: float(r["value"][1]) for r in result}
+
+    assert eventually(lambda: per_route() == {"users": 7.0, "orders": 5.0}, timeout=30), per_route()
+    assert prometheus('up{job="portico"}')[0]["value"][1] == "1"
+
+
+# The queries of Kong's official Grafana dashboard (kong-official.json, Kong 3.x), with its
+# variables ($instance, $service, $route, $upstream) at "All" (.*): each must find series, so
+# every panel has data. Left out: the panels on kong_memory_lua_shared_dict_* and
+# kong_memory_workers_lua_vms_bytes (OpenResty's memory, which Portico does not have).
+ALL = {"$instance": ".*", "$service": ".*", "$route": ".*", "$upstream": ".*"}
+DASHBOARD_QUERIES = [
+    # variables
+    'count by (service) ({__name__=~"kong_http_requests_total|kong_kong_latency_ms_bucket"})',
+    'count by (route) ({__name__=~"kong_http_requests_total|kong_kong_latency_ms_bucket"})',
+    'count by (instance) (kong_nginx_connections_total)',
+    'count by (upstream) (kong_upstream_target_health)',
+    # connections
+    'sum(kong_nginx_connections_total{state=~"active|reading|writing|waiting", instance=~"$instance"}) by (state)',
+    'sum(kong_nginx_connections_total{state="total", instance=~"$instance"})',
+    'sum(kong_nginx_connections_total{state="handled", instance=~"$instance"})',
+    'sum(kong_nginx_connections_total{state="accepted", instance=~"$instance"})',
+    # request rate
+    'sum(rate(kong_http_requests_total{instance=~"$instance"}[1m]))',
+    'sum(rate(kong_http_requests_total{service=~"$service", route=~"$route", instance=~"$instance"}[1m])) by (service)',
+    'sum(rate(kong_http_requests_total{service=~"$service", route=~"$route", instance=~"$instance"}[1m])) by (route,code)',
+] + [
+    # latencies: all, per service, per route, for each of the three histograms
+    'histogram_quantile(0.99, sum(rate(%s_bucket{%s}[1m])) by (%s))' % (family, selector, by)
+    for family in ("kong_kong_latency_ms", "kong_request_latency_ms", "kong_upstream_latency_ms")
+    for selector, by in (('instance=~"$instance"', "le"),
+                         ('service=~"$service",route=~"$route",instance=~"$instance"', "service,le"),
+                         ('service=~"$service",route=~"$route",instance=~"$instance"', "route,le"))
+] + [
+    # bandwidth
+    'sum(irate(kong_bandwidth_bytes{instance=~"$instance"}[1m])) by (type)',
+    'sum(irate(kong_bandwidth_bytes{direction="egress", service=~"$service",route=~"$route",instance=~"$instance"}[1m])) by (route)',
+    'sum(irate(kong_bandwidth_bytes{direction="ingress", service=~"$service"}[1m])) by (service)',
+    # upstream health: the heatmap and the state table
+    'sum(kong_upstream_target_health{state="healthy",upstream=~"$upstream"}) by (upstream,target,address) * -1'
+    ' + sum(kong_upstream_target_health{state=~"(unhealthy|dns_error)",upstream=~"$upstream"}) by (upstream,target,address)',
+    'sum(label_replace(label_replace(label_replace(kong_upstream_target_health{upstream=~"$upstream"},'
+    ' "state_value", "1", "state", "healthy"), "state_value", "0", "state", "healthchecks_off"),'
+    ' "state_value", "-1", "state", "(dns_error|unhealthy)")) by (upstream, target, address, state, state_value) > 0',
+]
+
+
+def test_kongs_grafana_dashboard_queries_find_the_gateways_series(prometheus):
+    def resolve(q):
+        for variable, value in ALL.items():
+            q = q.replace(variable, value)
+        return q
+
+    # rate() and irate() need two scrapes in their window: wait for the last query to have data.
+    assert eventually(lambda: prometheus(resolve(DASHBOARD_QUERIES[-3])), timeout=30)
+    empty = [q for q in DASHBOARD_QUERIES if not prometheus(resolve(q))]
+    assert empty == [], "dashboard queries without series: %s" % empty
+    services = {r["metric"]["service"] for r in prometheus(resolve(DASHBOARD_QUERIES[0]))}
+    assert {"users-svc", "orders-svc"} <= services
 
 
 def test_portico_families_of_rate_limiting_cache_and_breakers(tmp_path):
