@@ -1,0 +1,112 @@
+"""The request-termination plugin (Kong's): the gateway answers itself, with Kong's messages or a
+configured body, only when the trigger header or query argument is there when one is set, and
+the service behind the route is never called; Kong's configuration rules refuse bad entries."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import PORTICO_BIN, Portico, http_get
+from recording_backend import RecordingBackend
+
+MAINTENANCE = "<html><body><h1>Service is down for maintenance</h1></body></html>"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    backend = RecordingBackend()
+
+    def route(name, config=None):
+        plugin = {"name": "request-termination"}
+        if config is not None:
+            plugin["config"] = config
+        return {"name": name, "paths": ["/" + name], "plugins": [plugin]}
+
+    cfg = {"_format_version": "3.0", "services": [{"name": "api", "url": "http://127.0.0.1:%d" % backend.port, "routes": [
+        route("default"),
+        route("not-found", {"status_code": 404}),
+        route("custom", {"status_code": 406, "message": "Invalid"}),
+        route("maintenance", {"body": MAINTENANCE, "content_type": "text/html"}),
+        route("legal", {"status_code": 451, "body": "blocked here"}),
+        route("no-content", {"status_code": 204}),
+        route("teapot", {"status_code": 418}),
+        route("triggered", {"status_code": 403, "message": "debugging", "trigger": "X-Terminate"}),
+        {"name": "open", "paths": ["/open"]},
+    ]}]}
+    path = tmp_path_factory.mktemp("termination") / "kong.json"
+    path.write_text(json.dumps(cfg))
+    portico = Portico(path)
+    yield portico, backend
+    portico.close()
+    backend.close()
+
+
+def served_upstream(backend):
+    with backend.lock:
+        return len(backend.requests)
+
+
+@pytest.mark.parametrize("path,status,body", [
+    ("/default", 503, {"message": "Service unavailable"}),
+    ("/not-found", 404, {"message": "Not found"}),
+    ("/custom", 406, {"message": "Invalid"}),
+])
+def test_kongs_message_bodies(env, path, status, body):
+    portico, backend = env
+    before = served_upstream(backend)
+    got_status, headers, got_body = http_get(portico.url(path))
+    assert got_status == status
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(got_body) == body
+    assert served_upstream(backend) == before  # the service is never called
+
+
+def test_a_configured_body_goes_out_as_it_is_under_its_content_type(env):
+    portico, backend = env
+    status, headers, body = http_get(portico.url("/maintenance"))
+    assert (status, headers["Content-Type"], body.decode()) == (503, "text/html", MAINTENANCE)
+    status, headers, body = http_get(portico.url("/legal"))
+    assert (status, body) == (451, b"blocked here")
+    assert "Content-Type" not in headers  # none configured: none sent (Kong's default_type '')
+
+
+def test_statuses_without_a_default_message_have_no_body(env):
+    portico, _ = env
+    status, headers, body = http_get(portico.url("/no-content"))
+    assert (status, body) == (204, b"")
+    assert "Content-Length" not in headers  # a 204 carries none (Kong's test)
+    status, _, body = http_get(portico.url("/teapot"))
+    assert (status, body) == (418, b"")
+
+
+def test_the_trigger_is_a_header_or_a_query_argument(env):
+    portico, backend = env
+    before = served_upstream(backend)
+    assert http_get(portico.url("/triggered"))[0] == 200  # no trigger: proxied as usual
+    assert served_upstream(backend) == before + 1
+    status, _, body = http_get(portico.url("/triggered"), {"x-terminate": ""})  # any value, even empty
+    assert (status, json.loads(body)) == (403, {"message": "debugging"})
+    assert http_get(portico.url("/triggered?X-Terminate"))[0] == 403
+    assert http_get(portico.url("/triggered?X%2DTerminate=1"))[0] == 403  # decoded, as Kong's get_query
+    assert http_get(portico.url("/triggered?other=X-Terminate"))[0] == 200
+    assert served_upstream(backend) == before + 2
+    assert http_get(portico.url("/open"))[0] == 200
+
+
+@pytest.mark.parametrize("config,field,reason", [
+    ({"status_code": 99}, "status_code", "value should be between 100 and 599"),
+    ({"status_code": 600}, "status_code", "value should be between 100 and 599"),
+    ({"message": "x", "body": "y"}, "message", "message cannot be used with content_type or body"),
+    ({"content_type": "text/plain"}, "content_type", "content_type requires a body"),
+    ({"echo": True, "body": "y"}, "echo", "echo cannot be used with content_type and body"),
+    ({"echo": True}, "echo", "echo is not supported yet by Portico"),
+    ({"trigger": "bad header"}, "trigger", "bad header name 'bad header'"),
+])
+def test_bad_config_is_refused_at_load(tmp_path, config, field, reason):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"_format_version": "3.0", "services": [
+        {"name": "s", "url": "http://127.0.0.1:9", "plugins": [{"name": "request-termination", "config": config}]}]}))
+    r = subprocess.run([PORTICO_BIN, "check", "-c", str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = [l for l in r.stderr.splitlines() if "plugins[0].config." + field + ": " in l]
+    assert lines and reason in lines[0], r.stderr
