@@ -233,3 +233,22 @@ def proxy_request(portico, path, headers=None):
             return r.status, r.headers, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, e.headers, json.loads(e.read() or b"null")
+
+
+def assert_check_refuses(config_path, field_path, reason):
+    """`portico check -c config_path` fails, and its first error line on `field_path` (such as
+    "plugins[0].config.status_code") contains `reason`."""
+    r = subprocess.run([PORTICO_BIN, "check", "-c", str(config_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = [line for line in r.stderr.splitlines() if field_path + ": " in line]
+    assert lines and reason in lines[0], r.stderr
+
+
+def assert_plugin_config_refused(tmp_path, plugin, config, field, reason):
+    """A service with plugin `plugin` configured as `config` is refused at load, naming
+    `config.<field>` with `reason`."""
+    import json
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"_format_version": "3.0", "services": [
+        {"name": "s", "url": "http://127.0.0.1:9", "plugins": [{"name": plugin, "config": config}]}]}))
+    assert_check_refuses(path, "plugins[0].config." + field, reason)

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler
 import jwt
 import pytest
 
-from conftest import PORTICO_BIN, Portico, free_port
+from conftest import PORTICO_BIN, Portico, assert_check_refuses, free_port
 from tracking_server import TrackingServer
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
@@ -859,11 +859,7 @@ BAD_CONFIGS = [
 def test_check_refuses_bad_config_with_the_field_path(tmp_path, name, backends, field, reason):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad_config(backends), indent=1))
-    r = subprocess.run([PORTICO_BIN, "check", "-c", str(path)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1, r.stdout + r.stderr
-    prefix = "routes[0].plugins[0].config." + field + ": "
-    lines = [l for l in r.stderr.splitlines() if prefix in l]
-    assert lines and reason in lines[0], r.stderr
+    assert_check_refuses(path, "routes[0].plugins[0].config." + field, reason)
 
 
 def test_run_refuses_a_bad_config(tmp_path):

@@ -2,11 +2,10 @@
 configured body, only when the trigger header or query argument is there when one is set, and
 the service behind the route is never called; Kong's configuration rules refuse bad entries."""
 import json
-import subprocess
 
 import pytest
 
-from conftest import PORTICO_BIN, Portico, http_get
+from conftest import Portico, assert_plugin_config_refused, http_get
 from recording_backend import RecordingBackend
 
 MAINTENANCE = "<html><body><h1>Service is down for maintenance</h1></body></html>"
@@ -103,10 +102,4 @@ def test_the_trigger_is_a_header_or_a_query_argument(env):
     ({"trigger": "bad header"}, "trigger", "bad header name 'bad header'"),
 ])
 def test_bad_config_is_refused_at_load(tmp_path, config, field, reason):
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"_format_version": "3.0", "services": [
-        {"name": "s", "url": "http://127.0.0.1:9", "plugins": [{"name": "request-termination", "config": config}]}]}))
-    r = subprocess.run([PORTICO_BIN, "check", "-c", str(path)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1, r.stdout + r.stderr
-    lines = [l for l in r.stderr.splitlines() if "plugins[0].config." + field + ": " in l]
-    assert lines and reason in lines[0], r.stderr
+    assert_plugin_config_refused(tmp_path, "request-termination", config, field, reason)
