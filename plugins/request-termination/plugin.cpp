@@ -74,21 +74,23 @@ class RequestTermination final : public Instance {
   RequestTermination(const TerminationConfig& config, BuildContext&)
       : config_(config),
         // A body is sent as configured, from the configuration's memory (alive while the
-        // request runs), under its Content-Type if one is set (none otherwise, as Kong).
-        body_headers_(config.content_type.empty() ? std::string() : "Content-Type: " + config.content_type + "\r\n") {}
+        // request runs), under its Content-Type if one is set (none otherwise, as Kong), with
+        // the Server field of every answer the gateway makes itself.
+        stored_headers_((config.content_type.empty() ? std::string() : "Content-Type: " + config.content_type + "\r\n") +
+                        "Server: portico/" PORTICO_VERSION "\r\n") {}
 
   Access access(RequestContext& ctx) const override {
     if (!config_.trigger.empty() && !triggered(ctx.request())) return Access::next;
     if (!config_.body.empty()) {
       // reply_stored() sends memory someone keeps alive: here the configuration, which the
       // request's snapshot holds; the aliasing pointer owns nothing.
-      ctx.reply_stored(config_.status_code, body_headers_, config_.body,
+      ctx.reply_stored(config_.status_code, stored_headers_, config_.body,
                        std::shared_ptr<const void>(std::shared_ptr<const void>(), &config_));
       return Access::replied;
     }
     std::string_view message = config_.message.empty() ? default_message(config_.status_code) : config_.message;
     if (message.empty()) {
-      ctx.reply_stored(config_.status_code, {}, {}, std::shared_ptr<const void>(std::shared_ptr<const void>(), &config_));
+      ctx.reply_stored(config_.status_code, stored_headers_, {}, std::shared_ptr<const void>(std::shared_ptr<const void>(), &config_));
     } else {
       ctx.reply(config_.status_code, message);
     }
@@ -109,7 +111,7 @@ class RequestTermination final : public Instance {
   }
 
   const TerminationConfig& config_;
-  const std::string body_headers_;
+  const std::string stored_headers_;
 };
 
 }  // namespace

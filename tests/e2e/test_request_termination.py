@@ -78,6 +78,12 @@ def test_statuses_without_a_default_message_have_no_body(env):
     assert (status, body) == (418, b"")
 
 
+@pytest.mark.parametrize("path", ["/default", "/maintenance", "/no-content"])
+def test_every_answer_names_the_server(env, path):
+    portico, _ = env
+    assert http_get(portico.url(path))[1]["Server"].startswith("portico/")
+
+
 def test_the_trigger_is_a_header_or_a_query_argument(env):
     portico, backend = env
     before = served_upstream(backend)
