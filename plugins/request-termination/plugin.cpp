@@ -81,18 +81,15 @@ class RequestTermination final : public Instance {
 
   Access access(RequestContext& ctx) const override {
     if (!config_.trigger.empty() && !triggered(ctx.request())) return Access::next;
-    if (!config_.body.empty()) {
-      // reply_stored() sends memory someone keeps alive: here the configuration, which the
-      // request's snapshot holds; the aliasing pointer owns nothing.
-      ctx.reply_stored(config_.status_code, stored_headers_, config_.body,
-                       std::shared_ptr<const void>(std::shared_ptr<const void>(), &config_));
-      return Access::replied;
-    }
     std::string_view message = config_.message.empty() ? default_message(config_.status_code) : config_.message;
-    if (message.empty()) {
-      ctx.reply_stored(config_.status_code, stored_headers_, {}, std::shared_ptr<const void>(std::shared_ptr<const void>(), &config_));
-    } else {
+    if (config_.body.empty() && !message.empty()) {
       ctx.reply(config_.status_code, message);
+    } else {
+      // The configured body, or none. reply_stored() sends memory someone keeps alive: here
+      // this instance and its configuration, which the request's snapshot holds, so the
+      // (aliasing) pointer owns nothing.
+      ctx.reply_stored(config_.status_code, stored_headers_, config_.body,
+                       std::shared_ptr<const void>(std::shared_ptr<const void>(), this));
     }
     return Access::replied;
   }
