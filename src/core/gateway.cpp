@@ -139,10 +139,9 @@ bool Gateway::start(std::vector<std::string>& errors) {
   for (const auto& w : warnings) spdlog::warn("{}", w);
   note_activation();
 
-  std::shared_ptr<const obs::LogFormat> log_format;
   if (options_.access_log != "off") {
     std::string error;
-    log_format = obs::LogFormat::compile(options_.access_log_format, error);
+    auto log_format = obs::LogFormat::compile(options_.access_log_format, error);
     if (!log_format) {
       errors.push_back("--access-log-format: " + error);
       return false;
@@ -154,7 +153,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     }
   }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_, log_format));
+    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_));
   }
   if (!bind_listeners(errors)) return false;
   if (options_.admin_listen != "off") {

@@ -14,11 +14,10 @@ namespace portico {
 
 namespace asio = boost::asio;
 
-Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink,
-               std::shared_ptr<const obs::LogFormat> log_format)
+Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink)
     : index_(index),
       options_(options),
-      access_log_(std::move(log_sink), std::move(log_format)),
+      access_log_(std::move(log_sink)),
       io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE)),
       mailbox_(std::make_unique<Mailbox>(*io_)),
       deadline_driver_(std::make_unique<DeadlineDriver>(*io_, deadlines_)),

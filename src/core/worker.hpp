@@ -37,9 +37,8 @@ class DownstreamConnection;
 
 class Worker {
  public:
-  // `log_sink` is null when the access log is off; then `log_format` may be null too.
-  Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink,
-         std::shared_ptr<const obs::LogFormat> log_format);
+  // `log_sink` is null when the access log is off (its format is the one lines are captured in).
+  Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink);
   ~Worker();
 
   // Adopts an already bound listening socket (called before start()).

@@ -70,12 +70,12 @@ void AccessLogSink::write(std::vector<std::string>& chunks) {
   }
 }
 
-AccessLog::AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format)
-    : sink_(std::move(sink)), format_(std::move(format)), buffer_(sink_ ? kChunk + 4096 : 0) {}
+AccessLog::AccessLog(std::shared_ptr<AccessLogSink> sink)
+    : sink_(std::move(sink)), buffer_(sink_ ? kChunk + 4096 : 0) {}
 
 void AccessLog::append(const AccessRecord& r) {
   if (!sink_) return;
-  format_->capture(buffer_, r);
+  sink_->format().capture(buffer_, r);
   ++records_;
   if (buffer_.size() >= kChunk) flush();
 }

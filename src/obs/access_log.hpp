@@ -34,6 +34,8 @@ class AccessLogSink {
   ~AccessLogSink();  // writes what is queued
   // A worker: queues `count` records (LogFormat::capture) for the writer thread; never waits.
   void submit(std::string records, std::uint64_t count);
+  // The format records are captured in for this sink (its writer renders them in it).
+  const LogFormat& format() const { return *format_; }
   // Opens the path again (SIGUSR1, after logrotate moved the file) and swaps the new file in
   // under the same descriptor at once: workers writing meanwhile lose no line. A no-op for
   // stdout / stderr. False with `error` set when the path cannot be opened (the old file stays).
@@ -53,14 +55,14 @@ class AccessLogSink {
 
 class AccessLog {
  public:
-  AccessLog(std::shared_ptr<AccessLogSink> sink, std::shared_ptr<const LogFormat> format);
+  // Records are captured in the sink's format; no sink: the log is off.
+  explicit AccessLog(std::shared_ptr<AccessLogSink> sink);
   bool enabled() const { return sink_ != nullptr; }
   void append(const AccessRecord& r);
   void flush();
 
  private:
   std::shared_ptr<AccessLogSink> sink_;
-  std::shared_ptr<const LogFormat> format_;
   LineBuffer buffer_;
   std::uint64_t records_ = 0;  // in buffer_
 };

@@ -123,9 +123,11 @@ TEST(LogFormat, CapturedRecordsRenderAsTheirLinesAfterTheRequestIsGone) {
       r.tries = tries;
       f->render(expected, r);
       f->capture(captured, r);
-      // The request's bytes are freed and overwritten before the records are rendered.
+      // The request's bytes and every text the record pointed to are overwritten before the
+      // records are rendered: capture() must have copied them.
       std::fill(req->bytes.begin(), req->bytes.end(), '#');
-      std::fill(client.begin(), client.end(), '#');
+      for (std::string* text : {&client, &route}) std::fill(text->begin(), text->end(), '#');
+      for (auto& address : addresses) std::fill(address.begin(), address.end(), '#');
     }
     LineBuffer lines;
     EXPECT_EQ(f->render_captured(lines, captured.view()), 50u);

@@ -266,10 +266,12 @@ def test_kongs_grafana_dashboard_queries_find_the_gateways_series(prometheus):
             q = q.replace(variable, value)
         return q
 
-    # rate() and irate() need two scrapes in their window: wait for the last query to have data.
-    assert eventually(lambda: prometheus(resolve(DASHBOARD_QUERIES[-3])), timeout=30)
-    empty = [q for q in DASHBOARD_QUERIES if not prometheus(resolve(q))]
-    assert empty == [], "dashboard queries without series: %s" % empty
+    def without_series():
+        return [q for q in DASHBOARD_QUERIES if not prometheus(resolve(q))]
+
+    # rate() and irate() need two scrapes in their window: a few seconds after the first.
+    eventually(lambda: not without_series(), timeout=30)
+    assert without_series() == []
     services = {r["metric"]["service"] for r in prometheus(resolve(DASHBOARD_QUERIES[0]))}
     assert {"users-svc", "orders-svc"} <= services
 
