@@ -4,7 +4,8 @@
 Each service is a small JSON API on its own loopback port, served by the standard
 library only (so it runs with Debian's /usr/bin/python3 and nothing else):
 
-  users          GET /users, /users/{id}      (v1 shape), /users/{id}/activity
+  users          GET /users, /users/{id}      (v1 shape, with each user's password_hash, which
+                 the gateway strips: examples/kong.yml), /users/{id}/activity
   users-v2       GET /users, /users/{id}      (v2 shape: nested name, links)
   orders         GET /orders, /orders/{id}; POST /orders
   products       GET /products, /products/{id}, /products/recommendations?plan=P
@@ -35,11 +36,11 @@ from urllib.parse import parse_qs, urlparse
 
 USERS = [
     {"id": 1, "username": "ada", "name": "Ada Lovelace", "email": "ada@example.com", "plan": "pro",
-     "created_at": "2024-01-12T09:30:00Z"},
+     "created_at": "2024-01-12T09:30:00Z", "password_hash": "$2b$12$KIXqOr0jzZ1dTq4Pj3uKxe7mVJvH6Yb2bqfWd0l1g9fQJm8bS0mYi"},
     {"id": 2, "username": "grace", "name": "Grace Hopper", "email": "grace@example.com", "plan": "team",
-     "created_at": "2024-02-03T14:05:00Z"},
+     "created_at": "2024-02-03T14:05:00Z", "password_hash": "$2b$12$9Vn1cXo0sJb4ZgP2wq8tTeQyR5mN3kL7hD6fA1uC0eB8xW4zY2vHi"},
     {"id": 3, "username": "linus", "name": "Linus Torvalds", "email": "linus@example.com", "plan": "free",
-     "created_at": "2024-03-21T18:45:00Z"},
+     "created_at": "2024-03-21T18:45:00Z", "password_hash": "$2b$12$Qm3Lk8Tz1Wx5Rv7Ny2Pc4OeHs6Jd9Fg0Ab1Cu3Ei5Go7Iq9Ks1Mu"},
 ]
 PRODUCTS = [
     {"id": 101, "sku": "KB-65", "name": "Mechanical keyboard", "price": {"amount": 12900, "currency": "EUR"}, "stock": 42},

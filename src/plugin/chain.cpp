@@ -171,8 +171,24 @@ void run_response_headers(RequestContext& ctx) {
   for_each_in_phase(ctx, kResponseHeaders, [&](const Instance& i) { i.response_headers(ctx); });
 }
 
+BodyNeed response_body_need(const RequestContext& ctx) {
+  BodyNeed need;
+  bool all_pass = true;
+  for_each_in_phase(const_cast<RequestContext&>(ctx), kResponseBody, [&](const Instance& i) {
+    BodyNeed one = i.response_body_need(ctx);
+    if (!one.wanted) return;
+    need.wanted = true;
+    if (one.max_bytes != 0 && (need.max_bytes == 0 || one.max_bytes < need.max_bytes)) need.max_bytes = one.max_bytes;
+    all_pass = all_pass && one.pass_when_larger;
+  });
+  need.pass_when_larger = need.wanted && all_pass;
+  return need;
+}
+
 void run_response_body(RequestContext& ctx, std::string& body) {
-  for_each_in_phase(ctx, kResponseBody, [&](const Instance& i) { i.response_body(ctx, body); });
+  for_each_in_phase(ctx, kResponseBody, [&](const Instance& i) {
+    if (ctx.reply_status() == 0 && i.response_body_need(ctx).wanted) i.response_body(ctx, body);
+  });
 }
 
 bool run_upstream_error(RequestContext& ctx, int status) {

@@ -62,6 +62,10 @@ boost::asio::awaitable<Access> finish_access(RequestContext& ctx);
 // The other phases, over the chain the access phase ended on (ctx.active_chain()).
 void run_upstream_request(RequestContext& ctx);
 void run_response_headers(RequestContext& ctx);
+// What the chain's response_body plugins need of this response (ctx.upstream_response() set):
+// wanted if one wants it; the smallest limit; passed untouched when larger only if every
+// plugin that wants it says so.
+BodyNeed response_body_need(const RequestContext& ctx);
 void run_response_body(RequestContext& ctx, std::string& body);
 void run_log(RequestContext& ctx) noexcept;
 // The answers RFC 5861 counts as an upstream's errors (500, 502, 503, 504): those the

@@ -21,6 +21,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -68,6 +69,14 @@ enum class Access {
   suspend,  // call access_async() and wait for it (I/O); it returns next or replied
 };
 
+// Whether a response_body plugin needs this response's body (asked once the upstream's head
+// is in, ctx.upstream_response()): bodies nobody needs are streamed, not buffered.
+struct BodyNeed {
+  bool wanted = false;
+  std::uint64_t max_bytes = 0;    // the most it reads whole (0: the gateway's limit)
+  bool pass_when_larger = false;  // a larger body goes to the client untouched (else 502)
+};
+
 // Tier 1 output: a plugin's validated `config`, plain data owned by the configuration.
 struct ParsedConfig {
   virtual ~ParsedConfig() = default;
@@ -84,7 +93,10 @@ class Instance {
   virtual void upstream_request(RequestContext&) const {}
   // Edits the client's response head (ctx.add_response_header()).
   virtual void response_headers(RequestContext&) const {}
-  // The whole response body, buffered (bounded by the proxy); may rewrite it.
+  // Whether response_body needs this response's body (by default: every response's).
+  virtual BodyNeed response_body_need(const RequestContext&) const { return {.wanted = true}; }
+  // The whole response body, buffered (bounded by the proxy); may rewrite it, or answer
+  // instead (ctx.reply(): a body it cannot handle).
   virtual void response_body(RequestContext&, std::string&) const {}
   // The upstream failed (`status`: the 500/502/503/504 the client would get, after retries):
   // the plugin may answer instead (ctx.reply_stored() / ctx.reply()). The first that does wins.

@@ -42,7 +42,10 @@ bool HeaderEdits::drops(std::string_view name) const {
 }
 
 RequestContext::RequestContext()
-    : arena_(initial_.data(), initial_.size()), upstream_headers_(&arena_), more_slots_(&arena_) {}
+    : arena_(initial_.data(), initial_.size()),
+      upstream_headers_(&arena_),
+      more_slots_(&arena_),
+      dropped_response_headers_(&arena_) {}
 
 void RequestContext::begin(const http::RequestHead& request, std::string_view client_ip, std::string_view path,
                            const router::CompiledRoute* route, const config::ServiceConfig* service,
@@ -94,7 +97,11 @@ void RequestContext::reset_cold() {
   more_slots_.shrink_to_fit();  // its memory is the arena's, released next
   reply_body_ = reply_headers_ = {};
   stored_owner_.reset();
-  upstream_query_ = {};
+  upstream_query_ = upstream_method_ = upstream_path_ = {};
+  request_body_limit_ = 0;
+  request_body_limit_status_ = 0;
+  dropped_response_headers_.clear();
+  dropped_response_headers_.shrink_to_fit();  // its memory is the arena's, released next
   body_error_ = {};
   captured_.clear();
   if (captured_.capacity() > 65536) std::string().swap(captured_);
@@ -234,6 +241,31 @@ void RequestContext::reply_stored(int status, std::string_view header_lines, std
 
 void RequestContext::add_response_header(std::string_view name, std::string_view value) {
   response_headers_ = concat({response_headers_, name, ": ", value, "\r\n"});
+}
+
+void RequestContext::drop_response_header(std::string_view name) {
+  touch_cold();
+  if (!drops_response_header(name)) dropped_response_headers_.push_back(store(name));
+  // Lines plugins added so far go too: the name is added again only by later calls.
+  std::string_view lines = response_headers_;
+  if (lines.empty()) return;
+  std::string kept;
+  while (!lines.empty()) {
+    std::size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
+    lines.remove_prefix(line.size());
+    std::size_t colon = line.find(':');
+    if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) continue;
+    kept.append(line);
+  }
+  if (kept.size() != response_headers_.size()) response_headers_ = store(kept);
+}
+
+bool RequestContext::drops_response_header(std::string_view name) const {
+  for (auto dropped : dropped_response_headers_) {
+    if (http::iequals(dropped, name)) return true;
+  }
+  return false;
 }
 
 void RequestContext::add_response_header_lines(std::string_view lines) {

@@ -209,6 +209,20 @@ class RequestContext {
   void set_upstream_query(std::string_view query) { touch_cold(), upstream_query_ = store(query), query_replaced_ = true; }
   bool query_replaced() const { return query_replaced_; }
   std::string_view upstream_query() const { return upstream_query_; }
+  // The method and path (without the query) the service gets, when a plugin changes them
+  // (request-transformer's http_method and replace.uri); empty: the request's own.
+  void set_upstream_method(std::string_view method) { touch_cold(), upstream_method_ = store(method); }
+  std::string_view upstream_method() const { return upstream_method_; }
+  void set_upstream_path(std::string_view path) { touch_cold(), upstream_path_ = store(path); }
+  std::string_view upstream_path() const { return upstream_path_; }
+  // The most request body bytes the request may carry (request-size-limiting): the proxy
+  // answers `status` (413, or 417 after Expect: 100-continue) as soon as more arrive, also
+  // for a streamed or chunked body. 0: no limit beyond the gateway's own.
+  void limit_request_body(std::uint64_t max_bytes, int status) {
+    touch_cold(), request_body_limit_ = max_bytes, request_body_limit_status_ = status;
+  }
+  std::uint64_t request_body_limit() const { return request_body_limit_; }
+  int request_body_limit_status() const { return request_body_limit_status_; }
 
   // --- the client's response ---
   // The upstream's response head, for the response_headers and response_body phases (null
@@ -219,6 +233,17 @@ class RequestContext {
   // Complete "Name: value\r\n" lines at once (a plugin that sets several headers).
   void add_response_header_lines(std::string_view lines);
   std::string_view response_headers() const { return response_headers_; }  // complete lines
+  // Removes every field of this name (case-insensitive) from the client's response: the
+  // upstream's, those plugins added so far, and the gateway's own (Via, X-Portico-*). A
+  // later add_response_header() of the name adds it again.
+  void drop_response_header(std::string_view name);
+  bool drops_response_header(std::string_view name) const;
+  bool drops_response_headers() const { return !dropped_response_headers_.empty(); }
+  // The client gets this value alone for the field (drop, then add).
+  void set_response_header(std::string_view name, std::string_view value) {
+    drop_response_header(name);
+    add_response_header(name, value);
+  }
 
   // --- a copy of the response body as the client gets it (a cache filling an entry) ---
   // From response_headers: the proxy keeps a copy of the body it relays, up to `max_bytes`
@@ -328,7 +353,10 @@ class RequestContext {
   std::pmr::vector<Slot> more_slots_;  // the slots past slots_ (slot_count_ > 16)
   std::string_view reply_body_, reply_headers_;
   std::shared_ptr<const void> stored_owner_;  // a stored reply's memory (reply_stored)
-  std::string_view upstream_query_;
+  std::string_view upstream_query_, upstream_method_, upstream_path_;
+  std::uint64_t request_body_limit_ = 0;
+  int request_body_limit_status_ = 0;
+  std::pmr::vector<std::string_view> dropped_response_headers_;  // in the arena
   std::string_view body_error_;
   std::string captured_;      // heap, like request_body_
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)

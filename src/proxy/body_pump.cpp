@@ -87,7 +87,8 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   PumpResult result;
   std::array<boost::asio::const_buffer, kMaxBuffers> bufs;
   std::array<std::array<char, 20>, kMaxChunkHeaders> chunk_lines;
-  http::ChunkedDecoder decoder;
+  http::ChunkedDecoder own_decoder;
+  http::ChunkedDecoder& decoder = spec.decoder != nullptr ? *spec.decoder : own_decoder;
   std::uint64_t remaining = spec.content_length;
   bool finished = spec.framing == http::BodyFraming::none;
   bool prefix_pending = !spec.prefix.empty();
@@ -197,7 +198,8 @@ namespace portico::proxy {
 
 awaitable<PumpResult> collect_body(Side& source, PumpSpec spec, std::string& out) {
   PumpResult result;
-  http::ChunkedDecoder decoder;
+  http::ChunkedDecoder own_decoder;
+  http::ChunkedDecoder& decoder = spec.decoder != nullptr ? *spec.decoder : own_decoder;
   std::uint64_t remaining = spec.content_length;
   bool finished = spec.framing == http::BodyFraming::none || (spec.framing == http::BodyFraming::content_length && remaining == 0);
   while (!finished) {

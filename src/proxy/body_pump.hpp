@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/chunked.hpp"
 #include "http/header_view.hpp"
 #include "proxy/io.hpp"
 
@@ -42,6 +43,8 @@ struct PumpSpec {
   bool chunk_output = false;    // re-encode as chunked for the sink
   std::string_view prefix;      // bytes to send before the body
   std::uint64_t max_body = 0;   // 0: unlimited
+  // Chunked input: the decoder to go on with (a body collect_body() read part of), else a fresh one.
+  http::ChunkedDecoder* decoder = nullptr;
   // Optional: the (decoded) body bytes are also appended here, up to tee_max bytes; when the
   // body is complete and was not larger, tee_complete() runs before its last bytes are sent.
   std::string* tee = nullptr;

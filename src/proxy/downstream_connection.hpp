@@ -117,14 +117,25 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   bool plugins_answer_failure(Exchange& ex, int status);
   static int failure_status(Attempt failure);
   void report_health(const Exchange& ex, Attempt outcome, int status);
-  // Builds the client's response head from the upstream's into response_; returns
-  // whether the client connection stays open. Consumes the head from conn's buffer.
-  // With `fixed_length` (a body buffered for plugins, see relay_buffered()) the head says
-  // Content-Length: fixed_length and the upstream head is not consumed from conn's buffer.
+  // Builds the client's response head from the upstream's into response_ (running the
+  // plugins' response_headers phase); returns whether the client connection stays open.
+  // Consumes the upstream head from conn's buffer unless told it already was. With
+  // `fixed_length` (a body buffered for plugins, see relay_buffered()) the head says
+  // Content-Length: fixed_length.
   bool build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out,
-                           std::optional<std::uint64_t> fixed_length = std::nullopt);
-  // Relays the response with its whole body read first, for response_body plugins.
-  boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+                           std::optional<std::uint64_t> fixed_length = std::nullopt, bool consume_head = true);
+  // The largest body buffered for plugins (request or response) when neither they nor
+  // --max-body-size set one.
+  static constexpr std::uint64_t kMaxPluginBody = 8 * 1024 * 1024;
+  // The response_body plugins' limit on a body they read whole (proxy/buffered_relay.cpp).
+  std::uint64_t plugin_body_limit(const plugin::BodyNeed& need) const;
+  // Whether the response goes to the client untouched although a plugin wanted its body:
+  // it declares a length above the plugins' limit and they let such bodies pass.
+  bool streams_untouched(const Exchange& ex, const plugin::BodyNeed& need) const;
+  // Relays the response with its whole body read first, for response_body plugins; a body
+  // found larger than their limit is refused (502) or, if they let it pass, streamed on untouched.
+  boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn,
+                                              plugin::BodyNeed need);
   void log_request(const Exchange& ex, std::chrono::steady_clock::time_point now);
   // Fills the plugin context's `served` (sizes, latencies, source) for the log phase.
   void note_served(Exchange& ex, std::chrono::steady_clock::time_point now) const;

@@ -1,6 +1,6 @@
 // The proxy's side of the plugin engine: taking a context and running the access phase,
 // answering a plugin's reply, reading a whole request body for a plugin (and sending it
-// upstream from memory), and relaying a response whose body plugins rewrite.
+// upstream from memory). Relaying a response whose body plugins rewrite: buffered_relay.cpp.
 #include <spdlog/spdlog.h>
 
 #include "core/worker.hpp"
@@ -15,11 +15,6 @@
 namespace portico::proxy {
 
 namespace asio = boost::asio;
-
-namespace {
-// The largest body buffered for plugins (request or response) when --max-body-size is unset.
-constexpr std::uint64_t kMaxPluginBody = 8 * 1024 * 1024;
-}  // namespace
 
 plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
@@ -172,59 +167,6 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,
                                                        request_.method == "HEAD"),
                                    close);
-}
-
-asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered(Exchange& ex,
-                                                                                 std::unique_ptr<UpstreamConnection>& conn) {
-  const auto& options = worker_.options();
-  const auto& svc = *ex.service->config;
-  // The head's fields point into the connection buffer, which reading the body reuses:
-  // keep a copy and parse it again afterwards.
-  std::string head(conn->buffer.readable().substr(0, ex.response->head_size));
-  http::BodyFraming framing = ex.response->framing;
-  std::uint64_t content_length = ex.response->content_length;
-  conn->buffer.consume(ex.response->head_size);
-  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms)};
-  PumpSpec spec;
-  spec.framing = framing;
-  spec.content_length = content_length;
-  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
-  std::string body;
-  PumpResult got = co_await collect_body(source, spec, body);
-  if (!got.ok()) {
-    if (got.failure == PumpFailure::too_large) {
-      co_return co_await send_error(&ex, 502, "upstream response too large for the response_body plugins", true);
-    }
-    warn_upstream(*conn, "broke off the response body", "after " + std::to_string(got.body_bytes) + " body bytes");
-    bool timeout = got.failure == PumpFailure::source_timeout;
-    co_return co_await send_error(&ex, timeout ? 504 : 502, timeout ? kUpstreamTimeout : kUpstreamInvalid, true);
-  }
-  // The head parsed again first: the plugins read it (ctx.upstream_response()) with the body.
-  http::parse_response_head(head, options.limits, request_.method == "HEAD", *ex.response);
-  ex.plugins->set_upstream_response(ex.response);
-  plugin::run_response_body(*ex.plugins, body);
-  bool chunk_out = false;
-  bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size());
-  if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
-    ex.plugins->capture_buffer() = body;  // what the client gets, after the response_body plugins
-    plugin::run_body_captured(*ex.plugins);
-  }
-  count_response_status(ex.response->status);
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
-  std::array<asio::const_buffer, 2> parts{asio::buffer(response_.view().data(), response_.view().size()),
-                                          asio::buffer(body.data(), body.size())};
-  auto ec = co_await write_all(client, parts);
-  ex.status = ex.response->status;
-  ex.bytes_sent = ec ? 0 : response_.view().size() + body.size();
-  ex.body_bytes_sent = ec ? 0 : body.size();
-  if (ec) co_return Next::close;
-  if (ex.response->keep_alive && framing != http::BodyFraming::until_close && conn->buffer.empty()) {
-    ++conn->requests;
-    conn->reused = false;
-    worker_.upstream_pool().give(std::move(conn));
-  }
-  co_return keep_alive ? Next::keep_alive : Next::close;
 }
 
 }  // namespace portico::proxy

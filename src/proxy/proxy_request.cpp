@@ -126,8 +126,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     ex.in_flight.release();
   }
 
-  // Plugins that rewrite response bodies get the whole body first.
-  if (ex.plugins && ex.plugins->active_chain->uses(plugin::kResponseBody)) co_return co_await relay_buffered(ex, conn);
+  // Plugins that rewrite response bodies get the whole body first, when one needs this one.
+  if (ex.plugins && ex.plugins->active_chain->uses(plugin::kResponseBody)) {
+    ex.plugins->set_upstream_response(ex.response);
+    plugin::BodyNeed need = plugin::response_body_need(*ex.plugins);
+    if (need.wanted && !streams_untouched(ex, need)) co_return co_await relay_buffered(ex, conn, need);
+  }
 
   // Relay the response: head rebuilt for the client, body streamed.
   const auto& resp = *ex.response;
@@ -438,7 +442,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 }
 
 bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection& conn, bool& chunk_out,
-                                               std::optional<std::uint64_t> fixed_length) {
+                                               std::optional<std::uint64_t> fixed_length, bool consume_head) {
   ex.upstream_status = ex.response->status;
   ex.from_service = true;
   const auto& resp = *ex.response;
@@ -446,6 +450,14 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
   bool client_http10 = request_.version_minor == 0;
   bool keep_alive = request_.keep_alive && !worker_.draining();
   chunk_out = false;
+  // The plugins first: they may drop fields of the upstream's (response-transformer).
+  plugin::RequestContext* plugins = ex.plugins.get();
+  if (plugins != nullptr) {
+    plugins->set_upstream_response(ex.response);
+    plugin::run_response_headers(*plugins);
+    if (!plugins->drops_response_headers()) plugins = nullptr;  // (only used for the drops below)
+  }
+  auto dropped = [plugins](std::string_view name) { return plugins != nullptr && plugins->drops_response_header(name); };
   response_.clear();
   response_.raw("HTTP/1.1 ").number(static_cast<std::uint64_t>(resp.status)).raw(" ")
       .raw(resp.reason.empty() ? http::reason_phrase(resp.status) : resp.reason).raw("\r\n");
@@ -457,6 +469,7 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
       continue;
     }
     if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;
+    if (dropped(h.name)) continue;
     response_.field(h.name, h.value);
   }
   switch (fixed_length ? http::BodyFraming::content_length : resp.framing) {
@@ -476,20 +489,22 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
       break;
   }
   if (!ex.set_cookie.empty()) response_.raw(ex.set_cookie);
-  if (ex.plugins) {
-    ex.plugins->set_upstream_response(ex.response);
-    plugin::run_response_headers(*ex.plugins);
-    response_.raw(ex.plugins->response_headers());
+  if (ex.plugins) response_.raw(ex.plugins->response_headers());
+  if (!dropped("Via")) response_.field("Via", "1.1 portico");
+  if (sends_request_id_downstream() && !dropped(worker_.options().request_id_header)) {
+    response_.field(worker_.options().request_id_header, request_id_of(ex));
   }
-  response_.field("Via", "1.1 portico");
-  if (sends_request_id_downstream()) response_.field(worker_.options().request_id_header, request_id_of(ex));
-  response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
-  response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
+  if (!dropped("X-Portico-Upstream-Latency")) {
+    response_.field("X-Portico-Upstream-Latency", millis_between(ex.upstream_sent, ex.upstream_first_byte));
+  }
+  if (!dropped("X-Portico-Proxy-Latency")) {
+    response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
+  }
   if (!keep_alive) response_.field("Connection", "close");
   else if (client_http10) response_.field("Connection", "keep-alive");
   response_.end();
   if (ex.plugins) ex.plugins->served.response_head = response_.view();
-  if (!fixed_length) conn.buffer.consume(resp.head_size);
+  if (consume_head) conn.buffer.consume(resp.head_size);
 
   return keep_alive;
 }

@@ -18,7 +18,7 @@ def test_version():
 def test_check_accepts_the_demo_config():
     r = run("check", "-c", str(SOURCE_DIR / "examples" / "kong.yml"))
     assert r.returncode == 0, r.stderr
-    assert "ok: 6 service(s), 6 route(s), 1 upstream(s), 1 target(s), 7 plugin(s), 2 consumer(s)" in r.stdout
+    assert "ok: 6 service(s), 6 route(s), 1 upstream(s), 1 target(s), 8 plugin(s), 2 consumer(s)" in r.stdout
 
 
 def test_check_lists_every_error_with_file_line_column(tmp_path):

@@ -15,7 +15,10 @@ def test_demo_routes(backends, start_portico, tmp_path):
     status, head, body = curl(p.url("/users/1"))
     assert status == 200
     assert json.loads(body)["username"] == "ada"
+    assert "password_hash" not in body  # the service sends it; response-transformer strips it
     assert "X-Service: users" in head
+    status, _, body = curl(p.url("/users"))
+    assert status == 200 and len(json.loads(body)["data"]) == 3 and "password_hash" not in body
     assert "Via: 1.1 portico" in head
     assert "X-Portico-Upstream-Latency:" in head
 
@@ -83,7 +86,7 @@ def test_bff_example(backends, start_portico, tmp_path):
     status, head, body = curl(p.url("/dashboard?user_id=1"))
     assert status == 200 and "X-Portico-Completed: true" in head
     web = json.loads(body)
-    assert web["user"]["username"] == "ada" and "email" not in web["user"]
+    assert web["user"]["username"] == "ada" and "email" not in web["user"] and "password_hash" not in web["user"]
     assert [o["id"] for o in web["activity"]["orders"]] == [5001]
     assert [n["id"] for n in web["activity"]["notifications"]] == ["n-1"]
     assert [e["info"] for e in web["activity"]["events"]] == ["web", "5001"]
