@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
 # BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
@@ -22,7 +22,7 @@ ROUNDS=${ROUNDS:-7}   # proxies are measured in alternation, ROUNDS times each; 
 CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
-PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513
+PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -45,6 +45,7 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#0.01#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#1.0#g" bench/conf/kong-observability.yml > "$WORK/kong-observability-all.yml"
 # The same without the opentelemetry entry (the file's last plugin): what tracing adds.
@@ -69,6 +70,8 @@ start_proxy() {  # name -> sets PROXY_PID
     portico-cache) taskset -c 0 "$BIN" run -c "$WORK/kong-cache.yml" --proxy-listen 127.0.0.1:$PORTICO_CACHE_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-agg) taskset -c 0 "$BIN" run -c "$WORK/kong-aggregate.yml" --proxy-listen 127.0.0.1:$PORTICO_AGG_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-transform) taskset -c 0 "$BIN" run -c "$WORK/kong-transform.yml" --proxy-listen 127.0.0.1:$PORTICO_TRANSFORM_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -340,6 +343,22 @@ if [ "${SKIP_AGGREGATE:-0}" != 1 ]; then
   say "$(printf 'p99 backend direct %s ms, via aggregate %s ms, added %s ms (medians)' "$(median "${direct[@]}")" \
     "$(median "${composed[@]}")" "$(median "${added[@]}")")"
   kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Transformations (issue 14): response-transformer removing one field from a 2 KB JSON body vs
+# the same body proxied untouched, and header-only edits vs none; both Portico instances on CPU 0.
+if [ "${SKIP_TRANSFORM:-0}" != 1 ]; then
+  say ""
+  say "## response-transformer: one JSON field removed from a 2 KB body, and header-only edits, vs none (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-transform; transform_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_TRANSFORM_PORT
+  say "body bytes: untouched $(curl -s "http://127.0.0.1:$PORTICO_PORT/big" | wc -c), transformed $(curl -s "http://127.0.0.1:$PORTICO_TRANSFORM_PORT/big" | wc -c) (password_hash left: $(curl -s "http://127.0.0.1:$PORTICO_TRANSFORM_PORT/big" | grep -c password_hash))"
+  BASE_PATH=/big OTHER_PATH=/big BASE_PID=$plain_pid OTHER_PID=$transform_pid \
+    race_rounds "response-transformer json remove (2 KB) / none" $PORTICO_PORT $PORTICO_TRANSFORM_PORT
+  BASE_PID=$plain_pid OTHER_PID=$transform_pid race_rounds "response-transformer headers only / none" $PORTICO_PORT $PORTICO_TRANSFORM_PORT
+  kill "$plain_pid" "$transform_pid"; wait "$plain_pid" "$transform_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

@@ -89,6 +89,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--trusted-ips", trusted_ips, "Peers (IP or CIDR) whose X-Forwarded-* headers are trusted")
       ->envname("PORTICO_TRUSTED_IPS")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--real-ip-header", options.real_ip_header,
+                  "From a --trusted-ips peer, the header that names the client's address (Kong's real_ip_header)")
+      ->envname("PORTICO_REAL_IP_HEADER")->capture_default_str();
+  run->add_flag("--real-ip-recursive", options.real_ip_recursive,
+                "Take the rightmost untrusted address of --real-ip-header, not the rightmost (Kong's real_ip_recursive)")
+      ->envname("PORTICO_REAL_IP_RECURSIVE");
   run->add_option("--max-body-size", options.max_body_size, "Request body limit in bytes (0: unlimited) -> 413")
       ->envname("PORTICO_MAX_BODY_SIZE")->capture_default_str();
   run->add_option("--max-header-size", options.limits.max_head_size, "Request head limit in bytes -> 431")
@@ -167,6 +173,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     options.trusted_ips.push_back(*cidr);
+  }
+  if (options.real_ip_header == "proxy_protocol") {
+    std::fprintf(stderr, "--real-ip-header: proxy_protocol needs PROXY protocol listeners, which Portico does not have\n");
+    return 1;
+  }
+  if (!options.real_ip_header.empty() && !portico::config::is_valid_header_name(options.real_ip_header)) {
+    std::fprintf(stderr, "--real-ip-header: '%s' is not a header name\n", options.real_ip_header.c_str());
+    return 1;
   }
   if (options.request_id_header == "off") options.request_id_header.clear();
   if (!options.request_id_header.empty() && !portico::config::is_valid_header_name(options.request_id_header)) {

@@ -9,6 +9,8 @@
 // naming the reference, never an empty string sent upstream.
 #pragma once
 
+#include "http/params.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +54,6 @@ class Template {
 };
 
 // Percent-encodes every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~).
-std::string percent_encode(std::string_view value);
+inline std::string percent_encode(std::string_view value) { return http::percent_encode(value); }
 
 }  // namespace portico::plugins::aggregate

@@ -13,6 +13,7 @@
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 #include "plugin/auth.hpp"
+#include "plugin/body_access.hpp"
 
 namespace portico::plugin {
 namespace {
@@ -67,12 +68,8 @@ class KeyAuth final : public Instance {
 
   // key_in_body and a request with a body: read it, then check.
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
-    // (Awaited into a variable: GCC 12 miscompiles co_await inside an if condition here.)
-    bool read = co_await ctx.read_request_body();
-    if (!read) {
-      ctx.reply(ctx.body_error_status(), ctx.body_error());
-      co_return Access::replied;
-    }
+    bool read = co_await read_body_or_reply(ctx);  // (GCC 12: await into a variable, not in the if)
+    if (!read) co_return Access::replied;
     Verdict verdict = check(ctx);
     co_return finish_authentication(ctx, anonymous_, verdict);
   }

@@ -33,6 +33,10 @@ void for_each_query_arg(std::string_view query, Fn fn) {
 // queries). False on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = true);
 
+// Percent-encodes every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) and
+// those in `also_keep` (a path keeps "/", for instance).
+std::string percent_encode(std::string_view value, std::string_view also_keep = {});
+
 // The query without every argument whose (decoded) key is `name`.
 std::string query_without(std::string_view query, std::string_view name);
 

@@ -11,6 +11,11 @@ std::optional<Cidr> Cidr::parse(const std::string& text) {
   if (slash != std::string::npos) {
     addr = text.substr(0, slash);
     std::string p = text.substr(slash + 1);
+    // Decimal digits only, no sign, no leading zero (as Kong's ipmatcher reads a prefix).
+    if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0') ||
+        p.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
     auto r = std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (r.ec != std::errc{} || r.ptr != p.data() + p.size()) return std::nullopt;
   }

@@ -12,24 +12,39 @@
 namespace portico::plugin {
 
 void HeaderEdits::set(std::string_view name, std::string_view value) {
+  bool kept = false;
   for (auto& e : edits_) {
-    if (http::iequals(e.name, name)) {
+    if (!http::iequals(e.name, name)) continue;
+    if (!kept) {
       e.value = value;
-      e.has_value = true;
-      return;
+      e.has_value = kept = true;
+    } else {
+      e.has_value = false;  // a line add() made: gone with the new value
     }
   }
+  if (kept) return;
   if (edits_.empty()) edits_.reserve(kTypicalEdits);
   edits_.push_back({name, value, true});
 }
 
-void HeaderEdits::remove(std::string_view name) {
-  for (auto& e : edits_) {
-    if (http::iequals(e.name, name)) {
-      e.has_value = false;
-      return;
-    }
+void HeaderEdits::add(std::string_view name, std::string_view value) {
+  if (edits_.empty()) edits_.reserve(kTypicalEdits);
+  edits_.push_back({name, value, true});
+}
+
+std::string_view HeaderEdits::find(std::string_view name) const {
+  for (const auto& e : edits_) {
+    if (e.has_value && http::iequals(e.name, name)) return e.value;
   }
+  return {};
+}
+
+void HeaderEdits::remove(std::string_view name) {
+  bool found = false;
+  for (auto& e : edits_) {
+    if (http::iequals(e.name, name)) e.has_value = false, found = true;
+  }
+  if (found) return;
   if (edits_.empty()) edits_.reserve(kTypicalEdits);
   edits_.push_back({name, {}, false});
 }
@@ -100,6 +115,7 @@ void RequestContext::reset_cold() {
   upstream_query_ = upstream_method_ = upstream_path_ = {};
   request_body_limit_ = 0;
   request_body_limit_status_ = 0;
+  request_body_limit_message_ = {};
   dropped_response_headers_.clear();
   dropped_response_headers_.shrink_to_fit();  // its memory is the arena's, released next
   body_error_ = {};
@@ -120,6 +136,7 @@ std::optional<std::string_view> RequestContext::path_capture(std::string_view na
     const auto& groups = match_->regex->NamedCapturingGroups();
     if (auto it = groups.find(std::string(name)); it != groups.end()) index = it->second;
   }
+  if (index == 0 && match_->regex != nullptr) return path_.substr(0, std::min(match_->matched_length, path_.size()));
   if (index < 1 || static_cast<std::size_t>(index) > match_->captures.size()) return std::nullopt;
   std::string_view value = match_->captures[index - 1];
   if (value.data() == nullptr) return std::nullopt;  // the group did not take part in the match

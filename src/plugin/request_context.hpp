@@ -37,12 +37,16 @@ struct Chains;
 struct Chain;
 
 // Header edits for the upstream request: client copies of every named header are
-// dropped; those with a value are then sent with Portico's value.
+// dropped; those with a value are then sent with Portico's value(s). An edit of `Host` sets
+// the Host field the service gets.
 class HeaderEdits {
  public:
   explicit HeaderEdits(std::pmr::memory_resource* arena) : edits_(arena) {}
   void set(std::string_view name, std::string_view value);  // replaces any earlier edit of `name`
+  void add(std::string_view name, std::string_view value);  // another line of `name` (after set)
   void remove(std::string_view name);
+  // The (first) value set for `name`, empty when none is (or it is removed).
+  std::string_view find(std::string_view name) const;
   bool empty() const { return edits_.empty(); }
   bool holds_memory() const { return edits_.capacity() != 0; }  // memory of the arena it was made with
   // Whether a client header of this name is replaced or removed.
@@ -142,8 +146,9 @@ class RequestContext {
 
   // The route match (regex captures), set by the proxy after begin().
   void set_match(const router::MatchResult* match) { match_ = match; }
-  // A capture of the route's regex path by name (`(?<user>...)`) or number ("1"), as Kong's
-  // uri_captures; nullopt when the path has no such group or it did not take part.
+  // A capture of the route's regex path by name (`(?<user>...)`) or number ("1"; "0" is the
+  // whole match), as Kong's uri_captures; nullopt when the path has no such group or it did
+  // not take part.
   std::optional<std::string_view> path_capture(std::string_view name) const;
 
   // --- identity (Kong's kong.client.authenticate) ---
@@ -216,13 +221,15 @@ class RequestContext {
   void set_upstream_path(std::string_view path) { touch_cold(), upstream_path_ = store(path); }
   std::string_view upstream_path() const { return upstream_path_; }
   // The most request body bytes the request may carry (request-size-limiting): the proxy
-  // answers `status` (413, or 417 after Expect: 100-continue) as soon as more arrive, also
-  // for a streamed or chunked body. 0: no limit beyond the gateway's own.
-  void limit_request_body(std::uint64_t max_bytes, int status) {
-    touch_cold(), request_body_limit_ = max_bytes, request_body_limit_status_ = status;
+  // answers `status` (413, or 417 after Expect: 100-continue) with `message` (memory the
+  // plugin keeps) as soon as more arrive, also for a streamed or chunked body, and does not
+  // reuse the upstream connection the body was going to. 0: no limit beyond the gateway's.
+  void limit_request_body(std::uint64_t max_bytes, int status, std::string_view message) {
+    touch_cold(), request_body_limit_ = max_bytes, request_body_limit_status_ = status, request_body_limit_message_ = message;
   }
   std::uint64_t request_body_limit() const { return request_body_limit_; }
   int request_body_limit_status() const { return request_body_limit_status_; }
+  std::string_view request_body_limit_message() const { return request_body_limit_message_; }
 
   // --- the client's response ---
   // The upstream's response head, for the response_headers and response_body phases (null
@@ -356,6 +363,7 @@ class RequestContext {
   std::string_view upstream_query_, upstream_method_, upstream_path_;
   std::uint64_t request_body_limit_ = 0;
   int request_body_limit_status_ = 0;
+  std::string_view request_body_limit_message_;
   std::pmr::vector<std::string_view> dropped_response_headers_;  // in the arena
   std::string_view body_error_;
   std::string captured_;      // heap, like request_body_

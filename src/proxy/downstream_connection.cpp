@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/snapshot.hpp"
+#include "net/real_ip.hpp"
 #include "core/uuid.hpp"
 #include "core/worker.hpp"
 #include "http/h1_parser.hpp"
@@ -205,6 +206,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
                                                                              std::string_view extra_headers) {
   // Errors before the body was read leave unread bytes behind: the connection must close.
   std::string headers(extra_headers);
+  // Fields plugins set for the client go with the gateway's errors too (a 502 keeps its CORS
+  // fields, so a browser can read it), as with Kong.
+  if (ex != nullptr && ex->plugins) headers += ex->plugins->response_headers();
   append_request_id_line(ex, headers);
   if (ex != nullptr) {  // a request was read: the client's wishes count too
     AnswerConnection after = own_answer_connection(close);
@@ -262,6 +266,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   in_.consume(request_.head_size);
   ex.snapshot = worker_.snapshot();
   const auto& options = worker_.options();
+  request_ip_ = trusted_peer_ ? forwarded_client_ip() : std::string_view(client_ip_);
   Next next = Next::close;
   bool has_body = request_.framing != http::BodyFraming::none;
 
@@ -303,6 +308,22 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   co_return next;
 }
 
+std::string_view DownstreamConnection::forwarded_client_ip() {
+  const auto& options = worker_.options();
+  if (options.real_ip_header.empty()) return client_ip_;
+  // Every line of the header, in order, as one list (nginx reads repeated fields so).
+  std::string values;
+  for (const auto& h : request_.headers) {
+    if (!http::iequals(h.name, options.real_ip_header)) continue;
+    if (!values.empty()) values += ',';
+    values += h.value;
+  }
+  auto address = net::forwarded_address(values, options.trusted_ips, options.real_ip_recursive);
+  if (!address) return client_ip_;
+  forwarded_ip_ = std::move(*address);
+  return forwarded_ip_;
+}
+
 void DownstreamConnection::count_response_status(int status) {
   if (status >= 500) worker_.stats().responses_5xx.add();
   else if (status >= 400) worker_.stats().responses_4xx.add();
@@ -313,7 +334,7 @@ void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now
   if (!log.enabled()) return;
   obs::AccessRecord r;
   r.request = &request_;  // views valid: see keep_request_head()
-  r.client_ip = client_ip_;
+  r.client_ip = request_ip_;
   r.server_port = local_port_text_;
   r.uri = ex.path.empty() ? request_.path : ex.path;
   r.status = ex.status;

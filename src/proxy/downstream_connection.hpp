@@ -93,6 +93,10 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // snapshot the current request is served with.
   boost::asio::awaitable<plugin::BackendResult> call(plugin::RequestContext& parent,
                                                      const plugin::BackendRequest& request) override;
+  // The most body bytes this request may send: --max-body-size or a plugin's limit
+  // (request-size-limiting), the smaller (0: none); and whether the plugin's is the one.
+  std::uint64_t request_body_limit(const plugin::RequestContext* ctx) const;
+  bool plugin_limits_body(const plugin::RequestContext* ctx) const;
   // Sends the upstream head and a body a plugin read, from memory.
   boost::asio::awaitable<PumpResult> send_buffered_body(Side& upstream, const std::string& body);
   // Answers with what a plugin set in ctx.reply().
@@ -164,7 +168,12 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   http::RequestHead request_;
   http::ResponseHead response_head_;  // reused: keeps its field vector's capacity
   std::string upstream_target_;
-  std::string client_ip_;
+  std::string client_ip_;        // the TCP peer
+  // The client's address for this request: the peer's, or the one a trusted peer forwarded
+  // (forwarded_client_ip()): what plugins, the access log and hashing by IP see.
+  std::string_view request_ip_;
+  std::string forwarded_ip_;
+  std::string_view forwarded_client_ip();
   std::string local_port_text_;
   int local_port_ = 0;
   bool trusted_peer_ = false;

@@ -26,7 +26,8 @@ bool named_in_connection(const http::MessageHead& head, std::string_view name) {
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, const ForwardingInfo& info) {
   out.clear();
   out.raw(info.method).raw(" ").raw(info.upstream_target).raw(" HTTP/1.1\r\n");
-  out.field("Host", info.host_header);
+  std::string_view edited_host = info.edits != nullptr ? info.edits->find("Host") : std::string_view{};
+  out.field("Host", edited_host.empty() ? info.host_header : edited_host);
   std::string_view client_xff, client_proto, client_host, client_port, client_prefix, via;
   using http::FieldKind;
   for (const auto& h : req.headers) {
@@ -63,14 +64,18 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
   out.field("X-Forwarded-Port", client_port.empty() ? info.server_port : client_port);
   if (!client_prefix.empty()) out.field("X-Forwarded-Prefix", client_prefix);
   else if (!info.forwarded_prefix.empty()) out.field("X-Forwarded-Prefix", info.forwarded_prefix);
-  out.field("X-Real-IP", info.client_ip);
+  out.field("X-Real-IP", info.real_ip.empty() ? info.client_ip : info.real_ip);
   if (via.empty()) {
     out.field("Via", "1.1 portico");
   } else {
     out.raw("Via: ").raw(via).raw(", 1.1 portico\r\n");
   }
   if (!info.request_id_header.empty()) out.field(info.request_id_header, info.request_id);
-  if (info.edits != nullptr) info.edits->for_each_set([&](std::string_view n, std::string_view v) { out.field(n, v); });
+  if (info.edits != nullptr) {
+    info.edits->for_each_set([&](std::string_view n, std::string_view v) {
+      if (!http::iequals(n, "Host")) out.field(n, v);  // (written first, above)
+    });
+  }
   if (info.framing == http::BodyFraming::chunked) {
     out.field("Transfer-Encoding", "chunked");
   } else if (info.framing == http::BodyFraming::content_length) {

@@ -70,7 +70,8 @@ struct ForwardingInfo {
   std::string_view method;
   std::string_view upstream_target;  // path + optional "?query"
   std::string_view host_header;      // Host sent upstream
-  std::string_view client_ip;        // peer address as text
+  std::string_view client_ip;        // peer address as text (appended to X-Forwarded-For)
+  std::string_view real_ip;          // the client's address (X-Real-IP): the peer's, or one a trusted peer forwarded
   std::string_view scheme;           // "http" / "https"
   std::string_view server_port;      // listener port as text
   std::string_view forwarded_prefix; // stripped prefix, empty when none

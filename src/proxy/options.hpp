@@ -27,6 +27,11 @@ struct ProxyOptions {
   std::string status_listen = "off";  // Kong's status API: GET /status and /metrics only
   std::size_t metrics_max_series = 10000;  // prometheus series (service, route, consumer) per worker
   std::vector<net::Cidr> trusted_ips;            // peers whose X-Forwarded-* are kept
+  // Kong's real_ip_header / real_ip_recursive (nginx's realip): from a trusted peer, the
+  // client address is taken from this header (the rightmost address; with `recursive`, the
+  // rightmost one that is not itself trusted).
+  std::string real_ip_header = "X-Real-IP";
+  bool real_ip_recursive = false;
 
   http::ParserLimits limits;
   std::uint64_t max_body_size = 0;  // bytes; 0 = unlimited (Kong's default)

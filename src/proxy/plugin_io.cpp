@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
   ex.plugins = worker_.plugin_contexts().take();
-  ex.plugins->begin(request_, client_ip_, ex.path, ex.match.route, ex.service ? ex.service->config : nullptr, &chains);
+  ex.plugins->begin(request_, request_ip_, ex.path, ex.match.route, ex.service ? ex.service->config : nullptr, &chains);
   ex.plugins->set_body_reader(this);
   ex.plugins->set_match(&ex.match);
   const auto& options = worker_.options();
@@ -121,11 +121,18 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
   PumpSpec spec;
   spec.framing = request_.framing;
   spec.content_length = request_.content_length;
-  spec.max_body = options.max_body_size != 0 ? options.max_body_size : kMaxPluginBody;
+  spec.max_body = request_body_limit(&ctx);
+  if (spec.max_body == 0) spec.max_body = kMaxPluginBody;
   PumpResult got = co_await collect_body(client, spec, ctx.request_body());
   switch (got.failure) {
     case PumpFailure::none: break;
-    case PumpFailure::too_large: ctx.set_body_error(413, "request body too large"); co_return false;
+    case PumpFailure::too_large:
+      if (plugin_limits_body(&ctx)) {
+        ctx.set_body_error(ctx.request_body_limit_status(), ctx.request_body_limit_message());
+      } else {
+        ctx.set_body_error(413, "request body too large");
+      }
+      co_return false;
     case PumpFailure::source_malformed: ctx.set_body_error(400, "malformed chunked request body"); co_return false;
     case PumpFailure::source_timeout: ctx.set_body_error(408, "timed out reading the request body"); co_return false;
     default: ctx.set_body_error(400, "the request body could not be read"); co_return false;
@@ -167,6 +174,18 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,
                                                        request_.method == "HEAD"),
                                    close);
+}
+
+std::uint64_t DownstreamConnection::request_body_limit(const plugin::RequestContext* ctx) const {
+  std::uint64_t gateway = worker_.options().max_body_size;
+  std::uint64_t plugin = ctx != nullptr ? ctx->request_body_limit() : 0;
+  if (plugin == 0) return gateway;
+  return gateway == 0 ? plugin : std::min(gateway, plugin);
+}
+
+bool DownstreamConnection::plugin_limits_body(const plugin::RequestContext* ctx) const {
+  std::uint64_t gateway = worker_.options().max_body_size;
+  return ctx != nullptr && ctx->request_body_limit() != 0 && (gateway == 0 || ctx->request_body_limit() <= gateway);
 }
 
 }  // namespace portico::proxy

@@ -210,7 +210,7 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   const Balancer& balancer = *ex.snapshot->balancers[ex.service->balancer_index];
   bool has_body = request_.framing != http::BodyFraming::none;
   if (balancer.algorithm() == Algorithm::consistent_hashing && upstream != nullptr) {
-    HashInputs in{client_ip_, ex.path, {}, &request_, &ex.match};
+    HashInputs in{request_ip_, ex.path, {}, &request_, &ex.match};
     HashKey key = balancing_key(*upstream->config, in);
     ex.hash = key.key.empty() ? 0 : hash_key(key.key);
     if (!key.minted_cookie.empty()) {
@@ -224,8 +224,12 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
     plugin::run_upstream_request(*ex.plugins);
     if (ex.plugins->query_replaced()) query = ex.plugins->upstream_query();
   }
-  router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
-                              route.path_handling_v1);
+  if (ex.plugins && !ex.plugins->upstream_path().empty()) {
+    upstream_target_.assign(ex.plugins->upstream_path());  // a plugin's (Kong's set_path: replaces the service path too)
+  } else {
+    router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
+                                route.path_handling_v1);
+  }
   if (!query.empty()) upstream_target_.append("?").append(query);
   ex.upstream_target = upstream_target_;
   ex.response = &response_head_;
@@ -241,10 +245,11 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
 void DownstreamConnection::build_request_head(const Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   ForwardingInfo info;
-  info.method = request_.method;
+  info.method = ex.plugins && !ex.plugins->upstream_method().empty() ? ex.plugins->upstream_method() : request_.method;
   info.upstream_target = ex.upstream_target;
   info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
   info.client_ip = client_ip_;
+  info.real_ip = request_ip_;
   info.scheme = "http";
   info.server_port = local_port_text_;
   if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
@@ -256,8 +261,9 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   }
   info.framing = request_.framing;
   info.content_length = request_.content_length;
-  if (ex.plugins && ex.plugins->request_body_read() && request_.framing != http::BodyFraming::none) {
-    info.framing = http::BodyFraming::content_length;  // read (and maybe rewritten) by a plugin
+  if (ex.plugins && ex.plugins->request_body_read() &&
+      (request_.framing != http::BodyFraming::none || !ex.plugins->request_body().empty())) {
+    info.framing = http::BodyFraming::content_length;  // read (and maybe rewritten, or made) by a plugin
     info.content_length = ex.plugins->request_body().size();
   }
   if (ex.plugins && !ex.plugins->upstream_headers().empty()) info.edits = &ex.plugins->upstream_headers();
@@ -366,7 +372,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
     spec.content_length = request_.content_length;
     spec.chunk_output = request_.framing == http::BodyFraming::chunked;
     spec.prefix = head_.view();
-    spec.max_body = options.max_body_size;
+    spec.max_body = request_body_limit(ex.plugins.get());
     if (has_body) ex.body_consumed = true;
     std::size_t written = 0;
     if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
@@ -377,7 +383,13 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   switch (sent.failure) {
     case PumpFailure::none: break;
     case PumpFailure::too_large:
-      ex.answer = co_await send_error(&ex, 413, "request body too large", true);
+      // (the upstream connection, with part of a body sent, is dropped with the attempt)
+      if (plugin_limits_body(ex.plugins.get())) {
+        ex.answer = co_await send_error(&ex, ex.plugins->request_body_limit_status(),
+                                        ex.plugins->request_body_limit_message(), true);
+      } else {
+        ex.answer = co_await send_error(&ex, 413, "request body too large", true);
+      }
       co_return Attempt::answered;
     case PumpFailure::source_malformed:
       worker_.stats().bad_requests.add();

@@ -29,7 +29,7 @@ build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/bo
 build cache_headers_fuzz "$ROOT/tests/fuzz/cache_headers_fuzz.cpp" "$ROOT/src/http/caching.cpp" \
   "$ROOT/plugins/proxy-cache/cache_key.cpp" "$ROOT/src/http/params.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
 build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/plugins/aggregate/template.cpp" \
-  "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp"
+  "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp" "$ROOT/src/http/params.cpp"
 
 build trace_context_fuzz "$ROOT/tests/fuzz/trace_context_fuzz.cpp" "$ROOT/src/obs/trace_context.cpp" \
   "$ROOT/src/http/h1_parser.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto

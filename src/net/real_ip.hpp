@@ -1,0 +1,20 @@
+// The client address behind trusted proxies: nginx's realip rules, which Kong's trusted_ips,
+// real_ip_header and real_ip_recursive configure.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/cidr.hpp"
+
+namespace portico::net {
+
+// From the value(s) of the real-IP header a trusted peer sent ("203.0.113.7, 10.0.0.2"; several
+// lines joined with ","): the rightmost address, or, with `recursive`, the rightmost one not in
+// `trusted` (all trusted: the leftmost). "IP:port" and "[v6]:port" count as the IP. Nothing
+// (nullopt) when the chosen entry is no address: the peer's address stands.
+std::optional<std::string> forwarded_address(std::string_view values, const std::vector<Cidr>& trusted, bool recursive);
+
+}  // namespace portico::net
