@@ -21,9 +21,18 @@ struct BotConfig : ParsedConfig {
   std::vector<std::string> allow, deny;
 };
 
+// Kong matches with byte-based PCRE (ngx.re "jo", no UTF-8 mode): a User-Agent with bytes that
+// are not UTF-8 must still match `.` and classes, so the patterns run in RE2's Latin-1 mode.
+RE2::Options byte_options() {
+  RE2::Options options;
+  options.set_encoding(RE2::Options::EncodingLatin1);
+  options.set_log_errors(false);
+  return options;
+}
+
 std::string regex_problem(const std::string& pattern) {
   if (pattern.empty()) return "length must be at least 1";
-  auto compiled = config::compile_kong_regex(pattern);
+  auto compiled = config::compile_kong_regex(pattern, byte_options());
   return compiled ? std::string() : "not a valid regex: " + pattern;
 }
 
@@ -39,7 +48,7 @@ const ConfigSchema& config_schema() {
 class PatternSet {
  public:
   template <typename Patterns>
-  explicit PatternSet(const Patterns& patterns) : set_(RE2::Options(), RE2::UNANCHORED) {
+  explicit PatternSet(const Patterns& patterns) : set_(byte_options(), RE2::UNANCHORED) {
     for (const auto& p : patterns) {
       auto translated = config::translate_kong_regex(p);
       if (translated && set_.Add(*translated, nullptr) >= 0) ++size_;

@@ -38,9 +38,24 @@ bool is_plain(std::string_view s) {
                            std::string_view::npos;
 }
 
+// A regex origin as Portico runs it: matched whole (Kong anchors only the start and appends
+// "$", so an unparenthesised alternation "a\.test|b\.test" would accept "a.test.evil").
+// The user's own anchors are dropped first; an escaped "\$" is text, not an anchor.
+std::string whole_origin_regex(std::string pattern) {
+  if (!pattern.empty() && pattern.front() == '^') pattern.erase(0, 1);
+  if (!pattern.empty() && pattern.back() == '$') {
+    std::size_t backslashes = 0;
+    for (std::size_t i = pattern.size() - 1; i > 0 && pattern[i - 1] == '\\'; --i) ++backslashes;
+    if (backslashes % 2 == 0) pattern.pop_back();
+  }
+  return "^(?:" + pattern + ")$";
+}
+
 std::string origin_problem(const std::string& origin) {
   if (origin == "*" || is_plain(origin)) return {};
-  return config::compile_kong_regex(origin) ? std::string() : "'" + origin + "' is not a valid regex";
+  // Checked as it will run: a pattern that only compiles unwrapped ("\Q..." swallowing the
+  // wrapper) is refused here, not when the configuration is applied.
+  return config::compile_kong_regex(whole_origin_regex(origin)) ? std::string() : "'" + origin + "' is not a valid regex";
 }
 
 std::string header_value_problem(const std::string& v) {
@@ -114,12 +129,7 @@ class Cors final : public Instance {
       if (entry == "*") {
         e.star = true;
       } else if (!is_plain(entry)) {
-        // Kong anchors the regex at the start and appends "$"; Portico matches it whole, so an
-        // unparenthesised alternation ("a\.test|b\.test") cannot match a longer origin.
-        std::string pattern = entry;
-        if (!pattern.empty() && pattern.front() == '^') pattern.erase(0, 1);
-        if (!pattern.empty() && pattern.back() == '$') pattern.pop_back();
-        e.regex = *config::compile_kong_regex("^(?:" + pattern + ")$");
+        e.regex = *config::compile_kong_regex(whole_origin_regex(entry));  // (checked at load)
         e.by_host = entry.find(':') == std::string::npos;
       } else {
         e.literal = normalize_origin(entry).domain;

@@ -31,9 +31,9 @@ const ConfigSchema& config_schema() {
       schema::Record<C>()
           .field("allow", &C::allow, {.check = cidr_problem})
           .field("deny", &C::deny, {.check = cidr_problem})
-          // Kong takes any number and fails the request when kong.response.error() refuses it;
-          // Portico refuses such a status at load instead.
-          .field("status", &C::status, {.min = 100, .max = 599, .nullable = true})
+          // Kong takes any number and fails the request (500) when kong.response.error() refuses
+          // it (outside 400-599); Portico refuses such a status at load instead.
+          .field("status", &C::status, {.min = 400, .max = 599, .nullable = true})
           .field("message", &C::message, {.nullable = true})
           .check([](const C& c, schema::Errors& errors) {
             if (c.allow.empty() && c.deny.empty()) {

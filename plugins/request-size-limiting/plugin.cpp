@@ -56,7 +56,15 @@ class RequestSizeLimiting final : public Instance {
     }
     if (limit_ < 0) return refuse(ctx, status);  // (Kong: a negative size refuses even an empty body)
     if (request.framing == http::BodyFraming::none) return Access::next;
-    if (limit_ == 0) return Access::suspend;  // only an empty chunked body passes: read it to know
+    if (ctx.request_body_read()) {
+      // A plugin before this one (key-auth's key_in_body) already read the body whole.
+      return static_cast<std::int64_t>(ctx.request_body().size()) > limit_ ? refuse(ctx, status) : Access::next;
+    }
+    if (limit_ == 0) {
+      // Only an empty chunked body passes: read it, refused at its first byte.
+      ctx.limit_request_body(1, status, kExceeded);
+      return Access::suspend;
+    }
     ctx.limit_request_body(static_cast<std::uint64_t>(limit_), status, kExceeded);
     return Access::next;
   }

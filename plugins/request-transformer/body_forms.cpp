@@ -120,7 +120,8 @@ std::optional<Multipart> parse_multipart(std::string_view body, const std::strin
   m.boundary = boundary;
   const std::string delimiter = "--" + boundary;
   std::size_t at = body.find(delimiter);
-  if (at == std::string_view::npos || (at != 0 && body.substr(at - 2, 2) != "\r\n")) return std::nullopt;
+  // The first delimiter opens the body or follows a line break (after a preamble).
+  if (at == std::string_view::npos || at == 1 || (at >= 2 && body.substr(at - 2, 2) != "\r\n")) return std::nullopt;
   at += delimiter.size();
   for (;;) {
     if (body.substr(at, 2) == "--") return m;  // the close delimiter

@@ -97,6 +97,7 @@ const ConfigSchema& config_schema() {
             bool upper = std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
             if (!upper) return "invalid value: " + m;
             if (!is_settable_method(m)) return "invalid method: " + m;
+            if (m == "HEAD") return "HEAD cannot be set: the answer's framing depends on the method the client sent";
             return {};
           }})
           .record("remove", op(&C::remove), remove)
@@ -137,7 +138,10 @@ constexpr std::string_view kPathKeeps = "!#$&'()*+,/:;=?@[]-_.~%";
 // values the service gets (none: removed). Kong's working table, for the touched names.
 class HeaderTable {
  public:
-  explicit HeaderTable(const http::RequestHead& request) : request_(request) {}
+  // Seeded from the request as the service would get it so far: the client's fields with the
+  // edits of plugins that ran before (an auth plugin's hidden credential stays hidden, its
+  // X-Consumer-* stay its own).
+  HeaderTable(const http::RequestHead& request, const HeaderEdits& edits) : request_(request), edits_(edits) {}
   bool present(std::string_view name) { return !slot(name).values.empty(); }
   std::vector<std::string>& values(std::string_view name) { return slot(name).values; }
   void set(std::string_view name, std::vector<std::string> values) {
@@ -171,8 +175,13 @@ class HeaderTable {
     }
     Slot s;
     s.shown = std::string(name);
-    for (const auto& h : request_.headers) {
-      if (http::iequals(h.name, name)) {
+    if (edits_.drops(name)) {
+      edits_.for_each_set([&](std::string_view n, std::string_view v) {
+        if (http::iequals(n, name)) s.values.emplace_back(v);
+      });
+    } else {
+      for (const auto& h : request_.headers) {
+        if (!http::iequals(h.name, name)) continue;
         if (s.values.empty()) s.shown = std::string(h.name);
         s.values.emplace_back(h.value);
       }
@@ -181,6 +190,7 @@ class HeaderTable {
     return slots_.back();
   }
   const http::RequestHead& request_;
+  const HeaderEdits& edits_;
   std::vector<Slot> slots_;
 };
 
@@ -212,7 +222,8 @@ class RequestTransformer final : public Instance {
 
   Access access(RequestContext& ctx) const override {
     if (uri_ && !transform_uri(ctx)) return Access::replied;
-    if (!method_.empty()) ctx.set_upstream_method(method_);
+    // HEAD is kept, and never made: the service's answer is framed by it, the client's too.
+    if (!method_.empty() && ctx.request().method != "HEAD") ctx.set_upstream_method(method_);
     if (!transform_headers(ctx)) return Access::replied;
     if (needs_body(ctx)) return Access::suspend;
     transform_query(ctx, {});
@@ -227,6 +238,7 @@ class RequestTransformer final : public Instance {
     std::vector<Arg> from_body;
     if (method_moves_form(ctx)) from_body = forms::parse_args(ctx.request_body());
     transform_body(ctx);
+    if (ctx.reply_status() != 0) co_return Access::replied;  // a body it would not build
     transform_query(ctx, std::move(from_body));
     co_return Access::next;
   }
@@ -247,9 +259,11 @@ class RequestTransformer final : public Instance {
     return ctx.request().find("Content-Type");
   }
 
+  // (Kong's transform_method runs before the header operations: the client's Content-Type.)
   bool method_moves_form(const RequestContext& ctx) const {
-    return (method_ == "GET" || method_ == "HEAD" || method_ == "TRACE") &&
-           body_kind(content_type(ctx)) == BodyKind::form && ctx.request().framing != http::BodyFraming::none;
+    return (method_ == "GET" || method_ == "TRACE") && ctx.request().method != "HEAD" &&
+           body_kind(ctx.request().find("Content-Type")) == BodyKind::form &&
+           ctx.request().framing != http::BodyFraming::none;
   }
 
   bool needs_body(const RequestContext& ctx) const {
@@ -273,7 +287,7 @@ class RequestTransformer final : public Instance {
   bool transform_headers(RequestContext& ctx) const {
     const Ops& h = ops(Part::headers);
     if (h.empty()) return true;
-    HeaderTable table(ctx.request());
+    HeaderTable table(ctx.request(), ctx.upstream_headers());
     std::string rendered;
     auto render = [&](const Entry& e) -> bool {
       rendered.clear();
@@ -360,12 +374,25 @@ class RequestTransformer final : public Instance {
       return std::find_if(parts.begin(), parts.end(), [&](const forms::Part& p) { return p.name == name; });
     };
     bool changed = false;
+    // A part built from the request must stay one part: a value holding the boundary, or a
+    // name with a quote or line break, would add fields of the client's choosing (400).
+    const std::string delimiter = "\r\n--" + *boundary;
+    auto part = [&](std::string_view name, std::string_view value, forms::Part& out) {
+      if (name.find_first_of("\"\r\n") != std::string_view::npos || value.find(delimiter) != std::string_view::npos) {
+        ctx.reply(400, "a value built from the request would break the multipart body");
+        return false;
+      }
+      out = forms::simple_part(name, value);
+      return true;
+    };
+    forms::Part made;
     // Kong's order for multipart: rename, remove, replace, add (Kong has no multipart append).
     for (const auto& e : b.rename) {
       std::string to = e.value.render(ctx);
       auto it = find(e.name);
       if (it == parts.end() || to == e.name) continue;
-      forms::Part renamed = forms::simple_part(to, it->body);
+      if (!part(to, it->body, made)) return;
+      forms::Part renamed = std::move(made);
       std::erase_if(parts, [&](const forms::Part& p) { return p.name == e.name || p.name == to; });
       parts.push_back(std::move(renamed));
       changed = true;
@@ -373,13 +400,15 @@ class RequestTransformer final : public Instance {
     for (const auto& name : b.remove) changed |= std::erase_if(parts, [&](const forms::Part& p) { return p.name == name; }) > 0;
     for (const auto& e : b.replace) {
       if (find(e.name) == parts.end()) continue;
+      if (!part(e.name, e.value.render(ctx), made)) return;
       std::erase_if(parts, [&](const forms::Part& p) { return p.name == e.name; });
-      parts.push_back(forms::simple_part(e.name, e.value.render(ctx)));
+      parts.push_back(std::move(made));
       changed = true;
     }
     for (const auto& e : b.add) {
       if (find(e.name) != parts.end()) continue;
-      parts.push_back(forms::simple_part(e.name, e.value.render(ctx)));
+      if (!part(e.name, e.value.render(ctx), made)) return;
+      parts.push_back(std::move(made));
       changed = true;
     }
     if (changed) body = forms::write_multipart(*parsed);
@@ -404,7 +433,8 @@ class RequestTransformer final : public Instance {
   void transform_query(RequestContext& ctx, std::vector<Arg> from_body) const {
     const Ops& q = ops(Part::query);
     if (q.empty() && from_body.empty()) return;
-    std::vector<Arg> args = forms::parse_args(ctx.request().query);
+    // The query as plugins before this one left it (key-auth's hidden apikey stays hidden).
+    std::vector<Arg> args = forms::parse_args(ctx.query_replaced() ? ctx.upstream_query() : ctx.request().query);
     for (auto& a : from_body) args.push_back(std::move(a));
     edit_args(ctx, q, args);
     ctx.set_upstream_query(forms::encode_args(args));

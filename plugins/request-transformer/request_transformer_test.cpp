@@ -72,6 +72,7 @@ TEST(RequestTransformerMultipart, ParsesAndWritesBack) {
   EXPECT_EQ(m->parts[1].body, "line\r\n");
   EXPECT_EQ(write_multipart(*m), body);
   EXPECT_FALSE(parse_multipart("--XyZ\r\nno end", "XyZ"));
+  EXPECT_FALSE(parse_multipart("X--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--", "b"));
   EXPECT_FALSE(multipart_boundary("multipart/form-data"));
 }
 

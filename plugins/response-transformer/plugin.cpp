@@ -9,7 +9,6 @@
 //                      its new length; a body that is not JSON goes on untouched (as Kong).
 //   response_headers:  the header operations, against the fields the response had when the
 //                      phase began (Kong's snapshot); a rewritten body's ETag made weak.
-#include <limits>
 #include <memory>
 #include <spdlog/spdlog.h>
 
@@ -29,7 +28,7 @@ struct Operations {
 
 struct TransformerConfig : ParsedConfig {
   Operations remove, rename, replace, add, append;
-  int max_body_size = -1;        // Portico's: bytes of body read whole; null: no limit (Kong's)
+  int max_body_size = -1;        // Portico's: bytes of body read whole; null: the gateway's limit
   std::string large_body = "fail";  // Portico's: a larger body is refused (502) or passed untouched
 };
 
@@ -124,8 +123,10 @@ class ResponseTransformer final : public Instance {
     edits_json_ = !config.remove.json.empty() || !config.rename.json.empty() || !config.replace.json.empty() ||
                   !config.add.json.empty() || !config.append.json.empty();
     need_.wanted = true;
-    need_.max_bytes = config.max_body_size > 0 ? static_cast<std::uint64_t>(config.max_body_size)
-                                               : std::numeric_limits<std::uint64_t>::max();
+    // Unset: the gateway's limit on bodies plugins read (--max-body-size, else 8 MiB); a gzip
+    // body inflates up to the same size.
+    need_.max_bytes = config.max_body_size > 0 ? static_cast<std::uint64_t>(config.max_body_size) : 0;
+    inflate_limit_ = config.max_body_size > 0 ? static_cast<std::size_t>(config.max_body_size) : kDefaultLimit;
     need_.pass_when_larger = config.large_body == "pass";
   }
 
@@ -149,15 +150,19 @@ class ResponseTransformer final : public Instance {
     const bool gzipped = is_gzip(response.find("Content-Encoding"));
     std::string decoded;
     if (gzipped) {
-      auto result = http::gunzip(body, decoded, need_.max_bytes);
-      if (result == http::GunzipResult::too_large && !need_.pass_when_larger) {
-        ctx.reply(502, "upstream response too large for the response_body plugins");
+      auto result = http::gunzip(body, decoded, inflate_limit_);
+      if (result == http::GunzipResult::too_large) {
+        too_large(ctx);
         return;
       }
       if (result != http::GunzipResult::ok) return;  // passed on as it came
     }
     json_edit::Document doc;
     if (!doc.parse(gzipped ? std::string_view(decoded) : std::string_view(body))) {
+      if (doc.too_many_values()) {
+        too_large(ctx);  // more values than an editable document holds: as a body over the limit
+        return;
+      }
       spdlog::debug("response-transformer ({}): the body is not JSON ({}): passed on untouched", scope_, doc.error());
       return;
     }
@@ -200,6 +205,13 @@ class ResponseTransformer final : public Instance {
   }
 
  private:
+  static constexpr std::size_t kDefaultLimit = 8 * 1024 * 1024;
+
+  // A body too large to edit: refused (502), or passed on as it came (large_body: pass).
+  void too_large(RequestContext& ctx) const {
+    if (!need_.pass_when_larger) ctx.reply(502, "upstream response too large for the response_body plugins");
+  }
+
   // The Content-Type the client will see, after this plugin's header operations (Kong tests
   // the live field); the body phase runs before them here.
   std::string_view content_type_after_headers(const RequestContext& ctx) const {
@@ -261,6 +273,7 @@ class ResponseTransformer final : public Instance {
   std::vector<JsonOp> remove_json_, rename_json_, replace_json_, add_json_, append_json_;
   bool edits_json_ = false;
   BodyNeed need_;
+  std::size_t inflate_limit_ = kDefaultLimit;
 };
 
 }  // namespace

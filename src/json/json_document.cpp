@@ -1,5 +1,6 @@
 #include "json/json_document.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "http/status.hpp"
@@ -132,13 +133,14 @@ void Document::link_last(NodeId parent, NodeId child) {
   p.last = child;
 }
 
-bool Document::parse(std::string_view text) {
+bool Document::parse(std::string_view text, std::size_t max_values) {
   text_ = text;
   nodes_.clear();
   texts_.clear();
   error_.clear();
+  too_many_ = false;
   if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return fail(0, "text too large");
-  nodes_.reserve(text.size() / 8 + 4);
+  nodes_.reserve(std::min(text.size() / 8 + 4, max_values));
   const std::size_t n = text.size();
   std::size_t i = 0;
   NodeId container = kNone;  // the object or array being filled
@@ -237,6 +239,10 @@ bool Document::parse(std::string_view text) {
       default:
         if (c != '-' && !is_digit(c)) return fail(i, "unexpected character");
         kind = Kind::number;
+    }
+    if (nodes_.size() >= max_values) {
+      too_many_ = true;
+      return fail(i, "more than " + std::to_string(max_values) + " values");
     }
     NodeId node = new_node(kind, container);
     Node* nd = &nodes_[node];
@@ -351,19 +357,6 @@ std::string Document::text_of(NodeId n) const {
 
 void Document::mark_dirty(NodeId n) {
   for (NodeId m = n; m != kNone && !nodes_[m].dirty; m = nodes_[m].parent) nodes_[m].dirty = true;
-}
-
-void Document::unlink(NodeId parent, NodeId child) {
-  Node& p = nodes_[parent];
-  NodeId prev = kNone;
-  for (NodeId c = p.first; c != kNone; prev = c, c = nodes_[c].next) {
-    if (c != child) continue;
-    if (prev == kNone) p.first = nodes_[c].next;
-    else nodes_[prev].next = nodes_[c].next;
-    if (p.last == c) p.last = prev;
-    mark_dirty(parent);
-    return;
-  }
 }
 
 void Document::set_value(NodeId n, Kind kind, std::string json_text) {

@@ -26,10 +26,15 @@ class Document {
   using NodeId = std::int32_t;
   static constexpr NodeId kNone = -1;
 
-  // Parses `text` (which must outlive the document). False when it is not one JSON value;
-  // error() then says what and where.
-  bool parse(std::string_view text);
+  // A document holds about 44 bytes per value: a text of more values than this is refused
+  // (too_many_values()), so a hostile body of tiny values ([0,0,0,...]) costs bounded memory.
+  static constexpr std::size_t kDefaultMaxValues = 1u << 20;
+
+  // Parses `text` (which must outlive the document). False when it is not one JSON value, or
+  // has more than `max_values` values; error() then says what and where.
+  bool parse(std::string_view text, std::size_t max_values = kDefaultMaxValues);
   const std::string& error() const { return error_; }
+  bool too_many_values() const { return too_many_; }
 
   NodeId root() const { return nodes_.empty() ? kNone : 0; }
   Kind kind(NodeId n) const { return nodes_[n].kind; }
@@ -53,7 +58,24 @@ class Document {
   std::string text_of(NodeId n) const;
 
   // --- edits (each marks the path to the root as changed) ---
-  void unlink(NodeId parent, NodeId child);
+  // Unlinks every child of `parent` for which pred(child) holds, in one pass; returns how many.
+  template <typename Pred>
+  std::size_t unlink_if(NodeId parent, Pred pred) {
+    std::size_t removed = 0;
+    NodeId prev = kNone;
+    for (NodeId c = nodes_[parent].first; c != kNone; c = nodes_[c].next) {
+      if (!pred(c)) {
+        prev = c;
+        continue;
+      }
+      if (prev == kNone) nodes_[parent].first = nodes_[c].next;
+      else nodes_[prev].next = nodes_[c].next;
+      if (nodes_[parent].last == c) nodes_[parent].last = prev;
+      ++removed;
+    }
+    if (removed > 0) mark_dirty(parent);
+    return removed;
+  }
   void set_value(NodeId n, Kind kind, std::string json_text);  // `json_text`: an encoded JSON value
   void set_key(NodeId member, std::string_view name);           // the key, unescaped
   // Appends a member `name` (unescaped) / an element with the encoded value; returns it (an
@@ -87,6 +109,7 @@ class Document {
   std::vector<Node> nodes_;
   std::vector<std::string> texts_;
   std::string error_;
+  bool too_many_ = false;
 };
 
 // `s` as a JSON string (quotes included), escaped as RFC 8259 requires.

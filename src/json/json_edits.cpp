@@ -168,10 +168,13 @@ bool typed_value(std::string_view text, std::string_view type, Value& out) {
 bool remove(Document& doc, const Path& path) {
   bool changed = false;
   for_each_place(doc, path, [&](NodeId parent, const Path::Step& step) {
-    for (NodeId target : targets_in(doc, parent, step)) {
-      doc.unlink(parent, target);
-      changed = true;
-    }
+    std::vector<NodeId> targets = targets_in(doc, parent, step);
+    if (targets.empty()) return;
+    // One pass over the parent, however many duplicates: a body of a million repeated keys
+    // costs linear time, not quadratic.
+    std::size_t next = 0;  // targets are in child order
+    doc.unlink_if(parent, [&](NodeId c) { return next < targets.size() && targets[next] == c && ++next; });
+    changed = true;
   });
   return changed;
 }
@@ -186,11 +189,7 @@ bool rename(Document& doc, const Path& path, std::string_view new_key, bool only
       if (!only_truthy || doc.truthy(m)) moving.push_back(m);
     }
     if (moving.empty()) return;
-    std::vector<NodeId> replaced;
-    for (NodeId c = doc.first_child(parent); c != Document::kNone; c = doc.next_sibling(c)) {
-      if (doc.key_is(c, new_key)) replaced.push_back(c);
-    }
-    for (NodeId r : replaced) doc.unlink(parent, r);
+    doc.unlink_if(parent, [&](NodeId c) { return doc.key_is(c, new_key); });
     for (NodeId m : moving) doc.set_key(m, new_key);
     changed = true;
   });

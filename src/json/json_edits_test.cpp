@@ -179,5 +179,26 @@ TEST(JsonEdits, ScalarsAndArraysIgnoreKeyOperations) {
   EXPECT_EQ(edited("[1]", [](Document& d) { remove(d, parse_path("k")); }), "[1]");
 }
 
+TEST(JsonEdits, AMillionDuplicatesAreRemovedInLinearTime) {
+  std::string text = "{";
+  for (int k = 0; k < 200000; ++k) text += "\"a\":0,\"password\":0,";
+  text += "\"z\":1}";
+  Document doc;
+  ASSERT_TRUE(doc.parse(text));
+  EXPECT_TRUE(remove(doc, parse_path("password")));
+  std::string out;
+  doc.write(out);
+  EXPECT_EQ(out.find("password"), std::string::npos);
+  EXPECT_EQ(out.size(), text.size() - 200000 * std::string("\"password\":0,").size());
+}
+
+TEST(JsonDocument, RefusesMoreValuesThanItsBound) {
+  Document doc;
+  EXPECT_FALSE(doc.parse("[0,0,0,0]", 4));
+  EXPECT_TRUE(doc.too_many_values());
+  EXPECT_TRUE(doc.parse("[0,0,0]", 4));
+  EXPECT_FALSE(doc.too_many_values());
+}
+
 }  // namespace
 }  // namespace portico::json_edit

@@ -29,20 +29,23 @@ std::optional<boost::asio::ip::address> parse_entry(std::string_view entry) {
 }  // namespace
 
 std::optional<std::string> forwarded_address(std::string_view values, const std::vector<Cidr>& trusted, bool recursive) {
+  // Entries are separated by commas and spaces (nginx's realip reads both).
   std::vector<std::string_view> entries;
   while (!values.empty()) {
-    std::size_t comma = values.find(',');
-    std::string_view entry = trim(values.substr(0, comma));
-    values = comma == std::string_view::npos ? std::string_view{} : values.substr(comma + 1);
+    std::size_t sep = values.find_first_of(", ");
+    std::string_view entry = trim(values.substr(0, sep));
+    values = sep == std::string_view::npos ? std::string_view{} : values.substr(sep + 1);
     if (!entry.empty()) entries.push_back(entry);
   }
-  if (entries.empty()) return std::nullopt;
   std::optional<boost::asio::ip::address> chosen;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    chosen = parse_entry(*it);
-    if (!chosen) return std::nullopt;  // nginx: an entry that is no address ends the walk; the peer stands
+    auto address = parse_entry(*it);
+    // An entry that is no address ends the walk: the last address read stands (none: the peer).
+    if (!address) break;
+    chosen = address;
     if (!recursive || !any_contains(trusted, *chosen)) break;
   }
+  if (!chosen) return std::nullopt;
   return chosen->to_string();
 }
 

@@ -12,9 +12,10 @@
 namespace portico::net {
 
 // From the value(s) of the real-IP header a trusted peer sent ("203.0.113.7, 10.0.0.2"; several
-// lines joined with ","): the rightmost address, or, with `recursive`, the rightmost one not in
-// `trusted` (all trusted: the leftmost). "IP:port" and "[v6]:port" count as the IP. Nothing
-// (nullopt) when the chosen entry is no address: the peer's address stands.
+// lines joined with ","; commas and spaces separate): the rightmost address, or, with
+// `recursive`, the rightmost one not in `trusted` (all trusted: the leftmost). "IP:port" and
+// "[v6]:port" count as the IP. An entry that is no address stops the walk: the last address
+// read stands; nothing (nullopt) when there is none, and the peer's address stands.
 std::optional<std::string> forwarded_address(std::string_view values, const std::vector<Cidr>& trusted, bool recursive);
 
 }  // namespace portico::net

@@ -30,6 +30,9 @@ TEST(RealIp, PortsAreDroppedAndGarbageKeepsThePeer) {
   EXPECT_EQ(forwarded_address("[2001:db8::1]:443", {}, false), "2001:db8::1");
   EXPECT_EQ(forwarded_address("::1", {}, false), "::1");
   EXPECT_EQ(forwarded_address("not-an-ip", {}, false), std::nullopt);
+  // nginx: the walk stops at an entry that is no address; the last one read stands.
+  EXPECT_EQ(forwarded_address("junk, 10.0.0.5", trust({"10.0.0.0/8"}), true), "10.0.0.5");
+  EXPECT_EQ(forwarded_address("1.1.1.1 10.0.0.5", trust({"10.0.0.0/8"}), true), "1.1.1.1");
   EXPECT_EQ(forwarded_address("", {}, false), std::nullopt);
   EXPECT_EQ(forwarded_address("1.2.3.4\r\nX: y", {}, false), std::nullopt);
 }

@@ -111,6 +111,9 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // Synchronous parts of the request path, kept out of the coroutines so that their
   // locals do not enlarge the coroutine frames (see docs/architecture.md "Memory").
   void prepare_upstream_request(Exchange& ex);  // balancing key, upstream target, log copies
+  // The method the service gets: the client's, or a plugin's (request-transformer). Retry
+  // rules follow it. (HEAD is never changed, nor made: the answer's framing depends on it.)
+  std::string_view sent_method(const Exchange& ex) const;
   void build_request_head(const Exchange& ex);   // the upstream request head into head_
   void warn_upstream(const UpstreamConnection& conn, std::string_view what, std::string_view detail);
   // Whether the failed attempt may be repeated (on another target) under the service's rules.

@@ -55,7 +55,12 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
     }
   }
   if (!client_xff.empty()) {
-    out.raw("X-Forwarded-For: ").raw(client_xff).raw(", ").raw(info.client_ip).raw("\r\n");
+    // Every line the trusted peer sent, in order, as one list, then the peer.
+    out.raw("X-Forwarded-For: ");
+    for (const auto& h : req.headers) {
+      if (h.kind == FieldKind::x_forwarded_for) out.raw(h.value).raw(", ");
+    }
+    out.raw(info.client_ip).raw("\r\n");
   } else {
     out.field("X-Forwarded-For", info.client_ip);
   }

@@ -101,7 +101,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     } else {
       // A pooled connection the upstream had closed meanwhile: once, transparently, on a
       // fresh connection to the same address (not a retry, not the target's fault).
-      bool stale = ex.attempt_reused && !ex.body_consumed && is_idempotent(request_.method) &&
+      bool stale = ex.attempt_reused && !ex.body_consumed && is_idempotent(sent_method(ex)) &&
                    (outcome == Attempt::no_response || outcome == Attempt::write_failed);
       if (stale && !stale_retry_used) {
         stale_retry_used = true;
@@ -203,6 +203,10 @@ bool DownstreamConnection::plugins_answer_failure(Exchange& ex, int status) {
   return plugin::run_upstream_error(*ex.plugins, status);
 }
 
+std::string_view DownstreamConnection::sent_method(const Exchange& ex) const {
+  return ex.plugins && !ex.plugins->upstream_method().empty() ? ex.plugins->upstream_method() : request_.method;
+}
+
 void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   const config::ServiceConfig& svc = *ex.service->config;
@@ -245,7 +249,7 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
 void DownstreamConnection::build_request_head(const Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   ForwardingInfo info;
-  info.method = ex.plugins && !ex.plugins->upstream_method().empty() ? ex.plugins->upstream_method() : request_.method;
+  info.method = sent_method(ex);
   info.upstream_target = ex.upstream_target;
   info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
   info.client_ip = client_ip_;
@@ -279,7 +283,7 @@ void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::st
 }
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
-  bool replayable = !ex.body_consumed && is_idempotent(request_.method);
+  bool replayable = !ex.body_consumed && is_idempotent(sent_method(ex));
   return retry_allowed(worker_, *ex.service, ex.deadline, failure, retries_done, replayable);
 }
 
@@ -336,7 +340,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   conn.reset();
   if (!force_fresh) {
     // A request that cannot be replayed checks that a pooled connection is still open.
-    bool verify = has_body || !is_idempotent(request_.method);
+    bool verify = has_body || !is_idempotent(sent_method(ex));
     conn = worker_.upstream_pool().take(ex.endpoint->pool_key, verify);
     if (conn) worker_.stats().upstream_reused.add();
   }

@@ -32,24 +32,31 @@ def env(tmp_path_factory):
         route("cors-absent", "cors", {"origins": ["http://foo.test"], "allow_origin_absent": False}),
         route("cors-private", "cors", {"private_network": True}),
         route("bots", "bot-detection", {}),
-        route("bots-lists", "bot-detection", {"deny": ["HelloWorld"], "allow": ["facebookexternalhit/1.1"]}),
+        route("bots-lists", "bot-detection", {"deny": ["HelloWorld", "evil.*scanner"], "allow": ["facebookexternalhit/1.1"]}),
         route("size", "request-size-limiting", {"allowed_payload_size": 2, "size_unit": "kilobytes"}),
         route("size-cl", "request-size-limiting", {"require_content_length": True}),
+        route("size-zero", "request-size-limiting", {"allowed_payload_size": 0}),
+        {"name": "size-keyauth", "paths": ["/size-keyauth"], "strip_path": False, "plugins": [
+            {"name": "key-auth", "config": {"key_in_body": True}},
+            {"name": "request-size-limiting", "config": {"allowed_payload_size": 1, "size_unit": "kilobytes"}}]},
         route("ip-deny", "ip-restriction", {"deny": ["127.0.0.1"]}),
         route("ip-allow", "ip-restriction", {"allow": ["10.0.0.0/8"], "status": 401, "message": "Forbidden"}),
         route("ip-allow-v6", "ip-restriction", {"allow": ["::1/128"]}),
+        route("ip-deny-3", "ip-restriction", {"deny": ["127.0.0.3"]}),
     ]}]
     # A service whose upstream fails: CORS fields on the gateway's 502.
     services.append({"name": "dead", "url": "http://127.0.0.1:9", "routes": [route("cors-dead", "cors", {"origins": ["http://foo.test"]})]})
     cfg = folder / "kong.json"
-    cfg.write_text(json.dumps({"_format_version": "3.0", "services": services}))
+    cfg.write_text(json.dumps({"_format_version": "3.0", "services": services,
+                               "consumers": [{"username": "u", "keyauth_credentials": [{"key": "k1"}]}]}))
     for path in ["/cors-default", "/cors-list", "/cors-star-credentials", "/cors-continue", "/cors-absent",
-                 "/cors-private", "/bots", "/bots-lists", "/size", "/size-cl", "/ip-deny", "/ip-allow", "/ip-allow-v6"]:
+                 "/cors-private", "/bots", "/bots-lists", "/size", "/size-cl", "/size-zero", "/size-keyauth",
+                 "/ip-deny", "/ip-allow", "/ip-allow-v6", "/ip-deny-3"]:
         backend.answer(path, '{"ok":true}', headers=[("Content-Type", "application/json"), ("Vary", "Accept-Encoding"),
                                                      ("Access-Control-Allow-Origin", "http://upstream.test")])
     plain = Portico(cfg)
     # The same gateway behind a trusted proxy (everyone on loopback is trusted here).
-    trusting = Portico(cfg, extra_args=["--trusted-ips", "127.0.0.1,::1", "--real-ip-header", "X-Forwarded-For",
+    trusting = Portico(cfg, extra_args=["--trusted-ips", "127.0.0.1,127.0.0.3,::1", "--real-ip-header", "X-Forwarded-For",
                                         "--real-ip-recursive"])
     yield plain, trusting, backend
     trusting.close()
@@ -179,7 +186,15 @@ def test_kongs_built_in_bot_list(env, agent, status):
 def test_allow_wins_over_the_lists(env):
     plain, _, _ = env
     assert call(plain, "/bots-lists", "-A", "HelloWorld")[0] == 403
-    assert call(plain, "/bots-lists", "-A", "facebookexternalhit/1.1")[0] == 200
+    assert call(plain, "/bots-lists", "-A", "facebookexternalhit/1.1")[0] == 200  # over the built-in list
+    assert call(plain, "/bots-lists", "-A", "HelloWorld facebookexternalhit/1.1")[0] == 200  # over deny
+
+
+def test_patterns_match_bytes_that_are_not_utf8(env):
+    plain, _, _ = env
+    with socket.create_connection(("127.0.0.1", plain.port), timeout=5) as s:
+        s.sendall(b"GET /bots-lists HTTP/1.1\r\nHost: x\r\nUser-Agent: evil\xffscanner\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 403")  # Kong's PCRE matches bytes: so does Portico
 
 
 def test_two_user_agents_are_400(env):
@@ -243,11 +258,33 @@ def test_a_chunked_body_passing_the_limit_in_its_last_chunk_is_413(env):
 
 def test_the_service_connection_a_refused_body_went_to_is_not_reused(env):
     plain, _, backend = env
-    raw_chunked(plain, [b"x" * 3000])
+    # The first chunk goes to the service, the second passes the limit half-way through the body.
+    refused = raw_chunked(plain, [b"x" * 1024, b"x" * 2000])
+    assert refused.startswith(b"HTTP/1.1 413")
     # The next request gets a clean upstream exchange (no half-sent body in front of it).
     status, _, body = call(plain, "/size", "--data-binary", "small")
     assert status == 200 and json.loads(body) == {"ok": True}
     assert backend.last()["body"] == b"small"
+
+
+def test_size_zero_lets_only_an_empty_chunked_body_through(env):
+    plain, _, _ = env
+    with socket.create_connection(("127.0.0.1", plain.port), timeout=10) as s:
+        s.sendall(b"POST /size-zero HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    with socket.create_connection(("127.0.0.1", plain.port), timeout=10) as s:
+        s.sendall(b"POST /size-zero HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n")
+        answer = s.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413") and b"Request size limit exceeded" in answer
+
+
+def test_a_body_an_earlier_plugin_read_is_still_limited(env):
+    plain, _, backend = env
+    before = backend.count()
+    status, _, body = call(plain, "/size-keyauth", "-H", "apikey: k1", "-H", "Transfer-Encoding: chunked",
+                           "--data-binary", "x" * 5000)
+    assert status == 413 and json.loads(body)["message"] == "Request size limit exceeded"
+    assert backend.count() == before
 
 
 def test_require_content_length(env):
@@ -282,6 +319,12 @@ def test_through_a_trusted_proxy_the_forwarded_address_counts(env):
     # recursive: trusted proxies on the right are skipped; everything trusted: the leftmost.
     assert call(trusting, "/ip-allow", "-H", "X-Forwarded-For: 10.9.9.9, 127.0.0.1")[0] == 200
     assert call(trusting, "/ip-deny", "-H", "X-Forwarded-For: 127.0.0.4, 127.0.0.1")[0] == 200
+    # every entry trusted: the leftmost (127.0.0.3, denied); a trusted entry on the right skipped
+    assert call(trusting, "/ip-deny-3", "-H", "X-Forwarded-For: 127.0.0.3, 127.0.0.1")[0] == 403
+    assert call(trusting, "/ip-deny-3", "-H", "X-Forwarded-For: 127.0.0.4, 127.0.0.3")[0] == 200
+    # several lines from a trusted peer: one list, upstream and for the address alike
+    call(trusting, "/ip-allow", "-H", "X-Forwarded-For: 1.1.1.1", "-H", "X-Forwarded-For: 10.2.2.2")
+    assert backend.last()["header"]["x-forwarded-for"] == "1.1.1.1, 10.2.2.2, 127.0.0.1"
     assert call(trusting, "/ip-allow-v6", "-H", "X-Forwarded-For: ::1")[0] == 200
     assert call(trusting, "/ip-allow-v6", "-H", "X-Forwarded-For: ::2")[0] == 403
     # No header, or garbage: the peer's address.
@@ -296,6 +339,8 @@ def test_through_a_trusted_proxy_the_forwarded_address_counts(env):
     ("request-size-limiting", {"size_unit": "gigabytes"}, "size_unit", "expected one of: megabytes, kilobytes, bytes"),
     ("ip-restriction", {"allow": ["127.0.0.1/32", "hello"]}, "allow[1]", "invalid ip or cidr range: 'hello'"),
     ("ip-restriction", {"deny": ["0.0.0.0/33"]}, "deny[0]", "invalid ip or cidr range: '0.0.0.0/33'"),
+    ("ip-restriction", {"deny": ["1.1.1.1"], "status": 100}, "status", "value should be between 400 and 599"),
+    ("cors", {"origins": ["\\Qhttps://a.test"]}, "origins[0]", "is not a valid regex"),
 ])
 def test_kongs_config_rules(tmp_path, plugin, config, field, reason):
     assert_plugin_config_refused(tmp_path, plugin, config, field, reason)

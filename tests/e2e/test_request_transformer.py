@@ -72,10 +72,16 @@ plugins:
         route("uri-bad", {"replace": {"uri": "$(query_params.x)"}}),
         route("host", {"replace": {"headers": ["Host:internal.example"]}}),
         route("injection", {"add": {"headers": ["X-Injected:$(query_params.v)"]}}),
-    ]}]}
+        route("multipart-inject", {"remove": {"body": ["role"]}, "add": {"body": ["note:$(query_params.n)"]}}),
+        {"name": "hidden", "paths": ["/hidden"], "strip_path": False, "plugins": [
+            {"name": "key-auth", "config": {"hide_credentials": True}},
+            {"name": "request-transformer", "config": {"add": {"querystring": ["src:gw"]},
+                                                       "append": {"headers": ["X-Consumer-Username:extra"]}}}]},
+    ]}], "consumers": [{"username": "ada", "keyauth_credentials": [{"key": "k1"}]}]}
     (folder / "kong.json").write_text(json.dumps(cfg))
     for path in ["/base/headers", "/base/query", "/base/untouched", "/base/json", "/base/form", "/base/multipart",
                  "/base/method", "/base/method-post", "/base/host", "/base/injection", "/anything/123",
+                 "/base/multipart-inject", "/base/hidden",
                  "/v2/abc/q%20x", "/v2/abc/"]:
         backend.answer(path, "{}", headers=[("Content-Type", "application/json")])
     portico = Portico(folder / "kong.json")
@@ -234,6 +240,7 @@ def test_a_template_cannot_inject_a_header(env):
 
 @pytest.mark.parametrize("config,field,reason", [
     ({"http_method": "HELLO!"}, "http_method", "invalid value: HELLO!"),
+    ({"http_method": "HEAD"}, "http_method", "HEAD cannot be set"),
     ({"add": {"headers": ["just_a_key"]}}, "add.headers[0]", "invalid value: just_a_key"),
     ({"add": {"querystring": ["uri_param2:"]}}, "add.querystring[0]", "key 'uri_param2' has no value"),
     ({"add": {"body": ["k:$(uri_captures user2)"]}}, "add.body[0]", "is not in supported format"),
@@ -261,3 +268,28 @@ def test_huge_numbers_keep_every_digit(env):
     send(portico, "/json", "-H", "Content-Type: application/json", "--data-binary",
          '{"n":1e400,"m":-0.000000000000000000000000000001,"k":123456789012345678901234567890,"password":1}')
     assert backend.last()["body"].startswith(b'{"n":1e400,"m":-0.000000000000000000000000000001,"k":123456789012345678901234567890')
+
+
+def test_edits_of_plugins_that_ran_before_are_kept(env):
+    portico, _, backend = env
+    status, _ = send(portico, "/hidden?apikey=k1&x=1", "-H", "X-Consumer-Username: spoofed")
+    assert status == 200
+    r = backend.last()
+    assert r["target"] == "/base/hidden?x=1&src=gw"  # key-auth's hidden key stays hidden
+    assert header_values(r, "X-Consumer-Username") == ["ada", "extra"]  # key-auth's value, not the client's
+
+
+def test_a_template_cannot_add_a_multipart_part(env):
+    portico, _, backend = env
+    before = backend.count()
+    evil = "%0D%0A--XB%0D%0AContent-Disposition:%20form-data;%20name=%22role%22%0D%0A%0D%0Aadmin"
+    status, body = send(portico, "/multipart-inject?n=" + evil, "-H", "Content-Type: multipart/form-data; boundary=XB",
+                        "--data-binary", "--XB\r\nContent-Disposition: form-data; name=\"role\"\r\n\r\nuser\r\n--XB--\r\n")
+    assert status == 400 and "multipart" in json.loads(body)["message"]
+    assert backend.count() == before
+
+
+def test_head_is_never_changed(env):
+    portico, _, backend = env
+    status, _, _ = curl(portico.url("/method"), "-I")
+    assert status == 200 and backend.last()["method"] == "HEAD"
