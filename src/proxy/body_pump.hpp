@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "http/chunked.hpp"
+#include "http/compressor.hpp"
 #include "http/header_view.hpp"
 #include "proxy/io.hpp"
 
@@ -45,6 +46,9 @@ struct PumpSpec {
   std::uint64_t max_body = 0;   // 0: unlimited
   // Chunked input: the decoder to go on with (a body collect_body() read part of), else a fresh one.
   http::ChunkedDecoder* decoder = nullptr;
+  // Optional: the body is encoded on the way (the compression plugin); what the compressor gives
+  // back goes out instead, one chunk per read when chunk_output. The fast path does not apply.
+  http::Compressor* compressor = nullptr;
   // Optional: the (decoded) body bytes are also appended here, up to tee_max bytes; when the
   // body is complete and was not larger, tee_complete() runs before its last bytes are sent.
   std::string* tee = nullptr;

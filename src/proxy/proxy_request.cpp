@@ -146,6 +146,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
+  std::unique_ptr<http::Compressor> compressor;
+  if (ex.compressing) {
+    compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    spec.compressor = compressor.get();
+  }
   if (ex.plugins && ex.plugins->capture_limit() > 0) {
     spec.tee = &ex.plugins->capture_buffer();
     spec.tee_max = ex.plugins->capture_limit();
@@ -488,7 +493,13 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
     if (dropped(h.name)) continue;
     response_.field(h.name, h.value);
   }
-  switch (fixed_length ? http::BodyFraming::content_length : resp.framing) {
+  // A body the compression plugin encodes has a length no one knows yet: chunked (HTTP/1.0:
+  // close-delimited). Bodies a response_body plugin rewrote (fixed_length) are not encoded.
+  ex.compressing = ex.plugins && ex.plugins->compresses_response() && !bodyless && !fixed_length &&
+                   resp.framing != http::BodyFraming::none;
+  switch (fixed_length        ? http::BodyFraming::content_length
+          : ex.compressing    ? http::BodyFraming::chunked
+                              : resp.framing) {
     case http::BodyFraming::content_length:
       if (!bodyless || !fixed_length) response_.field("Content-Length", fixed_length ? *fixed_length : resp.content_length);
       break;
