@@ -116,7 +116,21 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     co_return co_await send_plugin_reply(ex);
   }
   bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size(), /*consume_head=*/false);
-  if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
+  if (ex.compressing) {
+    // The compression plugin after a response_body plugin: the rewritten body encoded whole,
+    // sent as one chunk (or close-delimited to an HTTP/1.0 client), as build_response_head said.
+    auto compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    std::string encoded;
+    compressor->feed(body, encoded);
+    compressor->finish(encoded);
+    body.clear();
+    if (chunk_out) {
+      append_chunk(body, encoded);
+      body += "0\r\n\r\n";
+    } else {
+      body = std::move(encoded);
+    }
+  } else if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
     ex.plugins->capture_buffer() = body;  // what the client gets, after the response_body plugins
     plugin::run_body_captured(*ex.plugins);
   }

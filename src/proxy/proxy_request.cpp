@@ -151,7 +151,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
     spec.compressor = compressor.get();
   }
-  if (ex.plugins && ex.plugins->capture_limit() > 0) {
+  // (A cache keeps what the client gets: an encoded answer's unencoded bytes are not kept.)
+  if (ex.plugins && ex.plugins->capture_limit() > 0 && !ex.compressing) {
     spec.tee = &ex.plugins->capture_buffer();
     spec.tee_max = ex.plugins->capture_limit();
     spec.tee_complete = [&ex] { plugin::run_body_captured(*ex.plugins); };
@@ -494,12 +495,13 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
     response_.field(h.name, h.value);
   }
   // A body the compression plugin encodes has a length no one knows yet: chunked (HTTP/1.0:
-  // close-delimited). Bodies a response_body plugin rewrote (fixed_length) are not encoded.
-  ex.compressing = ex.plugins && ex.plugins->compresses_response() && !bodyless && !fixed_length &&
-                   resp.framing != http::BodyFraming::none;
-  switch (fixed_length        ? http::BodyFraming::content_length
-          : ex.compressing    ? http::BodyFraming::chunked
-                              : resp.framing) {
+  // close-delimited). A body a response_body plugin rewrote (fixed_length) is encoded whole
+  // by relay_buffered, and sent the same way.
+  ex.compressing = ex.plugins && ex.plugins->compresses_response() && !bodyless &&
+                   (fixed_length ? *fixed_length > 0 : resp.framing != http::BodyFraming::none);
+  switch (ex.compressing    ? http::BodyFraming::chunked
+          : fixed_length    ? http::BodyFraming::content_length
+                            : resp.framing) {
     case http::BodyFraming::content_length:
       if (!bodyless || !fixed_length) response_.field("Content-Length", fixed_length ? *fixed_length : resp.content_length);
       break;

@@ -19,12 +19,15 @@ def env(tmp_path_factory):
     cfg = tmp_path_factory.mktemp("compression") / "kong.json"
     cfg.write_text(json.dumps({"_format_version": "3.0", "services": [{
         "name": "api", "url": "http://127.0.0.1:%d" % backend.port,
-        "routes": [{"name": "all", "paths": ["/"], "strip_path": False}],
+        "routes": [{"name": "all", "paths": ["/"], "strip_path": False},
+                   {"name": "strip", "paths": ["/strip"], "strip_path": False, "plugins": [
+                       {"name": "response-transformer", "config": {"remove": {"json": ["[*].name"]}}}]}],
         "plugins": [{"name": "compression", "config": {"min_size": 100}}]}]}))
     json_type = [("Content-Type", "application/json")]
     backend.answer("/json", BODY, headers=json_type + [("ETag", '"v1"')])
     backend.answer("/chunked", BODY, headers=json_type, framing="chunked", chunk_size=1000)
     backend.answer("/tiny", '{"a":1}', headers=json_type)
+    backend.answer("/strip", BODY, headers=json_type, framing="chunked", chunk_size=700)
     backend.answer("/encoded", gzip.compress(BODY.encode()), headers=json_type + [("Content-Encoding", "gzip")])
     backend.answer("/image", b"\x89PNG" + b"\0" * 5000, headers=[("Content-Type", "image/png")])
     backend.answer("/no-transform", BODY, headers=json_type + [("Cache-Control", "no-transform")])
@@ -63,6 +66,14 @@ def test_every_coding_decodes_to_the_original(env, path, accept, coding):
     assert len(raw) < len(BODY) / 3
     if coding == "gzip":
         assert gzip.decompress(raw).decode() == BODY
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+def test_a_body_rewritten_by_response_transformer_is_encoded_whole(env, coding):
+    portico, _ = env
+    headers, body = fetch(portico, "/strip", coding)
+    assert headers["content-encoding"] == [coding] and headers["transfer-encoding"] == ["chunked"]
+    assert json.loads(body) == [{"id": i, "tags": ["a", "b"]} for i in range(500)]
 
 
 def test_a_strong_etag_becomes_weak(env):
