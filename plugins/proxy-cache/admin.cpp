@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "http/header_lines.hpp"
 #include "http/params.hpp"
 #include "plugins/proxy-cache/instance.hpp"
 
@@ -32,17 +33,9 @@ AdminAnswer not_found() { return {404, json::object{{"message", "Not found"}}}; 
 // Kong's stored object: status, headers, body, body_len, timestamp, ttl, version.
 json::object entry_json(const CachedResponse& e) {
   json::object headers;
-  std::string_view lines = e.headers;
-  while (!lines.empty()) {
-    auto end = lines.find("\r\n");
-    std::string_view line = lines.substr(0, end);
-    lines = end == std::string_view::npos ? std::string_view{} : lines.substr(end + 2);
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    headers[line.substr(0, colon)] = value;
-  }
+  http::for_each_header_line(e.headers, [&](std::string_view name, std::string_view value, std::string_view) {
+    headers[name] = value;
+  });
   return json::object{{"key", e.key_hex},
                       {"path", e.path},
                       {"status", e.status},

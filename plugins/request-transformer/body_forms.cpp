@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "http/header_lines.hpp"
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 
@@ -94,24 +95,22 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
 namespace {
 // The `name` parameter of a part's Content-Disposition: form-data.
 std::string part_name(std::string_view headers) {
-  while (!headers.empty()) {
-    std::size_t end = headers.find("\r\n");
-    std::string_view line = headers.substr(0, end);
-    headers = end == std::string_view::npos ? std::string_view{} : headers.substr(end + 2);
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos || !http::iequals(line.substr(0, colon), "content-disposition")) continue;
-    std::string_view rest = line.substr(colon + 1);
+  std::string name;
+  http::for_each_header_line(headers, [&](std::string_view field, std::string_view rest, std::string_view) {
+    if (!name.empty() || !http::iequals(field, "content-disposition")) return;
     for (std::size_t at = rest.find("name="); at != std::string_view::npos; at = rest.find("name=", at + 1)) {
       if (at > 0 && rest[at - 1] != ' ' && rest[at - 1] != ';' && rest[at - 1] != '\t') continue;  // not filename=
       std::string_view v = rest.substr(at + 5);
       if (!v.empty() && v.front() == '"') {
         std::size_t close = v.find('"', 1);
-        return std::string(v.substr(1, close == std::string_view::npos ? v.size() - 1 : close - 1));
+        name = std::string(v.substr(1, close == std::string_view::npos ? v.size() - 1 : close - 1));
+      } else {
+        name = std::string(http::trim_ows(v.substr(0, v.find(';'))));
       }
-      return std::string(http::trim_ows(v.substr(0, v.find(';'))));
+      return;
     }
-  }
-  return {};
+  });
+  return name;
 }
 }  // namespace
 

@@ -14,6 +14,7 @@
 
 #include "http/accept_encoding.hpp"
 #include "http/gzip.hpp"
+#include "http/header_lines.hpp"
 #include "json/json_edits.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
@@ -230,14 +231,11 @@ class ResponseTransformer final : public Instance {
   }
 
   static bool has_line(std::string_view lines, std::string_view name) {
-    while (!lines.empty()) {
-      std::size_t end = lines.find("\r\n");
-      std::string_view line = lines.substr(0, end);
-      lines = end == std::string_view::npos ? std::string_view{} : lines.substr(end + 2);
-      std::size_t colon = line.find(':');
-      if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) return true;
-    }
-    return false;
+    bool found = false;
+    http::for_each_header_line(lines, [&](std::string_view field, std::string_view, std::string_view) {
+      found = found || http::iequals(field, name);
+    });
+    return found;
   }
 
   // Every value of a field when the phase began (Kong's snapshot): the upstream's, then those
@@ -247,16 +245,9 @@ class ResponseTransformer final : public Instance {
     for (const auto& h : ctx.upstream_response()->headers) {
       if (http::iequals(h.name, name)) values.emplace_back(h.value);
     }
-    std::string_view lines = ctx.response_headers();
-    while (!lines.empty()) {
-      std::size_t end = lines.find("\r\n");
-      std::string_view line = lines.substr(0, end);
-      lines = end == std::string_view::npos ? std::string_view{} : lines.substr(end + 2);
-      std::size_t colon = line.find(':');
-      if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) {
-        values.emplace_back(http::trim_ows(line.substr(colon + 1)));
-      }
-    }
+    http::for_each_header_line(ctx.response_headers(), [&](std::string_view field, std::string_view value, std::string_view) {
+      if (http::iequals(field, name)) values.emplace_back(value);
+    });
     return values;
   }
 

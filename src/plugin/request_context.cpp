@@ -4,6 +4,7 @@
 #include <cstring>
 #include <re2/re2.h>
 
+#include "http/header_lines.hpp"
 #include "http/header_view.hpp"
 #include "http/status.hpp"
 #include "plugin/chain.hpp"
@@ -265,17 +266,11 @@ void RequestContext::drop_response_header(std::string_view name) {
   touch_cold();
   if (!drops_response_header(name)) dropped_response_headers_.push_back(store(name));
   // Lines plugins added so far go too: the name is added again only by later calls.
-  std::string_view lines = response_headers_;
-  if (lines.empty()) return;
+  if (response_headers_.empty()) return;
   std::string kept;
-  while (!lines.empty()) {
-    std::size_t end = lines.find("\r\n");
-    std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
-    lines.remove_prefix(line.size());
-    std::size_t colon = line.find(':');
-    if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) continue;
-    kept.append(line);
-  }
+  http::for_each_header_line(response_headers_, [&](std::string_view field, std::string_view, std::string_view line) {
+    if (!http::iequals(field, name)) kept.append(line);
+  });
   if (kept.size() != response_headers_.size()) response_headers_ = store(kept);
 }
 
