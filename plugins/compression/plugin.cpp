@@ -79,7 +79,7 @@ class Compression final : public Instance {
     }
     if (best == nullptr) return;
     ctx.compress_response(*best, levels_[static_cast<int>(*best)]);
-    ctx.add_response_header("Content-Encoding", http::coding_name(*best));
+    ctx.set_response_header("Content-Encoding", http::coding_name(*best));  // (an "identity" one replaced)
     std::string_view etag = response->find("ETag");
     if (!etag.empty() && !etag.starts_with("W/")) ctx.set_response_header("ETag", ctx.concat({"W/", etag}));
   }

@@ -62,7 +62,7 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
   }
   if (written < parts[0].size() + parts[1].size()) return FastSend::partial;
   source.buffer.consume(parts[1].size());
-  result.body_bytes = parts[1].size();
+  result.body_bytes = result.body_bytes_out = parts[1].size();
   result.wrote_anything = true;
   return FastSend::done;
 }
@@ -79,7 +79,7 @@ awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, Fa
     co_return result;
   }
   source.buffer.consume(parts[1].size());  // (kept for spec.tee by send_buffered_now)
-  result.body_bytes = parts[1].size();
+  result.body_bytes = result.body_bytes_out = parts[1].size();
   co_return result;
 }
 
@@ -107,6 +107,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       result.body_bytes += d.size();
       if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
       tee(spec, result, d);
+      if (spec.compressor == nullptr) result.body_bytes_out += d.size();
       if (spec.compressor != nullptr) {
         spec.compressor->feed(d, encoded);  // sent once the round's data is all in
       } else if (spec.chunk_output) {
@@ -164,6 +165,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
     }
     if (spec.compressor != nullptr) {
       if (finished) spec.compressor->finish(encoded);
+      result.body_bytes_out += encoded.size();
       if (!encoded.empty()) {
         if (spec.chunk_output) {
           auto& line = chunk_lines[nlines++];

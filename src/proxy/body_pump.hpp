@@ -32,7 +32,8 @@ enum class PumpFailure {
 
 struct PumpResult {
   PumpFailure failure = PumpFailure::none;
-  std::uint64_t body_bytes = 0;
+  std::uint64_t body_bytes = 0;      // body bytes read from the source (decoded from chunks)
+  std::uint64_t body_bytes_out = 0;  // body bytes given to the sink: the encoded ones with a compressor
   bool wrote_anything = false;  // at least the prefix reached the sink
   bool tee_overflowed = false;  // the body was larger than spec.tee_max: *spec.tee is empty
   bool ok() const { return failure == PumpFailure::none; }

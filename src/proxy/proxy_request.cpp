@@ -164,8 +164,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     got = co_await send_body_rest(source, client, spec, fast, written);
   }
   ex.status = resp.status;
-  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
-  ex.body_bytes_sent = got.wrote_anything ? got.body_bytes : 0;
+  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes_out : 0;
+  ex.body_bytes_sent = got.wrote_anything ? got.body_bytes_out : 0;
   if (!got.ok()) {
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
