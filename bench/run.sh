@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
 # BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
@@ -23,6 +23,7 @@ CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
+NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -46,6 +47,8 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#0.01#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#1.0#g" bench/conf/kong-observability.yml > "$WORK/kong-observability-all.yml"
 # The same without the opentelemetry entry (the file's last plugin): what tracing adds.
@@ -73,6 +76,9 @@ start_proxy() {  # name -> sets PROXY_PID
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-transform) taskset -c 0 "$BIN" run -c "$WORK/kong-transform.yml" --proxy-listen 127.0.0.1:$PORTICO_TRANSFORM_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-compress) taskset -c 0 "$BIN" run -c "$WORK/kong-compression.yml" --proxy-listen 127.0.0.1:$PORTICO_COMPRESS_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    nginx-gzip) taskset -c 0 nginx -c "$WORK/nginx-gzip.conf" -p "$WORK" & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-obs) taskset -c 0 "$BIN" run -c "$WORK/kong-observability.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_PORT \
@@ -359,6 +365,39 @@ if [ "${SKIP_TRANSFORM:-0}" != 1 ]; then
     race_rounds "response-transformer json remove (2 KB) / none" $PORTICO_PORT $PORTICO_TRANSFORM_PORT
   BASE_PID=$plain_pid OTHER_PID=$transform_pid race_rounds "response-transformer headers only / none" $PORTICO_PORT $PORTICO_TRANSFORM_PORT
   kill "$plain_pid" "$transform_pid"; wait "$plain_pid" "$transform_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Compression (issue 14): /big (2 KB JSON) encoded per coding vs the same route unencoded, both
+# Portico instances on CPU 0 at once, the same Accept-Encoding sent to both; then gzip against
+# nginx's gzip filter at the same level. Bytes on the wire per answer (curl, body only) first.
+if [ "${SKIP_COMPRESSION:-0}" != 1 ]; then
+  say ""
+  say "## compression: 2 KB JSON encoded per coding vs unencoded (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-compress; compress_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_COMPRESS_PORT
+  plain_bytes=$(curl -s "http://127.0.0.1:$PORTICO_PORT/big" | wc -c)
+  for coding in gzip br zstd; do
+    coded_bytes=$(curl -s -H "Accept-Encoding: $coding" "http://127.0.0.1:$PORTICO_COMPRESS_PORT/big" | wc -c)
+    decoded_ok=$(curl -s --compressed -H "Accept-Encoding: $coding" "http://127.0.0.1:$PORTICO_COMPRESS_PORT/big" | cmp -s - <(curl -s "http://127.0.0.1:$PORTICO_PORT/big") && echo yes || echo NO)
+    say "$coding: body bytes $coded_bytes of $plain_bytes ($(/usr/bin/python3 -c "print('%.1f' % (100 - 100.0 * $coded_bytes / $plain_bytes))")% saved), decodes to the original: $decoded_ok"
+  done
+  for coding in gzip br zstd; do
+    WRK_HEADERS=("Accept-Encoding: $coding")
+    BASE_PATH=/big OTHER_PATH=/big BASE_PID=$plain_pid OTHER_PID=$compress_pid \
+      race_rounds "compression $coding (2 KB JSON) / none" $PORTICO_PORT $PORTICO_COMPRESS_PORT
+  done
+  kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
+  start_proxy nginx-gzip; nginx_gzip_pid=$PROXY_PID
+  wait_port $NGINX_GZIP_PORT
+  sleep 0.3; nginx_gzip_worker=$(pgrep -P "$(cat "$WORK/nginx-gzip.pid")" | head -1)
+  say "nginx gzip: body bytes $(curl -s -H "Accept-Encoding: gzip" "http://127.0.0.1:$NGINX_GZIP_PORT/big" | wc -c)"
+  WRK_HEADERS=("Accept-Encoding: gzip")
+  BASE_PATH=/big OTHER_PATH=/big BASE_PID=$nginx_gzip_worker OTHER_PID=$compress_pid \
+    race_rounds "portico gzip / nginx gzip (2 KB JSON, level 6)" $NGINX_GZIP_PORT $PORTICO_COMPRESS_PORT
+  WRK_HEADERS=()
+  kill "$compress_pid" "$nginx_gzip_pid"; wait "$compress_pid" "$nginx_gzip_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

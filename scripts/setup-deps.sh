@@ -19,7 +19,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev zlib1g-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libmimalloc-dev libc-ares-dev libsqlite3-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer targets built with clang, tests/fuzz/run.sh)
@@ -27,6 +27,8 @@ PACKAGES=(
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
   python3 python3-pytest python3-jwt python3-cryptography openssl
+  # decoders of the compression plugin's answers in its tests (gzip is in python itself)
+  python3-brotli python3-zstandard
   # observability tests: a real Prometheus server and promtool; Node.js for a service
   # instrumented with the OpenTelemetry JS SDK
   prometheus nodejs

@@ -100,6 +100,7 @@ void RequestContext::reset() {
   reply_status_ = 0;
   body_error_status_ = 0;
   has_credential_ = query_replaced_ = capture_complete_ = body_read_ = false;
+  compress_coding_ = -1;
   active_chain = nullptr;
   access_index = 0;
   verdict = {};

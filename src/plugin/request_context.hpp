@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "http/compressor.hpp"
 #include "http/h1_parser.hpp"
 #include "obs/log_format.hpp"
 
@@ -252,6 +253,16 @@ class RequestContext {
     add_response_header(name, value);
   }
 
+  // --- compressing the client's response (the compression plugin, from response_headers) ---
+  // The proxy encodes the body as it streams it (chunked to HTTP/1.1 clients), unless the
+  // response has no body; the plugin sets Content-Encoding and Vary itself.
+  void compress_response(http::Coding coding, int level) {
+    compress_coding_ = static_cast<std::int8_t>(coding), compress_level_ = static_cast<std::int8_t>(level);
+  }
+  bool compresses_response() const { return compress_coding_ >= 0; }
+  http::Coding response_coding() const { return static_cast<http::Coding>(compress_coding_); }
+  int response_coding_level() const { return compress_level_; }
+
   // --- a copy of the response body as the client gets it (a cache filling an entry) ---
   // From response_headers: the proxy keeps a copy of the body it relays, up to `max_bytes`
   // (a larger body is not kept). When it is complete, the body_captured phase runs (before
@@ -352,6 +363,7 @@ class RequestContext {
   bool capture_complete_ = false;
   bool body_read_ = false;
   bool cold_used_ = false;
+  std::int8_t compress_coding_ = -1, compress_level_ = 0;
   std::pmr::monotonic_buffer_resource arena_;
   HeaderEdits upstream_headers_;
   std::array<Slot, 16> slots_{};

@@ -31,7 +31,7 @@ void tee(const PumpSpec& spec, PumpResult& result, std::string_view data) {
 
 // Prefix and whole body as two buffers, when the fast path applies.
 bool buffered_parts(const Side& source, const PumpSpec& spec, std::array<boost::asio::const_buffer, 2>& parts) {
-  if (spec.chunk_output) return false;
+  if (spec.chunk_output || spec.compressor != nullptr) return false;
   std::size_t body = 0;
   if (spec.framing == http::BodyFraming::content_length) {
     if (source.buffer.size() < spec.content_length) return false;
@@ -62,7 +62,7 @@ FastSend send_buffered_now(Side& source, Side& sink, const PumpSpec& spec, std::
   }
   if (written < parts[0].size() + parts[1].size()) return FastSend::partial;
   source.buffer.consume(parts[1].size());
-  result.body_bytes = parts[1].size();
+  result.body_bytes = result.body_bytes_out = parts[1].size();
   result.wrote_anything = true;
   return FastSend::done;
 }
@@ -79,7 +79,7 @@ awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, Fa
     co_return result;
   }
   source.buffer.consume(parts[1].size());  // (kept for spec.tee by send_buffered_now)
-  result.body_bytes = parts[1].size();
+  result.body_bytes = result.body_bytes_out = parts[1].size();
   co_return result;
 }
 
@@ -94,9 +94,11 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   bool prefix_pending = !spec.prefix.empty();
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  std::string encoded;  // this round's compressed bytes (spec.compressor)
 
   for (;;) {
     std::size_t nbufs = 0, nlines = 0, consumed = 0;
+    encoded.clear();
     if (prefix_pending) bufs[nbufs++] = boost::asio::buffer(spec.prefix.data(), spec.prefix.size());
     std::string_view avail = finished ? std::string_view{} : source.buffer.readable();
 
@@ -105,7 +107,10 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       result.body_bytes += d.size();
       if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
       tee(spec, result, d);
-      if (spec.chunk_output) {
+      if (spec.compressor == nullptr) result.body_bytes_out += d.size();
+      if (spec.compressor != nullptr) {
+        spec.compressor->feed(d, encoded);  // sent once the round's data is all in
+      } else if (spec.chunk_output) {
         auto& line = chunk_lines[nlines++];
         int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());
         bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
@@ -157,6 +162,21 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
           }
         }
         break;
+    }
+    if (spec.compressor != nullptr) {
+      if (finished) spec.compressor->finish(encoded);
+      result.body_bytes_out += encoded.size();
+      if (!encoded.empty()) {
+        if (spec.chunk_output) {
+          auto& line = chunk_lines[nlines++];
+          int len = std::snprintf(line.data(), line.size(), "%zx\r\n", encoded.size());
+          bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
+          bufs[nbufs++] = boost::asio::buffer(encoded.data(), encoded.size());
+          bufs[nbufs++] = boost::asio::buffer(kCrlf.data(), kCrlf.size());
+        } else {
+          bufs[nbufs++] = boost::asio::buffer(encoded.data(), encoded.size());
+        }
+      }
     }
     if (finished && spec.chunk_output) bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
     if (finished && spec.tee != nullptr && !result.tee_overflowed && spec.tee_complete) spec.tee_complete();

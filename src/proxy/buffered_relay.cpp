@@ -79,7 +79,15 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
 
   if (larger) {
     // Too large to rewrite, allowed through: what was read, then the rest as it comes.
+    // With the compression plugin, what was read and the rest go through one compressor.
     bool keep_alive = build_response_head(ex, *conn, chunk_out, std::nullopt, /*consume_head=*/false);
+    std::unique_ptr<http::Compressor> compressor;
+    if (ex.compressing) {
+      compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+      std::string encoded;
+      compressor->feed(body, encoded);
+      body = std::move(encoded);
+    }
     std::string start(response_.view());
     if (chunk_out) append_chunk(start, body);
     else start.append(body);
@@ -88,11 +96,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     rest.chunk_output = chunk_out;
     rest.prefix = start;
     rest.decoder = &decoder;
+    rest.compressor = compressor.get();
     count_response_status(ex.response->status);
     PumpResult sent = co_await pump_body(source, client, rest);
     ex.status = ex.response->status;
-    ex.bytes_sent = sent.wrote_anything ? start.size() + sent.body_bytes : 0;
-    ex.body_bytes_sent = sent.wrote_anything ? body.size() + sent.body_bytes : 0;
+    ex.bytes_sent = sent.wrote_anything ? start.size() + sent.body_bytes_out : 0;
+    ex.body_bytes_sent = sent.wrote_anything ? body.size() + sent.body_bytes_out : 0;
     if (!sent.ok()) {
       if (sent.failure != PumpFailure::sink_failed && sent.failure != PumpFailure::sink_timeout) {
         warn_upstream(*conn, "broke off the response body", "after " + std::to_string(sent.body_bytes) + " more body bytes");
@@ -116,7 +125,21 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     co_return co_await send_plugin_reply(ex);
   }
   bool keep_alive = build_response_head(ex, *conn, chunk_out, body.size(), /*consume_head=*/false);
-  if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
+  if (ex.compressing) {
+    // The compression plugin after a response_body plugin: the rewritten body encoded whole,
+    // sent as one chunk (or close-delimited to an HTTP/1.0 client), as build_response_head said.
+    auto compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    std::string encoded;
+    compressor->feed(body, encoded);
+    compressor->finish(encoded);
+    body.clear();
+    if (chunk_out) {
+      append_chunk(body, encoded);
+      body += "0\r\n\r\n";
+    } else {
+      body = std::move(encoded);
+    }
+  } else if (ex.plugins->capture_limit() > 0 && body.size() <= ex.plugins->capture_limit()) {
     ex.plugins->capture_buffer() = body;  // what the client gets, after the response_body plugins
     plugin::run_body_captured(*ex.plugins);
   }

@@ -59,6 +59,7 @@ struct DownstreamConnection::Exchange {
   std::uint64_t body_bytes_sent = 0;
   std::uint64_t request_body_bytes = 0;  // sent upstream (the last attempt's)
   bool from_service = false;             // the answer relayed is the service's
+  bool compressing = false;              // its body is encoded on the way (compression plugin)
   char request_id[32];                // random hex, drawn when the request starts
   // The request head's bytes, when streaming the body would reuse the buffer its views point
   // into and the log (or a plugin's log phase) still needs them: request_ is parsed from here.

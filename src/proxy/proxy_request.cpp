@@ -146,7 +146,13 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
-  if (ex.plugins && ex.plugins->capture_limit() > 0) {
+  std::unique_ptr<http::Compressor> compressor;
+  if (ex.compressing) {
+    compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    spec.compressor = compressor.get();
+  }
+  // (A cache keeps what the client gets: an encoded answer's unencoded bytes are not kept.)
+  if (ex.plugins && ex.plugins->capture_limit() > 0 && !ex.compressing) {
     spec.tee = &ex.plugins->capture_buffer();
     spec.tee_max = ex.plugins->capture_limit();
     spec.tee_complete = [&ex] { plugin::run_body_captured(*ex.plugins); };
@@ -158,8 +164,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     got = co_await send_body_rest(source, client, spec, fast, written);
   }
   ex.status = resp.status;
-  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes : 0;
-  ex.body_bytes_sent = got.wrote_anything ? got.body_bytes : 0;
+  ex.bytes_sent = got.wrote_anything ? response_.view().size() + got.body_bytes_out : 0;
+  ex.body_bytes_sent = got.wrote_anything ? got.body_bytes_out : 0;
   if (!got.ok()) {
     bool upstream_side = got.failure == PumpFailure::source_closed || got.failure == PumpFailure::source_error ||
                          got.failure == PumpFailure::source_timeout || got.failure == PumpFailure::source_malformed;
@@ -488,7 +494,14 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
     if (dropped(h.name)) continue;
     response_.field(h.name, h.value);
   }
-  switch (fixed_length ? http::BodyFraming::content_length : resp.framing) {
+  // A body the compression plugin encodes has a length no one knows yet: chunked (HTTP/1.0:
+  // close-delimited). A body a response_body plugin rewrote (fixed_length) is encoded whole
+  // by relay_buffered, and sent the same way.
+  ex.compressing = ex.plugins && ex.plugins->compresses_response() && !bodyless &&
+                   (fixed_length ? *fixed_length > 0 : resp.framing != http::BodyFraming::none);
+  switch (ex.compressing    ? http::BodyFraming::chunked
+          : fixed_length    ? http::BodyFraming::content_length
+                            : resp.framing) {
     case http::BodyFraming::content_length:
       if (!bodyless || !fixed_length) response_.field("Content-Length", fixed_length ? *fixed_length : resp.content_length);
       break;

@@ -9,12 +9,13 @@ import threading
 
 
 class Answer:
-    def __init__(self, body=b"", status=200, headers=(), framing="length", chunk_size=1 << 20):
+    def __init__(self, body=b"", status=200, headers=(), framing="length", chunk_size=1 << 20, hold=None):
         self.body = body.encode() if isinstance(body, str) else body
         self.status = status
         self.headers = list(headers)  # [(name, value)], sent as given
         self.framing = framing        # "length", "chunked" or "close"
         self.chunk_size = chunk_size
+        self.hold = hold              # a threading.Event: chunked, the rest waits for it after the first chunk
 
 
 class ScriptedBackend:
@@ -102,6 +103,9 @@ class ScriptedBackend:
             for i in range(0, len(answer.body), answer.chunk_size):
                 piece = answer.body[i:i + answer.chunk_size]
                 wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if i == 0 and answer.hold is not None:
+                    wfile.flush()
+                    answer.hold.wait(30)
             wfile.write(b"0\r\n\r\n")
         else:
             wfile.write(answer.body)
