@@ -6,12 +6,26 @@
 //           answers with `status_code` and `body` (as it is, under `content_type`) or with
 //           Kong's {"message": ...} (the configured `message`, else Kong's default text for
 //           the status, else no body).
+//   access_async (echo): reads the request body, answers with Kong's JSON copy of the request
+//           (echo_document below).
+#include <boost/json.hpp>
+#include <re2/re2.h>
+
+#include <unistd.h>
+
 #include <memory>
 
+#include "config/export.hpp"
 #include "config/validators.hpp"
+#include "core/uuid.hpp"
+#include "http/forms.hpp"
 #include "http/params.hpp"
+#include "plugin/body_access.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
+#include "plugin/request_json.hpp"
+#include "plugin/transform_entries.hpp"
+#include "router/router.hpp"
 
 namespace portico::plugin {
 namespace {
@@ -43,10 +57,6 @@ const ConfigSchema& config_schema() {
             }
             if (c.echo && (!c.content_type.empty() || !c.body.empty())) {
               errors.push_back({"echo", "echo cannot be used with content_type and body"});
-            } else if (c.echo) {
-              // Kong's echo answers with the request (headers, query, body, the matched route
-              // and service) as JSON; refused until Portico writes the same document.
-              errors.push_back({"echo", "echo is not supported yet by Portico"});
             }
             if (!c.trigger.empty() && !config::is_valid_header_name(c.trigger)) {
               errors.push_back({"trigger", "bad header name '" + c.trigger + "'"});
@@ -69,10 +79,47 @@ std::string_view default_message(int status) {
   }
 }
 
+namespace json = boost::json;
+
+// kong.request.get_body(): a JSON, form-urlencoded or multipart body as a table; nothing for
+// other types, an empty or an unreadable body (Kong returns nil and an error there).
+json::value body_json(std::string_view content_type, std::string_view body) {
+  if (body.empty()) return nullptr;
+  if (is_json_content_type(content_type)) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(body, ec);
+    return ec ? json::value(nullptr) : parsed;
+  }
+  std::string type = http::ascii_lower(http::trim_ows(content_type.substr(0, content_type.find(';'))));
+  if (type == "application/x-www-form-urlencoded") return args_json(body);
+  if (type == "multipart/form-data") {
+    auto boundary = http::forms::multipart_boundary(content_type);
+    auto parsed = boundary ? http::forms::parse_multipart(body, *boundary) : std::nullopt;
+    if (!parsed) return nullptr;
+    json::object fields;
+    for (const auto& part : parsed->parts) {
+      if (auto* existing = fields.if_contains(part.name)) {
+        if (!existing->is_array()) *existing = json::array{*existing};
+        existing->as_array().emplace_back(part.body);
+      } else {
+        fields[part.name] = part.body;
+      }
+    }
+    return fields;
+  }
+  return nullptr;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string();
+}
+
 class RequestTermination final : public Instance {
  public:
-  RequestTermination(const TerminationConfig& config, BuildContext&)
+  RequestTermination(const TerminationConfig& config, BuildContext& build)
       : config_(config),
+        config_model_(build.config),
         // A body is sent as configured, from the configuration's memory (alive while the
         // request runs), under its Content-Type if one is set (none otherwise, as Kong), with
         // the Server field of every answer the gateway makes itself.
@@ -81,6 +128,7 @@ class RequestTermination final : public Instance {
 
   Access access(RequestContext& ctx) const override {
     if (!config_.trigger.empty() && !triggered(ctx.request())) return Access::next;
+    if (config_.echo) return Access::suspend;  // the body is read first
     std::string_view message = config_.message.empty() ? default_message(config_.status_code) : config_.message;
     if (config_.body.empty() && !message.empty()) {
       ctx.reply(config_.status_code, message);
@@ -94,7 +142,66 @@ class RequestTermination final : public Instance {
     return Access::replied;
   }
 
+  boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
+    bool read = co_await read_body_or_reply(ctx);  // (GCC 12: await into a variable, not in the if)
+    if (!read) co_return Access::replied;
+    ctx.reply_json(config_.status_code, json::serialize(echo_document(ctx)));
+    co_return Access::replied;
+  }
+
  private:
+  // Kong's echo: the message, the node, the request as the gateway received it (host without
+  // its port, the listener's port, headers, query and body as Kong's tables, the raw body, the
+  // normalised path, the route's regex captures), and the matched route and service as the
+  // Admin API shows them. Fields Kong would leave nil are left out.
+  json::object echo_document(const RequestContext& ctx) const {
+    const http::RequestHead& req = ctx.request();
+    std::string_view message = config_.message.empty() ? default_message(config_.status_code) : config_.message;
+    json::object request{
+        {"scheme", "http"},
+        {"host", http::ascii_lower(http::host_without_port(req.host))},
+        {"port", ctx.server_port()},
+        {"headers", headers_json(req)},
+        {"query", args_json(req.query)},
+        {"raw_body", ctx.request_body()},
+        {"method", req.method},
+        {"path", ctx.path()},
+        {"uri_captures", uri_captures(ctx)},
+    };
+    json::value body = body_json(req.find("Content-Type"), ctx.request_body());
+    if (!body.is_null()) request["body"] = std::move(body);
+    json::object doc;
+    if (!message.empty()) doc["message"] = message;
+    doc["kong"] = json::object{{"node_id", process_node_id()}, {"worker_pid", static_cast<std::int64_t>(getpid())},
+                               {"hostname", hostname_}};
+    doc["request"] = std::move(request);
+    if (const auto* route = ctx.route(); route != nullptr && route->route_index < config_model_.routes.size()) {
+      doc["matched_route"] = config::without_nulls(config::route_json(config_model_.routes[route->route_index], config_model_));
+    }
+    if (const auto* service = ctx.service(); service != nullptr) {
+      doc["matched_service"] = config::without_nulls(config::service_json(*service));
+    }
+    return doc;
+  }
+
+  // kong.request.get_uri_captures(): `unnamed` the whole match then each group in order (a
+  // group that took no part is null), `named` the named groups that matched.
+  static json::object uri_captures(const RequestContext& ctx) {
+    json::array unnamed;
+    json::object named;
+    const router::MatchResult* match = ctx.match();
+    if (match != nullptr && match->regex != nullptr) {
+      for (std::size_t i = 0; i <= match->captures.size(); ++i) {
+        auto value = ctx.path_capture(std::to_string(i));
+        unnamed.push_back(value ? json::value(json::string(*value)) : json::value(nullptr));
+      }
+      for (const auto& [name, index] : match->regex->NamedCapturingGroups()) {
+        if (auto value = ctx.path_capture(name)) named[name] = *value;
+      }
+    }
+    return json::object{{"unnamed", std::move(unnamed)}, {"named", std::move(named)}};
+  }
+
   // Kong: the trigger is a header or a query argument of that name, whatever its value.
   bool triggered(const http::RequestHead& request) const {
     if (request.has(config_.trigger)) return true;
@@ -108,7 +215,9 @@ class RequestTermination final : public Instance {
   }
 
   const TerminationConfig& config_;
+  const config::DeclarativeConfig& config_model_;  // the snapshot's, alive while this instance is
   const std::string stored_headers_;
+  const std::string hostname_ = host_name();
 };
 
 }  // namespace

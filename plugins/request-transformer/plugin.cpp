@@ -11,7 +11,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
-#include "plugins/request-transformer/body_forms.hpp"
+#include "http/forms.hpp"
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 #include "json/json_edits.hpp"
@@ -24,9 +24,9 @@
 namespace portico::plugin {
 namespace {
 
-using plugins::request_transformer::Arg;
+using http::forms::Arg;
 using plugins::request_transformer::Template;
-namespace forms = plugins::request_transformer;
+namespace forms = http::forms;
 
 struct Operations {
   std::vector<std::string> body, headers, querystring;

@@ -1,12 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "http/h1_parser.hpp"
+#include "http/forms.hpp"
 #include "plugin/request_context.hpp"
-#include "plugins/request-transformer/body_forms.hpp"
 #include "plugins/request-transformer/template.hpp"
 
 namespace portico::plugins::request_transformer {
 namespace {
+using namespace http::forms;
 
 TEST(RequestTransformerTemplate, ReadsKongsDocumentedExpressions) {
   std::string raw = "GET /p?page=2&name=a%20b&tag=x&tag=y HTTP/1.1\r\nHost: h\r\nX-Api-Key: k1\r\nX-Multi: a\r\nX-Multi: b\r\n\r\n";

@@ -131,6 +131,11 @@ class ResponseTransformer final : public Instance {
     need_.pass_when_larger = config.large_body == "pass";
   }
 
+  // Without JSON operations there is no body to read and nothing to ask the service for.
+  unsigned phases(unsigned declared) const override {
+    return edits_json_ ? declared : declared & ~(kUpstreamRequest | kResponseBody);
+  }
+
   void upstream_request(RequestContext& ctx) const override {
     if (!edits_json_) return;
     std::string_view accepted = ctx.request().find("Accept-Encoding");

@@ -5,14 +5,33 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace portico::http {
 namespace {
 
+// The smallest window (2^bits bytes, from `min_bits`) that holds `size` bytes; `max_bits`
+// when the size is unknown or larger.
+int window_bits_for(std::uint64_t size, int min_bits, int max_bits) {
+  if (size == 0) return max_bits;
+  int bits = min_bits;
+  while (bits < max_bits && (std::uint64_t{1} << bits) < size) ++bits;
+  return bits;
+}
+
 class GzipCompressor final : public Compressor {
  public:
-  explicit GzipCompressor(int level) {
-    deflateInit2(&z_, std::clamp(level, 1, 9), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  GzipCompressor(int level, std::uint64_t exact_size) {
+    // nginx's rule: the window halves (and the hash table with it) while the body fits in
+    // half of it, less deflate's lookahead (262 bytes).
+    int wbits = MAX_WBITS, mem_level = 8;
+    if (exact_size > 0) {
+      while (wbits > 9 && exact_size < (std::uint64_t{1} << (wbits - 1)) - 262) {
+        --wbits;
+        if (mem_level > 1) --mem_level;
+      }
+    }
+    deflateInit2(&z_, std::clamp(level, 1, 9), Z_DEFLATED, 16 + wbits, mem_level, Z_DEFAULT_STRATEGY);
   }
   ~GzipCompressor() override { deflateEnd(&z_); }
   void feed(std::string_view in, std::string& out) override { run(in, Z_SYNC_FLUSH, out); }
@@ -35,8 +54,14 @@ class GzipCompressor final : public Compressor {
 
 class BrotliCompressor final : public Compressor {
  public:
-  explicit BrotliCompressor(int level) : state_(BrotliEncoderCreateInstance(nullptr, nullptr, nullptr)) {
+  BrotliCompressor(int level, std::uint64_t exact_size) : state_(BrotliEncoderCreateInstance(nullptr, nullptr, nullptr)) {
     BrotliEncoderSetParameter(state_, BROTLI_PARAM_QUALITY, static_cast<uint32_t>(std::clamp(level, 0, 11)));
+    if (exact_size > 0) {
+      BrotliEncoderSetParameter(state_, BROTLI_PARAM_LGWIN,
+                                static_cast<uint32_t>(window_bits_for(exact_size, BROTLI_MIN_WINDOW_BITS, BROTLI_DEFAULT_WINDOW)));
+      BrotliEncoderSetParameter(state_, BROTLI_PARAM_SIZE_HINT,
+                                static_cast<uint32_t>(std::min<std::uint64_t>(exact_size, 1u << 30)));
+    }
   }
   ~BrotliCompressor() override { BrotliEncoderDestroyInstance(state_); }
   void feed(std::string_view in, std::string& out) override { run(in, BROTLI_OPERATION_FLUSH, out); }
@@ -60,12 +85,45 @@ class BrotliCompressor final : public Compressor {
   BrotliEncoderState* state_;
 };
 
+// zstd contexts are made to be reused (their tables stay allocated): each thread keeps a few.
+class ZstdContexts {
+ public:
+  ~ZstdContexts() {
+    for (auto* c : idle_) ZSTD_freeCCtx(c);
+  }
+  ZSTD_CCtx* take() {
+    if (idle_.empty()) return ZSTD_createCCtx();
+    ZSTD_CCtx* c = idle_.back();
+    idle_.pop_back();
+    return c;
+  }
+  void give_back(ZSTD_CCtx* c) {
+    if (idle_.size() >= kKept) {
+      ZSTD_freeCCtx(c);
+      return;
+    }
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    idle_.push_back(c);
+  }
+
+ private:
+  static constexpr std::size_t kKept = 16;
+  std::vector<ZSTD_CCtx*> idle_;
+};
+
+ZstdContexts& zstd_contexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
 class ZstdCompressor final : public Compressor {
  public:
-  explicit ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()) {
+  ZstdCompressor(int level, std::uint64_t exact_size) : ctx_(zstd_contexts().take()) {
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, std::clamp(level, 1, 19));
+    // The declared size picks zstd's parameters for small inputs (and goes in the frame).
+    if (exact_size > 0) ZSTD_CCtx_setPledgedSrcSize(ctx_, exact_size);
   }
-  ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
+  ~ZstdCompressor() override { zstd_contexts().give_back(ctx_); }
   void feed(std::string_view in, std::string& out) override { run(in, ZSTD_e_flush, out); }
   void finish(std::string& out) override { run({}, ZSTD_e_end, out); }
 
@@ -94,11 +152,11 @@ std::string_view coding_name(Coding coding) {
   return "identity";
 }
 
-std::unique_ptr<Compressor> make_compressor(Coding coding, int level) {
+std::unique_ptr<Compressor> make_compressor(Coding coding, int level, std::uint64_t exact_size) {
   switch (coding) {
-    case Coding::gzip: return std::make_unique<GzipCompressor>(level);
-    case Coding::br: return std::make_unique<BrotliCompressor>(level);
-    case Coding::zstd: return std::make_unique<ZstdCompressor>(level);
+    case Coding::gzip: return std::make_unique<GzipCompressor>(level, exact_size);
+    case Coding::br: return std::make_unique<BrotliCompressor>(level, exact_size);
+    case Coding::zstd: return std::make_unique<ZstdCompressor>(level, exact_size);
   }
   return nullptr;
 }

@@ -4,6 +4,7 @@
 // service) reaches the client without waiting for the end.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ class Compressor {
 };
 
 // `level`: the coding's own scale (gzip 1-9, br 0-11, zstd 1-19); out of range is clamped.
-std::unique_ptr<Compressor> make_compressor(Coding coding, int level);
+// `exact_size`: the body's length when known (0: unknown). A small body then gets a window and
+// tables its size (as nginx sizes its gzip window to Content-Length): setting up a coding's
+// full tables costs more than encoding 2 KB. With zstd the frame also declares the size, so
+// the body must then be exactly that long.
+std::unique_ptr<Compressor> make_compressor(Coding coding, int level, std::uint64_t exact_size = 0);
 
 }  // namespace portico::http

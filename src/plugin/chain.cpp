@@ -37,12 +37,15 @@ Chain build_chain(const config::DeclarativeConfig& config, const std::vector<std
     if (!inserted && specificity(e) > specificity(config.plugins[it->second])) it->second = i;
   }
   Chain chain;
-  for (auto [name, i] : chosen) chain.entries.push_back({config.plugins[i].schema, instances[i].get()});
+  for (auto [name, i] : chosen) {
+    const Schema* schema = config.plugins[i].schema;
+    chain.entries.push_back({schema, instances[i].get(), schema->phases & instances[i]->phases(schema->phases)});
+  }
   std::stable_sort(chain.entries.begin(), chain.entries.end(), [](const ChainEntry& a, const ChainEntry& b) {
     if (a.schema->priority != b.schema->priority) return a.schema->priority > b.schema->priority;
     return a.schema->name < b.schema->name;
   });
-  for (const auto& entry : chain.entries) chain.phases |= entry.schema->phases;
+  for (const auto& entry : chain.entries) chain.phases |= entry.phases;
   return chain;
 }
 
@@ -94,7 +97,7 @@ Chains resolve_service_guards(const config::DeclarativeConfig& config,
   for (const auto& entry : all.entries) {
     if (!entry.schema->guards_upstream) continue;
     chains.base.entries.push_back(entry);
-    chains.base.phases |= entry.schema->phases;
+    chains.base.phases |= entry.phases;
   }
   chains.phases = chains.base.phases;
   return chains;
@@ -124,7 +127,7 @@ void advance(RequestContext& ctx) {
 Access run_from_current(RequestContext& ctx) {
   while (ctx.access_index < ctx.active_chain->entries.size()) {
     const ChainEntry& entry = ctx.active_chain->entries[ctx.access_index];
-    if ((entry.schema->phases & kAccess) != 0) {
+    if ((entry.phases & kAccess) != 0) {
       Access a = entry.instance->access(ctx);
       if (a != Access::next) return a;
     }
@@ -158,7 +161,7 @@ void for_each_in_phase(RequestContext& ctx, Phase phase, Fn fn) {
   const Chain* chain = ctx.active_chain;
   if (chain == nullptr || !chain->uses(phase)) return;
   for (const auto& entry : chain->entries) {
-    if ((entry.schema->phases & phase) != 0) fn(*entry.instance);
+    if ((entry.phases & phase) != 0) fn(*entry.instance);
   }
 }
 }  // namespace
@@ -195,7 +198,7 @@ bool run_upstream_error(RequestContext& ctx, int status) {
   const Chain* chain = ctx.active_chain;
   if (chain == nullptr || !chain->uses(kUpstreamError)) return false;
   for (const auto& entry : chain->entries) {
-    if ((entry.schema->phases & kUpstreamError) == 0) continue;
+    if ((entry.phases & kUpstreamError) == 0) continue;
     entry.instance->upstream_error(ctx, status);
     if (ctx.reply_status() != 0) return true;
   }

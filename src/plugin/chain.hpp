@@ -25,6 +25,7 @@ namespace portico::plugin {
 struct ChainEntry {
   const Schema* schema = nullptr;
   const Instance* instance = nullptr;
+  unsigned phases = 0;  // the phases it runs in: the schema's, less those the instance leaves out
 };
 
 struct Chain {

@@ -8,44 +8,12 @@
 #include "http/h1_parser.hpp"
 #include "http/params.hpp"
 #include "plugin/request_context.hpp"
+#include "plugin/request_json.hpp"
 #include "router/router.hpp"
 
 namespace portico::plugin {
 namespace json = boost::json;
 namespace {
-
-// Kong's header tables: lower-case names, a repeated field as an array of its values.
-void add_field(json::object& headers, std::string_view name, std::string_view value) {
-  std::string key = http::ascii_lower(name);
-  auto* existing = headers.if_contains(key);
-  if (existing == nullptr) {
-    headers[key] = value;
-  } else if (existing->is_array()) {
-    existing->as_array().emplace_back(value);
-  } else {
-    json::array values{*existing, json::string(value)};
-    *existing = std::move(values);
-  }
-}
-
-// kong.request.get_query(): decoded arguments, a flag without '=' as true, repeats as arrays.
-json::object query_object(std::string_view query) {
-  json::object out;
-  http::for_each_query_arg(query, [&](std::string_view raw_key, std::string_view raw_value) {
-    std::string key, value;
-    if (!http::percent_decode(raw_key, key) || key.empty()) return;
-    bool flag = raw_key.size() == raw_key.find('=') || raw_value.empty();
-    http::percent_decode(raw_value, value);
-    json::value v = flag && value.empty() ? json::value(true) : json::value(value);
-    if (auto* existing = out.if_contains(key)) {
-      if (!existing->is_array()) *existing = json::array{*existing};
-      existing->as_array().push_back(std::move(v));
-    } else {
-      out[key] = std::move(v);
-    }
-  });
-  return out;
-}
 
 std::int64_t unix_ms(std::chrono::steady_clock::time_point when) {
   auto system = std::chrono::system_clock::now() - (std::chrono::steady_clock::now() - when);
@@ -79,16 +47,14 @@ LogSerializer::LogSerializer(const config::DeclarativeConfig& config) : config_(
 std::string LogSerializer::serialize(const RequestContext& ctx) const {
   const http::RequestHead& req = ctx.request();
   const auto& served = ctx.served;
-  json::object request_headers;
-  for (const auto& h : req.headers) add_field(request_headers, h.name, h.value);
   std::string host(http::host_without_port(req.host));
   json::object request{
       {"id", ctx.request_id()},
       {"uri", req.target},
       {"url", "http://" + std::string(req.host.empty() ? std::string_view("localhost") : req.host) + std::string(req.target)},
-      {"querystring", query_object(req.query)},
+      {"querystring", args_json(req.query)},
       {"method", req.method},
-      {"headers", std::move(request_headers)},
+      {"headers", headers_json(req)},
       {"size", served.bytes_received},
   };
   json::object response_headers;
@@ -96,7 +62,7 @@ std::string LogSerializer::serialize(const RequestContext& ctx) const {
   if (!served.response_head.empty() &&
       http::parse_response_head(served.response_head, http::ParserLimits{}, false, head).state ==
           http::ParseState::complete) {
-    for (const auto& h : head.headers) add_field(response_headers, h.name, h.value);
+    response_headers = headers_json(head);
   }
   json::array tries;
   std::string upstream_status;

@@ -107,6 +107,10 @@ class Instance {
   // once it has the response.
   virtual void body_captured(RequestContext&) const {}
   virtual void log(RequestContext&) const noexcept {}
+  // Of the phases its schema declares, those this instance takes part in: one whose
+  // configuration needs fewer (a response-transformer without JSON operations has no body to
+  // read) leaves the others out, and its chains skip it there.
+  virtual unsigned phases(unsigned declared) const { return declared; }
 };
 
 // What an instance is built with (control thread, at snapshot build).

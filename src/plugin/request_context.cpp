@@ -60,8 +60,7 @@ bool HeaderEdits::drops(std::string_view name) const {
 RequestContext::RequestContext()
     : arena_(initial_.data(), initial_.size()),
       upstream_headers_(&arena_),
-      more_slots_(&arena_),
-      dropped_response_headers_(&arena_) {}
+      more_slots_(&arena_) {}
 
 void RequestContext::begin(const http::RequestHead& request, std::string_view client_ip, std::string_view path,
                            const router::CompiledRoute* route, const config::ServiceConfig* service,
@@ -85,6 +84,7 @@ void RequestContext::reset() {
   request_ = nullptr;
   client_ip_ = path_ = {};
   request_id_ = request_id_header_ = {};
+  server_port_ = 0;
   route_ = nullptr;
   service_ = nullptr;
   chains_ = nullptr;
@@ -95,7 +95,7 @@ void RequestContext::reset() {
   upstream_response_ = nullptr;
   consumer_ = nullptr;
   credential_identifier_ = verified_claims_ = {};
-  response_headers_ = {};
+  response_headers_ = dropped_response_headers_ = {};
   capture_max_ = 0;
   reply_status_ = 0;
   body_error_status_ = 0;
@@ -118,8 +118,6 @@ void RequestContext::reset_cold() {
   request_body_limit_ = 0;
   request_body_limit_status_ = 0;
   request_body_limit_message_ = {};
-  dropped_response_headers_.clear();
-  dropped_response_headers_.shrink_to_fit();  // its memory is the arena's, released next
   body_error_ = {};
   captured_.clear();
   if (captured_.capacity() > 65536) std::string().swap(captured_);
@@ -263,8 +261,7 @@ void RequestContext::add_response_header(std::string_view name, std::string_view
 }
 
 void RequestContext::drop_response_header(std::string_view name) {
-  touch_cold();
-  if (!drops_response_header(name)) dropped_response_headers_.push_back(store(name));
+  if (!drops_response_header(name)) dropped_response_headers_ = concat({dropped_response_headers_, name, "\n"});
   // Lines plugins added so far go too: the name is added again only by later calls.
   if (response_headers_.empty()) return;
   std::string kept;
@@ -275,8 +272,10 @@ void RequestContext::drop_response_header(std::string_view name) {
 }
 
 bool RequestContext::drops_response_header(std::string_view name) const {
-  for (auto dropped : dropped_response_headers_) {
-    if (http::iequals(dropped, name)) return true;
+  for (std::string_view rest = dropped_response_headers_; !rest.empty();) {
+    std::size_t end = rest.find('\n');
+    if (http::iequals(rest.substr(0, end), name)) return true;
+    rest.remove_prefix(end + 1);
   }
   return false;
 }

@@ -137,6 +137,10 @@ class RequestContext {
     request_id_ = id;
     request_id_header_ = upstream_header;
   }
+  // The port of the listener the request came in on (Kong's kong.request.get_port()); 0 for
+  // the calls the gateway makes on a plugin's behalf.
+  int server_port() const { return server_port_; }
+  void set_server_port(int port) { server_port_ = static_cast<std::uint16_t>(port); }
   const router::CompiledRoute* route() const { return route_; }
   const config::ServiceConfig* service() const { return service_; }
   const Chains* chains() const { return chains_; }
@@ -147,6 +151,7 @@ class RequestContext {
 
   // The route match (regex captures), set by the proxy after begin().
   void set_match(const router::MatchResult* match) { match_ = match; }
+  const router::MatchResult* match() const { return match_; }  // null when not proxied
   // A capture of the route's regex path by name (`(?<user>...)`) or number ("1"; "0" is the
   // whole match), as Kong's uri_captures; nullopt when the path has no such group or it did
   // not take part.
@@ -354,6 +359,9 @@ class RequestContext {
   const config::ConsumerConfig* consumer_ = nullptr;
   std::string_view credential_identifier_, verified_claims_;
   std::string_view response_headers_;
+  // Response fields dropped (drop_response_header): each name followed by '\n', in the arena.
+  // Hot, not cold: a header-only transformation should not make reset() clear the cold part.
+  std::string_view dropped_response_headers_;
   std::size_t capture_max_ = 0;
   std::size_t slot_count_ = 0;
   int reply_status_ = 0;
@@ -364,6 +372,7 @@ class RequestContext {
   bool body_read_ = false;
   bool cold_used_ = false;
   std::int8_t compress_coding_ = -1, compress_level_ = 0;
+  std::uint16_t server_port_ = 0;
   std::pmr::monotonic_buffer_resource arena_;
   HeaderEdits upstream_headers_;
   std::array<Slot, 16> slots_{};
@@ -376,7 +385,6 @@ class RequestContext {
   std::uint64_t request_body_limit_ = 0;
   int request_body_limit_status_ = 0;
   std::string_view request_body_limit_message_;
-  std::pmr::vector<std::string_view> dropped_response_headers_;  // in the arena
   std::string_view body_error_;
   std::string captured_;      // heap, like request_body_
   std::string request_body_;  // heap: bodies can be large; capacity kept for reuse (bounded in reset)

@@ -128,7 +128,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   if (ex.compressing) {
     // The compression plugin after a response_body plugin: the rewritten body encoded whole,
     // sent as one chunk (or close-delimited to an HTTP/1.0 client), as build_response_head said.
-    auto compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    auto compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level(), body.size());
     std::string encoded;
     compressor->feed(body, encoded);
     compressor->finish(encoded);

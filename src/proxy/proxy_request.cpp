@@ -148,7 +148,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   spec.prefix = response_.view();
   std::unique_ptr<http::Compressor> compressor;
   if (ex.compressing) {
-    compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level());
+    compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level(),
+                                       resp.framing == http::BodyFraming::content_length ? resp.content_length : 0);
     spec.compressor = compressor.get();
   }
   // (A cache keeps what the client gets: an encoded answer's unencoded bytes are not kept.)

@@ -1,5 +1,5 @@
-// The request parts request-transformer edits besides headers and JSON: query strings and
-// form-urlencoded bodies (ordered, decoded arguments) and multipart/form-data bodies.
+// Query strings and form-urlencoded bodies (ordered, decoded arguments) and multipart/form-data
+// bodies, parsed and written back (request-transformer edits them, request-termination echoes them).
 #pragma once
 
 #include <optional>
@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace portico::plugins::request_transformer {
+namespace portico::http::forms {
 
 // One argument of a query string or form body, percent-decoded.
 struct Arg {
@@ -44,4 +44,4 @@ std::string write_multipart(const Multipart& m);
 // A part holding `value` as a plain form field.
 Part simple_part(std::string_view name, std::string_view value);
 
-}  // namespace portico::plugins::request_transformer
+}  // namespace portico::http::forms

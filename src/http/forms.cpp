@@ -1,4 +1,4 @@
-#include "plugins/request-transformer/body_forms.hpp"
+#include "http/forms.hpp"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 
-namespace portico::plugins::request_transformer {
+namespace portico::http::forms {
 
 std::vector<Arg> parse_args(std::string_view encoded) {
   std::vector<Arg> args;
@@ -162,4 +162,4 @@ Part simple_part(std::string_view name, std::string_view value) {
   return p;
 }
 
-}  // namespace portico::plugins::request_transformer
+}  // namespace portico::http::forms
