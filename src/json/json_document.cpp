@@ -1,6 +1,9 @@
 #include "json/json_document.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "http/status.hpp"
@@ -35,6 +38,35 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     return ok && cont(2) && cont(3) ? 4 : 0;
   }
   return 0;
+}
+
+// The first index at or after `i` where a string scan has something to check: '"', '\\', a
+// control character or a non-ASCII byte. Eight bytes at a time (most of a JSON text is plain
+// ASCII): each test may also flag bytes above the first one it finds (a borrow carries up),
+// never below it, so the lowest flagged byte (little-endian: the first) is exact.
+std::size_t skip_plain_string_bytes(std::string_view s, std::size_t i) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  while (i + 8 <= n) {
+    std::uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    std::uint64_t attention = has_zero_byte(v ^ (kOnes * '"')) | has_zero_byte(v ^ (kOnes * '\\')) |
+                              ((v - kOnes * 0x20) & ~v & kHighs) |  // a byte below 0x20
+                              (v & kHighs);                         // a byte from 0x80
+    if (attention != 0) {
+      if constexpr (std::endian::native == std::endian::little) return i + (std::countr_zero(attention) >> 3);
+      break;  // (big-endian: the byte loop finds it)
+    }
+    i += 8;
+  }
+  while (i < n) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++i;
+  }
+  return i;
 }
 
 void append_utf8(std::string& out, std::uint32_t cp) {
@@ -151,7 +183,9 @@ bool Document::parse(std::string_view text, std::size_t max_values) {
   // A string starting at text[i] ('"'): i moves past its closing quote.
   auto scan_string = [&]() -> bool {
     ++i;
-    while (i < n) {
+    for (;;) {
+      i = skip_plain_string_bytes(text, i);
+      if (i >= n) break;
       auto c = static_cast<unsigned char>(text[i]);
       if (c == '"') {
         ++i;
@@ -189,8 +223,6 @@ bool Document::parse(std::string_view text, std::size_t max_values) {
         }
       } else if (c < 0x20) {
         return fail(i, "control character in a string");
-      } else if (c < 0x80) {
-        ++i;
       } else {
         std::size_t len = utf8_sequence(text, i);
         if (len == 0) return fail(i, "invalid UTF-8");
@@ -244,10 +276,16 @@ bool Document::parse(std::string_view text, std::size_t max_values) {
       too_many_ = true;
       return fail(i, "more than " + std::to_string(max_values) + " values");
     }
-    NodeId node = new_node(kind, container);
-    Node* nd = &nodes_[node];
-    nd->begin = static_cast<std::uint32_t>(i);
-    if (container != kNone && nodes_[container].kind == Kind::object) nd->key_begin = key_begin, nd->key_end = key_end;
+    // (new_node(), written out: this loop runs once per value of every body read)
+    auto node = static_cast<NodeId>(nodes_.size());
+    Node& added = nodes_.emplace_back();
+    added.kind = kind;
+    added.parent = container;
+    added.begin = static_cast<std::uint32_t>(i);
+    if (container != kNone) {
+      if (nodes_[container].kind == Kind::object) added.key_begin = key_begin, added.key_end = key_end;
+      link_last(container, node);
+    }
     bool opened = false;
     switch (kind) {
       case Kind::object:

@@ -96,6 +96,7 @@ void RequestContext::reset() {
   consumer_ = nullptr;
   credential_identifier_ = verified_claims_ = {};
   response_headers_ = dropped_response_headers_ = {};
+  dropped_lengths_ = 0;
   capture_max_ = 0;
   reply_status_ = 0;
   body_error_status_ = 0;
@@ -261,7 +262,10 @@ void RequestContext::add_response_header(std::string_view name, std::string_view
 }
 
 void RequestContext::drop_response_header(std::string_view name) {
-  if (!drops_response_header(name)) dropped_response_headers_ = concat({dropped_response_headers_, name, "\n"});
+  if (!drops_response_header(name)) {
+    dropped_response_headers_ = concat({dropped_response_headers_, name, "\n"});
+    dropped_lengths_ |= std::uint64_t{1} << (name.size() & 63);
+  }
   // Lines plugins added so far go too: the name is added again only by later calls.
   if (response_headers_.empty()) return;
   std::string kept;
@@ -271,7 +275,7 @@ void RequestContext::drop_response_header(std::string_view name) {
   if (kept.size() != response_headers_.size()) response_headers_ = store(kept);
 }
 
-bool RequestContext::drops_response_header(std::string_view name) const {
+bool RequestContext::dropped_among(std::string_view name) const {
   for (std::string_view rest = dropped_response_headers_; !rest.empty();) {
     std::size_t end = rest.find('\n');
     if (http::iequals(rest.substr(0, end), name)) return true;

@@ -250,7 +250,11 @@ class RequestContext {
   // upstream's, those plugins added so far, and the gateway's own (Via, X-Portico-*). A
   // later add_response_header() of the name adds it again.
   void drop_response_header(std::string_view name);
-  bool drops_response_header(std::string_view name) const;
+  // (Asked for every field of every response on a route whose plugins drop some: a bit per
+  // name length rules most fields out before any name is compared.)
+  bool drops_response_header(std::string_view name) const {
+    return ((dropped_lengths_ >> (name.size() & 63)) & 1) != 0 && dropped_among(name);
+  }
   bool drops_response_headers() const { return !dropped_response_headers_.empty(); }
   // The client gets this value alone for the field (drop, then add).
   void set_response_header(std::string_view name, std::string_view value) {
@@ -337,6 +341,7 @@ class RequestContext {
   // Marks a cold field as written: reset() then resets the cold fields too.
   void touch_cold() { cold_used_ = true; }
   void reset_cold();
+  bool dropped_among(std::string_view name) const;  // the names in dropped_response_headers_
 
   // The layout follows use: with many requests in flight, each context's lines compete for the
   // cache, so the fields every request touches come first and together (after the public ones
@@ -362,6 +367,7 @@ class RequestContext {
   // Response fields dropped (drop_response_header): each name followed by '\n', in the arena.
   // Hot, not cold: a header-only transformation should not make reset() clear the cold part.
   std::string_view dropped_response_headers_;
+  std::uint64_t dropped_lengths_ = 0;  // bit (length % 64) set for each dropped name
   std::size_t capture_max_ = 0;
   std::size_t slot_count_ = 0;
   int reply_status_ = 0;

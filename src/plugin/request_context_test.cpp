@@ -69,6 +69,28 @@ TEST(RequestContext, ResetClearsTheRarelyUsedFieldsAfterUse) {
 
 // The header edits live in the arena, which reset() releases: edits made after a reset (also
 // after a request that edited none) must not land in memory the arena hands out again.
+// Dropped response fields: any case, only the names dropped (a name of the same length, or of
+// a length 64 apart, is not), the lines plugins added go too, and reset() forgets them all.
+TEST(RequestContext, DroppedResponseFieldsAreMatchedByNameAndForgottenByReset) {
+  auto head = request();
+  RequestContext ctx;
+  ctx.begin(head, "1.2.3.4", "/a", nullptr, nullptr, nullptr);
+  ctx.add_response_header("X-Added", "1");
+  ctx.add_response_header("X-Kept", "2");
+  ctx.drop_response_header("Server");
+  ctx.drop_response_header("x-added");
+  EXPECT_TRUE(ctx.drops_response_header("server"));
+  EXPECT_TRUE(ctx.drops_response_header("X-ADDED"));
+  EXPECT_FALSE(ctx.drops_response_header("Serves"));                  // same length
+  EXPECT_FALSE(ctx.drops_response_header(std::string(70, 'S')));     // length 6 + 64
+  EXPECT_FALSE(ctx.drops_response_header("X-Kept"));
+  EXPECT_EQ(ctx.response_headers(), "X-Kept: 2\r\n");
+  ctx.reset();
+  ctx.begin(head, "1.2.3.4", "/a", nullptr, nullptr, nullptr);
+  EXPECT_FALSE(ctx.drops_response_headers());
+  EXPECT_FALSE(ctx.drops_response_header("Server"));
+}
+
 TEST(RequestContext, HeaderEditsAfterResetUseFreshArenaMemory) {
   auto head = request();
   RequestContext ctx;
