@@ -7,7 +7,12 @@
 #  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
 #  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
 #  portico-obs: prometheus with every family, opentelemetry sampling 0.01 (SAMPLING=...) and the access log to a
-#  file, bench/conf/kong-observability.yml)
+#  file, bench/conf/kong-observability.yml;
+#  portico-big: GET /big (2 KB JSON) through the plain route; portico-gzip, portico-br, portico-zstd: the same
+#  answer encoded by the compression plugin, bench/conf/kong-compression.yml;
+#  portico-transform-json, portico-transform-headers: response-transformer removing one field of /big, and
+#  header-only edits on /users/1, bench/conf/kong-transform.yml; nginx-big, nginx-gzip: /big through nginx, and
+#  encoded by its gzip filter, bench/conf/proxy-nginx-gzip.conf)
 set -euo pipefail
 name=$1; work=$2; backend=$3
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,12 +26,19 @@ if [ "$name" = portico-auth ]; then
   request_args=(--path /auth/users/1 --header "apikey: $BENCH_KEY" --header "Authorization: Bearer $HS256_TOKEN")
 fi
 [ "$name" = portico-agg ] && request_args=(--path /dashboard)
+case $name in
+  portico-big|portico-transform-json) request_args=(--path /big) ;;
+  portico-gzip|portico-br|portico-zstd) request_args=(--path /big --header "Accept-Encoding: ${name#portico-}") ;;
+  nginx-big) request_args=(--path /big) ;;
+  nginx-gzip) request_args=(--path /big --header "Accept-Encoding: gzip") ;;
+esac
 total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache|portico-agg|portico-obs)
+    portico|portico3|portico-auth|portico-cache|portico-agg|portico-obs|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
+      case $name in portico-gzip|portico-br|portico-zstd) conf=kong-compression.yml ;; portico-transform-*) conf=kong-transform.yml ;; esac
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
       access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
       sed -e "s#@BACKEND@#$backend#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
@@ -34,11 +46,11 @@ total_ir() {  # requests -> total instructions
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &
       ;;
-    nginx|nginx-cache)
-      conf=proxy-nginx.conf; [ "$name" = nginx-cache ] && conf=proxy-nginx-cache.conf
+    nginx|nginx-cache|nginx-big|nginx-gzip)
+      conf=proxy-nginx.conf; [ "$name" = nginx-cache ] && conf=proxy-nginx-cache.conf; [ "$name" = nginx-gzip ] && conf=proxy-nginx-gzip.conf
       sed -e "s#@WORK@#$work#g" -e "s#@PORT@#$port#g" -e "s#@BACKEND@#$backend#g" "$ROOT/bench/conf/$conf" \
         | sed -e "s#^daemon off;#daemon off;\nmaster_process off;#" -e "s#nginx-proxy.pid#cg-nginx.pid#" \
-              -e "s#nginx-cache.pid#cg-nginx.pid#" -e "s#nginx-cache levels#cg-nginx-cache levels#" > "$work/cg-nginx.conf"
+              -e "s#nginx-cache.pid#cg-nginx.pid#" -e "s#nginx-gzip.pid#cg-nginx.pid#" -e "s#nginx-cache levels#cg-nginx-cache levels#" > "$work/cg-nginx.conf"
       valgrind --tool=callgrind --callgrind-out-file="$out" nginx -c "$work/cg-nginx.conf" -p "$work" 2>/dev/null &
       ;;
   esac

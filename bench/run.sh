@@ -6,7 +6,7 @@
 #
 # Pinning: each proxy runs alone on CPU 0; the backend and wrk share CPU 1, so every
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
-# CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1, SKIP_IDLE=1,
+# CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
 # SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
@@ -441,12 +441,16 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in portico portico3 portico-auth portico-cache portico-agg portico-obs nginx nginx-cache; do
+  for name in ${CALLGRIND_CASES:-portico portico3 portico-auth portico-cache portico-agg portico-obs portico-transform-headers \
+               portico-big portico-transform-json portico-gzip portico-br portico-zstd nginx nginx-cache nginx-big nginx-gzip}; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
   say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed;"
-  say " portico-obs: prometheus (every family) + opentelemetry (sampling 0.01) + access log to a file)"
+  say " portico-obs: prometheus (every family) + opentelemetry (sampling 0.01) + access log to a file;"
+  say " portico-transform-headers: response-transformer header-only edits; portico-big: /big (2 KB JSON) untouched;"
+  say " portico-transform-json: /big with one field removed; portico-gzip/br/zstd: /big encoded by the compression plugin;"
+  say " nginx-big / nginx-gzip: /big through nginx, untouched / gzip level 6)"
 fi
 
 if [ "${SKIP_ADMIN:-0}" != 1 ]; then

@@ -35,7 +35,7 @@ class GzipCompressor final : public Compressor {
   }
   ~GzipCompressor() override { deflateEnd(&z_); }
   void feed(std::string_view in, std::string& out) override { run(in, Z_SYNC_FLUSH, out); }
-  void finish(std::string& out) override { run({}, Z_FINISH, out); }
+  void finish(std::string_view last, std::string& out) override { run(last, Z_FINISH, out); }
 
  private:
   void run(std::string_view in, int flush, std::string& out) {
@@ -65,7 +65,7 @@ class BrotliCompressor final : public Compressor {
   }
   ~BrotliCompressor() override { BrotliEncoderDestroyInstance(state_); }
   void feed(std::string_view in, std::string& out) override { run(in, BROTLI_OPERATION_FLUSH, out); }
-  void finish(std::string& out) override { run({}, BROTLI_OPERATION_FINISH, out); }
+  void finish(std::string_view last, std::string& out) override { run(last, BROTLI_OPERATION_FINISH, out); }
 
  private:
   void run(std::string_view in, BrotliEncoderOperation op, std::string& out) {
@@ -125,7 +125,7 @@ class ZstdCompressor final : public Compressor {
   }
   ~ZstdCompressor() override { zstd_contexts().give_back(ctx_); }
   void feed(std::string_view in, std::string& out) override { run(in, ZSTD_e_flush, out); }
-  void finish(std::string& out) override { run({}, ZSTD_e_end, out); }
+  void finish(std::string_view last, std::string& out) override { run(last, ZSTD_e_end, out); }
 
  private:
   void run(std::string_view in, ZSTD_EndDirective mode, std::string& out) {

@@ -20,8 +20,10 @@ class Compressor {
   virtual ~Compressor() = default;
   // Encodes `in` and appends what is ready (flushed) to `out`.
   virtual void feed(std::string_view in, std::string& out) = 0;
-  // Ends the stream: appends the rest and the coding's trailer to `out`.
-  virtual void finish(std::string& out) = 0;
+  // Encodes the last piece (may be empty) and ends the stream: appends the rest and the
+  // coding's trailer to `out`. A body that came whole is so encoded in one pass (no flush
+  // point; brotli then sets up only the part of its tables the body uses).
+  virtual void finish(std::string_view last, std::string& out) = 0;
 };
 
 // `level`: the coding's own scale (gzip 1-9, br 0-11, zstd 1-19); out of range is clamped.

@@ -95,6 +95,9 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   std::string encoded;  // this round's compressed bytes (spec.compressor)
+  // The round's last body piece, held back so that a body which ends in this round is
+  // encoded with the end (Compressor::finish): a small body comes whole and is encoded in one pass.
+  std::string_view unencoded;
 
   for (;;) {
     std::size_t nbufs = 0, nlines = 0, consumed = 0;
@@ -109,7 +112,8 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       tee(spec, result, d);
       if (spec.compressor == nullptr) result.body_bytes_out += d.size();
       if (spec.compressor != nullptr) {
-        spec.compressor->feed(d, encoded);  // sent once the round's data is all in
+        if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);  // sent once the round's data is all in
+        unencoded = d;
       } else if (spec.chunk_output) {
         auto& line = chunk_lines[nlines++];
         int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());
@@ -164,7 +168,9 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
         break;
     }
     if (spec.compressor != nullptr) {
-      if (finished) spec.compressor->finish(encoded);
+      if (finished) spec.compressor->finish(unencoded, encoded);
+      else if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);
+      unencoded = {};
       result.body_bytes_out += encoded.size();
       if (!encoded.empty()) {
         if (spec.chunk_output) {

@@ -130,8 +130,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     // sent as one chunk (or close-delimited to an HTTP/1.0 client), as build_response_head said.
     auto compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level(), body.size());
     std::string encoded;
-    compressor->feed(body, encoded);
-    compressor->finish(encoded);
+    compressor->finish(body, encoded);
     body.clear();
     if (chunk_out) {
       append_chunk(body, encoded);

@@ -295,11 +295,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
       }
     }
   }
-  if (worker_.access_log().enabled() || ex.plugins) {
+  // The plugins' record of the request (ctx.served) is only for their log phase: a route
+  // whose plugins have none (a header transformation) skips it and the clock read.
+  const bool plugins_log = ex.plugins && ex.plugins->chains() != nullptr && ex.plugins->chains()->uses(plugin::kLog);
+  if (ex.plugins) ex.plugins->status = ex.status;
+  if (worker_.access_log().enabled() || plugins_log) {
     const auto finished = Clock::now();  // one clock read for the access log and the plugins
     log_request(ex, finished);
-    if (ex.plugins) {
-      ex.plugins->status = ex.status;
+    if (plugins_log) {
       note_served(ex, finished);
       plugin::run_log(*ex.plugins);
     }
