@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "http/accept_encoding.hpp"
+#include "http/caching.hpp"
 #include "http/compressor.hpp"
 #include "http/header_view.hpp"
 #include "plugin/config_schema.hpp"
@@ -47,11 +48,6 @@ const ConfigSchema& config_schema() {
 
 http::Coding coding_of(std::string_view name) {
   return name == "zstd" ? http::Coding::zstd : name == "br" ? http::Coding::br : http::Coding::gzip;
-}
-
-// The media type without parameters, lowercased.
-std::string media_type(std::string_view content_type) {
-  return http::ascii_lower(http::trim_ows(content_type.substr(0, content_type.find(';'))));
 }
 
 class Compression final : public Instance {
@@ -102,7 +98,7 @@ class Compression final : public Instance {
     if (r.framing == http::BodyFraming::content_length && r.content_length < static_cast<std::uint64_t>(min_size_)) {
       return false;
     }
-    std::string type = media_type(r.find("Content-Type"));
+    std::string type = http::media_type_essence(r.find("Content-Type"));
     for (const auto& t : types_) {
       if (t == type) return true;
     }

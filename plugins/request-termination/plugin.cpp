@@ -18,6 +18,7 @@
 #include "config/export.hpp"
 #include "config/validators.hpp"
 #include "core/uuid.hpp"
+#include "http/caching.hpp"
 #include "http/forms.hpp"
 #include "http/params.hpp"
 #include "plugin/body_access.hpp"
@@ -90,21 +91,14 @@ json::value body_json(std::string_view content_type, std::string_view body) {
     json::value parsed = json::parse(body, ec);
     return ec ? json::value(nullptr) : parsed;
   }
-  std::string type = http::ascii_lower(http::trim_ows(content_type.substr(0, content_type.find(';'))));
+  std::string type = http::media_type_essence(content_type);
   if (type == "application/x-www-form-urlencoded") return args_json(body);
   if (type == "multipart/form-data") {
     auto boundary = http::forms::multipart_boundary(content_type);
     auto parsed = boundary ? http::forms::parse_multipart(body, *boundary) : std::nullopt;
     if (!parsed) return nullptr;
     json::object fields;
-    for (const auto& part : parsed->parts) {
-      if (auto* existing = fields.if_contains(part.name)) {
-        if (!existing->is_array()) *existing = json::array{*existing};
-        existing->as_array().emplace_back(part.body);
-      } else {
-        fields[part.name] = part.body;
-      }
-    }
+    for (const auto& part : parsed->parts) add_to_table(fields, part.name, json::string(part.body));
     return fields;
   }
   return nullptr;

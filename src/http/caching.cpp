@@ -157,6 +157,10 @@ bool is_token(std::string_view s) {
 
 }  // namespace
 
+std::string media_type_essence(std::string_view content_type) {
+  return ascii_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
+}
+
 std::optional<MediaType> parse_media_type(std::string_view text) {
   text = trim_ows(text);
   if (text == "*") return MediaType{"*", "*", {}};

@@ -41,6 +41,9 @@ std::optional<MediaType> parse_media_type(std::string_view text);
 // Kong's rule: types equal or `*` in `expected`, subtypes likewise, and the same parameters
 // with the same values (so `application/json` does not match `application/json; charset=utf-8`).
 bool media_type_matches(const MediaType& expected, const MediaType& actual);
+// A Content-Type's "type/subtype" lowercased, parameters dropped, nothing else checked: what a
+// plugin compares against a list of types (compression) or a known type (request-termination).
+std::string media_type_essence(std::string_view content_type);
 
 // Whether an If-None-Match value matches `etag` (weak comparison, `*` matches any).
 bool etag_matches(std::string_view if_none_match, std::string_view etag);

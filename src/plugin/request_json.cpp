@@ -9,20 +9,19 @@
 namespace portico::plugin {
 namespace json = boost::json;
 
+void add_to_table(boost::json::object& table, std::string_view key, boost::json::value value) {
+  auto* existing = table.if_contains(key);
+  if (existing == nullptr) {
+    table[key] = std::move(value);
+    return;
+  }
+  if (!existing->is_array()) *existing = json::array{*existing};
+  existing->as_array().push_back(std::move(value));
+}
+
 boost::json::object headers_json(const http::MessageHead& head) {
   json::object headers;
-  for (const auto& h : head.headers) {
-    std::string key = http::ascii_lower(h.name);
-    auto* existing = headers.if_contains(key);
-    if (existing == nullptr) {
-      headers[key] = h.value;
-    } else if (existing->is_array()) {
-      existing->as_array().emplace_back(h.value);
-    } else {
-      json::array values{*existing, json::string(h.value)};
-      *existing = std::move(values);
-    }
-  }
+  for (const auto& h : head.headers) add_to_table(headers, http::ascii_lower(h.name), json::string(h.value));
   return headers;
 }
 
@@ -33,13 +32,7 @@ boost::json::object args_json(std::string_view encoded) {
     if (!http::percent_decode(raw_key, key) || key.empty()) return;
     bool flag = raw_key.size() == raw_key.find('=') || raw_value.empty();
     http::percent_decode(raw_value, value);
-    json::value v = flag && value.empty() ? json::value(true) : json::value(value);
-    if (auto* existing = out.if_contains(key)) {
-      if (!existing->is_array()) *existing = json::array{*existing};
-      existing->as_array().push_back(std::move(v));
-    } else {
-      out[key] = std::move(v);
-    }
+    add_to_table(out, key, flag && value.empty() ? json::value(true) : json::value(value));
   });
   return out;
 }

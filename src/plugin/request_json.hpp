@@ -12,6 +12,10 @@
 
 namespace portico::plugin {
 
+// Adds `value` under `key`: a key seen before holds an array of its values, in order (the rule
+// of every table below and of a multipart body's fields).
+void add_to_table(boost::json::object& table, std::string_view key, boost::json::value value);
+
 // Lower-case names; a repeated field is an array of its values, in order.
 boost::json::object headers_json(const http::MessageHead& head);
 

@@ -105,16 +105,10 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
     if (prefix_pending) bufs[nbufs++] = boost::asio::buffer(spec.prefix.data(), spec.prefix.size());
     std::string_view avail = finished ? std::string_view{} : source.buffer.readable();
 
-    // Adds one run of body bytes to the gather list; false when it breaks the limit.
-    auto add_data = [&](std::string_view d) {
-      result.body_bytes += d.size();
-      if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
-      tee(spec, result, d);
-      if (spec.compressor == nullptr) result.body_bytes_out += d.size();
-      if (spec.compressor != nullptr) {
-        if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);  // sent once the round's data is all in
-        unencoded = d;
-      } else if (spec.chunk_output) {
+    // Puts bytes for the sink in the gather list: as one chunk when chunk_output.
+    auto send_piece = [&](std::string_view d) {
+      result.body_bytes_out += d.size();
+      if (spec.chunk_output) {
         auto& line = chunk_lines[nlines++];
         int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());
         bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
@@ -122,6 +116,18 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
         bufs[nbufs++] = boost::asio::buffer(kCrlf.data(), kCrlf.size());
       } else {
         bufs[nbufs++] = boost::asio::buffer(d.data(), d.size());
+      }
+    };
+    // Adds one run of body bytes; false when it breaks the limit.
+    auto add_data = [&](std::string_view d) {
+      result.body_bytes += d.size();
+      if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
+      tee(spec, result, d);
+      if (spec.compressor != nullptr) {
+        if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);  // sent once the round's data is all in
+        unencoded = d;
+      } else {
+        send_piece(d);
       }
       return true;
     };
@@ -171,18 +177,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       if (finished) spec.compressor->finish(unencoded, encoded);
       else if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);
       unencoded = {};
-      result.body_bytes_out += encoded.size();
-      if (!encoded.empty()) {
-        if (spec.chunk_output) {
-          auto& line = chunk_lines[nlines++];
-          int len = std::snprintf(line.data(), line.size(), "%zx\r\n", encoded.size());
-          bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
-          bufs[nbufs++] = boost::asio::buffer(encoded.data(), encoded.size());
-          bufs[nbufs++] = boost::asio::buffer(kCrlf.data(), kCrlf.size());
-        } else {
-          bufs[nbufs++] = boost::asio::buffer(encoded.data(), encoded.size());
-        }
-      }
+      if (!encoded.empty()) send_piece(encoded);
     }
     if (finished && spec.chunk_output) bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
     if (finished && spec.tee != nullptr && !result.tee_overflowed && spec.tee_complete) spec.tee_complete();
