@@ -9,6 +9,7 @@
 //                      its new length; a body that is not JSON goes on untouched (as Kong).
 //   response_headers:  the header operations, against the fields the response had when the
 //                      phase began (Kong's snapshot); a rewritten body's ETag made weak.
+#include <algorithm>
 #include <memory>
 #include <spdlog/spdlog.h>
 
@@ -123,6 +124,10 @@ class ResponseTransformer final : public Instance {
     typed(config.append, append_json_);
     edits_json_ = !config.remove.json.empty() || !config.rename.json.empty() || !config.replace.json.empty() ||
                   !config.add.json.empty() || !config.append.json.empty();
+    // The body is parsed only as deep as the operations reach (the rest is checked, not kept).
+    for (const auto* ops : {&remove_json_, &rename_json_, &replace_json_, &add_json_, &append_json_}) {
+      for (const auto& op : *ops) keep_depth_ = std::max(keep_depth_, json_edit::depth_to_keep(op.path));
+    }
     need_.wanted = true;
     // Unset: the gateway's limit on bodies plugins read (--max-body-size, else 8 MiB); a gzip
     // body inflates up to the same size.
@@ -164,7 +169,8 @@ class ResponseTransformer final : public Instance {
       if (result != http::GunzipResult::ok) return;  // passed on as it came
     }
     json_edit::Document doc;
-    if (!doc.parse(gzipped ? std::string_view(decoded) : std::string_view(body))) {
+    if (!doc.parse(gzipped ? std::string_view(decoded) : std::string_view(body), json_edit::Document::kDefaultMaxValues,
+                   keep_depth_)) {
       if (doc.too_many_values()) {
         too_large(ctx);  // more values than an editable document holds: as a body over the limit
         return;
@@ -267,6 +273,7 @@ class ResponseTransformer final : public Instance {
   std::vector<std::string> remove_headers_;
   std::vector<HeaderOp> rename_headers_, replace_headers_, add_headers_, append_headers_;
   std::vector<JsonOp> remove_json_, rename_json_, replace_json_, add_json_, append_json_;
+  std::size_t keep_depth_ = 0;  // how deep the JSON operations reach (Document::parse)
   bool edits_json_ = false;
   BodyNeed need_;
   std::size_t inflate_limit_ = kDefaultLimit;

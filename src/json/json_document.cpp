@@ -6,6 +6,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "http/status.hpp"
 
 namespace portico::json_edit {
@@ -41,14 +45,27 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 }
 
 // The first index at or after `i` where a string scan has something to check: '"', '\\', a
-// control character or a non-ASCII byte. Eight bytes at a time (most of a JSON text is plain
-// ASCII): each test may also flag bytes above the first one it finds (a borrow carries up),
-// never below it, so the lowest flagged byte (little-endian: the first) is exact.
-std::size_t skip_plain_string_bytes(std::string_view s, std::size_t i) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
-  auto has_zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+// control character or a non-ASCII byte (the slow path looks at those). Sixteen bytes at a
+// time with SSE2 (every x86-64 has it): as signed bytes, "below 0x20" covers both control
+// characters and bytes from 0x80. Elsewhere eight at a time: each test may also flag bytes
+// above the first one it finds (a borrow carries up), never below it, so the lowest flagged
+// byte (little-endian: the first) is exact.
+[[gnu::always_inline]] inline std::size_t skip_plain_string_bytes(std::string_view s, std::size_t i) {
   const char* p = s.data();
   const std::size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  while (i + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    __m128i attention = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmplt_epi8(v, space));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(attention));
+    if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(mask));
+    i += 16;
+  }
+#else
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
   while (i + 8 <= n) {
     std::uint64_t v;
     std::memcpy(&v, p + i, 8);
@@ -61,10 +78,99 @@ std::size_t skip_plain_string_bytes(std::string_view s, std::size_t i) {
     }
     i += 8;
   }
+#endif
   while (i < n) {
     auto c = static_cast<unsigned char>(p[i]);
     if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
     ++i;
+  }
+  return i;
+}
+
+// Where a string's scan stopped: past its closing quote, or at what is wrong (`problem`).
+struct StringScan {
+  std::size_t end;
+  const char* problem;
+};
+
+// The rest of a string from text[i], a byte that needs a look (an escape, a control
+// character, non-ASCII, or the end of the text). Out of line: most strings never come here.
+[[gnu::noinline]] StringScan scan_string_slow(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size();
+  for (;;) {
+    if (i >= n) return {i, "unterminated string"};
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"') return {i + 1, nullptr};
+    if (c == '\\') {
+      if (i + 1 >= n) return {i, "unterminated string"};
+      char e = text[i + 1];
+      if (e == 'u') {
+        // UTF-16 code units; surrogates only in pairs (I-JSON, RFC 7493 2.1: a lone one names
+        // no character, and parsers disagree on what it becomes).
+        auto unit = [&](std::size_t at) -> int {
+          if (at + 6 > n || text[at] != '\\' || text[at + 1] != 'u') return -1;
+          int v = 0;
+          for (std::size_t k = 2; k < 6; ++k) {
+            int h = hex_value(text[at + k]);
+            if (h < 0) return -1;
+            v = v * 16 + h;
+          }
+          return v;
+        };
+        int cu = unit(i);
+        if (cu < 0) return {i, "bad \\u escape"};
+        if (cu >= 0xDC00 && cu <= 0xDFFF) return {i, "lone surrogate escape"};
+        if (cu >= 0xD800 && cu <= 0xDBFF) {
+          int low = unit(i + 6);
+          if (low < 0xDC00 || low > 0xDFFF) return {i, "lone surrogate escape"};
+          i += 6;
+        }
+        i += 6;
+      } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+        i += 2;
+      } else {
+        return {i, "bad escape"};
+      }
+    } else if (c < 0x20) {
+      return {i, "control character in a string"};
+    } else {
+      std::size_t len = utf8_sequence(text, i);
+      if (len == 0) return {i, "invalid UTF-8"};
+      i += len;
+    }
+    i = skip_plain_string_bytes(text, i);
+  }
+}
+
+// The string whose opening quote is text[i]. Inline for the common case: plain bytes up to
+// the closing quote.
+inline StringScan scan_string(std::string_view text, std::size_t i) {
+  i = skip_plain_string_bytes(text, i + 1);
+  if (i < text.size() && text[i] == '"') return {i + 1, nullptr};
+  return scan_string_slow(text, i);
+}
+
+// The end of the number starting at text[i] ('-' or a digit), or npos when it is malformed.
+std::size_t number_end(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size();
+  if (text[i] == '-') ++i;
+  if (i < n && text[i] == '0') {
+    ++i;
+  } else if (i < n && is_digit(text[i])) {
+    while (i < n && is_digit(text[i])) ++i;
+  } else {
+    return std::string_view::npos;
+  }
+  if (i < n && text[i] == '.') {
+    ++i;
+    if (i >= n || !is_digit(text[i])) return std::string_view::npos;
+    while (i < n && is_digit(text[i])) ++i;
+  }
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    if (i >= n || !is_digit(text[i])) return std::string_view::npos;
+    while (i < n && is_digit(text[i])) ++i;
   }
   return i;
 }
@@ -151,6 +257,7 @@ bool Document::fail(std::size_t at, std::string_view what) {
 }
 
 Document::NodeId Document::new_node(Kind kind, NodeId parent) {
+  assert(parent == kNone || !nodes_[parent].children_skipped);
   auto id = static_cast<NodeId>(nodes_.size());
   nodes_.push_back(Node{.kind = kind});
   nodes_.back().parent = parent;
@@ -165,184 +272,131 @@ void Document::link_last(NodeId parent, NodeId child) {
   p.last = child;
 }
 
-bool Document::parse(std::string_view text, std::size_t max_values) {
+bool Document::parse(std::string_view text, std::size_t max_values, std::size_t keep_depth) {
   text_ = text;
   nodes_.clear();
   texts_.clear();
   error_.clear();
   too_many_ = false;
   if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return fail(0, "text too large");
-  nodes_.reserve(std::min(text.size() / 8 + 4, max_values));
+  nodes_.reserve(keep_depth == kKeepAll ? std::min(text.size() / 8 + 4, max_values) : 64);
+  // The containers open around the current value, innermost last: its node (kNone when
+  // deeper than keep_depth) and whether it is an object.
+  struct Open {
+    NodeId node;
+    bool object;
+  };
+  std::vector<Open> open;
+  open.reserve(16);
   const std::size_t n = text.size();
+  const char* p = text.data();
   std::size_t i = 0;
-  NodeId container = kNone;  // the object or array being filled
+  std::size_t values = 0;
   std::uint32_t key_begin = 0, key_end = 0;
   auto skip_space = [&] {
-    while (i < n && is_space(text[i])) ++i;
+    while (i < n && static_cast<unsigned char>(p[i]) <= ' ' && is_space(p[i])) ++i;
   };
-  // A string starting at text[i] ('"'): i moves past its closing quote.
-  auto scan_string = [&]() -> bool {
-    ++i;
-    for (;;) {
-      i = skip_plain_string_bytes(text, i);
-      if (i >= n) break;
-      auto c = static_cast<unsigned char>(text[i]);
-      if (c == '"') {
-        ++i;
-        return true;
-      }
-      if (c == '\\') {
-        if (i + 1 >= n) break;
-        char e = text[i + 1];
-        if (e == 'u') {
-          // UTF-16 code units; surrogates only in pairs (I-JSON, RFC 7493 2.1: a lone one names
-          // no character, and parsers disagree on what it becomes).
-          auto unit = [&](std::size_t at) -> int {
-            if (at + 6 > n || text[at] != '\\' || text[at + 1] != 'u') return -1;
-            int v = 0;
-            for (std::size_t k = 2; k < 6; ++k) {
-              int h = hex_value(text[at + k]);
-              if (h < 0) return -1;
-              v = v * 16 + h;
-            }
-            return v;
-          };
-          int cu = unit(i);
-          if (cu < 0) return fail(i, "bad \\u escape");
-          if (cu >= 0xDC00 && cu <= 0xDFFF) return fail(i, "lone surrogate escape");
-          if (cu >= 0xD800 && cu <= 0xDBFF) {
-            int low = unit(i + 6);
-            if (low < 0xDC00 || low > 0xDFFF) return fail(i, "lone surrogate escape");
-            i += 6;
-          }
-          i += 6;
-        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
-          i += 2;
-        } else {
-          return fail(i, "bad escape");
-        }
-      } else if (c < 0x20) {
-        return fail(i, "control character in a string");
-      } else {
-        std::size_t len = utf8_sequence(text, i);
-        if (len == 0) return fail(i, "invalid UTF-8");
-        i += len;
-      }
-    }
-    return fail(i, "unterminated string");
-  };
-  auto scan_number = [&]() -> bool {
-    std::size_t start = i;
-    if (text[i] == '-') ++i;
-    if (i < n && text[i] == '0') {
-      ++i;
-    } else if (i < n && is_digit(text[i])) {
-      while (i < n && is_digit(text[i])) ++i;
-    } else {
-      return fail(start, "bad number");
-    }
-    if (i < n && text[i] == '.') {
-      ++i;
-      if (i >= n || !is_digit(text[i])) return fail(start, "bad number");
-      while (i < n && is_digit(text[i])) ++i;
-    }
-    if (i < n && (text[i] == 'e' || text[i] == 'E')) {
-      ++i;
-      if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
-      if (i >= n || !is_digit(text[i])) return fail(start, "bad number");
-      while (i < n && is_digit(text[i])) ++i;
-    }
-    return true;
-  };
+  auto word = [&](std::string_view w) { return text.substr(i, w.size()) == w; };
 
   for (;;) {
     // A value at text[i].
     skip_space();
     if (i >= n) return fail(i, "unexpected end of text");
-    char c = text[i];
-    Kind kind;
-    switch (c) {
-      case '{': kind = Kind::object; break;
-      case '[': kind = Kind::array; break;
-      case '"': kind = Kind::string; break;
-      case 't': kind = Kind::true_value; break;
-      case 'f': kind = Kind::false_value; break;
-      case 'n': kind = Kind::null_value; break;
-      default:
-        if (c != '-' && !is_digit(c)) return fail(i, "unexpected character");
-        kind = Kind::number;
-    }
-    if (nodes_.size() >= max_values) {
+    if (++values > max_values) {
       too_many_ = true;
       return fail(i, "more than " + std::to_string(max_values) + " values");
     }
-    // (new_node(), written out: this loop runs once per value of every body read)
-    auto node = static_cast<NodeId>(nodes_.size());
-    Node& added = nodes_.emplace_back();
-    added.kind = kind;
-    added.parent = container;
-    added.begin = static_cast<std::uint32_t>(i);
-    if (container != kNone) {
-      if (nodes_[container].kind == Kind::object) added.key_begin = key_begin, added.key_end = key_end;
-      link_last(container, node);
-    }
+    const std::size_t begin = i;
+    const char c = p[i];
+    Kind kind;
     bool opened = false;
-    switch (kind) {
-      case Kind::object:
-      case Kind::array:
+    switch (c) {
+      case '{':
+      case '[':
+        kind = c == '{' ? Kind::object : Kind::array;
         ++i;
         skip_space();
-        if (i < n && text[i] == (kind == Kind::object ? '}' : ']')) {
-          ++i;  // empty
-        } else {
-          container = node;
-          opened = true;
-        }
+        if (i < n && p[i] == (c == '{' ? '}' : ']')) ++i;  // empty
+        else opened = true;
         break;
-      case Kind::string:
-        if (!scan_string()) return false;
+      case '"': {
+        StringScan s = scan_string(text, i);
+        if (s.problem != nullptr) return fail(s.end, s.problem);
+        i = s.end;
+        kind = Kind::string;
         break;
-      case Kind::number:
-        if (!scan_number()) return false;
+      }
+      case 't':
+        if (!word("true")) return fail(i, "unexpected character");
+        i += 4;
+        kind = Kind::true_value;
         break;
-      default: {
-        std::string_view word = kind == Kind::true_value ? "true" : kind == Kind::false_value ? "false" : "null";
-        if (text.substr(i, word.size()) != word) return fail(i, "unexpected character");
-        i += word.size();
+      case 'f':
+        if (!word("false")) return fail(i, "unexpected character");
+        i += 5;
+        kind = Kind::false_value;
+        break;
+      case 'n':
+        if (!word("null")) return fail(i, "unexpected character");
+        i += 4;
+        kind = Kind::null_value;
+        break;
+      default:
+        if (c != '-' && !is_digit(c)) return fail(i, "unexpected character");
+        i = number_end(text, i);
+        if (i == std::string_view::npos) return fail(begin, "bad number");
+        kind = Kind::number;
+    }
+    NodeId node = kNone;
+    if (open.size() <= keep_depth) {
+      // (new_node(), written out: this runs once per kept value of every body read)
+      node = static_cast<NodeId>(nodes_.size());
+      Node& added = nodes_.emplace_back();
+      added.kind = kind;
+      added.begin = static_cast<std::uint32_t>(begin);
+      added.end = static_cast<std::uint32_t>(i);  // (a container's: set again when it closes)
+      added.children_skipped = opened && open.size() == keep_depth;
+      if (!open.empty()) {
+        const Open& parent = open.back();
+        added.parent = parent.node;
+        if (parent.object) added.key_begin = key_begin, added.key_end = key_end;
+        link_last(parent.node, node);
       }
     }
-    nodes_[node].end = static_cast<std::uint32_t>(i);
+    if (opened) open.push_back({node, kind == Kind::object});
     // What follows the value: a key (in an object just opened, or after a comma), another
     // element, the end of containers, or the end of the text.
     bool want_key = opened && kind == Kind::object;
     bool want_value = opened && kind == Kind::array;
     while (!want_key && !want_value) {
       skip_space();
-      if (container == kNone) {
+      if (open.empty()) {
         if (i != n) return fail(i, "text after the value");
         return true;
       }
-      bool in_object = nodes_[container].kind == Kind::object;
+      const Open& in = open.back();
       if (i >= n) return fail(i, "unexpected end of text");
-      if (text[i] == ',') {
+      if (p[i] == ',') {
         ++i;
-        (in_object ? want_key : want_value) = true;
-      } else if (text[i] == (in_object ? '}' : ']')) {
+        (in.object ? want_key : want_value) = true;
+      } else if (p[i] == (in.object ? '}' : ']')) {
         ++i;
-        nodes_[container].end = static_cast<std::uint32_t>(i);
-        container = nodes_[container].parent;
+        if (in.node != kNone) nodes_[in.node].end = static_cast<std::uint32_t>(i);
+        open.pop_back();
       } else {
-        return fail(i, in_object ? "expected ',' or '}'" : "expected ',' or ']'");
+        return fail(i, in.object ? "expected ',' or '}'" : "expected ',' or ']'");
       }
     }
     if (want_key) {
       skip_space();
-      if (i >= n || text[i] != '"') return fail(i, "expected a key");
+      if (i >= n || p[i] != '"') return fail(i, "expected a key");
       key_begin = static_cast<std::uint32_t>(i);
-      if (!scan_string()) return false;
+      StringScan s = scan_string(text, i);
+      if (s.problem != nullptr) return fail(s.end, s.problem);
+      i = s.end;
       key_end = static_cast<std::uint32_t>(i);
       skip_space();
-      if (i >= n || text[i] != ':') return fail(i, "expected ':'");
+      if (i >= n || p[i] != ':') return fail(i, "expected ':'");
       ++i;
     }
   }
@@ -401,6 +455,7 @@ void Document::set_value(NodeId n, Kind kind, std::string json_text) {
   Node& nd = nodes_[n];
   nd.kind = kind;
   nd.first = nd.last = kNone;
+  nd.children_skipped = false;
   nd.text = static_cast<std::int32_t>(texts_.size());
   texts_.push_back(std::move(json_text));
   nd.dirty = false;  // (re-marked below with its ancestors)

@@ -13,6 +13,7 @@
 // the editing operations (json/json_edits.hpp) act on every member of a name.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,9 +31,16 @@ class Document {
   // (too_many_values()), so a hostile body of tiny values ([0,0,0,...]) costs bounded memory.
   static constexpr std::size_t kDefaultMaxValues = 1u << 20;
 
+  static constexpr std::size_t kKeepAll = static_cast<std::size_t>(-1);
+
   // Parses `text` (which must outlive the document). False when it is not one JSON value, or
   // has more than `max_values` values; error() then says what and where.
-  bool parse(std::string_view text, std::size_t max_values = kDefaultMaxValues);
+  // Every value is checked, but only values at most `keep_depth` deep (the root is at depth
+  // 0) get nodes: a container at keep_depth keeps its text and no children
+  // (children_skipped()), so edits must not reach below it (json_edit::depth_to_keep() says
+  // how deep an operation reaches). Trimming one field of a large body then costs a scan of
+  // the text, not a node per value.
+  bool parse(std::string_view text, std::size_t max_values = kDefaultMaxValues, std::size_t keep_depth = kKeepAll);
   const std::string& error() const { return error_; }
   bool too_many_values() const { return too_many_; }
 
@@ -42,8 +50,13 @@ class Document {
   // Kong's (Lua's) truthiness: absent and false are false; null is a value (cjson.null).
   bool truthy(NodeId n) const { return n != kNone && kind(n) != Kind::false_value; }
 
-  // Children in order (an object's members, an array's elements).
-  NodeId first_child(NodeId n) const { return nodes_[n].first; }
+  // Children in order (an object's members, an array's elements); none for a container
+  // deeper than the parse kept (callers stay within the depth they asked for).
+  NodeId first_child(NodeId n) const {
+    assert(!nodes_[n].children_skipped);
+    return nodes_[n].first;
+  }
+  bool children_skipped(NodeId n) const { return nodes_[n].children_skipped; }
   NodeId next_sibling(NodeId n) const { return nodes_[n].next; }
   // Whether member `n`'s key, unescaped, is `name`.
   bool key_is(NodeId n, std::string_view name) const;
@@ -61,6 +74,7 @@ class Document {
   // Unlinks every child of `parent` for which pred(child) holds, in one pass; returns how many.
   template <typename Pred>
   std::size_t unlink_if(NodeId parent, Pred pred) {
+    assert(!nodes_[parent].children_skipped);
     std::size_t removed = 0;
     NodeId prev = kNone;
     for (NodeId c = nodes_[parent].first; c != kNone; c = nodes_[c].next) {
@@ -91,7 +105,8 @@ class Document {
  private:
   struct Node {
     Kind kind;
-    bool dirty = false;  // this node or something under it was edited
+    bool dirty = false;             // this node or something under it was edited
+    bool children_skipped = false;  // a container at the parse's keep_depth: no child nodes
     std::uint32_t begin = 0, end = 0;          // the value's span in the text
     std::uint32_t key_begin = 0, key_end = 0;  // a member's key span (with its quotes)
     NodeId parent = kNone, first = kNone, last = kNone, next = kNone;

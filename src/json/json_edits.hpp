@@ -29,6 +29,10 @@ struct Path {
   bool ends_with_key() const { return !steps.empty() && steps.back().kind == Step::Kind::key; }
 };
 
+// How deep a document must keep nodes for the operations on `path` (Document::parse's
+// keep_depth): down to the path's targets and their children (append adds to an array).
+inline std::size_t depth_to_keep(const Path& path) { return path.steps.size() + 1; }
+
 // Reads a configured name. A name that is not a well-formed path ("a..b", "x[") is a
 // top-level key, as in Kong.
 Path parse_path(std::string_view name);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace portico::json_edit {
 namespace {
@@ -47,6 +49,56 @@ TEST(JsonDocument, NestingIsBoundedByTheTextNotTheStack) {
   EXPECT_EQ(written(doc), deep);
   std::string unbalanced = std::string(100000, '[') + std::string(99999, ']');
   EXPECT_FALSE(doc.parse(unbalanced));
+}
+
+TEST(JsonDocument, AShallowParseChecksEveryValueItDoesNotKeep) {
+  for (std::string_view bad : {"{\"a\":[1,{\"b\":tru}]}", "{\"a\":{\"b\":\"\\x\"}}", "[[1,]]", "{\"a\":{\"b\":1}} x",
+                               "{\"a\":[\"\xC0\xAF\"]}", "{\"a\":[[[1]]}", "{\"a\":{\"b\" 1}}", "[[01]]"}) {
+    for (std::size_t depth : {0u, 1u, 2u}) {
+      Document doc;
+      EXPECT_FALSE(doc.parse(bad, Document::kDefaultMaxValues, depth)) << bad << " at depth " << depth;
+    }
+  }
+  // Values not kept still count against the limit (it bounds the work, not only the nodes).
+  Document doc;
+  EXPECT_FALSE(doc.parse("[[0,0],[0,0]]", 6, 0));
+  EXPECT_TRUE(doc.too_many_values());
+  EXPECT_TRUE(doc.parse("[[0,0],[0,0]]", 7, 0));
+  // Deep nesting below the kept depth: checked, written back whole.
+  std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + ",\"b\":1}";
+  ASSERT_TRUE(doc.parse(deep, Document::kDefaultMaxValues, 1));
+  EXPECT_TRUE(doc.children_skipped(doc.first_child(doc.root())));
+  EXPECT_TRUE(remove(doc, parse_path("b")));
+  EXPECT_EQ(written(doc), "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}");
+}
+
+// Every operation gives the same text on a document parsed only as deep as its path reaches
+// (depth_to_keep) as on one parsed whole.
+TEST(JsonDocument, AShallowParseEditsLikeAFullOne) {
+  const std::string text = R"({ "id": 1, "user": {"name": "ada", "password_hash": "x", "tags": ["a", {"t": 1}]},
+    "items": [{"id": 1, "cost": 3, "sub": {"k": [1, 2]}}, {"id": 2, "cost": {"v": 4}}], "s": "one", "a.b": {"c": [1]},
+    "list": [[1, 2], {"x": [3]}], "f": false, "n": null })";
+  using Op = std::function<void(Document&, const Path&)>;
+  std::vector<Op> ops = {
+      [](Document& d, const Path& p) { remove(d, p); },
+      [](Document& d, const Path& p) { rename(d, p, "renamed", false); },
+      [](Document& d, const Path& p) { replace(d, p, string_value("r")); },
+      [](Document& d, const Path& p) { add(d, p, string_value("added")); },
+      [](Document& d, const Path& p) { append(d, p, string_value("appended")); },
+  };
+  for (std::string_view name : {"id", "user", "user.password_hash", "user.tags", "user.tags[1].t", "items[*].cost",
+                                "items[*].sub.k", "items[0]", "list[*]", "list[1].x", "a.b", "s", "f", "n", "missing.key",
+                                "[*].id"}) {
+    Path path = parse_path(name);
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      Document full, shallow;
+      ASSERT_TRUE(full.parse(text));
+      ASSERT_TRUE(shallow.parse(text, Document::kDefaultMaxValues, depth_to_keep(path)));
+      ops[k](full, path);
+      ops[k](shallow, path);
+      EXPECT_EQ(written(shallow), written(full)) << name << ", operation " << k;
+    }
+  }
 }
 
 TEST(JsonEdits, RemovesATopLevelKeyAndKeepsTheRestAsItWas) {

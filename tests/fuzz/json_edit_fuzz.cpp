@@ -1,7 +1,8 @@
 // libFuzzer target: the span JSON parser and its editor (src/json). The parser must agree with
 // Boost.JSON (an independent strict parser) on what is JSON; an unedited document must write
 // back byte for byte; and after Kong's operations on nested paths the output must still be JSON
-// that both parsers accept. Built by tests/fuzz/run.sh.
+// that both parsers accept. A parse that keeps nodes only as deep as an operation reaches must
+// accept the same texts and edit them the same way. Built by tests/fuzz/run.sh.
 #include <boost/json.hpp>
 
 #include <cstddef>
@@ -31,6 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool ours = doc.parse(text);
   int theirs = boost_accepts(text);
   if (theirs >= 0 && ours != (theirs == 1)) __builtin_trap();
+  // A parse that keeps nodes only near the root checks the rest just as strictly.
+  Document shallow;
+  if (shallow.parse(text, Document::kDefaultMaxValues, size % 3) != ours) __builtin_trap();
   if (!ours) return 0;
   std::string same;
   doc.write(same);
@@ -42,6 +46,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   replace(doc, paths[(size / 3) % 6], string_value("r\"\n"));
   add(doc, paths[(size / 5) % 6], string_value("x"));
   append(doc, paths[(size / 7) % 6], string_value("y"));
+  // An operation on a document parsed as deep as its path reaches gives what it gives on a
+  // whole one.
+  const Path& one = paths[(size / 11) % 6];
+  Document full;
+  full.parse(text);
+  if (!shallow.parse(text, Document::kDefaultMaxValues, depth_to_keep(one))) __builtin_trap();
+  switch (size % 5) {
+    case 0: remove(full, one), remove(shallow, one); break;
+    case 1: rename(full, one, "z", false), rename(shallow, one, "z", false); break;
+    case 2: replace(full, one, string_value("r")), replace(shallow, one, string_value("r")); break;
+    case 3: add(full, one, string_value("x")), add(shallow, one, string_value("x")); break;
+    default: append(full, one, string_value("y")), append(shallow, one, string_value("y"));
+  }
+  std::string from_full, from_shallow;
+  full.write(from_full);
+  shallow.write(from_shallow);
+  if (from_full != from_shallow) __builtin_trap();
+
   std::string edited;
   doc.write(edited);
   Document again;
