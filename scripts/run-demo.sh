@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROXY=${PORTICO_DEMO_PROXY:-127.0.0.1:8000}
+PROXY_TLS=${PORTICO_DEMO_PROXY_TLS:-127.0.0.1:8443}
 ADMIN=${PORTICO_DEMO_ADMIN:-127.0.0.1:8001}
 BFF=${PORTICO_DEMO_BFF:-127.0.0.1:8010}
 BFF_ADMIN=${PORTICO_DEMO_BFF_ADMIN:-127.0.0.1:8011}
@@ -31,7 +32,9 @@ done
 DATA=build/demo-data
 rm -rf "$DATA"
 ./build/release/portico config --data-dir "$DATA" db_import examples/kong.yml
-./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY" --admin-listen "$ADMIN" &
+# Plain and TLS listeners side by side (TLS with the self-signed certificate made at start).
+./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY" --proxy-listen "$PROXY_TLS ssl" \
+  --admin-listen "$ADMIN" &
 pids+=($!)
 # The BFF node: one request fans out to the services and comes back shaped per client.
 ./build/release/portico run -c examples/bff.yml --proxy-listen "$BFF" --admin-listen "$BFF_ADMIN" --access-log off &
@@ -45,9 +48,10 @@ done
 
 cat <<MSG
 
-Portico is running: proxy on http://$PROXY, admin API on http://$ADMIN
+Portico is running: proxy on http://$PROXY and https://$PROXY_TLS, admin API on http://$ADMIN
 Try:
   curl -i http://$PROXY/users/1
+  curl -ik https://$PROXY_TLS/users/1                   # TLS (self-signed certificate: -k)
   curl -i -H 'X-Version: v2' http://$PROXY/users/1       # A/B routing to users v2
   curl -i http://$PROXY/orders
   curl -i -X POST -H 'Content-Type: application/json' -d '{"user_id":1}' http://$PROXY/orders

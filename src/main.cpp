@@ -55,9 +55,13 @@ int main(int argc, char** argv) {
   auto* data_dir_option =
       run->add_option("--data-dir", data_dir, "Without -c: the embedded store's directory (created when missing)")
           ->envname("PORTICO_DATA_DIR")->capture_default_str();
-  run->add_option("--proxy-listen", options.proxy_listen, "Proxy listen address ADDR:PORT (repeatable)")
+  run->add_option("--proxy-listen", options.proxy_listen, "Proxy listener ADDR:PORT [ssl] [backlog=N] (repeatable, or comma-separated)")
       ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--ssl-cert", options.ssl_cert, "PEM certificate (chain) of the ssl proxy listeners (Kong's ssl_cert)")
+      ->envname("PORTICO_SSL_CERT");
+  run->add_option("--ssl-cert-key", options.ssl_cert_key, "PEM private key of --ssl-cert (Kong's ssl_cert_key)")
+      ->envname("PORTICO_SSL_CERT_KEY");
   run->add_option("--admin-listen", options.admin_listen, "Admin API listen address ADDR:PORT, or off")
       ->envname("PORTICO_ADMIN_LISTEN")->capture_default_str();
   run->add_option("--admin-token", options.admin_token,

@@ -69,9 +69,9 @@ Span root_span(const RequestTrace& trace, const plugin::RequestContext& ctx, std
   // Kong's attributes of its root span: http.url is scheme://host (no port) and the target.
   s.attributes = {
       {"http.method", std::string(request.method)},
-      {"http.url", "http://" + host + std::string(request.target)},
+      {"http.url", std::string(ctx.scheme()) + "://" + host + std::string(request.target)},
       {"http.host", host},
-      {"http.scheme", std::string("http")},
+      {"http.scheme", std::string(ctx.scheme())},
       {"http.flavor", std::string(request.version_minor == 0 ? "1.0" : "1.1")},
       {"http.client_ip", std::string(ctx.client_ip())},
       {"net.peer.ip", std::string(ctx.client_ip())},

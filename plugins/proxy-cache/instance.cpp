@@ -76,7 +76,7 @@ std::string_view CacheInstance::key_of(RequestContext& ctx) const {
   r.route_id = route.id.empty() ? std::string_view(route.name) : std::string_view(route.id);
   r.consumer_id = ctx.consumer() != nullptr ? std::string_view(ctx.consumer()->id) : std::string_view{};
   r.method = req.method == "HEAD" ? std::string_view("GET") : req.method;  // HEAD is answered from GET's entry
-  r.scheme = "http";  // the only scheme until TLS listeners exist
+  r.scheme = ctx.scheme();
   r.host = req.host;
   r.path = ctx.path();
   r.query = req.query;

@@ -152,7 +152,7 @@ class RequestTermination final : public Instance {
     const http::RequestHead& req = ctx.request();
     std::string_view message = config_.message.empty() ? default_message(config_.status_code) : config_.message;
     json::object request{
-        {"scheme", "http"},
+        {"scheme", ctx.scheme()},
         {"host", http::ascii_lower(http::host_without_port(req.host))},
         {"port", ctx.server_port()},
         {"headers", headers_json(req)},

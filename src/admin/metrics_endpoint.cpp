@@ -96,6 +96,8 @@ std::string metrics_exposition(const Gateway& gateway) {
   counter("responses_4xx", "Answers with a 4xx status", totals.responses_4xx);
   counter("responses_5xx", "Answers with a 5xx status", totals.responses_5xx);
   counter("bad_requests", "Requests rejected by the HTTP/1 policy", totals.bad_requests);
+  counter("tls_handshake_failures", "TLS handshakes that failed or timed out on ssl listeners",
+          totals.tls_handshake_failures);
   counter("upstream_connects", "New upstream connections", totals.upstream_connects);
   counter("upstream_reused", "Requests sent on a kept-alive upstream connection", totals.upstream_reused);
   counter("upstream_retries", "Upstream attempts repeated after a failure", totals.upstream_retries);

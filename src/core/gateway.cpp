@@ -17,41 +17,14 @@
 #include "store/declarative.hpp"
 #include "store/sqlite_store.hpp"
 #include "config/validators.hpp"
+#include "core/listen_spec.hpp"
+#include "net/tls.hpp"
 
 namespace portico {
 
 namespace asio = boost::asio;
 
 namespace {
-
-// Parses "host:port", "[v6]:port" or ":port" into an endpoint.
-bool parse_listen(const std::string& text, asio::ip::tcp::endpoint& out, std::string& error) {
-  std::string host;
-  int port = 0;
-  std::string s = text;
-  if (!s.empty() && s[0] == ':') s = "0.0.0.0" + s;
-  std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos) {
-    error = "listen address '" + text + "' must be HOST:PORT";
-    return false;
-  }
-  host = s.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  long long p = 0;
-  if (!config::parse_integer(s.substr(colon + 1), p) || p < 0 || p > 65535) {
-    error = "invalid port in listen address '" + text + "'";
-    return false;
-  }
-  port = static_cast<int>(p);
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-  if (ec) {
-    error = "invalid address in listen address '" + text + "' (use an IP address)";
-    return false;
-  }
-  out = asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
-  return true;
-}
 
 }  // namespace
 
@@ -194,15 +167,43 @@ bool Gateway::start(std::vector<std::string>& errors) {
 int Gateway::admin_port() const { return admin_ ? admin_->port() : 0; }
 int Gateway::status_port() const { return status_ ? status_->port() : 0; }
 
+std::shared_ptr<const net::TlsServerContext> Gateway::node_tls_context(std::string& error) const {
+  net::TlsCertificate certificate;
+  if (options_.ssl_cert.empty() != options_.ssl_cert_key.empty()) {
+    error = "--ssl-cert and --ssl-cert-key go together";
+    return nullptr;
+  }
+  if (options_.ssl_cert.empty()) {
+    certificate = net::self_signed_certificate();
+    spdlog::info("TLS listeners use a self-signed certificate for localhost (set --ssl-cert and --ssl-cert-key)");
+  } else if (!net::read_pem_file(options_.ssl_cert, certificate.cert_pem, error) ||
+             !net::read_pem_file(options_.ssl_cert_key, certificate.key_pem, error)) {
+    error = "--ssl-cert: " + error;
+    return nullptr;
+  }
+  auto context = net::TlsServerContext::create(certificate, error);
+  if (!context) error = "--ssl-cert / --ssl-cert-key: " + error;
+  return context;
+}
+
 bool Gateway::bind_listeners(std::vector<std::string>& errors) {
   asio::io_context scratch;
+  std::shared_ptr<const net::TlsServerContext> tls;  // one for every ssl listener
   for (const auto& text : options_.proxy_listen) {
-    asio::ip::tcp::endpoint ep;
+    ListenSpec spec;
     std::string error;
-    if (!parse_listen(text, ep, error)) {
+    if (!parse_listen_spec(text, spec, error)) {
       errors.push_back("--proxy-listen: " + error);
       return false;
     }
+    if (spec.ssl && !tls) {
+      tls = node_tls_context(error);
+      if (!tls) {
+        errors.push_back(error);
+        return false;
+      }
+    }
+    asio::ip::tcp::endpoint ep = spec.endpoint;
     // The first socket may bind port 0; the others share the port it got (SO_REUSEPORT
     // lets the kernel spread connections over the workers' sockets).
     for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -217,7 +218,7 @@ bool Gateway::bind_listeners(std::vector<std::string>& errors) {
         }
       }
       if (!ec) acceptor.bind(ep, ec);
-      if (!ec) acceptor.listen(4096, ec);
+      if (!ec) acceptor.listen(spec.backlog, ec);
       if (ec) {
         errors.push_back("--proxy-listen: cannot listen on " + text + ": " + ec.message());
         return false;
@@ -227,7 +228,7 @@ bool Gateway::bind_listeners(std::vector<std::string>& errors) {
         proxy_ports_.push_back(ep.port());
       }
       auto protocol = ep.protocol();
-      workers_[i]->add_listener(acceptor.release(), protocol, ep.port());
+      workers_[i]->add_listener(acceptor.release(), protocol, ep.port(), spec.ssl ? tls : nullptr);
     }
   }
   return true;

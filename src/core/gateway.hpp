@@ -82,6 +82,8 @@ class Gateway {
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);
+  // The certificate of the ssl listeners: --ssl-cert / --ssl-cert-key, else a self-signed one.
+  std::shared_ptr<const net::TlsServerContext> node_tls_context(std::string& error) const;
   // The first configuration: the file, or the store's rows (kept in `rows` for the Admin API).
   bool load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows, std::vector<std::string>& errors);
   // Builds a snapshot of `config` and hands it to the workers and the health checker.

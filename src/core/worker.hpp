@@ -29,6 +29,10 @@
 #include "proxy/options.hpp"
 #include "proxy/upstream_pool.hpp"
 
+namespace portico::net {
+class TlsServerContext;
+}
+
 namespace portico {
 
 namespace proxy {
@@ -42,7 +46,9 @@ class Worker {
   ~Worker();
 
   // Adopts an already bound listening socket (called before start()).
-  void add_listener(boost::asio::ip::tcp::acceptor::native_handle_type fd, boost::asio::ip::tcp protocol, int port);
+  // `tls`: the listener's TLS context, null for plain HTTP.
+  void add_listener(boost::asio::ip::tcp::acceptor::native_handle_type fd, boost::asio::ip::tcp protocol, int port,
+                    std::shared_ptr<const net::TlsServerContext> tls = nullptr);
   // Sets the first snapshot and starts the thread.
   void start(std::shared_ptr<const config::Snapshot> snapshot);
   // Thread-safe: hands a new snapshot to the worker (swapped on its own thread).
@@ -98,6 +104,7 @@ class Worker {
   struct Listener {
     boost::asio::ip::tcp::acceptor acceptor;
     int port;
+    std::shared_ptr<const net::TlsServerContext> tls;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
   void tick();

@@ -310,8 +310,8 @@ struct LogFormat::Reader {
   };
   switch (token.var) {
     case Var::literal:
-    case Var::scheme:
     case Var::pid: return;  // nothing to keep
+    case Var::scheme: put(out, static_cast<std::uint8_t>(r.https)); return;
     case Var::remote_addr: put_text(out, r.client_ip); return;
     case Var::remote_user: put_text(out, basic_user(req)); return;
     case Var::msec: put(out, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()); return;
@@ -419,7 +419,7 @@ void LogFormat::capture(LineBuffer& out, const AccessRecord& record) const {
       return;
     }
     case Var::server_protocol: append_text(out, protocol_text(in.get<std::uint8_t>())); return;
-    case Var::scheme: out.append("http"); return;
+    case Var::scheme: out.append(in.get<std::uint8_t>() != 0 ? "https" : "http"); return;
     case Var::status:
     case Var::bytes_sent:
     case Var::body_bytes_sent:

@@ -37,6 +37,7 @@ struct AccessRecord {
   const http::RequestHead* request = nullptr;  // the request as received (views valid)
   std::string_view client_ip;
   std::string_view server_port;
+  bool https = false;           // $scheme
   std::string_view uri;         // the normalised path ($uri)
   int status = 0;
   std::uint64_t bytes_sent = 0;       // head + body

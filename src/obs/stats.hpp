@@ -43,6 +43,7 @@ struct StatsFields {
   T responses_4xx{};
   T responses_5xx{};
   T bad_requests{};          // rejected by the HTTP/1 policy
+  T tls_handshake_failures{};  // on ssl listeners: failed or timed out before a request
   T upstream_connects{};
   T upstream_reused{};
   T upstream_retries{};
@@ -65,6 +66,7 @@ struct StatsFields {
     fn(a.responses_4xx, b.responses_4xx);
     fn(a.responses_5xx, b.responses_5xx);
     fn(a.bad_requests, b.bad_requests);
+    fn(a.tls_handshake_failures, b.tls_handshake_failures);
     fn(a.upstream_connects, b.upstream_connects);
     fn(a.upstream_reused, b.upstream_reused);
     fn(a.upstream_retries, b.upstream_retries);

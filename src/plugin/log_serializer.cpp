@@ -51,7 +51,8 @@ std::string LogSerializer::serialize(const RequestContext& ctx) const {
   json::object request{
       {"id", ctx.request_id()},
       {"uri", req.target},
-      {"url", "http://" + std::string(req.host.empty() ? std::string_view("localhost") : req.host) + std::string(req.target)},
+      {"url", std::string(ctx.scheme()) + "://" + std::string(req.host.empty() ? std::string_view("localhost") : req.host) +
+                  std::string(req.target)},
       {"querystring", args_json(req.query)},
       {"method", req.method},
       {"headers", headers_json(req)},

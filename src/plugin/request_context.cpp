@@ -85,6 +85,7 @@ void RequestContext::reset() {
   client_ip_ = path_ = {};
   request_id_ = request_id_header_ = {};
   server_port_ = 0;
+  https_ = false;
   route_ = nullptr;
   service_ = nullptr;
   chains_ = nullptr;

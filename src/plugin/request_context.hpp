@@ -141,6 +141,9 @@ class RequestContext {
   // the calls the gateway makes on a plugin's behalf.
   int server_port() const { return server_port_; }
   void set_server_port(int port) { server_port_ = static_cast<std::uint16_t>(port); }
+  // "https" when the request came over TLS, else "http" (Kong's kong.request.get_scheme()).
+  std::string_view scheme() const { return https_ ? "https" : "http"; }
+  void set_https(bool https) { https_ = https; }
   const router::CompiledRoute* route() const { return route_; }
   const config::ServiceConfig* service() const { return service_; }
   const Chains* chains() const { return chains_; }
@@ -379,6 +382,7 @@ class RequestContext {
   bool cold_used_ = false;
   std::int8_t compress_coding_ = -1, compress_level_ = 0;
   std::uint16_t server_port_ = 0;
+  bool https_ = false;
   std::pmr::monotonic_buffer_resource arena_;
   HeaderEdits upstream_headers_;
   std::array<Slot, 16> slots_{};

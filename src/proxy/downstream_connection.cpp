@@ -24,8 +24,10 @@ namespace portico::proxy {
 
 namespace asio = boost::asio;
 
-DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port)
+DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port,
+                                           std::shared_ptr<const net::TlsServerContext> tls)
     : worker_(worker), socket_(std::move(socket)), deadline_(worker.deadlines(), &socket_), local_port_(local_port) {
+  if (tls) tls_ = std::make_unique<net::TlsStream>(std::move(tls), socket_.native_handle());
   in_.attach(&worker_.buffers());
   head_.attach(&worker_.buffers());
   response_.attach(&worker_.buffers());
@@ -65,13 +67,19 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
   // idle connection holds costs up to a kilobyte: there must be as few as possible.
   DownstreamConnection& c = *self;
   try {
-    for (;;) {
+    bool handshaken = !c.tls_ || co_await c.tls_handshake();
+    for (; handshaken;) {
       if (c.in_.empty()) {
         if (c.worker_.draining()) break;
         if (!co_await c.next_request_ready()) {
           c.go_idle();
-          auto [ec, got] = co_await c.socket_.async_read_some(asio::buffer(c.idle_bytes_), use_tuple);
-          if (!c.wake_up(ec, got)) break;
+          if (c.tls_) {
+            auto [ec, got] = co_await c.tls_idle_read();
+            if (!c.wake_up(ec, got)) break;
+          } else {
+            auto [ec, got] = co_await c.socket_.async_read_some(asio::buffer(c.idle_bytes_), use_tuple);
+            if (!c.wake_up(ec, got)) break;
+          }
         }
       }
       if (!co_await c.read_head()) break;
@@ -96,6 +104,7 @@ asio::awaitable<void> DownstreamConnection::linger() {
   // that our last response is not destroyed by a reset. (Its own frame, so serve()'s
   // frame, which every idle connection keeps, stays small.)
   boost::system::error_code ec;
+  if (tls_) tls_->shutdown();  // close_notify first
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec && closing_) {
     in_.acquire();
@@ -110,6 +119,48 @@ asio::awaitable<void> DownstreamConnection::linger() {
   socket_.close(ec);
 }
 
+std::size_t DownstreamConnection::read_now_into(char* data, std::size_t size, boost::system::error_code& ec) {
+  if (!tls_) return socket_.read_some(asio::buffer(data, size), ec);
+  net::TlsStream::Want want;
+  return tls_->read(data, size, want, ec);
+}
+
+asio::awaitable<bool> DownstreamConnection::tls_handshake() {
+  deadline_.arm(worker_.options().client_header_timeout);
+  for (;;) {
+    boost::system::error_code ec;
+    net::TlsStream::Want want = tls_->handshake(ec);
+    if (!ec) break;
+    if (ec != asio::error::would_block) {
+      deadline_.disarm();
+      worker_.stats().tls_handshake_failures.add();
+      spdlog::debug("TLS handshake with {} failed: {}", client_ip_, tls_->failure().empty() ? ec.message() : tls_->failure());
+      co_return false;
+    }
+    auto [wec] = co_await socket_.async_wait(
+        want == net::TlsStream::Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read, use_tuple);
+    if (wec || deadline_.expired()) {
+      deadline_.disarm();
+      worker_.stats().tls_handshake_failures.add();
+      co_return false;
+    }
+  }
+  deadline_.disarm();
+  co_return true;
+}
+
+asio::awaitable<std::pair<boost::system::error_code, std::size_t>> DownstreamConnection::tls_idle_read() {
+  for (;;) {
+    boost::system::error_code ec;
+    net::TlsStream::Want want;
+    std::size_t got = tls_->read(idle_bytes_.data(), idle_bytes_.size(), want, ec);
+    if (ec != asio::error::would_block) co_return std::make_pair(ec, got);
+    auto [wec] = co_await socket_.async_wait(
+        want == net::TlsStream::Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read, use_tuple);
+    if (wec) co_return std::make_pair(wec, std::size_t{0});
+  }
+}
+
 asio::awaitable<bool> DownstreamConnection::next_request_ready() {
   // A new connection, or nothing else to do meanwhile: wait idle instead.
   if (!in_.holds_storage() || !worker_.others_busy()) co_return false;
@@ -117,7 +168,7 @@ asio::awaitable<bool> DownstreamConnection::next_request_ready() {
   // its next request by then, and a direct read finds it without an event-loop trip.
   co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   boost::system::error_code ec;
-  std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), ec);
+  std::size_t n = read_now_into(in_.write_ptr(), in_.writable(), ec);
   if (ec) co_return false;  // would_block (or EOF, which the idle read reports again)
   in_.commit(n);
   co_return true;
@@ -150,7 +201,7 @@ bool DownstreamConnection::wake_up(const boost::system::error_code& ec, std::siz
   if (got == idle_bytes_.size()) {
     // More may be waiting: read it without another trip through the event loop.
     boost::system::error_code rec;
-    std::size_t n = socket_.read_some(asio::buffer(in_.write_ptr(), in_.writable()), rec);
+    std::size_t n = read_now_into(in_.write_ptr(), in_.writable(), rec);
     if (!rec) in_.commit(n);
     else if (rec != asio::error::would_block) return false;
   }
@@ -189,7 +240,7 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
       in_.compact();
       if (in_.writable() == 0) in_.grow(limits.max_head_size + limits.max_request_line + 1024);
     }
-    Side side{socket_, in_, deadline_, options.client_header_timeout, options.client_header_timeout};
+    Side side{socket_, in_, deadline_, options.client_header_timeout, options.client_header_timeout, tls_.get()};
     std::size_t before = in_.size();
     auto ec = co_await read_more(side);
     if (ec) {
@@ -230,7 +281,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
                                                                                 std::string response, bool close) {
   // Counted before the write: a client that has read the answer must see it in the counters.
   count_response_status(status);
-  Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout};
+  Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout,
+            tls_.get()};
   auto ec = co_await write_all(side, response);
   if (ex != nullptr) {
     ex->status = status;
@@ -246,14 +298,20 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
   co_return (close || ec) ? Next::close : Next::keep_alive;
 }
 
+bool DownstreamConnection::arrived_over_https() const {
+  return tls_ != nullptr || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
+}
+
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_required(Exchange& ex, int status,
                                                                                      bool close) {
-  std::string location;
+  std::string extra;
   if (status != 426) {
     // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).
-    location = "Location: https://" + std::string(http::host_without_port(request_.host)) + std::string(request_.target) + "\r\n";
+    extra = "Location: https://" + std::string(http::host_without_port(request_.host)) + std::string(request_.target) + "\r\n";
+  } else {
+    extra = "Connection: Upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n";  // (Kong's, RFC 9110 15.5.22)
   }
-  co_return co_await send_error(&ex, status, "Please use HTTPS protocol", close, location);
+  co_return co_await send_error(&ex, status, "Please use HTTPS protocol", close, extra);
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request() {
@@ -339,6 +397,7 @@ void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now
   r.request = &request_;  // views valid: see keep_request_head()
   r.client_ip = request_ip_;
   r.server_port = local_port_text_;
+  r.https = tls_ != nullptr;
   r.uri = ex.path.empty() ? request_.path : ex.path;
   r.status = ex.status;
   r.bytes_sent = ex.bytes_sent;

@@ -19,6 +19,7 @@
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "http/header_view.hpp"
+#include "net/tls.hpp"
 #include "plugin/backend_client.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/request_context.hpp"
@@ -41,7 +42,10 @@ struct PumpResult;
 
 class DownstreamConnection : private plugin::BodyReader, private plugin::BackendClient {
  public:
-  DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port);
+  // `tls`: the listener's TLS context (null on a plain listener): the connection then begins
+  // with a TLS handshake and every byte goes through its TlsStream.
+  DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port,
+                       std::shared_ptr<const net::TlsServerContext> tls = nullptr);
   ~DownstreamConnection();
 
   // Serves requests until the connection closes. Never throws.
@@ -55,6 +59,13 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   struct Exchange;  // per-request state, see .cpp
 
   boost::asio::awaitable<void> linger();
+  // The TLS handshake, under the client header timeout; false when it failed.
+  boost::asio::awaitable<bool> tls_handshake();
+  // While idle on a TLS connection: the first decrypted bytes of the next request into
+  // idle_bytes_ (the plain path reads the socket directly in serve()).
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> tls_idle_read();
+  // A read of what is there now, through TLS when the connection has it.
+  std::size_t read_now_into(char* data, std::size_t size, boost::system::error_code& ec);
   // Reads and parses one request head; the buffer holds at least its first bytes.
   boost::asio::awaitable<bool> read_head();
   // Between requests: true when the next request's first bytes could be read at once.
@@ -102,6 +113,9 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // Answers with what a plugin set in ctx.reply().
   boost::asio::awaitable<Next> send_plugin_reply(Exchange& ex);
   boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
+  // Over TLS, or (from a --trusted-ips peer) with X-Forwarded-Proto: https, as Kong's
+  // forwarded scheme: an https-only route serves it.
+  bool arrived_over_https() const;
 
   // How one attempt at the upstream ended (proxy/upstream_attempt.hpp).
   using Attempt = proxy::Attempt;
@@ -159,6 +173,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
 
   Worker& worker_;
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<net::TlsStream> tls_;  // on a TLS listener
   Deadline deadline_;
   ByteBuffer in_;
   // First bytes of each request, read while idle (see read_head()). Small on purpose:

@@ -1,14 +1,68 @@
 #include "proxy/io.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <boost/asio/write.hpp>
 
 namespace portico::proxy {
 
 namespace {
+using Want = net::TlsStream::Want;
+using boost::asio::const_buffer;
+
 bool make_room(Side& side) {
   if (side.buffer.writable() == 0) side.buffer.compact();
   return side.buffer.writable() != 0;
+}
+
+boost::asio::socket_base::wait_type wait_type_for(Want want) {
+  return want == Want::write ? boost::asio::socket_base::wait_write : boost::asio::socket_base::wait_read;
+}
+
+// A TLS record's worth of plaintext: small pieces (a head's parts, a short body) are gathered
+// into one write, so they go out as one record in one send instead of one each.
+constexpr std::size_t kGatherBytes = 16 * 1024;
+
+// The bytes to hand to TLS next, `offset` bytes into `buffers`: the rest of the current
+// buffer when it is large (or the last one), else the pieces from there gathered in
+// `scratch`. The same offset over the same buffers always gives the same bytes (OpenSSL
+// wants a blocked write repeated as it was).
+std::string_view tls_piece(std::span<const const_buffer> buffers, std::size_t offset,
+                           std::array<char, kGatherBytes>& scratch) {
+  std::size_t k = 0;
+  while (k < buffers.size() && offset >= buffers[k].size()) offset -= buffers[k++].size();
+  if (k == buffers.size()) return {};
+  std::string_view first(static_cast<const char*>(buffers[k].data()) + offset, buffers[k].size() - offset);
+  if (first.size() >= kGatherBytes / 2 || k + 1 == buffers.size()) return first;
+  std::size_t used = 0;
+  for (; k < buffers.size() && used < kGatherBytes; ++k, offset = 0) {
+    std::size_t n = std::min(buffers[k].size() - offset, kGatherBytes - used);
+    std::memcpy(scratch.data() + used, static_cast<const char*>(buffers[k].data()) + offset, n);
+    used += n;
+  }
+  return {scratch.data(), used};
+}
+
+// Writes through TLS from `offset` until done or the socket is full; the bytes taken.
+// ec = would_block (and `want`) when it stopped for the socket.
+std::size_t tls_write_some(net::TlsStream& tls, std::span<const const_buffer> buffers, std::size_t offset, Want& want,
+                           error_code& ec) {
+  thread_local std::array<char, kGatherBytes> scratch;
+  std::size_t total = 0;
+  for (;;) {
+    std::string_view piece = tls_piece(buffers, offset + total, scratch);
+    if (piece.empty()) return total;
+    total += tls.write(piece.data(), piece.size(), want, ec);  // (whole records: maybe less than the piece)
+    if (ec) return total;
+  }
+}
+
+// Waits for the socket to be ready as TLS wants, under the side's armed deadline.
+awaitable<error_code> wait_ready(Side& side, Want want) {
+  auto [ec] = co_await side.socket.async_wait(wait_type_for(want), use_tuple);
+  if (side.deadline.expired()) co_return boost::asio::error::timed_out;
+  co_return ec;
 }
 }  // namespace
 
@@ -17,7 +71,13 @@ bool read_now(Side& side, error_code& ec) {
     ec = boost::asio::error::no_buffer_space;
     return false;
   }
-  std::size_t n = side.socket.read_some(boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), ec);
+  std::size_t n = 0;
+  if (side.tls != nullptr) {
+    Want want;
+    n = side.tls->read(side.buffer.write_ptr(), side.buffer.writable(), want, ec);
+  } else {
+    n = side.socket.read_some(boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), ec);
+  }
   if (ec) return false;
   side.buffer.commit(n);
   return true;
@@ -26,6 +86,23 @@ bool read_now(Side& side, error_code& ec) {
 awaitable<error_code> read_more(Side& side) {
   if (!make_room(side)) co_return boost::asio::error::no_buffer_space;
   side.deadline.arm(side.read_timeout);
+  if (side.tls != nullptr) {
+    for (;;) {
+      Want want;
+      error_code ec;
+      std::size_t n = side.tls->read(side.buffer.write_ptr(), side.buffer.writable(), want, ec);
+      if (ec != boost::asio::error::would_block) {
+        side.deadline.disarm();
+        side.buffer.commit(n);
+        co_return ec;
+      }
+      error_code waited = co_await wait_ready(side, want);
+      if (waited) {
+        side.deadline.disarm();
+        co_return waited;
+      }
+    }
+  }
   auto [ec, n] = co_await side.socket.async_read_some(
       boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), use_tuple);
   side.deadline.disarm();
@@ -36,10 +113,16 @@ awaitable<error_code> read_more(Side& side) {
 }
 
 std::size_t write_now(Side& side, std::span<const boost::asio::const_buffer> buffers, error_code& ec) {
-  std::size_t written = side.socket.write_some(buffers, ec);
+  std::size_t written = 0;
+  if (side.tls != nullptr) {
+    Want want;
+    written = tls_write_some(*side.tls, buffers, 0, want, ec);
+  } else {
+    written = side.socket.write_some(buffers, ec);
+  }
   if (ec == boost::asio::error::would_block) {
     ec = {};
-    return 0;
+    return written;
   }
   return written;
 }
@@ -56,9 +139,32 @@ awaitable<error_code> write_rest(Side& side, std::span<const boost::asio::const_
     skip = 0;
   }
   if (nrest == 0) co_return error_code{};
+  std::span<const boost::asio::const_buffer> pending(rest.data(), nrest);
   side.deadline.arm(side.write_timeout);
-  auto [ec, n] = co_await boost::asio::async_write(
-      side.socket, std::span<const boost::asio::const_buffer>(rest.data(), nrest), use_tuple);
+  if (side.tls != nullptr) {
+    const std::size_t total = boost::asio::buffer_size(pending);
+    std::size_t done = 0;
+    for (;;) {
+      Want want = Want::nothing;
+      error_code ec;
+      done += tls_write_some(*side.tls, pending, done, want, ec);
+      if (done >= total) break;
+      if (ec && ec != boost::asio::error::would_block) {
+        side.deadline.disarm();
+        co_return ec;
+      }
+      if (ec) {
+        error_code waited = co_await wait_ready(side, want);
+        if (waited) {
+          side.deadline.disarm();
+          co_return waited;
+        }
+      }
+    }
+    side.deadline.disarm();
+    co_return error_code{};
+  }
+  auto [ec, n] = co_await boost::asio::async_write(side.socket, pending, use_tuple);
   (void)n;
   side.deadline.disarm();
   if (side.deadline.expired()) co_return boost::asio::error::timed_out;

@@ -15,6 +15,7 @@
 
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
+#include "net/tls.hpp"
 
 namespace portico::proxy {
 
@@ -22,7 +23,8 @@ using boost::asio::awaitable;
 using boost::system::error_code;
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
-// One side of an exchange: a socket with its read buffer, deadline and timeouts.
+// One side of an exchange: a socket with its read buffer, deadline and timeouts, and the
+// connection's TLS session when it has one (then every read and write goes through it).
 // The socket must be in non-blocking mode.
 struct Side {
   boost::asio::ip::tcp::socket& socket;
@@ -30,6 +32,7 @@ struct Side {
   Deadline& deadline;
   std::chrono::milliseconds read_timeout;
   std::chrono::milliseconds write_timeout;
+  net::TlsStream* tls = nullptr;
 };
 
 // Reads what is available right now into side.buffer. True when bytes arrived; false

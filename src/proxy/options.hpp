@@ -14,7 +14,12 @@
 namespace portico::proxy {
 
 struct ProxyOptions {
-  std::vector<std::string> proxy_listen{"0.0.0.0:8000"};
+  // Kong's proxy_listen: "ADDRESS:PORT [ssl] [backlog=N] ..." (core/listen_spec.hpp).
+  std::vector<std::string> proxy_listen{"0.0.0.0:8000", "0.0.0.0:8443 ssl"};
+  // Kong's ssl_cert / ssl_cert_key: PEM files of the ssl listeners' certificate (chain first)
+  // and key; unset, a self-signed certificate for localhost is made at start.
+  std::string ssl_cert;
+  std::string ssl_cert_key;
   std::string admin_listen = "127.0.0.1:8001";  // "off" disables the admin listener
   std::string admin_token;  // when set, every Admin API request must carry it in Kong-Admin-Token
   int workers = 0;                               // 0: one per core

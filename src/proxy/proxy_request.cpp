@@ -32,7 +32,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   const config::UpstreamRuntime* upstream = ex.service->upstream;
   bool has_body = request_.framing != http::BodyFraming::none;
 
-  if (!route.accepts_http) {
+  if (!route.accepts_http && !arrived_over_https()) {
     co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
   }
   // Plugins' access phase (authentication, rate limits, circuit breaker...): any may answer.
@@ -138,7 +138,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   bool chunk_out = false;
   bool keep_alive = build_response_head(ex, *conn, chunk_out);
   const auto& options = worker_.options();
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
   Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
               ex.within_deadline(svc.write_timeout_ms)};
   PumpSpec spec;
@@ -190,7 +190,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::serve_without_service(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   bool has_body = request_.framing != http::BodyFraming::none;
-  if (!route.accepts_http) {
+  if (!route.accepts_http && !arrived_over_https()) {
     co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
   }
   if (!ex.snapshot->route_chains[route.route_index].empty()) {
@@ -261,7 +261,7 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
   info.client_ip = client_ip_;
   info.real_ip = request_ip_;
-  info.scheme = "http";
+  info.scheme = tls_ ? "https" : "http";
   info.server_port = local_port_text_;
   if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
   info.forwarded_host = http::host_without_port(request_.host);
@@ -364,7 +364,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout};
+  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
   Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
   bool buffered = ex.plugins && ex.plugins->request_body_read();

@@ -1,0 +1,290 @@
+#include "net/tls.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/error.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace portico::net {
+namespace {
+
+// Mozilla's "intermediate" configuration (v5.7): Kong's default ssl_cipher_suite. TLS 1.3
+// suites are OpenSSL's defaults (all three AEADs); DHE uses the RFC 7919 groups (auto).
+constexpr const char* kIntermediateCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+// OpenSSL's latest queued error as text, and the queue emptied.
+std::string openssl_error(std::string_view what) {
+  unsigned long code = ERR_get_error();
+  std::string text(what);
+  if (code != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    const char* reason = ERR_reason_error_string(code);
+    text += ": ";
+    text += reason != nullptr ? reason : buf;
+  }
+  ERR_clear_error();
+  return text;
+}
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+BioPtr memory_bio(std::string_view text) {
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+// The leaf certificate, then every further certificate of the chain.
+bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& error) {
+  BioPtr bio = memory_bio(pem);
+  X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
+  if (leaf == nullptr) {
+    error = openssl_error("the certificate is not a PEM certificate");
+    return false;
+  }
+  bool ok = SSL_CTX_use_certificate(ctx, leaf) == 1;
+  X509_free(leaf);
+  if (!ok) {
+    error = openssl_error("the certificate cannot be used");
+    return false;
+  }
+  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {  // takes ownership on success
+      X509_free(extra);
+      error = openssl_error("a chain certificate cannot be used");
+      return false;
+    }
+  }
+  ERR_clear_error();  // (the loop ends on "no start line")
+  return true;
+}
+
+bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) {
+  BioPtr bio = memory_bio(pem);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (key == nullptr) {
+    error = openssl_error("the key is not a PEM private key");
+    return false;
+  }
+  bool ok = SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  if (!ok || SSL_CTX_check_private_key(ctx) != 1) {
+    error = openssl_error("the key does not match the certificate");
+    return false;
+  }
+  return true;
+}
+
+// ALPN: HTTP/1.1 when the client offers it; otherwise no protocol is agreed and the
+// connection goes on (a client offering only h2 then learns it gets none).
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void*) {
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kHttp11, sizeof kHttp11, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+TlsCertificate self_signed_certificate() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);  // v3
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof serial);
+  serial[0] &= 0x7F;  // positive
+  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Portico"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_set_pubkey(cert, key);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  if (X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1")) {
+    X509_add_ext(cert, san, -1);
+    X509_EXTENSION_free(san);
+  }
+  X509_sign(cert, key, EVP_sha256());
+  BioPtr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(cert_bio.get(), cert);
+  PEM_write_bio_PrivateKey(key_bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  TlsCertificate out{bio_text(cert_bio.get()), bio_text(key_bio.get())};
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+bool read_pem_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate& certificate, std::string& error) {
+  // OpenSSL's socket BIO writes with write(2), which raises SIGPIPE when the peer has gone
+  // (Asio's own sends pass MSG_NOSIGNAL): a server ignores it, and sees EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) {
+    error = openssl_error("cannot create a TLS context");
+    return nullptr;
+  }
+  std::shared_ptr<TlsServerContext> made(new TlsServerContext(ctx));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kIntermediateCiphers);
+  SSL_CTX_set_dh_auto(ctx, 1);
+  // No renegotiation (a DoS lever), no compression (CRIME); a client closing without
+  // close_notify is an end of stream, as for plain HTTP.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Partial writes: a write returns the whole records it sent before the socket filled.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  static constexpr unsigned char kSessionContext[] = "portico";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  SSL_CTX_set_timeout(ctx, 24 * 3600);  // Kong's ssl_session_timeout: 1d
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  if (!use_certificate_chain(ctx, certificate.cert_pem, error) || !use_private_key(ctx, certificate.key_pem, error)) {
+    return nullptr;
+  }
+  return made;
+}
+
+TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+
+TlsStream::TlsStream(std::shared_ptr<const TlsServerContext> context, int fd)
+    : context_(std::move(context)), ssl_(SSL_new(context_->native())) {
+  SSL_set_fd(ssl_, fd);
+  SSL_set_accept_state(ssl_);
+}
+
+TlsStream::~TlsStream() { SSL_free(ssl_); }
+
+void TlsStream::fail_or_wait(int result, Want& want, boost::system::error_code& ec) {
+  int code = SSL_get_error(ssl_, result);
+  switch (code) {
+    case SSL_ERROR_WANT_READ:
+      want = Want::read;
+      ec = boost::asio::error::would_block;
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      want = Want::write;
+      ec = boost::asio::error::would_block;
+      return;
+    case SSL_ERROR_ZERO_RETURN:
+      want = Want::nothing;
+      ec = boost::asio::error::eof;
+      return;
+    case SSL_ERROR_SYSCALL:
+      want = Want::nothing;
+      shut_down_ = true;  // (no close_notify after a broken connection)
+      if (errno != 0) {
+        ec.assign(errno, boost::system::system_category());
+        failure_ = ec.message();
+      } else {
+        ec = boost::asio::error::eof;
+      }
+      ERR_clear_error();
+      return;
+    default:
+      want = Want::nothing;
+      shut_down_ = true;
+      failure_ = openssl_error("TLS error");
+      ec = boost::asio::error::connection_aborted;
+      return;
+  }
+}
+
+TlsStream::Want TlsStream::handshake(boost::system::error_code& ec) {
+  ERR_clear_error();
+  errno = 0;
+  int result = SSL_do_handshake(ssl_);
+  Want want = Want::nothing;
+  ec = {};
+  if (result != 1) fail_or_wait(result, want, ec);
+  return want;
+}
+
+std::size_t TlsStream::read(char* data, std::size_t size, Want& want, boost::system::error_code& ec) {
+  ERR_clear_error();
+  errno = 0;
+  std::size_t n = 0;
+  want = Want::nothing;
+  ec = {};
+  int result = SSL_read_ex(ssl_, data, size, &n);
+  if (result == 1) return n;
+  fail_or_wait(result, want, ec);
+  return 0;
+}
+
+std::size_t TlsStream::write(const char* data, std::size_t size, Want& want, boost::system::error_code& ec) {
+  want = Want::nothing;
+  ec = {};
+  if (size == 0) return 0;
+  ERR_clear_error();
+  errno = 0;
+  std::size_t n = 0;
+  int result = SSL_write_ex(ssl_, data, size, &n);
+  if (result == 1) return n;
+  fail_or_wait(result, want, ec);
+  return 0;
+}
+
+void TlsStream::shutdown() {
+  if (shut_down_ || SSL_is_init_finished(ssl_) != 1) return;
+  shut_down_ = true;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // sends close_notify if the socket takes it; the reply is not awaited
+  ERR_clear_error();
+}
+
+std::string_view TlsStream::version() const { return SSL_get_version(ssl_); }
+
+std::string_view TlsStream::alpn() const {
+  const unsigned char* data = nullptr;
+  unsigned int size = 0;
+  SSL_get0_alpn_selected(ssl_, &data, &size);
+  return data == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char*>(data), size);
+}
+
+std::string_view TlsStream::server_name() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name == nullptr ? std::string_view{} : std::string_view(name);
+}
+
+}  // namespace portico::net

@@ -1,0 +1,98 @@
+// TLS for the proxy's listeners: server contexts, and a non-blocking TLS stream over a
+// socket the proxy already drives.
+//
+// Why OpenSSL directly on the file descriptor rather than asio::ssl::stream: the proxy's
+// read and write path (proxy/io.hpp) tries a plain non-blocking call first and waits for
+// readiness only when the kernel is not ready; a TlsStream keeps that shape (a call that
+// would block says which direction it waits for, and the caller waits with the socket's
+// async_wait), so plain and TLS connections share one request lifecycle.
+//
+// One TlsServerContext (an SSL_CTX) serves every worker: OpenSSL's SSL_CTX is safe to share
+// between threads for SSL_new(), so a session ticket one worker issued is accepted by all.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace portico::net {
+
+// A certificate chain (leaf first) and its private key, as PEM text.
+struct TlsCertificate {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A self-signed ECDSA P-256 certificate for "localhost", valid ten years, made at start-up
+// when no certificate is configured (as Kong does for its default listener certificate).
+TlsCertificate self_signed_certificate();
+
+// The text of a PEM file; false with `error` naming the file.
+bool read_pem_file(const std::string& path, std::string& out, std::string& error);
+
+// A server SSL_CTX: the certificate, TLS 1.2 and 1.3 only, Mozilla's "intermediate" cipher
+// policy (Kong's default ssl_cipher_suite), server cipher preference off (as Kong),
+// ALPN "http/1.1", session tickets and a shared session cache.
+class TlsServerContext {
+ public:
+  // nullptr with `error` when the certificate or key does not load, or they do not match.
+  static std::shared_ptr<TlsServerContext> create(const TlsCertificate& certificate, std::string& error);
+  ~TlsServerContext();
+  TlsServerContext(const TlsServerContext&) = delete;
+  TlsServerContext& operator=(const TlsServerContext&) = delete;
+  SSL_CTX* native() const { return ctx_; }
+
+ private:
+  explicit TlsServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  SSL_CTX* ctx_;
+};
+
+// One connection's TLS session, on a non-blocking socket's file descriptor. Every call
+// returns at once: when OpenSSL needs the socket readable or writable first, the call says
+// so in `want` (and sets `ec` to would_block); the caller waits and calls again with the
+// same arguments (OpenSSL's rule for a write it had begun).
+class TlsStream {
+ public:
+  enum class Want { nothing, read, write };
+
+  // Keeps `context` alive as long as the stream.
+  TlsStream(std::shared_ptr<const TlsServerContext> context, int fd);
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  // One step of the server handshake: Want::nothing with no `ec` when it is complete.
+  Want handshake(boost::system::error_code& ec);
+  // Decrypted bytes into `data`. 0 with ec = eof when the peer closed (close_notify or a
+  // TCP close), would_block with `want` when nothing is there yet.
+  std::size_t read(char* data, std::size_t size, Want& want, boost::system::error_code& ec);
+  // Encrypts and sends up to `size` bytes; returns how many were taken (all of them, or the
+  // whole records written before the socket filled), would_block with `want` otherwise.
+  std::size_t write(const char* data, std::size_t size, Want& want, boost::system::error_code& ec);
+  // Whether decrypted bytes wait in OpenSSL's buffer (the socket may then have nothing).
+  bool has_pending() const { return SSL_has_pending(ssl_) == 1; }
+  // Sends close_notify, once, without waiting for the peer's.
+  void shutdown();
+
+  // The negotiated protocol ("TLSv1.3"), ALPN ("http/1.1", empty when none) and SNI name.
+  std::string_view version() const;
+  std::string_view alpn() const;
+  std::string_view server_name() const;
+  // Why the last call failed, for logs (OpenSSL's reason, or the system error).
+  const std::string& failure() const { return failure_; }
+
+ private:
+  // Maps an OpenSSL result to `want` / `ec`.
+  void fail_or_wait(int result, Want& want, boost::system::error_code& ec);
+
+  std::shared_ptr<const TlsServerContext> context_;
+  SSL* ssl_;
+  bool shut_down_ = false;
+  std::string failure_;
+};
+
+}  // namespace portico::net
