@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
 # BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
@@ -23,7 +23,7 @@ CONNECTIONS=${CONNECTIONS:-"64 256"}
 BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PORTICO3_PORT=19504; PORTICO_AUTH_PORT=19505
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
-NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516
+NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -49,6 +49,10 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_TLS_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-tls.conf > "$WORK/nginx-tls.conf"
+# One ECDSA P-256 certificate for both TLS proxies.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" \
+  -days 30 -subj /CN=localhost 2>/dev/null
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#0.01#g" bench/conf/kong-observability.yml > "$WORK/kong-observability.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@SAMPLING@#1.0#g" bench/conf/kong-observability.yml > "$WORK/kong-observability-all.yml"
 # The same without the opentelemetry entry (the file's last plugin): what tracing adds.
@@ -79,6 +83,10 @@ start_proxy() {  # name -> sets PROXY_PID
     portico-compress) taskset -c 0 "$BIN" run -c "$WORK/kong-compression.yml" --proxy-listen 127.0.0.1:$PORTICO_COMPRESS_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     nginx-gzip) taskset -c 0 nginx -c "$WORK/nginx-gzip.conf" -p "$WORK" & ;;
+    nginx-tls) taskset -c 0 nginx -c "$WORK/nginx-tls.conf" -p "$WORK" & ;;
+    portico-tls) taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen "127.0.0.1:$PORTICO_TLS_PORT ssl" \
+               --ssl-cert "$WORK/tls-cert.pem" --ssl-cert-key "$WORK/tls-key.pem" \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-obs) taskset -c 0 "$BIN" run -c "$WORK/kong-observability.yml" --proxy-listen 127.0.0.1:$PORTICO_OBS_PORT \
@@ -176,9 +184,9 @@ race() {  # base_port other_port conns -> "b_rps b_p99 o_rps o_p99 b_cpu o_cpu"
   for h in "${WRK_HEADERS[@]}"; do headers+=(-H "$h"); done
   local b_ticks0=0 o_ticks0=0
   if [ -n "${BASE_PID:-}" ]; then b_ticks0=$(cpu_ticks "$BASE_PID"); o_ticks0=$(cpu_ticks "$OTHER_PID"); fi
-  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$1${BASE_PATH:-/users/1}" > "$WORK/wrk-base.txt" &
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "${SCHEME:-http}://127.0.0.1:$1${BASE_PATH:-/users/1}" > "$WORK/wrk-base.txt" &
   local wrk_pid=$!
-  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "http://127.0.0.1:$2${OTHER_PATH:-/users/1}" > "$WORK/wrk-other.txt"
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "${SCHEME:-http}://127.0.0.1:$2${OTHER_PATH:-/users/1}" > "$WORK/wrk-other.txt"
   wait $wrk_pid
   local b_cpu=- o_cpu=-
   local b_rps b_p50 b_p99 o_rps o_p50 o_p99
@@ -371,6 +379,28 @@ fi
 # Compression (issue 14): /big (2 KB JSON) encoded per coding vs the same route unencoded, both
 # Portico instances on CPU 0 at once, the same Accept-Encoding sent to both; then gzip against
 # nginx's gzip filter at the same level. Bytes on the wire per answer (curl, body only) first.
+# TLS (issue 15): Portico's ssl listener against nginx's, the same certificate and ciphers,
+# both on CPU 0 at once: keep-alive requests over TLS 1.3, then a new connection (a full
+# handshake) per request.
+if [ "${SKIP_TLS:-0}" != 1 ]; then
+  say ""
+  say "## TLS: portico vs nginx, ECDSA P-256 certificate, TLS 1.3 (both on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy nginx-tls; nginx_tls_pid=$PROXY_PID
+  start_proxy portico-tls; portico_tls_pid=$PROXY_PID
+  wait_port $NGINX_TLS_PORT; wait_port $PORTICO_TLS_PORT
+  nginx_tls_worker=$(sleep 0.3; pgrep -P "$(cat "$WORK/nginx-tls.pid")" | head -1)
+  say "protocols: nginx $(curl -sk -o /dev/null -w '%{http_version} ' https://127.0.0.1:$NGINX_TLS_PORT/users/1; \
+    echo | openssl s_client -connect 127.0.0.1:$NGINX_TLS_PORT 2>/dev/null | grep -m1 -o 'TLSv1.[23]'), portico \
+    $(echo | openssl s_client -connect 127.0.0.1:$PORTICO_TLS_PORT 2>/dev/null | grep -m1 -o 'TLSv1.[23]')"
+  SCHEME=https BASE_PID=$nginx_tls_worker OTHER_PID=$portico_tls_pid \
+    race_rounds "portico/nginx https keep-alive" $NGINX_TLS_PORT $PORTICO_TLS_PORT
+  WRK_HEADERS=("Connection: close")
+  SCHEME=https BASE_PID=$nginx_tls_worker OTHER_PID=$portico_tls_pid CONNECTIONS="${TLS_HANDSHAKE_CONNECTIONS:-16}" \
+    race_rounds "portico/nginx https, a new handshake per request" $NGINX_TLS_PORT $PORTICO_TLS_PORT
+  WRK_HEADERS=()
+  kill "$portico_tls_pid" "$nginx_tls_pid"; wait "$portico_tls_pid" "$nginx_tls_pid" 2>/dev/null || true
+fi
+
 if [ "${SKIP_COMPRESSION:-0}" != 1 ]; then
   say ""
   say "## compression: 2 KB JSON encoded per coding vs unencoded (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"

@@ -1,5 +1,7 @@
 #include "proxy/downstream_connection.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -121,6 +123,15 @@ asio::awaitable<void> DownstreamConnection::linger() {
 
 std::size_t DownstreamConnection::read_now_into(char* data, std::size_t size, boost::system::error_code& ec) {
   if (!tls_) return socket_.read_some(asio::buffer(data, size), ec);
+  if (!tls_->has_pending()) {
+    // A peek tells "nothing yet" for the price of the syscall alone (a TLS read that finds
+    // nothing costs OpenSSL's read path too); this guess is wrong for most idle connections.
+    char byte;
+    if (::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+  }
   net::TlsStream::Want want;
   return tls_->read(data, size, want, ec);
 }
@@ -137,8 +148,7 @@ asio::awaitable<bool> DownstreamConnection::tls_handshake() {
       spdlog::debug("TLS handshake with {} failed: {}", client_ip_, tls_->failure().empty() ? ec.message() : tls_->failure());
       co_return false;
     }
-    auto [wec] = co_await socket_.async_wait(
-        want == net::TlsStream::Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read, use_tuple);
+    auto wec = co_await wait_for_tls(socket_, want);
     if (wec || deadline_.expired()) {
       deadline_.disarm();
       worker_.stats().tls_handshake_failures.add();
@@ -150,14 +160,16 @@ asio::awaitable<bool> DownstreamConnection::tls_handshake() {
 }
 
 asio::awaitable<std::pair<boost::system::error_code, std::size_t>> DownstreamConnection::tls_idle_read() {
+  // (As read_more: with nothing in OpenSSL's buffer, wait for the socket first.)
+  net::TlsStream::Want want = tls_->has_pending() ? net::TlsStream::Want::nothing : net::TlsStream::Want::read;
   for (;;) {
+    if (want != net::TlsStream::Want::nothing) {
+      auto wec = co_await wait_for_tls(socket_, want);
+      if (wec) co_return std::make_pair(wec, std::size_t{0});
+    }
     boost::system::error_code ec;
-    net::TlsStream::Want want;
     std::size_t got = tls_->read(idle_bytes_.data(), idle_bytes_.size(), want, ec);
     if (ec != asio::error::would_block) co_return std::make_pair(ec, got);
-    auto [wec] = co_await socket_.async_wait(
-        want == net::TlsStream::Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read, use_tuple);
-    if (wec) co_return std::make_pair(wec, std::size_t{0});
   }
 }
 

@@ -16,9 +16,6 @@ bool make_room(Side& side) {
   return side.buffer.writable() != 0;
 }
 
-boost::asio::socket_base::wait_type wait_type_for(Want want) {
-  return want == Want::write ? boost::asio::socket_base::wait_write : boost::asio::socket_base::wait_read;
-}
 
 // A TLS record's worth of plaintext: small pieces (a head's parts, a short body) are gathered
 // into one write, so they go out as one record in one send instead of one each.
@@ -60,11 +57,26 @@ std::size_t tls_write_some(net::TlsStream& tls, std::span<const const_buffer> bu
 
 // Waits for the socket to be ready as TLS wants, under the side's armed deadline.
 awaitable<error_code> wait_ready(Side& side, Want want) {
-  auto [ec] = co_await side.socket.async_wait(wait_type_for(want), use_tuple);
+  error_code ec = co_await wait_for_tls(side.socket, want);
   if (side.deadline.expired()) co_return boost::asio::error::timed_out;
   co_return ec;
 }
 }  // namespace
+
+awaitable<error_code> wait_for_tls(boost::asio::ip::tcp::socket& socket, net::TlsStream::Want want) {
+  if (want == Want::write) {
+    auto [ec] = co_await socket.async_wait(boost::asio::socket_base::wait_write, use_tuple);
+    co_return ec;
+  }
+  // Readable: a one-byte peek rather than async_wait (which costs an epoll_ctl per call in
+  // Asio's reactor; a read keeps the registered descriptor as it is). The byte stays for
+  // OpenSSL; a peer's close is left for its next read to report.
+  char byte;
+  auto [ec, n] = co_await socket.async_receive(boost::asio::buffer(&byte, 1), boost::asio::socket_base::message_peek,
+                                              use_tuple);
+  (void)n;
+  co_return ec == boost::asio::error::eof ? error_code{} : ec;
+}
 
 bool read_now(Side& side, error_code& ec) {
   if (!make_room(side)) {
@@ -87,19 +99,23 @@ awaitable<error_code> read_more(Side& side) {
   if (!make_room(side)) co_return boost::asio::error::no_buffer_space;
   side.deadline.arm(side.read_timeout);
   if (side.tls != nullptr) {
+    // Nothing in OpenSSL's buffer: wait for the socket first (its speculative read costs a
+    // syscall; a TLS read that finds nothing costs OpenSSL's read path as well).
+    Want want = side.tls->has_pending() ? Want::nothing : Want::read;
     for (;;) {
-      Want want;
+      if (want != Want::nothing) {
+        error_code waited = co_await wait_ready(side, want);
+        if (waited) {
+          side.deadline.disarm();
+          co_return waited;
+        }
+      }
       error_code ec;
       std::size_t n = side.tls->read(side.buffer.write_ptr(), side.buffer.writable(), want, ec);
       if (ec != boost::asio::error::would_block) {
         side.deadline.disarm();
         side.buffer.commit(n);
         co_return ec;
-      }
-      error_code waited = co_await wait_ready(side, want);
-      if (waited) {
-        side.deadline.disarm();
-        co_return waited;
       }
     }
   }

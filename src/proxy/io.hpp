@@ -35,6 +35,9 @@ struct Side {
   net::TlsStream* tls = nullptr;
 };
 
+// Waits until the socket is ready for what a TLS call asked for (readable or writable).
+awaitable<error_code> wait_for_tls(boost::asio::ip::tcp::socket& socket, net::TlsStream::Want want);
+
 // Reads what is available right now into side.buffer. True when bytes arrived; false
 // with `ec` = would_block when nothing is there yet, or another error (eof, reset).
 bool read_now(Side& side, error_code& ec);

@@ -369,3 +369,19 @@ def test_listen_flags_are_checked(tmp_path, listen, message):
                              "--admin-listen", "off", "--workers", "1"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+def test_pipelined_requests_in_one_record_are_all_answered(env):
+    # Several requests in one TLS write: after the first, the rest wait decrypted (or read
+    # ahead) in OpenSSL's buffer, not in the socket; each must still be served.
+    ctx = context(env)
+    with socket.create_connection(("127.0.0.1", env["tls_port"]), timeout=20) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"".join(b"GET /api/p%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % i for i in range(3)) +
+                      b"GET /api/last HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    assert data.count(b"HTTP/1.1 200 ") == 4
+    for path in (b"/api/p0", b"/api/p1", b"/api/p2", b"/api/last"):
+        assert b'"path": "' + path + b'"' in data
