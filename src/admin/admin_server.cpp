@@ -151,7 +151,9 @@ std::string AdminServer::endpoints_json() {
       "/consumers/{consumers}/basic-auth", "/consumers/{consumers}/basic-auth/{basicauth_credentials}", "/key-auths",
       "/key-auths/{keyauth_credentials}", "/jwts", "/jwts/{jwt_secrets}", "/acls", "/acls/{acls}", "/basic-auths",
       "/basic-auths/{basicauth_credentials}", "/upstreams", "/upstreams/{upstreams}", "/upstreams/{upstreams}/health",
-      "/upstreams/{upstreams}/targets", "/upstreams/{upstreams}/targets/{targets}",
+      "/upstreams/{upstreams}/targets", "/upstreams/{upstreams}/targets/{targets}", "/certificates",
+      "/certificates/{certificates}", "/certificates/{certificates}/snis", "/certificates/{certificates}/snis/{snis}",
+      "/snis", "/snis/{snis}",
   };
   json::array data;
   for (const char* p : kPaths) data.emplace_back(p);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
@@ -9,6 +10,7 @@
 #include "admin/kong_errors.hpp"
 #include "config/entity_records.hpp"
 #include "config/export.hpp"
+#include "config/validators.hpp"
 #include "core/uuid.hpp"
 #include "crypto/base64.hpp"
 #include "http/params.hpp"
@@ -48,6 +50,8 @@ const std::vector<Kind>& kinds() {
       {"jwts", "jwt_secrets", "key", {"consumer"}, {"tags"}},
       {"acls", "acls", "", {"consumer"}, {"tags"}},
       {"basic-auths", "basicauth_credentials", "username", {"consumer"}, {"tags"}},
+      {"certificates", "certificates", "", {}, {"tags", "snis"}},
+      {"snis", "snis", "name", {"certificate"}, {"tags"}},
   };
   return all;
 }
@@ -74,13 +78,14 @@ constexpr Nested kNested[] = {
     {"routes", "plugins", "plugins", "route"},        {"consumers", "plugins", "plugins", "consumer"},
     {"upstreams", "targets", "targets", "upstream"},  {"consumers", "key-auth", "key-auths", "consumer"},
     {"consumers", "jwt", "jwts", "consumer"},         {"consumers", "acls", "acls", "consumer"},
-    {"consumers", "basic-auth", "basic-auths", "consumer"},
+    {"consumers", "basic-auth", "basic-auths", "consumer"}, {"certificates", "snis", "snis", "certificate"},
 };
 
 std::string_view ref_kind(std::string_view ref) {
   if (ref == "service") return "services";
   if (ref == "route") return "routes";
   if (ref == "consumer") return "consumers";
+  if (ref == "certificate") return "certificates";
   return "upstreams";
 }
 
@@ -229,6 +234,10 @@ json::object entity_json(const config::DeclarativeConfig& c, std::string_view ki
         if (t.id == id) out = config::target_json(t, u.id);
       }
     }
+  } else if (kind == "certificates") {
+    first(c.certificates, [&c](const auto& cert) { return config::certificate_json(cert, c); });
+  } else if (kind == "snis") {
+    first(c.snis, [&c](const auto& sni) { return config::sni_json(sni, c); });
   } else if (kind == "keyauth_credentials") {
     each_consumer_credential(&config::ConsumerConfig::keyauth_credentials, config::keyauth_json);
   } else if (kind == "jwt_secrets") {
@@ -527,6 +536,18 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
     body = through_record(config::upstream_record(), body, input, {}, record_errors);
   } else if (kind.kind == "targets") {
     body = through_record(config::target_record(), body, input, {"upstream"}, record_errors);
+  } else if (kind.kind == "snis") {
+    body = through_record(config::sni_record(), body, input, {"certificate"}, record_errors);
+  }
+  // A certificate's `snis` (Kong's shorthand) become SNI entities written with it.
+  std::optional<std::vector<std::string>> sni_names;
+  if (kind.kind == "certificates") {
+    if (auto* v = body.if_contains("snis"); v && !v->is_null()) sni_names = string_list(v);
+    body = through_record(config::certificate_record(), body, input, {}, record_errors);
+    if (record_errors.empty() && sni_names) {
+      auto problem = sni_list_problem(*sni_names, id);
+      if (!problem.empty()) return violation({{"snis", problem}});
+    }
   }
   if (!record_errors.empty()) return violation(record_errors);
   if (t.parent != nullptr) body[t.parent_ref] = json::object{{"id", t.parent->id}};
@@ -583,15 +604,79 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
   // What is stored is the entity as loaded (a service's url expanded into protocol, host,
   // port and path; a plugin's config complete), as Kong stores it: later PATCHes apply to it.
   json::object full = entity_json(config_, row.kind, row.id);  // model() is current here
+  if (row.kind == "certificates") full.erase("snis");          // rows of their own
   if (!full.empty()) row.body = json::serialize(config::without_nulls(full));
   store::Change change;
   change.upserts.push_back(row);
+  if (sni_names) {
+    store::Applied snis = replace_snis(row.id, *sni_names, now, change);
+    if (!snis.ok()) {
+      reload_model();
+      return violation(entity_errors(snis.errors, snis.focus_path));
+    }
+  }
   auto stored = store_->apply(change);
   if (!stored.ok()) {
     reload_model();
     return store_failure(stored.error());
   }
   auto t2 = std::chrono::steady_clock::now();
+  for (const auto& upserted : change.upserts) remember(upserted);
+  forget(change.deletes);
+  go_live(kind);
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind, id,
+                ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
+  for (const auto& r : rows_) {
+    if (r.id == id) return json_reply(status, answer(r));
+  }
+  return {204, ""};
+}
+
+std::string EntityApi::sni_list_problem(const std::vector<std::string>& names, const std::string& certificate_id) const {
+  std::set<std::string> seen;
+  for (const auto& name : names) {
+    std::string lower = config::to_lower(name);
+    if (!seen.insert(lower).second) return name + " is duplicated";
+    const store::Entity* existing = find(kind_named("snis"), lower);
+    if (existing == nullptr) continue;
+    std::string owner = ref_id(parse_object(existing->body), "certificate");
+    if (owner != certificate_id) return lower + " already associated with existing certificate '" + owner + "'";
+  }
+  return "";
+}
+
+store::Applied EntityApi::replace_snis(const std::string& certificate_id, const std::vector<std::string>& names,
+                                       std::int64_t now, store::Change& change) {
+  std::set<std::string> wanted;
+  for (const auto& name : names) wanted.insert(config::to_lower(name));
+  std::set<std::string> kept;
+  for (const auto& row : rows_) {
+    if (row.kind != "snis" || ref_id(parse_object(row.body), "certificate") != certificate_id) continue;
+    if (wanted.count(row.name) != 0) {
+      kept.insert(row.name);
+    } else {
+      change.deletes.emplace_back("snis", row.id);
+    }
+  }
+  store::apply_deletes(model(), change.deletes);
+  std::vector<store::Entity> rows = rows_;  // what apply_upsert checks references against
+  for (const auto& c : change.upserts) {
+    if (std::none_of(rows.begin(), rows.end(), [&](const store::Entity& r) { return r.id == c.id; })) rows.push_back(c);
+  }
+  for (const auto& name : wanted) {
+    if (kept.count(name) != 0) continue;
+    json::object body{{"name", name}, {"certificate", json::object{{"id", certificate_id}}}};
+    store::Entity sni{"snis", random_uuid(), name, json::serialize(body), now, now};
+    store::Applied applied = store::apply_upsert(model(), rows, sni);
+    if (!applied.ok()) return applied;
+    rows.push_back(sni);
+    change.upserts.push_back(std::move(sni));
+  }
+  return {};
+}
+
+void EntityApi::remember(const store::Entity& row) {
   // rows_ keeps the store's order: a new row goes last among its kind.
   auto existing = std::find_if(rows_.begin(), rows_.end(), [&](const store::Entity& r) { return r.id == row.id; });
   if (existing != rows_.end()) {
@@ -602,14 +687,15 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
     auto after = std::find_if(rows_.rbegin(), rows_.rend(), [&](const store::Entity& r) { return r.kind <= row.kind; });
     rows_.insert(after.base(), row);
   }
-  go_live(kind);
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind, id,
-                ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
-  for (const auto& r : rows_) {
-    if (r.id == id) return json_reply(status, answer(r));
-  }
-  return {204, ""};
+}
+
+void EntityApi::forget(const std::vector<std::pair<std::string, std::string>>& deletes) {
+  rows_.erase(std::remove_if(rows_.begin(), rows_.end(),
+                             [&](const store::Entity& r) {
+                               return std::any_of(deletes.begin(), deletes.end(),
+                                                  [&](const auto& d) { return d.first == r.kind && d.second == r.id; });
+                             }),
+              rows_.end());
 }
 
 namespace {
@@ -623,6 +709,8 @@ void reserve_headroom(config::DeclarativeConfig& c) {
   c.upstreams.reserve(c.upstreams.size() + kRoom);
   c.consumers.reserve(c.consumers.size() + kRoom);
   c.plugins.reserve(c.plugins.size() + kRoom);
+  c.certificates.reserve(c.certificates.size() + kRoom);
+  c.snis.reserve(c.snis.size() + kRoom);
 }
 
 }  // namespace

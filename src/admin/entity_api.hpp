@@ -22,6 +22,7 @@
 #include "admin/exchange.hpp"
 #include "config/model.hpp"
 #include "schema/record.hpp"
+#include "store/incremental.hpp"
 #include "store/store.hpp"
 
 namespace portico::admin {
@@ -61,6 +62,15 @@ class EntityApi {
   // commits it and makes it live; the Kong answer (201/200 with the entity, or the error).
   Reply write(const Target& t, boost::json::object body, schema::Input input, std::string id, std::int64_t created_at,
               int status);
+  // Kong's checks of a certificate's `snis` shorthand: "" or the message (a duplicate, a name
+  // another certificate has).
+  std::string sni_list_problem(const std::vector<std::string>& names, const std::string& certificate_id) const;
+  // The certificate's SNI entities made `names` in the model (already holding the certificate)
+  // and in `change`: names it no longer has deleted, new ones created.
+  store::Applied replace_snis(const std::string& certificate_id, const std::vector<std::string>& names,
+                              std::int64_t now, store::Change& change);
+  void remember(const store::Entity& row);  // into rows_, in the store's order
+  void forget(const std::vector<std::pair<std::string, std::string>>& deletes);
   void go_live(const Kind& kind);  // hands the model to the gateway
   void reload_model();             // the model from rows_ again (after a failed commit)
   // The model to change (taken back from the live configuration first if it was handed over).

@@ -56,6 +56,8 @@ bool with_entity_record(std::string_view entity, Fn fn) {
   if (entity == "basicauth_credentials") return fn(config::basicauth_record(), consumer);
   if (entity == "jwt_secrets") return fn(config::jwt_secret_record(), consumer);
   if (entity == "acls") return fn(config::acl_record(), consumer);
+  if (entity == "certificates") return fn(config::certificate_record(), std::initializer_list<std::pair<const char*, const char*>>{});
+  if (entity == "snis") return fn(config::sni_record(), std::initializer_list<std::pair<const char*, const char*>>{{"certificate", "certificates"}});
   return false;
 }
 

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <arpa/inet.h>
 
 #include <boost/url/parse.hpp>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "config/kong_regex.hpp"
 #include "config/validators.hpp"
 #include "crypto/password.hpp"
+#include "net/tls.hpp"
 
 namespace portico::config {
 
@@ -208,6 +210,35 @@ void finish_target(TargetConfig& t, const json::object&, Errors& errors) {
   if (!split_host_port(t.target, t.host, t.port, 8000)) {
     errors.push_back({"target", "invalid target '" + t.target + "' (expected host[:port])"});
   }
+}
+
+// Kong's certificate checks: each PEM readable, each pair matching, the two pairs of different
+// key types.
+void finish_certificate(CertificateConfig& c, const json::object&, Errors& errors) {
+  if (c.cert_alt.empty() != c.key_alt.empty()) {
+    errors.push_back({"", "all or none of these fields must be set: 'cert_alt', 'key_alt'"});
+  }
+  for (auto& name : c.snis) name = to_lower(name);
+  if (!errors.empty()) return;
+  if (!c.cert.empty() && !c.key.empty() && !net::certificate_matches_key(c.cert, c.key)) {
+    errors.push_back({"", "certificate does not match key"});
+  }
+  if (!c.cert_alt.empty() && !c.key_alt.empty()) {
+    if (!net::certificate_matches_key(c.cert_alt, c.key_alt)) {
+      errors.push_back({"", "alternative certificate does not match key"});
+    } else if (net::same_key_type(c.cert, c.cert_alt)) {
+      errors.push_back({"", "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), "
+                            "the provided certificates were both of the same type"});
+    }
+  }
+}
+
+std::string certificate_pem_problem(const std::string& pem) { return net::certificate_problem(pem); }
+std::string key_pem_problem(const std::string& pem) { return net::key_problem(pem); }
+
+void finish_sni(SniConfig& s, const json::object&, Errors& errors) {
+  if (s.name.empty()) errors.push_back({"name", "required field missing"});
+  s.name = to_lower(s.name);
 }
 
 std::string header_name_problem(const std::string& name) {
@@ -478,6 +509,61 @@ const schema::Record<TargetConfig>& target_record() {
         .accepted("created_at", json::object{{"type", "number"}})
         .accepted("updated_at", json::object{{"type", "number"}});
     r.finish(finish_target);
+    return r;
+  }();
+  return record;
+}
+
+std::string sni_name_problem(const std::string& name) {
+  std::string host = name;
+  if (std::size_t star = host.find('*'); star != std::string::npos) {
+    if (star != 0 && star != host.size() - 1) return "wildcard must be leftmost or rightmost character";
+    if (host.find('*', star + 1) != std::string::npos) return "only one wildcard must be specified";
+    host.replace(star, 1, "wildcard");  // the rest must be a host name
+  }
+  std::string bare = host.size() > 1 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
+  unsigned char address[16];
+  if (::inet_pton(AF_INET, bare.c_str(), address) == 1 || ::inet_pton(AF_INET6, bare.c_str(), address) == 1) {
+    return "must not be an IP";
+  }
+  std::string without_port;
+  int port = 0;
+  if (host.find(':') != std::string::npos && split_host_port(host, without_port, port, 0) && is_valid_hostname(without_port)) {
+    return "must not have a port";
+  }
+  if (host.empty() || !is_valid_hostname(host)) return "invalid value: " + host;
+  return "";
+}
+
+const schema::Record<CertificateConfig>& certificate_record() {
+  using C = CertificateConfig;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("cert", &C::cert, {.required = true, .check = certificate_pem_problem})
+        .field("key", &C::key, {.required = true, .check = key_pem_problem})
+        .field("cert_alt", &C::cert_alt, {.nullable = true, .check = certificate_pem_problem})
+        .field("key_alt", &C::key_alt, {.nullable = true, .check = key_pem_problem})
+        .field("tags", &C::tags)
+        .field("snis", &C::snis, {.input_only = true, .check = sni_name_problem})
+        .accepted("created_at", json::object{{"type", "integer"}})
+        .accepted("updated_at", json::object{{"type", "integer"}});
+    r.finish(finish_certificate);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<SniConfig>& sni_record() {
+  using S = SniConfig;
+  static const schema::Record<S> record = [] {
+    schema::Record<S> r;
+    r.field("id", &S::id, {.nullable = true})
+        .field("name", &S::name, {.required = true, .check = sni_name_problem})
+        .field("tags", &S::tags)
+        .accepted("created_at", json::object{{"type", "integer"}})
+        .accepted("updated_at", json::object{{"type", "integer"}});
+    r.finish(finish_sni);
     return r;
   }();
   return record;

@@ -20,5 +20,11 @@ const schema::Record<JwtSecret>& jwt_secret_record();
 const schema::Record<AclGroup>& acl_record();
 const schema::Record<UpstreamConfig>& upstream_record();  // with its healthchecks; targets apart
 const schema::Record<TargetConfig>& target_record();      // splits `target` into host and port
+// Checks the PEM text (Kong's messages: "invalid certificate: ...", "certificate does not match key").
+const schema::Record<CertificateConfig>& certificate_record();
+const schema::Record<SniConfig>& sni_record();  // the name; its certificate is a reference
+
+// Kong's wildcard_host check of an SNI name: "" when valid, else the message.
+std::string sni_name_problem(const std::string& name);
 
 }  // namespace portico::config

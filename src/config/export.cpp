@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "plugin/config_schema.hpp"
 #include "plugin/plugin.hpp"
 #include "schema/record.hpp"
@@ -205,6 +207,30 @@ json::object target_json(const TargetConfig& t, const std::string& upstream_id) 
                       {"upstream", ref(upstream_id)}};
 }
 
+json::object certificate_json(const CertificateConfig& cert, const DeclarativeConfig& c) {
+  json::array names;
+  for (const auto& name : sni_names(c, cert.id)) names.emplace_back(name);
+  return json::object{{"id", or_null(cert.id)},     {"cert", cert.cert},         {"key", cert.key},
+                      {"cert_alt", or_null(cert.cert_alt)}, {"key_alt", or_null(cert.key_alt)}, {"tags", or_null(cert.tags)},
+                      {"snis", std::move(names)}};
+}
+
+json::object sni_json(const SniConfig& s, const DeclarativeConfig& c) {
+  std::string certificate = s.certificate_index < c.certificates.size() ? c.certificates[s.certificate_index].id : "";
+  return json::object{{"id", or_null(s.id)}, {"name", s.name}, {"tags", or_null(s.tags)}, {"certificate", json::object{{"id", certificate}}}};
+}
+
+std::vector<std::string> sni_names(const DeclarativeConfig& c, const std::string& certificate_id) {
+  std::vector<std::string> names;
+  for (const auto& s : c.snis) {
+    if (s.certificate_index < c.certificates.size() && c.certificates[s.certificate_index].id == certificate_id) {
+      names.push_back(s.name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 namespace {
 
 // JSON into YAML (block style, keys in the document's order).
@@ -282,6 +308,20 @@ json::object declarative_json(const DeclarativeConfig& c) {
     for (const auto& cred : k.basicauth_credentials) basicauths.push_back(without_nulls(basicauth_json(cred, k.id)));
   }
   for (const auto& p : c.plugins) plugins.push_back(without_nulls(plugin_json(p, c)));
+  json::array certificates;
+  for (std::size_t i = 0; i < c.certificates.size(); ++i) {
+    json::object o = without_nulls(certificate_json(c.certificates[i], c)).as_object();
+    json::array snis;  // nested entries, as Kong's declarative format has them
+    for (const auto& s : c.snis) {
+      if (s.certificate_index != i) continue;
+      json::object so = without_nulls(sni_json(s, c)).as_object();
+      so.erase("certificate");
+      snis.push_back(std::move(so));
+    }
+    o.erase("snis");
+    if (!snis.empty()) o["snis"] = std::move(snis);
+    certificates.push_back(std::move(o));
+  }
   json::object doc{{"_format_version", "3.0"}};
   auto put = [&doc](const char* key, json::array& list) {
     if (!list.empty()) doc[key] = std::move(list);
@@ -295,6 +335,7 @@ json::object declarative_json(const DeclarativeConfig& c) {
   put("jwt_secrets", jwts);
   put("acls", acls);
   put("plugins", plugins);
+  put("certificates", certificates);
   return doc;
 }
 

@@ -24,10 +24,14 @@ json::object acl_json(const AclGroup& a, const std::string& consumer_id);
 json::object basicauth_json(const BasicAuthCredential& b, const std::string& consumer_id);
 json::object upstream_json(const UpstreamConfig& u);                          // without its targets
 json::object target_json(const TargetConfig& t, const std::string& upstream_id);
+// A certificate with Kong's `snis` (its names, sorted); an SNI with {"certificate": {"id"}}.
+json::object certificate_json(const CertificateConfig& cert, const DeclarativeConfig& c);
+json::object sni_json(const SniConfig& s, const DeclarativeConfig& c);
+std::vector<std::string> sni_names(const DeclarativeConfig& c, const std::string& certificate_id);
 
 // The whole configuration as a Kong 3.0 declarative document: top-level lists of services,
 // routes, upstreams (targets nested), consumers, credentials (basic-auth passwords as their
-// hashes) and plugins, entities referring to each other by id, nulls dropped.
+// hashes), plugins and certificates (snis nested), entities referring to each other by id, nulls dropped.
 json::object declarative_json(const DeclarativeConfig& c);
 
 // declarative_json() as a YAML document (what db_export writes and GET /config answers).

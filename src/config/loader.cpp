@@ -48,7 +48,7 @@ namespace {
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).
 const std::set<std::string, std::less<>> kNotYetSupportedTopLevel = {
-    "certificates", "ca_certificates", "snis", "vaults", "keys", "key_sets"};
+    "ca_certificates", "vaults", "keys", "key_sets"};
 
 class Loader : public YamlReader {
  public:
@@ -112,6 +112,8 @@ class Loader : public YamlReader {
         {"plugins", [this](const YAML::Node& v, const std::string& path) {
            read_list(v, path, [this](auto& n, auto& p) { read_top_level_plugin(*this, n, p, plugins_); });
          }},
+        {"certificates", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_certificate(n, p); }); }},
+        {"snis", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_sni(n, p, std::nullopt); }); }},
     };
     read_object(root, "", fields, kNotYetSupportedTopLevel);
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
@@ -199,6 +201,50 @@ class Loader : public YamlReader {
     u.targets.push_back(std::move(t));
   }
 
+  // A certificate, with its `snis` nested as names or as {name: ...} entries.
+  void read_certificate(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
+    CertificateConfig c;
+    c.mark = mark_of(node);
+    read_with_record(certificate_record(), node, path, c, {"snis"});
+    if (c.id.empty()) c.id = derive_entity_id("certificate", path + "\n" + c.cert);
+    std::size_t index = cfg_.certificates.size();
+    cfg_.certificates.push_back(std::move(c));
+    if (node["snis"] && !node["snis"].IsNull()) {
+      read_list(node["snis"], path + ".snis", [&](auto& n, auto& p) { read_sni(n, p, index); });
+    }
+  }
+
+  // An SNI: nested in its certificate (`certificate_index`), or at the top level naming it.
+  void read_sni(const YAML::Node& node, const std::string& path, std::optional<std::size_t> certificate_index) {
+    SniConfig s;
+    s.mark = mark_of(node);
+    if (node.IsScalar() && certificate_index) {
+      YAML::Node entry(YAML::NodeType::Map);
+      entry["name"] = node;
+      read_with_record(sni_record(), entry, path, s, {});
+    } else if (node.IsMap()) {
+      read_with_record(sni_record(), node, path, s, {"certificate"});
+    } else {
+      return add(node, path, certificate_index ? "expected a name or a mapping" : "expected a mapping");
+    }
+    if (s.name.empty()) return;  // (the record reported it)
+    if (!sni_names_.insert(s.name).second) return add(node.IsMap() ? node["name"] : node, path + ".name", s.name + " is duplicated");
+    if (s.id.empty()) s.id = derive_entity_id("sni", s.name);
+    YAML::Node ref = node.IsMap() ? node["certificate"] : YAML::Node();
+    if (certificate_index) {
+      if (ref && !ref.IsNull()) add(ref, path + ".certificate", "a nested sni cannot name its certificate");
+      s.certificate_index = *certificate_index;
+    } else if (!ref || ref.IsNull()) {
+      add(node, path + ".certificate", "required field missing");
+    } else if (ref.IsScalar() || (ref.IsMap() && ref["id"] && ref["id"].IsScalar())) {
+      pending_snis_.push_back({ref.IsScalar() ? ref.Scalar() : ref["id"].Scalar(), ref, path + ".certificate", cfg_.snis.size()});
+    } else {
+      add(ref, path + ".certificate", "expected a certificate id or {id: ...}");
+    }
+    cfg_.snis.push_back(std::move(s));
+  }
+
   FieldHandler top_level_credentials(const char* kind) {
     return [this, kind](const YAML::Node& v, const std::string& path) { consumers_.read_top_level_credential(kind, v, path); };
   }
@@ -217,6 +263,16 @@ class Loader : public YamlReader {
       }
       if (!found) add(ref.service_node, ref.path, "no service named '" + ref.service_ref + "'");
     }
+    for (const auto& ref : pending_snis_) {
+      for (std::size_t i = 0; i < cfg_.certificates.size(); ++i) {
+        if (cfg_.certificates[i].id == ref.certificate_id) cfg_.snis[ref.sni_index].certificate_index = i;
+      }
+      if (cfg_.snis[ref.sni_index].certificate_index == SniConfig::kNone) {
+        add(ref.node, ref.path, "no certificate with id '" + ref.certificate_id + "'");
+      }
+    }
+    // The shorthand `snis: [names]` is the Admin API's; in a file they are entries (above).
+    for (auto& c : cfg_.certificates) c.snis.clear();
     resolve_plugins(*this, plugins_, cfg_);
   }
 
@@ -227,7 +283,14 @@ class Loader : public YamlReader {
   ConsumerReader consumers_{*this, [this](const YAML::Node& v, const std::string& p, std::size_t index) {
                               read_nested_plugins(*this, v, p, PluginOwner::consumer, index, plugins_);
                             }};
-  std::set<std::string> service_names_, route_names_, upstream_names_;
+  struct PendingSni {
+    std::string certificate_id;
+    YAML::Node node;
+    std::string path;
+    std::size_t sni_index;
+  };
+  std::vector<PendingSni> pending_snis_;
+  std::set<std::string> service_names_, route_names_, upstream_names_, sni_names_;
 };
 
 }  // namespace

@@ -200,6 +200,28 @@ struct ConsumerConfig {
   SourceMark mark;
 };
 
+// Kong's certificates and snis: a certificate (chain and key, optionally a second pair of
+// another key type) and the server names that select it in TLS handshakes.
+struct CertificateConfig {
+  std::string id;
+  std::string cert, key;          // PEM: the chain (leaf first) and its private key
+  std::string cert_alt, key_alt;  // PEM, optional: a pair of another key type
+  std::vector<std::string> tags;
+  // Input only: the Admin API's shorthand (POST /certificates {"snis": [...]}), made into
+  // SniConfig entries; in a declarative file, nested `snis` entries are read as SniConfig.
+  std::vector<std::string> snis;
+  SourceMark mark;
+};
+
+struct SniConfig {
+  std::string id;
+  std::string name;  // an exact host name, "*.rest", "prefix.*" or "*" (the default certificate)
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::size_t certificate_index = kNone;  // into DeclarativeConfig::certificates
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
 // One plugin entry (global, or scoped to a service, route and/or consumer), its config
 // validated by the plugin's schema (see src/plugin/plugin.hpp).
 struct PluginEntry {
@@ -224,6 +246,8 @@ struct DeclarativeConfig {
   std::vector<UpstreamConfig> upstreams;
   std::vector<ConsumerConfig> consumers;
   std::vector<PluginEntry> plugins;
+  std::vector<CertificateConfig> certificates;
+  std::vector<SniConfig> snis;
   std::string hash;  // MD5 of the source text, as Kong's configuration_hash
 };
 

@@ -1,5 +1,8 @@
 #include "config/snapshot.hpp"
 
+#include "config/loader.hpp"
+#include "net/sni_table.hpp"
+
 #include <stdexcept>
 
 #include "plugin/chain.hpp"
@@ -180,6 +183,34 @@ std::shared_ptr<const proxy::Balancer> unchanged_service_balancer(const ServiceC
   return balancer;
 }
 
+// The certificates by SNI name; a certificate whose PEM text did not change keeps the
+// previous snapshot's TLS context (building one parses its chain and key).
+std::shared_ptr<const net::SniTable> build_sni_table(const DeclarativeConfig& cfg, const Snapshot* previous,
+                                                     std::vector<std::string>& warnings) {
+  auto table = std::make_shared<net::SniTable>();
+  const net::SniTable* before = previous != nullptr ? previous->sni_table.get() : nullptr;
+  std::vector<std::shared_ptr<const net::TlsServerContext>> contexts(cfg.certificates.size());
+  for (std::size_t i = 0; i < cfg.certificates.size(); ++i) {
+    const auto& c = cfg.certificates[i];
+    std::string fingerprint = md5_hex(c.cert + "\n" + c.key + "\n" + c.cert_alt + "\n" + c.key_alt);
+    auto context = before != nullptr ? before->kept(c.id, fingerprint) : nullptr;
+    if (!context) {
+      std::string error;
+      context = net::TlsServerContext::create({c.cert, c.key, c.cert_alt, c.key_alt}, error);
+      if (!context) {
+        warnings.push_back("certificate " + c.id + ": " + error);
+        continue;
+      }
+    }
+    table->keep(c.id, fingerprint, context);
+    contexts[i] = std::move(context);
+  }
+  for (const auto& s : cfg.snis) {
+    if (s.certificate_index < contexts.size() && contexts[s.certificate_index]) table->add(s.name, contexts[s.certificate_index]);
+  }
+  return table;
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const DeclarativeConfig> config, std::uint64_t generation,
@@ -286,6 +317,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
   snap->router = std::make_unique<router::Router>(cfg);
   auto t_router = std::chrono::steady_clock::now();
   snap->hostnames = hostnames_to_resolve(cfg);
+  snap->sni_table = build_sni_table(cfg, previous, warnings);
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   spdlog::debug("snapshot phases: balancers {:.1f} ms, plugins {:.1f} ms, router {:.1f} ms, names {:.1f} ms",
                 ms(t_start, t_balancers), ms(t_balancers, t_plugins), ms(t_plugins, t_router),

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "net/sni_table.hpp"
 #include "net/dns_resolver.hpp"
 #include "plugin/chain.hpp"
 #include "proxy/balancer.hpp"
@@ -70,6 +71,8 @@ struct Snapshot {
   // calls to it (plugin::resolve_service_guards).
   std::vector<plugin::Chains> service_guards;
   std::set<std::string> hostnames;  // names whose addresses it uses (re-resolved on TTL expiry)
+  // The configured certificates by SNI name, for TLS handshakes started under this snapshot.
+  std::shared_ptr<const net::SniTable> sni_table;
   std::uint64_t generation = 0;
 
   const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;

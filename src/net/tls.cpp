@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "net/sni_table.hpp"
+
 namespace portico::net {
 namespace {
 
@@ -94,6 +96,45 @@ bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) {
   return true;
 }
 
+// Where a TLS connection finds its SniTable during the handshake (SSL ex data).
+int sni_table_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// The servername callback (OpenSSL calls it for every ClientHello, with or without SNI):
+// moves the connection to the context of the certificate its name selects.
+int choose_certificate(SSL* ssl, int*, void*) {
+  const auto* table = static_cast<const SniTable*>(SSL_get_ex_data(ssl, sni_table_index()));
+  if (table == nullptr) return SSL_TLSEXT_ERR_OK;
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const TlsServerContext* chosen = table->find(name != nullptr ? std::string_view(name) : std::string_view{});
+  if (chosen != nullptr && chosen->native() != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, chosen->native());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+std::unique_ptr<X509, X509Deleter> parse_certificate(std::string_view pem) {
+  BioPtr bio = memory_bio(pem);
+  return std::unique_ptr<X509, X509Deleter>(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+std::unique_ptr<EVP_PKEY, PkeyDeleter> parse_key(std::string_view pem) {
+  BioPtr bio = memory_bio(pem);
+  return std::unique_ptr<EVP_PKEY, PkeyDeleter>(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+// OpenSSL's reason for the last failure, lower case, the queue emptied.
+std::string openssl_reason() {
+  unsigned long code = ERR_peek_last_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? reason : "not PEM";
+}
+
 // ALPN: HTTP/1.1 when the client offers it; otherwise no protocol is agreed and the
 // connection goes on (a client offering only h2 then learns it gets none).
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
@@ -150,6 +191,34 @@ TlsCertificate self_signed_certificate() {
   return out;
 }
 
+std::string certificate_problem(std::string_view cert_pem) {
+  ERR_clear_error();
+  if (parse_certificate(cert_pem)) return "";
+  return "invalid certificate: " + openssl_reason();
+}
+
+std::string key_problem(std::string_view key_pem) {
+  ERR_clear_error();
+  if (parse_key(key_pem)) return "";
+  return "invalid key: " + openssl_reason();
+}
+
+bool certificate_matches_key(std::string_view cert_pem, std::string_view key_pem) {
+  auto cert = parse_certificate(cert_pem);
+  auto key = parse_key(key_pem);
+  bool matches = cert && key && EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) == 1;
+  ERR_clear_error();
+  return matches;
+}
+
+bool same_key_type(std::string_view cert_pem, std::string_view other_cert_pem) {
+  auto a = parse_certificate(cert_pem);
+  auto b = parse_certificate(other_cert_pem);
+  bool same = a && b && EVP_PKEY_get_base_id(X509_get0_pubkey(a.get())) == EVP_PKEY_get_base_id(X509_get0_pubkey(b.get()));
+  ERR_clear_error();
+  return same;
+}
+
 bool read_pem_file(const std::string& path, std::string& out, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -189,7 +258,16 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate&
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_timeout(ctx, 24 * 3600);  // Kong's ssl_session_timeout: 1d
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  SSL_CTX_set_tlsext_servername_callback(ctx, choose_certificate);
   if (!use_certificate_chain(ctx, certificate.cert_pem, error) || !use_private_key(ctx, certificate.key_pem, error)) {
+    return nullptr;
+  }
+  // The alternative pair fills the slot of its own key type (OpenSSL keeps one certificate
+  // per type and picks by the client's signature algorithms); chain certificates added next
+  // belong to it.
+  if (!certificate.cert_alt_pem.empty() &&
+      (!use_certificate_chain(ctx, certificate.cert_alt_pem, error) || !use_private_key(ctx, certificate.key_alt_pem, error))) {
+    error = "alternative certificate: " + error;
     return nullptr;
   }
   return made;
@@ -204,6 +282,11 @@ TlsStream::TlsStream(std::shared_ptr<const TlsServerContext> context, int fd)
 }
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
+
+void TlsStream::select_certificates_from(std::shared_ptr<const SniTable> table) {
+  sni_table_ = std::move(table);
+  SSL_set_ex_data(ssl_, sni_table_index(), const_cast<SniTable*>(sni_table_.get()));
+}
 
 void TlsStream::fail_or_wait(int result, Want& want, boost::system::error_code& ec) {
   int code = SSL_get_error(ssl_, result);

@@ -21,11 +21,25 @@
 
 namespace portico::net {
 
-// A certificate chain (leaf first) and its private key, as PEM text.
+class SniTable;
+
+// A certificate chain (leaf first) and its private key, as PEM text; optionally a second
+// pair of another key type (Kong's cert_alt / key_alt: an RSA and an ECDSA certificate, the
+// client's signature algorithms choose).
 struct TlsCertificate {
   std::string cert_pem;
   std::string key_pem;
+  std::string cert_alt_pem;  // empty: none
+  std::string key_alt_pem;
 };
+
+// Kong's checks of a certificate entity, with its messages; each "" when fine.
+std::string certificate_problem(std::string_view cert_pem);  // "invalid certificate: ..."
+std::string key_problem(std::string_view key_pem);           // "invalid key: ..."
+// Whether the certificate's public key is the key's (both already valid).
+bool certificate_matches_key(std::string_view cert_pem, std::string_view key_pem);
+// Whether two valid certificates have keys of the same type (RSA, EC, Ed25519...).
+bool same_key_type(std::string_view cert_pem, std::string_view other_cert_pem);
 
 // A self-signed ECDSA P-256 certificate for "localhost", valid ten years, made at start-up
 // when no certificate is configured (as Kong does for its default listener certificate).
@@ -40,6 +54,8 @@ bool read_pem_file(const std::string& path, std::string& out, std::string& error
 class TlsServerContext {
  public:
   // nullptr with `error` when the certificate or key does not load, or they do not match.
+  // Every context Portico makes has the same protocol settings, so a handshake may move from
+  // the listener's context to the one of the certificate its SNI selects (SniTable).
   static std::shared_ptr<TlsServerContext> create(const TlsCertificate& certificate, std::string& error);
   ~TlsServerContext();
   TlsServerContext(const TlsServerContext&) = delete;
@@ -65,6 +81,9 @@ class TlsStream {
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
+  // The certificates SNI chooses from during the handshake (null: the listener's own); kept
+  // alive until the handshake is done, so a configuration reload cannot pull it away.
+  void select_certificates_from(std::shared_ptr<const SniTable> table);
   // One step of the server handshake: Want::nothing with no `ec` when it is complete.
   Want handshake(boost::system::error_code& ec);
   // Decrypted bytes into `data`. 0 with ec = eof when the peer closed (close_notify or a
@@ -90,6 +109,7 @@ class TlsStream {
   void fail_or_wait(int result, Want& want, boost::system::error_code& ec);
 
   std::shared_ptr<const TlsServerContext> context_;
+  std::shared_ptr<const SniTable> sni_table_;
   SSL* ssl_;
   bool shut_down_ = false;
   std::string failure_;

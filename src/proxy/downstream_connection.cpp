@@ -138,6 +138,7 @@ std::size_t DownstreamConnection::read_now_into(char* data, std::size_t size, bo
 
 asio::awaitable<bool> DownstreamConnection::tls_handshake() {
   deadline_.arm(worker_.options().client_header_timeout);
+  tls_->select_certificates_from(worker_.snapshot()->sni_table);
   for (;;) {
     boost::system::error_code ec;
     net::TlsStream::Want want = tls_->handshake(ec);
@@ -156,6 +157,7 @@ asio::awaitable<bool> DownstreamConnection::tls_handshake() {
     }
   }
   deadline_.disarm();
+  tls_->select_certificates_from(nullptr);
   co_return true;
 }
 

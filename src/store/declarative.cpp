@@ -83,6 +83,12 @@ config::LoadResult load_rows(const std::vector<Entity>& rows, const std::string&
   return config::load_declarative_text(composed.text, "store");
 }
 
+json::object certificate_row_body(const config::CertificateConfig& cert, const config::DeclarativeConfig& c) {
+  json::object body = config::certificate_json(cert, c);
+  body.erase("snis");  // stored as rows of their own
+  return body;
+}
+
 std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now) {
   std::vector<Entity> rows;
   auto add = [&](const char* kind, const std::string& id, const std::string& name, const json::object& body) {
@@ -105,6 +111,8 @@ std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::in
     }
   }
   for (const auto& p : c.plugins) add("plugins", p.id, "", config::plugin_json(p, c));
+  for (const auto& cert : c.certificates) add("certificates", cert.id, "", certificate_row_body(cert, c));
+  for (const auto& s : c.snis) add("snis", s.id, s.name, config::sni_json(s, c));
   return rows;
 }
 

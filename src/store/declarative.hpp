@@ -18,7 +18,7 @@ namespace portico::store {
 // The store kinds (Kong's table names), in the order a declarative document lists them.
 inline constexpr const char* kKinds[] = {"services", "routes", "upstreams", "targets", "consumers",
                                          "keyauth_credentials", "basicauth_credentials", "jwt_secrets",
-                                         "acls", "plugins"};
+                                         "acls", "plugins", "certificates", "snis"};
 
 // The id a row's body refers to in `ref` ({"service": {"id": "..."}}), or "".
 std::string ref_id(const boost::json::object& body, std::string_view ref);
@@ -40,6 +40,9 @@ config::LoadResult load_rows(const std::vector<Entity>& rows, const std::string&
 // The rows a loaded configuration is stored as (`portico config db_import`): each entity as
 // config/export.hpp writes it, ids kept (the loader gave every entity one), basic-auth
 // passwords as their hashes.
+// A certificate's row body: the certificate without its `snis` (those are rows of their own).
+boost::json::object certificate_row_body(const config::CertificateConfig& cert, const config::DeclarativeConfig& c);
+
 std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::int64_t now);
 
 }  // namespace portico::store

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/export.hpp"
+#include "net/tls.hpp"
 
 namespace portico::store {
 namespace {
@@ -134,6 +135,26 @@ TEST(DeclarativeStore, ExportImportIdentityOnTheShippedConfigurations) {
     ASSERT_FALSE(text.empty()) << file;
     expect_identity(text, file);
   }
+}
+
+TEST(DeclarativeStore, ExportImportIdentityWithCertificates) {
+  auto a = net::self_signed_certificate(), b = net::self_signed_certificate();
+  json::object doc{{"_format_version", "3.0"},
+                   {"certificates", json::array{json::object{{"cert", a.cert_pem},
+                                                             {"key", a.key_pem},
+                                                             {"tags", json::array{"edge"}},
+                                                             {"snis", json::array{"x.test", json::object{{"name", "*.y.test"}}}}},
+                                                json::object{{"id", "dddddddd-0000-4000-8000-000000000001"},
+                                                             {"cert", b.cert_pem},
+                                                             {"key", b.key_pem}}}},
+                   {"snis", json::array{json::object{{"name", "*"},
+                                                     {"certificate", json::object{{"id", "dddddddd-0000-4000-8000-000000000001"}}}}}}};
+  expect_identity(json::serialize(doc), "certificates.yml");
+  auto loaded = config::load_declarative_text(json::serialize(doc), "certificates.yml");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  EXPECT_EQ(config::sni_names(loaded.config, loaded.config.certificates[0].id),
+            (std::vector<std::string>{"*.y.test", "x.test"}));
+  EXPECT_EQ(config::sni_names(loaded.config, "dddddddd-0000-4000-8000-000000000001"), (std::vector<std::string>{"*"}));
 }
 
 TEST(DeclarativeStore, IdsAreKeptAndEveryEntityHasOne) {

@@ -111,6 +111,8 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
   } else if (kind == "keyauth_credentials" || kind == "basicauth_credentials" || kind == "jwt_secrets" ||
              kind == "acls") {
     add_ref(row, "consumer");
+  } else if (kind == "snis") {
+    add_ref(row, "certificate");
   }
   if (kind != "targets") subset.push_back(row);
   auto loaded = load_rows(subset, row.id, &out.focus_path);
@@ -148,6 +150,22 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
       k.acls = std::move(c.consumers[i].acls);
     }
     splice(c.consumers, std::move(k));
+  } else if (kind == "certificates") {
+    splice(c.certificates, mini.certificates.at(0));  // its snis refer to it by index: unchanged
+  } else if (kind == "snis") {
+    config::SniConfig s = mini.snis.at(0);
+    s.certificate_index = index_of(c.certificates, mini.certificates.at(s.certificate_index).id);
+    if (s.certificate_index == kNone) {
+      add_error(out, "certificate", "no certificate with id '" + mini.certificates.at(0).id + "'");
+      return out;
+    }
+    for (const auto& other : c.snis) {
+      if (other.id != s.id && other.name == s.name) {
+        add_error(out, "name", s.name + " is duplicated");
+        return out;
+      }
+    }
+    splice(c.snis, std::move(s));
   } else if (kind == "upstreams" || kind == "targets") {
     splice(c.upstreams, mini.upstreams.at(0));
   } else if (kind == "plugins") {
@@ -226,6 +244,9 @@ void apply_deletes(config::DeclarativeConfig& c, const std::vector<std::pair<std
   auto consumers = remove(c.consumers, "consumers");
   for (auto& p : c.plugins) renumber(p.consumer, consumers);
   remove(c.upstreams, "upstreams");
+  remove(c.snis, "snis");
+  auto certificates = remove(c.certificates, "certificates");
+  for (auto& s : c.snis) renumber(s.certificate_index, certificates);
   std::string summary = "delete";
   for (const auto& [k, i] : deletes) summary += " " + k + " " + i;
   c.hash = next_hash(c.hash, summary);

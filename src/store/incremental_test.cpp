@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/export.hpp"
+#include "net/tls.hpp"
 #include "store/declarative.hpp"
 
 namespace portico::store {
@@ -164,6 +165,46 @@ TEST_F(Incremental, TheHashChangesWithEveryChange) {
   remove({{"services", kS}});
   EXPECT_NE(config_.hash, after_upsert);
   EXPECT_EQ(config_.hash.size(), 32u);
+}
+
+}  // namespace
+}  // namespace portico::store
+
+namespace portico::store {
+namespace {
+
+std::string certificate_body(const net::TlsCertificate& c) {
+  return json::serialize(json::object{{"cert", c.cert_pem}, {"key", c.key_pem}});
+}
+
+TEST_F(Incremental, CertificatesAndTheirSnis) {
+  const std::string kCert1 = "cccccccc-0000-4000-8000-000000000001", kCert2 = "cccccccc-0000-4000-8000-000000000002",
+                    kSni1 = "cccccccc-0000-4000-8000-000000000003", kSni2 = "cccccccc-0000-4000-8000-000000000004",
+                    kSni3 = "cccccccc-0000-4000-8000-000000000005";
+  auto first = net::self_signed_certificate(), second = net::self_signed_certificate();
+  upsert("certificates", kCert1, "", certificate_body(first));
+  upsert("certificates", kCert2, "", certificate_body(second));
+  upsert("snis", kSni1, "a.test", R"({"name":"a.test","certificate":{"id":")" + kCert1 + R"("}})");
+  upsert("snis", kSni2, "*.b.test", R"({"name":"*.b.test","certificate":{"id":")" + kCert2 + R"("}})");
+  upsert("snis", kSni3, "c.*", R"({"name":"c.*","certificate":{"id":")" + kCert2 + R"("}})");
+  // An SNI moves to the other certificate; a certificate is replaced in place.
+  upsert("snis", kSni1, "a.test", R"({"name":"a.test","certificate":{"id":")" + kCert2 + R"("}})");
+  upsert("certificates", kCert1, "", certificate_body(second));
+  ASSERT_EQ(config_.snis.size(), 3u);
+  EXPECT_EQ(config_.certificates.at(config_.snis[0].certificate_index).id, kCert2);
+  EXPECT_EQ(config::sni_names(config_, kCert2), (std::vector<std::string>{"*.b.test", "a.test", "c.*"}));
+  // A name taken twice is refused, and nothing changes.
+  Entity taken{"snis", "cccccccc-0000-4000-8000-000000000006", "a.test",
+               R"({"name":"a.test","certificate":{"id":")" + kCert1 + R"("}})", 1, 1};
+  Applied refused = apply_upsert(config_, rows_, taken);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.errors[0].message, "a.test is duplicated");
+  // Deleting the first certificate renumbers the SNIs of the second.
+  remove({{"certificates", kCert1}});
+  for (const auto& sni : config_.snis) EXPECT_EQ(config_.certificates.at(sni.certificate_index).id, kCert2);
+  remove({{"certificates", kCert2}, {"snis", kSni1}, {"snis", kSni2}, {"snis", kSni3}});
+  EXPECT_TRUE(config_.snis.empty());
+  EXPECT_TRUE(config_.certificates.empty());
 }
 
 }  // namespace
