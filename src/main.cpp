@@ -62,6 +62,18 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_SSL_CERT");
   run->add_option("--ssl-cert-key", options.ssl_cert_key, "PEM private key of --ssl-cert (Kong's ssl_cert_key)")
       ->envname("PORTICO_SSL_CERT_KEY");
+  run->add_option("--ssl-session-tickets", options.tls_sessions.tickets,
+                  "Resume TLS sessions with tickets (Kong's ssl_session_tickets; off: the server's session cache)")
+      ->envname("PORTICO_SSL_SESSION_TICKETS")->capture_default_str();
+  run->add_option_function<long>(
+         "--ssl-session-timeout", [&](long s) { options.tls_sessions.timeout = std::chrono::seconds(s); },
+         "Seconds a TLS session can be resumed (Kong's ssl_session_timeout; default 86400)")
+      ->envname("PORTICO_SSL_SESSION_TIMEOUT")->check(CLI::Range(1L, 7L * 86400));
+  run->add_option_function<long>(
+         "--ssl-session-ticket-rotation",
+         [&](long s) { options.tls_sessions.ticket_key_rotation = std::chrono::seconds(s); },
+         "Seconds between new session ticket keys (older keys still open tickets for the session timeout; default 3600)")
+      ->envname("PORTICO_SSL_SESSION_TICKET_ROTATION")->check(CLI::Range(1L, 7L * 86400));
   run->add_option("--admin-listen", options.admin_listen, "Admin API listen address ADDR:PORT, or off")
       ->envname("PORTICO_ADMIN_LISTEN")->capture_default_str();
   run->add_option("--admin-token", options.admin_token,

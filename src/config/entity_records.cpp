@@ -104,12 +104,22 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
   }
   r.headers = std::move(headers);
   for (auto& h : r.hosts) h = to_lower(h);
+  for (auto& name : r.snis) {
+    name = to_lower(name);
+    if (name.size() > 1 && name.back() == '.') name.pop_back();  // Kong: an FQDN's last dot is not routed on
+  }
+  bool https = std::find(r.protocols.begin(), r.protocols.end(), "https") != r.protocols.end();
+  if (!r.snis.empty() && !https) {
+    errors.push_back({"", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"});
+  }
   int code = r.https_redirect_status_code;
   if (code != 426 && code != 301 && code != 302 && code != 307 && code != 308) {
     errors.push_back({"https_redirect_status_code", "expected one of: 426, 301, 302, 307, 308"});
   }
-  if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty()) {
-    errors.push_back({"", "must set one of 'methods', 'hosts', 'headers', 'paths'"});
+  if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty() && r.snis.empty()) {
+    // Kong's http subschema: snis count only when the route serves https.
+    errors.push_back({"", https ? "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
+                                : "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"});
   }
 }
 
@@ -445,6 +455,7 @@ const schema::Record<RouteConfig>& route_record() {
         .field("hosts", &R::hosts, {.check = route_host_problem})
         .field("paths", &R::paths, {.check = route_path_problem})
         .field("headers", &R::headers, {.check = header_value_problem})
+        .field("snis", &R::snis, {.check = sni_name_problem})
         .field("strip_path", &R::strip_path)
         .field("preserve_host", &R::preserve_host)
         .field("regex_priority", &R::regex_priority, {.min = -2147483647, .max = 2147483647})
@@ -455,7 +466,7 @@ const schema::Record<RouteConfig>& route_record() {
         .field("tags", &R::tags)
         .accepted("created_at", json::object{{"type", "integer"}})
         .accepted("updated_at", json::object{{"type", "integer"}});
-    for (const char* f : {"snis", "sources", "destinations"}) r.refused(f, "not supported yet by Portico");
+    for (const char* f : {"sources", "destinations"}) r.refused(f, "not supported yet by Portico");
     r.finish(finish_route);
     return r;
   }();

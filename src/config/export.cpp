@@ -99,7 +99,7 @@ json::object route_json(const RouteConfig& r, const DeclarativeConfig& c) {
       {"request_buffering", r.request_buffering},
       {"response_buffering", r.response_buffering},
       {"tags", or_null(r.tags)},
-      {"snis", nullptr},
+      {"snis", or_null(r.snis)},
       {"sources", nullptr},
       {"destinations", nullptr},
       {"service", r.service_index < c.services.size() ? ref(c.services[r.service_index].id) : json::value(nullptr)},

@@ -117,6 +117,13 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"route_without_criteria",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - name: r\n",
                   "must set one of 'methods', 'hosts', 'headers', 'paths'"},
+        ErrorCase{"snis_on_http_only_route",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - protocols: [http]\n"
+                  "    paths: [/a]\n    snis: [a.com]\n",
+                  "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"},
+        ErrorCase{"route_sni_with_port",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - snis: [\"a.com:443\"]\n",
+                  "services[0].routes[0].snis[0]: must not have a port"},
         ErrorCase{"unknown_service", "_format_version: \"3.0\"\nroutes:\n- name: r\n  service: nope\n  paths: [/a]\n",
                   "kong.yml:4:12: routes[0].service: no service named 'nope'"},
         ErrorCase{"missing_format", "services: []\n", "_format_version: required field missing"},

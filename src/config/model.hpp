@@ -65,6 +65,9 @@ struct RouteConfig {
   std::vector<std::string> paths;
   // Header name (lowercased) -> accepted values; "~*" prefix marks a regex.
   std::map<std::string, std::vector<std::string>> headers;
+  // Kong's snis: TLS server names (lowercased; exact, "*.suffix" or "prefix.*") the
+  // connection's SNI must match. Checked on TLS connections only; plain HTTP ignores it.
+  std::vector<std::string> snis;
   bool strip_path = true;
   bool preserve_host = false;
   int regex_priority = 0;

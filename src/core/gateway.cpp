@@ -71,6 +71,7 @@ bool Gateway::load_initial(config::LoadResult& loaded, std::vector<store::Entity
 }
 
 bool Gateway::start(std::vector<std::string>& errors) {
+  net::set_tls_session_settings(options_.tls_sessions);  // before any TLS context is made
   config::LoadResult loaded;
   std::vector<store::Entity> rows;
   if (!load_initial(loaded, rows, errors)) return false;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "net/session_tickets.hpp"
 #include "net/sni_table.hpp"
 
 namespace portico::net {
@@ -253,10 +254,7 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate&
   // Read ahead: one read(2) takes what the socket has (a record's header and body come in one
   // call, not two); SSL_has_pending() then also counts bytes read but not yet decrypted.
   SSL_CTX_set_read_ahead(ctx, 1);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  static constexpr unsigned char kSessionContext[] = "portico";
-  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
-  SSL_CTX_set_timeout(ctx, 24 * 3600);  // Kong's ssl_session_timeout: 1d
+  apply_tls_session_settings(ctx);  // session cache, timeout, rotating ticket keys
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(ctx, choose_certificate);
   if (!use_certificate_chain(ctx, certificate.cert_pem, error) || !use_private_key(ctx, certificate.key_pem, error)) {

@@ -350,7 +350,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
     next = co_await send_error(&ex, 400, "invalid request path", true);
   } else {
     ex.path = changed ? std::string_view(ex.normalized_path) : request_.path;
-    router::MatchInput input{request_.method, request_.host, ex.path, local_port_, &request_};
+    router::MatchInput input{request_.method, request_.host, ex.path, local_port_, &request_, tls_ != nullptr,
+                             tls_ ? tls_->server_name() : std::string_view()};
     if (!ex.snapshot || !ex.snapshot->router->match(input, ex.match)) {
       next = co_await send_error(&ex, 404, "no Route matched with those values", has_body);
     } else {

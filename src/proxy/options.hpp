@@ -10,6 +10,7 @@
 #include "http/h1_parser.hpp"
 #include "net/cidr.hpp"
 #include "net/dns_cache.hpp"
+#include "net/session_tickets.hpp"
 
 namespace portico::proxy {
 
@@ -20,6 +21,8 @@ struct ProxyOptions {
   // and key; unset, a self-signed certificate for localhost is made at start.
   std::string ssl_cert;
   std::string ssl_cert_key;
+  // Kong's ssl_session_tickets / ssl_session_timeout, and the ticket keys' rotation period.
+  net::TlsSessionSettings tls_sessions;
   std::string admin_listen = "127.0.0.1:8001";  // "off" disables the admin listener
   std::string admin_token;  // when set, every Admin API request must carry it in Kong-Admin-Token
   int workers = 0;                               // 0: one per core

@@ -52,6 +52,25 @@ CompiledRoute::HostPattern compile_host(const std::string& h) {
   return p;
 }
 
+// One of the patterns matches the name; a pattern with a port matches on that listener port only.
+bool any_host_matches(const std::vector<CompiledRoute::HostPattern>& patterns, std::string_view name, int local_port) {
+  for (const auto& h : patterns) {
+    if (h.port != 0 && h.port != local_port) continue;
+    switch (h.kind) {
+      case CompiledRoute::HostPattern::Kind::exact:
+        if (http::iequals(name, h.value)) return true;
+        break;
+      case CompiledRoute::HostPattern::Kind::suffix:
+        if (iends_with(name, h.value)) return true;
+        break;
+      case CompiledRoute::HostPattern::Kind::prefix:
+        if (istarts_with(name, h.value)) return true;
+        break;
+    }
+  }
+  return false;
+}
+
 bool is_unreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
@@ -70,6 +89,7 @@ std::uint64_t Router::priority(const config::RouteConfig& r, const std::string* 
   if (!r.hosts.empty()) ++weight;
   std::uint64_t headers = std::min<std::uint64_t>(r.headers.size(), 255);
   if (headers > 0) ++weight;
+  if (!r.snis.empty()) ++weight;
   bool plain_host_only = !r.hosts.empty();
   for (const auto& h : r.hosts) {
     if (h.find('*') != std::string::npos) plain_host_only = false;
@@ -112,6 +132,13 @@ Router::Router(const config::DeclarativeConfig& config) {
         }
       }
       cr->headers.push_back(std::move(cond));
+    }
+    for (const auto& name : rc.snis) {
+      if (name == "*") {
+        cr->snis.push_back({CompiledRoute::HostPattern::Kind::suffix, "", 0});
+      } else {
+        cr->snis.push_back(compile_host(name));
+      }
     }
     cr->strip_path = rc.strip_path;
     cr->preserve_host = rc.preserve_host;
@@ -195,18 +222,11 @@ bool Router::entry_matches(const Entry& e, const MatchInput& in, std::string_vie
       std::find(r.methods.begin(), r.methods.end(), in.method) == r.methods.end()) {
     return false;
   }
-  if (!r.hosts.empty()) {
-    bool any = false;
-    for (const auto& h : r.hosts) {
-      if (h.port != 0 && h.port != in.local_port) continue;
-      switch (h.kind) {
-        case CompiledRoute::HostPattern::Kind::exact: any = http::iequals(host, h.value); break;
-        case CompiledRoute::HostPattern::Kind::suffix: any = iends_with(host, h.value); break;
-        case CompiledRoute::HostPattern::Kind::prefix: any = istarts_with(host, h.value); break;
-      }
-      if (any) break;
-    }
-    if (!any) return false;
+  if (!r.hosts.empty() && !any_host_matches(r.hosts, host, in.local_port)) return false;
+  if (!r.snis.empty() && in.tls) {
+    std::string_view sni = in.sni;
+    if (sni.size() > 1 && sni.back() == '.') sni.remove_suffix(1);
+    if (sni.empty() || !any_host_matches(r.snis, sni, 0)) return false;
   }
   (void)port;
   for (const auto& cond : r.headers) {

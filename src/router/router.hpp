@@ -1,7 +1,7 @@
 // Route matching with Kong's traditional_compatible precedence.
 //
 // Every (route, path) pair becomes one entry with Kong's 64-bit priority:
-//   bits 61-63 number of matching categories (methods, hosts, headers, paths)
+//   bits 61-63 number of matching categories (methods, hosts, headers, snis, paths)
 //   bit  60    hosts present and none is a wildcard
 //   bits 52-59 number of header conditions
 //   bit  51    the path is a regex
@@ -51,6 +51,9 @@ struct CompiledRoute {
     std::vector<std::shared_ptr<re2::RE2>> regexes;  // "~*" values, case-insensitive
   };
   std::vector<HeaderCondition> headers;
+  // Kong's snis: on a TLS connection the client's server name must match one of these
+  // (same pattern kinds as hosts, no port; "*" is a suffix ""). Plain HTTP ignores them.
+  std::vector<HostPattern> snis;
   bool strip_path = true;
   bool preserve_host = false;
   bool path_handling_v1 = false;
@@ -67,6 +70,8 @@ struct MatchInput {
   std::string_view path;   // normalized path, no query
   int local_port = 0;      // the listener port the request arrived on
   const http::MessageHead* headers = nullptr;
+  bool tls = false;       // the request arrived over a TLS connection
+  std::string_view sni;   // that connection's server name (empty: the client sent none)
 };
 
 struct MatchResult {

@@ -121,6 +121,51 @@ services:
   EXPECT_EQ(route_for(w, "GET", "/", "shop"), "");
 }
 
+// Kong's routes.snis: on TLS connections the server name must match; plain HTTP ignores them;
+// a route with snis ranks above one with the same other conditions.
+TEST(Router, SnisOnTlsConnections) {
+  Router r(load(R"(
+_format_version: "3.0"
+services:
+- name: s
+  url: http://127.0.0.1:1
+  routes:
+  - name: api-sni
+    paths: [/v1]
+    snis: [API.example.com.]
+  - name: wild-sni
+    paths: [/v1]
+    snis: ["*.example.org", "shop.*"]
+  - name: any-sni
+    protocols: [https]
+    snis: ["*"]
+  - name: plain
+    paths: [/v1]
+)"));
+  auto route_over = [&](bool tls, std::string_view sni, const std::string& path = "/v1") {
+    std::string raw = "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n";
+    http::RequestHead head;
+    EXPECT_EQ(http::parse_request_head(raw, {}, head).state, http::ParseState::complete);
+    MatchResult result;
+    MatchInput in{head.method, head.host, head.path, 8443, &head, tls, sni};
+    return r.match(in, result) ? result.route->name : std::string();
+  };
+  EXPECT_EQ(route_over(true, "api.example.com"), "api-sni");
+  EXPECT_EQ(route_over(true, "Api.Example.Com."), "api-sni");  // case and the FQDN dot
+  EXPECT_EQ(route_over(true, "a.b.example.org"), "wild-sni");
+  EXPECT_EQ(route_over(true, "shop.example.net"), "wild-sni");
+  EXPECT_EQ(route_over(true, "other.example.com"), "plain");
+  EXPECT_EQ(route_over(true, ""), "plain");  // no SNI: no sni route matches
+  EXPECT_EQ(route_over(false, ""), "api-sni");  // plain HTTP: snis are not a condition (Kong)
+  EXPECT_EQ(route_over(true, "zzz", "/other"), "any-sni");
+  EXPECT_EQ(route_over(true, "", "/other"), "");
+  // snis count as a category in Kong's priority.
+  config::RouteConfig with, without;
+  with.paths = without.paths = {"/v1"};
+  with.snis = {"a.com"};
+  EXPECT_GT(Router::priority(with, &with.paths[0]), Router::priority(without, &without.paths[0]));
+}
+
 TEST(Router, HeaderRegex) {
   Router r(load(kPrecedenceConfig));
   EXPECT_EQ(route_for(r, "GET", "/beta", "example.com", "X-Client: Mobile-IOS\r\n"), "header-regex");

@@ -295,3 +295,75 @@ def test_the_schemas_describe_certificates_and_snis(stored):
     status, schema = admin(stored["portico"], "GET", "/schemas/snis")
     fields = {list(f)[0]: list(f.values())[0] for f in schema["fields"]}
     assert fields["certificate"]["reference"] == "certificates" and fields["name"]["required"]
+
+
+# Kong's routes.snis: over TLS, a route with snis serves only connections whose server name
+# matches; over plain HTTP the condition does not apply (Kong's `net.protocol != "https" ||
+# tls.sni == ...`).
+@pytest.fixture(scope="module")
+def routed_by_sni(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls-route-snis")
+    path = folder / "kong.yml"
+
+    def answering(name, status, **route):
+        route.update({"name": name, "plugins": [{"name": "request-termination",
+                                                 "config": {"status_code": status, "message": name}}]})
+        return route
+
+    path.write_text(json.dumps({"_format_version": "3.0", "routes": [
+        answering("api", 201, paths=["/r"], snis=["api.example.com"]),
+        answering("wildcard", 202, paths=["/r"], snis=["*.example.org"]),
+        answering("https-only", 203, paths=["/s"], protocols=["https"], snis=["s.example.com"]),
+        answering("any", 200, paths=["/r"]),
+    ]}))
+    tls_port = free_port()
+    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d ssl" % tls_port])
+    wait_for_port(tls_port)
+    yield {"portico": portico, "port": tls_port}
+    portico.close()
+
+
+def status_over_tls(port, server_name, path="/r", host="h.test"):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+            tls.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("server_name,status", [
+    ("api.example.com", 201),
+    ("API.example.com", 201),
+    ("www.example.org", 202),
+    ("other.test", 200),   # no sni route matches: the route without snis
+    (None, 200),           # no SNI at all
+])
+def test_routes_match_the_connections_server_name(routed_by_sni, server_name, status):
+    # The Host header does not count: the TLS server name does.
+    assert status_over_tls(routed_by_sni["port"], server_name, host="api.example.com") == status
+
+
+def test_route_snis_do_not_apply_to_plain_http(routed_by_sni):
+    with urllib.request.urlopen(routed_by_sni["portico"].url("/r"), timeout=10) as resp:
+        assert resp.status == 201  # the snis route ranks first and its snis are not checked
+    assert status_over_tls(routed_by_sni["port"], "s.example.com", path="/s") == 203
+    assert status_over_tls(routed_by_sni["port"], "t.example.com", path="/s") == 404
+
+
+def test_route_snis_through_the_admin_api(stored):
+    portico = stored["portico"]
+    status, err = admin(portico, "POST", "/routes", {"paths": ["/x"], "protocols": ["http"], "snis": ["a.test"]})
+    assert status == 400
+    assert "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'" in json.dumps(err)
+    status, err = admin(portico, "POST", "/routes", {"snis": ["a.*.test"]})
+    assert status == 400 and err["fields"]["snis"] == ["wildcard must be leftmost or rightmost character"]
+    status, made = admin(portico, "POST", "/routes", {"protocols": ["https"], "snis": ["Route.Test"]})
+    assert status == 201, made
+    assert made["snis"] == ["route.test"]
+    status, _ = admin(portico, "DELETE", "/routes/%s" % made["id"])
+    assert status == 204
