@@ -398,6 +398,26 @@ if [ "${SKIP_TLS:-0}" != 1 ]; then
   SCHEME=https BASE_PID=$nginx_tls_worker OTHER_PID=$portico_tls_pid CONNECTIONS="${TLS_HANDSHAKE_CONNECTIONS:-16}" \
     race_rounds "portico/nginx https, a new handshake per request" $NGINX_TLS_PORT $PORTICO_TLS_PORT
   WRK_HEADERS=()
+  # Handshake flood (issue 15): established keep-alive TLS connections (wrk -c16) measured
+  # alone, then while a second wrk makes a new TLS connection (a full handshake) per request
+  # on the same worker; the figure is how much the flood stretches the established ones' tail.
+  say ""
+  say "### handshake flood: latency of 16 established keep-alive TLS connections, alone and during a flood of ${FLOOD_CONNECTIONS:-64} connections each doing a full handshake per request (${DURATION}s each)"
+  flood_case() {  # name port -> "alone: rps p50 p99 | flooded: rps p50 p99 | handshakes/s"
+    local name=$1 port=$2 alone flooded
+    taskset -c 1 wrk -t1 -c16 -d2s "https://127.0.0.1:$port/users/1" >/dev/null
+    alone=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "https://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name alone")
+    taskset -c 1 wrk -t1 -c"${FLOOD_CONNECTIONS:-64}" -d"$((DURATION + 2))s" -H "Connection: close" "https://127.0.0.1:$port/users/1" > "$WORK/flood.txt" &
+    local flood_pid=$!
+    sleep 1
+    flooded=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "https://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name flooded")
+    wait $flood_pid
+    local hs; hs=$(grep -o 'Requests/sec: *[0-9.]*' "$WORK/flood.txt" | awk '{print $2}')
+    read -r a_rps a_p50 a_p99 <<<"$alone"; read -r f_rps f_p50 f_p99 <<<"$flooded"
+    say "$name: alone $a_rps req/s, p50 ${a_p50} ms, p99 ${a_p99} ms | during the flood $f_rps req/s, p50 ${f_p50} ms, p99 ${f_p99} ms | flood: ${hs} handshakes/s"
+  }
+  flood_case nginx $NGINX_TLS_PORT
+  flood_case portico $PORTICO_TLS_PORT
   kill "$portico_tls_pid" "$nginx_tls_pid"; wait "$portico_tls_pid" "$nginx_tls_pid" 2>/dev/null || true
 fi
 

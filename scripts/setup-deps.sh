@@ -27,6 +27,8 @@ PACKAGES=(
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
   python3 python3-pytest python3-jwt python3-cryptography openssl
+  # WebSocket tests (both ends) and the hostile HTTP/2 clients
+  python3-websockets python3-h2
   # decoders of the compression plugin's answers in its tests (gzip is in python itself)
   python3-brotli python3-zstandard
   # observability tests: a real Prometheus server and promtool; Node.js for a service

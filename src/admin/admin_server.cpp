@@ -153,7 +153,7 @@ std::string AdminServer::endpoints_json() {
       "/basic-auths/{basicauth_credentials}", "/upstreams", "/upstreams/{upstreams}", "/upstreams/{upstreams}/health",
       "/upstreams/{upstreams}/targets", "/upstreams/{upstreams}/targets/{targets}", "/certificates",
       "/certificates/{certificates}", "/certificates/{certificates}/snis", "/certificates/{certificates}/snis/{snis}",
-      "/snis", "/snis/{snis}",
+      "/snis", "/snis/{snis}", "/ca_certificates", "/ca_certificates/{ca_certificates}",
   };
   json::array data;
   for (const char* p : kPaths) data.emplace_back(p);

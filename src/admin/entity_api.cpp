@@ -40,7 +40,7 @@ using Kind = EntityApi::Kind;
 
 const std::vector<Kind>& kinds() {
   static const std::vector<Kind> all = {
-      {"services", "services", "name", {}, {"tags", "retry_on_statuses"}},
+      {"services", "services", "name", {"client_certificate"}, {"tags", "retry_on_statuses", "ca_certificates"}},
       {"routes", "routes", "name", {"service"}, {"tags", "protocols", "methods", "hosts", "paths", "snis", "sources", "destinations"}},
       {"plugins", "plugins", "", {"service", "route", "consumer"}, {"tags", "protocols"}},
       {"consumers", "consumers", "username", {}, {"tags"}},
@@ -52,6 +52,7 @@ const std::vector<Kind>& kinds() {
       {"basic-auths", "basicauth_credentials", "username", {"consumer"}, {"tags"}},
       {"certificates", "certificates", "", {}, {"tags", "snis"}},
       {"snis", "snis", "name", {"certificate"}, {"tags"}},
+      {"ca_certificates", "ca_certificates", "", {}, {"tags"}},
   };
   return all;
 }
@@ -85,7 +86,7 @@ std::string_view ref_kind(std::string_view ref) {
   if (ref == "service") return "services";
   if (ref == "route") return "routes";
   if (ref == "consumer") return "consumers";
-  if (ref == "certificate") return "certificates";
+  if (ref == "certificate" || ref == "client_certificate") return "certificates";
   return "upstreams";
 }
 
@@ -238,6 +239,8 @@ json::object entity_json(const config::DeclarativeConfig& c, std::string_view ki
     first(c.certificates, [&c](const auto& cert) { return config::certificate_json(cert, c); });
   } else if (kind == "snis") {
     first(c.snis, [&c](const auto& sni) { return config::sni_json(sni, c); });
+  } else if (kind == "ca_certificates") {
+    first(c.ca_certificates, [](const auto& ca) { return config::ca_certificate_json(ca); });
   } else if (kind == "keyauth_credentials") {
     each_consumer_credential(&config::ConsumerConfig::keyauth_credentials, config::keyauth_json);
   } else if (kind == "jwt_secrets") {
@@ -529,7 +532,7 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
   // integer), and go on typed; their references are the Admin API's (below).
   schema::Errors record_errors;
   if (kind.kind == "services") {
-    body = through_record(config::service_record(), body, input, {}, record_errors);
+    body = through_record(config::service_record(), body, input, {"client_certificate"}, record_errors);
   } else if (kind.kind == "routes") {
     body = through_record(config::route_record(), body, input, {"service"}, record_errors);
   } else if (kind.kind == "upstreams") {
@@ -538,6 +541,8 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
     body = through_record(config::target_record(), body, input, {"upstream"}, record_errors);
   } else if (kind.kind == "snis") {
     body = through_record(config::sni_record(), body, input, {"certificate"}, record_errors);
+  } else if (kind.kind == "ca_certificates") {
+    body = through_record(config::ca_certificate_record(), body, input, {}, record_errors);
   }
   // A certificate's `snis` (Kong's shorthand) become SNI entities written with it.
   std::optional<std::vector<std::string>> sni_names;
@@ -711,6 +716,7 @@ void reserve_headroom(config::DeclarativeConfig& c) {
   c.plugins.reserve(c.plugins.size() + kRoom);
   c.certificates.reserve(c.certificates.size() + kRoom);
   c.snis.reserve(c.snis.size() + kRoom);
+  c.ca_certificates.reserve(c.ca_certificates.size() + kRoom);
 }
 
 }  // namespace
@@ -757,15 +763,25 @@ Reply EntityApi::remove(const Target& t) {
   // Kong's foreign keys: routes keep their service (400); plugins, credentials and targets
   // go with what they belong to (cascade).
   std::vector<std::string> doomed{id};
+  if (kind.kind == "ca_certificates") {  // services name CA certificates by id (Kong's message)
+    for (const auto& row : rows_) {
+      if (row.kind != "services" || row.body.find(id) == std::string::npos) continue;
+      auto cas = string_list(parse_object(row.body).if_contains("ca_certificates"));
+      if (std::find(cas.begin(), cas.end(), id) != cas.end()) {
+        return kong_error(400, 17, "referenced by others",
+                          "ca certificate " + id + " is still referenced by services (id = " + row.id + ")");
+      }
+    }
+  }
   for (const auto& row : rows_) {
     if (row.body.find(id) == std::string::npos) continue;  // cannot refer to it: no need to parse
     json::object body = parse_object(row.body);
     for (auto ref : kind_named(row.kind).refs) {
       if (ref_kind(ref) != kind.kind || ref_id(body, ref) != id) continue;
-      if (row.kind == "routes") {
+      if (row.kind == "routes" || row.kind == "services") {  // Kong's on_delete: restrict
         return kong_error(400, 4, "foreign key violation",
-                          "an existing 'routes' entity references this '" + std::string(kind.kind) + "' entity",
-                          json::object{{"@referenced_by", "routes"}});
+                          "an existing '" + row.kind + "' entity references this '" + std::string(kind.kind) + "' entity",
+                          json::object{{"@referenced_by", row.kind}});
       }
       doomed.push_back(row.id);
     }

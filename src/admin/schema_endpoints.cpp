@@ -46,7 +46,7 @@ namespace {
 // schema names); false when it is not declared as a record.
 template <typename Fn>
 bool with_entity_record(std::string_view entity, Fn fn) {
-  if (entity == "services") return fn(config::service_record(), std::initializer_list<std::pair<const char*, const char*>>{});
+  if (entity == "services") return fn(config::service_record(), std::initializer_list<std::pair<const char*, const char*>>{{"client_certificate", "certificates"}});
   if (entity == "routes") return fn(config::route_record(), std::initializer_list<std::pair<const char*, const char*>>{{"service", "services"}});
   if (entity == "upstreams") return fn(config::upstream_record(), std::initializer_list<std::pair<const char*, const char*>>{});
   if (entity == "targets") return fn(config::target_record(), std::initializer_list<std::pair<const char*, const char*>>{{"upstream", "upstreams"}});
@@ -58,6 +58,7 @@ bool with_entity_record(std::string_view entity, Fn fn) {
   if (entity == "acls") return fn(config::acl_record(), consumer);
   if (entity == "certificates") return fn(config::certificate_record(), std::initializer_list<std::pair<const char*, const char*>>{});
   if (entity == "snis") return fn(config::sni_record(), std::initializer_list<std::pair<const char*, const char*>>{{"certificate", "certificates"}});
+  if (entity == "ca_certificates") return fn(config::ca_certificate_record(), std::initializer_list<std::pair<const char*, const char*>>{});
   return false;
 }
 

@@ -9,6 +9,7 @@
 
 #include "config/kong_regex.hpp"
 #include "config/validators.hpp"
+#include "core/uuid.hpp"
 #include "crypto/password.hpp"
 #include "net/tls.hpp"
 
@@ -61,10 +62,11 @@ void finish_service(ServiceConfig& s, const json::object& input, Errors& errors)
   } else if (!given(input, "port")) {
     s.port = s.protocol == "https" ? 443 : 80;
   }
-  if (s.protocol == "https") {
-    errors.push_back({"protocol", "https upstreams are not supported yet by Portico"});
-  } else if (s.protocol != "http") {
-    errors.push_back({"protocol", "expected one of: http, https"});
+  if (s.protocol != "http" && s.protocol != "https") errors.push_back({"protocol", "expected one of: http, https"});
+  if (s.protocol != "https") {  // Kong: the TLS fields belong to https services
+    if (s.tls_verify) errors.push_back({"tls_verify", "value must be null"});
+    if (s.tls_verify_depth >= 0) errors.push_back({"tls_verify_depth", "value must be null"});
+    if (!s.ca_certificates.empty()) errors.push_back({"ca_certificates", "value must be null"});
   }
   if (!s.host.empty() && !is_valid_hostname(s.host)) errors.push_back({"host", "invalid hostname: " + s.host});
   // A reserve other than the default without a budget is a mistake worth a word; the default
@@ -76,6 +78,8 @@ void finish_service(ServiceConfig& s, const json::object& input, Errors& errors)
                       "retry_budget_percent is set)"});
   }
 }
+
+std::string uuid_problem(const std::string& id) { return is_uuid(id) ? "" : "expected a valid UUID"; }
 
 std::string route_path_problem(const std::string& path) { return validate_route_path(path); }
 std::string route_host_problem(const std::string& host) { return validate_route_host(host); }
@@ -435,9 +439,10 @@ const schema::Record<ServiceConfig>& service_record() {
         .accepted("updated_at", json::object{{"type", "integer"}})
         .refused("retry_budget_min_concurrency",
                  "replaced by retry_budget_min_per_second (a reserve of retries per second; see docs/upstreams.md)");
-    for (const char* f : {"client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"}) {
-      r.refused(f, "not supported yet by Portico");
-    }
+    // client_certificate is a reference ({id: ...}), read by the loader and the Admin API.
+    r.field("tls_verify", &S::tls_verify, {.nullable = true})
+        .field("tls_verify_depth", &S::tls_verify_depth, {.min = 0, .max = 64, .nullable = true})
+        .field("ca_certificates", &S::ca_certificates, {.nullable = true, .check = uuid_problem});
     r.finish(finish_service);
     return r;
   }();
@@ -560,6 +565,23 @@ const schema::Record<CertificateConfig>& certificate_record() {
         .accepted("created_at", json::object{{"type", "integer"}})
         .accepted("updated_at", json::object{{"type", "integer"}});
     r.finish(finish_certificate);
+    return r;
+  }();
+  return record;
+}
+
+const schema::Record<CaCertificateConfig>& ca_certificate_record() {
+  using C = CaCertificateConfig;
+  static const schema::Record<C> record = [] {
+    schema::Record<C> r;
+    r.field("id", &C::id, {.nullable = true})
+        .field("cert", &C::cert, {.required = true, .check = net::ca_certificate_problem})
+        .field("cert_digest", &C::cert_digest, {.nullable = true})
+        .field("tags", &C::tags)
+        .accepted("created_at", json::object{{"type", "integer"}})
+        .accepted("updated_at", json::object{{"type", "integer"}});
+    // The digest is derived (Kong's on_write transformation), whatever the input said.
+    r.finish([](C& c, const json::object&, Errors&) { c.cert_digest = net::certificate_digest(c.cert); });
     return r;
   }();
   return record;

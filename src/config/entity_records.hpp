@@ -22,7 +22,9 @@ const schema::Record<UpstreamConfig>& upstream_record();  // with its healthchec
 const schema::Record<TargetConfig>& target_record();      // splits `target` into host and port
 // Checks the PEM text (Kong's messages: "invalid certificate: ...", "certificate does not match key").
 const schema::Record<CertificateConfig>& certificate_record();
-const schema::Record<SniConfig>& sni_record();  // the name; its certificate is a reference
+const schema::Record<SniConfig>& sni_record();
+// Kong's ca_certificates: one CA certificate (its checks and messages); cert_digest derived.
+const schema::Record<CaCertificateConfig>& ca_certificate_record();  // the name; its certificate is a reference
 
 // Kong's wildcard_host check of an SNI name: "" when valid, else the message.
 std::string sni_name_problem(const std::string& name);

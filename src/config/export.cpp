@@ -64,10 +64,10 @@ json::object service_json(const ServiceConfig& s) {
       {"read_timeout", s.read_timeout_ms},
       {"tags", or_null(s.tags)},
       {"enabled", s.enabled},
-      {"client_certificate", nullptr},
-      {"tls_verify", nullptr},
-      {"tls_verify_depth", nullptr},
-      {"ca_certificates", nullptr},
+      {"client_certificate", s.client_certificate.empty() ? json::value(nullptr) : json::value(json::object{{"id", s.client_certificate}})},
+      {"tls_verify", s.tls_verify ? json::value(*s.tls_verify) : json::value(nullptr)},
+      {"tls_verify_depth", s.tls_verify_depth < 0 ? json::value(nullptr) : json::value(s.tls_verify_depth)},
+      {"ca_certificates", or_null(s.ca_certificates)},
       // Portico's own fields (docs/configuration.md "Retries").
       {"retry_on_statuses", ints(s.retry_on_statuses)},
       {"retry_backoff_base", s.retry_backoff_base_ms},
@@ -220,6 +220,10 @@ json::object sni_json(const SniConfig& s, const DeclarativeConfig& c) {
   return json::object{{"id", or_null(s.id)}, {"name", s.name}, {"tags", or_null(s.tags)}, {"certificate", json::object{{"id", certificate}}}};
 }
 
+json::object ca_certificate_json(const CaCertificateConfig& ca) {
+  return json::object{{"id", ca.id}, {"cert", ca.cert}, {"cert_digest", ca.cert_digest}, {"tags", or_null(ca.tags)}};
+}
+
 std::vector<std::string> sni_names(const DeclarativeConfig& c, const std::string& certificate_id) {
   std::vector<std::string> names;
   for (const auto& s : c.snis) {
@@ -322,6 +326,8 @@ json::object declarative_json(const DeclarativeConfig& c) {
     if (!snis.empty()) o["snis"] = std::move(snis);
     certificates.push_back(std::move(o));
   }
+  json::array ca_certificates;
+  for (const auto& ca : c.ca_certificates) ca_certificates.push_back(without_nulls(ca_certificate_json(ca)));
   json::object doc{{"_format_version", "3.0"}};
   auto put = [&doc](const char* key, json::array& list) {
     if (!list.empty()) doc[key] = std::move(list);
@@ -336,6 +342,7 @@ json::object declarative_json(const DeclarativeConfig& c) {
   put("acls", acls);
   put("plugins", plugins);
   put("certificates", certificates);
+  put("ca_certificates", ca_certificates);
   return doc;
 }
 

@@ -27,6 +27,7 @@ json::object target_json(const TargetConfig& t, const std::string& upstream_id);
 // A certificate with Kong's `snis` (its names, sorted); an SNI with {"certificate": {"id"}}.
 json::object certificate_json(const CertificateConfig& cert, const DeclarativeConfig& c);
 json::object sni_json(const SniConfig& s, const DeclarativeConfig& c);
+json::object ca_certificate_json(const CaCertificateConfig& ca);
 std::vector<std::string> sni_names(const DeclarativeConfig& c, const std::string& certificate_id);
 
 // The whole configuration as a Kong 3.0 declarative document: top-level lists of services,

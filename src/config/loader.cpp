@@ -48,7 +48,7 @@ namespace {
 // Kong entity fields Portico knows but does not implement yet: rejected with a clear
 // message rather than silently ignored (an ignored auth plugin would be a security hole).
 const std::set<std::string, std::less<>> kNotYetSupportedTopLevel = {
-    "ca_certificates", "vaults", "keys", "key_sets"};
+    "vaults", "keys", "key_sets"};
 
 class Loader : public YamlReader {
  public:
@@ -114,6 +114,7 @@ class Loader : public YamlReader {
          }},
         {"certificates", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_certificate(n, p); }); }},
         {"snis", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_sni(n, p, std::nullopt); }); }},
+        {"ca_certificates", [this](const YAML::Node& v, const std::string& path) { read_list(v, path, [this](auto& n, auto& p) { read_ca_certificate(n, p); }); }},
     };
     read_object(root, "", fields, kNotYetSupportedTopLevel);
     if (cfg_.format_version.empty()) add(mark_of(root), "_format_version", "required field missing");
@@ -123,10 +124,11 @@ class Loader : public YamlReader {
     if (!node.IsMap()) return add(node, path, "expected a mapping");
     ServiceConfig s;
     s.mark = mark_of(node);
-    read_with_record(service_record(), node, path, s, {"routes", "plugins"});
+    read_with_record(service_record(), node, path, s, {"routes", "plugins", "client_certificate"});
     if (node["plugins"]) {
       read_nested_plugins(*this, node["plugins"], path + ".plugins", PluginOwner::service, cfg_.services.size(), plugins_);
     }
+    read_service_tls_references(node, path, s);
     if (!s.name.empty() && !service_names_.insert(s.name).second) add(node["name"], path + ".name", "duplicate service name '" + s.name + "'");
     if (s.id.empty()) s.id = derive_entity_id("service", s.name.empty() ? path : s.name);
     cfg_.services.push_back(std::move(s));
@@ -134,6 +136,40 @@ class Loader : public YamlReader {
     if (node["routes"]) {
       read_list(node["routes"], path + ".routes", [&](auto& n, auto& p) { read_route(n, p, index); });
     }
+  }
+
+  // A service's client_certificate ({id: ...} or the id) and ca_certificates ids, checked
+  // against the file's certificates once everything is read.
+  void read_service_tls_references(const YAML::Node& node, const std::string& path, ServiceConfig& s) {
+    YAML::Node ref = node["client_certificate"];
+    if (ref && !ref.IsNull()) {
+      if (s.protocol != "https") {
+        add(ref, path + ".client_certificate", "value must be null");
+      } else if (ref.IsScalar() || (ref.IsMap() && ref["id"] && ref["id"].IsScalar())) {
+        s.client_certificate = ref.IsScalar() ? ref.Scalar() : ref["id"].Scalar();
+        pending_tls_refs_.push_back({"certificates", s.client_certificate, ref, path + ".client_certificate"});
+      } else {
+        add(ref, path + ".client_certificate", "expected a certificate id or {id: ...}");
+      }
+    }
+    YAML::Node cas = node["ca_certificates"];
+    for (std::size_t i = 0; i < s.ca_certificates.size() && cas && cas.IsSequence(); ++i) {
+      pending_tls_refs_.push_back({"ca_certificates", s.ca_certificates[i], cas[i], path + ".ca_certificates[" + std::to_string(i) + "]"});
+    }
+  }
+
+  void read_ca_certificate(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) return add(node, path, "expected a mapping");
+    CaCertificateConfig c;
+    c.mark = mark_of(node);
+    read_with_record(ca_certificate_record(), node, path, c, {});
+    if (c.id.empty()) c.id = derive_entity_id("ca_certificate", c.cert_digest.empty() ? path : c.cert_digest);
+    for (std::size_t i = 0; i < cfg_.ca_certificates.size(); ++i) {
+      if (!c.cert_digest.empty() && cfg_.ca_certificates[i].cert_digest == c.cert_digest) {
+        add(node["cert"], path + ".cert", "the same certificate as ca_certificates[" + std::to_string(i) + "]");
+      }
+    }
+    cfg_.ca_certificates.push_back(std::move(c));
   }
 
   void read_route(const YAML::Node& node, const std::string& path, std::optional<std::size_t> service_index) {
@@ -271,6 +307,16 @@ class Loader : public YamlReader {
         add(ref.node, ref.path, "no certificate with id '" + ref.certificate_id + "'");
       }
     }
+    for (const auto& ref : pending_tls_refs_) {
+      bool found = false;
+      if (ref.kind == "certificates") {
+        for (const auto& c : cfg_.certificates) found = found || c.id == ref.id;
+        if (!found) add(ref.node, ref.path, "no certificate with id '" + ref.id + "'");
+      } else {
+        for (const auto& c : cfg_.ca_certificates) found = found || c.id == ref.id;
+        if (!found) add(ref.node, ref.path, "no ca_certificate with id '" + ref.id + "'");
+      }
+    }
     // The shorthand `snis: [names]` is the Admin API's; in a file they are entries (above).
     for (auto& c : cfg_.certificates) c.snis.clear();
     resolve_plugins(*this, plugins_, cfg_);
@@ -290,6 +336,13 @@ class Loader : public YamlReader {
     std::size_t sni_index;
   };
   std::vector<PendingSni> pending_snis_;
+  struct PendingTlsRef {
+    std::string kind;  // "certificates" or "ca_certificates"
+    std::string id;
+    YAML::Node node;
+    std::string path;
+  };
+  std::vector<PendingTlsRef> pending_tls_refs_;
   std::set<std::string> service_names_, route_names_, upstream_names_, sni_names_;
 };
 

@@ -47,6 +47,14 @@ struct ServiceConfig {
   int retry_budget_percent = -1;
   int retry_budget_min_per_second = 10;
   int request_timeout_ms = 0;           // total deadline over all attempts; 0: none
+  // Kong's upstream TLS fields (protocol https only). tls_verify unset: the node's default,
+  // off as Kong's (nginx's proxy_ssl_verify); tls_verify_depth -1 (unset): 1 as nginx's;
+  // ca_certificates: ids of ca_certificates entities, the trust store when verifying (empty:
+  // the system's); client_certificate: id of a certificates entity shown to the upstream (mTLS).
+  std::optional<bool> tls_verify;
+  int tls_verify_depth = -1;
+  std::vector<std::string> ca_certificates;
+  std::string client_certificate;
   bool enabled = true;
   std::vector<std::string> tags;
   SourceMark mark;
@@ -225,6 +233,15 @@ struct SniConfig {
   SourceMark mark;
 };
 
+// Kong's ca_certificates: one CA certificate, trusted when services verify their upstream.
+struct CaCertificateConfig {
+  std::string id;
+  std::string cert;         // PEM, one certificate with the CA basic constraint
+  std::string cert_digest;  // derived: SHA-256 of the DER, lowercase hex (Kong's)
+  std::vector<std::string> tags;
+  SourceMark mark;
+};
+
 // One plugin entry (global, or scoped to a service, route and/or consumer), its config
 // validated by the plugin's schema (see src/plugin/plugin.hpp).
 struct PluginEntry {
@@ -251,6 +268,7 @@ struct DeclarativeConfig {
   std::vector<PluginEntry> plugins;
   std::vector<CertificateConfig> certificates;
   std::vector<SniConfig> snis;
+  std::vector<CaCertificateConfig> ca_certificates;
   std::string hash;  // MD5 of the source text, as Kong's configuration_hash
 };
 

@@ -20,8 +20,9 @@
 namespace portico::config {
 namespace {
 
-std::string host_with_port(const std::string& host, int port) {
-  if (port == 80) return host;
+// Kong's Host for the upstream: the port is left out when it is the scheme's default.
+std::string host_with_port(const std::string& host, int port, std::string_view scheme = "http") {
+  if ((port == 80 && scheme == "http") || (port == 443 && scheme == "https")) return host;
   return host + ":" + std::to_string(port);
 }
 
@@ -171,7 +172,7 @@ std::shared_ptr<const proxy::Balancer> unchanged_service_balancer(const ServiceC
                                                                   const std::vector<boost::asio::ip::tcp::endpoint>& addrs,
                                                                   const ServiceRuntime* before, const Snapshot& previous) {
   if (before == nullptr || before->upstream != nullptr || before->config->host != svc.host ||
-      before->config->port != svc.port) {
+      before->config->port != svc.port || before->config->protocol != svc.protocol) {
     return nullptr;
   }
   const auto& balancer = previous.balancers[before->balancer_index];
@@ -209,6 +210,49 @@ std::shared_ptr<const net::SniTable> build_sni_table(const DeclarativeConfig& cf
     if (s.certificate_index < contexts.size() && contexts[s.certificate_index]) table->add(s.name, contexts[s.certificate_index]);
   }
   return table;
+}
+
+// A service's upstream TLS context: the one for the same settings in this snapshot or the
+// previous one, else a new one. The key covers everything the context is made from.
+void attach_upstream_tls(const DeclarativeConfig& cfg, const ServiceConfig& svc, ServiceRuntime& rt, Snapshot& snap,
+                         const Snapshot* previous, std::vector<std::string>& warnings) {
+  net::TlsClientSettings settings;
+  settings.verify = svc.tls_verify.value_or(false);  // Kong: unset takes proxy_ssl_verify, off
+  settings.verify_depth = svc.tls_verify_depth >= 0 ? svc.tls_verify_depth : 1;
+  std::string key = std::string(settings.verify ? "verify" : "no-verify") + "|" + std::to_string(settings.verify_depth);
+  for (const auto& id : svc.ca_certificates) {
+    for (const auto& ca : cfg.ca_certificates) {
+      if (ca.id != id) continue;
+      settings.ca_pems.push_back(ca.cert);
+      key += "|ca:" + ca.cert_digest;
+    }
+  }
+  if (!svc.client_certificate.empty()) {
+    for (const auto& c : cfg.certificates) {
+      if (c.id != svc.client_certificate) continue;
+      settings.client_cert_pem = c.cert;
+      settings.client_key_pem = c.key;
+      key += "|client:" + md5_hex(c.cert + "\n" + c.key);
+    }
+  }
+  if (auto it = snap.upstream_tls.find(key); it != snap.upstream_tls.end()) {
+    rt.tls = it->second;
+    return;
+  }
+  if (previous != nullptr) {
+    if (auto it = previous->upstream_tls.find(key); it != previous->upstream_tls.end()) {
+      rt.tls = snap.upstream_tls[key] = it->second;
+      return;
+    }
+  }
+  std::string error;
+  auto made = net::TlsClientContext::create(settings, error);
+  if (!made) {
+    rt.tls_error = error;
+    warnings.push_back("service '" + svc.name + "': upstream TLS: " + error);
+    return;
+  }
+  rt.tls = snap.upstream_tls[key] = std::move(made);
 }
 
 }  // namespace
@@ -281,6 +325,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
     if (svc.retry_budget_percent >= 0) {
       rt.retry_budget = shared.retry_budget("service:" + svc.id, svc.retry_budget_percent, svc.retry_budget_min_per_second);
     }
+    if (svc.protocol == "https") attach_upstream_tls(cfg, svc, rt, *snap, previous, warnings);
     if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;
@@ -302,7 +347,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
     if (!balancer) {
       std::vector<Endpoint> endpoints;
       for (const auto& a : addrs) {
-        std::string authority = host_with_port(svc.host, svc.port);
+        std::string authority = host_with_port(svc.host, svc.port, svc.protocol);
         endpoints.push_back(make_endpoint(a, authority, authority, 100,
                                           shared.target_health("service:" + svc.id + "|" + pool_key_of(a))));
       }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "config/model.hpp"
 #include "net/sni_table.hpp"
+#include "net/tls_client.hpp"
 #include "net/dns_resolver.hpp"
 #include "plugin/chain.hpp"
 #include "proxy/balancer.hpp"
@@ -48,6 +50,11 @@ struct ServiceRuntime {
   // The service's retry budget, shared by workers and kept across reloads that do not
   // change it; null when the service has none (the default, as in Kong).
   std::shared_ptr<proxy::RetryBudget> retry_budget;
+  // protocol https: the TLS settings toward the upstream (shared by services with the same
+  // settings, kept across snapshots while they do not change); null for http, or when the
+  // settings could not be loaded (`tls_error` says why; requests then fail with 502).
+  std::shared_ptr<const net::TlsClientContext> tls;
+  std::string tls_error;
 };
 
 struct Snapshot {
@@ -73,6 +80,8 @@ struct Snapshot {
   std::set<std::string> hostnames;  // names whose addresses it uses (re-resolved on TTL expiry)
   // The configured certificates by SNI name, for TLS handshakes started under this snapshot.
   std::shared_ptr<const net::SniTable> sni_table;
+  // The upstream TLS contexts by their settings' key (what the next snapshot reuses).
+  std::map<std::string, std::shared_ptr<const net::TlsClientContext>> upstream_tls;
   std::uint64_t generation = 0;
 
   const UpstreamRuntime* find_upstream(std::string_view name_or_id) const;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "net/session_tickets.hpp"
+#include "net/tls_client.hpp"
 #include "net/sni_table.hpp"
 
 namespace portico::net {
@@ -25,21 +26,6 @@ constexpr const char* kIntermediateCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
-
-// OpenSSL's latest queued error as text, and the queue emptied.
-std::string openssl_error(std::string_view what) {
-  unsigned long code = ERR_get_error();
-  std::string text(what);
-  if (code != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    const char* reason = ERR_reason_error_string(code);
-    text += ": ";
-    text += reason != nullptr ? reason : buf;
-  }
-  ERR_clear_error();
-  return text;
-}
 
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
@@ -54,6 +40,23 @@ std::string bio_text(BIO* bio) {
   char* data = nullptr;
   long size = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+// OpenSSL's latest queued error as text, and the queue emptied.
+std::string openssl_error(std::string_view what) {
+  unsigned long code = ERR_get_error();
+  std::string text(what);
+  if (code != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    const char* reason = ERR_reason_error_string(code);
+    text += ": ";
+    text += reason != nullptr ? reason : buf;
+  }
+  ERR_clear_error();
+  return text;
 }
 
 // The leaf certificate, then every further certificate of the chain.
@@ -96,6 +99,8 @@ bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) {
   }
   return true;
 }
+
+namespace {
 
 // Where a TLS connection finds its SniTable during the handshake (SSL ex data).
 int sni_table_index() {
@@ -220,6 +225,40 @@ bool same_key_type(std::string_view cert_pem, std::string_view other_cert_pem) {
   return same;
 }
 
+std::string ca_certificate_problem(std::string_view cert_pem) {
+  static constexpr std::string_view kTag = "-----BEGIN CERTIFICATE-----";
+  std::size_t first = cert_pem.find(kTag);
+  if (first != std::string_view::npos && cert_pem.find(kTag, first + kTag.size()) != std::string_view::npos) {
+    return "please submit only one certificate at a time";
+  }
+  ERR_clear_error();
+  auto cert = parse_certificate(cert_pem);
+  if (!cert) return "invalid certificate: " + openssl_reason();
+  if (X509_cmp_current_time(X509_get0_notAfter(cert.get())) < 0) {
+    return "certificate expired, \"Not After\" time is in the past";
+  }
+  if (X509_check_ca(cert.get()) == 0 || (X509_get_extension_flags(cert.get()) & EXFLAG_CA) == 0) {
+    return "certificate does not appear to be a CA because it is missing the \"CA\" basic constraint";
+  }
+  return "";
+}
+
+std::string certificate_digest(std::string_view cert_pem) {
+  auto cert = parse_certificate(cert_pem);
+  ERR_clear_error();
+  if (!cert) return "";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), digest, &size) != 1) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
 bool read_pem_file(const std::string& path, std::string& out, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -274,12 +313,27 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate&
 TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
 
 TlsStream::TlsStream(std::shared_ptr<const TlsServerContext> context, int fd)
-    : context_(std::move(context)), ssl_(SSL_new(context_->native())) {
+    : ssl_(SSL_new(context->native())) {
+  context_ = std::move(context);
   SSL_set_fd(ssl_, fd);
   SSL_set_accept_state(ssl_);
 }
 
-TlsStream::~TlsStream() { SSL_free(ssl_); }
+TlsStream::TlsStream(std::shared_ptr<const TlsClientContext> context, int fd, const std::string& server_name,
+                     std::string session_key)
+    : session_key_(std::move(session_key)), ssl_(SSL_new(context->native())) {
+  SSL_set_fd(ssl_, fd);
+  SSL_set_connect_state(ssl_);
+  context->prepare(ssl_, server_name, session_key_);
+  context_ = std::move(context);
+}
+
+TlsStream::~TlsStream() {
+  // A client that ends a connection without close_notify makes OpenSSL mark its session not
+  // resumable; an upstream connection is closed properly so the next one can resume.
+  if (!SSL_is_server(ssl_)) shutdown();
+  SSL_free(ssl_);
+}
 
 void TlsStream::select_certificates_from(std::shared_ptr<const SniTable> table) {
   sni_table_ = std::move(table);
@@ -327,7 +381,15 @@ TlsStream::Want TlsStream::handshake(boost::system::error_code& ec) {
   int result = SSL_do_handshake(ssl_);
   Want want = Want::nothing;
   ec = {};
-  if (result != 1) fail_or_wait(result, want, ec);
+  if (result != 1) {
+    fail_or_wait(result, want, ec);
+    // A client that refused the upstream's certificate says why ("unable to get local issuer
+    // certificate", "hostname mismatch").
+    long verified = SSL_get_verify_result(ssl_);
+    if (ec && ec != boost::asio::error::would_block && !SSL_is_server(ssl_) && verified != X509_V_OK) {
+      failure_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verified);
+    }
+  }
   return want;
 }
 

@@ -22,6 +22,7 @@
 namespace portico::net {
 
 class SniTable;
+class TlsClientContext;
 
 // A certificate chain (leaf first) and its private key, as PEM text; optionally a second
 // pair of another key type (Kong's cert_alt / key_alt: an RSA and an ECDSA certificate, the
@@ -40,6 +41,19 @@ std::string key_problem(std::string_view key_pem);           // "invalid key: ..
 bool certificate_matches_key(std::string_view cert_pem, std::string_view key_pem);
 // Whether two valid certificates have keys of the same type (RSA, EC, Ed25519...).
 bool same_key_type(std::string_view cert_pem, std::string_view other_cert_pem);
+
+// Kong's checks of a ca_certificates entity ("" when fine): one certificate only, valid,
+// not expired, with the CA basic constraint.
+std::string ca_certificate_problem(std::string_view cert_pem);
+// SHA-256 of the certificate's DER, lowercase hex (Kong's cert_digest); "" when it does not parse.
+std::string certificate_digest(std::string_view cert_pem);
+
+// For the TLS contexts (server and client): a PEM chain (leaf first) or private key loaded
+// into `ctx`; false with `error` saying what failed. OpenSSL's latest queued error as text
+// after `what`, the queue emptied.
+bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& error);
+bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error);
+std::string openssl_error(std::string_view what);
 
 // A self-signed ECDSA P-256 certificate for "localhost", valid ten years, made at start-up
 // when no certificate is configured (as Kong does for its default listener certificate).
@@ -75,8 +89,13 @@ class TlsStream {
  public:
   enum class Want { nothing, read, write };
 
-  // Keeps `context` alive as long as the stream.
+  // The server side of a client's connection. Keeps `context` alive as long as the stream.
   TlsStream(std::shared_ptr<const TlsServerContext> context, int fd);
+  // The client side of a connection to an upstream: `server_name` is sent as SNI (unless an
+  // IP literal) and verified when the context verifies; `session_key` names the session to
+  // resume and to remember (the connection's address and server name).
+  TlsStream(std::shared_ptr<const TlsClientContext> context, int fd, const std::string& server_name,
+            std::string session_key);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -101,15 +120,19 @@ class TlsStream {
   std::string_view version() const;
   std::string_view alpn() const;
   std::string_view server_name() const;
-  // Why the last call failed, for logs (OpenSSL's reason, or the system error).
+  // The session key a client stream was made with (see TlsClientContext).
+  const std::string& session_key() const { return session_key_; }
+  // Why the last call failed, for logs (OpenSSL's reason, or the system error; for a client,
+  // why the upstream's certificate was refused).
   const std::string& failure() const { return failure_; }
 
  private:
   // Maps an OpenSSL result to `want` / `ec`.
   void fail_or_wait(int result, Want& want, boost::system::error_code& ec);
 
-  std::shared_ptr<const TlsServerContext> context_;
+  std::shared_ptr<const void> context_;  // a TlsServerContext or a TlsClientContext
   std::shared_ptr<const SniTable> sni_table_;
+  std::string session_key_;  // client side: where the context remembers this connection's session
   SSL* ssl_;
   bool shut_down_ = false;
   std::string failure_;

@@ -45,6 +45,7 @@ struct Destination {
   const std::string* pool_key;
   std::string_view host_header;
   const config::UpstreamRuntime* upstream;  // limits; null for a fixed destination
+  const UpstreamTls* tls;                   // an https service's; null for plain HTTP
   std::string_view kind;                    // for logs: "service" or "host"
   std::string_view name;                    // the service's name or the host
 };
@@ -82,14 +83,14 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
   if (!conn) {
     std::string_view limit;
     auto failed = co_await connect_upstream(worker, executor, *to.address, *to.pool_key, to.upstream, to.kind, to.name,
-                                            t.connect, conn, limit);
+                                            t.connect, to.tls, conn, limit);
     if (failed) {
       out.error = limit.empty() ? std::string() : std::string(limit);
       co_return *failed;
     }
   }
   conn->buffer.acquire();
-  Side side{conn->socket, conn->buffer, conn->deadline, t.read, t.write};
+  Side side{conn->socket, conn->buffer, conn->deadline, t.read, t.write, conn->tls.get()};
   std::array<asio::const_buffer, 2> parts{asio::buffer(head.data(), head.size()),
                                           asio::buffer(req.body.data(), req.body.size())};
   if (auto ec = co_await write_all(side, parts)) {
@@ -192,7 +193,7 @@ asio::awaitable<BackendResult> call_fixed(Worker& worker, const BackendRequest& 
   bool fresh = false;
   for (std::size_t i = 0; i < fixed.addresses.size();) {
     const auto& a = fixed.addresses[(start + i) % fixed.addresses.size()];
-    Destination to{&a.address, &a.pool_key, fixed.host_header, nullptr, "host", fixed.host_header};
+    Destination to{&a.address, &a.pool_key, fixed.host_header, nullptr, nullptr, "host", fixed.host_header};
     auto left = within(req.deadline, 0);
     bool reused = false;
     out = {};
@@ -315,7 +316,20 @@ asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapsh
     }
     CounterHold in_flight;
     if (balancer.tracks_in_flight()) in_flight.hold(ep->health->in_flight);
-    Destination to{&ep->address, &ep->pool_key, ep->host_header, upstream, "service", svc.name};
+    // An https service: TLS with its settings, connections pooled apart by server name.
+    UpstreamTls tls;
+    std::string tls_key;
+    if (svc.protocol == "https") {
+      if (!service.tls) {
+        out = failure_result(Attempt::connect_error, "no upstream TLS context: " + service.tls_error);
+        break;
+      }
+      tls = upstream_tls(service, ep->host_header);
+      tls_key = tls_pool_key(ep->pool_key, tls);
+    }
+    bool https = svc.protocol == "https";
+    Destination to{&ep->address, https ? &tls_key : &ep->pool_key, ep->host_header, upstream, https ? &tls : nullptr,
+                   "service", svc.name};
     Timeouts t{within(deadline, svc.connect_timeout_ms), within(deadline, svc.write_timeout_ms),
                within(deadline, svc.read_timeout_ms)};
     std::string head = request_head(req, ep->host_header);

@@ -122,6 +122,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
   // A new connection to ex.endpoint into `conn`; the failure, or nothing when connected.
   boost::asio::awaitable<std::optional<Attempt>> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+  std::string_view upstream_host(const Exchange& ex) const;
   // Synchronous parts of the request path, kept out of the coroutines so that their
   // locals do not enlarge the coroutine frames (see docs/architecture.md "Memory").
   void prepare_upstream_request(Exchange& ex);  // balancing key, upstream target, log copies

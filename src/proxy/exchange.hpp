@@ -20,6 +20,7 @@
 #include "plugin/request_context.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/downstream_connection.hpp"
+#include "proxy/upstream_attempt.hpp"
 #include "router/router.hpp"
 
 namespace portico::proxy {
@@ -78,6 +79,9 @@ struct DownstreamConnection::Exchange {
   std::size_t tried_count = 0;
   bool body_consumed = false;  // request body bytes were taken from the client: no replay
   bool attempt_reused = false;  // the last attempt used a pooled connection
+  // An https service: the current try's TLS settings and the pool key of its connections.
+  UpstreamTls upstream_tls;
+  std::string tls_pool_key;
   Next answer = Next::close;    // how the connection goes on after Attempt::answered
   CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
   // The route's plugin context (null when the route has no plugins). Kept here rather

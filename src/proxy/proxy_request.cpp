@@ -140,7 +140,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   const auto& options = worker_.options();
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
   Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms)};
+              ex.within_deadline(svc.write_timeout_ms), conn->tls.get()};
   PumpSpec spec;
   spec.framing = resp.framing;
   spec.content_length = resp.content_length;
@@ -333,9 +333,28 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure
 asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::connect(Exchange& ex,
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
-  co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address, ex.endpoint->pool_key,
-                                      ex.service->upstream, "service", svc.name,
-                                      ex.within_deadline(svc.connect_timeout_ms), conn, ex.error_message);
+  bool tls = svc.protocol == "https";
+  if (tls && !ex.service->tls) {  // its TLS settings did not load (logged with the reload)
+    if (worker_.log_limiter().allow()) {
+      spdlog::warn("service '{}': no upstream TLS context: {} ({} similar lines suppressed)", svc.name,
+                   ex.service->tls_error, worker_.log_limiter().take_suppressed());
+    }
+    co_return Attempt::connect_error;
+  }
+  co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address,
+                                      tls ? ex.tls_pool_key : ex.endpoint->pool_key, ex.service->upstream, "service",
+                                      svc.name, ex.within_deadline(svc.connect_timeout_ms),
+                                      tls ? &ex.upstream_tls : nullptr, conn, ex.error_message);
+}
+
+// The Host the upstream will be sent (a plugin's edit, the client's with preserve_host, else
+// the endpoint's): an https service's server name is taken from it.
+std::string_view DownstreamConnection::upstream_host(const Exchange& ex) const {
+  if (ex.plugins) {
+    std::string_view edited = ex.plugins->upstream_headers().find("Host");
+    if (!edited.empty()) return edited;
+  }
+  return ex.match.route->preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
 }
 
 asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exchange& ex, bool force_fresh,
@@ -345,10 +364,14 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   bool has_body = request_.framing != http::BodyFraming::none;
 
   conn.reset();
+  if (svc.protocol == "https") {
+    ex.upstream_tls = upstream_tls(*ex.service, upstream_host(ex));
+    ex.tls_pool_key = tls_pool_key(ex.endpoint->pool_key, ex.upstream_tls);
+  }
   if (!force_fresh) {
     // A request that cannot be replayed checks that a pooled connection is still open.
     bool verify = has_body || !is_idempotent(sent_method(ex));
-    conn = worker_.upstream_pool().take(ex.endpoint->pool_key, verify);
+    conn = worker_.upstream_pool().take(svc.protocol == "https" ? ex.tls_pool_key : ex.endpoint->pool_key, verify);
     if (conn) worker_.stats().upstream_reused.add();
   }
   ex.attempt_reused = conn != nullptr;
@@ -365,7 +388,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
   Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
-  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout};
+  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get()};
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
   bool buffered = ex.plugins && ex.plugins->request_body_read();
   if (!buffered && request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {

@@ -29,12 +29,41 @@ int failure_status(Attempt failure) {
   }
 }
 
+UpstreamTls upstream_tls(const config::ServiceRuntime& service, std::string_view host_header) {
+  std::string_view name = host_header;
+  if (!name.empty() && name.front() == '[') {  // [v6]:port
+    name = name.substr(1, name.find(']') == std::string_view::npos ? name.size() - 1 : name.find(']') - 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos && name.find(':') == colon) {
+    name = name.substr(0, colon);
+  }
+  return {service.tls, std::string(name)};
+}
+
+std::string tls_pool_key(const std::string& pool_key, const UpstreamTls& tls) {
+  return pool_key + "|tls|" + tls.server_name + "|" + std::to_string(reinterpret_cast<std::uintptr_t>(tls.context.get()));
+}
+
+namespace {
+// The TLS handshake with the upstream on a connected socket, under the armed deadline.
+asio::awaitable<boost::system::error_code> upstream_handshake(UpstreamConnection& conn) {
+  for (;;) {
+    boost::system::error_code ec;
+    net::TlsStream::Want want = conn.tls->handshake(ec);
+    if (!ec) co_return ec;
+    if (ec != asio::error::would_block) co_return ec;
+    auto wec = co_await wait_for_tls(conn.socket, want);
+    if (conn.deadline.expired()) co_return asio::error::timed_out;
+    if (wec) co_return wec;
+  }
+}
+}  // namespace
+
 asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const asio::any_io_executor& executor,
                                                          const asio::ip::tcp::endpoint& address,
                                                          const std::string& pool_key,
                                                          const config::UpstreamRuntime* upstream,
                                                          std::string_view caller_kind, std::string_view caller,
-                                                         std::chrono::milliseconds timeout,
+                                                         std::chrono::milliseconds timeout, const UpstreamTls* tls,
                                                          std::unique_ptr<UpstreamConnection>& conn,
                                                          std::string_view& limit_message) {
   CounterHold pending;
@@ -59,21 +88,31 @@ asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const a
   conn->pool_key = pool_key;
   conn->deadline.arm(timeout);
   auto [ec] = co_await conn->socket.async_connect(address, use_tuple);
-  conn->deadline.disarm();
   if (conn->deadline.expired()) ec = asio::error::timed_out;
+  bool tls_failed = false;
   if (!ec) {
     boost::system::error_code ignored;
     conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     conn->socket.non_blocking(true, ignored);  // write_all() tries a direct write first
+  }
+  if (!ec && tls != nullptr) {
+    conn->tls = std::make_unique<net::TlsStream>(tls->context, conn->socket.native_handle(), tls->server_name, pool_key);
+    ec = co_await upstream_handshake(*conn);
+    tls_failed = ec && ec != asio::error::timed_out;
+  }
+  conn->deadline.disarm();
+  if (!ec) {
     if (upstream != nullptr && upstream->config->max_connections > 0) conn->counted.hold(upstream->state->connections);
     worker.stats().upstream_connects.add();
     co_return std::nullopt;
   }
+  std::string why = ec == asio::error::timed_out ? "timed out" : ec.message();
+  if (tls_failed) why = "TLS handshake: " + (conn->tls->failure().empty() ? ec.message() : conn->tls->failure());
   conn.reset();
   worker.stats().upstream_connect_failures.add();
   if (worker.log_limiter().allow()) {
     spdlog::warn("connect to {} for {} '{}' failed: {} ({} similar lines suppressed)", pool_key, caller_kind, caller,
-                 ec == asio::error::timed_out ? "timed out" : ec.message(), worker.log_limiter().take_suppressed());
+                 why, worker.log_limiter().take_suppressed());
   }
   co_return ec == asio::error::timed_out ? Attempt::connect_timeout : Attempt::connect_error;
 }

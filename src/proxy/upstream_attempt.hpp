@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "config/snapshot.hpp"
+#include "net/tls_client.hpp"
 
 namespace portico {
 class Worker;
@@ -43,7 +44,22 @@ inline bool is_idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
-// A new connection to `address` (pooled under `pool_key`) into `conn`, under the upstream's max_connections and
+// A connection with TLS to an https service's endpoint: the service's context, and the name
+// sent as SNI and verified (the Host the upstream gets, without its port: nginx's
+// proxy_ssl_name $upstream_host, as Kong configures it).
+struct UpstreamTls {
+  std::shared_ptr<const net::TlsClientContext> context;
+  std::string server_name;
+};
+
+// The settings of a connection to an https service's endpoint (`host_header`: the Host it is
+// sent, whose name is the server name), and the pool key that keeps its connections apart
+// from those of other server names and settings ("address|tls|name|context").
+UpstreamTls upstream_tls(const config::ServiceRuntime& service, std::string_view host_header);
+std::string tls_pool_key(const std::string& pool_key, const UpstreamTls& tls);
+
+// A new connection to `address` (pooled under `pool_key`) into `conn`, with TLS when `tls` is
+// given (the handshake under the same `timeout`; a refused certificate is a connect_error), under the upstream's max_connections and
 // max_pending_requests (`upstream` may be null) and `timeout`. Nothing when connected; else
 // the failure (overflow with `limit_message` set, connect_error, connect_timeout), counted
 // and logged (rate-limited) naming the caller: `caller_kind` "service" or "host", `caller` its name.
@@ -54,6 +70,7 @@ boost::asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, 
                                                                 std::string_view caller_kind,
                                                                 std::string_view caller,
                                                                 std::chrono::milliseconds timeout,
+                                                                const UpstreamTls* tls,
                                                                 std::unique_ptr<UpstreamConnection>& conn,
                                                                 std::string_view& limit_message);
 

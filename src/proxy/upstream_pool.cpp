@@ -33,6 +33,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, b
 
 void UpstreamPool::give(std::unique_ptr<UpstreamConnection> conn) {
   if (conn->requests >= max_requests_ || !conn->buffer.empty()) return;
+  if (conn->tls && conn->tls->has_pending()) return;  // bytes past the response: not clean
   auto& list = idle_[conn->pool_key];
   if (list.size() >= max_idle_) return;
   conn->buffer.release();

@@ -16,6 +16,7 @@
 
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
+#include "net/tls.hpp"
 #include "proxy/counter_hold.hpp"
 
 namespace portico::proxy {
@@ -33,6 +34,7 @@ struct UpstreamConnection {
   bool reused = false;        // taken from the pool (may have been closed by the peer)
   std::chrono::steady_clock::time_point idle_since;
   CounterHold counted;  // the upstream's open-connection count, when it has max_connections
+  std::unique_ptr<net::TlsStream> tls;  // an https service's connection: every byte goes through it
 };
 
 class UpstreamPool {

@@ -144,6 +144,18 @@ bool read(const json::value& v, bool& out, const Rules&, Input in, const std::st
   return false;
 }
 
+bool read(const json::value& v, std::optional<bool>& out, const Rules& rules, Input in, const std::string& path,
+          Errors& errors) {
+  if (v.is_null()) {
+    out.reset();
+    return true;
+  }
+  bool value = false;
+  if (!read(v, value, rules, in, path, errors)) return false;
+  out = value;
+  return true;
+}
+
 bool read(const json::value& v, int& out, const Rules& rules, Input in, const std::string& path, Errors& errors) {
   if (v.is_null() && rules.nullable) {
     out = -1;  // unset (written back as null)
@@ -195,6 +207,10 @@ bool read(const json::value& v, std::string& out, const Rules& rules, Input, con
 
 bool read(const json::value& v, std::vector<std::string>& out, const Rules& rules, Input in, const std::string& path,
           Errors& errors) {
+  if (v.is_null() && rules.nullable) {
+    out.clear();
+    return true;
+  }
   return read_array(v, out, rules, in, path, errors, [&](const json::value& e, std::string& item, const std::string& p) {
     if (!e.is_string()) {
       errors.push_back({p, "expected a string"});
@@ -269,6 +285,7 @@ json::value write(const std::map<std::string, std::vector<std::string>>& v, cons
 }
 
 json::value write(bool v, const Rules&) { return v; }
+json::value write(const std::optional<bool>& v, const Rules&) { return v ? json::value(*v) : json::value(nullptr); }
 json::value write(int v, const Rules& rules) {
   if (rules.nullable && v < 0) return nullptr;
   return v;
@@ -281,7 +298,8 @@ json::value write(const std::string& v, const Rules& rules) {
   if (v.empty() && rules.nullable) return nullptr;
   return json::value(v);
 }
-json::value write(const std::vector<std::string>& v, const Rules&) {
+json::value write(const std::vector<std::string>& v, const Rules& rules) {
+  if (v.empty() && rules.nullable) return nullptr;
   json::array a;
   for (const auto& s : v) a.push_back(json::value(s));
   return a;
@@ -307,6 +325,7 @@ json::object describe(const std::map<std::string, std::vector<std::string>>*, co
 }
 
 json::object describe(const bool*, const Rules&) { return base("boolean"); }
+json::object describe(const std::optional<bool>*, const Rules&) { return base("boolean"); }
 json::object describe(const int*, const Rules& rules) {
   json::object d = base("integer");
   describe_bounds(d, rules);

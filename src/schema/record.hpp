@@ -10,7 +10,7 @@
 //   write()     gives the entity back as JSON with every default filled in (Admin API answers);
 //   describe()  gives Kong's /schemas shape ({"fields":[{"name":{"type":...}}]}).
 //
-// Supported member types: bool, int, double, std::string, std::vector<std::string>,
+// Supported member types: bool, std::optional<bool> (nullable: Kong's tri-state booleans), int, double, std::string, std::vector<std::string>,
 // std::vector<int>, std::vector<std::pair<std::string, std::string>> (a map of strings) and
 // std::map<std::string, std::vector<std::string>> (a map of string lists: route headers), and
 // other records (record(): nested records; records(): a list of them).
@@ -55,7 +55,8 @@ struct Rules {
   std::vector<std::string> one_of;     // strings, and the elements of string arrays
   bool required = false;               // absent or null is an error ("required field missing")
   // strings: null reads as "" and "" is written as null; numbers: null reads as -1 ("unset",
-  // the member's initializer by convention) and a negative value is written as null.
+  // the member's initializer by convention) and a negative value is written as null; string
+  // arrays: null reads as empty and empty is written as null; optional booleans: null is unset.
   bool nullable = false;
   bool input_only = false;             // read and described, never written (Kong's service `url`)
   std::size_t len_min = 0;             // strings and arrays
@@ -67,6 +68,7 @@ struct Rules {
 // The type-specific readers and writers (record.cpp). `path` names the value in errors.
 namespace codec {
 bool read(const json::value& v, bool& out, const Rules&, Input, const std::string& path, Errors& errors);
+bool read(const json::value& v, std::optional<bool>& out, const Rules&, Input, const std::string& path, Errors& errors);
 bool read(const json::value& v, int& out, const Rules&, Input, const std::string& path, Errors& errors);
 bool read(const json::value& v, double& out, const Rules&, Input, const std::string& path, Errors& errors);
 bool read(const json::value& v, std::string& out, const Rules&, Input, const std::string& path, Errors& errors);
@@ -78,6 +80,7 @@ bool read(const json::value& v, std::map<std::string, std::vector<std::string>>&
           const std::string& path, Errors& errors);
 
 json::value write(bool v, const Rules&);
+json::value write(const std::optional<bool>& v, const Rules&);
 json::value write(int v, const Rules&);
 json::value write(double v, const Rules&);
 json::value write(const std::string& v, const Rules&);
@@ -88,6 +91,7 @@ json::value write(const std::map<std::string, std::vector<std::string>>& v, cons
 
 // Kong's description of a field of that type with those rules (without the default).
 json::object describe(const bool*, const Rules&);
+json::object describe(const std::optional<bool>*, const Rules&);
 json::object describe(const int*, const Rules&);
 json::object describe(const double*, const Rules&);
 json::object describe(const std::string*, const Rules&);

@@ -113,6 +113,7 @@ std::vector<Entity> rows_from_config(const config::DeclarativeConfig& c, std::in
   for (const auto& p : c.plugins) add("plugins", p.id, "", config::plugin_json(p, c));
   for (const auto& cert : c.certificates) add("certificates", cert.id, "", certificate_row_body(cert, c));
   for (const auto& s : c.snis) add("snis", s.id, s.name, config::sni_json(s, c));
+  for (const auto& ca : c.ca_certificates) add("ca_certificates", ca.id, "", config::ca_certificate_json(ca));
   return rows;
 }
 

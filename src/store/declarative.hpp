@@ -18,7 +18,7 @@ namespace portico::store {
 // The store kinds (Kong's table names), in the order a declarative document lists them.
 inline constexpr const char* kKinds[] = {"services", "routes", "upstreams", "targets", "consumers",
                                          "keyauth_credentials", "basicauth_credentials", "jwt_secrets",
-                                         "acls", "plugins", "certificates", "snis"};
+                                         "acls", "plugins", "certificates", "snis", "ca_certificates"};
 
 // The id a row's body refers to in `ref` ({"service": {"id": "..."}}), or "".
 std::string ref_id(const boost::json::object& body, std::string_view ref);

@@ -78,13 +78,31 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
     if (r != nullptr) subset.push_back(*r);
     return r;
   };
+  // A service comes with what its upstream TLS refers to: the client certificate and CAs.
+  auto add_tls_refs = [&](const Entity& service) {
+    add_ref(service, "client_certificate");
+    boost::system::error_code ec;
+    json::value body = json::parse(service.body, ec);
+    const json::value* cas = !ec && body.is_object() ? body.as_object().if_contains("ca_certificates") : nullptr;
+    for (std::size_t i = 0; cas != nullptr && cas->is_array() && i < cas->as_array().size(); ++i) {
+      const json::value& id = cas->as_array()[i];
+      if (const Entity* ca = id.is_string() ? row_by_id(rows, std::string(id.as_string())) : nullptr) subset.push_back(*ca);
+    }
+  };
+  auto add_service = [&](const Entity& from) -> const Entity* {
+    const Entity* service = add_ref(from, "service");
+    if (service != nullptr) add_tls_refs(*service);
+    return service;
+  };
   const std::string& kind = row.kind;
-  if (kind == "routes") {
-    add_ref(row, "service");
+  if (kind == "services") {
+    add_tls_refs(row);
+  } else if (kind == "routes") {
+    add_service(row);
   } else if (kind == "plugins") {
-    add_ref(row, "service");
+    add_service(row);
     if (const Entity* route = add_ref(row, "route")) {
-      if (row_by_id(subset, ref_of(*route, "service")) == nullptr) add_ref(*route, "service");
+      if (row_by_id(subset, ref_of(*route, "service")) == nullptr) add_service(*route);
     }
     // A plugin's checks may name consumers (an auth plugin's `anonymous`): all of them.
     for (const auto& r : rows) {
@@ -150,6 +168,8 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
       k.acls = std::move(c.consumers[i].acls);
     }
     splice(c.consumers, std::move(k));
+  } else if (kind == "ca_certificates") {
+    splice(c.ca_certificates, mini.ca_certificates.at(0));  // services refer to it by id
   } else if (kind == "certificates") {
     splice(c.certificates, mini.certificates.at(0));  // its snis refer to it by index: unchanged
   } else if (kind == "snis") {
@@ -245,6 +265,7 @@ void apply_deletes(config::DeclarativeConfig& c, const std::vector<std::pair<std
   for (auto& p : c.plugins) renumber(p.consumer, consumers);
   remove(c.upstreams, "upstreams");
   remove(c.snis, "snis");
+  remove(c.ca_certificates, "ca_certificates");  // services refer to them by id
   auto certificates = remove(c.certificates, "certificates");
   for (auto& s : c.snis) renumber(s.certificate_index, certificates);
   std::string summary = "delete";

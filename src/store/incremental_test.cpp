@@ -167,6 +167,7 @@ TEST_F(Incremental, TheHashChangesWithEveryChange) {
   EXPECT_EQ(config_.hash.size(), 32u);
 }
 
+
 }  // namespace
 }  // namespace portico::store
 
@@ -205,6 +206,49 @@ TEST_F(Incremental, CertificatesAndTheirSnis) {
   remove({{"certificates", kCert2}, {"snis", kSni1}, {"snis", kSni2}, {"snis", kSni3}});
   EXPECT_TRUE(config_.snis.empty());
   EXPECT_TRUE(config_.certificates.empty());
+}
+
+// A CA certificate (ECDSA P-256, valid until 2126) for the ca_certificates entity.
+const char* kTestCa =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBpTCCAUugAwIBAgIUR9d4litQSK2M7+lIFUtWqNiEgQowCgYIKoZIzj0EAwIw\n"
+    "HzEdMBsGA1UEAwwUUG9ydGljbyBVbml0IFRlc3QgQ0EwIBcNMjYxMjAzMDgyODQy\n"
+    "WhgPMjEyNjExMDkwODI4NDJaMB8xHTAbBgNVBAMMFFBvcnRpY28gVW5pdCBUZXN0\n"
+    "IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPimTMeZL+bZ/U1jQ/6yCL4/i\n"
+    "mLRvQfrA1/tR3i45S8xuEMFcPqoPhhRqUaEkKRFppy29op/F7fr60q3On5Yeg6Nj\n"
+    "MGEwHQYDVR0OBBYEFM9kUttLmBv1SecydHtB6FuCUQPaMB8GA1UdIwQYMBaAFM9k\n"
+    "UttLmBv1SecydHtB6FuCUQPaMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD\n"
+    "AgEGMAoGCCqGSM49BAMCA0gAMEUCIQDkcIiyvd5qtWeFiJqd4/ZLmxaMgyzGB6H7\n"
+    "GD6ol2eM8gIgfdbMZstTROqCuNKIdAcCARIL0pqByPsdHY7q8vIaREE=\n"
+    "-----END CERTIFICATE-----\n";
+
+// Kong's ca_certificates and an https service naming them (and a client certificate): the
+// service's row brings what it refers to, routes and plugins on it load, deletes renumber.
+TEST_F(Incremental, CaCertificatesAndHttpsServices) {
+  const std::string kCa = "caaaaaaa-0000-4000-8000-000000000001", kClient = "caaaaaaa-0000-4000-8000-000000000002",
+                    kService = "caaaaaaa-0000-4000-8000-000000000003", kRoute = "caaaaaaa-0000-4000-8000-000000000004";
+  json::object ca{{"cert", kTestCa}};
+  upsert("ca_certificates", kCa, "", json::serialize(ca));
+  ASSERT_EQ(config_.ca_certificates.size(), 1u);
+  EXPECT_EQ(config_.ca_certificates[0].cert_digest.size(), 64u);
+  upsert("certificates", kClient, "", certificate_body(net::self_signed_certificate()));
+  upsert("services", kService, "secure",
+         R"({"name":"secure","protocol":"https","host":"h.test","port":443,"tls_verify":true,"tls_verify_depth":2,)"
+         R"("ca_certificates":[")" + kCa + R"("],"client_certificate":{"id":")" + kClient + R"("}})");
+  upsert("routes", kRoute, "", R"({"paths":["/s"],"service":{"id":")" + kService + R"("}})");
+  const auto& svc = config_.services.back();
+  EXPECT_EQ(svc.tls_verify, std::optional<bool>(true));
+  EXPECT_EQ(svc.tls_verify_depth, 2);
+  EXPECT_EQ(svc.ca_certificates, std::vector<std::string>{kCa});
+  EXPECT_EQ(svc.client_certificate, kClient);
+  // A service naming a CA certificate that is not there is refused.
+  Entity dangling{"services", "caaaaaaa-0000-4000-8000-000000000005", "bad",
+                  R"({"name":"bad","protocol":"https","host":"h","ca_certificates":["caaaaaaa-0000-4000-8000-00000000dead"]})", 1, 1};
+  Applied refused = apply_upsert(config_, rows_, dangling);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.errors[0].message, "no ca_certificate with id 'caaaaaaa-0000-4000-8000-00000000dead'");
+  remove({{"routes", kRoute}, {"services", kService}, {"ca_certificates", kCa}});
+  EXPECT_TRUE(config_.ca_certificates.empty());
 }
 
 }  // namespace
