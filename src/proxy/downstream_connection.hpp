@@ -123,6 +123,12 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // A new connection to ex.endpoint into `conn`; the failure, or nothing when connected.
   boost::asio::awaitable<std::optional<Attempt>> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
   std::string_view upstream_host(const Exchange& ex) const;
+  // A WebSocket handshake (GET, HTTP/1.1, Connection: upgrade, Upgrade: websocket): sent
+  // upstream with its Upgrade; a 101 in answer turns the connection into a tunnel.
+  bool websocket_requested() const;
+  // After the upstream's 101: the 101 to the client, then bytes both ways until one side ends
+  // (proxy/upgrade_tunnel.cpp). The connection closes after.
+  boost::asio::awaitable<Next> relay_upgraded(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
   // Synchronous parts of the request path, kept out of the coroutines so that their
   // locals do not enlarge the coroutine frames (see docs/architecture.md "Memory").
   void prepare_upstream_request(Exchange& ex);  // balancing key, upstream target, log copies

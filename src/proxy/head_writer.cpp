@@ -76,6 +76,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
     out.raw("Via: ").raw(via).raw(", 1.1 portico\r\n");
   }
   if (!info.request_id_header.empty()) out.field(info.request_id_header, info.request_id);
+  if (info.websocket) out.raw("Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n");
   if (info.edits != nullptr) {
     info.edits->for_each_set([&](std::string_view n, std::string_view v) {
       if (!http::iequals(n, "Host")) out.field(n, v);  // (written first, above)

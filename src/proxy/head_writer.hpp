@@ -83,6 +83,7 @@ struct ForwardingInfo {
   // The request id header (a client's field of that name is replaced); empty: none sent.
   std::string_view request_id_header;
   std::string_view request_id;
+  bool websocket = false;  // a WebSocket handshake: Kong's "Connection: keep-alive, Upgrade" and "Upgrade: websocket"
 };
 
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& request, const ForwardingInfo& info);

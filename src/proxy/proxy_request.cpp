@@ -126,6 +126,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     ex.in_flight.release();
   }
 
+  if (ex.response->status == 101) co_return co_await relay_upgraded(ex, conn);
   // Plugins that rewrite response bodies get the whole body first, when one needs this one.
   if (ex.plugins && ex.plugins->active_chain->uses(plugin::kResponseBody)) {
     ex.plugins->set_upstream_response(ex.response);
@@ -272,6 +273,7 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   }
   info.framing = request_.framing;
   info.content_length = request_.content_length;
+  info.websocket = websocket_requested();
   if (ex.plugins && ex.plugins->request_body_read() &&
       (request_.framing != http::BodyFraming::none || !ex.plugins->request_body().empty())) {
     info.framing = http::BodyFraming::content_length;  // read (and maybe rewritten, or made) by a plugin
@@ -449,6 +451,10 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
     if (outcome.state == http::ParseState::complete) {
       if (ex.response->status >= 100 && ex.response->status < 200) {
         if (ex.response->status == 101) {
+          if (websocket_requested()) {
+            ex.upstream_first_byte = Clock::now();
+            co_return Attempt::response;  // the tunnel starts (relay_upgraded)
+          }
           ex.error_message = "upstream switched protocols without an upgrade request";
           co_return Attempt::invalid_response;
         }

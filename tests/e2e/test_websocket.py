@@ -1,0 +1,223 @@
+"""WebSocket through the gateway, as Kong proxies it on http/https routes: the handshake runs
+the access phase (key-auth refuses, rate limiting counts, identity is forwarded), then the
+upstream's 101 turns the connection into a tunnel relaying frames both ways: text and binary
+echo, large frames, close codes both ways, a client that vanishes, the service's read timeout
+ending a silent tunnel, over plain HTTP and TLS. Both ends are python3-websockets."""
+import asyncio
+import json
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+import websockets
+
+from conftest import Portico, free_port, wait_for_port
+
+
+class Backend:
+    """A websockets server on its own event loop thread; remembers what it saw."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.seen = []          # request headers of each handshake
+        self.closes = []        # close codes the clients sent
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.ready.wait(10)
+
+    async def handler(self, ws, path=None):
+        path = path or ws.path
+        self.seen.append(dict(ws.request_headers))
+        try:
+            if path.startswith("/silent"):
+                await asyncio.sleep(30)
+            elif path.startswith("/bye"):
+                await ws.close(4001, "bye")
+            else:
+                async for message in ws:
+                    await ws.send(message)
+        except websockets.ConnectionClosed:
+            pass
+        self.closes.append(ws.close_code)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            websockets.serve(self.handler, "127.0.0.1", self.port, max_size=None, ping_interval=None))
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return Backend()
+
+
+@pytest.fixture(scope="module")
+def gateway(backend, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("websocket")
+    path = folder / "kong.yml"
+    path.write_text(json.dumps({
+        "_format_version": "3.0",
+        "services": [
+            {"name": "ws", "url": "http://127.0.0.1:%d" % backend.port, "routes": [
+                {"name": "open", "paths": ["/ws"]},
+                {"name": "guarded", "paths": ["/guarded"], "plugins": [{"name": "key-auth"}]},
+                {"name": "limited", "paths": ["/limited"], "plugins": [
+                    {"name": "rate-limiting", "config": {"minute": 2, "policy": "local"}}]},
+            ]},
+            {"name": "slow", "url": "http://127.0.0.1:%d" % backend.port, "read_timeout": 700,
+             "routes": [{"name": "slow", "paths": ["/slow"], "strip_path": False}]},
+        ],
+        "consumers": [{"username": "alice", "keyauth_credentials": [{"key": "alice-key"}]}],
+    }))
+    tls_port = free_port()
+    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d ssl" % tls_port])
+    wait_for_port(tls_port)
+    portico.tls_port = tls_port
+    yield portico
+    portico.close()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def ws_url(gateway, path):
+    return "ws://127.0.0.1:%d%s" % (gateway.port, path)
+
+
+def test_echo_text_and_binary(gateway, backend):
+    async def go():
+        async with websockets.connect(ws_url(gateway, "/ws/echo"), ping_interval=None) as ws:
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+            await ws.send(b"\x00\x01binary")
+            assert await ws.recv() == b"\x00\x01binary"
+            for i in range(50):  # many small frames on one tunnel
+                await ws.send("m%d" % i)
+                assert await ws.recv() == "m%d" % i
+    run(go())
+    headers = {k.lower(): v for k, v in backend.seen[-1].items()}
+    assert headers["upgrade"].lower() == "websocket"
+    assert "x-forwarded-for" in headers and headers["host"] == "127.0.0.1:%d" % backend.port
+
+
+@pytest.mark.parametrize("size", [70_000, 1 << 20, 8 << 20])
+def test_large_frames_both_ways(gateway, size):
+    payload = bytes(range(256)) * (size // 256)
+
+    async def go():
+        async with websockets.connect(ws_url(gateway, "/ws/echo"), max_size=None, ping_interval=None) as ws:
+            await ws.send(payload)
+            assert await ws.recv() == payload
+    run(go())
+
+
+def test_close_codes_pass_both_ways(gateway, backend):
+    async def server_closes():
+        async with websockets.connect(ws_url(gateway, "/ws/bye"), ping_interval=None) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.code == 4001 and closed.value.reason == "bye"
+    run(server_closes())
+
+    async def client_closes():
+        ws = await websockets.connect(ws_url(gateway, "/ws/echo"), ping_interval=None)
+        await ws.send("x")
+        await ws.recv()
+        await ws.close(4002, "done")
+        assert ws.close_code == 4002  # the server's echo of the close frame came back
+    run(client_closes())
+    deadline = time.time() + 5
+    while 4002 not in backend.closes and time.time() < deadline:
+        time.sleep(0.05)
+    assert 4002 in backend.closes
+
+
+def test_a_client_that_vanishes(gateway, backend):
+    before = len(backend.closes)
+    raw = socket.create_connection(("127.0.0.1", gateway.port), timeout=5)
+    raw.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = raw.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert b"upgrade: websocket" in head.lower() and b"connection: upgrade" in head.lower()
+    raw.close()  # no close frame: the tunnel ends and the service sees its connection go
+    deadline = time.time() + 5
+    while len(backend.closes) == before and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(backend.closes) > before
+    test_echo_text_and_binary(gateway, backend)  # the gateway goes on
+
+
+def test_auth_is_checked_at_the_handshake(gateway, backend):
+    async def refused():
+        with pytest.raises(websockets.InvalidStatusCode) as denied:
+            await websockets.connect(ws_url(gateway, "/guarded/echo"), ping_interval=None)
+        assert denied.value.status_code == 401
+    run(refused())
+
+    async def allowed():
+        async with websockets.connect(ws_url(gateway, "/guarded/echo"), ping_interval=None,
+                                      extra_headers={"apikey": "alice-key"}) as ws:
+            await ws.send("hi")
+            assert await ws.recv() == "hi"
+    run(allowed())
+    headers = {k.lower(): v for k, v in backend.seen[-1].items()}
+    assert headers["x-consumer-username"] == "alice"
+
+
+def test_rate_limits_count_handshakes(gateway):
+    async def connect_once():
+        try:
+            async with websockets.connect(ws_url(gateway, "/limited/echo"), ping_interval=None) as ws:
+                await ws.send("x")
+                await ws.recv()
+                return 101
+        except websockets.InvalidStatusCode as e:
+            return e.status_code
+    statuses = [run(connect_once()) for _ in range(3)]
+    assert statuses == [101, 101, 429]
+
+
+def test_the_services_read_timeout_ends_a_silent_tunnel(gateway):
+    async def go():
+        async with websockets.connect(ws_url(gateway, "/slow/silent"), ping_interval=None) as ws:
+            started = time.monotonic()
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+            return time.monotonic() - started
+    elapsed = run(go())
+    assert 0.5 < elapsed < 5, elapsed
+
+
+def test_over_tls(gateway):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    async def go():
+        async with websockets.connect("wss://127.0.0.1:%d/ws/echo" % gateway.tls_port, ssl=ctx,
+                                      max_size=None, ping_interval=None) as ws:
+            await ws.send("secure")
+            assert await ws.recv() == "secure"
+            big = b"z" * (2 << 20)
+            await ws.send(big)
+            assert await ws.recv() == big
+    run(go())
+
+
+def test_an_upgrade_the_service_declines_is_an_ordinary_answer(gateway):
+    # Plain HTTP to a websockets server: it answers 426 Upgrade Required, relayed as it is.
+    raw = socket.create_connection(("127.0.0.1", gateway.port), timeout=5)
+    raw.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := raw.recv(65536):
+        data += chunk
+    raw.close()
+    assert data.split(b" ", 2)[1] in (b"426", b"400"), data[:200]
