@@ -399,25 +399,41 @@ if [ "${SKIP_TLS:-0}" != 1 ]; then
     race_rounds "portico/nginx https, a new handshake per request" $NGINX_TLS_PORT $PORTICO_TLS_PORT
   WRK_HEADERS=()
   # Handshake flood (issue 15): established keep-alive TLS connections (wrk -c16) measured
-  # alone, then while a second wrk makes a new TLS connection (a full handshake) per request
-  # on the same worker; the figure is how much the flood stretches the established ones' tail.
+  # alone, then during a flood of new connections on the same worker: "resumed", a wrk making
+  # a new connection per request (it resumes its TLS 1.3 session: PSK with ECDHE); "full", four
+  # `openssl s_time -new` loops (a full handshake each, the server signing). The figure is how
+  # much the flood stretches the established connections' tail.
   say ""
-  say "### handshake flood: latency of 16 established keep-alive TLS connections, alone and during a flood of ${FLOOD_CONNECTIONS:-64} connections each doing a full handshake per request (${DURATION}s each)"
-  flood_case() {  # name port -> "alone: rps p50 p99 | flooded: rps p50 p99 | handshakes/s"
-    local name=$1 port=$2 alone flooded
+  say "### handshake flood: 16 established keep-alive TLS connections (wrk -t1 -c16 --latency, ${DURATION}s), alone and during a flood of new TLS connections"
+  flood_case() {  # name port kind(resumed|full)
+    local name=$1 port=$2 kind=$3 alone flooded flood_pids=() rate
     taskset -c 1 wrk -t1 -c16 -d2s "https://127.0.0.1:$port/users/1" >/dev/null
     alone=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "https://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name alone")
-    taskset -c 1 wrk -t1 -c"${FLOOD_CONNECTIONS:-64}" -d"$((DURATION + 2))s" -H "Connection: close" "https://127.0.0.1:$port/users/1" > "$WORK/flood.txt" &
-    local flood_pid=$!
+    if [ "$kind" = resumed ]; then
+      taskset -c 1 wrk -t1 -c"${FLOOD_CONNECTIONS:-64}" -d"$((DURATION + 2))s" -H "Connection: close" "https://127.0.0.1:$port/users/1" > "$WORK/flood-0.txt" &
+      flood_pids+=($!)
+    else
+      for i in 0 1 2 3; do
+        taskset -c 1 openssl s_time -connect "127.0.0.1:$port" -new -time "$((DURATION + 2))" > "$WORK/flood-$i.txt" 2>&1 &
+        flood_pids+=($!)
+      done
+    fi
     sleep 1
     flooded=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "https://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name flooded")
-    wait $flood_pid
-    local hs; hs=$(grep -o 'Requests/sec: *[0-9.]*' "$WORK/flood.txt" | awk '{print $2}')
+    wait "${flood_pids[@]}"
+    if [ "$kind" = resumed ]; then
+      rate=$(grep -o 'Requests/sec: *[0-9.]*' "$WORK/flood-0.txt" | awk '{print $2}')
+    else
+      rate=$(cat "$WORK"/flood-*.txt | grep -o '[0-9]* connections in [0-9]* real seconds' | awk '{n += $1; t = $4} END {if (t > 0) printf "%.0f", n / t; else print "?"}')
+    fi
     read -r a_rps a_p50 a_p99 <<<"$alone"; read -r f_rps f_p50 f_p99 <<<"$flooded"
-    say "$name: alone $a_rps req/s, p50 ${a_p50} ms, p99 ${a_p99} ms | during the flood $f_rps req/s, p50 ${f_p50} ms, p99 ${f_p99} ms | flood: ${hs} handshakes/s"
+    say "$name, $kind handshakes: alone $a_rps req/s, p50 ${a_p50} ms, p99 ${a_p99} ms | during the flood $f_rps req/s, p50 ${f_p50} ms, p99 ${f_p99} ms | flood: ${rate} connections/s"
+    rm -f "$WORK"/flood-*.txt
   }
-  flood_case nginx $NGINX_TLS_PORT
-  flood_case portico $PORTICO_TLS_PORT
+  for kind in resumed full; do
+    flood_case nginx $NGINX_TLS_PORT $kind
+    flood_case portico $PORTICO_TLS_PORT $kind
+  done
   kill "$portico_tls_pid" "$nginx_tls_pid"; wait "$portico_tls_pid" "$nginx_tls_pid" 2>/dev/null || true
 fi
 

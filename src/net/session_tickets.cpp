@@ -90,7 +90,7 @@ bool set_hmac_key(EVP_MAC_CTX* hmac, TicketKey& key) {
 // OpenSSL's ticket key callback: `enc` 1 to seal a new ticket (fill the name and IV), 0 to open
 // one (find the key by name). Returns 1 (ok), 2 (ok, renew the ticket), 0 (no such key: a full
 // handshake), -1 (error).
-int ticket_key_callback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
+int ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                         EVP_MAC_CTX* hmac, int enc) {
   TicketKey key;
   if (enc == 1) {
@@ -104,7 +104,10 @@ int ticket_key_callback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP
   if (!ring().find(key_name, key, is_current)) return 0;
   if (!set_hmac_key(hmac, key)) return -1;
   if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes_key, iv) != 1) return -1;
-  return is_current ? 1 : 2;
+  // TLS 1.3 always renews (as OpenSSL's own ticket keys do): a resumed connection gets fresh
+  // tickets, so a client that keeps resuming always holds one. Without them it would fall
+  // back to a full handshake every other connection.
+  return is_current && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
 }  // namespace

@@ -87,6 +87,19 @@ def test_sessions_resume_on_every_worker(rotating, tls13):
     assert all(results), results
 
 
+def test_a_resumed_tls13_connection_gets_a_ticket_to_resume_again(rotating):
+    # As OpenSSL's own keys do, TLS 1.3 resumption renews the ticket: a client always resuming
+    # with its latest session (wrk, browsers) never falls back to a full handshake.
+    port, _ = rotating
+    ctx = client_context(tls13=True)
+    session, _ = request(port, ctx)
+    chain = []
+    for _ in range(10):
+        session, reused = request(port, ctx, session)
+        chain.append(reused)
+    assert chain == [True] * 10, chain
+
+
 def test_ticket_keys_rotate_and_old_tickets_still_open(rotating):
     port, folder = rotating
     for _ in range(3):  # a rotation may fall between the two handshakes: try again
