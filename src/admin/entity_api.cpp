@@ -44,7 +44,7 @@ const std::vector<Kind>& kinds() {
       {"routes", "routes", "name", {"service"}, {"tags", "protocols", "methods", "hosts", "paths", "snis", "sources", "destinations"}},
       {"plugins", "plugins", "", {"service", "route", "consumer"}, {"tags", "protocols"}},
       {"consumers", "consumers", "username", {}, {"tags"}},
-      {"upstreams", "upstreams", "name", {}, {"tags"}},
+      {"upstreams", "upstreams", "name", {"client_certificate"}, {"tags"}},
       {"targets", "targets", "", {"upstream"}, {"tags"}},
       {"key-auths", "keyauth_credentials", "key", {"consumer"}, {"tags"}},
       {"jwts", "jwt_secrets", "key", {"consumer"}, {"tags"}},
@@ -193,6 +193,16 @@ const store::Entity* EntityApi::find(const Kind& kind, std::string_view id_or_na
   for (const auto& row : rows_) {
     if (row.kind == kind.kind && (row.id == id_or_name || (!kind.name_field.empty() && !row.name.empty() && row.name == id_or_name))) {
       return &row;
+    }
+  }
+  // Kong: a certificate is also found by one of its SNI names (/certificates/example.com).
+  if (kind.kind == "certificates") {
+    for (const auto& row : rows_) {
+      if (row.kind != "snis" || row.name != id_or_name) continue;
+      std::string certificate = ref_id(parse_object(row.body), "certificate");
+      for (const auto& cert : rows_) {
+        if (cert.kind == "certificates" && cert.id == certificate) return &cert;
+      }
     }
   }
   return nullptr;
@@ -536,7 +546,7 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
   } else if (kind.kind == "routes") {
     body = through_record(config::route_record(), body, input, {"service"}, record_errors);
   } else if (kind.kind == "upstreams") {
-    body = through_record(config::upstream_record(), body, input, {}, record_errors);
+    body = through_record(config::upstream_record(), body, input, {"client_certificate"}, record_errors);
   } else if (kind.kind == "targets") {
     body = through_record(config::target_record(), body, input, {"upstream"}, record_errors);
   } else if (kind.kind == "snis") {
@@ -768,7 +778,7 @@ Reply EntityApi::remove(const Target& t) {
       if (row.kind != "services" || row.body.find(id) == std::string::npos) continue;
       auto cas = string_list(parse_object(row.body).if_contains("ca_certificates"));
       if (std::find(cas.begin(), cas.end(), id) != cas.end()) {
-        return kong_error(400, 17, "referenced by others",
+        return kong_error(400, 19, "referenced by others",
                           "ca certificate " + id + " is still referenced by services (id = " + row.id + ")");
       }
     }
@@ -778,7 +788,7 @@ Reply EntityApi::remove(const Target& t) {
     json::object body = parse_object(row.body);
     for (auto ref : kind_named(row.kind).refs) {
       if (ref_kind(ref) != kind.kind || ref_id(body, ref) != id) continue;
-      if (row.kind == "routes" || row.kind == "services") {  // Kong's on_delete: restrict
+      if (row.kind == "routes" || row.kind == "services" || row.kind == "upstreams") {  // Kong's on_delete: restrict
         return kong_error(400, 4, "foreign key violation",
                           "an existing '" + row.kind + "' entity references this '" + std::string(kind.kind) + "' entity",
                           json::object{{"@referenced_by", row.kind}});

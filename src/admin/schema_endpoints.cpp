@@ -48,7 +48,7 @@ template <typename Fn>
 bool with_entity_record(std::string_view entity, Fn fn) {
   if (entity == "services") return fn(config::service_record(), std::initializer_list<std::pair<const char*, const char*>>{{"client_certificate", "certificates"}});
   if (entity == "routes") return fn(config::route_record(), std::initializer_list<std::pair<const char*, const char*>>{{"service", "services"}});
-  if (entity == "upstreams") return fn(config::upstream_record(), std::initializer_list<std::pair<const char*, const char*>>{});
+  if (entity == "upstreams") return fn(config::upstream_record(), std::initializer_list<std::pair<const char*, const char*>>{{"client_certificate", "certificates"}});
   if (entity == "targets") return fn(config::target_record(), std::initializer_list<std::pair<const char*, const char*>>{{"upstream", "upstreams"}});
   if (entity == "consumers") return fn(config::consumer_record(), std::initializer_list<std::pair<const char*, const char*>>{});
   std::initializer_list<std::pair<const char*, const char*>> consumer{{"consumer", "consumers"}};

@@ -507,7 +507,7 @@ const schema::Record<UpstreamConfig>& upstream_record() {
         .field("tags", &U::tags)
         .accepted("created_at", json::object{{"type", "integer"}})
         .accepted("updated_at", json::object{{"type", "integer"}});
-    for (const char* f : {"client_certificate", "use_srv_name"}) r.refused(f, "not supported yet by Portico");
+    r.refused("use_srv_name", "not supported yet by Portico");
     r.finish(finish_upstream);
     return r;
   }();

@@ -194,7 +194,7 @@ json::object upstream_json(const UpstreamConfig& u) {
       {"max_pending_requests", u.max_pending_requests},
       {"max_requests", u.max_requests},
       {"tags", or_null(u.tags)},
-      {"client_certificate", nullptr},
+      {"client_certificate", u.client_certificate.empty() ? json::value(nullptr) : json::value(json::object{{"id", u.client_certificate}})},
       {"use_srv_name", nullptr},
   };
 }

@@ -142,19 +142,26 @@ class Loader : public YamlReader {
   // against the file's certificates once everything is read.
   void read_service_tls_references(const YAML::Node& node, const std::string& path, ServiceConfig& s) {
     YAML::Node ref = node["client_certificate"];
-    if (ref && !ref.IsNull()) {
-      if (s.protocol != "https") {
-        add(ref, path + ".client_certificate", "value must be null");
-      } else if (ref.IsScalar() || (ref.IsMap() && ref["id"] && ref["id"].IsScalar())) {
-        s.client_certificate = ref.IsScalar() ? ref.Scalar() : ref["id"].Scalar();
-        pending_tls_refs_.push_back({"certificates", s.client_certificate, ref, path + ".client_certificate"});
-      } else {
-        add(ref, path + ".client_certificate", "expected a certificate id or {id: ...}");
-      }
+    if (ref && !ref.IsNull() && s.protocol != "https") {
+      add(ref, path + ".client_certificate", "value must be null");
+    } else {
+      read_client_certificate(node, path, s.client_certificate);
     }
     YAML::Node cas = node["ca_certificates"];
     for (std::size_t i = 0; i < s.ca_certificates.size() && cas && cas.IsSequence(); ++i) {
       pending_tls_refs_.push_back({"ca_certificates", s.ca_certificates[i], cas[i], path + ".ca_certificates[" + std::to_string(i) + "]"});
+    }
+  }
+
+  // A client_certificate reference ({id: ...} or the id), checked once everything is read.
+  void read_client_certificate(const YAML::Node& node, const std::string& path, std::string& id) {
+    YAML::Node ref = node["client_certificate"];
+    if (!ref || ref.IsNull()) return;
+    if (ref.IsScalar() || (ref.IsMap() && ref["id"] && ref["id"].IsScalar())) {
+      id = ref.IsScalar() ? ref.Scalar() : ref["id"].Scalar();
+      pending_tls_refs_.push_back({"certificates", id, ref, path + ".client_certificate"});
+    } else {
+      add(ref, path + ".client_certificate", "expected a certificate id or {id: ...}");
     }
   }
 
@@ -208,7 +215,8 @@ class Loader : public YamlReader {
     if (!node.IsMap()) return add(node, path, "expected a mapping");
     UpstreamConfig u;
     u.mark = mark_of(node);
-    read_with_record(upstream_record(), node, path, u, {"targets"});
+    read_with_record(upstream_record(), node, path, u, {"targets", "client_certificate"});
+    read_client_certificate(node, path, u.client_certificate);
     if (node["targets"]) {
       read_list(node["targets"], path + ".targets", [&](auto& n, auto& p) { read_target(n, p, u); });
     }

@@ -157,6 +157,9 @@ struct UpstreamConfig {
   int max_connections = 0;       // upstream connections open (in use or pooled), all workers
   int max_pending_requests = 0;  // requests waiting for a new connection
   int max_requests = 0;          // requests in flight
+  // Kong's client_certificate: id of a certificates entity shown to targets that ask for one,
+  // by https services through this upstream that have none of their own and by https probes.
+  std::string client_certificate;
   std::vector<TargetConfig> targets;
   std::vector<std::string> tags;
   SourceMark mark;

@@ -227,9 +227,13 @@ void attach_upstream_tls(const DeclarativeConfig& cfg, const ServiceConfig& svc,
       key += "|ca:" + ca.cert_digest;
     }
   }
-  if (!svc.client_certificate.empty()) {
+  // Kong: the service's own client certificate, else its upstream's.
+  const std::string& client_certificate = !svc.client_certificate.empty() || rt.upstream == nullptr
+                                              ? svc.client_certificate
+                                              : rt.upstream->config->client_certificate;
+  if (!client_certificate.empty()) {
     for (const auto& c : cfg.certificates) {
-      if (c.id != svc.client_certificate) continue;
+      if (c.id != client_certificate) continue;
       settings.client_cert_pem = c.cert;
       settings.client_key_pem = c.key;
       key += "|client:" + md5_hex(c.cert + "\n" + c.key);
@@ -325,8 +329,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
     if (svc.retry_budget_percent >= 0) {
       rt.retry_budget = shared.retry_budget("service:" + svc.id, svc.retry_budget_percent, svc.retry_budget_min_per_second);
     }
-    if (svc.protocol == "https") attach_upstream_tls(cfg, svc, rt, *snap, previous, warnings);
     if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
+    if (svc.protocol == "https") attach_upstream_tls(cfg, svc, rt, *snap, previous, warnings);
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;
       if (snap->balancers[rt.balancer_index]->endpoints().empty()) {

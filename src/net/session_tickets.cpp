@@ -36,7 +36,11 @@ class TicketKeyRing {
       keys_.push_front(fresh_key(now));
     }
     // A key stops sealing when the next one starts; tickets it sealed live `timeout` longer.
-    while (keys_.size() > 1 && now - keys_[keys_.size() - 2].created >= g_settings.timeout) keys_.pop_back();
+    // At most kMaxKeys are kept (a short rotation with a long timeout): older tickets then
+    // cost a full handshake, never an unbounded ring.
+    while (keys_.size() > 1 && (now - keys_[keys_.size() - 2].created >= g_settings.timeout || keys_.size() > kMaxKeys)) {
+      keys_.pop_back();
+    }
     return keys_.front();
   }
   // The key named in a ticket; `is_current` false when a newer key seals now (renew the ticket).
@@ -68,6 +72,7 @@ class TicketKeyRing {
     return key;
   }
 
+  static constexpr std::size_t kMaxKeys = 256;
   std::mutex mutex_;
   std::deque<TicketKey> keys_;
 };

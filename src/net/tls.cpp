@@ -84,6 +84,30 @@ bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& erro
   return true;
 }
 
+bool use_client_certificate(SSL* ssl, std::string_view cert_pem, std::string_view key_pem, std::string& error) {
+  BioPtr bio = memory_bio(cert_pem);
+  X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
+  if (leaf == nullptr) {
+    error = openssl_error("the client certificate is not a PEM certificate");
+    return false;
+  }
+  bool ok = SSL_use_certificate(ssl, leaf) == 1;
+  X509_free(leaf);
+  while (ok) {
+    X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (extra == nullptr) break;
+    ok = SSL_add0_chain_cert(ssl, extra) == 1;
+    if (!ok) X509_free(extra);
+  }
+  ERR_clear_error();  // (the chain loop ends on "no start line")
+  BioPtr key_bio = memory_bio(key_pem);
+  EVP_PKEY* key = ok ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
+  ok = key != nullptr && SSL_use_PrivateKey(ssl, key) == 1 && SSL_check_private_key(ssl) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) error = openssl_error("the client certificate cannot be used");
+  return ok;
+}
+
 bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) {
   BioPtr bio = memory_bio(pem);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
@@ -324,7 +348,10 @@ TlsStream::TlsStream(std::shared_ptr<const TlsClientContext> context, int fd, co
     : session_key_(std::move(session_key)), ssl_(SSL_new(context->native())) {
   SSL_set_fd(ssl_, fd);
   SSL_set_connect_state(ssl_);
-  context->prepare(ssl_, server_name, session_key_);
+  if (!context->prepare(ssl_, server_name, session_key_)) {
+    unusable_ = true;
+    failure_ = "no server name to verify the certificate against";
+  }
   context_ = std::move(context);
 }
 
@@ -376,6 +403,11 @@ void TlsStream::fail_or_wait(int result, Want& want, boost::system::error_code& 
 }
 
 TlsStream::Want TlsStream::handshake(boost::system::error_code& ec) {
+  if (unusable_) {
+    ec = boost::asio::error::access_denied;
+    shut_down_ = true;  // nothing was sent: no close_notify either
+    return Want::nothing;
+  }
   drop_stale_errors();
   errno = 0;
   int result = SSL_do_handshake(ssl_);

@@ -54,6 +54,8 @@ std::string certificate_digest(std::string_view cert_pem);
 bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& error);
 bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error);
 std::string openssl_error(std::string_view what);
+// A client certificate (PEM chain, leaf first) and its key for one connection; false with `error`.
+bool use_client_certificate(SSL* ssl, std::string_view cert_pem, std::string_view key_pem, std::string& error);
 
 // A self-signed ECDSA P-256 certificate for "localhost", valid ten years, made at start-up
 // when no certificate is configured (as Kong does for its default listener certificate).
@@ -133,6 +135,7 @@ class TlsStream {
   std::shared_ptr<const void> context_;  // a TlsServerContext or a TlsClientContext
   std::shared_ptr<const SniTable> sni_table_;
   std::string session_key_;  // client side: where the context remembers this connection's session
+  bool unusable_ = false;    // client side: the name to verify could not be set (handshake refused)
   SSL* ssl_;
   bool shut_down_ = false;
   std::string failure_;

@@ -95,20 +95,27 @@ TlsClientContext::~TlsClientContext() {
   SSL_CTX_free(ctx_);
 }
 
-void TlsClientContext::prepare(SSL* ssl, const std::string& server_name, const std::string& session_key) const {
+bool TlsClientContext::prepare(SSL* ssl, const std::string& server_name, const std::string& session_key) const {
   SSL_set_ex_data(ssl, session_key_index(), const_cast<std::string*>(&session_key));
   bool ip = is_ip_literal(server_name);
   if (!server_name.empty() && !ip) SSL_set_tlsext_host_name(ssl, server_name.c_str());
-  if (verify_ && !server_name.empty()) {
+  if (verify_) {
+    // Verifying without a name would accept any trusted certificate: refused instead.
+    bool named = false;
     if (ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
-    } else {
+      named = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str()) == 1;
+    } else if (!server_name.empty()) {
       SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      SSL_set1_host(ssl, server_name.c_str());
+      named = SSL_set1_host(ssl, server_name.c_str()) == 1;
+    }
+    if (!named) {
+      ERR_clear_error();
+      return false;
     }
   }
   std::lock_guard lock(sessions_mutex_);
   if (auto it = sessions_.find(session_key); it != sessions_.end()) SSL_set_session(ssl, it->second);
+  return true;
 }
 
 // OpenSSL hands over each new session (TLS 1.3: each ticket the server sends): kept as the
@@ -119,8 +126,9 @@ int TlsClientContext::remember_session(SSL* ssl, SSL_SESSION* session) {
   if (self == nullptr || key == nullptr || key->empty()) return 0;
   std::lock_guard lock(self->sessions_mutex_);
   if (self->sessions_.size() >= kMaxSessions && self->sessions_.find(*key) == self->sessions_.end()) {
-    for (auto& [k, s] : self->sessions_) SSL_SESSION_free(s);
-    self->sessions_.clear();
+    auto victim = self->sessions_.begin();  // one out, not the whole cache (keys are many only when hosts are)
+    SSL_SESSION_free(victim->second);
+    self->sessions_.erase(victim);
   }
   SSL_SESSION*& slot = self->sessions_[*key];
   if (slot != nullptr) SSL_SESSION_free(slot);

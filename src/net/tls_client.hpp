@@ -43,7 +43,9 @@ class TlsClientContext {
 
   // Prepares a new connection's SSL: server name (SNI unless an IP literal, and the name the
   // certificate must carry when verifying) and the session to resume for `session_key`.
-  void prepare(SSL* ssl, const std::string& server_name, const std::string& session_key) const;
+  // False when verifying and the name cannot be checked (empty, or OpenSSL refused it): the
+  // connection must not go on.
+  bool prepare(SSL* ssl, const std::string& server_name, const std::string& session_key) const;
 
  private:
   TlsClientContext(SSL_CTX* ctx, bool verify) : ctx_(ctx), verify_(verify) {}

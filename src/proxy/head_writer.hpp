@@ -47,7 +47,7 @@ class HeadBuilder {
     p += name.size();
     p[0] = ':';
     p[1] = ' ';
-    std::memcpy(p + 2, value.data(), value.size());
+    if (!value.empty()) std::memcpy(p + 2, value.data(), value.size());  // (an empty view may have no data)
     p += 2 + value.size();
     p[0] = '\r';
     p[1] = '\n';

@@ -65,6 +65,17 @@ asio::awaitable<ActiveHealthChecker::ProbeResult> http_probe(Stream& stream, con
 
 }  // namespace
 
+namespace {
+// The upstream's client certificate entity, or null.
+const config::CertificateConfig* client_certificate_of(const config::Snapshot& snapshot, const config::UpstreamConfig& upstream) {
+  if (upstream.client_certificate.empty()) return nullptr;
+  for (const auto& c : snapshot.config.certificates) {
+    if (c.id == upstream.client_certificate) return &c;
+  }
+  return nullptr;
+}
+}  // namespace
+
 asio::ssl::context& ActiveHealthChecker::tls_context(bool verify) {
   auto& slot = verify ? tls_verify_ : tls_no_verify_;
   if (!slot) {
@@ -120,7 +131,7 @@ asio::awaitable<void> ActiveHealthChecker::probe_loop(std::shared_ptr<Generation
       if (!co_await sleep(10ms)) co_return;
     }
     ++*running;
-    ProbeResult result = co_await probe(active, *endpoint);
+    ProbeResult result = co_await probe(active, *endpoint, client_certificate_of(*gen->snapshot, *upstream->config));
     --*running;
     if (gen->stopped) co_return;
     HealthEvent event = HealthEvent::success;
@@ -139,7 +150,8 @@ asio::awaitable<void> ActiveHealthChecker::probe_loop(std::shared_ptr<Generation
 }
 
 asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(const config::ActiveHealthcheck& active,
-                                                                             const Endpoint& endpoint) {
+                                                                             const Endpoint& endpoint,
+                                                                             const config::CertificateConfig* client_certificate) {
   // Shared with the timeout handler, which may run after this frame is gone.
   struct ProbeState {
     explicit ProbeState(asio::io_context& io) : socket(io) {}
@@ -177,6 +189,11 @@ asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(con
   asio::ip::make_address(server_name, address_ec);
   if (address_ec) SSL_set_tlsext_host_name(tls.native_handle(), server_name.c_str());  // SNI: names only
   if (active.https_verify_certificate) tls.set_verify_callback(asio::ssl::host_name_verification(server_name));
+  std::string error;
+  if (client_certificate != nullptr &&
+      !net::use_client_certificate(tls.native_handle(), client_certificate->cert, client_certificate->key, error)) {
+    spdlog::warn("health check of {}: {}", endpoint.target, error);
+  }
   auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (hec) co_return finish(ProbeResult::tcp_failure);
   co_return finish(co_await http_probe(tls, active, endpoint));

@@ -37,7 +37,9 @@ class ActiveHealthChecker {
   struct Generation;  // the loops of one applied snapshot
   boost::asio::awaitable<void> probe_loop(std::shared_ptr<Generation> gen, const config::UpstreamRuntime* upstream,
                                           const Endpoint* endpoint, std::shared_ptr<int> running);
-  boost::asio::awaitable<ProbeResult> probe(const config::ActiveHealthcheck& active, const Endpoint& endpoint);
+  // `client_certificate`: the upstream's (Kong's client_certificate), shown on https probes; may be null.
+  boost::asio::awaitable<ProbeResult> probe(const config::ActiveHealthcheck& active, const Endpoint& endpoint,
+                                            const config::CertificateConfig* client_certificate);
   // The TLS client context for https probes (created on first use).
   boost::asio::ssl::context& tls_context(bool verify);
 

@@ -259,7 +259,8 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   ForwardingInfo info;
   info.method = sent_method(ex);
   info.upstream_target = ex.upstream_target;
-  info.host_header = route.preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
+  // preserve_host keeps the client's Host; an HTTP/1.0 client may have sent none: the service's then.
+  info.host_header = route.preserve_host && !request_.host.empty() ? request_.host : std::string_view(ex.endpoint->host_header);
   info.client_ip = client_ip_;
   info.real_ip = request_ip_;
   info.scheme = tls_ ? "https" : "http";
@@ -356,7 +357,8 @@ std::string_view DownstreamConnection::upstream_host(const Exchange& ex) const {
     std::string_view edited = ex.plugins->upstream_headers().find("Host");
     if (!edited.empty()) return edited;
   }
-  return ex.match.route->preserve_host ? request_.host : std::string_view(ex.endpoint->host_header);
+  if (ex.match.route->preserve_host && !request_.host.empty()) return request_.host;
+  return ex.endpoint->host_header;  // (also when preserve_host has no client Host to keep)
 }
 
 asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exchange& ex, bool force_fresh,

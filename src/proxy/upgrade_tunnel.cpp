@@ -1,9 +1,9 @@
-// WebSocket (and any HTTP/1.1 Upgrade the upstream accepts with 101): after the access phase
-// ran on the handshake and the upstream switched protocols, the 101 goes to the client and
-// bytes are relayed both ways until one side ends (nginx's upgraded mode, as Kong proxies
-// WebSocket). Idle limits are nginx's: the upstream must send something within the service's
-// read_timeout, writes each way finish within the write timeouts; a client that only listens
-// is not timed out while the service talks.
+// WebSocket: after the access phase ran on the handshake and the upstream switched protocols
+// (101), the 101 goes to the client and bytes are relayed both ways until one side ends
+// (nginx's upgraded mode, as Kong proxies WebSocket). Idle limits are nginx's: the tunnel ends
+// when neither side has sent anything for the service's read_timeout (a client that only
+// listens, or a service that only receives, is not cut off while the other side talks);
+// writes each way finish within the write timeouts.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <sys/socket.h>
 
@@ -27,6 +27,8 @@ constexpr std::chrono::milliseconds kNoClientIdleLimit = std::chrono::hours(24 *
 struct Tunnel {
   asio::ip::tcp::socket& client;
   asio::ip::tcp::socket& upstream;
+  std::chrono::milliseconds idle_limit;
+  std::chrono::steady_clock::time_point client_active = std::chrono::steady_clock::now();
   bool ended = false;
   void end() {
     if (ended) return;
@@ -40,12 +42,19 @@ struct Tunnel {
 };
 
 // Copies what `from` sends to `to` until `from` ends, a write fails or the tunnel ends.
-asio::awaitable<void> relay(Side& from, Side& to, std::uint64_t& bytes, Tunnel& tunnel) {
+// `from_client`: the client's direction (its activity keeps the tunnel alive); the other is
+// the service's, whose read timeout ends the tunnel only when the client was quiet too.
+asio::awaitable<void> relay(Side& from, Side& to, std::uint64_t& bytes, Tunnel& tunnel, bool from_client) {
   while (!tunnel.ended) {
     if (from.buffer.empty()) {
       error_code ec = co_await read_more(from);
+      if (ec == asio::error::timed_out && !from_client &&
+          std::chrono::steady_clock::now() - tunnel.client_active < tunnel.idle_limit) {
+        continue;
+      }
       if (ec && from.buffer.empty()) break;
     }
+    if (from_client) tunnel.client_active = std::chrono::steady_clock::now();
     std::string_view data = from.buffer.readable();
     error_code ec = co_await write_all(to, data);
     if (ec) break;
@@ -108,9 +117,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_upgraded
   error_code written = co_await write_all(client_out, head);
   if (written) co_return Next::close;
   ex.bytes_sent += head.size();
-  Tunnel tunnel{socket_, conn->socket};
+  Tunnel tunnel{socket_, conn->socket, read_timeout};
   std::uint64_t to_upstream = 0, to_client = 0;
-  co_await (relay(client_in, upstream_out, to_upstream, tunnel) && relay(upstream_in, client_out, to_client, tunnel));
+  co_await (relay(client_in, upstream_out, to_upstream, tunnel, true) &&
+            relay(upstream_in, client_out, to_client, tunnel, false));
   ex.request_body_bytes = to_upstream;
   ex.body_bytes_sent += to_client;
   ex.bytes_sent += to_client;

@@ -30,7 +30,7 @@ int failure_status(Attempt failure) {
 }
 
 UpstreamTls upstream_tls(const config::ServiceRuntime& service, std::string_view host_header) {
-  std::string_view name = host_header;
+  std::string_view name = host_header;  // (empty for an HTTP/1.0 client without Host on a preserve_host route)
   if (!name.empty() && name.front() == '[') {  // [v6]:port
     name = name.substr(1, name.find(']') == std::string_view::npos ? name.size() - 1 : name.find(']') - 1);
   } else if (auto colon = name.rfind(':'); colon != std::string_view::npos && name.find(':') == colon) {

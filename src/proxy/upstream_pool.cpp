@@ -26,8 +26,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, b
     if (idle >= idle_timeout_) continue;
     if ((verify || idle >= kVerifyAfter) && !still_open(conn->socket)) continue;
     conn->reused = true;
+    if (list.empty()) idle_.erase(it);
     return conn;
   }
+  idle_.erase(it);  // keys come and go with hosts (an https service's server names): none kept empty
   return nullptr;
 }
 
@@ -44,8 +46,9 @@ void UpstreamPool::give(std::unique_ptr<UpstreamConnection> conn) {
 
 void UpstreamPool::sweep() {
   auto now = std::chrono::steady_clock::now();
-  for (auto& [key, list] : idle_) {
-    std::erase_if(list, [&](const auto& c) { return now - c->idle_since >= idle_timeout_; });
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    std::erase_if(it->second, [&](const auto& c) { return now - c->idle_since >= idle_timeout_; });
+    it = it->second.empty() ? idle_.erase(it) : std::next(it);
   }
 }
 

@@ -110,7 +110,7 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
     }
   } else if (kind == "targets") {
     // The upstream with all its targets, in the store's order (a changed target keeps its place).
-    add_ref(row, "upstream");
+    if (const Entity* upstream = add_ref(row, "upstream")) add_ref(*upstream, "client_certificate");
     std::string upstream = ref_of(row, "upstream");
     bool placed = false;
     for (const auto& r : rows) {
@@ -121,6 +121,7 @@ Applied apply_upsert(config::DeclarativeConfig& c, const std::vector<Entity>& ro
     }
     if (!placed) subset.push_back(row);
   } else if (kind == "upstreams") {
+    add_ref(row, "client_certificate");
     for (const auto& r : rows) {
       if (r.kind == "targets" && r.body.find(row.id) != std::string::npos && ref_of(r, "upstream") == row.id) {
         subset.push_back(r);

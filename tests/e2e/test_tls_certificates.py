@@ -168,6 +168,11 @@ def test_the_certificates_are_listed_with_their_snis(dbless):
     assert status == 200 and snis["name"] == "shop.example.*"
     status, _ = admin(dbless["portico"], "POST", "/certificates", {"cert": "x", "key": "y"})
     assert status == 405  # DB-less: read only
+    # Kong: a certificate is also addressed by one of its SNI names.
+    status, by_name = admin(dbless["portico"], "GET", "/certificates/shop.example.*")
+    assert status == 200 and by_name["snis"] == ["shop.example.*"]
+    status, _ = admin(dbless["portico"], "GET", "/certificates/unknown.test")
+    assert status == 404
 
 
 def test_an_rsa_and_an_ecdsa_pair_on_one_certificate(tmp_path):

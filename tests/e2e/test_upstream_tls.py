@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -179,9 +180,22 @@ def gateway(upstreams, tmp_path_factory):
             service("mtls", upstreams["mtls"], client_certificate={"id": CLIENT_ID}),
             service("no-client-cert", upstreams["mtls"]),
             service("closing", upstreams["closing"], tls_verify=True, ca_certificates=[CA_ID]),
+            service("via-upstream", 443, host="mtls-pool"),
+            dict(service("preserving-verified", upstreams["trusted"], tls_verify=True, ca_certificates=[CA_ID]),
+                 routes=[{"name": "preserving-verified", "paths": ["/preserving-verified"], "preserve_host": True}]),
             {"name": "preserving", "protocol": "https", "host": "localhost", "port": upstreams["trusted"],
              "routes": [{"name": "preserving", "paths": ["/preserving"], "preserve_host": True}]},
         ],
+        # An upstream's client certificate: for its https services that have none, and its probes.
+        "upstreams": [{"name": "mtls-pool", "client_certificate": {"id": CLIENT_ID},
+                       "targets": [{"target": "127.0.0.1:%d" % upstreams["mtls"]}],
+                       "healthchecks": {"active": {"type": "https", "https_verify_certificate": False,
+                                                   "healthy": {"interval": 0.2, "successes": 1},
+                                                   "unhealthy": {"interval": 0.2, "tcp_failures": 1}}}},
+                      {"name": "bare-pool", "targets": [{"target": "127.0.0.1:%d" % upstreams["mtls"]}],
+                       "healthchecks": {"active": {"type": "https", "https_verify_certificate": False,
+                                                   "healthy": {"interval": 0.2, "successes": 1},
+                                                   "unhealthy": {"interval": 0.2, "tcp_failures": 1}}}}],
         # The gateway's own calls (aggregate's fan-out) to https services take the same path.
         "routes": [{"name": "composed", "paths": ["/composed"], "plugins": [{"name": "aggregate", "config": {
             "backends": [{"name": "verified", "service": "verified", "path": "/from-aggregate"},
@@ -250,6 +264,22 @@ def test_the_gateways_own_calls_use_tls_too(gateway):
     assert body["mtls"]["client"] == "portico-client"
 
 
+def test_an_upstreams_client_certificate(gateway):
+    status, seen = get(gateway, "/via-upstream/a")
+    assert status == 200, seen
+    assert seen["client"] == "portico-client"
+
+    def health(name):
+        with urllib.request.urlopen(gateway.admin("/upstreams/%s/health" % name), timeout=5) as r:
+            return json.load(r)["data"][0]["health"]
+    # The https probes show it too: the server requires one, so the bare upstream's probes fail.
+    deadline = time.time() + 10
+    while time.time() < deadline and (health("mtls-pool") != "HEALTHY" or health("bare-pool") != "UNHEALTHY"):
+        time.sleep(0.1)
+    assert health("mtls-pool") == "HEALTHY"
+    assert health("bare-pool") == "UNHEALTHY"
+
+
 def test_connections_are_pooled_and_sessions_resumed(gateway):
     # Keep-alive: sequential requests reuse pooled connections, one per worker at most (2).
     connections = {get(gateway, "/verified/%d" % i)[1]["connection"] for i in range(10)}
@@ -267,6 +297,18 @@ def test_the_server_name_follows_the_host_sent(gateway, upstreams):
     assert status == 200 and seen["sni"] == "one.example" and seen["host"] == "one.example:8000"
     status, seen = get(gateway, "/preserving/a", {"Host": "two.example"})
     assert status == 200 and seen["sni"] == "two.example"
+
+
+def test_no_client_host_to_preserve_falls_back_to_the_services_name(gateway):
+    # HTTP/1.0 allows a request without Host: with preserve_host there is then no name to keep,
+    # and the certificate is checked against the service's host (never against no name at all).
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as raw:
+        raw.sendall(b"GET /preserving-verified/a HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := raw.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data[:300]
+    assert json.loads(data.split(b"\r\n\r\n", 1)[1])["sni"] == "localhost"
 
 
 def config_errors(tmp_path, doc):
@@ -347,6 +389,10 @@ def test_the_admin_api_manages_ca_certificates_and_tls_fields(tmp_path, upstream
         assert err["message"] == "ca certificate %s is still referenced by services (id = %s)" % (ca["id"], svc["id"])
         status, err = admin(portico, "DELETE", "/certificates/%s" % cert["id"])
         assert status == 400 and err["message"] == "an existing 'services' entity references this 'certificates' entity"
+        status, pool = admin(portico, "POST", "/upstreams", {"name": "pool", "client_certificate": {"id": cert["id"]}})
+        assert status == 201 and pool["client_certificate"] == {"id": cert["id"]}, pool
+        status, _ = admin(portico, "POST", "/upstreams/pool/targets", {"target": "127.0.0.1:%d" % upstreams["mtls"]})
+        assert status == 201
         status, err = admin(portico, "POST", "/services", {"name": "dangling", "url": "https://localhost:1",
                                                            "client_certificate": {"id": "0b9c1a6e-0000-4000-8000-000000000000"}})
         assert status == 400 and err["name"] == "foreign key violation"
@@ -356,6 +402,14 @@ def test_the_admin_api_manages_ca_certificates_and_tls_fields(tmp_path, upstream
         assert status == 200 and svc["tls_verify"] is None and svc["ca_certificates"] is None
         status, _ = admin(portico, "DELETE", "/ca_certificates/%s" % ca["id"])
         assert status == 204
+        # Through an upstream: the service's own certificate goes, the upstream's is used.
+        status, svc = admin(portico, "PATCH", "/services/secure", {"client_certificate": None, "host": "pool",
+                                                                   "port": 443})
+        assert status == 200 and svc["client_certificate"] is None, svc
+        status, seen = get(portico, "/secure/y")
+        assert status == 200 and seen["client"] == "portico-client", seen
+        status, err = admin(portico, "DELETE", "/certificates/%s" % cert["id"])
+        assert status == 400 and err["message"] == "an existing 'upstreams' entity references this 'certificates' entity"
         status, schema = admin(portico, "GET", "/schemas/ca_certificates")
         fields = {list(f)[0]: list(f.values())[0] for f in schema["fields"]}
         assert fields["cert"]["required"] and "cert_digest" in fields

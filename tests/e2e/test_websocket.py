@@ -32,9 +32,16 @@ class Backend:
         path = path or ws.path
         self.seen.append(dict(ws.request_headers))
         try:
-            if path.startswith("/silent"):
+            if "silent" in path:
                 await asyncio.sleep(30)
-            elif path.startswith("/bye"):
+            elif "sink" in path:  # only receives, answers once at the end
+                count = 0
+                async for message in ws:
+                    if message == "done":
+                        await ws.send(str(count))
+                    else:
+                        count += 1
+            elif "bye" in path:
                 await ws.close(4001, "bye")
             else:
                 async for message in ws:
@@ -194,6 +201,18 @@ def test_the_services_read_timeout_ends_a_silent_tunnel(gateway):
             return time.monotonic() - started
     elapsed = run(go())
     assert 0.5 < elapsed < 5, elapsed
+
+
+def test_a_talking_client_keeps_the_tunnel_alive(gateway):
+    # The service sends nothing for 2 s (> its 700 ms read_timeout) while the client talks.
+    async def go():
+        async with websockets.connect(ws_url(gateway, "/slow/sink"), ping_interval=None) as ws:
+            for i in range(10):
+                await ws.send("m%d" % i)
+                await asyncio.sleep(0.2)
+            await ws.send("done")
+            return await ws.recv()
+    assert run(go()) == "10"
 
 
 def test_over_tls(gateway):
