@@ -561,8 +561,15 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
   if (!dropped("X-Portico-Proxy-Latency")) {
     response_.field("X-Portico-Proxy-Latency", millis_between(ex.started, ex.upstream_sent));
   }
-  if (!keep_alive) response_.field("Connection", "close");
-  else if (client_http10) response_.field("Connection", "keep-alive");
+  if (resp.status == 101) {  // the WebSocket handshake's answer: the upgrade's own fields
+    std::string_view upgrade = resp.find("Upgrade");
+    response_.field("Upgrade", upgrade.empty() ? std::string_view("websocket") : upgrade);
+    response_.field("Connection", "upgrade");
+  } else if (!keep_alive) {
+    response_.field("Connection", "close");
+  } else if (client_http10) {
+    response_.field("Connection", "keep-alive");
+  }
   response_.end();
   if (ex.plugins) ex.plugins->served.response_head = response_.view();
   if (consume_head) conn.buffer.consume(resp.head_size);

@@ -22,13 +22,22 @@ namespace {
 // A client read has no idle limit of its own (the upstream's read timeout ends a silent tunnel).
 constexpr std::chrono::milliseconds kNoClientIdleLimit = std::chrono::hours(24 * 365);
 
-// Both sockets are shut down when either direction ends: the other direction's pending
-// read or write completes at once (nginx closes an upgraded connection when one side does).
+// How long the other direction may still deliver after one side ended cleanly (its last frames,
+// the closing handshake's answer) before the tunnel closes.
+constexpr std::chrono::milliseconds kCloseLinger{2000};
+
+// The two relays' shared state. A side that ends cleanly (EOF, TLS close_notify) is passed on
+// as a half-close (close_notify to a TLS peer, then FIN), and the other direction gets
+// kCloseLinger to finish; an error, or the end of both, shuts both sockets down, which also
+// completes whatever the other relay still waits for.
 struct Tunnel {
   asio::ip::tcp::socket& client;
   asio::ip::tcp::socket& upstream;
   std::chrono::milliseconds idle_limit;
+  Side* client_in;    // the reading sides, whose timeouts a half-close shortens
+  Side* upstream_in;
   std::chrono::steady_clock::time_point client_active = std::chrono::steady_clock::now();
+  bool lingering = false;  // one side has ended cleanly
   bool ended = false;
   void end() {
     if (ended) return;
@@ -39,20 +48,37 @@ struct Tunnel {
     client.cancel(ignored);
     upstream.cancel(ignored);
   }
+  // `from` ended cleanly: tell `to` (its peer sees the end of the stream), and give the other
+  // direction (reading `other`) kCloseLinger to deliver the rest.
+  void half_close(Side& to, Side& other) {
+    if (lingering) {
+      end();  // both directions are done
+      return;
+    }
+    lingering = true;
+    if (to.tls != nullptr) to.tls->shutdown();  // close_notify
+    ::shutdown(to.socket.native_handle(), SHUT_WR);
+    other.read_timeout = kCloseLinger;
+    other.deadline.arm(kCloseLinger);  // (the pending read, if any; the next read re-arms it the same)
+  }
 };
 
 // Copies what `from` sends to `to` until `from` ends, a write fails or the tunnel ends.
 // `from_client`: the client's direction (its activity keeps the tunnel alive); the other is
 // the service's, whose read timeout ends the tunnel only when the client was quiet too.
 asio::awaitable<void> relay(Side& from, Side& to, std::uint64_t& bytes, Tunnel& tunnel, bool from_client) {
+  bool clean_end = false;
   while (!tunnel.ended) {
     if (from.buffer.empty()) {
       error_code ec = co_await read_more(from);
-      if (ec == asio::error::timed_out && !from_client &&
+      if (ec == asio::error::timed_out && !from_client && !tunnel.lingering &&
           std::chrono::steady_clock::now() - tunnel.client_active < tunnel.idle_limit) {
         continue;
       }
-      if (ec && from.buffer.empty()) break;
+      if (ec && from.buffer.empty()) {
+        clean_end = ec == asio::error::eof;
+        break;
+      }
     }
     if (from_client) tunnel.client_active = std::chrono::steady_clock::now();
     std::string_view data = from.buffer.readable();
@@ -61,7 +87,11 @@ asio::awaitable<void> relay(Side& from, Side& to, std::uint64_t& bytes, Tunnel& 
     bytes += data.size();
     from.buffer.consume(data.size());
   }
-  tunnel.end();
+  if (clean_end && !tunnel.ended) {
+    tunnel.half_close(to, from_client ? *tunnel.upstream_in : *tunnel.client_in);
+  } else {
+    tunnel.end();
+  }
 }
 
 }  // namespace
@@ -75,35 +105,16 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_upgraded
                                                                                 std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
   const auto& options = worker_.options();
-  const http::ResponseHead& resp = *ex.response;
-  ex.upstream_status = 101;
-  ex.from_service = true;
   ex.status = 101;
   // The log and the plugins' log phase read the request head after the tunnel, whose reads
   // reuse the buffer it is in.
   if (worker_.access_log().enabled() || ex.plugins) keep_request_head(ex.saved_head);
 
-  // The 101 as the upstream sent it, its hop-by-hop fields replaced by the upgrade's own.
-  std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
-  std::string_view upgrade = "websocket";
-  for (const auto& h : resp.headers) {
-    if (h.kind == http::FieldKind::upgrade) {
-      upgrade = h.value;
-      continue;
-    }
-    if (h.kind != http::FieldKind::other && h.kind != http::FieldKind::via) continue;
-    if (!resp.connection_tokens.empty() && std::any_of(resp.connection_tokens.begin(), resp.connection_tokens.end(),
-                                                       [&](std::string_view t) { return http::iequals(t, h.name); })) {
-      continue;
-    }
-    head.append(h.name).append(": ").append(h.value).append("\r\n");
-  }
-  head.append("Upgrade: ").append(upgrade).append("\r\nConnection: upgrade\r\n");
-  if (options.request_id_downstream && !options.request_id_header.empty()) {
-    head.append(options.request_id_header).append(": ").append(request_id_of(ex)).append("\r\n");
-  }
-  head.append("\r\n");
-  conn->buffer.consume(resp.head_size);  // what follows is the upstream's first frames
+  // The 101 as any relayed head (the plugins' header phase, latency and request id fields),
+  // its hop-by-hop fields replaced by the upgrade's own; what follows it in the buffer is the
+  // upstream's first frames.
+  bool chunk_out = false;
+  build_response_head(ex, *conn, chunk_out, std::nullopt, true);
 
   Deadline client_read(worker_.deadlines(), &socket_), client_write(worker_.deadlines(), &socket_);
   Deadline upstream_read(worker_.deadlines(), &conn->socket), upstream_write(worker_.deadlines(), &conn->socket);
@@ -114,16 +125,17 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_upgraded
   Side upstream_in{conn->socket, conn->buffer, upstream_read, read_timeout, write_timeout, conn->tls.get()};
   Side upstream_out{conn->socket, conn->buffer, upstream_write, read_timeout, write_timeout, conn->tls.get()};
 
-  error_code written = co_await write_all(client_out, head);
+  error_code written = co_await write_all(client_out, response_.view());
   if (written) co_return Next::close;
-  ex.bytes_sent += head.size();
-  Tunnel tunnel{socket_, conn->socket, read_timeout};
+  ex.bytes_sent += response_.view().size();
+  Tunnel tunnel{socket_, conn->socket, read_timeout, &client_in, &upstream_in};
   std::uint64_t to_upstream = 0, to_client = 0;
   co_await (relay(client_in, upstream_out, to_upstream, tunnel, true) &&
             relay(upstream_in, client_out, to_client, tunnel, false));
   ex.request_body_bytes = to_upstream;
   ex.body_bytes_sent += to_client;
   ex.bytes_sent += to_client;
+  tunnel.end();
   conn.reset();  // never pooled
   co_return Next::close;
 }

@@ -41,6 +41,9 @@ class Backend:
                         await ws.send(str(count))
                     else:
                         count += 1
+            elif "farewell" in path:  # a last large message, then the close at once
+                await ws.send(b"f" * (1 << 20))
+                await ws.close(4003, "farewell")
             elif "bye" in path:
                 await ws.close(4001, "bye")
             else:
@@ -74,6 +77,8 @@ def gateway(backend, tmp_path_factory):
             {"name": "ws", "url": "http://127.0.0.1:%d" % backend.port, "routes": [
                 {"name": "open", "paths": ["/ws"]},
                 {"name": "guarded", "paths": ["/guarded"], "plugins": [{"name": "key-auth"}]},
+                {"name": "decorated", "paths": ["/decorated"], "plugins": [
+                    {"name": "response-transformer", "config": {"add": {"headers": ["X-Handshake:seen"]}}}]},
                 {"name": "limited", "paths": ["/limited"], "plugins": [
                     {"name": "rate-limiting", "config": {"minute": 2, "policy": "local"}}]},
             ]},
@@ -179,6 +184,20 @@ def test_auth_is_checked_at_the_handshake(gateway, backend):
     assert headers["x-consumer-username"] == "alice"
 
 
+def test_plugins_header_phase_runs_on_the_101(gateway):
+    # As Kong's header_filter: response plugins' headers, the request id and latency fields.
+    async def go():
+        async with websockets.connect(ws_url(gateway, "/decorated/echo"), ping_interval=None) as ws:
+            await ws.send("x")
+            assert await ws.recv() == "x"
+            return {k.lower(): v for k, v in ws.response_headers.items()}
+    headers = run(go())
+    assert headers["x-handshake"] == "seen"
+    assert headers["connection"].lower() == "upgrade" and headers["upgrade"].lower() == "websocket"
+    assert "x-portico-upstream-latency" in headers and "sec-websocket-accept" in headers
+    assert "content-length" not in headers and "transfer-encoding" not in headers
+
+
 def test_rate_limits_count_handshakes(gateway):
     async def connect_once():
         try:
@@ -229,6 +248,24 @@ def test_over_tls(gateway):
             await ws.send(big)
             assert await ws.recv() == big
     run(go())
+
+
+def test_the_services_last_frames_reach_a_tls_client(gateway):
+    # The service sends 1 MiB and closes at once: the frames and the close code arrive over
+    # TLS (the end of the service's side is passed on as a half-close, not a reset).
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    async def go():
+        async with websockets.connect("wss://127.0.0.1:%d/ws/farewell" % gateway.tls_port, ssl=ctx,
+                                      max_size=None, ping_interval=None) as ws:
+            last = await ws.recv()
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            return len(last), closed.value.code
+    for _ in range(5):
+        assert run(go()) == (1 << 20, 4003)
 
 
 def test_an_upgrade_the_service_declines_is_an_ordinary_answer(gateway):
