@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/test_ca_certificate.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -26,19 +28,7 @@ std::string read_file(const std::string& path) {
 // Every field kind the exporter writes: url and host services, retries, route headers, hosts
 // and methods, an upstream with hashing and both health checks, consumers with each
 // credential kind that can be exported, plugins on each scope.
-// A CA certificate (ECDSA P-256, valid until 2126) for the ca_certificates entity.
-const char* kTestCaPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBpTCCAUugAwIBAgIUR9d4litQSK2M7+lIFUtWqNiEgQowCgYIKoZIzj0EAwIw\n"
-    "HzEdMBsGA1UEAwwUUG9ydGljbyBVbml0IFRlc3QgQ0EwIBcNMjYxMjAzMDgyODQy\n"
-    "WhgPMjEyNjExMDkwODI4NDJaMB8xHTAbBgNVBAMMFFBvcnRpY28gVW5pdCBUZXN0\n"
-    "IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPimTMeZL+bZ/U1jQ/6yCL4/i\n"
-    "mLRvQfrA1/tR3i45S8xuEMFcPqoPhhRqUaEkKRFppy29op/F7fr60q3On5Yeg6Nj\n"
-    "MGEwHQYDVR0OBBYEFM9kUttLmBv1SecydHtB6FuCUQPaMB8GA1UdIwQYMBaAFM9k\n"
-    "UttLmBv1SecydHtB6FuCUQPaMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD\n"
-    "AgEGMAoGCCqGSM49BAMCA0gAMEUCIQDkcIiyvd5qtWeFiJqd4/ZLmxaMgyzGB6H7\n"
-    "GD6ol2eM8gIgfdbMZstTROqCuNKIdAcCARIL0pqByPsdHY7q8vIaREE=\n"
-    "-----END CERTIFICATE-----\n";
+using portico::store::testing::kTestCaPem;
 
 const char* kRich = R"(
 _format_version: "3.0"

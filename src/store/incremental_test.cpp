@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/test_ca_certificate.hpp"
+
 #include "config/export.hpp"
 #include "net/tls.hpp"
 #include "store/declarative.hpp"
@@ -208,26 +210,14 @@ TEST_F(Incremental, CertificatesAndTheirSnis) {
   EXPECT_TRUE(config_.certificates.empty());
 }
 
-// A CA certificate (ECDSA P-256, valid until 2126) for the ca_certificates entity.
-const char* kTestCa =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBpTCCAUugAwIBAgIUR9d4litQSK2M7+lIFUtWqNiEgQowCgYIKoZIzj0EAwIw\n"
-    "HzEdMBsGA1UEAwwUUG9ydGljbyBVbml0IFRlc3QgQ0EwIBcNMjYxMjAzMDgyODQy\n"
-    "WhgPMjEyNjExMDkwODI4NDJaMB8xHTAbBgNVBAMMFFBvcnRpY28gVW5pdCBUZXN0\n"
-    "IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPimTMeZL+bZ/U1jQ/6yCL4/i\n"
-    "mLRvQfrA1/tR3i45S8xuEMFcPqoPhhRqUaEkKRFppy29op/F7fr60q3On5Yeg6Nj\n"
-    "MGEwHQYDVR0OBBYEFM9kUttLmBv1SecydHtB6FuCUQPaMB8GA1UdIwQYMBaAFM9k\n"
-    "UttLmBv1SecydHtB6FuCUQPaMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD\n"
-    "AgEGMAoGCCqGSM49BAMCA0gAMEUCIQDkcIiyvd5qtWeFiJqd4/ZLmxaMgyzGB6H7\n"
-    "GD6ol2eM8gIgfdbMZstTROqCuNKIdAcCARIL0pqByPsdHY7q8vIaREE=\n"
-    "-----END CERTIFICATE-----\n";
+using portico::store::testing::kTestCaPem;
 
 // Kong's ca_certificates and an https service naming them (and a client certificate): the
 // service's row brings what it refers to, routes and plugins on it load, deletes renumber.
 TEST_F(Incremental, CaCertificatesAndHttpsServices) {
   const std::string kCa = "caaaaaaa-0000-4000-8000-000000000001", kClient = "caaaaaaa-0000-4000-8000-000000000002",
                     kService = "caaaaaaa-0000-4000-8000-000000000003", kRoute = "caaaaaaa-0000-4000-8000-000000000004";
-  json::object ca{{"cert", kTestCa}};
+  json::object ca{{"cert", kTestCaPem}};
   upsert("ca_certificates", kCa, "", json::serialize(ca));
   ASSERT_EQ(config_.ca_certificates.size(), 1u);
   EXPECT_EQ(config_.ca_certificates[0].cert_digest.size(), 64u);

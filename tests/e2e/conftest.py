@@ -1,6 +1,7 @@
 """Shared fixtures for end-to-end tests: the built portico binary, the demo backends,
 free loopback ports. Every process a test starts is stopped by its pid at the end."""
 import itertools
+import json
 import os
 import signal
 import socket
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -252,3 +255,17 @@ def assert_plugin_config_refused(tmp_path, plugin, config, field, reason):
     path.write_text(json.dumps({"_format_version": "3.0", "services": [
         {"name": "s", "url": "http://127.0.0.1:9", "plugins": [{"name": plugin, "config": config}]}]}))
     assert_check_refuses(path, "plugins[0].config." + field, reason)
+
+
+def admin_json(portico, method, path, body=None):
+    """An Admin API call with a JSON body: (status, decoded answer or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(portico.admin(path), data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read()
+            return resp.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        return e.code, json.loads(text) if text else None

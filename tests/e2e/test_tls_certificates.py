@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import Portico, free_port, wait_for_port
+from conftest import admin_json, Portico, free_port, wait_for_port
 
 PKCS8 = serialization.PrivateFormat.PKCS8
 
@@ -52,17 +52,7 @@ def presented(port, server_name, sigalgs=None, tls13=True):
     return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value, kind
 
 
-def admin(portico, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(portico.admin(path), data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read()
-            return resp.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text else None
+admin = admin_json
 
 
 CERTS = {name: make_certificate(name) for name in

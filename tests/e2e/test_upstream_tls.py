@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import PORTICO_BIN, Portico, free_port
+from conftest import admin_json, PORTICO_BIN, Portico, free_port
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
@@ -343,17 +343,7 @@ def test_declarative_mistakes(tmp_path):
     assert "services[0].client_certificate: no certificate with id '%s'" % CLIENT_ID in text
 
 
-def admin(portico, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(portico.admin(path), data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read()
-            return resp.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text else None
+admin = admin_json
 
 
 def test_the_admin_api_manages_ca_certificates_and_tls_fields(tmp_path, upstreams):

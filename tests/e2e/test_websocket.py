@@ -99,6 +99,14 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
+def insecure_tls():
+    """A client TLS context for the gateway's self-signed listener certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def ws_url(gateway, path):
     return "ws://127.0.0.1:%d%s" % (gateway.port, path)
 
@@ -235,9 +243,7 @@ def test_a_talking_client_keeps_the_tunnel_alive(gateway):
 
 
 def test_over_tls(gateway):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = insecure_tls()
 
     async def go():
         async with websockets.connect("wss://127.0.0.1:%d/ws/echo" % gateway.tls_port, ssl=ctx,
@@ -253,9 +259,7 @@ def test_over_tls(gateway):
 def test_the_services_last_frames_reach_a_tls_client(gateway):
     # The service sends 1 MiB and closes at once: the frames and the close code arrive over
     # TLS (the end of the service's side is passed on as a half-close, not a reset).
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = insecure_tls()
 
     async def go():
         async with websockets.connect("wss://127.0.0.1:%d/ws/farewell" % gateway.tls_port, ssl=ctx,
