@@ -5,15 +5,19 @@ echo, large frames, close codes both ways, a client that vanishes, the service's
 ending a silent tunnel, over plain HTTP and TLS. Both ends are python3-websockets."""
 import asyncio
 import json
+import os
+import signal
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import websockets
 
-from conftest import Portico, free_port, wait_for_port
+from conftest import Portico, admin_json, free_port, stop, wait_for_port
 
 
 class Backend:
@@ -281,3 +285,67 @@ def test_an_upgrade_the_service_declines_is_an_ordinary_answer(gateway):
         data += chunk
     raw.close()
     assert data.split(b" ", 2)[1] in (b"426", b"400"), data[:200]
+
+
+def active_connections(portico):
+    status, body = admin_json(portico, "GET", "/status")
+    assert status == 200
+    return body["server"]["connections_active"]
+
+
+def test_a_service_killed_under_many_open_tunnels(tmp_path):
+    # 200 tunnels exchanging messages; the service process is killed (SIGKILL) in the middle,
+    # three times in one run: every client sees its tunnel close, none hangs, the gateway
+    # stays up and serves new tunnels once the service is back.
+    port = free_port()
+    script = os.path.join(os.path.dirname(__file__), "ws_echo_server.py")
+
+    def start_service():
+        proc = subprocess.Popen([sys.executable, script, str(port)])
+        wait_for_port(port, proc=proc)
+        return proc
+
+    path = tmp_path / "kong.yml"
+    path.write_text(json.dumps({"_format_version": "3.0", "services": [
+        {"name": "ws", "url": "http://127.0.0.1:%d" % port, "routes": [{"name": "ws", "paths": ["/ws"]}]}]}))
+    portico = Portico(path)
+    service = start_service()
+    try:
+        for round_number in range(3):
+            async def one_client(i):
+                try:
+                    async with websockets.connect(ws_url(portico, "/ws/%d" % i), ping_interval=None,
+                                                  open_timeout=10) as ws:
+                        for n in range(1000):
+                            await ws.send("c%d-%d" % (i, n))
+                            assert await ws.recv() == "c%d-%d" % (i, n)
+                            await asyncio.sleep(0.01)
+                    return "finished"
+                except websockets.ConnectionClosed:
+                    return "closed"
+
+            async def storm():
+                clients = [asyncio.ensure_future(one_client(i)) for i in range(200)]
+                await asyncio.sleep(1.0)
+                service.send_signal(signal.SIGKILL)
+                return await asyncio.wait_for(asyncio.gather(*clients), 20)
+
+            outcomes = asyncio.run(storm())
+            assert outcomes.count("closed") == 200, (round_number, outcomes[:5])
+            service.wait(5)
+            assert portico.proc.poll() is None, portico.logs()[-2000:]
+            service = start_service()
+
+            async def fresh():
+                async with websockets.connect(ws_url(portico, "/ws/again"), ping_interval=None) as ws:
+                    await ws.send("back")
+                    return await ws.recv()
+            assert asyncio.run(asyncio.wait_for(fresh(), 10)) == "back"
+        # Nothing held on to: every tunnel's client connection is gone from the gateway.
+        deadline = time.time() + 10
+        while time.time() < deadline and active_connections(portico) > 0:
+            time.sleep(0.1)
+        assert active_connections(portico) == 0
+    finally:
+        stop(service)
+        portico.close()
