@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <arpa/inet.h>
 
 #include <boost/url/parse.hpp>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "config/validators.hpp"
 #include "core/uuid.hpp"
 #include "crypto/password.hpp"
+#include "net/dns_cache.hpp"
 #include "net/tls.hpp"
 
 namespace portico::config {
@@ -538,10 +538,7 @@ std::string sni_name_problem(const std::string& name) {
     host.replace(star, 1, "wildcard");  // the rest must be a host name
   }
   std::string bare = host.size() > 1 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
-  unsigned char address[16];
-  if (::inet_pton(AF_INET, bare.c_str(), address) == 1 || ::inet_pton(AF_INET6, bare.c_str(), address) == 1) {
-    return "must not be an IP";
-  }
+  if (net::is_ip_literal(bare)) return "must not be an IP";
   std::string without_port;
   int port = 0;
   if (host.find(':') != std::string::npos && split_host_port(host, without_port, port, 0) && is_valid_hostname(without_port)) {

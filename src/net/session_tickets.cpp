@@ -57,11 +57,6 @@ class TicketKeyRing {
     }
     return false;
   }
-  std::size_t size() {
-    std::lock_guard lock(mutex_);
-    return keys_.size();
-  }
-
  private:
   static TicketKey fresh_key(Clock::time_point now) {
     TicketKey key;
@@ -134,7 +129,5 @@ void apply_tls_session_settings(SSL_CTX* ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   }
 }
-
-std::size_t ticket_keys_held() { return ring().size(); }
 
 }  // namespace portico::net

@@ -34,7 +34,4 @@ const TlsSessionSettings& tls_session_settings();
 // rotating ticket keys or no tickets at all.
 void apply_tls_session_settings(SSL_CTX* ctx);
 
-// For tests: how many ticket keys the ring holds now (the current one and those kept to decrypt).
-std::size_t ticket_keys_held();
-
 }  // namespace portico::net

@@ -59,22 +59,37 @@ std::string openssl_error(std::string_view what) {
   return text;
 }
 
+namespace {
+
+// OpenSSL loads certificates and keys with the same calls for a context (every connection
+// made from it) and for one connection (a health probe's); these overloads let one loader
+// serve both.
+int use_leaf(SSL_CTX* ctx, X509* x) { return SSL_CTX_use_certificate(ctx, x); }
+int use_leaf(SSL* ssl, X509* x) { return SSL_use_certificate(ssl, x); }
+int add_chain(SSL_CTX* ctx, X509* x) { return SSL_CTX_add0_chain_cert(ctx, x); }
+int add_chain(SSL* ssl, X509* x) { return SSL_add0_chain_cert(ssl, x); }
+int use_key(SSL_CTX* ctx, EVP_PKEY* k) { return SSL_CTX_use_PrivateKey(ctx, k); }
+int use_key(SSL* ssl, EVP_PKEY* k) { return SSL_use_PrivateKey(ssl, k); }
+int key_matches(SSL_CTX* ctx) { return SSL_CTX_check_private_key(ctx); }
+int key_matches(SSL* ssl) { return SSL_check_private_key(ssl); }
+
 // The leaf certificate, then every further certificate of the chain.
-bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& error) {
+template <typename Target>
+bool load_chain(Target* target, std::string_view pem, std::string& error) {
   BioPtr bio = memory_bio(pem);
   X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
   if (leaf == nullptr) {
     error = openssl_error("the certificate is not a PEM certificate");
     return false;
   }
-  bool ok = SSL_CTX_use_certificate(ctx, leaf) == 1;
+  bool ok = use_leaf(target, leaf) == 1;
   X509_free(leaf);
   if (!ok) {
     error = openssl_error("the certificate cannot be used");
     return false;
   }
   while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {  // takes ownership on success
+    if (add_chain(target, extra) != 1) {  // takes ownership on success
       X509_free(extra);
       error = openssl_error("a chain certificate cannot be used");
       return false;
@@ -84,44 +99,32 @@ bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& erro
   return true;
 }
 
-bool use_client_certificate(SSL* ssl, std::string_view cert_pem, std::string_view key_pem, std::string& error) {
-  BioPtr bio = memory_bio(cert_pem);
-  X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
-  if (leaf == nullptr) {
-    error = openssl_error("the client certificate is not a PEM certificate");
-    return false;
-  }
-  bool ok = SSL_use_certificate(ssl, leaf) == 1;
-  X509_free(leaf);
-  while (ok) {
-    X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (extra == nullptr) break;
-    ok = SSL_add0_chain_cert(ssl, extra) == 1;
-    if (!ok) X509_free(extra);
-  }
-  ERR_clear_error();  // (the chain loop ends on "no start line")
-  BioPtr key_bio = memory_bio(key_pem);
-  EVP_PKEY* key = ok ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  ok = key != nullptr && SSL_use_PrivateKey(ssl, key) == 1 && SSL_check_private_key(ssl) == 1;
-  EVP_PKEY_free(key);
-  if (!ok) error = openssl_error("the client certificate cannot be used");
-  return ok;
-}
-
-bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) {
+template <typename Target>
+bool load_key(Target* target, std::string_view pem, std::string& error) {
   BioPtr bio = memory_bio(pem);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) {
     error = openssl_error("the key is not a PEM private key");
     return false;
   }
-  bool ok = SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  bool ok = use_key(target, key) == 1;
   EVP_PKEY_free(key);
-  if (!ok || SSL_CTX_check_private_key(ctx) != 1) {
+  if (!ok || key_matches(target) != 1) {
     error = openssl_error("the key does not match the certificate");
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool use_certificate_chain(SSL_CTX* ctx, std::string_view pem, std::string& error) { return load_chain(ctx, pem, error); }
+bool use_private_key(SSL_CTX* ctx, std::string_view pem, std::string& error) { return load_key(ctx, pem, error); }
+
+bool use_client_certificate(SSL* ssl, std::string_view cert_pem, std::string_view key_pem, std::string& error) {
+  if (load_chain(ssl, cert_pem, error) && load_key(ssl, key_pem, error)) return true;
+  error = "client certificate: " + error;
+  return false;
 }
 
 namespace {

@@ -122,8 +122,6 @@ class TlsStream {
   std::string_view version() const;
   std::string_view alpn() const;
   std::string_view server_name() const;
-  // The session key a client stream was made with (see TlsClientContext).
-  const std::string& session_key() const { return session_key_; }
   // Why the last call failed, for logs (OpenSSL's reason, or the system error; for a client,
   // why the upstream's certificate was refused).
   const std::string& failure() const { return failure_; }

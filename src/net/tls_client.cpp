@@ -3,10 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <arpa/inet.h>
 
 #include <csignal>
 
+#include "net/dns_cache.hpp"
 #include "net/tls.hpp"
 
 namespace portico::net {
@@ -20,11 +20,6 @@ constexpr std::size_t kMaxSessions = 4096;
 int session_key_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
-}
-
-bool is_ip_literal(const std::string& name) {
-  unsigned char address[16];
-  return ::inet_pton(AF_INET, name.c_str(), address) == 1 || ::inet_pton(AF_INET6, name.c_str(), address) == 1;
 }
 
 bool trust_pem(X509_STORE* store, const std::string& pem, std::string& error) {

@@ -317,18 +317,9 @@ asio::awaitable<BackendResult> call_service(Worker& worker, const config::Snapsh
     CounterHold in_flight;
     if (balancer.tracks_in_flight()) in_flight.hold(ep->health->in_flight);
     // An https service: TLS with its settings, connections pooled apart by server name.
-    UpstreamTls tls;
-    std::string tls_key;
-    if (svc.protocol == "https") {
-      if (!service.tls) {
-        out = failure_result(Attempt::connect_error, "no upstream TLS context: " + service.tls_error);
-        break;
-      }
-      tls = upstream_tls(service, ep->host_header);
-      tls_key = tls_pool_key(ep->pool_key, tls);
-    }
-    bool https = svc.protocol == "https";
-    Destination to{&ep->address, https ? &tls_key : &ep->pool_key, ep->host_header, upstream, https ? &tls : nullptr,
+    UpstreamTls tls_settings;
+    const UpstreamTls* tls = upstream_tls(service, *ep, ep->host_header, tls_settings);
+    Destination to{&ep->address, tls != nullptr ? &tls->pool_key : &ep->pool_key, ep->host_header, upstream, tls,
                    "service", svc.name};
     Timeouts t{within(deadline, svc.connect_timeout_ms), within(deadline, svc.write_timeout_ms),
                within(deadline, svc.read_timeout_ms)};

@@ -79,9 +79,11 @@ struct DownstreamConnection::Exchange {
   std::size_t tried_count = 0;
   bool body_consumed = false;  // request body bytes were taken from the client: no replay
   bool attempt_reused = false;  // the last attempt used a pooled connection
-  // An https service: the current try's TLS settings and the pool key of its connections.
+  // An https service: the current try's TLS settings (`tls` points at them; null for http).
   UpstreamTls upstream_tls;
-  std::string tls_pool_key;
+  const UpstreamTls* tls = nullptr;
+  // Where the current try's connections are pooled.
+  const std::string& pool_key() const { return tls != nullptr ? tls->pool_key : endpoint->pool_key; }
   Next answer = Next::close;    // how the connection goes on after Attempt::answered
   CounterHold in_flight;        // on ex.endpoint (least-connections, latency)
   // The route's plugin context (null when the route has no plugins). Kept here rather

@@ -112,6 +112,7 @@ asio::awaitable<void> ActiveHealthChecker::probe_loop(std::shared_ptr<Generation
                                                       const config::UpstreamRuntime* upstream, const Endpoint* endpoint,
                                                       std::shared_ptr<int> running) {
   const auto& active = upstream->config->healthchecks.active;
+  const config::CertificateConfig* client_certificate = client_certificate_of(*gen->snapshot, *upstream->config);
   auto timer = std::make_shared<asio::steady_timer>(io_);
   gen->timers.push_back(timer);
   auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<bool> {
@@ -131,7 +132,7 @@ asio::awaitable<void> ActiveHealthChecker::probe_loop(std::shared_ptr<Generation
       if (!co_await sleep(10ms)) co_return;
     }
     ++*running;
-    ProbeResult result = co_await probe(active, *endpoint, client_certificate_of(*gen->snapshot, *upstream->config));
+    ProbeResult result = co_await probe(active, *endpoint, client_certificate);
     --*running;
     if (gen->stopped) co_return;
     HealthEvent event = HealthEvent::success;

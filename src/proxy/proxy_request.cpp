@@ -336,18 +336,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure
 asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::connect(Exchange& ex,
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
-  bool tls = svc.protocol == "https";
-  if (tls && !ex.service->tls) {  // its TLS settings did not load (logged with the reload)
-    if (worker_.log_limiter().allow()) {
-      spdlog::warn("service '{}': no upstream TLS context: {} ({} similar lines suppressed)", svc.name,
-                   ex.service->tls_error, worker_.log_limiter().take_suppressed());
-    }
-    co_return Attempt::connect_error;
-  }
-  co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address,
-                                      tls ? ex.tls_pool_key : ex.endpoint->pool_key, ex.service->upstream, "service",
-                                      svc.name, ex.within_deadline(svc.connect_timeout_ms),
-                                      tls ? &ex.upstream_tls : nullptr, conn, ex.error_message);
+  co_return co_await connect_upstream(worker_, socket_.get_executor(), ex.endpoint->address, ex.pool_key(),
+                                      ex.service->upstream, "service", svc.name,
+                                      ex.within_deadline(svc.connect_timeout_ms), ex.tls, conn, ex.error_message);
 }
 
 // The Host the upstream will be sent (a plugin's edit, the client's with preserve_host, else
@@ -368,14 +359,11 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   bool has_body = request_.framing != http::BodyFraming::none;
 
   conn.reset();
-  if (svc.protocol == "https") {
-    ex.upstream_tls = upstream_tls(*ex.service, upstream_host(ex));
-    ex.tls_pool_key = tls_pool_key(ex.endpoint->pool_key, ex.upstream_tls);
-  }
+  ex.tls = upstream_tls(*ex.service, *ex.endpoint, upstream_host(ex), ex.upstream_tls);
   if (!force_fresh) {
     // A request that cannot be replayed checks that a pooled connection is still open.
     bool verify = has_body || !is_idempotent(sent_method(ex));
-    conn = worker_.upstream_pool().take(svc.protocol == "https" ? ex.tls_pool_key : ex.endpoint->pool_key, verify);
+    conn = worker_.upstream_pool().take(ex.pool_key(), verify);
     if (conn) worker_.stats().upstream_reused.add();
   }
   ex.attempt_reused = conn != nullptr;

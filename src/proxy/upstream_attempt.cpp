@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/worker.hpp"
+#include "http/header_view.hpp"
 #include "proxy/io.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -29,18 +30,17 @@ int failure_status(Attempt failure) {
   }
 }
 
-UpstreamTls upstream_tls(const config::ServiceRuntime& service, std::string_view host_header) {
-  std::string_view name = host_header;  // (empty for an HTTP/1.0 client without Host on a preserve_host route)
-  if (!name.empty() && name.front() == '[') {  // [v6]:port
-    name = name.substr(1, name.find(']') == std::string_view::npos ? name.size() - 1 : name.find(']') - 1);
-  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos && name.find(':') == colon) {
-    name = name.substr(0, colon);
-  }
-  return {service.tls, std::string(name)};
-}
-
-std::string tls_pool_key(const std::string& pool_key, const UpstreamTls& tls) {
-  return pool_key + "|tls|" + tls.server_name + "|" + std::to_string(reinterpret_cast<std::uintptr_t>(tls.context.get()));
+const UpstreamTls* upstream_tls(const config::ServiceRuntime& service, const config::Endpoint& endpoint,
+                                std::string_view host_header, UpstreamTls& tls) {
+  if (service.config->protocol != "https") return nullptr;
+  std::string_view name = http::host_without_port(host_header);
+  if (name.size() > 1 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);  // [v6]
+  tls.context = service.tls;
+  tls.load_error = service.tls_error;
+  tls.server_name.assign(name);
+  tls.pool_key = endpoint.pool_key + "|tls|" + tls.server_name + "|" +
+                 std::to_string(reinterpret_cast<std::uintptr_t>(tls.context.get()));
+  return &tls;
 }
 
 namespace {
@@ -66,6 +66,13 @@ asio::awaitable<std::optional<Attempt>> connect_upstream(Worker& worker, const a
                                                          std::chrono::milliseconds timeout, const UpstreamTls* tls,
                                                          std::unique_ptr<UpstreamConnection>& conn,
                                                          std::string_view& limit_message) {
+  if (tls != nullptr && !tls->context) {  // its TLS settings did not load (logged with the reload)
+    if (worker.log_limiter().allow()) {
+      spdlog::warn("connect to {} for {} '{}' failed: no upstream TLS context: {} ({} similar lines suppressed)",
+                   pool_key, caller_kind, caller, tls->load_error, worker.log_limiter().take_suppressed());
+    }
+    co_return Attempt::connect_error;
+  }
   CounterHold pending;
   if (upstream != nullptr) {
     const auto& limits = *upstream->config;

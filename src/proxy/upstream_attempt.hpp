@@ -44,22 +44,26 @@ inline bool is_idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
-// A connection with TLS to an https service's endpoint: the service's context, and the name
-// sent as SNI and verified (the Host the upstream gets, without its port: nginx's
-// proxy_ssl_name $upstream_host, as Kong configures it).
+// A connection with TLS to an https service's endpoint: the service's context (null when its
+// settings did not load: `load_error` says why, and connecting fails), the name sent as SNI and
+// verified (the Host the upstream gets, without its port: nginx's proxy_ssl_name
+// $upstream_host, as Kong configures it), and the pool key that keeps these connections apart
+// from those of other server names and settings ("address|tls|name|context").
 struct UpstreamTls {
   std::shared_ptr<const net::TlsClientContext> context;
+  std::string_view load_error;
   std::string server_name;
+  std::string pool_key;
 };
 
-// The settings of a connection to an https service's endpoint (`host_header`: the Host it is
-// sent, whose name is the server name), and the pool key that keeps its connections apart
-// from those of other server names and settings ("address|tls|name|context").
-UpstreamTls upstream_tls(const config::ServiceRuntime& service, std::string_view host_header);
-std::string tls_pool_key(const std::string& pool_key, const UpstreamTls& tls);
+// For an https service: its TLS settings toward `endpoint`, sent with Host `host_header`, made
+// into `tls`, and &tls returned. For an http service: null (its pool key is the endpoint's).
+const UpstreamTls* upstream_tls(const config::ServiceRuntime& service, const config::Endpoint& endpoint,
+                                std::string_view host_header, UpstreamTls& tls);
 
 // A new connection to `address` (pooled under `pool_key`) into `conn`, with TLS when `tls` is
-// given (the handshake under the same `timeout`; a refused certificate is a connect_error), under the upstream's max_connections and
+// given (the handshake under the same `timeout`; a refused certificate, or a service whose TLS
+// settings did not load, is a connect_error), under the upstream's max_connections and
 // max_pending_requests (`upstream` may be null) and `timeout`. Nothing when connected; else
 // the failure (overflow with `limit_message` set, connect_error, connect_timeout), counted
 // and logged (rate-limited) naming the caller: `caller_kind` "service" or "host", `caller` its name.

@@ -123,10 +123,12 @@ def test_ticket_keys_rotate_and_old_tickets_still_open(rotating):
 def test_a_ticket_from_another_gateway_is_not_accepted(rotating, tmp_path_factory):
     port, folder = rotating
     openssl_session(port, folder, "mine")
+    reused, _, _ = openssl_session(port, folder, "mine-again", resume_from="mine")
+    assert reused  # the ticket is good where it was issued...
     other, other_port, other_folder = start(tmp_path_factory, "tls-sessions-other")
     try:
         reused, _, _ = openssl_session(other_port, folder, "theirs", resume_from="mine")
-        assert not reused  # each process draws its own keys
+        assert not reused  # ...and nowhere else: each process draws its own keys
     finally:
         other.close()
 
