@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
 # BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
@@ -24,6 +24,7 @@ BACKEND_PORT=19500; NGINX_PORT=19501; HAPROXY_PORT=19502; PORTICO_PORT=19503; PO
 PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_PORT=19509; PORTICO_AGG_PORT=19510
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
 NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
+NGINX_H2C_PORT=19519; NGINX_H2_PORT=19520; PORTICO_H2C_PORT=19521; PORTICO_H2_PORT=19522
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -50,6 +51,8 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_TLS_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-tls.conf > "$WORK/nginx-tls.conf"
+sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_H2C_PORT#g" -e "s#@TLSPORT@#$NGINX_H2_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" \
+  bench/conf/proxy-nginx-h2.conf > "$WORK/nginx-h2.conf"
 # One ECDSA P-256 certificate for both TLS proxies.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" \
   -days 30 -subj /CN=localhost 2>/dev/null
@@ -86,6 +89,10 @@ start_proxy() {  # name -> sets PROXY_PID
     nginx-tls) taskset -c 0 nginx -c "$WORK/nginx-tls.conf" -p "$WORK" & ;;
     portico-tls) taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen "127.0.0.1:$PORTICO_TLS_PORT ssl" \
                --ssl-cert "$WORK/tls-cert.pem" --ssl-cert-key "$WORK/tls-key.pem" \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    nginx-h2) taskset -c 0 nginx -c "$WORK/nginx-h2.conf" -p "$WORK" & ;;
+    portico-h2) taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen "127.0.0.1:$PORTICO_H2C_PORT http2" \
+               --proxy-listen "127.0.0.1:$PORTICO_H2_PORT http2 ssl" --ssl-cert "$WORK/tls-cert.pem" --ssl-cert-key "$WORK/tls-key.pem" \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-rl) taskset -c 0 "$BIN" run -c "$WORK/kong-ratelimit.yml" --proxy-listen 127.0.0.1:$PORTICO_RL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -435,6 +442,47 @@ if [ "${SKIP_TLS:-0}" != 1 ]; then
     flood_case portico $PORTICO_TLS_PORT $kind
   done
   kill "$portico_tls_pid" "$nginx_tls_pid"; wait "$portico_tls_pid" "$nginx_tls_pid" 2>/dev/null || true
+fi
+
+# HTTP/2 (issue 15): h2load against both proxies at once (pinned to CPU 1 with the backend),
+# h2c with prior knowledge and h2 over TLS; each proxy serves HTTP/1.1 to the backend. Figures:
+# requests/s of each h2load and CPU per request of each proxy process (user + sys from /proc).
+if [ "${SKIP_HTTP2:-0}" != 1 ]; then
+  say ""
+  say "## HTTP/2: portico vs nginx, h2load -cN -mM (N clients, M streams each; both on CPU 0 at once, ${DURATION}s each, $ROUNDS rounds)"
+  start_proxy nginx-h2; nginx_h2_pid=$PROXY_PID
+  start_proxy portico-h2; portico_h2_pid=$PROXY_PID
+  wait_port $NGINX_H2C_PORT; wait_port $NGINX_H2_PORT; wait_port $PORTICO_H2C_PORT; wait_port $PORTICO_H2_PORT
+  nginx_h2_worker=$(sleep 0.3; pgrep -P "$(cat "$WORK/nginx-h2.pid")" | head -1)
+  h2_rps() { grep -o 'finished in [0-9.]*s, [0-9.]* req/s' "$1" | awk '{print $4}'; }
+  h2_race() {  # scheme nginx_port portico_port clients streams -> "n_rps p_rps n_cpu p_cpu"
+    local n0 p0 n_rps p_rps
+    n0=$(cpu_ticks "$nginx_h2_worker"); p0=$(cpu_ticks "$portico_h2_pid")
+    taskset -c 1 h2load -c"$4" -m"$5" -D"$DURATION" "$1://127.0.0.1:$2/users/1" > "$WORK/h2-nginx.txt" 2>&1 &
+    local h2_pid=$!
+    taskset -c 1 h2load -c"$4" -m"$5" -D"$DURATION" "$1://127.0.0.1:$3/users/1" > "$WORK/h2-portico.txt" 2>&1
+    wait $h2_pid
+    n_rps=$(h2_rps "$WORK/h2-nginx.txt"); p_rps=$(h2_rps "$WORK/h2-portico.txt")
+    /usr/bin/python3 -c "
+hz=$(getconf CLK_TCK); d=$DURATION
+print('$n_rps $p_rps %.2f %.2f' % (1e6*($(cpu_ticks "$nginx_h2_worker")-$n0)/hz/($n_rps*d), 1e6*($(cpu_ticks "$portico_h2_pid")-$p0)/hz/($p_rps*d)))"
+  }
+  for scheme in http https; do
+    for shape in "16 1" "16 32" "64 10"; do
+      read -r clients streams <<<"$shape"
+      ratios=(); cpu=()
+      for round in $(seq "$ROUNDS"); do
+        read -r n_rps p_rps n_cpu p_cpu < <(h2_race $scheme \
+          "$([ $scheme = http ] && echo $NGINX_H2C_PORT || echo $NGINX_H2_PORT)" \
+          "$([ $scheme = http ] && echo $PORTICO_H2C_PORT || echo $PORTICO_H2_PORT)" "$clients" "$streams")
+        echo "  raw h2 $scheme -c$clients -m$streams round $round: nginx $n_rps req/s cpu/req $n_cpu us, portico $p_rps req/s cpu/req $p_cpu us" >> "$OUT"
+        ratios+=("$(ratio "$p_rps" "$n_rps")"); cpu+=("$(ratio "$n_cpu" "$p_cpu")")
+      done
+      say "$(printf -- '%-5s h2load -c%s -m%s, portico/nginx requests/s: %s (median %.3fx); CPU per request nginx/portico median %.3fx' \
+        "$([ $scheme = http ] && echo h2c || echo h2)" "$clients" "$streams" "${ratios[*]}" "$(median "${ratios[@]}")" "$(median "${cpu[@]}")")"
+    done
+  done
+  kill "$portico_h2_pid" "$nginx_h2_pid"; wait "$portico_h2_pid" "$nginx_h2_pid" 2>/dev/null || true
 fi
 
 if [ "${SKIP_COMPRESSION:-0}" != 1 ]; then

@@ -32,8 +32,9 @@ done
 DATA=build/demo-data
 rm -rf "$DATA"
 ./build/release/portico config --data-dir "$DATA" db_import examples/kong.yml
-# Plain and TLS listeners side by side (TLS with the self-signed certificate made at start).
-./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY" --proxy-listen "$PROXY_TLS ssl" \
+# Plain and TLS listeners side by side (TLS with the self-signed certificate made at start),
+# both speaking HTTP/2 too (h2c with prior knowledge on the plain one).
+./build/release/portico run --data-dir "$DATA" --proxy-listen "$PROXY http2" --proxy-listen "$PROXY_TLS http2 ssl" \
   --admin-listen "$ADMIN" &
 pids+=($!)
 # The BFF node: one request fans out to the services and comes back shaped per client.

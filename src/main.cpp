@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   auto* data_dir_option =
       run->add_option("--data-dir", data_dir, "Without -c: the embedded store's directory (created when missing)")
           ->envname("PORTICO_DATA_DIR")->capture_default_str();
-  run->add_option("--proxy-listen", options.proxy_listen, "Proxy listener ADDR:PORT [ssl] [backlog=N] (repeatable, or comma-separated)")
+  run->add_option("--proxy-listen", options.proxy_listen, "Proxy listener ADDR:PORT [ssl] [http2] [backlog=N] (repeatable, or comma-separated)")
       ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--ssl-cert", options.ssl_cert, "PEM certificate (chain) of the ssl proxy listeners (Kong's ssl_cert)")
@@ -119,6 +119,14 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_MAX_URI_LENGTH")->check(CLI::Range(256, 1 << 20))->capture_default_str();
   run->add_option("--max-headers", options.limits.max_header_count, "Header field count limit -> 431")
       ->envname("PORTICO_MAX_HEADERS")->check(CLI::Range(8, 10000))->capture_default_str();
+  run->add_option("--http2-max-concurrent-streams", options.http2.max_concurrent_streams,
+                  "Streams an HTTP/2 client may have open at once (nginx's http2_max_concurrent_streams)")
+      ->envname("PORTICO_HTTP2_MAX_CONCURRENT_STREAMS")->check(CLI::Range(1, 10000))->capture_default_str();
+  run->add_option("--http2-initial-window-size", options.http2.initial_window_size,
+                  "Bytes of request body an HTTP/2 client may send per stream before the gateway reads them")
+      ->envname("PORTICO_HTTP2_INITIAL_WINDOW_SIZE")->check(CLI::Range(1024, 0x7fffffff))->capture_default_str();
+  run->add_option("--http2-max-frame-size", options.http2.max_frame_size, "Largest HTTP/2 frame payload the gateway accepts")
+      ->envname("PORTICO_HTTP2_MAX_FRAME_SIZE")->check(CLI::Range(16384, 16777215))->capture_default_str();
   run->add_option("--client-header-timeout", header_timeout_ms, "ms to receive a request head")
       ->envname("PORTICO_CLIENT_HEADER_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--client-body-timeout", body_timeout_ms, "ms between two reads of a request body")

@@ -201,6 +201,8 @@ AdminServer::Reply AdminServer::status_reply() const {
       {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
       {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
       {"tls_handshake_failures", t.tls_handshake_failures},
+      {"http2_connections", t.http2_connections},
+      {"http2_abuse_closed", t.http2_abuse_closed},
       {"upstream_connects", t.upstream_connects},     {"upstream_reused", t.upstream_reused},
       {"upstream_retries", t.upstream_retries},       {"upstream_connect_failures", t.upstream_connect_failures},
       {"upstream_timeouts", t.upstream_timeouts},     {"upstream_invalid_responses", t.upstream_invalid_responses},

@@ -98,6 +98,9 @@ std::string metrics_exposition(const Gateway& gateway) {
   counter("bad_requests", "Requests rejected by the HTTP/1 policy", totals.bad_requests);
   counter("tls_handshake_failures", "TLS handshakes that failed or timed out on ssl listeners",
           totals.tls_handshake_failures);
+  counter("http2_connections", "Client connections that spoke HTTP/2", totals.http2_connections);
+  counter("http2_abuse_closed", "HTTP/2 connections closed by a defence (floods, HPACK bombs, stalls)",
+          totals.http2_abuse_closed);
   counter("upstream_connects", "New upstream connections", totals.upstream_connects);
   counter("upstream_reused", "Requests sent on a kept-alive upstream connection", totals.upstream_reused);
   counter("upstream_retries", "Upstream attempts repeated after a failure", totals.upstream_retries);

@@ -52,6 +52,8 @@ DeadlineQueue::Clock::time_point DeadlineQueue::expire(Clock::time_point now) {
       if (e->socket != nullptr) {
         boost::system::error_code ignored;
         e->socket->cancel(ignored);
+      } else if (e->wake != nullptr) {
+        e->wake(e->wake_target);
       }
     }
     if (b->head != nullptr && b->head->expiry < next) next = b->head->expiry;

@@ -34,6 +34,9 @@ class DeadlineQueue {
     DeadlineBucket* bucket = nullptr;  // non-null while armed
     Clock::time_point expiry{};
     boost::asio::ip::tcp::socket* socket = nullptr;
+    // Instead of a socket: called on expiry (an HTTP/2 stream wakes its waiting reader/writer).
+    void (*wake)(void*) = nullptr;
+    void* wake_target = nullptr;
     bool expired = false;
   };
 
@@ -89,6 +92,14 @@ class Deadline {
   ~Deadline() { queue_->disarm(entry_); }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
+
+  // On expiry, call `wake(target)` instead of cancelling a socket (for a transport that is
+  // not a socket: proxy/h2_stream.hpp).
+  void wake_instead(void (*wake)(void*), void* target) {
+    entry_.socket = nullptr;
+    entry_.wake = wake;
+    entry_.wake_target = target;
+  }
 
   void arm(std::chrono::milliseconds timeout) { queue_->arm(entry_, timeout); }
   void disarm() { queue_->disarm(entry_); }

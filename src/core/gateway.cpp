@@ -229,7 +229,7 @@ bool Gateway::bind_listeners(std::vector<std::string>& errors) {
         proxy_ports_.push_back(ep.port());
       }
       auto protocol = ep.protocol();
-      workers_[i]->add_listener(acceptor.release(), protocol, ep.port(), spec.ssl ? tls : nullptr);
+      workers_[i]->add_listener(acceptor.release(), protocol, ep.port(), spec.ssl ? tls : nullptr, spec.http2);
     }
   }
   return true;

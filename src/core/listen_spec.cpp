@@ -42,6 +42,8 @@ bool parse_listen_spec(std::string_view text, ListenSpec& out, std::string& erro
   for (std::string flag; words >> flag;) {
     if (flag == "ssl") {
       out.ssl = true;
+    } else if (flag == "http2") {
+      out.http2 = true;
     } else if (flag.rfind("backlog=", 0) == 0) {
       long long n = 0;
       if (!config::parse_integer(flag.substr(8), n) || n < 1 || n > 65535) {
@@ -51,12 +53,12 @@ bool parse_listen_spec(std::string_view text, ListenSpec& out, std::string& erro
       out.backlog = static_cast<int>(n);
     } else if (flag == "reuseport" || flag == "deferred" || flag == "bind") {
       // (see the header)
-    } else if (flag == "http2" || flag == "proxy_protocol") {
+    } else if (flag == "proxy_protocol") {
       error = "'" + flag + "' in listen address '" + std::string(text) + "' is not supported yet";
       return false;
     } else {
       error = "unknown flag '" + flag + "' in listen address '" + std::string(text) +
-              "' (ssl, backlog=N, reuseport, deferred, bind)";
+              "' (ssl, http2, backlog=N, reuseport, deferred, bind)";
       return false;
     }
   }

@@ -14,13 +14,14 @@ bool parse_listen(std::string_view text, boost::asio::ip::tcp::endpoint& out, st
 struct ListenSpec {
   boost::asio::ip::tcp::endpoint endpoint;
   bool ssl = false;   // TLS on this listener (the node's certificate: --ssl-cert)
+  bool http2 = false;  // HTTP/2 too: ALPN h2 with ssl, h2c with prior knowledge without
   int backlog = 4096;  // listen(2)'s queue
 };
 
-// A proxy listener with Kong's flags: `ssl`, `backlog=N`, and `reuseport`, `deferred`,
-// `bind` (accepted: every listener already uses SO_REUSEPORT and binds, and deferred accept
-// would only save a wake-up). `http2` and `proxy_protocol` are refused until Portico has
-// them, so a configuration asking for them never runs without them.
+// A proxy listener with Kong's flags: `ssl`, `http2`, `backlog=N`, and `reuseport`,
+// `deferred`, `bind` (accepted: every listener already uses SO_REUSEPORT and binds, and
+// deferred accept would only save a wake-up). `proxy_protocol` is refused until Portico has
+// it, so a configuration asking for it never runs without it.
 bool parse_listen_spec(std::string_view text, ListenSpec& out, std::string& error);
 
 }  // namespace portico

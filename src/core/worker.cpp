@@ -40,8 +40,8 @@ Worker::~Worker() {
 }
 
 void Worker::add_listener(asio::ip::tcp::acceptor::native_handle_type fd, asio::ip::tcp protocol, int port,
-                          std::shared_ptr<const net::TlsServerContext> tls) {
-  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(*io_), port, std::move(tls)});
+                          std::shared_ptr<const net::TlsServerContext> tls, bool http2) {
+  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(*io_), port, std::move(tls), http2});
   l->acceptor.assign(protocol, fd);
   listeners_.push_back(std::move(l));
 }
@@ -125,7 +125,7 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
       socket.close(ignored);
       continue;
     }
-    auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls);
+    auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls, listener.http2);
     FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
     asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
   }

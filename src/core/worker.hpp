@@ -48,7 +48,7 @@ class Worker {
   // Adopts an already bound listening socket (called before start()).
   // `tls`: the listener's TLS context, null for plain HTTP.
   void add_listener(boost::asio::ip::tcp::acceptor::native_handle_type fd, boost::asio::ip::tcp protocol, int port,
-                    std::shared_ptr<const net::TlsServerContext> tls = nullptr);
+                    std::shared_ptr<const net::TlsServerContext> tls = nullptr, bool http2 = false);
   // Sets the first snapshot and starts the thread.
   void start(std::shared_ptr<const config::Snapshot> snapshot);
   // Thread-safe: hands a new snapshot to the worker (swapped on its own thread).
@@ -105,6 +105,7 @@ class Worker {
     boost::asio::ip::tcp::acceptor acceptor;
     int port;
     std::shared_ptr<const net::TlsServerContext> tls;
+    bool http2 = false;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
   void tick();

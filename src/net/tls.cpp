@@ -168,13 +168,24 @@ std::string openssl_reason() {
   return reason != nullptr ? reason : "not PEM";
 }
 
-// ALPN: HTTP/1.1 when the client offers it; otherwise no protocol is agreed and the
-// connection goes on (a client offering only h2 then learns it gets none).
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void*) {
+// Set on a connection whose listener speaks HTTP/2 (SSL ex data; any non-null value).
+int offers_h2_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// ALPN: h2 when the listener speaks it and the client offers it, else HTTP/1.1 when the
+// client offers it; otherwise no protocol is agreed and the connection goes on (a client
+// offering only h2 to an HTTP/1.1 listener then learns it gets none). The callback is the
+// same on every context, so it holds after SNI moved the connection to another one.
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
   static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  static constexpr unsigned char kBoth[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  const bool h2 = SSL_get_ex_data(ssl, offers_h2_index()) != nullptr;
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kHttp11, sizeof kHttp11, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&selected, outlen, h2 ? kBoth : kHttp11, h2 ? sizeof kBoth : sizeof kHttp11, in, inlen) ==
+      OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
   }
@@ -363,6 +374,11 @@ TlsStream::~TlsStream() {
   // resumable; an upstream connection is closed properly so the next one can resume.
   if (!SSL_is_server(ssl_)) shutdown();
   SSL_free(ssl_);
+}
+
+void TlsStream::offer_h2() {
+  static int yes = 1;
+  SSL_set_ex_data(ssl_, offers_h2_index(), &yes);
 }
 
 void TlsStream::select_certificates_from(std::shared_ptr<const SniTable> table) {

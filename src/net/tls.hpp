@@ -66,7 +66,8 @@ bool read_pem_file(const std::string& path, std::string& out, std::string& error
 
 // A server SSL_CTX: the certificate, TLS 1.2 and 1.3 only, Mozilla's "intermediate" cipher
 // policy (Kong's default ssl_cipher_suite), server cipher preference off (as Kong),
-// ALPN "http/1.1", session tickets and a shared session cache.
+// ALPN "http/1.1" (and "h2" on connections that offer it), session tickets and a shared
+// session cache.
 class TlsServerContext {
  public:
   // nullptr with `error` when the certificate or key does not load, or they do not match.
@@ -105,6 +106,8 @@ class TlsStream {
   // The certificates SNI chooses from during the handshake (null: the listener's own); kept
   // alive until the handshake is done, so a configuration reload cannot pull it away.
   void select_certificates_from(std::shared_ptr<const SniTable> table);
+  // Server side, before the handshake: ALPN offers "h2" (preferred) besides "http/1.1".
+  void offer_h2();
   // One step of the server handshake: Want::nothing with no `ec` when it is complete.
   Want handshake(boost::system::error_code& ec);
   // Decrypted bytes into `data`. 0 with ec = eof when the peer closed (close_notify or a

@@ -273,10 +273,11 @@ template <typename T>
   out.commit(sizeof size + text.size());
 }
 
-// The request's protocol as captured: 0 none, 1 HTTP/1.0, 2 HTTP/1.1.
-std::uint8_t protocol_of(const http::RequestHead* req) {
-  if (req == nullptr) return 0;
-  return req->version_minor == 0 ? 1 : 2;
+// The request's protocol as captured: 0 none, 1 HTTP/1.0, 2 HTTP/1.1, 3 HTTP/2.0.
+std::uint8_t protocol_of(const AccessRecord& r) {
+  if (r.request == nullptr) return 0;
+  if (r.http2) return 3;
+  return r.request->version_minor == 0 ? 1 : 2;
 }
 
 }  // namespace
@@ -319,7 +320,7 @@ struct LogFormat::Reader {
     case Var::time_iso8601: put(out, static_cast<std::int64_t>(coarse_seconds_now())); return;
     case Var::request: {
       // A request line only when there was one (a request refused before its method: "-").
-      std::uint8_t protocol = req == nullptr || req->method.empty() ? 0 : protocol_of(req);
+      std::uint8_t protocol = req == nullptr || req->method.empty() ? 0 : protocol_of(r);
       put(out, protocol);
       if (protocol != 0) {
         put_text(out, req->method);
@@ -331,7 +332,7 @@ struct LogFormat::Reader {
     case Var::request_uri: put_text(out, req ? req->target : std::string_view{}); return;
     case Var::uri: put_text(out, r.uri); return;
     case Var::args: put_text(out, req ? req->query : std::string_view{}); return;
-    case Var::server_protocol: put(out, protocol_of(req)); return;
+    case Var::server_protocol: put(out, protocol_of(r)); return;
     case Var::host: put_text(out, req ? http::host_without_port(req->host) : std::string_view{}); return;
     case Var::server_port: put_text(out, r.server_port); return;
     case Var::status: put(out, static_cast<std::uint64_t>(r.status)); return;
@@ -382,7 +383,8 @@ void LogFormat::capture(LineBuffer& out, const AccessRecord& record) const {
     else append_seconds(out, seconds);
   };
   auto protocol_text = [](std::uint8_t protocol) {
-    return protocol == 0 ? std::string_view{} : protocol == 1 ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
+    static constexpr std::string_view kProtocols[] = {{}, "HTTP/1.0", "HTTP/1.1", "HTTP/2.0"};
+    return protocol < std::size(kProtocols) ? kProtocols[protocol] : std::string_view{};
   };
   switch (token.var) {
     case Var::literal: return;  // render_captured() copies literals

@@ -38,6 +38,7 @@ struct AccessRecord {
   std::string_view client_ip;
   std::string_view server_port;
   bool https = false;           // $scheme
+  bool http2 = false;           // an HTTP/2 stream: $server_protocol is HTTP/2.0
   std::string_view uri;         // the normalised path ($uri)
   int status = 0;
   std::uint64_t bytes_sent = 0;       // head + body

@@ -44,6 +44,8 @@ struct StatsFields {
   T responses_5xx{};
   T bad_requests{};          // rejected by the HTTP/1 policy
   T tls_handshake_failures{};  // on ssl listeners: failed or timed out before a request
+  T http2_connections{};       // connections that spoke HTTP/2 (ALPN h2 or h2c)
+  T http2_abuse_closed{};      // HTTP/2 connections ended by a defence (floods, bombs, stalls)
   T upstream_connects{};
   T upstream_reused{};
   T upstream_retries{};
@@ -67,6 +69,8 @@ struct StatsFields {
     fn(a.responses_5xx, b.responses_5xx);
     fn(a.bad_requests, b.bad_requests);
     fn(a.tls_handshake_failures, b.tls_handshake_failures);
+    fn(a.http2_connections, b.http2_connections);
+    fn(a.http2_abuse_closed, b.http2_abuse_closed);
     fn(a.upstream_connects, b.upstream_connects);
     fn(a.upstream_reused, b.upstream_reused);
     fn(a.upstream_retries, b.upstream_retries);

@@ -74,7 +74,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   // The head parsed again first: the plugins read it (ctx.upstream_response()) with the body.
   http::parse_response_head(head, options.limits, is_head, *ex.response);
   ex.plugins->set_upstream_response(ex.response);
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
+  Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   bool chunk_out = false;
 
   if (larger) {

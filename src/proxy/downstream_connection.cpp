@@ -15,8 +15,11 @@
 #include "core/uuid.hpp"
 #include "core/worker.hpp"
 #include "http/h1_parser.hpp"
+#include "http/h2_messages.hpp"
 #include "http/status.hpp"
 #include "proxy/body_pump.hpp"
+#include "proxy/h2_server.hpp"
+#include "proxy/h2_stream.hpp"
 #include "proxy/io.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/exchange.hpp"
@@ -27,9 +30,13 @@ namespace portico::proxy {
 namespace asio = boost::asio;
 
 DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port,
-                                           std::shared_ptr<const net::TlsServerContext> tls)
-    : worker_(worker), socket_(std::move(socket)), deadline_(worker.deadlines(), &socket_), local_port_(local_port) {
-  if (tls) tls_ = std::make_unique<net::TlsStream>(std::move(tls), socket_.native_handle());
+                                           std::shared_ptr<const net::TlsServerContext> tls, bool http2)
+    : worker_(worker), socket_(std::move(socket)), http2_(http2), deadline_(worker.deadlines(), &socket_),
+      local_port_(local_port) {
+  if (tls) {
+    tls_ = std::make_unique<net::TlsStream>(std::move(tls), socket_.native_handle());
+    if (http2) tls_->offer_h2();
+  }
   in_.attach(&worker_.buffers());
   head_.attach(&worker_.buffers());
   response_.attach(&worker_.buffers());
@@ -49,14 +56,40 @@ DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket
   worker_.connection_opened(this);
 }
 
+DownstreamConnection::DownstreamConnection(DownstreamConnection& parent, H2Stream& stream)
+    : worker_(parent.worker_),
+      socket_(parent.socket_.get_executor()),
+      parent_(&parent),
+      stream_(&stream),
+      deadline_(worker_.deadlines(), nullptr),
+      client_ip_(parent.client_ip_),
+      local_port_text_(parent.local_port_text_),
+      local_port_(parent.local_port_),
+      trusted_peer_(parent.trusted_peer_) {
+  deadline_.wake_instead(&H2Stream::wake, &stream);
+  in_.attach(&worker_.buffers());
+  head_.attach(&worker_.buffers());
+  response_.attach(&worker_.buffers());
+}
+
 DownstreamConnection::~DownstreamConnection() {
   worker_.return_header_vector(request_.headers);
   worker_.return_header_vector(response_head_.headers);
-  worker_.connection_closed(this);
+  if (stream_ == nullptr) worker_.connection_closed(this);
+}
+
+const net::TlsStream* DownstreamConnection::connection_tls() const {
+  return parent_ != nullptr ? parent_->tls_.get() : tls_.get();
+}
+
+Side DownstreamConnection::client_side(std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout) {
+  return Side{socket_, in_, deadline_, read_timeout, write_timeout, tls_.get(), stream_};
 }
 
 void DownstreamConnection::close_if_idle() {
-  if (idle_) {
+  if (h2_ != nullptr) {
+    h2_->drain();
+  } else if (idle_) {
     boost::system::error_code ec;
     socket_.cancel(ec);
   }
@@ -70,6 +103,10 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
   DownstreamConnection& c = *self;
   try {
     bool handshaken = !c.tls_ || co_await c.tls_handshake();
+    if (handshaken && c.tls_ && c.tls_->alpn() == "h2") {
+      co_await c.serve_h2();
+      handshaken = false;  // (the connection is done)
+    }
     for (; handshaken;) {
       if (c.in_.empty()) {
         if (c.worker_.draining()) break;
@@ -82,6 +119,13 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
             auto [ec, got] = co_await c.socket_.async_read_some(asio::buffer(c.idle_bytes_), use_tuple);
             if (!c.wake_up(ec, got)) break;
           }
+        }
+      }
+      if (c.http2_ && c.requests_served_ == 0 && !c.tls_) {
+        bool h2c = co_await c.h2c_preface();
+        if (h2c) {
+          co_await c.serve_h2();
+          break;
         }
       }
       if (!co_await c.read_head()) break;
@@ -254,7 +298,7 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
       in_.compact();
       if (in_.writable() == 0) in_.grow(limits.max_head_size + limits.max_request_line + 1024);
     }
-    Side side{socket_, in_, deadline_, options.client_header_timeout, options.client_header_timeout, tls_.get()};
+    Side side = client_side(options.client_header_timeout, options.client_header_timeout);
     std::size_t before = in_.size();
     auto ec = co_await read_more(side);
     if (ec) {
@@ -295,8 +339,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
                                                                                 std::string response, bool close) {
   // Counted before the write: a client that has read the answer must see it in the counters.
   count_response_status(status);
-  Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout,
-            tls_.get()};
+  Side side = client_side(worker_.options().client_body_timeout, worker_.options().client_body_timeout);
   auto ec = co_await write_all(side, response);
   if (ex != nullptr) {
     ex->status = status;
@@ -313,7 +356,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
 }
 
 bool DownstreamConnection::arrived_over_https() const {
-  return tls_ != nullptr || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
+  return over_tls() || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
 }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_required(Exchange& ex, int status,
@@ -350,8 +393,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
     next = co_await send_error(&ex, 400, "invalid request path", true);
   } else {
     ex.path = changed ? std::string_view(ex.normalized_path) : request_.path;
-    router::MatchInput input{request_.method, request_.host, ex.path, local_port_, &request_, tls_ != nullptr,
-                             tls_ ? tls_->server_name() : std::string_view()};
+    const net::TlsStream* tls = connection_tls();
+    router::MatchInput input{request_.method, request_.host, ex.path, local_port_, &request_, tls != nullptr,
+                             tls != nullptr ? tls->server_name() : std::string_view()};
     if (!ex.snapshot || !ex.snapshot->router->match(input, ex.match)) {
       next = co_await send_error(&ex, 404, "no Route matched with those values", has_body);
     } else {
@@ -412,7 +456,8 @@ void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now
   r.request = &request_;  // views valid: see keep_request_head()
   r.client_ip = request_ip_;
   r.server_port = local_port_text_;
-  r.https = tls_ != nullptr;
+  r.https = over_tls();
+  r.http2 = stream_ != nullptr;
   r.uri = ex.path.empty() ? request_.path : ex.path;
   r.status = ex.status;
   r.bytes_sent = ex.bytes_sent;

@@ -39,19 +39,28 @@ namespace portico::proxy {
 struct UpstreamConnection;
 struct Side;
 struct PumpResult;
+class H2Server;
+class H2Stream;
+struct Http2Settings;
 
 class DownstreamConnection : private plugin::BodyReader, private plugin::BackendClient {
  public:
   // `tls`: the listener's TLS context (null on a plain listener): the connection then begins
   // with a TLS handshake and every byte goes through its TlsStream.
+  // `http2`: the listener speaks HTTP/2 too (Kong's `http2` flag): offered by ALPN over TLS,
+  // and taken when a plain connection begins with the h2c preface (prior knowledge).
   DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port,
-                       std::shared_ptr<const net::TlsServerContext> tls = nullptr);
+                       std::shared_ptr<const net::TlsServerContext> tls = nullptr, bool http2 = false);
+  // One stream of `parent`'s HTTP/2 connection: one request through the same lifecycle, its
+  // bytes read and written through `stream` (proxy/h2_stream.hpp). The parent outlives it.
+  DownstreamConnection(DownstreamConnection& parent, H2Stream& stream);
   ~DownstreamConnection();
 
   // Serves requests until the connection closes. Never throws.
   static boost::asio::awaitable<void> serve(std::unique_ptr<DownstreamConnection> self);
 
-  // Called by the worker when draining: closes the connection if it is idle.
+  // Called by the worker when draining: closes the connection if it is idle (an HTTP/2
+  // connection sends GOAWAY and finishes its streams).
   void close_if_idle();
 
  private:
@@ -59,6 +68,19 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   struct Exchange;  // per-request state, see .cpp
 
   boost::asio::awaitable<void> linger();
+  // The connection speaks HTTP/2 (ALPN h2, or the h2c preface in in_): until it ends.
+  boost::asio::awaitable<void> serve_h2();
+  // Whether in_ begins with the h2c preface (reading a little more when it might).
+  boost::asio::awaitable<bool> h2c_preface();
+  Http2Settings http2_settings() const;
+  // Serves the one request of an HTTP/2 stream (a connection made by the stream constructor).
+  static boost::asio::awaitable<void> serve_stream(std::unique_ptr<DownstreamConnection> self);
+  // The client side for the request lifecycle's reads and writes: the socket (through TLS when
+  // the connection has it) or the HTTP/2 stream.
+  Side client_side(std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout);
+  // The connection's TLS session (a stream's is its connection's), null over plain TCP.
+  const net::TlsStream* connection_tls() const;
+  bool over_tls() const { return connection_tls() != nullptr; }
   // The TLS handshake, under the client header timeout; false when it failed.
   boost::asio::awaitable<bool> tls_handshake();
   // While idle on a TLS connection: the first decrypted bytes of the next request into
@@ -179,8 +201,12 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   void count_response_status(int status);
 
   Worker& worker_;
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::socket socket_;  // (a stream's is never opened)
   std::unique_ptr<net::TlsStream> tls_;  // on a TLS listener
+  bool http2_ = false;                   // the listener offers HTTP/2
+  H2Server* h2_ = nullptr;               // while the connection speaks HTTP/2
+  DownstreamConnection* parent_ = nullptr;  // a stream's connection
+  H2Stream* stream_ = nullptr;              // a stream's transport
   Deadline deadline_;
   ByteBuffer in_;
   // First bytes of each request, read while idle (see read_head()). Small on purpose:

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <boost/asio/write.hpp>
 
+#include "proxy/h2_stream.hpp"
+
 namespace portico::proxy {
 
 namespace {
@@ -84,7 +86,9 @@ bool read_now(Side& side, error_code& ec) {
     return false;
   }
   std::size_t n = 0;
-  if (side.tls != nullptr) {
+  if (side.stream != nullptr) {
+    n = side.stream->read(side.buffer.write_ptr(), side.buffer.writable(), ec);
+  } else if (side.tls != nullptr) {
     Want want;
     n = side.tls->read(side.buffer.write_ptr(), side.buffer.writable(), want, ec);
   } else {
@@ -98,6 +102,19 @@ bool read_now(Side& side, error_code& ec) {
 awaitable<error_code> read_more(Side& side) {
   if (!make_room(side)) co_return boost::asio::error::no_buffer_space;
   side.deadline.arm(side.read_timeout);
+  if (side.stream != nullptr) {
+    for (;;) {
+      error_code ec;
+      std::size_t n = side.stream->read(side.buffer.write_ptr(), side.buffer.writable(), ec);
+      if (ec != boost::asio::error::would_block) {
+        side.deadline.disarm();
+        side.buffer.commit(n);
+        co_return ec;
+      }
+      co_await side.stream->wait_readable();
+      if (side.deadline.expired()) co_return boost::asio::error::timed_out;
+    }
+  }
   if (side.tls != nullptr) {
     // Nothing in OpenSSL's buffer: wait for the socket first (its speculative read costs a
     // syscall; a TLS read that finds nothing costs OpenSSL's read path as well).
@@ -130,7 +147,9 @@ awaitable<error_code> read_more(Side& side) {
 
 std::size_t write_now(Side& side, std::span<const boost::asio::const_buffer> buffers, error_code& ec) {
   std::size_t written = 0;
-  if (side.tls != nullptr) {
+  if (side.stream != nullptr) {
+    written = side.stream->write(buffers, 0, ec);
+  } else if (side.tls != nullptr) {
     Want want;
     written = tls_write_some(*side.tls, buffers, 0, want, ec);
   } else {
@@ -144,6 +163,24 @@ std::size_t write_now(Side& side, std::span<const boost::asio::const_buffer> buf
 }
 
 awaitable<error_code> write_rest(Side& side, std::span<const boost::asio::const_buffer> buffers, std::size_t skip) {
+  if (side.stream != nullptr) {
+    const std::size_t total = boost::asio::buffer_size(buffers);
+    side.deadline.arm(side.write_timeout);
+    while (skip < total) {
+      error_code ec;
+      skip += side.stream->write(buffers, skip, ec);
+      if (ec && ec != boost::asio::error::would_block) {
+        side.deadline.disarm();
+        co_return ec;
+      }
+      if (ec) {
+        co_await side.stream->wait_writable();
+        if (side.deadline.expired()) co_return boost::asio::error::timed_out;
+      }
+    }
+    side.deadline.disarm();
+    co_return error_code{};
+  }
   std::array<boost::asio::const_buffer, 64> rest;
   std::size_t nrest = 0;
   for (const auto& b : buffers) {

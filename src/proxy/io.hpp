@@ -19,13 +19,16 @@
 
 namespace portico::proxy {
 
+class H2Stream;
+
 using boost::asio::awaitable;
 using boost::system::error_code;
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // One side of an exchange: a socket with its read buffer, deadline and timeouts, and the
-// connection's TLS session when it has one (then every read and write goes through it).
-// The socket must be in non-blocking mode.
+// connection's TLS session when it has one (then every read and write goes through it), or
+// an HTTP/2 stream (then the socket is not used: reads and writes are the stream's,
+// proxy/h2_stream.hpp). The socket must be in non-blocking mode.
 struct Side {
   boost::asio::ip::tcp::socket& socket;
   ByteBuffer& buffer;
@@ -33,6 +36,7 @@ struct Side {
   std::chrono::milliseconds read_timeout;
   std::chrono::milliseconds write_timeout;
   net::TlsStream* tls = nullptr;
+  H2Stream* stream = nullptr;
 };
 
 // Waits until the socket is ready for what a TLS call asked for (readable or writable).

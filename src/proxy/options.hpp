@@ -14,9 +14,18 @@
 
 namespace portico::proxy {
 
+// The SETTINGS an HTTP/2 listener announces (--http2-* flags; proxy/h2_server.hpp).
+struct Http2Settings {
+  std::uint32_t max_concurrent_streams = 128;  // nginx's http2_max_concurrent_streams
+  std::uint32_t initial_window_size = 65535;   // per stream, for request bodies (RFC 9113's default)
+  std::uint32_t max_frame_size = 16384;
+  std::uint32_t max_header_list_size = 32768;  // set from --max-header-size
+};
+
 struct ProxyOptions {
-  // Kong's proxy_listen: "ADDRESS:PORT [ssl] [backlog=N] ..." (core/listen_spec.hpp).
-  std::vector<std::string> proxy_listen{"0.0.0.0:8000", "0.0.0.0:8443 ssl"};
+  // Kong's proxy_listen: "ADDRESS:PORT [ssl] [http2] [backlog=N] ..." (core/listen_spec.hpp);
+  // Kong's default.
+  std::vector<std::string> proxy_listen{"0.0.0.0:8000", "0.0.0.0:8443 http2 ssl"};
   // Kong's ssl_cert / ssl_cert_key: PEM files of the ssl listeners' certificate (chain first)
   // and key; unset, a self-signed certificate for localhost is made at start.
   std::string ssl_cert;
@@ -42,6 +51,7 @@ struct ProxyOptions {
   bool real_ip_recursive = false;
 
   http::ParserLimits limits;
+  Http2Settings http2;
   std::uint64_t max_body_size = 0;  // bytes; 0 = unlimited (Kong's default)
 
   std::chrono::milliseconds client_header_timeout{60000};

@@ -23,7 +23,7 @@ plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   ex.plugins->set_body_reader(this);
   ex.plugins->set_match(&ex.match);
   ex.plugins->set_server_port(local_port_);
-  ex.plugins->set_https(tls_ != nullptr);
+  ex.plugins->set_https(over_tls());
   const auto& options = worker_.options();
   ex.plugins->set_request_id(request_id_of(ex), options.request_id_upstream ? std::string_view(options.request_id_header)
                                                                             : std::string_view{});
@@ -113,13 +113,13 @@ asio::awaitable<bool> DownstreamConnection::read_request_body(plugin::RequestCon
   // them again afterwards, so the views point into the copy.
   keep_request_head(ctx.saved_head());
   if (request_.expect_continue && in_.empty()) {
-    Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
+    Side client = client_side(options.client_body_timeout, options.client_body_timeout);
     if (co_await write_all(client, kContinueResponse)) {
       ctx.set_body_error(400, "client went away");
       co_return false;
     }
   }
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
+  Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   PumpSpec spec;
   spec.framing = request_.framing;
   spec.content_length = request_.content_length;
@@ -157,8 +157,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
     bool with_body = request_.method != "HEAD" && ctx.reply_status() != 204 && ctx.reply_status() != 304;
     std::string_view body = with_body ? ctx.reply_body() : std::string_view{};
     count_response_status(ctx.reply_status());
-    Side side{socket_, in_, deadline_, worker_.options().client_body_timeout, worker_.options().client_body_timeout,
-              tls_.get()};
+    Side side = client_side(worker_.options().client_body_timeout, worker_.options().client_body_timeout);
     std::array<asio::const_buffer, 2> parts{asio::buffer(head.data(), head.size()), asio::buffer(body.data(), body.size())};
     auto ec = co_await write_all(side, parts);
     ex.status = ctx.reply_status();

@@ -139,7 +139,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   bool chunk_out = false;
   bool keep_alive = build_response_head(ex, *conn, chunk_out);
   const auto& options = worker_.options();
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
+  Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
               ex.within_deadline(svc.write_timeout_ms), conn->tls.get()};
   PumpSpec spec;
@@ -263,7 +263,7 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   info.host_header = route.preserve_host && !request_.host.empty() ? request_.host : std::string_view(ex.endpoint->host_header);
   info.client_ip = client_ip_;
   info.real_ip = request_ip_;
-  info.scheme = tls_ ? "https" : "http";
+  info.scheme = over_tls() ? "https" : "http";
   info.server_port = local_port_text_;
   if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
   info.forwarded_host = http::host_without_port(request_.host);
@@ -379,7 +379,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
-  Side client{socket_, in_, deadline_, options.client_body_timeout, options.client_body_timeout, tls_.get()};
+  Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get()};
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
   bool buffered = ex.plugins && ex.plugins->request_body_read();

@@ -4,13 +4,18 @@ import time
 
 import jwt
 
-from conftest import curl, demo_config
+from conftest import curl, demo_config, free_port, wait_for_port
 
 
 def test_demo_routes(backends, start_portico, tmp_path):
     cfg = tmp_path / "kong.yml"
     cfg.write_text(demo_config(backends))
-    p = start_portico(cfg)
+    h2c_port = free_port()  # the demo's plain listener speaks h2c too ("http2")
+    p = start_portico(cfg, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c_port])
+    wait_for_port(h2c_port)
+    status, head, body = curl("--http2-prior-knowledge", "http://127.0.0.1:%d/users/1" % h2c_port)
+    assert status == 200 and head.startswith("HTTP/2 200")
+    assert json.loads(body)["username"] == "ada" and "password_hash" not in body
 
     status, head, body = curl(p.url("/users/1"))
     assert status == 200

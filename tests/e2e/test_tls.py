@@ -203,7 +203,8 @@ def test_tls_11_is_refused(env):
             ctx.wrap_socket(raw, server_hostname="localhost")
 
 
-def test_alpn_picks_http11_and_offers_nothing_else(env):
+def test_alpn_without_the_http2_flag_picks_http11_and_offers_nothing_else(env):
+    # (The listener here has no `http2` flag: tests/e2e/test_http2.py has the one that does.)
     for offered, chosen in [(["h2", "http/1.1"], "http/1.1"), (["http/1.1"], "http/1.1"), (["h2"], None)]:
         ctx = context(env)
         ctx.set_alpn_protocols(offered)
@@ -358,7 +359,7 @@ def test_a_bad_certificate_stops_the_start_with_a_clear_error(env, tmp_path, arg
 
 
 @pytest.mark.parametrize("listen, message", [
-    ("127.0.0.1:{port} http2 ssl", "'http2' in listen address"),
+    ("127.0.0.1:{port} ssl proxy_protocol", "'proxy_protocol' in listen address"),
     ("127.0.0.1:{port} sl", "unknown flag 'sl'"),
     ("127.0.0.1:{port} backlog=0", "invalid backlog=0"),
 ])

@@ -1,0 +1,90 @@
+#include "http/h2_messages.hpp"
+
+#include <algorithm>
+
+namespace portico::http {
+
+void H2RequestHead::keep(std::size_t bytes) {
+  bytes_ += bytes;
+  if (bytes_ > max_bytes_) too_large_ = true;
+}
+
+void H2RequestHead::add(std::string_view name, std::string_view value) {
+  keep(name.size() + value.size() + 4);
+  if (too_large_) return;
+  if (!name.empty() && name[0] == ':') {
+    if (name == ":method") method_ = value;
+    else if (name == ":path") path_ = value;
+    else if (name == ":authority") authority_ = value;
+    // :scheme is the client's view of the URL; the gateway knows how the request came.
+    return;
+  }
+  if (name == "cookie") {
+    if (!cookie_.empty()) cookie_ += "; ";
+    cookie_ += value;
+    return;
+  }
+  if (name == "te") return;  // only "trailers" is allowed (nghttp2 checks), and only hop-by-hop
+  if (name == "host") {
+    // (Pseudo-header fields come first, so :authority is known by now.)
+    if (!authority_.empty() && !iequals(value, authority_)) conflicting_host_ = true;
+    host_ = value;
+    return;
+  }
+  if (name == "content-length") has_content_length_ = true;
+  fields_.append(name).append(": ").append(value).append("\r\n");
+}
+
+std::string H2RequestHead::finish(bool body_follows, bool& chunked) const {
+  chunked = body_follows && !has_content_length_;
+  std::string head;
+  head.reserve(method_.size() + path_.size() + authority_.size() + fields_.size() + cookie_.size() + 64);
+  // CONNECT (no :path) names its authority as the target, as HTTP/1.1's authority-form.
+  head.append(method_).append(" ").append(path_.empty() ? authority_ : path_).append(" HTTP/1.1\r\n");
+  std::string_view host = authority_.empty() ? std::string_view(host_) : std::string_view(authority_);
+  if (!host.empty()) head.append("Host: ").append(host).append("\r\n");
+  head.append(fields_);
+  if (!cookie_.empty()) head.append("Cookie: ").append(cookie_).append("\r\n");
+  if (chunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+namespace {
+
+bool connection_specific(std::string_view name, const ResponseHead& head) {
+  if (iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
+      iequals(name, "transfer-encoding") || iequals(name, "upgrade")) {
+    return true;
+  }
+  return std::any_of(head.connection_tokens.begin(), head.connection_tokens.end(),
+                     [&](std::string_view token) { return iequals(token, name); });
+}
+
+}  // namespace
+
+void H2ResponseFields::build(const ResponseHead& head) {
+  storage_.clear();
+  fields_.clear();
+  std::size_t total = 3;
+  for (const auto& h : head.headers) total += h.name.size() + h.value.size();
+  storage_.reserve(total);  // the views below point into it: it must not move
+  storage_ += std::to_string(head.status);
+  fields_.push_back({":status", std::string_view(storage_).substr(0, 3)});
+  for (const auto& h : head.headers) {
+    if (connection_specific(h.name, head)) continue;
+    std::size_t at = storage_.size();
+    for (char c : h.name) storage_ += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    storage_ += h.value;
+    std::string_view all(storage_);
+    fields_.push_back({all.substr(at, h.name.size()), all.substr(at + h.name.size(), h.value.size())});
+  }
+}
+
+bool starts_h2_preface(std::string_view first_bytes) {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  std::size_t n = std::min(first_bytes.size(), kPreface.size());
+  return n > 0 && first_bytes.substr(0, n) == kPreface.substr(0, n);
+}
+
+}  // namespace portico::http

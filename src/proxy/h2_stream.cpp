@@ -1,0 +1,314 @@
+#include "proxy/h2_stream.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+
+#include "http/h1_parser.hpp"
+#include "proxy/h2_server.hpp"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kForever = std::chrono::steady_clock::time_point::max();
+
+// The response heads come from the lifecycle, which built them within its own limits.
+const http::ParserLimits& response_limits() {
+  static const http::ParserLimits limits{1 << 20, 1 << 20, 10000};
+  return limits;
+}
+
+// "1a2b\r\n": a chunk's size line.
+std::string chunk_size_line(std::uint64_t size) {
+  char text[24];
+  int n = std::snprintf(text, sizeof text, "%llx\r\n", static_cast<unsigned long long>(size));
+  return std::string(text, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+H2Stream::H2Stream(H2Server& server, std::int32_t id, std::size_t max_head_bytes, const asio::any_io_executor& executor)
+    : server_(server), id_(id), fields_(max_head_bytes), read_signal_(executor, kForever), write_signal_(executor, kForever) {}
+
+void H2Stream::headers_done(bool end_stream) {
+  head_ = fields_.finish(!end_stream, chunked_in_);
+  method_head_ = fields_.method() == "HEAD";
+  if (end_stream) request_ended_ = true;
+}
+
+int H2Stream::refusal_status() const {
+  if (fields_.too_large()) return 431;
+  if (fields_.conflicting_host()) return 400;
+  return 0;
+}
+
+std::string_view H2Stream::refusal_message() const {
+  if (fields_.too_large()) return "request header fields too large";
+  return "Host header does not match :authority";
+}
+
+void H2Stream::receive_data(const std::uint8_t* data, std::size_t size) {
+  if (body_in_at_ == body_in_.size()) {
+    body_in_.clear();
+    body_in_at_ = 0;
+  }
+  body_in_.append(reinterpret_cast<const char*>(data), size);
+  read_signal_.cancel();
+}
+
+void H2Stream::request_ended() {
+  request_ended_ = true;
+  read_signal_.cancel();
+}
+
+void H2Stream::closed() {
+  closed_ = true;
+  if (out_ != Out::done || !request_ended_) abort();  // reset before the exchange ended
+}
+
+void H2Stream::abort() {
+  reset_ = true;
+  read_signal_.cancel();
+  write_signal_.cancel();
+}
+
+void H2Stream::wake(void* self) {
+  auto* stream = static_cast<H2Stream*>(self);
+  stream->read_signal_.cancel();
+  stream->write_signal_.cancel();
+}
+
+asio::awaitable<void> H2Stream::wait_readable() {
+  read_signal_.expires_at(kForever);
+  auto [ec] = co_await read_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;  // woken by cancel(): the caller looks again
+}
+
+asio::awaitable<void> H2Stream::wait_writable() {
+  write_signal_.expires_at(kForever);
+  auto [ec] = co_await write_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+}
+
+std::size_t H2Stream::read_body(char* data, std::size_t size) {
+  std::size_t n = std::min(size, body_in_.size() - body_in_at_);
+  std::memcpy(data, body_in_.data() + body_in_at_, n);
+  body_in_at_ += n;
+  server_.consume(id_, n);  // gives the bytes back to the client's window
+  return n;
+}
+
+std::size_t H2Stream::read(char* data, std::size_t size, error_code& ec) {
+  ec = {};
+  if (reset_) {
+    ec = asio::error::connection_reset;
+    return 0;
+  }
+  std::size_t done = 0;
+  auto copy = [&](std::string& from, std::size_t& at) {
+    std::size_t n = std::min(size - done, from.size() - at);
+    std::memcpy(data + done, from.data() + at, n);
+    at += n;
+    done += n;
+  };
+  copy(head_, head_at_);
+  while (done < size) {
+    if (!framing_.empty()) {
+      std::size_t at = 0;
+      copy(framing_, at);
+      framing_.erase(0, at);
+      continue;
+    }
+    std::size_t available = body_in_.size() - body_in_at_;
+    if (!chunked_in_) {
+      if (available == 0) break;
+      done += read_body(data + done, size - done);
+      continue;
+    }
+    if (chunk_left_ > 0) {
+      if (available == 0) break;
+      std::size_t n = read_body(data + done, static_cast<std::size_t>(std::min<std::uint64_t>(size - done, chunk_left_)));
+      done += n;
+      chunk_left_ -= n;
+      if (chunk_left_ == 0) framing_ = "\r\n";
+    } else if (available > 0) {
+      chunk_left_ = available;
+      framing_ = chunk_size_line(available);
+    } else if (request_ended_ && !last_chunk_made_) {
+      last_chunk_made_ = true;
+      framing_ = "0\r\n\r\n";
+    } else {
+      break;
+    }
+  }
+  if (done == 0) {
+    bool all_read = head_at_ == head_.size() && body_in_at_ == body_in_.size() && framing_.empty() &&
+                    (!chunked_in_ || last_chunk_made_);
+    if (request_ended_ && all_read) ec = asio::error::eof;
+    else ec = asio::error::would_block;
+  }
+  return done;
+}
+
+std::size_t H2Stream::write(Buffers buffers, std::size_t skip, error_code& ec) {
+  ec = {};
+  if (reset_) {
+    ec = asio::error::connection_reset;
+    return 0;
+  }
+  if (out_ == Out::body && queued() >= kHighWater) {
+    ec = asio::error::would_block;
+    return 0;
+  }
+  std::size_t taken = 0;
+  for (const auto& b : buffers) {
+    std::string_view bytes(static_cast<const char*>(b.data()), b.size());
+    if (skip >= bytes.size()) {
+      skip -= bytes.size();
+      continue;
+    }
+    bytes.remove_prefix(skip);
+    skip = 0;
+    if (!feed(bytes)) {
+      server_.reset(id_, NGHTTP2_INTERNAL_ERROR);
+      abort();
+      ec = asio::error::connection_reset;
+      return taken;
+    }
+    taken += bytes.size();
+  }
+  if (queued() > 0 || body_complete_) server_.resume(id_);
+  return taken;
+}
+
+bool H2Stream::feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    switch (out_) {
+      case Out::head:
+        if (!feed_head(bytes)) return false;
+        break;
+      case Out::body:
+        feed_body(bytes);
+        return true;
+      case Out::done:
+        return true;  // (nothing follows a complete response)
+    }
+  }
+  return true;
+}
+
+bool H2Stream::feed_head(std::string_view& bytes) {
+  std::size_t before = head_out_.size();
+  head_out_.append(bytes);
+  auto outcome = http::parse_response_head(head_out_, response_limits(), method_head_, response_head_);
+  if (outcome.state == http::ParseState::error) return false;
+  if (outcome.state == http::ParseState::incomplete) {
+    bytes = {};
+    return true;
+  }
+  bytes.remove_prefix(response_head_.head_size - before);  // the rest is body (or the next head)
+  response_fields_.build(response_head_);
+  if (response_head_.status < 200) {
+    // Interim (100 Continue, 103 Early Hints): non-final HEADERS; the final head follows.
+    // (101 cannot be: an HTTP/2 request never asks to switch protocols.)
+    if (response_head_.status == 101) return false;
+    server_.submit_headers(*this, response_fields_.fields(), false);
+    head_out_.clear();
+    return true;
+  }
+  body_framing_ = response_head_.framing;
+  body_left_ = response_head_.content_length;
+  bool has_body = body_framing_ != http::BodyFraming::none &&
+                  !(body_framing_ == http::BodyFraming::content_length && body_left_ == 0);
+  out_ = has_body ? Out::body : Out::done;
+  body_complete_ = !has_body;
+  server_.submit_headers(*this, response_fields_.fields(), has_body);
+  head_out_.clear();
+  head_out_.shrink_to_fit();
+  return true;
+}
+
+void H2Stream::feed_body(std::string_view bytes) {
+  switch (body_framing_) {
+    case http::BodyFraming::content_length: {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), body_left_));
+      queue_body(bytes.substr(0, n));
+      body_left_ -= n;
+      if (body_left_ == 0) {
+        out_ = Out::done;
+        body_complete_ = true;
+      }
+      return;
+    }
+    case http::BodyFraming::chunked: {
+      chunk_bytes_.append(bytes);
+      std::string_view input(chunk_bytes_);
+      for (;;) {
+        auto step = chunks_.next(input);
+        input.remove_prefix(step.consumed);
+        if (step.status == http::ChunkedDecoder::Status::data) {
+          queue_body(step.data);
+          continue;
+        }
+        if (step.status == http::ChunkedDecoder::Status::done) {
+          out_ = Out::done;
+          body_complete_ = true;
+        }
+        // (An error cannot come from the lifecycle's own framing; the stream then ends short.)
+        break;
+      }
+      chunk_bytes_.erase(0, chunk_bytes_.size() - input.size());
+      return;
+    }
+    default:
+      queue_body(bytes);  // until the lifecycle ends (finish())
+      return;
+  }
+}
+
+void H2Stream::queue_body(std::string_view bytes) {
+  if (body_out_at_ == body_out_.size()) {
+    body_out_.clear();
+    body_out_at_ = 0;
+  } else if (body_out_at_ > kHighWater) {
+    body_out_.erase(0, body_out_at_);
+    body_out_at_ = 0;
+  }
+  if (!bytes.empty()) server_.output_queued();
+  body_out_.append(bytes);
+}
+
+long H2Stream::take(std::uint8_t* out, std::size_t size, std::uint32_t* flags) {
+  std::size_t n = std::min(size, queued());
+  std::memcpy(out, body_out_.data() + body_out_at_, n);
+  body_out_at_ += n;
+  if (queued() == 0 && body_complete_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+  } else if (n == 0) {
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  if (queued() < kHighWater / 2) write_signal_.cancel();
+  return static_cast<long>(n);
+}
+
+void H2Stream::finish() {
+  lifecycle_done_ = true;
+  if (!reset_) {
+    if (out_ == Out::body && body_framing_ == http::BodyFraming::until_close) {
+      out_ = Out::done;
+      body_complete_ = true;
+      server_.resume(id_);
+    } else if (out_ != Out::done) {
+      server_.reset(id_, NGHTTP2_INTERNAL_ERROR);  // a response cut short (as nginx does)
+    }
+  }
+  server_.stream_finished(*this);  // may delete this
+}
+
+}  // namespace portico::proxy
