@@ -1,5 +1,7 @@
 #include "http/chunked.hpp"
 
+#include <charconv>
+
 #include <cstring>
 
 #include "http/h1_parser.hpp"
@@ -164,6 +166,13 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
       return {Status::done, 0, {}, {}};
   }
   return {Status::error, 0, {}, "invalid decoder state"};
+}
+
+std::size_t write_chunk_size_line(std::uint64_t size, char* out) {
+  auto r = std::to_chars(out, out + 16, size, 16);
+  r.ptr[0] = '\r';
+  r.ptr[1] = '\n';
+  return static_cast<std::size_t>(r.ptr + 2 - out);
 }
 
 }  // namespace portico::http

@@ -40,6 +40,12 @@ class ChunkedDecoder {
   std::size_t trailer_bytes_ = 0;
 };
 
+// Writes a chunk's size line ("1a2b\r\n") into `out` (kChunkSizeLineMax bytes at most);
+// returns its length. The one encoder of chunk sizes (relays, buffered bodies, HTTP/2 request
+// bodies).
+inline constexpr std::size_t kChunkSizeLineMax = 18;  // 16 hex digits + CRLF
+std::size_t write_chunk_size_line(std::uint64_t size, char* out);
+
 // Validates a chunk-size line (without CRLF): 1*HEXDIG *(BWS ";" BWS name [BWS "=" BWS value]).
 // Returns false for anything else, including sizes that overflow 60 bits.
 bool parse_chunk_size_line(std::string_view line, std::uint64_t& size);

@@ -82,3 +82,16 @@ TEST(Chunked, SizeLineParser) {
 
 }  // namespace
 }  // namespace portico::http
+
+namespace portico::http {
+namespace {
+
+TEST(ChunkSizeLine, HexSizeThenCrlf) {
+  char line[kChunkSizeLineMax];
+  EXPECT_EQ(std::string_view(line, write_chunk_size_line(0, line)), "0\r\n");
+  EXPECT_EQ(std::string_view(line, write_chunk_size_line(0x1a2b, line)), "1a2b\r\n");
+  EXPECT_EQ(std::string_view(line, write_chunk_size_line(~std::uint64_t{0}, line)), "ffffffffffffffff\r\n");
+}
+
+}  // namespace
+}  // namespace portico::http

@@ -50,19 +50,6 @@ std::string H2RequestHead::finish(bool body_follows, bool& chunked) const {
   return head;
 }
 
-namespace {
-
-bool connection_specific(std::string_view name, const ResponseHead& head) {
-  if (iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
-      iequals(name, "transfer-encoding") || iequals(name, "upgrade")) {
-    return true;
-  }
-  return std::any_of(head.connection_tokens.begin(), head.connection_tokens.end(),
-                     [&](std::string_view token) { return iequals(token, name); });
-}
-
-}  // namespace
-
 void H2ResponseFields::build(const ResponseHead& head) {
   storage_.clear();
   fields_.clear();
@@ -72,7 +59,7 @@ void H2ResponseFields::build(const ResponseHead& head) {
   storage_ += std::to_string(head.status);
   fields_.push_back({":status", std::string_view(storage_).substr(0, 3)});
   for (const auto& h : head.headers) {
-    if (connection_specific(h.name, head)) continue;
+    if (is_connection_specific(h.kind) || named_in_connection(head, h.name)) continue;
     std::size_t at = storage_.size();
     for (char c : h.name) storage_ += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     storage_ += h.value;

@@ -64,14 +64,12 @@ inline std::string_view host_without_port(std::string_view authority) {
 // Classifies a field name (case-insensitive).
 FieldKind classify_field(std::string_view name);
 
-// Hop-by-hop fields (RFC 9110 7.6.1) and framing fields Portico regenerates.
-inline bool is_hop_by_hop_or_framing(FieldKind k) {
+// Fields about the connection rather than the message: hop-by-hop in HTTP/1.1, forbidden in
+// HTTP/2 (RFC 9113 8.2.2).
+inline bool is_connection_specific(FieldKind k) {
   switch (k) {
-    case FieldKind::content_length:
     case FieldKind::transfer_encoding:
     case FieldKind::connection:
-    case FieldKind::te:
-    case FieldKind::trailer:
     case FieldKind::upgrade:
     case FieldKind::keep_alive:
     case FieldKind::proxy_connection:
@@ -79,6 +77,11 @@ inline bool is_hop_by_hop_or_framing(FieldKind k) {
     default:
       return false;
   }
+}
+
+// Hop-by-hop fields (RFC 9110 7.6.1) and framing fields Portico regenerates.
+inline bool is_hop_by_hop_or_framing(FieldKind k) {
+  return is_connection_specific(k) || k == FieldKind::content_length || k == FieldKind::te || k == FieldKind::trailer;
 }
 
 struct HeaderField {
@@ -168,6 +171,14 @@ struct MessageHead {
     version_minor = 1;
   }
 };
+
+// True when `name` is listed in the message's Connection header (then hop-by-hop too).
+inline bool named_in_connection(const MessageHead& head, std::string_view name) {
+  for (auto token : head.connection_tokens) {
+    if (iequals(token, name)) return true;
+  }
+  return false;
+}
 
 struct RequestHead : MessageHead {
   std::string_view method;

@@ -86,7 +86,7 @@ awaitable<PumpResult> send_body_rest(Side& source, Side& sink, PumpSpec spec, Fa
 awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   PumpResult result;
   std::array<boost::asio::const_buffer, kMaxBuffers> bufs;
-  std::array<std::array<char, 20>, kMaxChunkHeaders> chunk_lines;
+  std::array<std::array<char, http::kChunkSizeLineMax>, kMaxChunkHeaders> chunk_lines;
   http::ChunkedDecoder own_decoder;
   http::ChunkedDecoder& decoder = spec.decoder != nullptr ? *spec.decoder : own_decoder;
   std::uint64_t remaining = spec.content_length;
@@ -110,8 +110,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       result.body_bytes_out += d.size();
       if (spec.chunk_output) {
         auto& line = chunk_lines[nlines++];
-        int len = std::snprintf(line.data(), line.size(), "%zx\r\n", d.size());
-        bufs[nbufs++] = boost::asio::buffer(line.data(), static_cast<std::size_t>(len));
+        bufs[nbufs++] = boost::asio::buffer(line.data(), http::write_chunk_size_line(d.size(), line.data()));
         bufs[nbufs++] = boost::asio::buffer(d.data(), d.size());
         bufs[nbufs++] = boost::asio::buffer(kCrlf.data(), kCrlf.size());
       } else {

@@ -20,9 +20,8 @@ constexpr std::string_view kTooLarge = "upstream response too large for the resp
 
 void append_chunk(std::string& out, std::string_view data) {
   if (data.empty()) return;
-  char size[20];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  out.append(size, static_cast<std::size_t>(n)).append(data).append("\r\n");
+  char size[http::kChunkSizeLineMax];
+  out.append(size, http::write_chunk_size_line(data.size(), size)).append(data).append("\r\n");
 }
 }  // namespace
 

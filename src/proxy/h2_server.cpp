@@ -362,8 +362,11 @@ asio::awaitable<void> H2Server::watch_idle() {
       break;
     } else {
       // Streams are open: look again within a write timeout (a stall is then found within two;
-      // a stream whose lifecycle times out on a stall reports it at once, stream_finished()).
-      wake_at = now + writer_.write_timeout;
+      // a stream whose lifecycle times out on a stall reports it at once, stream_finished())
+      // and within the keep-alive timeout, so that when the streams end the connection's idle
+      // deadline (last activity + keep-alive) is never already past: nothing has to wake the
+      // watcher when a request ends.
+      wake_at = now + std::min<Clock::duration>(writer_.write_timeout, keepalive);
     }
     idle_timer_.expires_at(wake_at);
     auto [ec] = co_await idle_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -372,25 +375,27 @@ asio::awaitable<void> H2Server::watch_idle() {
   }
 }
 
-void H2Server::submit_headers(H2Stream& stream, const std::vector<http::H2Field>& fields, bool body_follows) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size());
+const nghttp2_nv* H2Server::to_nva(const std::vector<http::H2Field>& fields) {
+  // (nghttp2 copies the fields when a head is submitted: views are enough.)
+  nva_.clear();
   for (const auto& f : fields) {
-    nva.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
-                   const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())), f.name.size(),
-                   f.value.size(), NGHTTP2_NV_FLAG_NONE});
+    nva_.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
+                    const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())), f.name.size(),
+                    f.value.size(), NGHTTP2_NV_FLAG_NONE});
   }
-  bool final_head = !fields.empty() && !(fields[0].value.size() == 3 && fields[0].value[0] == '1');
-  if (!final_head) {
-    nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream.id(), nullptr, nva.data(), nva.size(), nullptr);
-  } else if (body_follows) {
-    nghttp2_data_provider provider{};
-    provider.source.ptr = &stream;
-    provider.read_callback = Callbacks::read_body;
-    nghttp2_submit_response(session_, stream.id(), nva.data(), nva.size(), &provider);
-  } else {
-    nghttp2_submit_response(session_, stream.id(), nva.data(), nva.size(), nullptr);
-  }
+  return nva_.data();
+}
+
+void H2Server::submit_interim(H2Stream& stream, const std::vector<http::H2Field>& fields) {
+  nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream.id(), nullptr, to_nva(fields), fields.size(), nullptr);
+  kick();
+}
+
+void H2Server::submit_response(H2Stream& stream, const std::vector<http::H2Field>& fields, bool body_follows) {
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &stream;
+  provider.read_callback = Callbacks::read_body;
+  nghttp2_submit_response(session_, stream.id(), to_nva(fields), fields.size(), body_follows ? &provider : nullptr);
   kick();
 }
 
@@ -416,10 +421,7 @@ void H2Server::stream_finished(H2Stream& stream) {
   // A lifecycle that gave up with its response still queued, while nothing could be sent.
   if (stream.has_queued_output() && !ended_ && stalled(last_active_)) end_stalled();
   if (stream.is_closed()) streams_.erase(stream.id());
-  if (lifecycles_ == 0) {
-    done_signal_.cancel();
-    idle_timer_.cancel();  // the idle watcher counts from now
-  }
+  if (lifecycles_ == 0 && ended_) done_signal_.cancel();  // run() waits for the last one
   kick();
 }
 

@@ -64,7 +64,9 @@ class H2Server {
   void drain();
 
   // --- For H2Stream ---
-  void submit_headers(H2Stream& stream, const std::vector<http::H2Field>& fields, bool body_follows);
+  // An interim (1xx) head, or the final one (with a body to come from the stream's take()).
+  void submit_interim(H2Stream& stream, const std::vector<http::H2Field>& fields);
+  void submit_response(H2Stream& stream, const std::vector<http::H2Field>& fields, bool body_follows);
   void resume(std::int32_t stream_id);
   void reset(std::int32_t stream_id, std::uint32_t error_code);
   void consume(std::int32_t stream_id, std::size_t bytes);
@@ -133,6 +135,8 @@ class H2Server {
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer done_signal_;  // lifecycles_ reached 0 after the end
   std::string out_;  // frames gathered for one write
+  std::vector<nghttp2_nv> nva_;  // a head's fields for nghttp2 (reused)
+  const nghttp2_nv* to_nva(const std::vector<http::H2Field>& fields);
 };
 
 }  // namespace portico::proxy

@@ -24,13 +24,6 @@ const http::ParserLimits& response_limits() {
   return limits;
 }
 
-// "1a2b\r\n": a chunk's size line.
-std::string chunk_size_line(std::uint64_t size) {
-  char text[24];
-  int n = std::snprintf(text, sizeof text, "%llx\r\n", static_cast<unsigned long long>(size));
-  return std::string(text, static_cast<std::size_t>(n));
-}
-
 }  // namespace
 
 H2Stream::H2Stream(H2Server& server, std::int32_t id, std::size_t max_head_bytes, const asio::any_io_executor& executor)
@@ -139,7 +132,8 @@ std::size_t H2Stream::read(char* data, std::size_t size, error_code& ec) {
       if (chunk_left_ == 0) framing_ = "\r\n";
     } else if (available > 0) {
       chunk_left_ = available;
-      framing_ = chunk_size_line(available);
+      char line[http::kChunkSizeLineMax];
+      framing_.assign(line, http::write_chunk_size_line(available, line));
     } else if (request_ended_ && !last_chunk_made_) {
       last_chunk_made_ = true;
       framing_ = "0\r\n\r\n";
@@ -204,11 +198,15 @@ bool H2Stream::feed(std::string_view bytes) {
 }
 
 bool H2Stream::feed_head(std::string_view& bytes) {
+  // The head usually comes whole in one write (with the body's first bytes): it is parsed in
+  // place, and only a head written in pieces is gathered in head_out_.
   std::size_t before = head_out_.size();
-  head_out_.append(bytes);
-  auto outcome = http::parse_response_head(head_out_, response_limits(), method_head_, response_head_);
+  if (before > 0) head_out_.append(bytes);
+  std::string_view input = before > 0 ? std::string_view(head_out_) : bytes;
+  auto outcome = http::parse_response_head(input, response_limits(), method_head_, response_head_);
   if (outcome.state == http::ParseState::error) return false;
   if (outcome.state == http::ParseState::incomplete) {
+    if (before == 0) head_out_.assign(bytes);
     bytes = {};
     return true;
   }
@@ -218,7 +216,7 @@ bool H2Stream::feed_head(std::string_view& bytes) {
     // Interim (100 Continue, 103 Early Hints): non-final HEADERS; the final head follows.
     // (101 cannot be: an HTTP/2 request never asks to switch protocols.)
     if (response_head_.status == 101) return false;
-    server_.submit_headers(*this, response_fields_.fields(), false);
+    server_.submit_interim(*this, response_fields_.fields());
     head_out_.clear();
     return true;
   }
@@ -228,9 +226,8 @@ bool H2Stream::feed_head(std::string_view& bytes) {
                   !(body_framing_ == http::BodyFraming::content_length && body_left_ == 0);
   out_ = has_body ? Out::body : Out::done;
   body_complete_ = !has_body;
-  server_.submit_headers(*this, response_fields_.fields(), has_body);
+  server_.submit_response(*this, response_fields_.fields(), has_body);
   head_out_.clear();
-  head_out_.shrink_to_fit();
   return true;
 }
 

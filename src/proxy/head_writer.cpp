@@ -16,13 +16,6 @@ HeadBuilder& HeadBuilder::field(std::string_view name, std::uint64_t value) {
   return raw(name).raw(": ").number(value).raw("\r\n");
 }
 
-bool named_in_connection(const http::MessageHead& head, std::string_view name) {
-  for (auto token : head.connection_tokens) {
-    if (http::iequals(token, name)) return true;
-  }
-  return false;
-}
-
 void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, const ForwardingInfo& info) {
   out.clear();
   out.raw(info.method).raw(" ").raw(info.upstream_target).raw(" HTTP/1.1\r\n");
@@ -33,7 +26,7 @@ void build_upstream_request(HeadBuilder& out, const http::RequestHead& req, cons
   for (const auto& h : req.headers) {
     switch (h.kind) {
       case FieldKind::other:
-        if (!req.connection_tokens.empty() && named_in_connection(req, h.name)) continue;
+        if (!req.connection_tokens.empty() && http::named_in_connection(req, h.name)) continue;
         if (info.edits != nullptr && info.edits->drops(h.name)) continue;
         if (!info.request_id_header.empty() && http::iequals(h.name, info.request_id_header)) continue;
         out.field(h.name, h.value);

@@ -62,9 +62,6 @@ class HeadBuilder {
   ByteBuffer buf_;
 };
 
-// True when `name` is listed in the message's Connection header.
-bool named_in_connection(const http::MessageHead& head, std::string_view name);
-
 // What the upstream request carries besides the client's own fields.
 struct ForwardingInfo {
   std::string_view method;

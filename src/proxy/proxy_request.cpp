@@ -510,7 +510,7 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
       if (bodyless && h.kind == http::FieldKind::content_length) response_.field(h.name, h.value);
       continue;
     }
-    if (!resp.connection_tokens.empty() && named_in_connection(resp, h.name)) continue;
+    if (!resp.connection_tokens.empty() && http::named_in_connection(resp, h.name)) continue;
     if (dropped(h.name)) continue;
     response_.field(h.name, h.value);
   }

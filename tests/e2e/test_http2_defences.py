@@ -156,8 +156,9 @@ def test_control_frame_floods_are_stopped(env, kind):
 
 def test_a_few_pings_and_settings_are_fine(env):
     client = Client(env["port"])
-    for _ in range(50):
+    for i in range(50):
         client.conn.ping(b"abcdefgh")
+        client.conn.update_settings({4: 65535 + i})  # SETTINGS_INITIAL_WINDOW_SIZE
         client.flush()
     assert client.get("/api/x").status == 200
     assert client.goaway is None
