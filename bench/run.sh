@@ -9,7 +9,8 @@
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
 # SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
-# observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all);
+# observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all); H2_SHAPES the
+# HTTP/2 section's clients:streams cases (default "16:1 16:32 64:10 4:100");
 # BENCH_BIN measures another Portico binary (default build/release/portico).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -468,8 +469,8 @@ hz=$(getconf CLK_TCK); d=$DURATION
 print('$n_rps $p_rps %.2f %.2f' % (1e6*($(cpu_ticks "$nginx_h2_worker")-$n0)/hz/($n_rps*d), 1e6*($(cpu_ticks "$portico_h2_pid")-$p0)/hz/($p_rps*d)))"
   }
   for scheme in http https; do
-    for shape in "16 1" "16 32" "64 10"; do
-      read -r clients streams <<<"$shape"
+    for shape in ${H2_SHAPES:-16:1 16:32 64:10 4:100}; do  # clients:streams (4:100 is the issue's bar)
+      IFS=: read -r clients streams <<<"$shape"
       ratios=(); cpu=()
       for round in $(seq "$ROUNDS"); do
         read -r n_rps p_rps n_cpu p_cpu < <(h2_race $scheme \

@@ -109,7 +109,7 @@ const schema::Record<PluginEntity>& plugin_entity() {
     r.field("name", &P::name, {.required = true})
         .field("enabled", &P::enabled)
         .field("tags", &P::tags)
-        .field("protocols", &P::protocols, {.one_of = {"grpc", "grpcs", "http", "https"}})
+        .field("protocols", &P::protocols, {.one_of = {"grpc", "grpcs", "http", "https", "ws", "wss"}})
         .field("instance_name", &P::instance_name, {.nullable = true});
     for (const char* ref : {"id", "service", "route", "consumer", "created_at", "updated_at", "ordering"}) {
       r.accepted(ref, json::object{});

@@ -44,7 +44,7 @@ void expand_url(ServiceConfig& s, Errors& errors) {
     }
     s.port = static_cast<int>(port);
   } else {
-    s.port = s.protocol == "https" ? 443 : 80;
+    s.port = s.uses_tls() ? 443 : 80;
   }
   s.path = std::string(parsed->encoded_path());
   if (parsed->has_query() || parsed->has_fragment()) errors.push_back({"url", "url must not have a query or fragment"});
@@ -60,10 +60,12 @@ void finish_service(ServiceConfig& s, const json::object& input, Errors& errors)
   } else if (s.host.empty()) {
     errors.push_back({"", "must set either 'url' or 'host'"});
   } else if (!given(input, "port")) {
-    s.port = s.protocol == "https" ? 443 : 80;
+    s.port = s.uses_tls() ? 443 : 80;
   }
-  if (s.protocol != "http" && s.protocol != "https") errors.push_back({"protocol", "expected one of: http, https"});
-  if (s.protocol != "https") {  // Kong: the TLS fields belong to https services
+  if (s.protocol != "http" && s.protocol != "https" && s.protocol != "ws" && s.protocol != "wss") {
+    errors.push_back({"protocol", "expected one of: http, https, ws, wss"});
+  }
+  if (!s.uses_tls()) {  // Kong: the TLS fields belong to https services
     if (s.tls_verify) errors.push_back({"tls_verify", "value must be null"});
     if (s.tls_verify_depth >= 0) errors.push_back({"tls_verify_depth", "value must be null"});
     if (!s.ca_certificates.empty()) errors.push_back({"ca_certificates", "value must be null"});
@@ -112,7 +114,10 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
     name = to_lower(name);
     if (name.size() > 1 && name.back() == '.') name.pop_back();  // Kong: an FQDN's last dot is not routed on
   }
-  bool https = std::find(r.protocols.begin(), r.protocols.end(), "https") != r.protocols.end();
+  auto has = [&](std::string_view protocol) {
+    return std::find(r.protocols.begin(), r.protocols.end(), protocol) != r.protocols.end();
+  };
+  bool https = has("https") || has("wss");
   if (!r.snis.empty() && !https) {
     errors.push_back({"", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"});
   }
@@ -122,8 +127,9 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
   }
   if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty() && r.snis.empty()) {
     // Kong's http subschema: snis count only when the route serves https.
-    errors.push_back({"", https ? "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
-                                : "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"});
+    std::string protocol = has("https") ? "https" : has("wss") ? "wss" : has("http") ? "http" : "ws";
+    errors.push_back({"", https ? "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '" + protocol + "'"
+                                : "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is '" + protocol + "'"});
   }
 }
 
@@ -416,7 +422,7 @@ const schema::Record<ServiceConfig>& service_record() {
     r.field("id", &S::id, {.nullable = true})
         .field("name", &S::name, {.nullable = true, .check = entity_name_problem})
         .field("url", &S::url, {.nullable = true, .input_only = true})
-        .field("protocol", &S::protocol, {.one_of = {"http", "https"}})
+        .field("protocol", &S::protocol, {.one_of = {"http", "https", "ws", "wss"}})
         .field("host", &S::host, {.nullable = true})
         .field("port", &S::port, {.min = 0, .max = 65535})
         .field("path", &S::path, {.nullable = true, .check = [](const std::string& p) {
@@ -455,7 +461,7 @@ const schema::Record<RouteConfig>& route_record() {
     schema::Record<R> r;
     r.field("id", &R::id, {.nullable = true})
         .field("name", &R::name, {.nullable = true})
-        .field("protocols", &R::protocols, {.one_of = {"http", "https"}, .len_min = 1})
+        .field("protocols", &R::protocols, {.one_of = {"http", "https", "ws", "wss"}, .len_min = 1})
         .field("methods", &R::methods, {.check = method_problem})
         .field("hosts", &R::hosts, {.check = route_host_problem})
         .field("paths", &R::paths, {.check = route_path_problem})

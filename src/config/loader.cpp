@@ -142,7 +142,7 @@ class Loader : public YamlReader {
   // against the file's certificates once everything is read.
   void read_service_tls_references(const YAML::Node& node, const std::string& path, ServiceConfig& s) {
     YAML::Node ref = node["client_certificate"];
-    if (ref && !ref.IsNull() && s.protocol != "https") {
+    if (ref && !ref.IsNull() && !s.uses_tls()) {
       add(ref, path + ".client_certificate", "value must be null");
     } else {
       read_client_certificate(node, path, s.client_certificate);

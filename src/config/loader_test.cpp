@@ -121,6 +121,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - protocols: [http]\n"
                   "    paths: [/a]\n    snis: [a.com]\n",
                   "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"},
+        ErrorCase{"unknown_route_protocol",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: ws://x\n  routes:\n  - protocols: [ws, gopher]\n"
+                  "    paths: [/a]\n",
+                  "kong.yml:6:21: services[0].routes[0].protocols[1]: expected one of: http, https, ws, wss"},
+        ErrorCase{"ws_route_without_criteria",
+                  "_format_version: \"3.0\"\nservices:\n- name: a\n  url: ws://x\n  routes:\n  - protocols: [ws]\n",
+                  "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'ws'"},
+        ErrorCase{"unknown_service_protocol", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: gopher://x\n",
+                  "services[0].protocol: expected one of: http, https, ws, wss"},
         ErrorCase{"route_sni_with_port",
                   "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x\n  routes:\n  - snis: [\"a.com:443\"]\n",
                   "services[0].routes[0].snis[0]: must not have a port"},

@@ -28,7 +28,10 @@ struct ServiceConfig {
   std::string id;
   std::string name;
   std::string url;  // input only: Kong's shorthand, expanded into protocol, host, port and path
+  // http or https; Kong Enterprise's ws and wss are accepted as their synonyms toward the
+  // upstream (a WebSocket handshake is an HTTP/1.1 request to it either way).
   std::string protocol = "http";
+  bool uses_tls() const { return protocol == "https" || protocol == "wss"; }
   std::string host;
   int port = 80;
   std::string path;  // empty: none (Kong's null), proxied as "/"

@@ -330,7 +330,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
       rt.retry_budget = shared.retry_budget("service:" + svc.id, svc.retry_budget_percent, svc.retry_budget_min_per_second);
     }
     if (auto it = upstream_by_name.find(svc.host); it != upstream_by_name.end()) rt.upstream = it->second;
-    if (svc.protocol == "https") attach_upstream_tls(cfg, svc, rt, *snap, previous, warnings);
+    if (svc.uses_tls()) attach_upstream_tls(cfg, svc, rt, *snap, previous, warnings);
     if (rt.upstream != nullptr) {
       rt.balancer_index = rt.upstream->balancer_index;
       if (snap->balancers[rt.balancer_index]->endpoints().empty()) {
@@ -351,7 +351,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Declarative
     if (!balancer) {
       std::vector<Endpoint> endpoints;
       for (const auto& a : addrs) {
-        std::string authority = host_with_port(svc.host, svc.port, svc.protocol);
+        std::string authority = host_with_port(svc.host, svc.port, svc.uses_tls() ? "https" : "http");
         endpoints.push_back(make_endpoint(a, authority, authority, 100,
                                           shared.target_health("service:" + svc.id + "|" + pool_key_of(a))));
       }

@@ -16,6 +16,7 @@ void H2RequestHead::add(std::string_view name, std::string_view value) {
     if (name == ":method") method_ = value;
     else if (name == ":path") path_ = value;
     else if (name == ":authority") authority_ = value;
+    else if (name == ":protocol") protocol_ = value;  // (nghttp2 allows it on CONNECT only)
     // :scheme is the client's view of the URL; the gateway knows how the request came.
     return;
   }
@@ -25,6 +26,8 @@ void H2RequestHead::add(std::string_view name, std::string_view value) {
     return;
   }
   if (name == "te") return;  // only "trailers" is allowed (nghttp2 checks), and only hop-by-hop
+  // A WebSocket's key is the gateway's, and its DATA are the tunnel's, never a body.
+  if ((name == "sec-websocket-key" || name == "content-length") && websocket()) return;
   if (name == "host") {
     // (Pseudo-header fields come first, so :authority is known by now.)
     if (!authority_.empty() && !iequals(value, authority_)) conflicting_host_ = true;
@@ -35,14 +38,24 @@ void H2RequestHead::add(std::string_view name, std::string_view value) {
   fields_.append(name).append(": ").append(value).append("\r\n");
 }
 
-std::string H2RequestHead::finish(bool body_follows, bool& chunked) const {
-  chunked = body_follows && !has_content_length_;
+bool H2RequestHead::websocket() const { return method_ == "CONNECT" && iequals(protocol_, "websocket"); }
+
+std::string H2RequestHead::finish(bool body_follows, bool& chunked, std::string_view websocket_key) const {
+  bool websocket = this->websocket();
+  chunked = body_follows && !has_content_length_ && !websocket;
   std::string head;
-  head.reserve(method_.size() + path_.size() + authority_.size() + fields_.size() + cookie_.size() + 64);
-  // CONNECT (no :path) names its authority as the target, as HTTP/1.1's authority-form.
-  head.append(method_).append(" ").append(path_.empty() ? authority_ : path_).append(" HTTP/1.1\r\n");
+  head.reserve(method_.size() + path_.size() + authority_.size() + fields_.size() + cookie_.size() + 128);
+  if (websocket) {
+    head.append("GET ").append(path_).append(" HTTP/1.1\r\n");
+  } else {
+    // CONNECT (no :path) names its authority as the target, as HTTP/1.1's authority-form.
+    head.append(method_).append(" ").append(path_.empty() ? authority_ : path_).append(" HTTP/1.1\r\n");
+  }
   std::string_view host = authority_.empty() ? std::string_view(host_) : std::string_view(authority_);
   if (!host.empty()) head.append("Host: ").append(host).append("\r\n");
+  if (websocket) {
+    head.append("Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ").append(websocket_key).append("\r\n");
+  }
   head.append(fields_);
   if (!cookie_.empty()) head.append("Cookie: ").append(cookie_).append("\r\n");
   if (chunked) head.append("Transfer-Encoding: chunked\r\n");
@@ -66,6 +79,10 @@ void H2ResponseFields::build(const ResponseHead& head) {
     std::string_view all(storage_);
     fields_.push_back({all.substr(at, h.name.size()), all.substr(at + h.name.size(), h.value.size())});
   }
+}
+
+void H2ResponseFields::drop(std::string_view name) {
+  std::erase_if(fields_, [&](const H2Field& f) { return f.name == name; });
 }
 
 bool starts_h2_preface(std::string_view first_bytes) {

@@ -22,6 +22,11 @@ namespace portico::http {
 // the equivalent HTTP/1.1 head (RFC 9113 8.3.1): :authority becomes Host, cookie crumbs are
 // joined with "; " (8.2.3), "te: trailers" is dropped, and a body without content-length is
 // framed as chunked (the stream frames the DATA it delivers).
+//
+// A WebSocket over HTTP/2 (RFC 8441: CONNECT with ":protocol: websocket") becomes the HTTP/1.1
+// handshake (GET with Connection: Upgrade, Upgrade: websocket and a Sec-WebSocket-Key of the
+// gateway's), so an HTTP/1.1 service gets a WebSocket handshake it knows; the stream's DATA
+// are then the tunnel's bytes, not a body.
 class H2RequestHead {
  public:
   // `max_bytes`: beyond this many bytes of fields the head is not kept (too_large()).
@@ -34,11 +39,16 @@ class H2RequestHead {
   // A Host field that names another authority than :authority (RFC 9113 8.3.1): 400.
   bool conflicting_host() const { return conflicting_host_; }
   std::string_view method() const { return method_; }
+  // RFC 8441's extended CONNECT for a WebSocket.
+  bool websocket() const;
+  // A :protocol other than websocket (no other is offered): 501.
+  bool unsupported_protocol() const { return !protocol_.empty() && !websocket(); }
 
   // The HTTP/1.1 head ("METHOD target HTTP/1.1\r\n...\r\n\r\n"). `body_follows`: the
   // HEADERS frame did not end the stream; the body is then chunked (`chunked` set) unless a
-  // content-length was given.
-  std::string finish(bool body_follows, bool& chunked) const;
+  // content-length was given. A WebSocket's head takes `websocket_key` (16 random bytes in
+  // base64, RFC 6455 4.1) as its Sec-WebSocket-Key and is never chunked.
+  std::string finish(bool body_follows, bool& chunked, std::string_view websocket_key = {}) const;
 
  private:
   void keep(std::size_t bytes);
@@ -48,7 +58,7 @@ class H2RequestHead {
   bool too_large_ = false;
   bool conflicting_host_ = false;
   bool has_content_length_ = false;
-  std::string method_, path_, authority_, host_, cookie_;
+  std::string method_, path_, authority_, host_, cookie_, protocol_;
   std::string fields_;  // "name: value\r\n" for the other fields
 };
 
@@ -65,6 +75,8 @@ class H2ResponseFields {
  public:
   void build(const ResponseHead& head);
   const std::vector<H2Field>& fields() const { return fields_; }
+  // Leaves out the field named `name` (lowercase).
+  void drop(std::string_view name);
 
  private:
   std::string storage_;

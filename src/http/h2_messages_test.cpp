@@ -56,6 +56,33 @@ TEST(H2RequestHead, RefusesTooLargeAndContradictingHost) {
   EXPECT_TRUE(other.conflicting_host());
 }
 
+TEST(H2RequestHead, AnExtendedConnectForAWebSocketBecomesTheHttp11Handshake) {
+  H2RequestHead fields(32768);
+  for (auto [n, v] : {std::pair{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
+                      {":path", "/chat?room=1"}, {":authority", "h"}, {"sec-websocket-version", "13"},
+                      {"sec-websocket-key", "client's own"}, {"sec-websocket-protocol", "chat"}}) {
+    fields.add(n, v);
+  }
+  EXPECT_TRUE(fields.websocket());
+  EXPECT_FALSE(fields.unsupported_protocol());
+  bool chunked = true;
+  std::string head = fields.finish(true, chunked, "dGhlIHNhbXBsZSBub25jZQ==");
+  EXPECT_FALSE(chunked);  // the DATA that follow are the tunnel's, not a body
+  EXPECT_EQ(head,
+            "GET /chat?room=1 HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n"
+            "sec-websocket-protocol: chat\r\n\r\n");
+  RequestHead parsed;
+  ASSERT_EQ(parse_request_head(head, ParserLimits{}, parsed).state, ParseState::complete);
+  EXPECT_TRUE(parsed.connection_upgrade);
+  EXPECT_EQ(parsed.framing, BodyFraming::none);
+
+  H2RequestHead other(32768);
+  for (auto [n, v] : {std::pair{":method", "CONNECT"}, {":protocol", "webtransport"}, {":path", "/"}}) other.add(n, v);
+  EXPECT_FALSE(other.websocket());
+  EXPECT_TRUE(other.unsupported_protocol());
+}
+
 TEST(H2ResponseFields, StatusFirstLowercaseAndNoConnectionFields) {
   ResponseHead head;
   std::string bytes =

@@ -359,8 +359,23 @@ bool DownstreamConnection::arrived_over_https() const {
   return over_tls() || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
 }
 
-asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_https_required(Exchange& ex, int status,
-                                                                                     bool close) {
+DownstreamConnection::ProtocolRefusal DownstreamConnection::protocol_refusal(const router::CompiledRoute& route) const {
+  bool websocket = websocket_requested();
+  if (!websocket && !route.accepts_requests) return ProtocolRefusal::websocket_required;
+  bool plain_taken = websocket ? route.accepts_plain_ws : route.accepts_http;
+  if (!plain_taken && !arrived_over_https()) return ProtocolRefusal::https_required;
+  return ProtocolRefusal::none;
+}
+
+asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_protocol_refusal(Exchange& ex,
+                                                                                       ProtocolRefusal refusal,
+                                                                                       bool close) {
+  const router::CompiledRoute& route = *ex.match.route;
+  if (refusal == ProtocolRefusal::websocket_required) {
+    co_return co_await send_error(&ex, 426, "This route only accepts WebSocket connections", close,
+                                  "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+  }
+  int status = route.https_redirect_status_code;
   std::string extra;
   if (status != 426) {
     // 301/302/307/308: redirect to the same host and target over https (Kong's behaviour).

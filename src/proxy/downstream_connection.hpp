@@ -34,6 +34,10 @@ namespace portico::config {
 struct Snapshot;
 }
 
+namespace portico::router {
+struct CompiledRoute;
+}
+
 namespace portico::proxy {
 
 struct UpstreamConnection;
@@ -134,7 +138,13 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<PumpResult> send_buffered_body(Side& upstream, const std::string& body);
   // Answers with what a plugin set in ctx.reply().
   boost::asio::awaitable<Next> send_plugin_reply(Exchange& ex);
-  boost::asio::awaitable<Next> send_https_required(Exchange& ex, int status, bool close);
+  // Kong's protocol check after the match (router::CompiledRoute's accepts_*): whether the
+  // route's protocols take this request, and the refusal when not: https_redirect_status_code
+  // for a plain-text request it takes over TLS only, 426 with "Upgrade: websocket" for a
+  // request that is not a WebSocket handshake on a ws/wss-only route.
+  enum class ProtocolRefusal { none, https_required, websocket_required };
+  ProtocolRefusal protocol_refusal(const router::CompiledRoute& route) const;
+  boost::asio::awaitable<Next> send_protocol_refusal(Exchange& ex, ProtocolRefusal refusal, bool close);
   // Over TLS, or (from a --trusted-ips peer) with X-Forwarded-Proto: https, as Kong's
   // forwarded scheme: an https-only route serves it.
   bool arrived_over_https() const;

@@ -139,9 +139,10 @@ struct H2Server::Callbacks {
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
       // The response is complete but the request body is not: the client may stop sending
-      // it (RFC 9113 8.1).
+      // it (RFC 9113 8.1). (Not in a WebSocket tunnel: there the service ended its half, and
+      // the client's may still carry the closing handshake.)
       H2Stream* stream = s.find(frame->hd.stream_id);
-      if (stream != nullptr && !stream->request_complete()) {
+      if (stream != nullptr && !stream->request_complete() && !stream->tunnel_open()) {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
       }
     }
@@ -194,6 +195,7 @@ H2Server::H2Server(Worker& worker, Side reader, Side writer, Http2Settings setti
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_window_size},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings_.max_frame_size},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list_size},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // WebSocket over HTTP/2 (RFC 8441)
       // (RFC 7540 priorities are not declined: nghttp2 then checks them as RFC 9113 still
       // requires, a stream depending on itself for one, and keeps recently closed streams, so
       // frames on them are told from frames on idle ones.)

@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 
+#include "core/uuid.hpp"
+#include "crypto/base64.hpp"
 #include "http/h1_parser.hpp"
 #include "proxy/h2_server.hpp"
 
@@ -24,13 +26,21 @@ const http::ParserLimits& response_limits() {
   return limits;
 }
 
+// RFC 6455 4.1: the key is 16 random bytes; it only has to be fresh (the service proves it
+// read the handshake by hashing it), not secret.
+std::string websocket_key() {
+  std::uint64_t nonce[2] = {fast_random64(), fast_random64()};
+  return crypto::base64_encode(std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce));
+}
+
 }  // namespace
 
 H2Stream::H2Stream(H2Server& server, std::int32_t id, std::size_t max_head_bytes, const asio::any_io_executor& executor)
     : server_(server), id_(id), fields_(max_head_bytes), read_signal_(executor, kForever), write_signal_(executor, kForever) {}
 
 void H2Stream::headers_done(bool end_stream) {
-  head_ = fields_.finish(!end_stream, chunked_in_);
+  websocket_ = fields_.websocket();
+  head_ = fields_.finish(!end_stream, chunked_in_, websocket_ ? websocket_key() : std::string());
   method_head_ = fields_.method() == "HEAD";
   if (end_stream) request_ended_ = true;
 }
@@ -38,12 +48,14 @@ void H2Stream::headers_done(bool end_stream) {
 int H2Stream::refusal_status() const {
   if (fields_.too_large()) return 431;
   if (fields_.conflicting_host()) return 400;
+  if (fields_.unsupported_protocol()) return 501;
   return 0;
 }
 
 std::string_view H2Stream::refusal_message() const {
   if (fields_.too_large()) return "request header fields too large";
-  return "Host header does not match :authority";
+  if (fields_.conflicting_host()) return "Host header does not match :authority";
+  return "only the websocket protocol is supported with extended CONNECT";
 }
 
 void H2Stream::receive_data(const std::uint8_t* data, std::size_t size) {
@@ -211,11 +223,10 @@ bool H2Stream::feed_head(std::string_view& bytes) {
     return true;
   }
   bytes.remove_prefix(response_head_.head_size - before);  // the rest is body (or the next head)
+  if (response_head_.status == 101) return open_tunnel();
   response_fields_.build(response_head_);
   if (response_head_.status < 200) {
     // Interim (100 Continue, 103 Early Hints): non-final HEADERS; the final head follows.
-    // (101 cannot be: an HTTP/2 request never asks to switch protocols.)
-    if (response_head_.status == 101) return false;
     server_.submit_interim(*this, response_fields_.fields());
     head_out_.clear();
     return true;
@@ -229,6 +240,36 @@ bool H2Stream::feed_head(std::string_view& bytes) {
   server_.submit_response(*this, response_fields_.fields(), has_body);
   head_out_.clear();
   return true;
+}
+
+bool H2Stream::open_tunnel() {
+  // Only a WebSocket asks to switch protocols (the lifecycle relays a 101 only then).
+  if (!websocket_) return false;
+  // RFC 8441 5: the service's 101 is a 200 to the client, without the HTTP/1.1 handshake's
+  // proof (Sec-WebSocket-Accept answers the gateway's key, which the client never saw); what
+  // follows are the tunnel's bytes, until either side ends.
+  response_head_.status = 200;
+  response_fields_.build(response_head_);
+  response_fields_.drop("sec-websocket-accept");
+  body_framing_ = http::BodyFraming::until_close;
+  out_ = Out::body;
+  tunnel_open_ = true;
+  server_.submit_response(*this, response_fields_.fields(), true);
+  head_out_.clear();
+  return true;
+}
+
+void H2Stream::end_tunnel_output() {
+  if (out_ != Out::body || reset_) return;
+  out_ = Out::done;
+  body_complete_ = true;
+  server_.resume(id_);
+}
+
+void H2Stream::end_tunnel() {
+  if (reset_) return;
+  if (out_ != Out::done || !request_ended_) server_.reset(id_, NGHTTP2_CANCEL);
+  abort();
 }
 
 void H2Stream::feed_body(std::string_view bytes) {

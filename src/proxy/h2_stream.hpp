@@ -86,11 +86,24 @@ class H2Stream {
   // Response body bytes wait for the client's flow-control window.
   bool has_queued_output() const { return queued() > 0; }
 
+  // --- A WebSocket tunnel (RFC 8441; proxy/upgrade_tunnel.cpp) ---
+  // The request was an extended CONNECT for a WebSocket: its head reads as the HTTP/1.1
+  // handshake, a 101 written to the stream becomes the 200 that opens the tunnel, and reads
+  // and writes after it are the tunnel's bytes (DATA both ways).
+  bool websocket() const { return websocket_; }
+  bool tunnel_open() const { return tunnel_open_; }  // the 200 was sent
+  // The service ended its side: END_STREAM after the bytes queued (the client may still send).
+  void end_tunnel_output();
+  // The tunnel is over: the stream is reset (CANCEL) unless both sides already ended it, and
+  // every wait wakes.
+  void end_tunnel();
+
  private:
   enum class Out { head, body, done };
   // The response bytes written, in order; false when they cannot be turned into a response.
   bool feed(std::string_view bytes);
   bool feed_head(std::string_view& bytes);
+  bool open_tunnel();  // a 101 for a WebSocket: the tunnel's 200
   void feed_body(std::string_view bytes);
   void queue_body(std::string_view bytes);
   std::size_t queued() const { return body_out_.size() - body_out_at_; }
@@ -111,6 +124,8 @@ class H2Stream {
   bool last_chunk_made_ = false;
   bool request_ended_ = false;
   bool method_head_ = false;
+  bool websocket_ = false;
+  bool tunnel_open_ = false;
 
   // Response.
   Out out_ = Out::head;

@@ -32,8 +32,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   const config::UpstreamRuntime* upstream = ex.service->upstream;
   bool has_body = request_.framing != http::BodyFraming::none;
 
-  if (!route.accepts_http && !arrived_over_https()) {
-    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
+  if (ProtocolRefusal refusal = protocol_refusal(route); refusal != ProtocolRefusal::none) {
+    co_return co_await send_protocol_refusal(ex, refusal, has_body);
   }
   // Plugins' access phase (authentication, rate limits, circuit breaker...): any may answer.
   if (!snap.route_chains[route.route_index].empty()) {
@@ -191,8 +191,8 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::serve_without_service(Exchange& ex) {
   const router::CompiledRoute& route = *ex.match.route;
   bool has_body = request_.framing != http::BodyFraming::none;
-  if (!route.accepts_http && !arrived_over_https()) {
-    co_return co_await send_https_required(ex, route.https_redirect_status_code, has_body);
+  if (ProtocolRefusal refusal = protocol_refusal(route); refusal != ProtocolRefusal::none) {
+    co_return co_await send_protocol_refusal(ex, refusal, has_body);
   }
   if (!ex.snapshot->route_chains[route.route_index].empty()) {
     plugin::Access access = start_plugins(ex);
@@ -452,6 +452,12 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
         continue;
       }
       ex.upstream_first_byte = Clock::now();
+      if (stream_ != nullptr && websocket_requested() && ex.response->status < 300) {
+        // Over HTTP/2 a 2xx opens the tunnel (RFC 8441): a service that answered the upgrade
+        // with one, instead of switching protocols, must not look like it had.
+        ex.error_message = "upstream answered the WebSocket handshake without switching protocols (101)";
+        co_return Attempt::invalid_response;
+      }
       if (ex.snapshot->balancers[ex.service->balancer_index]->algorithm() == Algorithm::latency) {
         ex.endpoint->health->observe_latency(
             std::chrono::duration_cast<std::chrono::microseconds>(ex.upstream_first_byte - ex.upstream_sent),

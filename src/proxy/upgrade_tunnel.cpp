@@ -4,11 +4,16 @@
 // when neither side has sent anything for the service's read_timeout (a client that only
 // listens, or a service that only receives, is not cut off while the other side talks);
 // writes each way finish within the write timeouts.
+//
+// The client may be an HTTP/2 stream (RFC 8441's extended CONNECT, proxy/h2_stream.hpp): the
+// same relays run over it, its half-close is END_STREAM and its end a RST_STREAM, while the
+// connection's other streams go on.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <sys/socket.h>
 
 #include "core/worker.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/h2_stream.hpp"
 #include "proxy/io.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -26,12 +31,14 @@ constexpr std::chrono::milliseconds kNoClientIdleLimit = std::chrono::hours(24 *
 // the closing handshake's answer) before the tunnel closes.
 constexpr std::chrono::milliseconds kCloseLinger{2000};
 
-// The two relays' shared state. A side that ends cleanly (EOF, TLS close_notify) is passed on
-// as a half-close (close_notify to a TLS peer, then FIN), and the other direction gets
-// kCloseLinger to finish; an error, or the end of both, shuts both sockets down, which also
-// completes whatever the other relay still waits for.
+// The two relays' shared state. A side that ends cleanly (EOF, TLS close_notify, END_STREAM)
+// is passed on as a half-close (close_notify to a TLS peer, then FIN; END_STREAM to an HTTP/2
+// client), and the other direction gets kCloseLinger to finish; an error, or the end of both,
+// shuts both sockets down (resets the client's stream), which also completes whatever the
+// other relay still waits for.
 struct Tunnel {
   asio::ip::tcp::socket& client;
+  H2Stream* client_stream;  // the client is this HTTP/2 stream (then `client` is its connection's)
   asio::ip::tcp::socket& upstream;
   std::chrono::milliseconds idle_limit;
   Side* client_in;    // the reading sides, whose timeouts a half-close shortens
@@ -42,10 +49,14 @@ struct Tunnel {
   void end() {
     if (ended) return;
     ended = true;
-    ::shutdown(client.native_handle(), SHUT_RDWR);
-    ::shutdown(upstream.native_handle(), SHUT_RDWR);
     boost::system::error_code ignored;
-    client.cancel(ignored);
+    if (client_stream != nullptr) {
+      client_stream->end_tunnel();
+    } else {
+      ::shutdown(client.native_handle(), SHUT_RDWR);
+      client.cancel(ignored);
+    }
+    ::shutdown(upstream.native_handle(), SHUT_RDWR);
     upstream.cancel(ignored);
   }
   // `from` ended cleanly: tell `to` (its peer sees the end of the stream), and give the other
@@ -56,8 +67,12 @@ struct Tunnel {
       return;
     }
     lingering = true;
-    if (to.tls != nullptr) to.tls->shutdown();  // close_notify
-    ::shutdown(to.socket.native_handle(), SHUT_WR);
+    if (to.stream != nullptr) {
+      to.stream->end_tunnel_output();
+    } else {
+      if (to.tls != nullptr) to.tls->shutdown();  // close_notify
+      ::shutdown(to.socket.native_handle(), SHUT_WR);
+    }
     other.read_timeout = kCloseLinger;
     other.deadline.arm(kCloseLinger);  // (the pending read, if any; the next read re-arms it the same)
   }
@@ -117,18 +132,22 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_upgraded
   build_response_head(ex, *conn, chunk_out, std::nullopt, true);
 
   Deadline client_read(worker_.deadlines(), &socket_), client_write(worker_.deadlines(), &socket_);
+  if (stream_ != nullptr) {
+    client_read.wake_instead(&H2Stream::wake, stream_);
+    client_write.wake_instead(&H2Stream::wake, stream_);
+  }
   Deadline upstream_read(worker_.deadlines(), &conn->socket), upstream_write(worker_.deadlines(), &conn->socket);
   auto read_timeout = std::chrono::milliseconds(svc.read_timeout_ms);
   auto write_timeout = std::chrono::milliseconds(svc.write_timeout_ms);
-  Side client_in{socket_, in_, client_read, kNoClientIdleLimit, options.client_body_timeout, tls_.get()};
-  Side client_out{socket_, in_, client_write, kNoClientIdleLimit, options.client_body_timeout, tls_.get()};
+  Side client_in{socket_, in_, client_read, kNoClientIdleLimit, options.client_body_timeout, tls_.get(), stream_};
+  Side client_out{socket_, in_, client_write, kNoClientIdleLimit, options.client_body_timeout, tls_.get(), stream_};
   Side upstream_in{conn->socket, conn->buffer, upstream_read, read_timeout, write_timeout, conn->tls.get()};
   Side upstream_out{conn->socket, conn->buffer, upstream_write, read_timeout, write_timeout, conn->tls.get()};
 
   error_code written = co_await write_all(client_out, response_.view());
   if (written) co_return Next::close;
   ex.bytes_sent += response_.view().size();
-  Tunnel tunnel{socket_, conn->socket, read_timeout, &client_in, &upstream_in};
+  Tunnel tunnel{socket_, stream_, conn->socket, read_timeout, &client_in, &upstream_in};
   std::uint64_t to_upstream = 0, to_client = 0;
   co_await (relay(client_in, upstream_out, to_upstream, tunnel, true) &&
             relay(upstream_in, client_out, to_client, tunnel, false));

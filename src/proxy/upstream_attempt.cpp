@@ -32,7 +32,7 @@ int failure_status(Attempt failure) {
 
 const UpstreamTls* upstream_tls(const config::ServiceRuntime& service, const config::Endpoint& endpoint,
                                 std::string_view host_header, UpstreamTls& tls) {
-  if (service.config->protocol != "https") return nullptr;
+  if (!service.config->uses_tls()) return nullptr;
   std::string_view name = http::host_without_port(host_header);
   if (name.size() > 1 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);  // [v6]
   tls.context = service.tls;

@@ -143,7 +143,12 @@ Router::Router(const config::DeclarativeConfig& config) {
     cr->strip_path = rc.strip_path;
     cr->preserve_host = rc.preserve_host;
     cr->path_handling_v1 = rc.path_handling == "v1";
-    cr->accepts_http = std::find(rc.protocols.begin(), rc.protocols.end(), "http") != rc.protocols.end();
+    auto has = [&](std::string_view protocol) {
+      return std::find(rc.protocols.begin(), rc.protocols.end(), protocol) != rc.protocols.end();
+    };
+    cr->accepts_http = has("http");
+    cr->accepts_plain_ws = has("http") || has("ws");
+    cr->accepts_requests = has("http") || has("https");
     cr->https_redirect_status_code = rc.https_redirect_status_code;
 
     if (rc.paths.empty()) {

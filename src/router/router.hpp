@@ -57,9 +57,14 @@ struct CompiledRoute {
   bool strip_path = true;
   bool preserve_host = false;
   bool path_handling_v1 = false;
-  // Kong: a route whose protocols exclude "http" answers plain-HTTP requests with
-  // https_redirect_status_code (426 by default, or a redirect to https).
-  bool accepts_http = true;
+  // What the route's protocols take (Kong's http/https, Kong Enterprise's ws/wss). http and
+  // https also take WebSocket handshakes (as Kong's open-source gateway proxies them on any
+  // route); ws and wss take nothing else. Plain-text requests the route does not take get
+  // https_redirect_status_code (426 by default, or a redirect to https) when it takes them
+  // over TLS; see proxy_request.cpp.
+  bool accepts_http = true;       // "http": plain-text requests
+  bool accepts_plain_ws = true;   // "http" or "ws": plain-text WebSocket handshakes
+  bool accepts_requests = true;   // "http" or "https": anything but a WebSocket handshake
   int https_redirect_status_code = 426;
 };
 

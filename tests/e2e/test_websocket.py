@@ -11,59 +11,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 import websockets
 
 from conftest import Portico, admin_json, free_port, stop, wait_for_port
-
-
-class Backend:
-    """A websockets server on its own event loop thread; remembers what it saw."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.seen = []          # request headers of each handshake
-        self.closes = []        # close codes the clients sent
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-        self.ready.wait(10)
-
-    async def handler(self, ws, path=None):
-        path = path or ws.path
-        self.seen.append(dict(ws.request_headers))
-        try:
-            if "silent" in path:
-                await asyncio.sleep(30)
-            elif "sink" in path:  # only receives, answers once at the end
-                count = 0
-                async for message in ws:
-                    if message == "done":
-                        await ws.send(str(count))
-                    else:
-                        count += 1
-            elif "farewell" in path:  # a last large message, then the close at once
-                await ws.send(b"f" * (1 << 20))
-                await ws.close(4003, "farewell")
-            elif "bye" in path:
-                await ws.close(4001, "bye")
-            else:
-                async for message in ws:
-                    await ws.send(message)
-        except websockets.ConnectionClosed:
-            pass
-        self.closes.append(ws.close_code)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            websockets.serve(self.handler, "127.0.0.1", self.port, max_size=None, ping_interval=None))
-        self.ready.set()
-        self.loop.run_forever()
-        server.close()
+from ws_backend import Backend
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +42,13 @@ def gateway(backend, tmp_path_factory):
             ]},
             {"name": "slow", "url": "http://127.0.0.1:%d" % backend.port, "read_timeout": 700,
              "routes": [{"name": "slow", "paths": ["/slow"], "strip_path": False}]},
+            # Kong Enterprise's WebSocket protocols, on the service and on routes.
+            {"name": "ws-service", "url": "ws://127.0.0.1:%d" % backend.port, "routes": [
+                {"name": "ws-only", "paths": ["/only-ws"], "protocols": ["ws", "wss"]},
+                {"name": "wss-only", "paths": ["/only-wss"], "protocols": ["wss"]},
+                {"name": "wss-redirect", "paths": ["/wss-redirect"], "protocols": ["wss"],
+                 "https_redirect_status_code": 308},
+            ]},
         ],
         "consumers": [{"username": "alice", "keyauth_credentials": [{"key": "alice-key"}]}],
     }))
@@ -285,6 +246,64 @@ def test_an_upgrade_the_service_declines_is_an_ordinary_answer(gateway):
         data += chunk
     raw.close()
     assert data.split(b" ", 2)[1] in (b"426", b"400"), data[:200]
+
+
+def raw_request(port, request, tls=False):
+    """One answer (head and content-length body) to a request sent as bytes."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if tls:
+        raw = insecure_tls().wrap_socket(raw, server_hostname="localhost")
+    raw.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + body_length(data):
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    raw.close()
+    return data
+
+
+def body_length(data):
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name == "content-length":
+            return int(value)
+    return 0
+
+
+HANDSHAKE = (b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+
+
+def test_ws_and_wss_routes_take_websocket_handshakes(gateway):
+    async def go(url, **kwargs):
+        async with websockets.connect(url, ping_interval=None, **kwargs) as ws:
+            await ws.send("over " + url.split(":")[0])
+            return await ws.recv()
+    # A ws/wss route on a ws:// service: plain text and TLS.
+    assert run(go(ws_url(gateway, "/only-ws/echo"))) == "over ws"
+    assert run(go("wss://127.0.0.1:%d/only-ws/echo" % gateway.tls_port, ssl=insecure_tls())) == "over wss"
+    assert run(go("wss://127.0.0.1:%d/only-wss/echo" % gateway.tls_port, ssl=insecure_tls())) == "over wss"
+
+
+def test_a_ws_route_refuses_what_is_not_a_websocket_handshake(gateway):
+    for port, tls in ((gateway.port, False), (gateway.tls_port, True)):
+        data = raw_request(port, b"GET /only-ws/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", tls)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 426 "), head
+        assert b"\r\nUpgrade: websocket" in head
+        assert json.loads(body)["message"] == "This route only accepts WebSocket connections"
+
+
+def test_a_wss_route_refuses_a_plain_text_handshake(gateway):
+    # As an https-only route answers plain HTTP: https_redirect_status_code, 426 by default.
+    head = raw_request(gateway.port, HANDSHAKE % b"/only-wss/echo").partition(b"\r\n\r\n")[0]
+    assert head.startswith(b"HTTP/1.1 426 "), head
+    head = raw_request(gateway.port, HANDSHAKE % b"/wss-redirect/echo").partition(b"\r\n\r\n")[0]
+    assert head.startswith(b"HTTP/1.1 308 "), head
+    assert b"\r\nLocation: https://x/wss-redirect/echo" in head
 
 
 def active_connections(portico):
