@@ -4,6 +4,12 @@
 
 namespace portico::http {
 
+void H2RequestHead::reset() {
+  bytes_ = 0;
+  too_large_ = conflicting_host_ = has_content_length_ = false;
+  for (std::string* s : {&method_, &path_, &authority_, &host_, &cookie_, &protocol_, &fields_}) s->clear();
+}
+
 void H2RequestHead::keep(std::size_t bytes) {
   bytes_ += bytes;
   if (bytes_ > max_bytes_) too_large_ = true;
@@ -66,18 +72,20 @@ std::string H2RequestHead::finish(bool body_follows, bool& chunked, std::string_
 void H2ResponseFields::build(const ResponseHead& head) {
   storage_.clear();
   fields_.clear();
+  // Only the status and the lowercased names are stored; values view the head's own bytes.
   std::size_t total = 3;
-  for (const auto& h : head.headers) total += h.name.size() + h.value.size();
+  for (const auto& h : head.headers) total += h.name.size();
   storage_.reserve(total);  // the views below point into it: it must not move
-  storage_ += std::to_string(head.status);
+  int status = head.status;
+  storage_ += static_cast<char>('0' + status / 100 % 10);
+  storage_ += static_cast<char>('0' + status / 10 % 10);
+  storage_ += static_cast<char>('0' + status % 10);
   fields_.push_back({":status", std::string_view(storage_).substr(0, 3)});
   for (const auto& h : head.headers) {
     if (is_connection_specific(h.kind) || named_in_connection(head, h.name)) continue;
     std::size_t at = storage_.size();
     for (char c : h.name) storage_ += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    storage_ += h.value;
-    std::string_view all(storage_);
-    fields_.push_back({all.substr(at, h.name.size()), all.substr(at + h.name.size(), h.value.size())});
+    fields_.push_back({std::string_view(storage_).substr(at, h.name.size()), h.value});
   }
 }
 

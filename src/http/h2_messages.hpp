@@ -31,6 +31,8 @@ class H2RequestHead {
  public:
   // `max_bytes`: beyond this many bytes of fields the head is not kept (too_large()).
   explicit H2RequestHead(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+  // Empty again for the next stream, keeping the strings' storage.
+  void reset();
 
   void add(std::string_view name, std::string_view value);
 
@@ -70,7 +72,8 @@ struct H2Field {
 
 // The HTTP/2 fields of a parsed HTTP/1.1 response head: ":status" first, names lowercased,
 // connection-specific fields dropped (RFC 9113 8.2.2: Connection and the fields it names,
-// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade).
+// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade). The values view the head's
+// bytes: fields() is valid as long as those are (nghttp2 copies them at submission).
 class H2ResponseFields {
  public:
   void build(const ResponseHead& head);

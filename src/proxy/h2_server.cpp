@@ -39,8 +39,7 @@ struct H2Server::Callbacks {
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
       return 0;
     }
-    s.streams_.emplace(id, std::make_unique<H2Stream>(s, id, s.settings_.max_header_list_size,
-                                                      s.reader_.socket.get_executor()));
+    s.streams_.emplace(id, s.new_stream(id));
     return 0;
   }
 
@@ -129,7 +128,7 @@ struct H2Server::Callbacks {
     auto it = s.streams_.find(stream_id);
     if (it == s.streams_.end()) return 0;
     it->second->closed();
-    if (!it->second->lifecycle_running()) s.streams_.erase(it);
+    if (!it->second->lifecycle_running()) s.retire(it);
     return 0;
   }
 
@@ -216,6 +215,21 @@ H2Server::~H2Server() {
 H2Stream* H2Server::find(std::int32_t stream_id) {
   auto it = streams_.find(stream_id);
   return it == streams_.end() ? nullptr : it->second.get();
+}
+
+std::unique_ptr<H2Stream> H2Server::new_stream(std::int32_t stream_id) {
+  if (spare_.empty()) {
+    return std::make_unique<H2Stream>(*this, stream_id, settings_.max_header_list_size, reader_.socket.get_executor());
+  }
+  std::unique_ptr<H2Stream> stream = std::move(spare_.back());
+  spare_.pop_back();
+  stream->reuse(stream_id);
+  return stream;
+}
+
+void H2Server::retire(std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>>::iterator it) {
+  if (spare_.size() < kSpareStreams) spare_.push_back(std::move(it->second));
+  streams_.erase(it);
 }
 
 void H2Server::note_opened(std::int32_t stream_id) {
@@ -422,7 +436,7 @@ void H2Server::stream_finished(H2Stream& stream) {
   last_active_ = Clock::now();
   // A lifecycle that gave up with its response still queued, while nothing could be sent.
   if (stream.has_queued_output() && !ended_ && stalled(last_active_)) end_stalled();
-  if (stream.is_closed()) streams_.erase(stream.id());
+  if (auto it = streams_.find(stream.id()); it != streams_.end() && stream.is_closed()) retire(it);
   if (lifecycles_ == 0 && ended_) done_signal_.cancel();  // run() waits for the last one
   kick();
 }

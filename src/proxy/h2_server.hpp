@@ -100,6 +100,10 @@ class H2Server {
   // A frame of the flood kinds arrived: false when the budget is spent.
   bool spend_control_budget();
   H2Stream* find(std::int32_t stream_id);
+  // A stream object for a new stream id: a recycled one when there is one.
+  std::unique_ptr<H2Stream> new_stream(std::int32_t stream_id);
+  // The stream is over for nghttp2 and for its lifecycle: kept for the next one.
+  void retire(std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>>::iterator it);
   // Client stream ids: a HEADERS frame on an id below the highest used that was never opened
   // is a connection error (RFC 9113 5.1.1); nghttp2 ignores it, unable to tell it from late
   // trailers on a stream it reset. Remembered for the last kOpenedWindow ids; older ones are
@@ -116,6 +120,8 @@ class H2Server {
   StreamStarter start_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
+  std::vector<std::unique_ptr<H2Stream>> spare_;  // retired streams (at most kSpareStreams)
+  static constexpr std::size_t kSpareStreams = 32;
   std::size_t lifecycles_ = 0;            // started and not finished (reset ones included)
   std::size_t header_block_bytes_ = 0;    // decoded bytes of the header block being read
   std::int32_t highest_opened_ = 0;

@@ -38,6 +38,29 @@ std::string websocket_key() {
 H2Stream::H2Stream(H2Server& server, std::int32_t id, std::size_t max_head_bytes, const asio::any_io_executor& executor)
     : server_(server), id_(id), fields_(max_head_bytes), read_signal_(executor, kForever), write_signal_(executor, kForever) {}
 
+void H2Stream::reuse(std::int32_t id) {
+  id_ = id;
+  fields_.reset();
+  head_.clear();
+  head_at_ = 0;
+  body_in_.clear();
+  body_in_at_ = 0;
+  chunked_in_ = false;
+  framing_.clear();
+  chunk_left_ = 0;
+  last_chunk_made_ = request_ended_ = method_head_ = websocket_ = tunnel_open_ = false;
+  out_ = Out::head;
+  head_out_.clear();
+  response_head_.clear_head();
+  body_framing_ = http::BodyFraming::none;
+  body_left_ = 0;
+  chunks_.reset();
+  chunk_bytes_.clear();
+  body_out_.clear();
+  body_out_at_ = 0;
+  body_complete_ = closed_ = reset_ = lifecycle_started_ = lifecycle_done_ = false;
+}
+
 void H2Stream::headers_done(bool end_stream) {
   websocket_ = fields_.websocket();
   head_ = fields_.finish(!end_stream, chunked_in_, websocket_ ? websocket_key() : std::string());

@@ -44,6 +44,10 @@ class H2Stream {
   H2Stream& operator=(const H2Stream&) = delete;
 
   std::int32_t id() const { return id_; }
+  // Ready to serve stream `id` as if new, keeping its buffers and timers (H2Server recycles
+  // streams whose lifecycle and nghttp2 stream are both over: a stream per request costs
+  // no allocation once a connection is warm).
+  void reuse(std::int32_t id);
 
   // --- The connection's side (from nghttp2's callbacks) ---
   http::H2RequestHead& request_fields() { return fields_; }
