@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_SSL_CERT");
   run->add_option("--ssl-cert-key", options.ssl_cert_key, "PEM private key of --ssl-cert (Kong's ssl_cert_key)")
       ->envname("PORTICO_SSL_CERT_KEY");
+  run->add_option("--ssl-stapling", options.ssl_stapling,
+                  "Staple OCSP answers fetched from each certificate's responder (nginx's ssl_stapling)")
+      ->envname("PORTICO_SSL_STAPLING")->capture_default_str();
   run->add_option("--ssl-session-tickets", options.tls_sessions.tickets,
                   "Resume TLS sessions with tickets (Kong's ssl_session_tickets; off: the server's session cache)")
       ->envname("PORTICO_SSL_SESSION_TICKETS")->capture_default_str();

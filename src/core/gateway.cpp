@@ -112,6 +112,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
   note_activation();
+  staple(snapshot_);
 
   if (options_.access_log != "off") {
     std::string error;
@@ -230,6 +231,7 @@ bool Gateway::bind_listeners(std::vector<std::string>& errors) {
       }
       auto protocol = ep.protocol();
       workers_[i]->add_listener(acceptor.release(), protocol, ep.port(), spec.ssl ? tls : nullptr, spec.http2);
+      if (spec.ssl && options_.ssl_stapling) stapler_.track(tls);
     }
   }
   return true;
@@ -321,8 +323,14 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
   note_activation();
   for (auto& w : workers_) w->publish(snap);
   health_checker_.apply(snap);
+  staple(snap);
   spdlog::info("{}: configuration {} active ({} routes, {} services)", why, snap->config.hash, snap->config.routes.size(),
                snap->config.services.size());
+}
+
+void Gateway::staple(const std::shared_ptr<const config::Snapshot>& snapshot) {
+  if (!options_.ssl_stapling || !snapshot->sni_table) return;
+  for (const auto& context : snapshot->sni_table->contexts()) stapler_.track(context);
 }
 
 void Gateway::note_activation() {

@@ -20,6 +20,7 @@
 #include "core/deadline.hpp"
 #include "core/reaper.hpp"
 #include "core/worker.hpp"
+#include "net/ocsp_stapler.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
 #include "store/store.hpp"
@@ -123,6 +124,8 @@ class Gateway {
   proxy::ActiveHealthChecker health_checker_{control_};
   std::unique_ptr<net::DnsCache> dns_;
   boost::asio::steady_timer dns_timer_{control_};
+  net::OcspStapler stapler_{control_};  // --ssl-stapling
+  void staple(const std::shared_ptr<const config::Snapshot>& snapshot);
   std::vector<int> proxy_ports_;
   bool shutting_down_ = false;
 };

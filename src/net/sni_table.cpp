@@ -52,4 +52,10 @@ std::shared_ptr<const TlsServerContext> SniTable::kept(const std::string& certif
   return found->second.second;
 }
 
+std::vector<std::shared_ptr<const TlsServerContext>> SniTable::contexts() const {
+  std::vector<std::shared_ptr<const TlsServerContext>> all;
+  for (const auto& [id, kept] : by_certificate_) all.push_back(kept.second);
+  return all;
+}
+
 }  // namespace portico::net

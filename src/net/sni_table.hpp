@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "net/tls.hpp"
 
@@ -30,6 +31,8 @@ class SniTable {
   // snapshot's table reuses the contexts of certificates that did not change.
   void keep(const std::string& certificate_id, std::string fingerprint, std::shared_ptr<const TlsServerContext> context);
   std::shared_ptr<const TlsServerContext> kept(const std::string& certificate_id, const std::string& fingerprint) const;
+  // Every certificate's context (one per certificate entity).
+  std::vector<std::shared_ptr<const TlsServerContext>> contexts() const;
 
  private:
   const TlsServerContext* exact(std::string_view lowered) const;

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -309,6 +310,21 @@ bool read_pem_file(const std::string& path, std::string& out, std::string& error
   return true;
 }
 
+namespace {
+// OpenSSL asks when a client sent status_request: the chosen certificate's staple, if any.
+// (The handshake's context is the one SNI chose: its callback and argument are that one's.)
+int staple_ocsp_response(SSL* ssl, void* arg) {
+  const auto* context = static_cast<const TlsServerContext*>(arg);
+  auto der = context->ocsp_response(SSL_get_certificate(ssl));
+  if (!der || der->empty()) return SSL_TLSEXT_ERR_NOACK;
+  auto* copy = static_cast<unsigned char*>(OPENSSL_malloc(der->size()));  // OpenSSL frees it
+  if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  std::memcpy(copy, der->data(), der->size());
+  SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der->size()));
+  return SSL_TLSEXT_ERR_OK;
+}
+}  // namespace
+
 std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate& certificate, std::string& error) {
   // OpenSSL's socket BIO writes with write(2), which raises SIGPIPE when the peer has gone
   // (Asio's own sends pass MSG_NOSIGNAL): a server ignores it, and sees EPIPE instead.
@@ -334,6 +350,8 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate&
   apply_tls_session_settings(ctx);  // session cache, timeout, rotating ticket keys
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(ctx, choose_certificate);
+  SSL_CTX_set_tlsext_status_cb(ctx, staple_ocsp_response);
+  SSL_CTX_set_tlsext_status_arg(ctx, made.get());
   if (!use_certificate_chain(ctx, certificate.cert_pem, error) || !use_private_key(ctx, certificate.key_pem, error)) {
     return nullptr;
   }
@@ -349,6 +367,19 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsCertificate&
 }
 
 TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+
+void TlsServerContext::set_ocsp_response(const X509* leaf, std::shared_ptr<const std::string> der) const {
+  std::lock_guard lock(ocsp_mutex_);
+  ocsp_leaf_ = leaf;
+  ocsp_response_ = std::move(der);
+}
+
+std::shared_ptr<const std::string> TlsServerContext::ocsp_response(const X509* chosen) const {
+  std::lock_guard lock(ocsp_mutex_);
+  if (chosen == nullptr || chosen != ocsp_leaf_) return nullptr;
+  return ocsp_response_;
+}
+
 
 TlsStream::TlsStream(std::shared_ptr<const TlsServerContext> context, int fd)
     : ssl_(SSL_new(context->native())) {

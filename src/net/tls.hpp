@@ -16,6 +16,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -79,9 +80,18 @@ class TlsServerContext {
   TlsServerContext& operator=(const TlsServerContext&) = delete;
   SSL_CTX* native() const { return ctx_; }
 
+  // OCSP stapling (net/ocsp_stapler.hpp keeps it fresh): the DER OCSP response for the
+  // certificate `leaf`, sent to clients that ask (status_request) when the handshake chose
+  // that certificate. Empty: nothing is stapled. Safe from any thread.
+  void set_ocsp_response(const X509* leaf, std::shared_ptr<const std::string> der) const;
+  std::shared_ptr<const std::string> ocsp_response(const X509* chosen) const;
+
  private:
   explicit TlsServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
+  mutable std::mutex ocsp_mutex_;
+  mutable const X509* ocsp_leaf_ = nullptr;
+  mutable std::shared_ptr<const std::string> ocsp_response_;
 };
 
 // One connection's TLS session, on a non-blocking socket's file descriptor. Every call

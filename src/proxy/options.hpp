@@ -32,6 +32,9 @@ struct ProxyOptions {
   std::string ssl_cert_key;
   // Kong's ssl_session_tickets / ssl_session_timeout, and the ticket keys' rotation period.
   net::TlsSessionSettings tls_sessions;
+  // nginx's ssl_stapling: OCSP answers fetched from each certificate's responder and stapled
+  // (net/ocsp_stapler.hpp). Off by default: it makes the gateway call out to the CAs.
+  bool ssl_stapling = false;
   std::string admin_listen = "127.0.0.1:8001";  // "off" disables the admin listener
   std::string admin_token;  // when set, every Admin API request must carry it in Kong-Admin-Token
   int workers = 0;                               // 0: one per core
