@@ -13,7 +13,6 @@ even when a test fails; it is also a context manager:
     responder.stop()
 """
 import datetime
-import ipaddress
 import os
 import re
 import socket
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from conftest import stop as _stop_process
-from test_tls import _name
+from test_tls import _name, localhost_leaf
 
 
 def make_ocsp_pki(folder, responder_port, ca_issuers=False):
@@ -55,15 +54,9 @@ def make_ocsp_pki(folder, responder_port, ca_issuers=False):
         access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
                                              x509.UniformResourceIdentifier(ocsp_url + "ca.der")))
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.AuthorityInformationAccess(access), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    leaf = localhost_leaf(ca, ca_key, key, now, [
+        x509.AuthorityInformationAccess(access),
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())])
     paths = {"ca": folder / "ca.pem", "ca_key": folder / "ca.key", "leaf": folder / "leaf.pem",
              "chain": folder / "chain.pem", "key": folder / "key.pem"}
     paths["ca"].write_bytes(ca.public_bytes(pem))

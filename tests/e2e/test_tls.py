@@ -29,6 +29,20 @@ def _name(cn):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
+def localhost_leaf(ca, ca_key, key, now, extensions=()):
+    """A certificate of `key` for localhost / 127.0.0.1 that `ca` signed, valid for 30 days,
+    with `extensions` (non-critical) besides its subject alternative names."""
+    builder = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                           x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                              critical=False))
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
 def make_pki(folder):
     """A CA and a certificate for localhost / 127.0.0.1 it signed; returns the file paths."""
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -39,13 +53,7 @@ def make_pki(folder):
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    leaf = localhost_leaf(ca, ca_key, key, now)
     paths = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem",
              "other_key": folder / "other-key.pem"}
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
