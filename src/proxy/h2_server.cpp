@@ -228,7 +228,10 @@ std::unique_ptr<H2Stream> H2Server::new_stream(std::int32_t stream_id) {
 }
 
 void H2Server::retire(std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>>::iterator it) {
-  if (spare_.size() < kSpareStreams) spare_.push_back(std::move(it->second));
+  if (spare_.size() < settings_.max_concurrent_streams) {
+    it->second->release_large_buffers();
+    spare_.push_back(std::move(it->second));
+  }
   streams_.erase(it);
 }
 

@@ -120,8 +120,9 @@ class H2Server {
   StreamStarter start_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
-  std::vector<std::unique_ptr<H2Stream>> spare_;  // retired streams (at most kSpareStreams)
-  static constexpr std::size_t kSpareStreams = 32;
+  // Retired streams, at most as many as may be open at once: a client that keeps that many
+  // in flight has a warm object for every new one (their large buffers are released).
+  std::vector<std::unique_ptr<H2Stream>> spare_;
   std::size_t lifecycles_ = 0;            // started and not finished (reset ones included)
   std::size_t header_block_bytes_ = 0;    // decoded bytes of the header block being read
   std::int32_t highest_opened_ = 0;

@@ -61,6 +61,13 @@ void H2Stream::reuse(std::int32_t id) {
   body_complete_ = closed_ = reset_ = lifecycle_started_ = lifecycle_done_ = false;
 }
 
+void H2Stream::release_large_buffers() {
+  constexpr std::size_t kKeep = 4096;
+  for (std::string* s : {&head_, &body_in_, &framing_, &head_out_, &chunk_bytes_, &body_out_}) {
+    if (s->capacity() > kKeep) std::string().swap(*s);
+  }
+}
+
 void H2Stream::headers_done(bool end_stream) {
   websocket_ = fields_.websocket();
   head_ = fields_.finish(!end_stream, chunked_in_, websocket_ ? websocket_key() : std::string());

@@ -48,6 +48,8 @@ class H2Stream {
   // streams whose lifecycle and nghttp2 stream are both over: a stream per request costs
   // no allocation once a connection is warm).
   void reuse(std::int32_t id);
+  // Frees the buffers that grew beyond a small request's needs (a kept stream stays small).
+  void release_large_buffers();
 
   // --- The connection's side (from nghttp2's callbacks) ---
   http::H2RequestHead& request_fields() { return fields_; }
