@@ -10,6 +10,12 @@ void H2RequestHead::reset() {
   for (std::string* s : {&method_, &path_, &authority_, &host_, &cookie_, &protocol_, &fields_}) s->clear();
 }
 
+void H2RequestHead::release_large_buffers(std::size_t keep) {
+  for (std::string* s : {&method_, &path_, &authority_, &host_, &cookie_, &protocol_, &fields_}) {
+    if (s->capacity() > keep) std::string().swap(*s);
+  }
+}
+
 void H2RequestHead::keep(std::size_t bytes) {
   bytes_ += bytes;
   if (bytes_ > max_bytes_) too_large_ = true;
@@ -91,6 +97,11 @@ void H2ResponseFields::build(const ResponseHead& head) {
 
 void H2ResponseFields::drop(std::string_view name) {
   std::erase_if(fields_, [&](const H2Field& f) { return f.name == name; });
+}
+
+void H2ResponseFields::release_large_buffers(std::size_t keep) {
+  if (storage_.capacity() > keep) std::string().swap(storage_);
+  if (fields_.capacity() * sizeof(H2Field) > keep) std::vector<H2Field>().swap(fields_);
 }
 
 bool starts_h2_preface(std::string_view first_bytes) {

@@ -33,6 +33,8 @@ class H2RequestHead {
   explicit H2RequestHead(std::size_t max_bytes) : max_bytes_(max_bytes) {}
   // Empty again for the next stream, keeping the strings' storage.
   void reset();
+  // Frees the strings' storage beyond `keep` bytes each.
+  void release_large_buffers(std::size_t keep);
 
   void add(std::string_view name, std::string_view value);
 
@@ -80,6 +82,7 @@ class H2ResponseFields {
   const std::vector<H2Field>& fields() const { return fields_; }
   // Leaves out the field named `name` (lowercase).
   void drop(std::string_view name);
+  void release_large_buffers(std::size_t keep);
 
  private:
   std::string storage_;

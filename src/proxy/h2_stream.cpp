@@ -62,10 +62,12 @@ void H2Stream::reuse(std::int32_t id) {
 }
 
 void H2Stream::release_large_buffers() {
-  constexpr std::size_t kKeep = 4096;
+  constexpr std::size_t kKeep = 1024;  // a small request's head and answer fit; 128 spares stay ~200 KiB
   for (std::string* s : {&head_, &body_in_, &framing_, &head_out_, &chunk_bytes_, &body_out_}) {
     if (s->capacity() > kKeep) std::string().swap(*s);
   }
+  fields_.release_large_buffers(kKeep);
+  response_fields_.release_large_buffers(kKeep);
 }
 
 void H2Stream::headers_done(bool end_stream) {
