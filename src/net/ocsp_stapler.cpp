@@ -165,6 +165,8 @@ asio::awaitable<OcspFetch> fetch_ocsp_response(asio::io_context& io, const TlsSe
 
 void OcspStapler::track(const std::shared_ptr<const TlsServerContext>& context) {
   if (!context) return;
+  // Contexts of replaced certificates are gone: forget them (their coroutines end on waking).
+  std::erase_if(tracked_, [](const auto& kept) { return kept.second.expired(); });
   auto& entry = tracked_[context.get()];
   if (!entry.expired()) return;
   entry = context;
