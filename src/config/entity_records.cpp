@@ -29,6 +29,9 @@ bool given(const json::object& input, std::string_view field) {
   return v != nullptr && !v->is_null();
 }
 
+// Kong's port when none is given: 443 for https (and wss), else 80 (grpcs too, as Kong).
+int default_port(const std::string& protocol) { return protocol == "https" || protocol == "wss" ? 443 : 80; }
+
 // Kong's `url` shorthand into protocol, host, port and path.
 void expand_url(ServiceConfig& s, Errors& errors) {
   auto parsed = boost::urls::parse_uri(s.url);
@@ -44,7 +47,7 @@ void expand_url(ServiceConfig& s, Errors& errors) {
     }
     s.port = static_cast<int>(port);
   } else {
-    s.port = s.uses_tls() ? 443 : 80;
+    s.port = default_port(s.protocol);
   }
   s.path = std::string(parsed->encoded_path());
   if (parsed->has_query() || parsed->has_fragment()) errors.push_back({"url", "url must not have a query or fragment"});
@@ -60,12 +63,15 @@ void finish_service(ServiceConfig& s, const json::object& input, Errors& errors)
   } else if (s.host.empty()) {
     errors.push_back({"", "must set either 'url' or 'host'"});
   } else if (!given(input, "port")) {
-    s.port = s.uses_tls() ? 443 : 80;
+    s.port = default_port(s.protocol);
   }
-  if (s.protocol != "http" && s.protocol != "https" && s.protocol != "ws" && s.protocol != "wss") {
-    errors.push_back({"protocol", "expected one of: http, https, ws, wss"});
+  if (s.protocol != "http" && s.protocol != "https" && s.protocol != "ws" && s.protocol != "wss" &&
+      s.protocol != "grpc" && s.protocol != "grpcs") {
+    errors.push_back({"protocol", "expected one of: grpc, grpcs, http, https, ws, wss"});
   }
-  if (!s.uses_tls()) {  // Kong: the TLS fields belong to https services
+  // Kong: a gRPC service is called on the client's own path (nginx's grpc_pass has no URI).
+  if (s.uses_http2() && !s.path.empty()) errors.push_back({"path", "value must be null"});
+  if (s.protocol != "https" && s.protocol != "wss") {  // Kong: the TLS fields belong to https services
     if (s.tls_verify) errors.push_back({"tls_verify", "value must be null"});
     if (s.tls_verify_depth >= 0) errors.push_back({"tls_verify_depth", "value must be null"});
     if (!s.ca_certificates.empty()) errors.push_back({"ca_certificates", "value must be null"});
@@ -95,7 +101,31 @@ std::string header_value_problem(const std::string& value) {
   return re.ok() ? "" : re.error().message;
 }
 
-void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
+// Kong's rules for grpc/grpcs routes (its routes subschema): never mixed with the other
+// protocols, no strip_path (defaults to false), methods or sources, and matched on hosts,
+// headers or paths (snis too over grpcs).
+void finish_grpc_route(RouteConfig& r, const json::object& input, Errors& errors) {
+  bool grpc = false, other = false;
+  for (const auto& p : r.protocols) (p == "grpc" || p == "grpcs" ? grpc : other) = true;
+  if (!grpc) return;
+  if (other) {
+    errors.push_back({"protocols", "these sets are mutually exclusive: ('http', 'https'), ('grpc', 'grpcs')"});
+    return;
+  }
+  if (given(input, "strip_path") && r.strip_path) {
+    errors.push_back({"strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'"});
+  }
+  r.strip_path = false;
+  if (!r.methods.empty()) errors.push_back({"methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'"});
+  bool grpcs = std::find(r.protocols.begin(), r.protocols.end(), "grpcs") != r.protocols.end();
+  if (r.hosts.empty() && r.paths.empty() && r.headers.empty() && (!grpcs || r.snis.empty())) {
+    std::string protocol = std::find(r.protocols.begin(), r.protocols.end(), "grpc") != r.protocols.end() ? "grpc" : "grpcs";
+    errors.push_back({"", grpcs ? "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '" + protocol + "'"
+                                : "must set one of 'hosts', 'headers', 'paths' when 'protocols' is '" + protocol + "'"});
+  }
+}
+
+void finish_route(RouteConfig& r, const json::object& input, Errors& errors) {
   std::map<std::string, std::vector<std::string>> headers;
   for (auto& [name, values] : r.headers) {
     std::string lower = to_lower(name);
@@ -117,7 +147,7 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
   auto has = [&](std::string_view protocol) {
     return std::find(r.protocols.begin(), r.protocols.end(), protocol) != r.protocols.end();
   };
-  bool https = has("https") || has("wss");
+  bool https = has("https") || has("wss") || has("grpcs");
   if (!r.snis.empty() && !https) {
     errors.push_back({"", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"});
   }
@@ -125,6 +155,7 @@ void finish_route(RouteConfig& r, const json::object&, Errors& errors) {
   if (code != 426 && code != 301 && code != 302 && code != 307 && code != 308) {
     errors.push_back({"https_redirect_status_code", "expected one of: 426, 301, 302, 307, 308"});
   }
+  if (has("grpc") || has("grpcs")) return finish_grpc_route(r, input, errors);
   if (r.methods.empty() && r.hosts.empty() && r.paths.empty() && r.headers.empty() && r.snis.empty()) {
     // Kong's http subschema: snis count only when the route serves https.
     std::string protocol = has("https") ? "https" : has("wss") ? "wss" : has("http") ? "http" : "ws";
@@ -422,7 +453,7 @@ const schema::Record<ServiceConfig>& service_record() {
     r.field("id", &S::id, {.nullable = true})
         .field("name", &S::name, {.nullable = true, .check = entity_name_problem})
         .field("url", &S::url, {.nullable = true, .input_only = true})
-        .field("protocol", &S::protocol, {.one_of = {"http", "https", "ws", "wss"}})
+        .field("protocol", &S::protocol, {.one_of = {"grpc", "grpcs", "http", "https", "ws", "wss"}})
         .field("host", &S::host, {.nullable = true})
         .field("port", &S::port, {.min = 0, .max = 65535})
         .field("path", &S::path, {.nullable = true, .check = [](const std::string& p) {
@@ -461,7 +492,7 @@ const schema::Record<RouteConfig>& route_record() {
     schema::Record<R> r;
     r.field("id", &R::id, {.nullable = true})
         .field("name", &R::name, {.nullable = true})
-        .field("protocols", &R::protocols, {.one_of = {"http", "https", "ws", "wss"}, .len_min = 1})
+        .field("protocols", &R::protocols, {.one_of = {"grpc", "grpcs", "http", "https", "ws", "wss"}, .len_min = 1})
         .field("methods", &R::methods, {.check = method_problem})
         .field("hosts", &R::hosts, {.check = route_host_problem})
         .field("paths", &R::paths, {.check = route_path_problem})

@@ -31,7 +31,9 @@ struct ServiceConfig {
   // http or https; Kong Enterprise's ws and wss are accepted as their synonyms toward the
   // upstream (a WebSocket handshake is an HTTP/1.1 request to it either way).
   std::string protocol = "http";
-  bool uses_tls() const { return protocol == "https" || protocol == "wss"; }
+  bool uses_tls() const { return protocol == "https" || protocol == "wss" || protocol == "grpcs"; }
+  // gRPC services are reached over HTTP/2 (h2c for grpc, h2 by ALPN for grpcs).
+  bool uses_http2() const { return protocol == "grpc" || protocol == "grpcs"; }
   std::string host;
   int port = 80;
   std::string path;  // empty: none (Kong's null), proxied as "/"

@@ -219,7 +219,9 @@ void attach_upstream_tls(const DeclarativeConfig& cfg, const ServiceConfig& svc,
   net::TlsClientSettings settings;
   settings.verify = svc.tls_verify.value_or(false);  // Kong: unset takes proxy_ssl_verify, off
   settings.verify_depth = svc.tls_verify_depth >= 0 ? svc.tls_verify_depth : 1;
-  std::string key = std::string(settings.verify ? "verify" : "no-verify") + "|" + std::to_string(settings.verify_depth);
+  settings.http2 = svc.uses_http2();
+  std::string key = std::string(settings.verify ? "verify" : "no-verify") + "|" + std::to_string(settings.verify_depth) +
+                    (settings.http2 ? "|h2" : "");
   for (const auto& id : svc.ca_certificates) {
     for (const auto& ca : cfg.ca_certificates) {
       if (ca.id != id) continue;

@@ -23,7 +23,8 @@ Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::share
       deadline_driver_(std::make_unique<DeadlineDriver>(*io_, deadlines_)),
       tick_timer_(std::make_unique<asio::steady_timer>(*io_)),
       pool_(options.upstream_keepalive_pool_size, options.upstream_keepalive_max_requests,
-            options.upstream_keepalive_idle_timeout) {}
+            options.upstream_keepalive_idle_timeout),
+      h2_clients_(options.upstream_keepalive_idle_timeout) {}
 
 Worker::~Worker() {
   stop();
@@ -35,6 +36,7 @@ Worker::~Worker() {
   tick_timer_.reset();
   deadline_driver_.reset();
   pool_.clear();
+  h2_clients_.clear();
   work_.reset();
   io_.reset();
 }
@@ -98,6 +100,7 @@ void Worker::check_drained() {
   if (draining_ && connections_.empty()) {
     drained_ = true;
     pool_.clear();
+    h2_clients_.clear();
     tick_timer_->cancel();
     deadline_driver_->stop();
     work_.reset();  // the loop now ends on its own; the mailbox still takes stop()
@@ -137,6 +140,7 @@ void Worker::tick() {
     if (ec) return;
     access_log_.flush();
     pool_.sweep();
+    h2_clients_.sweep();
     tick();
   });
 }

@@ -27,6 +27,7 @@
 #include "obs/stats.hpp"
 #include "plugin/request_context.hpp"
 #include "proxy/options.hpp"
+#include "proxy/h2_client.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace portico::net {
@@ -87,6 +88,8 @@ class Worker {
     v = {};
   }
   proxy::UpstreamPool& upstream_pool() { return pool_; }
+  // HTTP/2 connections to gRPC services (multiplexed: streams are taken, not connections).
+  proxy::H2ClientPool& h2_clients() { return h2_clients_; }
   obs::AccessLog& access_log() { return access_log_; }
   obs::LogLimiter& log_limiter() { return log_limiter_; }
   bool draining() const { return draining_; }
@@ -140,6 +143,7 @@ class Worker {
   std::unique_ptr<boost::asio::steady_timer> tick_timer_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   proxy::UpstreamPool pool_;
+  proxy::H2ClientPool h2_clients_;
   std::thread thread_;
 };
 

@@ -160,6 +160,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
           return {Status::error, 0, {}, "malformed trailer field"};
         }
       }
+      if (keep_trailers_) trailers_.append(input.substr(0, end + 2));
       return {Status::data, end + 2, {}, {}};
     }
     case State::done:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace portico::http {
@@ -10,7 +11,8 @@ namespace portico::http {
 // either a run of body data, a request for more bytes, the end of the body, or an error.
 // Chunk-size lines and trailer lines must be complete in the input before they are
 // consumed, so the caller keeps unconsumed bytes and appends more.
-// Trailer fields are validated and dropped (Portico does not forward trailers).
+// Trailer fields are validated, and dropped unless keep_trailers() asked for them (a gRPC
+// exchange forwards its trailers: grpc-status is one).
 class ChunkedDecoder {
  public:
   enum class Status { data, need_more, done, error };
@@ -29,6 +31,10 @@ class ChunkedDecoder {
   bool done() const { return state_ == State::done; }
   std::uint64_t decoded_bytes() const { return decoded_; }
   void reset() { *this = ChunkedDecoder{}; }
+  // Keep the trailer section's fields: trailers() gives them once done(), as validated
+  // "name: value\r\n" lines.
+  void keep_trailers() { keep_trailers_ = true; }
+  const std::string& trailers() const { return trailers_; }
 
  private:
   enum class State { size_line, data, data_crlf, trailer, done };
@@ -38,6 +44,8 @@ class ChunkedDecoder {
   std::uint64_t remaining_ = 0;
   std::uint64_t decoded_ = 0;
   std::size_t trailer_bytes_ = 0;
+  bool keep_trailers_ = false;
+  std::string trailers_;
 };
 
 // Writes a chunk's size line ("1a2b\r\n") into `out` (kChunkSizeLineMax bytes at most);

@@ -95,6 +95,27 @@ void H2ResponseFields::build(const ResponseHead& head) {
   }
 }
 
+void H2ResponseFields::build_trailers(std::string_view lines) {
+  storage_.clear();
+  fields_.clear();
+  storage_.reserve(lines.size());  // (names only: the views below point into it)
+  while (!lines.empty()) {
+    std::size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (is_connection_specific(classify_field(name))) continue;
+    std::size_t at = storage_.size();
+    for (char c : name) storage_ += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    fields_.push_back({std::string_view(storage_).substr(at, name.size()), value});
+  }
+}
+
 void H2ResponseFields::drop(std::string_view name) {
   std::erase_if(fields_, [&](const H2Field& f) { return f.name == name; });
 }

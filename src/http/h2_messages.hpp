@@ -79,6 +79,10 @@ struct H2Field {
 class H2ResponseFields {
  public:
   void build(const ResponseHead& head);
+  // The fields of a chunked body's trailer section ("name: value\r\n" lines, validated by
+  // the chunked decoder), for a trailing HEADERS frame; connection-specific ones are dropped.
+  // The values view `lines`.
+  void build_trailers(std::string_view lines);
   const std::vector<H2Field>& fields() const { return fields_; }
   // Leaves out the field named `name` (lowercase).
   void drop(std::string_view name);

@@ -69,21 +69,10 @@ std::string query_without(std::string_view query, std::string_view name) {
 }
 
 std::string percent_encode(std::string_view value, std::string_view also_keep) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(value.size());
-  for (unsigned char c : value) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                c == '_' || c == '~' || (c != 0 && also_keep.find(static_cast<char>(c)) != std::string_view::npos);
-    if (keep) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode_where(value, [also_keep](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || (c != 0 && also_keep.find(static_cast<char>(c)) != std::string_view::npos);
+  });
 }
 
 }  // namespace portico::http

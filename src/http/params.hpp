@@ -37,6 +37,24 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = 
 // those in `also_keep` (a path keeps "/", for instance).
 std::string percent_encode(std::string_view value, std::string_view also_keep = {});
 
+// Percent-encodes (uppercase %XX) every byte for which keep(byte) is false.
+template <class Keep>
+std::string percent_encode_where(std::string_view value, Keep keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    if (keep(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 // The query without every argument whose (decoded) key is `name`.
 std::string query_without(std::string_view query, std::string_view name);
 

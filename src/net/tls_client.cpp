@@ -57,7 +57,9 @@ std::shared_ptr<TlsClientContext> TlsClientContext::create(const TlsClientSettin
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_read_ahead(ctx, 1);
   static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, kHttp11, sizeof kHttp11);
+  static constexpr unsigned char kH2[] = {2, 'h', '2'};
+  if (settings.http2) SSL_CTX_set_alpn_protos(ctx, kH2, sizeof kH2);
+  else SSL_CTX_set_alpn_protos(ctx, kHttp11, sizeof kHttp11);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, remember_session);
   if (settings.verify) {

@@ -28,6 +28,7 @@ struct TlsClientSettings {
   std::vector<std::string> ca_pems;  // trusted CAs when verifying; empty: the system's store
   std::string client_cert_pem;       // PEM chain shown to the upstream (mTLS); empty: none
   std::string client_key_pem;
+  bool http2 = false;  // offer h2 by ALPN (gRPC services) instead of http/1.1
 };
 
 class TlsClientContext {

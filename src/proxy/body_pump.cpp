@@ -89,6 +89,8 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   std::array<std::array<char, http::kChunkSizeLineMax>, kMaxChunkHeaders> chunk_lines;
   http::ChunkedDecoder own_decoder;
   http::ChunkedDecoder& decoder = spec.decoder != nullptr ? *spec.decoder : own_decoder;
+  if (spec.forward_trailers) decoder.keep_trailers();
+  std::string last_chunk;  // with forwarded trailers
   std::uint64_t remaining = spec.content_length;
   bool finished = spec.framing == http::BodyFraming::none;
   bool prefix_pending = !spec.prefix.empty();
@@ -178,7 +180,14 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       unencoded = {};
       if (!encoded.empty()) send_piece(encoded);
     }
-    if (finished && spec.chunk_output) bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
+    if (finished && spec.chunk_output) {
+      if (!decoder.trailers().empty()) {
+        last_chunk.append("0\r\n").append(decoder.trailers()).append("\r\n");
+        bufs[nbufs++] = boost::asio::buffer(last_chunk.data(), last_chunk.size());
+      } else {
+        bufs[nbufs++] = boost::asio::buffer(kLastChunk.data(), kLastChunk.size());
+      }
+    }
     if (finished && spec.tee != nullptr && !result.tee_overflowed && spec.tee_complete) spec.tee_complete();
 
     if (nbufs > 0) {

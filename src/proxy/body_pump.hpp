@@ -43,6 +43,9 @@ struct PumpSpec {
   http::BodyFraming framing = http::BodyFraming::none;
   std::uint64_t content_length = 0;
   bool chunk_output = false;    // re-encode as chunked for the sink
+  // Chunked input to chunked output: the trailer section goes on too (a gRPC exchange's
+  // grpc-status); otherwise trailers are dropped, as nginx's proxy does.
+  bool forward_trailers = false;
   std::string_view prefix;      // bytes to send before the body
   std::uint64_t max_body = 0;   // 0: unlimited
   // Chunked input: the decoder to go on with (a body collect_body() read part of), else a fresh one.

@@ -17,6 +17,7 @@
 #include "http/h1_parser.hpp"
 #include "http/h2_messages.hpp"
 #include "http/status.hpp"
+#include "http/grpc.hpp"
 #include "proxy/body_pump.hpp"
 #include "proxy/h2_server.hpp"
 #include "proxy/h2_stream.hpp"
@@ -319,6 +320,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_error(Exc
   // fields, so a browser can read it), as with Kong.
   if (ex != nullptr && ex->plugins) headers += ex->plugins->response_headers();
   append_request_id_line(ex, headers);
+  if (ex != nullptr && grpc_request()) {  // a gRPC status, trailers-only (HTTP/2: nothing to close)
+    co_return co_await send_response(ex, status, http::grpc_error_response(status, message, headers), false);
+  }
   if (ex != nullptr) {  // a request was read: the client's wishes count too
     AnswerConnection after = own_answer_connection(close);
     close = after.close;
@@ -359,7 +363,17 @@ bool DownstreamConnection::arrived_over_https() const {
   return over_tls() || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
 }
 
+bool DownstreamConnection::grpc_request() const {
+  return stream_ != nullptr && http::is_grpc_content_type(request_.find("Content-Type"));
+}
+
 DownstreamConnection::ProtocolRefusal DownstreamConnection::protocol_refusal(const router::CompiledRoute& route) const {
+  if (route.grpc_only) {  // (Kong's order of checks)
+    if (!http::is_grpc_content_type(request_.find("Content-Type"))) return ProtocolRefusal::grpc_required;
+    if (stream_ == nullptr) return ProtocolRefusal::http2_required;
+    if (!route.accepts_plain_grpc && !arrived_over_https()) return ProtocolRefusal::grpcs_required;
+    return ProtocolRefusal::none;
+  }
   bool websocket = websocket_requested();
   if (!websocket && !route.accepts_requests) return ProtocolRefusal::websocket_required;
   bool plain_taken = websocket ? route.accepts_plain_ws : route.accepts_http;
@@ -371,6 +385,20 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_protocol_
                                                                                        ProtocolRefusal refusal,
                                                                                        bool close) {
   const router::CompiledRoute& route = *ex.match.route;
+  switch (refusal) {
+    case ProtocolRefusal::grpc_required:
+      co_return co_await send_error(&ex, 415, "Non-gRPC request matched gRPC route", close);
+    case ProtocolRefusal::http2_required:
+      co_return co_await send_error(&ex, 426, "Please use HTTP2 protocol", close,
+                                    "Connection: Upgrade\r\nUpgrade: HTTP/2\r\n");
+    case ProtocolRefusal::grpcs_required: {
+      // Kong answers 200 with grpc-status 1 (CANCELLED).
+      co_return co_await send_response(&ex, 200, http::grpc_status_response(200, 1, "gRPC request matched gRPCs route"),
+                                       false);
+    }
+    default:
+      break;
+  }
   if (refusal == ProtocolRefusal::websocket_required) {
     co_return co_await send_error(&ex, 426, "This route only accepts WebSocket connections", close,
                                   "Connection: Upgrade\r\nUpgrade: websocket\r\n");
@@ -416,6 +444,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
     } else {
       try {
         next = co_await proxy_request(ex);
+        if (ex.concurrent_body) {
+          PumpResult body = co_await ex.concurrent_body->finish();
+          ex.request_body_bytes = body.body_bytes;
+          ex.concurrent_body.reset();
+        }
       } catch (...) {
         // The connection is lost (serve() logs why), but the plugins' log phase still runs:
         // it gives back what the request held (a throttling slot, a breaker's probe).

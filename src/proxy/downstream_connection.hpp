@@ -142,7 +142,15 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // route's protocols take this request, and the refusal when not: https_redirect_status_code
   // for a plain-text request it takes over TLS only, 426 with "Upgrade: websocket" for a
   // request that is not a WebSocket handshake on a ws/wss-only route.
-  enum class ProtocolRefusal { none, https_required, websocket_required };
+  // Kong's answers when a route's protocols do not take the request (proxy_request.cpp).
+  enum class ProtocolRefusal {
+    none,
+    https_required,
+    websocket_required,
+    grpc_required,   // a gRPC route, a request that is not gRPC: 415
+    http2_required,  // a gRPC route, gRPC over HTTP/1.x: 426
+    grpcs_required,  // a grpcs-only route in plain text: grpc-status 1
+  };
   ProtocolRefusal protocol_refusal(const router::CompiledRoute& route) const;
   boost::asio::awaitable<Next> send_protocol_refusal(Exchange& ex, ProtocolRefusal refusal, bool close);
   // Over TLS, or (from a --trusted-ips peer) with X-Forwarded-Proto: https, as Kong's
@@ -154,10 +162,17 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<Attempt> attempt(Exchange& ex, bool force_fresh, std::unique_ptr<UpstreamConnection>& conn);
   // A new connection to ex.endpoint into `conn`; the failure, or nothing when connected.
   boost::asio::awaitable<std::optional<Attempt>> connect(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);
+  // A gRPC service's attempt: a stream on a pooled HTTP/2 connection to the endpoint (a new
+  // connection when none has room, or when `fresh`), as `conn` (UpstreamConnection::h2).
+  boost::asio::awaitable<std::optional<Attempt>> open_h2_stream(Exchange& ex, bool fresh,
+                                                                std::unique_ptr<UpstreamConnection>& conn);
   std::string_view upstream_host(const Exchange& ex) const;
   // A WebSocket handshake (GET, HTTP/1.1, Connection: upgrade, Upgrade: websocket): sent
   // upstream with its Upgrade; a 101 in answer turns the connection into a tunnel.
   bool websocket_requested() const;
+  // A gRPC request (Kong's test: a gRPC content type over HTTP/2): the gateway's own answers
+  // to it are gRPC statuses (http/grpc.hpp).
+  bool grpc_request() const;
   // After the upstream's 101: the 101 to the client, then bytes both ways until one side ends
   // (proxy/upgrade_tunnel.cpp). The connection closes after.
   boost::asio::awaitable<Next> relay_upgraded(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);

@@ -18,6 +18,7 @@
 #include "obs/log_format.hpp"
 #include "plugin/chain.hpp"
 #include "plugin/request_context.hpp"
+#include "proxy/concurrent_body.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "proxy/upstream_attempt.hpp"
@@ -78,6 +79,8 @@ struct DownstreamConnection::Exchange {
   std::array<std::uint32_t, 16> tried{};  // endpoints already tried by this request
   std::size_t tried_count = 0;
   bool body_consumed = false;  // request body bytes were taken from the client: no replay
+  // A gRPC request body still being sent while the answer is relayed (joined by handle_request).
+  std::unique_ptr<ConcurrentBody> concurrent_body;
   bool attempt_reused = false;  // the last attempt used a pooled connection
   // An https service: the current try's TLS settings (`tls` points at them; null for http).
   UpstreamTls upstream_tls;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/worker.hpp"
+#include "proxy/h2_frames.hpp"
 #include "proxy/h2_stream.hpp"
 
 namespace portico::proxy {
@@ -15,7 +16,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kForever = Clock::time_point::max();
-constexpr std::size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
 
 asio::awaitable<void> wait_for(asio::steady_timer& signal) {
   signal.expires_at(kForever);
@@ -316,15 +316,8 @@ asio::awaitable<void> H2Server::read_loop() {
 
 asio::awaitable<bool> H2Server::flush() {
   for (;;) {
-    out_.clear();
     data_sent_ = false;
-    while (out_.size() < kWriteBatch) {
-      const std::uint8_t* data = nullptr;
-      auto n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) co_return false;
-      if (n == 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    }
+    if (!gather_frames(session_, out_)) co_return false;
     note_output_progress();
     if (out_.empty()) co_return true;
     error_code ec = co_await write_all(writer_, out_);
@@ -416,6 +409,10 @@ void H2Server::submit_response(H2Stream& stream, const std::vector<http::H2Field
   provider.read_callback = Callbacks::read_body;
   nghttp2_submit_response(session_, stream.id(), to_nva(fields), fields.size(), body_follows ? &provider : nullptr);
   kick();
+}
+
+void H2Server::submit_trailers(H2Stream& stream, const std::vector<http::H2Field>& fields) {
+  nghttp2_submit_trailer(session_, stream.id(), to_nva(fields), fields.size());
 }
 
 void H2Server::resume(std::int32_t stream_id) {

@@ -67,6 +67,8 @@ class H2Server {
   // An interim (1xx) head, or the final one (with a body to come from the stream's take()).
   void submit_interim(H2Stream& stream, const std::vector<http::H2Field>& fields);
   void submit_response(H2Stream& stream, const std::vector<http::H2Field>& fields, bool body_follows);
+  // The trailer section, from within the data source's last call (nghttp2 allows it there).
+  void submit_trailers(H2Stream& stream, const std::vector<http::H2Field>& fields);
   void resume(std::int32_t stream_id);
   void reset(std::int32_t stream_id, std::uint32_t error_code);
   void consume(std::int32_t stream_id, std::size_t bytes);

@@ -9,6 +9,7 @@
 
 #include "core/uuid.hpp"
 #include "crypto/base64.hpp"
+#include "http/grpc.hpp"
 #include "http/h1_parser.hpp"
 #include "proxy/h2_server.hpp"
 
@@ -52,22 +53,19 @@ void H2Stream::reuse(std::int32_t id) {
   out_ = Out::head;
   head_out_.clear();
   response_head_.clear_head();
-  body_framing_ = http::BodyFraming::none;
-  body_left_ = 0;
-  chunks_.reset();
-  chunk_bytes_.clear();
-  body_out_.clear();
-  body_out_at_ = 0;
-  body_complete_ = closed_ = reset_ = lifecycle_started_ = lifecycle_done_ = false;
+  body_out_.reset();
+  closed_ = reset_ = lifecycle_started_ = lifecycle_done_ = false;
 }
 
 void H2Stream::release_large_buffers() {
   constexpr std::size_t kKeep = 1024;  // a small request's head and answer fit; 128 spares stay ~200 KiB
-  for (std::string* s : {&head_, &body_in_, &framing_, &head_out_, &chunk_bytes_, &body_out_}) {
+  for (std::string* s : {&head_, &body_in_, &framing_, &head_out_}) {
     if (s->capacity() > kKeep) std::string().swap(*s);
   }
   fields_.release_large_buffers(kKeep);
+  body_out_.release_large_buffers(kKeep);
   response_fields_.release_large_buffers(kKeep);
+  trailer_fields_.release_large_buffers(kKeep);
 }
 
 void H2Stream::headers_done(bool end_stream) {
@@ -204,24 +202,15 @@ std::size_t H2Stream::write(Buffers buffers, std::size_t skip, error_code& ec) {
     ec = asio::error::would_block;
     return 0;
   }
-  std::size_t taken = 0;
-  for (const auto& b : buffers) {
-    std::string_view bytes(static_cast<const char*>(b.data()), b.size());
-    if (skip >= bytes.size()) {
-      skip -= bytes.size();
-      continue;
-    }
-    bytes.remove_prefix(skip);
-    skip = 0;
-    if (!feed(bytes)) {
-      server_.reset(id_, NGHTTP2_INTERNAL_ERROR);
-      abort();
-      ec = asio::error::connection_reset;
-      return taken;
-    }
-    taken += bytes.size();
+  bool failed = false;
+  std::size_t taken = for_each_piece(buffers, skip, [&](std::string_view bytes) { return !(failed = !feed(bytes)); });
+  if (failed) {
+    server_.reset(id_, NGHTTP2_INTERNAL_ERROR);
+    abort();
+    ec = asio::error::connection_reset;
+    return taken;
   }
-  if (queued() > 0 || body_complete_) server_.resume(id_);
+  if (queued() > 0 || body_out_.complete()) server_.resume(id_);
   return taken;
 }
 
@@ -263,12 +252,12 @@ bool H2Stream::feed_head(std::string_view& bytes) {
     head_out_.clear();
     return true;
   }
-  body_framing_ = response_head_.framing;
-  body_left_ = response_head_.content_length;
-  bool has_body = body_framing_ != http::BodyFraming::none &&
-                  !(body_framing_ == http::BodyFraming::content_length && body_left_ == 0);
+  body_out_.start(response_head_.framing, response_head_.content_length);
+  bool has_body = !body_out_.complete();
   out_ = has_body ? Out::body : Out::done;
-  body_complete_ = !has_body;
+  // A gRPC answer without a body is "trailers-only": its status fields end the stream, and
+  // the content-length the HTTP/1.1 head needed for its framing would be read as metadata.
+  if (!has_body && http::is_grpc_content_type(response_head_.find("content-type"))) response_fields_.drop("content-length");
   server_.submit_response(*this, response_fields_.fields(), has_body);
   head_out_.clear();
   return true;
@@ -283,7 +272,7 @@ bool H2Stream::open_tunnel() {
   response_head_.status = 200;
   response_fields_.build(response_head_);
   response_fields_.drop("sec-websocket-accept");
-  body_framing_ = http::BodyFraming::until_close;
+  body_out_.start(http::BodyFraming::until_close, 0);
   out_ = Out::body;
   tunnel_open_ = true;
   server_.submit_response(*this, response_fields_.fields(), true);
@@ -294,7 +283,7 @@ bool H2Stream::open_tunnel() {
 void H2Stream::end_tunnel_output() {
   if (out_ != Out::body || reset_) return;
   out_ = Out::done;
-  body_complete_ = true;
+  body_out_.end();
   server_.resume(id_);
 }
 
@@ -305,61 +294,20 @@ void H2Stream::end_tunnel() {
 }
 
 void H2Stream::feed_body(std::string_view bytes) {
-  switch (body_framing_) {
-    case http::BodyFraming::content_length: {
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), body_left_));
-      queue_body(bytes.substr(0, n));
-      body_left_ -= n;
-      if (body_left_ == 0) {
-        out_ = Out::done;
-        body_complete_ = true;
-      }
-      return;
-    }
-    case http::BodyFraming::chunked: {
-      chunk_bytes_.append(bytes);
-      std::string_view input(chunk_bytes_);
-      for (;;) {
-        auto step = chunks_.next(input);
-        input.remove_prefix(step.consumed);
-        if (step.status == http::ChunkedDecoder::Status::data) {
-          queue_body(step.data);
-          continue;
-        }
-        if (step.status == http::ChunkedDecoder::Status::done) {
-          out_ = Out::done;
-          body_complete_ = true;
-        }
-        // (An error cannot come from the lifecycle's own framing; the stream then ends short.)
-        break;
-      }
-      chunk_bytes_.erase(0, chunk_bytes_.size() - input.size());
-      return;
-    }
-    default:
-      queue_body(bytes);  // until the lifecycle ends (finish())
-      return;
-  }
-}
-
-void H2Stream::queue_body(std::string_view bytes) {
-  if (body_out_at_ == body_out_.size()) {
-    body_out_.clear();
-    body_out_at_ = 0;
-  } else if (body_out_at_ > kHighWater) {
-    body_out_.erase(0, body_out_at_);
-    body_out_at_ = 0;
-  }
-  if (!bytes.empty()) server_.output_queued();
-  body_out_.append(bytes);
+  if (body_out_.feed(bytes)) server_.output_queued();
+  if (body_out_.complete()) out_ = Out::done;
 }
 
 long H2Stream::take(std::uint8_t* out, std::size_t size, std::uint32_t* flags) {
-  std::size_t n = std::min(size, queued());
-  std::memcpy(out, body_out_.data() + body_out_at_, n);
-  body_out_at_ += n;
-  if (queued() == 0 && body_complete_) {
+  bool ended = false;
+  std::size_t n = body_out_.take(out, size, ended);
+  if (ended) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!body_out_.trailers().empty()) {  // the stream ends with a trailing HEADERS instead
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      trailer_fields_.build_trailers(body_out_.trailers());
+      server_.submit_trailers(*this, trailer_fields_.fields());
+    }
   } else if (n == 0) {
     return NGHTTP2_ERR_DEFERRED;
   }
@@ -370,9 +318,9 @@ long H2Stream::take(std::uint8_t* out, std::size_t size, std::uint32_t* flags) {
 void H2Stream::finish() {
   lifecycle_done_ = true;
   if (!reset_) {
-    if (out_ == Out::body && body_framing_ == http::BodyFraming::until_close) {
+    if (out_ == Out::body && body_out_.until_close()) {
       out_ = Out::done;
-      body_complete_ = true;
+      body_out_.end();
       server_.resume(id_);
     } else if (out_ != Out::done) {
       server_.reset(id_, NGHTTP2_INTERNAL_ERROR);  // a response cut short (as nginx does)

@@ -26,18 +26,17 @@
 
 #include "http/chunked.hpp"
 #include "http/h2_messages.hpp"
+#include "proxy/h2_outgoing_body.hpp"
+#include "proxy/stream_transport.hpp"
 
 namespace portico::proxy {
 
 class H2Server;
 
-class H2Stream {
+class H2Stream final : public StreamTransport {
  public:
-  using error_code = boost::system::error_code;
-  using Buffers = std::span<const boost::asio::const_buffer>;
-
   // Queued response bytes above which the lifecycle's writes wait for the client.
-  static constexpr std::size_t kHighWater = 64 * 1024;
+  static constexpr std::size_t kHighWater = H2OutgoingBody::kHighWater;
 
   H2Stream(H2Server& server, std::int32_t id, std::size_t max_head_bytes, const boost::asio::any_io_executor& executor);
   H2Stream(const H2Stream&) = delete;
@@ -74,15 +73,16 @@ class H2Stream {
 
   // --- The lifecycle's side (proxy/io.cpp) ---
   // Request bytes into `data`: would_block when none yet, eof after the last.
-  std::size_t read(char* data, std::size_t size, error_code& ec);
+  std::size_t read(char* data, std::size_t size, error_code& ec) override;
   // Takes response bytes after the first `skip` of `buffers`; would_block when too many are
   // queued. Returns how many were taken.
-  std::size_t write(Buffers buffers, std::size_t skip, error_code& ec);
+  std::size_t write(Buffers buffers, std::size_t skip, error_code& ec) override;
   // Suspends until read() or write() may make progress (or the deadline, or a reset).
-  boost::asio::awaitable<void> wait_readable();
-  boost::asio::awaitable<void> wait_writable();
+  boost::asio::awaitable<void> wait_readable() override;
+  boost::asio::awaitable<void> wait_writable() override;
   // The Deadline hook (core/deadline.hpp): wakes both waits; the lifecycle sees expiry.
   static void wake(void* self);
+  void interrupt() override { wake(this); }
   // The lifecycle is done: the response ends here (a body that ends with the connection, as
   // HTTP/1.1's until-close framing) or, when incomplete, the stream is reset.
   void finish();
@@ -111,8 +111,7 @@ class H2Stream {
   bool feed_head(std::string_view& bytes);
   bool open_tunnel();  // a 101 for a WebSocket: the tunnel's 200
   void feed_body(std::string_view bytes);
-  void queue_body(std::string_view bytes);
-  std::size_t queued() const { return body_out_.size() - body_out_at_; }
+  std::size_t queued() const { return body_out_.queued(); }
   std::size_t read_body(char* data, std::size_t size);
 
   H2Server& server_;
@@ -138,13 +137,8 @@ class H2Stream {
   std::string head_out_;  // the head's bytes until complete
   http::ResponseHead response_head_;
   http::H2ResponseFields response_fields_;
-  http::BodyFraming body_framing_ = http::BodyFraming::none;
-  std::uint64_t body_left_ = 0;
-  http::ChunkedDecoder chunks_;
-  std::string chunk_bytes_;  // chunked body bytes not yet decoded
-  std::string body_out_;     // response body bytes queued for nghttp2
-  std::size_t body_out_at_ = 0;
-  bool body_complete_ = false;
+  http::H2ResponseFields trailer_fields_;  // a chunked response's trailer section (gRPC's status)
+  H2OutgoingBody body_out_;  // the response body for nghttp2 (trailers kept: gRPC's status)
 
   bool closed_ = false;
   bool reset_ = false;  // reads and writes fail

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <boost/asio/write.hpp>
 
-#include "proxy/h2_stream.hpp"
 
 namespace portico::proxy {
 

@@ -16,10 +16,10 @@
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "net/tls.hpp"
+#include "proxy/stream_transport.hpp"
 
 namespace portico::proxy {
 
-class H2Stream;
 
 using boost::asio::awaitable;
 using boost::system::error_code;
@@ -27,8 +27,8 @@ inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitab
 
 // One side of an exchange: a socket with its read buffer, deadline and timeouts, and the
 // connection's TLS session when it has one (then every read and write goes through it), or
-// an HTTP/2 stream (then the socket is not used: reads and writes are the stream's,
-// proxy/h2_stream.hpp). The socket must be in non-blocking mode.
+// a multiplexed stream (then the socket is not used: reads and writes are the stream's,
+// proxy/stream_transport.hpp: the client's HTTP/2 stream or Portico's own to a gRPC service). The socket must be in non-blocking mode.
 struct Side {
   boost::asio::ip::tcp::socket& socket;
   ByteBuffer& buffer;
@@ -36,7 +36,7 @@ struct Side {
   std::chrono::milliseconds read_timeout;
   std::chrono::milliseconds write_timeout;
   net::TlsStream* tls = nullptr;
-  H2Stream* stream = nullptr;
+  StreamTransport* stream = nullptr;
 };
 
 // Waits until the socket is ready for what a TLS call asked for (readable or writable).

@@ -1,9 +1,11 @@
 // The proxy's side of the plugin engine: taking a context and running the access phase,
 // answering a plugin's reply, reading a whole request body for a plugin (and sending it
 // upstream from memory). Relaying a response whose body plugins rewrite: buffered_relay.cpp.
+#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/worker.hpp"
+#include "http/grpc.hpp"
 #include "http/h1_parser.hpp"
 #include "http/status.hpp"
 #include "proxy/backend_call.hpp"
@@ -15,6 +17,17 @@
 namespace portico::proxy {
 
 namespace asio = boost::asio;
+
+namespace {
+// The "message" of a plugin's JSON reply ({"message": "..."}, Kong's shape), or empty.
+std::string reply_message(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  const boost::json::value* message = v.as_object().if_contains("message");
+  return message != nullptr && message->is_string() ? std::string(message->as_string()) : std::string();
+}
+}  // namespace
 
 plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   const plugin::Chains& chains = ex.snapshot->route_chains[ex.match.route->route_index];
@@ -171,6 +184,12 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_plugin_re
   // Headers earlier plugins set for the client (a rate limit's) go with the answer, as in Kong.
   std::string extra_headers = std::string(ctx.reply_headers()) + std::string(ctx.response_headers());
   append_request_id_line(&ex, extra_headers);
+  if (grpc_request()) {  // a gRPC status, trailers-only; the message is the reply's own
+    co_return co_await send_response(&ex, ctx.reply_status(),
+                                     http::grpc_error_response(ctx.reply_status(), reply_message(ctx.reply_body()),
+                                                               extra_headers),
+                                     false);
+  }
   if (after.tell_keep_alive) extra_headers += kKeepAliveLine;
   co_return co_await send_response(&ex, ctx.reply_status(),
                                    http::json_response(ctx.reply_status(), ctx.reply_body(), close, extra_headers,

@@ -7,10 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include "core/worker.hpp"
+#include "http/grpc.hpp"
 #include "http/h1_parser.hpp"
 #include "http/status.hpp"
 #include "proxy/body_pump.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/h2_stream.hpp"
 #include "proxy/hash_input.hpp"
 #include "proxy/io.hpp"
 #include "proxy/upstream_attempt.hpp"
@@ -60,6 +62,14 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   }
   deposit_retry_budget(*ex.service);
   if (svc.request_timeout_ms > 0) ex.deadline = ex.started + std::chrono::milliseconds(svc.request_timeout_ms);
+  if (svc.uses_http2()) {
+    // The client's gRPC deadline bounds the call as the service's timeouts do (whichever is
+    // sooner); past it the client gets DEADLINE_EXCEEDED.
+    if (auto timeout = http::parse_grpc_timeout(request_.find("grpc-timeout"))) {
+      auto until = ex.started + *timeout;
+      if (ex.deadline == Clock::time_point{} || until < ex.deadline) ex.deadline = until;
+    }
+  }
   prepare_upstream_request(ex);
 
   std::unique_ptr<UpstreamConnection> conn;
@@ -103,6 +113,9 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
       // fresh connection to the same address (not a retry, not the target's fault).
       bool stale = ex.attempt_reused && !ex.body_consumed && is_idempotent(sent_method(ex)) &&
                    (outcome == Attempt::no_response || outcome == Attempt::write_failed);
+      // An HTTP/2 service that refused the stream unprocessed (REFUSED_STREAM, a GOAWAY)
+      // did nothing with it, whatever the method (when the body can be sent again).
+      if (conn && conn->h2 && conn->h2->refused() && !ex.body_consumed && outcome == Attempt::no_response) stale = true;
       if (stale && !stale_retry_used) {
         stale_retry_used = true;
         force_fresh = true;
@@ -141,9 +154,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   const auto& options = worker_.options();
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms), conn->tls.get()};
+              ex.within_deadline(svc.write_timeout_ms), conn->tls.get(), conn->h2.get()};
   PumpSpec spec;
   spec.framing = resp.framing;
+  spec.forward_trailers = conn->h2 != nullptr;  // (gRPC's status comes in them)
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
@@ -238,6 +252,8 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   }
   if (ex.plugins && !ex.plugins->upstream_path().empty()) {
     upstream_target_.assign(ex.plugins->upstream_path());  // a plugin's (Kong's set_path: replaces the service path too)
+  } else if (svc.uses_http2()) {
+    upstream_target_.assign(ex.path);  // Kong's grpc_pass: the client's own path, never stripped
   } else {
     router::build_upstream_path(upstream_target_, svc.path, ex.path, ex.match.matched_length, route.strip_path,
                                 route.path_handling_v1);
@@ -333,6 +349,37 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::answer_failure
   co_return co_await send_error(&ex, 502, kUpstreamInvalid, true);
 }
 
+asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::open_h2_stream(
+    Exchange& ex, bool fresh, std::unique_ptr<UpstreamConnection>& conn) {
+  H2ClientPool& pool = worker_.h2_clients();
+  std::shared_ptr<H2ClientConnection> connection = fresh ? nullptr : pool.find(ex.pool_key());
+  ex.attempt_reused = connection != nullptr;
+  if (connection) {
+    ex.try_connected = ex.try_started;
+    worker_.stats().upstream_reused.add();
+  } else {
+    std::unique_ptr<UpstreamConnection> socket;
+    auto failed = co_await connect(ex, socket);
+    if (failed) co_return failed;
+    if (socket->tls && socket->tls->alpn() != "h2") {
+      if (worker_.log_limiter().allow()) {
+        spdlog::warn("connect to {} for service '{}' failed: the service does not speak HTTP/2 over TLS (ALPN "
+                     "chose '{}') ({} similar lines suppressed)", socket->pool_key, ex.service->config->name,
+                     socket->tls->alpn(), worker_.log_limiter().take_suppressed());
+      }
+      co_return Attempt::connect_error;
+    }
+    connection = H2ClientConnection::start(worker_, std::move(socket));
+    pool.add(connection);
+    ex.try_connected = Clock::now();
+  }
+  conn = std::make_unique<UpstreamConnection>(socket_.get_executor(), &worker_.buffers(), worker_.deadlines());
+  conn->pool_key = ex.pool_key();
+  conn->h2 = std::make_shared<H2ClientStream>(std::move(connection), ex.tls != nullptr);
+  conn->deadline.wake_instead(&H2ClientStream::wake, conn->h2.get());
+  co_return std::nullopt;
+}
+
 asio::awaitable<std::optional<DownstreamConnection::Attempt>> DownstreamConnection::connect(Exchange& ex,
                                                                             std::unique_ptr<UpstreamConnection>& conn) {
   const auto& svc = *ex.service->config;
@@ -360,13 +407,16 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 
   conn.reset();
   ex.tls = upstream_tls(*ex.service, *ex.endpoint, upstream_host(ex), ex.upstream_tls);
-  if (!force_fresh) {
+  if (svc.uses_http2()) {
+    auto failed = co_await open_h2_stream(ex, force_fresh, conn);
+    if (failed) co_return *failed;
+  } else if (!force_fresh) {
     // A request that cannot be replayed checks that a pooled connection is still open.
     bool verify = has_body || !is_idempotent(sent_method(ex));
     conn = worker_.upstream_pool().take(ex.pool_key(), verify);
     if (conn) worker_.stats().upstream_reused.add();
   }
-  ex.attempt_reused = conn != nullptr;
+  if (!svc.uses_http2()) ex.attempt_reused = conn != nullptr;
   if (!conn) {
     if (auto failed = co_await connect(ex, conn)) co_return *failed;
     ex.try_connected = Clock::now();
@@ -380,7 +430,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
-  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get()};
+  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get(), conn->h2.get()};
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
   bool buffered = ex.plugins && ex.plugins->request_body_read();
   if (!buffered && request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
@@ -392,6 +442,18 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   PumpResult sent;
   if (buffered) {
     sent = co_await send_buffered_body(upstream, ex.plugins->request_body());
+  } else if (conn->h2 && stream_ != nullptr && has_body && !stream_->request_complete()) {
+    // A gRPC call whose client is still sending: the body goes alongside the answer (a
+    // bidirectional stream's client may wait for an answer before it sends more).
+    if (co_await write_all(upstream, head_.view())) co_return Attempt::write_failed;
+    ex.body_consumed = true;
+    PumpSpec spec;
+    spec.framing = request_.framing;
+    spec.content_length = request_.content_length;
+    spec.chunk_output = request_.framing == http::BodyFraming::chunked;
+    spec.max_body = request_body_limit(ex.plugins.get());
+    ex.concurrent_body = ConcurrentBody::start(worker_.deadlines(), worker_.buffers(), *stream_, in_,
+                                               options.client_body_timeout, conn->h2, write_timeout, spec);
   } else {
     PumpSpec spec;
     spec.framing = request_.framing;

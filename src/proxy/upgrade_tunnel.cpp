@@ -68,7 +68,7 @@ struct Tunnel {
     }
     lingering = true;
     if (to.stream != nullptr) {
-      to.stream->end_tunnel_output();
+      client_stream->end_tunnel_output();  // (only the client's side can be a stream)
     } else {
       if (to.tls != nullptr) to.tls->shutdown();  // close_notify
       ::shutdown(to.socket.native_handle(), SHUT_WR);

@@ -34,6 +34,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, b
 }
 
 void UpstreamPool::give(std::unique_ptr<UpstreamConnection> conn) {
+  if (conn->h2) return;  // its connection stays in the worker's H2ClientPool
   if (conn->requests >= max_requests_ || !conn->buffer.empty()) return;
   if (conn->tls && conn->tls->has_pending()) return;  // bytes past the response: not clean
   auto& list = idle_[conn->pool_key];

@@ -18,6 +18,7 @@
 #include "core/deadline.hpp"
 #include "net/tls.hpp"
 #include "proxy/counter_hold.hpp"
+#include "proxy/h2_client.hpp"
 
 namespace portico::proxy {
 
@@ -35,6 +36,10 @@ struct UpstreamConnection {
   std::chrono::steady_clock::time_point idle_since;
   CounterHold counted;  // the upstream's open-connection count, when it has max_connections
   std::unique_ptr<net::TlsStream> tls;  // an https service's connection: every byte goes through it
+  // A gRPC service's exchange: a stream on a shared HTTP/2 connection (the worker's
+  // H2ClientPool), every byte going through it; `socket` is then not opened. Never pooled
+  // itself: dropping it ends the stream (reset unless the exchange completed).
+  std::shared_ptr<H2ClientStream> h2;  // (shared with a request body sent alongside: concurrent_body.hpp)
 };
 
 class UpstreamPool {

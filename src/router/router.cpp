@@ -149,6 +149,8 @@ Router::Router(const config::DeclarativeConfig& config) {
     cr->accepts_http = has("http");
     cr->accepts_plain_ws = has("http") || has("ws");
     cr->accepts_requests = has("http") || has("https");
+    cr->grpc_only = has("grpc") || has("grpcs");  // (the loader refuses them mixed with others)
+    cr->accepts_plain_grpc = has("grpc");
     cr->https_redirect_status_code = rc.https_redirect_status_code;
 
     if (rc.paths.empty()) {

@@ -65,6 +65,10 @@ struct CompiledRoute {
   bool accepts_http = true;       // "http": plain-text requests
   bool accepts_plain_ws = true;   // "http" or "ws": plain-text WebSocket handshakes
   bool accepts_requests = true;   // "http" or "https": anything but a WebSocket handshake
+  // grpc/grpcs routes (never mixed with the others): only gRPC requests over HTTP/2, as Kong
+  // checks after matching (415 otherwise, 426 over HTTP/1.x); grpcs alone wants TLS.
+  bool grpc_only = false;
+  bool accepts_plain_grpc = false;  // "grpc"
   int https_redirect_status_code = 426;
 };
 

@@ -274,7 +274,7 @@ def test_entity_schemas_describe_fields_and_defaults(store_gateway):
     fields = {name: d for f in services["fields"] for name, d in f.items()}
     assert fields["port"] == {"type": "integer", "between": [0, 65535], "default": 80}
     assert fields["retries"]["default"] == 5 and fields["connect_timeout"]["default"] == 60000
-    assert fields["protocol"]["one_of"] == ["http", "https", "ws", "wss"]
+    assert fields["protocol"]["one_of"] == ["grpc", "grpcs", "http", "https", "ws", "wss"]
     status, routes = call("GET", store_gateway.admin("/schemas/routes"))
     fields = {name: d for f in routes["fields"] for name, d in f.items()}
     assert fields["strip_path"]["default"] is True and fields["protocols"]["default"] == ["http", "https"]

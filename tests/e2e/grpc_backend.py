@@ -1,0 +1,118 @@
+"""A real gRPC service for the tests (python3-grpcio): tests/e2e/protos/greeter.proto, with stubs
+generated at test time by python3-grpc-tools. Run as a process:
+
+    python3 grpc_backend.py --port N [--name NAME] [--tls CERT KEY]
+
+It prints "ready" once serving. In a test, `greeter()` gives the generated modules (for a
+client), `GrpcBackend` starts and stops a server process."""
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent import futures
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROTOS = HERE / "protos"
+_modules = None
+
+
+def generate(proto_dir, proto_name, out_dir):
+    """Runs grpc_tools.protoc on proto_dir/proto_name into out_dir (python messages and stubs)."""
+    from grpc_tools import protoc
+    import grpc_tools
+    include = str(Path(grpc_tools.__file__).parent / "_proto")
+    rc = protoc.main(["protoc", "-I" + str(proto_dir), "-I" + include, "--python_out=" + str(out_dir),
+                      "--grpc_python_out=" + str(out_dir), str(Path(proto_dir) / proto_name)])
+    if rc != 0:
+        raise RuntimeError("protoc failed on %s" % proto_name)
+
+
+def greeter():
+    """(greeter_pb2, greeter_pb2_grpc), generated once per process."""
+    global _modules
+    if _modules is None:
+        out = tempfile.mkdtemp(prefix="portico-grpc-")
+        generate(PROTOS, "greeter.proto", out)
+        sys.path.insert(0, out)
+        _modules = (importlib.import_module("greeter_pb2"), importlib.import_module("greeter_pb2_grpc"))
+    return _modules
+
+
+def serve(port, name, tls):
+    import grpc
+    pb2, pb2_grpc = greeter()
+
+    def reply(request, context, message):
+        metadata = {k: v for k, v in context.invocation_metadata() if not k.endswith("-bin")}
+        return pb2.HelloReply(message=message, metadata=metadata, served_by=name,
+                              padding=b"x" * request.payload_bytes)
+
+    class Greeter(pb2_grpc.GreeterServicer):
+        def SayHello(self, request, context):
+            if request.delay_ms:
+                time.sleep(request.delay_ms / 1000)
+            return reply(request, context, "Hello, %s" % request.name)
+
+        def StreamHellos(self, request, context):
+            for i in range(request.count):
+                if i and request.interval_ms:
+                    time.sleep(request.interval_ms / 1000)
+                yield reply(request, context, "Hello #%d, %s" % (i, request.name))
+
+        def CollectHellos(self, request_iterator, context):
+            names = [r.name for r in request_iterator]
+            return pb2.HelloReply(message="Hello, " + " and ".join(names), served_by=name)
+
+        def Chat(self, request_iterator, context):
+            for r in request_iterator:
+                yield reply(r, context, "Hi, %s" % r.name)
+
+        def Fail(self, request, context):
+            context.set_trailing_metadata((("failure-detail", "asked-for"),))
+            context.abort(grpc.StatusCode(next(c for c in grpc.StatusCode if c.value[0] == request.code)),
+                          request.message)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    pb2_grpc.add_GreeterServicer_to_server(Greeter(), server)
+    address = "127.0.0.1:%d" % port
+    if tls:
+        cert, key = (Path(p).read_bytes() for p in tls)
+        server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
+    else:
+        server.add_insecure_port(address)
+    server.start()
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+class GrpcBackend:
+    """A grpc_backend.py process on `port`, stopped by close()."""
+
+    def __init__(self, port, name="greeter", tls=None):
+        self.port = port
+        args = [sys.executable, str(Path(__file__)), "--port", str(port), "--name", name]
+        if tls:
+            args += ["--tls", str(tls[0]), str(tls[1])]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.close()
+            raise RuntimeError("gRPC backend did not start: %r" % line)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="greeter")
+    parser.add_argument("--tls", nargs=2)
+    a = parser.parse_args()
+    serve(a.port, a.name, a.tls)
