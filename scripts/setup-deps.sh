@@ -30,7 +30,7 @@ PACKAGES=(
   # WebSocket tests (both ends) and the hostile HTTP/2 clients
   python3-websockets python3-h2
   # gRPC tests: real gRPC clients and services, stubs generated from the tests' .proto files
-  python3-grpcio python3-grpc-tools
+  python3-grpcio python3-grpc-tools grpc-proto
   # decoders of the compression plugin's answers in its tests (gzip is in python itself)
   python3-brotli python3-zstandard
   # observability tests: a real Prometheus server and promtool; Node.js for a service

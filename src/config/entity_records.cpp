@@ -325,7 +325,7 @@ const schema::Record<Healthchecks>& healthchecks_record() {
   static const schema::Record<ActiveHealthcheck> active = [] {
     using A = ActiveHealthcheck;
     schema::Record<A> r;
-    r.field("type", &A::type, {.one_of = {"http", "https", "tcp"}})
+    r.field("type", &A::type, {.one_of = {"grpc", "grpcs", "http", "https", "tcp"}})
         .field("http_path", &A::http_path, {.check = absolute_path_problem})
         .field("timeout", &A::timeout, {.min = 0, .max = 65535})
         .field("concurrency", &A::concurrency, {.min = 1, .max = 2147483647})
@@ -346,7 +346,7 @@ const schema::Record<Healthchecks>& healthchecks_record() {
   static const schema::Record<PassiveHealthcheck> passive = [] {
     using P = PassiveHealthcheck;
     schema::Record<P> r;
-    r.field("type", &P::type, {.one_of = {"http", "https", "tcp"}})
+    r.field("type", &P::type, {.one_of = {"grpc", "grpcs", "http", "https", "tcp"}})
         .record<HealthyRule>("healthy", [](P& p) -> HealthyRule& { return p.healthy; }, passive_healthy)
         .record<UnhealthyRule>("unhealthy", [](P& p) -> UnhealthyRule& { return p.unhealthy; }, passive_unhealthy);
     return r;

@@ -257,7 +257,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "kong.yml:4:12: upstreams[0].hash_on: only used with algorithm 'consistent-hashing'"},
         ErrorCase{"healthcheck_type",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    active:\n      type: udp\n",
-                  "kong.yml:6:13: upstreams[0].healthchecks.active.type: expected one of: http, https, tcp"},
+                  "kong.yml:6:13: upstreams[0].healthchecks.active.type: expected one of: grpc, grpcs, http, https, tcp"},
         ErrorCase{"healthcheck_interval",
                   "_format_version: \"3.0\"\nupstreams:\n- name: up\n  healthchecks:\n    active:\n      healthy:\n"
                   "        interval: -1\n",

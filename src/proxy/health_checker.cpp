@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/h1_parser.hpp"
+#include "proxy/grpc_health_probe.hpp"
 #include "proxy/io.hpp"
 
 namespace portico::proxy {
@@ -27,6 +28,17 @@ namespace {
 
 std::chrono::milliseconds seconds_to_ms(double s) {
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+// A gRPC health call's answer as a probe result: NOT_SERVING (or an error status) counts as
+// an HTTP failure would, a broken call as a TCP failure.
+ActiveHealthChecker::ProbeResult grpc_outcome(GrpcHealth health) {
+  switch (health) {
+    case GrpcHealth::serving: return ActiveHealthChecker::ProbeResult::success;
+    case GrpcHealth::not_serving: return ActiveHealthChecker::ProbeResult::http_failure;
+    case GrpcHealth::failed: break;
+  }
+  return ActiveHealthChecker::ProbeResult::tcp_failure;
 }
 
 // GET http_path over an established stream (plain or TLS) and judges the status.
@@ -180,7 +192,8 @@ asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(con
     co_return finish(ProbeResult::success);
   }
   if (active.type == "http") co_return finish(co_await http_probe(socket, active, endpoint));
-  // https: TLS handshake (SNI and, unless disabled, chain and name verification), then HTTP.
+  if (active.type == "grpc") co_return finish(grpc_outcome(co_await grpc_health_probe(socket, endpoint.host_header, false)));
+  // https and grpcs: TLS handshake (SNI and, unless disabled, chain and name verification), then HTTP.
   std::string_view host;
   int port = 0;
   http::split_authority(endpoint.target, host, port);
@@ -195,8 +208,14 @@ asio::awaitable<ActiveHealthChecker::ProbeResult> ActiveHealthChecker::probe(con
       !net::use_client_certificate(tls.native_handle(), client_certificate->cert, client_certificate->key, error)) {
     spdlog::warn("health check of {}: {}", endpoint.target, error);
   }
+  const bool grpcs = active.type == "grpcs";
+  if (grpcs) {
+    static constexpr unsigned char kH2[] = {2, 'h', '2'};
+    SSL_set_alpn_protos(tls.native_handle(), kH2, sizeof kH2);
+  }
   auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (hec) co_return finish(ProbeResult::tcp_failure);
+  if (grpcs) co_return finish(grpc_outcome(co_await grpc_health_probe(tls, endpoint.host_header, true)));
   co_return finish(co_await http_probe(tls, active, endpoint));
 }
 

@@ -1,9 +1,11 @@
 """A real gRPC service for the tests (python3-grpcio): tests/e2e/protos/greeter.proto, with stubs
 generated at test time by python3-grpc-tools. Run as a process:
 
-    python3 grpc_backend.py --port N [--name NAME] [--tls CERT KEY]
+    python3 grpc_backend.py --port N [--name NAME] [--tls CERT KEY] [--health-file PATH]
 
-It prints "ready" once serving. In a test, `greeter()` gives the generated modules (for a
+It prints "ready" once serving. It also serves gRPC's health checking protocol
+(grpc.health.v1.Health, from Debian's grpc-proto): SERVING, or what --health-file says
+(SERVING / NOT_SERVING) when that file exists. In a test, `greeter()` gives the generated modules (for a
 client), `GrpcBackend` starts and stops a server process."""
 import argparse
 import importlib
@@ -17,7 +19,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROTOS = HERE / "protos"
+HEALTH_PROTO = Path("/usr/share/grpc-proto/grpc/health/v1/health.proto")
 _modules = None
+_health_modules = None
 
 
 def generate(proto_dir, proto_name, out_dir):
@@ -42,7 +46,22 @@ def greeter():
     return _modules
 
 
-def serve(port, name, tls):
+def health():
+    """(health_pb2, health_pb2_grpc) from Debian's grpc-proto. The file is compiled from a copy
+    at the top of its own folder: a module path grpc.health.v1 would collide with the grpc
+    package itself (the proto package, and so the service's name, is unchanged)."""
+    global _health_modules
+    if _health_modules is None:
+        out = Path(tempfile.mkdtemp(prefix="portico-grpc-health-"))
+        (out / "src").mkdir()
+        (out / "src" / "health.proto").write_text(HEALTH_PROTO.read_text())
+        generate(out / "src", "health.proto", out)
+        sys.path.insert(0, str(out))
+        _health_modules = (importlib.import_module("health_pb2"), importlib.import_module("health_pb2_grpc"))
+    return _health_modules
+
+
+def serve(port, name, tls, health_file=None):
     import grpc
     pb2, pb2_grpc = greeter()
 
@@ -76,8 +95,18 @@ def serve(port, name, tls):
             context.abort(grpc.StatusCode(next(c for c in grpc.StatusCode if c.value[0] == request.code)),
                           request.message)
 
+    health_pb2, health_pb2_grpc = health()
+
+    class Health(health_pb2_grpc.HealthServicer):
+        def Check(self, request, context):
+            status = "SERVING"
+            if health_file and os.path.exists(health_file):
+                status = Path(health_file).read_text().strip() or "SERVING"
+            return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.ServingStatus.Value(status))
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
     pb2_grpc.add_GreeterServicer_to_server(Greeter(), server)
+    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
     address = "127.0.0.1:%d" % port
     if tls:
         cert, key = (Path(p).read_bytes() for p in tls)
@@ -92,11 +121,13 @@ def serve(port, name, tls):
 class GrpcBackend:
     """A grpc_backend.py process on `port`, stopped by close()."""
 
-    def __init__(self, port, name="greeter", tls=None):
+    def __init__(self, port, name="greeter", tls=None, health_file=None):
         self.port = port
         args = [sys.executable, str(Path(__file__)), "--port", str(port), "--name", name]
         if tls:
             args += ["--tls", str(tls[0]), str(tls[1])]
+        if health_file:
+            args += ["--health-file", str(health_file)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
@@ -114,5 +145,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", default="greeter")
     parser.add_argument("--tls", nargs=2)
+    parser.add_argument("--health-file")
     a = parser.parse_args()
-    serve(a.port, a.name, a.tls)
+    serve(a.port, a.name, a.tls, a.health_file)

@@ -298,3 +298,59 @@ def test_kongs_grpc_entity_rules_are_enforced(tmp_path, service, routes, field, 
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"_format_version": "3.0", "services": [service]}))
     assert_check_refuses(path, field, reason)
+
+
+def health_of(gw, upstream):
+    import urllib.request
+    with urllib.request.urlopen(gw.admin("/upstreams/%s/health" % upstream), timeout=5) as r:
+        return {t["target"]: t["health"] for t in json.load(r)["data"]}
+
+
+def eventually(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_active_health_checks_speak_grpc_health(tmp_path, tls):
+    pki = make_pki(tmp_path) if tls else None
+    ports = [free_port(), free_port()]
+    files = [tmp_path / "a.health", tmp_path / "b.health"]
+    backends = [GrpcBackend(port, name=name, health_file=f, tls=(pki["cert"], pki["key"]) if tls else None)
+                for port, name, f in zip(ports, ["a", "b"], files)]
+    a, b = ["127.0.0.1:%d" % p for p in ports]
+    cfg = {"_format_version": "3.0",
+           "upstreams": [{"name": "pool", "targets": [{"target": a}, {"target": b}], "healthchecks": {"active": {
+               "type": "grpcs" if tls else "grpc", "timeout": 1, "https_verify_certificate": False,
+               "healthy": {"interval": 0.2, "successes": 1},
+               "unhealthy": {"interval": 0.2, "http_failures": 1, "tcp_failures": 1, "timeouts": 1}}}}],
+           "services": [{"name": "pool", "host": "pool", "protocol": "grpcs" if tls else "grpc",
+                         "routes": [route("pool")]}]}
+    path = tmp_path / "kong.yml"
+    path.write_text(json.dumps(cfg))
+    h2c = free_port()
+    gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
+    wait_for_port(h2c)
+    channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
+    stub = pb2_grpc.GreeterStub(channel)
+    served = lambda n: {stub.SayHello(pb2.HelloRequest(name="h"), timeout=10).served_by for _ in range(n)}
+    try:
+        assert eventually(lambda: health_of(gw, "pool") == {a: "HEALTHY", b: "HEALTHY"})
+        files[1].write_text("NOT_SERVING")
+        assert eventually(lambda: health_of(gw, "pool")[b] == "UNHEALTHY")
+        assert served(20) == {"a"}
+        files[1].write_text("SERVING")
+        assert eventually(lambda: health_of(gw, "pool")[b] == "HEALTHY")
+        assert eventually(lambda: served(20) == {"a", "b"})
+        backends[0].close()  # a dead target: its probes fail at the connection
+        assert eventually(lambda: health_of(gw, "pool")[a] == "UNHEALTHY")
+        assert served(20) == {"b"}
+    finally:
+        channel.close()
+        gw.close()
+        for backend in backends:
+            backend.close()
