@@ -69,6 +69,9 @@ void finish_service(ServiceConfig& s, const json::object& input, Errors& errors)
       s.protocol != "grpc" && s.protocol != "grpcs") {
     errors.push_back({"protocol", "expected one of: grpc, grpcs, http, https, ws, wss"});
   }
+  if (!s.grpc_retry_on.empty() && !s.uses_http2()) {
+    errors.push_back({"grpc_retry_on", "only for services whose protocol is 'grpc' or 'grpcs'"});
+  }
   // Kong: a gRPC service is called on the client's own path (nginx's grpc_pass has no URI).
   if (s.uses_http2() && !s.path.empty()) errors.push_back({"path", "value must be null"});
   if (s.protocol != "https" && s.protocol != "wss") {  // Kong: the TLS fields belong to https services
@@ -467,6 +470,8 @@ const schema::Record<ServiceConfig>& service_record() {
         .field("enabled", &S::enabled)
         // Portico's own (docs/configuration.md "Retries").
         .field("retry_on_statuses", &S::retry_on_statuses, {.min = 500, .max = 599})
+        .field("grpc_retry_on", &S::grpc_retry_on,
+               {.one_of = {"cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"}})
         .field("retry_backoff_base", &S::retry_backoff_base_ms, {.min = 0, .max = 60000})
         .field("retry_backoff_max", &S::retry_backoff_max_ms, {.min = 0, .max = 600000})
         .field("retry_budget_percent", &S::retry_budget_percent, {.min = 0, .max = 100, .nullable = true})

@@ -25,6 +25,11 @@ json::array ints(const std::vector<int>& list) {
   for (int v : list) out.emplace_back(v);
   return out;
 }
+json::array strings(const std::vector<std::string>& list) {
+  json::array out;
+  for (const auto& s : list) out.emplace_back(s);
+  return out;
+}
 json::value headers_json(const std::map<std::string, std::vector<std::string>>& headers) {
   if (headers.empty()) return nullptr;
   json::object out;
@@ -70,6 +75,7 @@ json::object service_json(const ServiceConfig& s) {
       {"ca_certificates", or_null(s.ca_certificates)},
       // Portico's own fields (docs/configuration.md "Retries").
       {"retry_on_statuses", ints(s.retry_on_statuses)},
+      {"grpc_retry_on", strings(s.grpc_retry_on)},
       {"retry_backoff_base", s.retry_backoff_base_ms},
       {"retry_backoff_max", s.retry_backoff_max_ms},
       {"retry_budget_percent", s.retry_budget_percent < 0 ? json::value(nullptr) : json::value(s.retry_budget_percent)},

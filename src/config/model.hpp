@@ -44,6 +44,10 @@ struct ServiceConfig {
   // Portico-only (Kong has no equivalent; defaults keep Kong's behaviour, see
   // docs/configuration.md "Retries").
   std::vector<int> retry_on_statuses;   // upstream statuses that are retried (idempotent requests)
+  // gRPC services: the statuses of trailers-only answers retried (Envoy's names: unavailable,
+  // cancelled, deadline-exceeded, internal, resource-exhausted). Setting it declares the
+  // service's methods idempotent: its calls are then retried like idempotent requests.
+  std::vector<std::string> grpc_retry_on;
   int retry_backoff_base_ms = 25;       // full-jitter exponential backoff from the second retry
   int retry_backoff_max_ms = 250;
   // Retry budget (Finagle's), opt-in: each request deposits retry_budget_percent% of a retry,

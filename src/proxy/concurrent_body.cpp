@@ -82,6 +82,8 @@ struct ConcurrentBody::State {
   Side upstream_side;
   PumpSpec spec;
   PumpResult result;
+  std::string kept;
+  bool keeping = false;
   bool done = false;
   asio::steady_timer done_signal;
 };
@@ -103,10 +105,16 @@ std::unique_ptr<ConcurrentBody> ConcurrentBody::start(DeadlineQueue& deadlines, 
                                                       StreamTransport& client, ByteBuffer& already_read,
                                                       std::chrono::milliseconds client_timeout,
                                                       std::shared_ptr<H2ClientStream> upstream,
-                                                      std::chrono::milliseconds upstream_timeout, PumpSpec spec) {
+                                                      std::chrono::milliseconds upstream_timeout, PumpSpec spec,
+                                                      std::size_t keep_max) {
   auto executor = upstream->executor();
   auto state = std::make_shared<State>(deadlines, buffers, client, client_timeout, std::move(upstream), upstream_timeout,
                                        std::move(spec), executor);
+  if (keep_max > 0) {
+    state->keeping = true;
+    state->spec.tee = &state->kept;
+    state->spec.tee_max = keep_max;
+  }
   // The body bytes read with the head move to the pump's own buffer.
   ByteBuffer& own = state->client_buffer;
   own.acquire();
@@ -125,17 +133,28 @@ ConcurrentBody::~ConcurrentBody() {
   state_->upstream->cancel();
 }
 
+asio::awaitable<void> ConcurrentBody::settle() {
+  std::shared_ptr<State> s = state_;
+  while (!s->done) {
+    s->done_signal.expires_at(kForever);
+    auto [ec] = co_await s->done_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+  }
+}
+
+std::string* ConcurrentBody::kept_body() {
+  const State& s = *state_;
+  if (!s.keeping || !s.done || !s.result.ok() || s.result.tee_overflowed) return nullptr;
+  return &state_->kept;
+}
+
 asio::awaitable<PumpResult> ConcurrentBody::finish() {
   std::shared_ptr<State> s = state_;
   if (!s->done) {
     s->gate.cancel();
     s->upstream->interrupt();  // a write waiting for the service's window looks again
   }
-  while (!s->done) {
-    s->done_signal.expires_at(kForever);
-    auto [ec] = co_await s->done_signal.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
-  }
+  co_await settle();
   co_return s->result;
 }
 

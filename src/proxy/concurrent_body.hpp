@@ -32,10 +32,12 @@ class ConcurrentBody {
  public:
   // Starts sending the client's request body: `client` is the client's stream with the body
   // bytes already read (taken from `already_read`), `spec` its framing and limit (no prefix).
+  // `keep_max` > 0: a copy of the body up to that size is kept (kept_body()).
   static std::unique_ptr<ConcurrentBody> start(DeadlineQueue& deadlines, BufferPool& buffers, StreamTransport& client,
                                                ByteBuffer& already_read, std::chrono::milliseconds client_timeout,
                                                std::shared_ptr<H2ClientStream> upstream,
-                                               std::chrono::milliseconds upstream_timeout, PumpSpec spec);
+                                               std::chrono::milliseconds upstream_timeout, PumpSpec spec,
+                                               std::size_t keep_max = 0);
   ~ConcurrentBody();
   ConcurrentBody(const ConcurrentBody&) = delete;
   ConcurrentBody& operator=(const ConcurrentBody&) = delete;
@@ -43,6 +45,10 @@ class ConcurrentBody {
   // Stops the pump if it still runs (the answer is complete, or failed) and waits for it.
   // The result: body bytes sent, and how it ended.
   boost::asio::awaitable<PumpResult> finish();
+  // Waits for the pump to end by itself (the client has sent everything).
+  boost::asio::awaitable<void> settle();
+  // With `keep_max` given: the whole body, when the pump ended well and it fit; else null.
+  std::string* kept_body();
 
   struct State;
 

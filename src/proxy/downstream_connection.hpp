@@ -173,6 +173,11 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // A gRPC request (Kong's test: a gRPC content type over HTTP/2): the gateway's own answers
   // to it are gRPC statuses (http/grpc.hpp).
   bool grpc_request() const;
+  // A trailers-only answer whose grpc-status the service's grpc_retry_on names.
+  static bool grpc_status_retried(const config::ServiceConfig& svc, const http::ResponseHead& response);
+  // A gRPC call to a service that retries, whose body went alongside the answer: the copy the
+  // pump kept becomes ex.replay_body once the client has sent all of it.
+  boost::asio::awaitable<void> keep_body_for_retry(Exchange& ex);
   // After the upstream's 101: the 101 to the client, then bytes both ways until one side ends
   // (proxy/upgrade_tunnel.cpp). The connection closes after.
   boost::asio::awaitable<Next> relay_upgraded(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn);

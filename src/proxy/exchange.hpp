@@ -79,6 +79,10 @@ struct DownstreamConnection::Exchange {
   std::array<std::uint32_t, 16> tried{};  // endpoints already tried by this request
   std::size_t tried_count = 0;
   bool body_consumed = false;  // request body bytes were taken from the client: no replay
+  // A gRPC call to a service with grpc_retry_on: its body (complete when the call started)
+  // read into memory, so that an attempt can be repeated.
+  std::string replay_body;
+  bool body_buffered = false;
   // A gRPC request body still being sent while the answer is relayed (joined by handle_request).
   std::unique_ptr<ConcurrentBody> concurrent_body;
   bool attempt_reused = false;  // the last attempt used a pooled connection

@@ -94,11 +94,13 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     if (outcome == Attempt::response) ex.try_status = ex.response->status;
     else if (outcome != Attempt::answered) ex.try_status = failure_status(outcome);
     if (outcome == Attempt::answered) co_return ex.answer;
+    if (ex.concurrent_body && !svc.grpc_retry_on.empty()) co_await keep_body_for_retry(ex);
     if (outcome == Attempt::response) {
       int status = ex.response->status;
       report_health(ex, outcome, status);
       bool retry_status = std::find(svc.retry_on_statuses.begin(), svc.retry_on_statuses.end(), status) !=
-                          svc.retry_on_statuses.end();
+                          svc.retry_on_statuses.end() ||
+                          grpc_status_retried(svc, *ex.response);
       if (!retry_status || !may_retry(ex, outcome, retries_done)) {
         ex.note_upstream(status);
         if (plugin::is_upstream_error_status(status) && plugins_answer_failure(ex, status)) {
@@ -115,7 +117,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
                    (outcome == Attempt::no_response || outcome == Attempt::write_failed);
       // An HTTP/2 service that refused the stream unprocessed (REFUSED_STREAM, a GOAWAY)
       // did nothing with it, whatever the method (when the body can be sent again).
-      if (conn && conn->h2 && conn->h2->refused() && !ex.body_consumed && outcome == Attempt::no_response) stale = true;
+      if (conn && conn->h2 && conn->h2->refused() && (!ex.body_consumed || ex.body_buffered) &&
+          outcome == Attempt::no_response) {
+        stale = true;
+      }
       if (stale && !stale_retry_used) {
         stale_retry_used = true;
         force_fresh = true;
@@ -262,9 +267,9 @@ void DownstreamConnection::prepare_upstream_request(Exchange& ex) {
   ex.upstream_target = upstream_target_;
   ex.response = &response_head_;
   bool body_already_read = ex.plugins && ex.plugins->request_body_read();
-  if (has_body && !body_already_read && (worker_.access_log().enabled() || ex.plugins)) {
+  if (has_body && !body_already_read && (worker_.access_log().enabled() || ex.plugins || !svc.grpc_retry_on.empty())) {
     // Streaming the body reuses the buffer the head's views point into; the access log and
-    // the plugins' log phase read the head after that.
+    // the plugins' log phase read the head after that, and a retry builds its head again.
     keep_request_head(ex.saved_head);
   }
 
@@ -296,8 +301,39 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
     info.framing = http::BodyFraming::content_length;  // read (and maybe rewritten, or made) by a plugin
     info.content_length = ex.plugins->request_body().size();
   }
+  if (ex.body_buffered) {
+    info.framing = http::BodyFraming::content_length;
+    info.content_length = ex.replay_body.size();
+  }
   if (ex.plugins && !ex.plugins->upstream_headers().empty()) info.edits = &ex.plugins->upstream_headers();
   build_upstream_request(head_, request_, info);
+}
+
+bool DownstreamConnection::grpc_status_retried(const config::ServiceConfig& svc, const http::ResponseHead& response) {
+  if (svc.grpc_retry_on.empty()) return false;
+  bool trailers_only = response.framing == http::BodyFraming::none ||
+                       (response.framing == http::BodyFraming::content_length && response.content_length == 0);
+  if (!trailers_only) return false;  // (an answer with messages has begun: it is the answer)
+  std::string_view code = response.find("grpc-status");
+  std::string_view name = code == "1"    ? "cancelled"
+                          : code == "4"  ? "deadline-exceeded"
+                          : code == "8"  ? "resource-exhausted"
+                          : code == "13" ? "internal"
+                          : code == "14" ? "unavailable"
+                                         : "";
+  return !name.empty() && std::find(svc.grpc_retry_on.begin(), svc.grpc_retry_on.end(), name) != svc.grpc_retry_on.end();
+}
+
+asio::awaitable<void> DownstreamConnection::keep_body_for_retry(Exchange& ex) {
+  // The body was sent alongside the answer and a copy kept: once the client has sent all of
+  // it (a unary call's usually has), the pump ends at once and its copy can be sent again.
+  if (stream_ == nullptr || !stream_->request_complete()) co_return;
+  co_await ex.concurrent_body->settle();
+  std::string* kept = ex.concurrent_body->kept_body();
+  if (kept == nullptr) co_return;
+  ex.replay_body = std::move(*kept);
+  ex.body_buffered = true;
+  ex.concurrent_body.reset();  // (its pump is over)
 }
 
 void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::string_view what,
@@ -309,7 +345,11 @@ void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::st
 }
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
-  bool replayable = !ex.body_consumed && is_idempotent(sent_method(ex));
+  // A gRPC service with grpc_retry_on has declared its methods idempotent; its call can be sent
+  // again when it has no body or its body was kept (buffer_for_grpc_retries).
+  bool grpc_replayable = !ex.service->config->grpc_retry_on.empty() && grpc_request() &&
+                         (request_.framing == http::BodyFraming::none || ex.body_buffered);
+  bool replayable = grpc_replayable || (!ex.body_consumed && is_idempotent(sent_method(ex)));
   return retry_allowed(worker_, *ex.service, ex.deadline, failure, retries_done, replayable);
 }
 
@@ -432,7 +472,8 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get(), conn->h2.get()};
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
-  bool buffered = ex.plugins && ex.plugins->request_body_read();
+  bool plugin_body = ex.plugins && ex.plugins->request_body_read();
+  bool buffered = plugin_body || ex.body_buffered;
   if (!buffered && request_.expect_continue && has_body && in_.empty() && !ex.body_consumed) {
     if (co_await write_all(client, kContinueResponse)) {
       ex.answer = Next::close;
@@ -441,7 +482,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   }
   PumpResult sent;
   if (buffered) {
-    sent = co_await send_buffered_body(upstream, ex.plugins->request_body());
+    sent = co_await send_buffered_body(upstream, plugin_body ? ex.plugins->request_body() : ex.replay_body);
   } else if (conn->h2 && stream_ != nullptr && has_body && !stream_->request_complete()) {
     // A gRPC call whose client is still sending: the body goes alongside the answer (a
     // bidirectional stream's client may wait for an answer before it sends more).
@@ -452,8 +493,10 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
     spec.content_length = request_.content_length;
     spec.chunk_output = request_.framing == http::BodyFraming::chunked;
     spec.max_body = request_body_limit(ex.plugins.get());
+    // A service that retries gRPC statuses gets a copy kept, to send again.
+    std::size_t keep = svc.grpc_retry_on.empty() ? 0 : kMaxPluginBody;
     ex.concurrent_body = ConcurrentBody::start(worker_.deadlines(), worker_.buffers(), *stream_, in_,
-                                               options.client_body_timeout, conn->h2, write_timeout, spec);
+                                               options.client_body_timeout, conn->h2, write_timeout, spec, keep);
   } else {
     PumpSpec spec;
     spec.framing = request_.framing;
@@ -462,12 +505,18 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
     spec.prefix = head_.view();
     spec.max_body = request_body_limit(ex.plugins.get());
     if (has_body) ex.body_consumed = true;
+    bool keep_copy = has_body && conn->h2 && !svc.grpc_retry_on.empty();  // (to send again on a retry)
+    if (keep_copy) {
+      spec.tee = &ex.replay_body;
+      spec.tee_max = kMaxPluginBody;
+    }
     std::size_t written = 0;
     if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
       sent = co_await send_body_rest(client, upstream, spec, fast, written);
     }
+    if (keep_copy && sent.ok() && !sent.tee_overflowed) ex.body_buffered = true;
   }
-  ex.request_body_bytes = buffered ? ex.plugins->request_body().size() : sent.body_bytes;
+  ex.request_body_bytes = plugin_body ? ex.plugins->request_body().size() : buffered ? ex.replay_body.size() : sent.body_bytes;
   switch (sent.failure) {
     case PumpFailure::none: break;
     case PumpFailure::too_large:

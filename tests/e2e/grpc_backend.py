@@ -1,9 +1,9 @@
 """A real gRPC service for the tests (python3-grpcio): tests/e2e/protos/greeter.proto, with stubs
 generated at test time by python3-grpc-tools. Run as a process:
 
-    python3 grpc_backend.py --port N [--name NAME] [--tls CERT KEY] [--health-file PATH]
+    python3 grpc_backend.py --port N [--name NAME] [--tls CERT KEY] [--health-file PATH] [--unavailable]
 
-It prints "ready" once serving. It also serves gRPC's health checking protocol
+It prints "ready" once serving; with --unavailable, SayHello fails with UNAVAILABLE. It also serves gRPC's health checking protocol
 (grpc.health.v1.Health, from Debian's grpc-proto): SERVING, or what --health-file says
 (SERVING / NOT_SERVING) when that file exists. In a test, `greeter()` gives the generated modules (for a
 client), `GrpcBackend` starts and stops a server process."""
@@ -61,7 +61,7 @@ def health():
     return _health_modules
 
 
-def serve(port, name, tls, health_file=None):
+def serve(port, name, tls, health_file=None, unavailable=False):
     import grpc
     pb2, pb2_grpc = greeter()
 
@@ -72,6 +72,8 @@ def serve(port, name, tls, health_file=None):
 
     class Greeter(pb2_grpc.GreeterServicer):
         def SayHello(self, request, context):
+            if unavailable:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "%s is going away" % name)
             if request.delay_ms:
                 time.sleep(request.delay_ms / 1000)
             return reply(request, context, "Hello, %s" % request.name)
@@ -121,13 +123,15 @@ def serve(port, name, tls, health_file=None):
 class GrpcBackend:
     """A grpc_backend.py process on `port`, stopped by close()."""
 
-    def __init__(self, port, name="greeter", tls=None, health_file=None):
+    def __init__(self, port, name="greeter", tls=None, health_file=None, unavailable=False):
         self.port = port
         args = [sys.executable, str(Path(__file__)), "--port", str(port), "--name", name]
         if tls:
             args += ["--tls", str(tls[0]), str(tls[1])]
         if health_file:
             args += ["--health-file", str(health_file)]
+        if unavailable:
+            args += ["--unavailable"]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
@@ -146,5 +150,6 @@ if __name__ == "__main__":
     parser.add_argument("--name", default="greeter")
     parser.add_argument("--tls", nargs=2)
     parser.add_argument("--health-file")
+    parser.add_argument("--unavailable", action="store_true")
     a = parser.parse_args()
-    serve(a.port, a.name, a.tls, a.health_file)
+    serve(a.port, a.name, a.tls, a.health_file, a.unavailable)

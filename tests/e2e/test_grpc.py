@@ -247,17 +247,22 @@ def test_calls_are_multiplexed_over_few_connections(env):
     assert 1 <= len(out.strip().splitlines()) <= 2, out
 
 
-def test_service_killed_mid_stream_then_back(tmp_path):
-    port = free_port()
-    backend = GrpcBackend(port, name="mortal")
-    path = tmp_path / "kong.yml"
-    path.write_text(json.dumps({"_format_version": "3.0", "services": [
-        {"name": "mortal", "url": "grpc://127.0.0.1:%d" % port, "retries": 0, "routes": [route("mortal")]}]}))
+def grpc_gateway(folder, cfg):
+    """A gateway on `cfg` with an h2c listener, and a gRPC channel to it: (portico, channel, stub)."""
+    path = folder / "kong.yml"
+    path.write_text(json.dumps(cfg))
     h2c = free_port()
     gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
     wait_for_port(h2c)
     channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
-    stub = pb2_grpc.GreeterStub(channel)
+    return gw, channel, pb2_grpc.GreeterStub(channel)
+
+
+def test_service_killed_mid_stream_then_back(tmp_path):
+    port = free_port()
+    backend = GrpcBackend(port, name="mortal")
+    gw, channel, stub = grpc_gateway(tmp_path, {"_format_version": "3.0", "services": [
+        {"name": "mortal", "url": "grpc://127.0.0.1:%d" % port, "retries": 0, "routes": [route("mortal")]}]})
     try:
         stream = stub.StreamHellos(pb2.HelloRequest(name="k", count=100, interval_ms=100), timeout=30)
         assert next(stream).message == "Hello #0, k"
@@ -290,6 +295,10 @@ def test_service_killed_mid_stream_then_back(tmp_path):
      "services[0].routes[0].methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'"),
     ({"url": "grpc://127.0.0.1:50051"}, [{"protocols": ["grpc", "http"], "paths": ["/a"]}],
      "services[0].routes[0].protocols", "these sets are mutually exclusive: ('http', 'https'), ('grpc', 'grpcs')"),
+    ({"url": "http://127.0.0.1:50051", "grpc_retry_on": ["unavailable"]}, [], "services[0].grpc_retry_on",
+     "only for services whose protocol is 'grpc' or 'grpcs'"),
+    ({"url": "grpc://127.0.0.1:50051", "grpc_retry_on": ["aborted"]}, [], "services[0].grpc_retry_on[0]",
+     "expected one of: cancelled, deadline-exceeded, internal, resource-exhausted, unavailable"),
     ({"url": "grpc://127.0.0.1:50051"}, [{"protocols": ["grpc"], "methods": []}],
      "services[0].routes[0]", "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'"),
 ])
@@ -330,13 +339,7 @@ def test_active_health_checks_speak_grpc_health(tmp_path, tls):
                "unhealthy": {"interval": 0.2, "http_failures": 1, "tcp_failures": 1, "timeouts": 1}}}}],
            "services": [{"name": "pool", "host": "pool", "protocol": "grpcs" if tls else "grpc",
                          "routes": [route("pool")]}]}
-    path = tmp_path / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    h2c = free_port()
-    gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
-    wait_for_port(h2c)
-    channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
-    stub = pb2_grpc.GreeterStub(channel)
+    gw, channel, stub = grpc_gateway(tmp_path, cfg)
     served = lambda n: {stub.SayHello(pb2.HelloRequest(name="h"), timeout=10).served_by for _ in range(n)}
     try:
         assert eventually(lambda: health_of(gw, "pool") == {a: "HEALTHY", b: "HEALTHY"})
@@ -349,6 +352,39 @@ def test_active_health_checks_speak_grpc_health(tmp_path, tls):
         backends[0].close()  # a dead target: its probes fail at the connection
         assert eventually(lambda: health_of(gw, "pool")[a] == "UNHEALTHY")
         assert served(20) == {"b"}
+    finally:
+        channel.close()
+        gw.close()
+        for backend in backends:
+            backend.close()
+
+
+def test_unavailable_answers_are_retried_only_when_configured(tmp_path):
+    ports = [free_port(), free_port()]
+    backends = [GrpcBackend(ports[0], name="leaving", unavailable=True), GrpcBackend(ports[1], name="staying")]
+    targets = [{"target": "127.0.0.1:%d" % p} for p in ports]
+    cfg = {"_format_version": "3.0",
+           "upstreams": [{"name": "pool", "targets": targets}],
+           "services": [
+               {"name": "retrying", "host": "pool", "protocol": "grpc", "retries": 2, "grpc_retry_on": ["unavailable"],
+                "routes": [route("retrying", headers={"x-route": ["retrying"]})]},
+               {"name": "plain", "host": "pool", "protocol": "grpc", "routes": [route("plain")]}]}
+    gw, channel, stub = grpc_gateway(tmp_path, cfg)
+    try:
+        # Declared idempotent: every call ends on the target that answers (its body sent again).
+        replies = [stub.SayHello(pb2.HelloRequest(name="r%d" % i), timeout=10, metadata=[("x-route", "retrying")])
+                   for i in range(20)]
+        assert [r.message for r in replies] == ["Hello, r%d" % i for i in range(20)]
+        assert {r.served_by for r in replies} == {"staying"}
+        # Not declared: the service's UNAVAILABLE reaches the client (round robin: half the calls).
+        outcomes = []
+        for _ in range(20):
+            try:
+                outcomes.append(stub.SayHello(pb2.HelloRequest(name="p"), timeout=10).served_by)
+            except grpc.RpcError as e:
+                outcomes.append((e.code(), e.details()))
+        assert outcomes.count("staying") == 10
+        assert outcomes.count((grpc.StatusCode.UNAVAILABLE, "leaving is going away")) == 10
     finally:
         channel.close()
         gw.close()
