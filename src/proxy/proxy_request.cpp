@@ -94,7 +94,11 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
     if (outcome == Attempt::response) ex.try_status = ex.response->status;
     else if (outcome != Attempt::answered) ex.try_status = failure_status(outcome);
     if (outcome == Attempt::answered) co_return ex.answer;
-    if (ex.concurrent_body && !svc.grpc_retry_on.empty()) co_await keep_body_for_retry(ex);
+    // (Only a failure, or an answer gRPC retries, may be retried: a good answer never waits for the body.)
+    if (ex.concurrent_body && !svc.grpc_retry_on.empty() &&
+        (outcome != Attempt::response || grpc_status_retried(svc, *ex.response))) {
+      co_await keep_body_for_retry(ex);
+    }
     if (outcome == Attempt::response) {
       int status = ex.response->status;
       report_health(ex, outcome, status);
@@ -346,7 +350,7 @@ void DownstreamConnection::warn_upstream(const UpstreamConnection& conn, std::st
 
 bool DownstreamConnection::may_retry(const Exchange& ex, Attempt failure, int retries_done) const {
   // A gRPC service with grpc_retry_on has declared its methods idempotent; its call can be sent
-  // again when it has no body or its body was kept (buffer_for_grpc_retries).
+  // again when it has no body or its body was kept (attempt() and keep_body_for_retry()).
   bool grpc_replayable = !ex.service->config->grpc_retry_on.empty() && grpc_request() &&
                          (request_.framing == http::BodyFraming::none || ex.body_buffered);
   bool replayable = grpc_replayable || (!ex.body_consumed && is_idempotent(sent_method(ex)));
@@ -447,7 +451,8 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
 
   conn.reset();
   ex.tls = upstream_tls(*ex.service, *ex.endpoint, upstream_host(ex), ex.upstream_tls);
-  if (svc.uses_http2()) {
+  const bool http2 = svc.uses_http2();
+  if (http2) {
     auto failed = co_await open_h2_stream(ex, force_fresh, conn);
     if (failed) co_return *failed;
   } else if (!force_fresh) {
@@ -456,7 +461,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
     conn = worker_.upstream_pool().take(ex.pool_key(), verify);
     if (conn) worker_.stats().upstream_reused.add();
   }
-  if (!svc.uses_http2()) ex.attempt_reused = conn != nullptr;
+  if (!http2) ex.attempt_reused = conn != nullptr;
   if (!conn) {
     if (auto failed = co_await connect(ex, conn)) co_return *failed;
     ex.try_connected = Clock::now();
@@ -483,38 +488,34 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   PumpResult sent;
   if (buffered) {
     sent = co_await send_buffered_body(upstream, plugin_body ? ex.plugins->request_body() : ex.replay_body);
-  } else if (conn->h2 && stream_ != nullptr && has_body && !stream_->request_complete()) {
-    // A gRPC call whose client is still sending: the body goes alongside the answer (a
-    // bidirectional stream's client may wait for an answer before it sends more).
-    if (co_await write_all(upstream, head_.view())) co_return Attempt::write_failed;
-    ex.body_consumed = true;
-    PumpSpec spec;
-    spec.framing = request_.framing;
-    spec.content_length = request_.content_length;
-    spec.chunk_output = request_.framing == http::BodyFraming::chunked;
-    spec.max_body = request_body_limit(ex.plugins.get());
-    // A service that retries gRPC statuses gets a copy kept, to send again.
-    std::size_t keep = svc.grpc_retry_on.empty() ? 0 : kMaxPluginBody;
-    ex.concurrent_body = ConcurrentBody::start(worker_.deadlines(), worker_.buffers(), *stream_, in_,
-                                               options.client_body_timeout, conn->h2, write_timeout, spec, keep);
   } else {
     PumpSpec spec;
     spec.framing = request_.framing;
     spec.content_length = request_.content_length;
     spec.chunk_output = request_.framing == http::BodyFraming::chunked;
-    spec.prefix = head_.view();
     spec.max_body = request_body_limit(ex.plugins.get());
     if (has_body) ex.body_consumed = true;
-    bool keep_copy = has_body && conn->h2 && !svc.grpc_retry_on.empty();  // (to send again on a retry)
-    if (keep_copy) {
-      spec.tee = &ex.replay_body;
-      spec.tee_max = kMaxPluginBody;
+    // A gRPC service that retries gets a copy of the body kept, to send again.
+    const bool keep_copy = has_body && conn->h2 && !svc.grpc_retry_on.empty();
+    if (conn->h2 && stream_ != nullptr && has_body && !stream_->request_complete()) {
+      // A gRPC call whose client is still sending: the body goes alongside the answer (a
+      // bidirectional stream's client may wait for an answer before it sends more).
+      if (co_await write_all(upstream, head_.view())) co_return Attempt::write_failed;
+      ex.concurrent_body = ConcurrentBody::start(worker_.deadlines(), worker_.buffers(), *stream_, in_,
+                                                 options.client_body_timeout, conn->h2, write_timeout, spec,
+                                                 keep_copy ? kMaxPluginBody : 0);
+    } else {
+      spec.prefix = head_.view();
+      if (keep_copy) {
+        spec.tee = &ex.replay_body;
+        spec.tee_max = kMaxPluginBody;
+      }
+      std::size_t written = 0;
+      if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
+        sent = co_await send_body_rest(client, upstream, spec, fast, written);
+      }
+      if (keep_copy && sent.ok() && !sent.tee_overflowed) ex.body_buffered = true;
     }
-    std::size_t written = 0;
-    if (auto fast = send_buffered_now(client, upstream, spec, written, sent); fast != FastSend::done) {
-      sent = co_await send_body_rest(client, upstream, spec, fast, written);
-    }
-    if (keep_copy && sent.ok() && !sent.tee_overflowed) ex.body_buffered = true;
   }
   ex.request_body_bytes = plugin_body ? ex.plugins->request_body().size() : buffered ? ex.replay_body.size() : sent.body_bytes;
   switch (sent.failure) {

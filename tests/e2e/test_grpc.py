@@ -14,7 +14,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from conftest import Portico, assert_check_refuses, free_port, wait_for_port
+from conftest import Portico, assert_check_refuses, eventually, free_port, wait_for_port
 from grpc_backend import GrpcBackend, greeter
 from test_tls import make_pki
 
@@ -26,6 +26,18 @@ def route(name, protocols=("grpc",), headers=None, plugins=()):
     if headers:
         r["headers"] = headers
     return r
+
+
+def grpc_gateway(folder, cfg):
+    """A gateway on `cfg` with an h2c listener, and a gRPC channel to it: (portico, h2c port,
+    channel, stub)."""
+    path = folder / "kong.yml"
+    path.write_text(json.dumps(cfg))
+    h2c = free_port()
+    gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
+    wait_for_port(h2c)
+    channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
+    return gw, h2c, channel, pb2_grpc.GreeterStub(channel)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +69,8 @@ def env(tmp_path_factory):
              "routes": [route("no-target", headers={"x-route": ["no-target"]})]},
         ],
     }
-    path = folder / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    h2c = free_port()
-    gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
-    wait_for_port(h2c)
-    channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
-    yield {"gw": gw, "h2c": h2c, "stub": pb2_grpc.GreeterStub(channel), "backend": backend, "folder": folder}
+    gw, h2c, channel, stub = grpc_gateway(folder, cfg)
+    yield {"gw": gw, "h2c": h2c, "stub": stub, "backend": backend, "folder": folder}
     channel.close()
     gw.close()
     backend.close()
@@ -247,21 +254,10 @@ def test_calls_are_multiplexed_over_few_connections(env):
     assert 1 <= len(out.strip().splitlines()) <= 2, out
 
 
-def grpc_gateway(folder, cfg):
-    """A gateway on `cfg` with an h2c listener, and a gRPC channel to it: (portico, channel, stub)."""
-    path = folder / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    h2c = free_port()
-    gw = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d http2" % h2c])
-    wait_for_port(h2c)
-    channel = grpc.insecure_channel("127.0.0.1:%d" % h2c)
-    return gw, channel, pb2_grpc.GreeterStub(channel)
-
-
 def test_service_killed_mid_stream_then_back(tmp_path):
     port = free_port()
     backend = GrpcBackend(port, name="mortal")
-    gw, channel, stub = grpc_gateway(tmp_path, {"_format_version": "3.0", "services": [
+    gw, _, channel, stub = grpc_gateway(tmp_path, {"_format_version": "3.0", "services": [
         {"name": "mortal", "url": "grpc://127.0.0.1:%d" % port, "retries": 0, "routes": [route("mortal")]}]})
     try:
         stream = stub.StreamHellos(pb2.HelloRequest(name="k", count=100, interval_ms=100), timeout=30)
@@ -315,15 +311,6 @@ def health_of(gw, upstream):
         return {t["target"]: t["health"] for t in json.load(r)["data"]}
 
 
-def eventually(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 @pytest.mark.parametrize("tls", [False, True])
 def test_active_health_checks_speak_grpc_health(tmp_path, tls):
     pki = make_pki(tmp_path) if tls else None
@@ -339,7 +326,7 @@ def test_active_health_checks_speak_grpc_health(tmp_path, tls):
                "unhealthy": {"interval": 0.2, "http_failures": 1, "tcp_failures": 1, "timeouts": 1}}}}],
            "services": [{"name": "pool", "host": "pool", "protocol": "grpcs" if tls else "grpc",
                          "routes": [route("pool")]}]}
-    gw, channel, stub = grpc_gateway(tmp_path, cfg)
+    gw, _, channel, stub = grpc_gateway(tmp_path, cfg)
     served = lambda n: {stub.SayHello(pb2.HelloRequest(name="h"), timeout=10).served_by for _ in range(n)}
     try:
         assert eventually(lambda: health_of(gw, "pool") == {a: "HEALTHY", b: "HEALTHY"})
@@ -369,7 +356,7 @@ def test_unavailable_answers_are_retried_only_when_configured(tmp_path):
                {"name": "retrying", "host": "pool", "protocol": "grpc", "retries": 2, "grpc_retry_on": ["unavailable"],
                 "routes": [route("retrying", headers={"x-route": ["retrying"]})]},
                {"name": "plain", "host": "pool", "protocol": "grpc", "routes": [route("plain")]}]}
-    gw, channel, stub = grpc_gateway(tmp_path, cfg)
+    gw, _, channel, stub = grpc_gateway(tmp_path, cfg)
     try:
         # Declared idempotent: every call ends on the target that answers (its body sent again).
         replies = [stub.SayHello(pb2.HelloRequest(name="r%d" % i), timeout=10, metadata=[("x-route", "retrying")])
