@@ -9,22 +9,18 @@
 #include <string>
 #include <string_view>
 
+#include "http/body_transform.hpp"
+
 namespace portico::http {
 
 enum class Coding { gzip, br, zstd };
 
 std::string_view coding_name(Coding coding);  // "gzip", "br", "zstd"
 
-class Compressor {
- public:
-  virtual ~Compressor() = default;
-  // Encodes `in` and appends what is ready (flushed) to `out`.
-  virtual void feed(std::string_view in, std::string& out) = 0;
-  // Encodes the last piece (may be empty) and ends the stream: appends the rest and the
-  // coding's trailer to `out`. A body that came whole is so encoded in one pass (no flush
-  // point; brotli then sets up only the part of its tables the body uses).
-  virtual void finish(std::string_view last, std::string& out) = 0;
-};
+// feed() encodes `in` and appends what is ready (flushed) to `out`; finish() encodes the last
+// piece and appends the rest and the coding's trailer. A body that came whole is so encoded
+// in one pass (no flush point; brotli then sets up only the part of its tables the body uses).
+class Compressor : public BodyTransform {};
 
 // `level`: the coding's own scale (gzip 1-9, br 0-11, zstd 1-19); out of range is clamped.
 // `exact_size`: the body's length when known (0: unknown). A small body then gets a window and

@@ -116,7 +116,8 @@ void RequestContext::reset_cold() {
   more_slots_.shrink_to_fit();  // its memory is the arena's, released next
   reply_body_ = reply_headers_ = {};
   stored_owner_.reset();
-  upstream_query_ = upstream_method_ = upstream_path_ = {};
+  upstream_query_ = upstream_method_ = upstream_path_ = upstream_trailers_ = {};
+  response_transform_.reset();
   request_body_limit_ = 0;
   request_body_limit_status_ = 0;
   request_body_limit_message_ = {};

@@ -245,6 +245,16 @@ class RequestContext {
   // before it arrives, and for answers Portico made itself).
   const http::ResponseHead* upstream_response() const { return upstream_response_; }
   void set_upstream_response(const http::ResponseHead* head) { upstream_response_ = head; }
+  // The trailer section of the upstream's body ("name: value\r\n" lines: a gRPC service's
+  // grpc-status), for the response_body phase; empty when there was none.
+  std::string_view upstream_trailers() const { return upstream_trailers_; }
+  void set_upstream_trailers(std::string_view fields) { touch_cold(), upstream_trailers_ = fields; }
+  // A streaming rewrite of the response body (grpc-gateway's transcoder), set from
+  // response_headers: the proxy sends the body through it (chunked to HTTP/1.1 clients).
+  void transform_response(std::unique_ptr<http::BodyTransform> transform) {
+    touch_cold(), response_transform_ = std::move(transform);
+  }
+  http::BodyTransform* response_transform() const { return response_transform_.get(); }
   void add_response_header(std::string_view name, std::string_view value);
   // Complete "Name: value\r\n" lines at once (a plugin that sets several headers).
   void add_response_header_lines(std::string_view lines);
@@ -392,6 +402,8 @@ class RequestContext {
   std::string_view reply_body_, reply_headers_;
   std::shared_ptr<const void> stored_owner_;  // a stored reply's memory (reply_stored)
   std::string_view upstream_query_, upstream_method_, upstream_path_;
+  std::string_view upstream_trailers_;
+  std::unique_ptr<http::BodyTransform> response_transform_;
   std::uint64_t request_body_limit_ = 0;
   int request_body_limit_status_ = 0;
   std::string_view request_body_limit_message_;

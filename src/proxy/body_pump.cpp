@@ -31,7 +31,7 @@ void tee(const PumpSpec& spec, PumpResult& result, std::string_view data) {
 
 // Prefix and whole body as two buffers, when the fast path applies.
 bool buffered_parts(const Side& source, const PumpSpec& spec, std::array<boost::asio::const_buffer, 2>& parts) {
-  if (spec.chunk_output || spec.compressor != nullptr) return false;
+  if (spec.chunk_output || spec.transform != nullptr) return false;
   std::size_t body = 0;
   if (spec.framing == http::BodyFraming::content_length) {
     if (source.buffer.size() < spec.content_length) return false;
@@ -89,14 +89,14 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   std::array<std::array<char, http::kChunkSizeLineMax>, kMaxChunkHeaders> chunk_lines;
   http::ChunkedDecoder own_decoder;
   http::ChunkedDecoder& decoder = spec.decoder != nullptr ? *spec.decoder : own_decoder;
-  if (spec.forward_trailers) decoder.keep_trailers();
+  if (spec.forward_trailers || spec.transform != nullptr) decoder.keep_trailers();
   std::string last_chunk;  // with forwarded trailers
   std::uint64_t remaining = spec.content_length;
   bool finished = spec.framing == http::BodyFraming::none;
   bool prefix_pending = !spec.prefix.empty();
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-  std::string encoded;  // this round's compressed bytes (spec.compressor)
+  std::string encoded;  // this round's compressed bytes (spec.transform)
   // The round's last body piece, held back so that a body which ends in this round is
   // encoded with the end (Compressor::finish): a small body comes whole and is encoded in one pass.
   std::string_view unencoded;
@@ -124,8 +124,8 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       result.body_bytes += d.size();
       if (spec.max_body != 0 && result.body_bytes > spec.max_body) return false;
       tee(spec, result, d);
-      if (spec.compressor != nullptr) {
-        if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);  // sent once the round's data is all in
+      if (spec.transform != nullptr) {
+        if (!unencoded.empty()) spec.transform->feed(unencoded, encoded);  // sent once the round's data is all in
         unencoded = d;
       } else {
         send_piece(d);
@@ -174,14 +174,17 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
         }
         break;
     }
-    if (spec.compressor != nullptr) {
-      if (finished) spec.compressor->finish(unencoded, encoded);
-      else if (!unencoded.empty()) spec.compressor->feed(unencoded, encoded);
+    if (spec.transform != nullptr) {
+      if (finished) {
+        spec.transform->trailers(decoder.trailers());
+        spec.transform->finish(unencoded, encoded);
+      }
+      else if (!unencoded.empty()) spec.transform->feed(unencoded, encoded);
       unencoded = {};
       if (!encoded.empty()) send_piece(encoded);
     }
     if (finished && spec.chunk_output) {
-      if (!decoder.trailers().empty()) {
+      if (spec.forward_trailers && !decoder.trailers().empty()) {
         last_chunk.append("0\r\n").append(decoder.trailers()).append("\r\n");
         bufs[nbufs++] = boost::asio::buffer(last_chunk.data(), last_chunk.size());
       } else {

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "http/chunked.hpp"
-#include "http/compressor.hpp"
+#include "http/body_transform.hpp"
 #include "http/header_view.hpp"
 #include "proxy/io.hpp"
 
@@ -33,7 +33,7 @@ enum class PumpFailure {
 struct PumpResult {
   PumpFailure failure = PumpFailure::none;
   std::uint64_t body_bytes = 0;      // body bytes read from the source (decoded from chunks)
-  std::uint64_t body_bytes_out = 0;  // body bytes given to the sink: the encoded ones with a compressor
+  std::uint64_t body_bytes_out = 0;  // body bytes given to the sink: the transformed ones with a transform
   bool wrote_anything = false;  // at least the prefix reached the sink
   bool tee_overflowed = false;  // the body was larger than spec.tee_max: *spec.tee is empty
   bool ok() const { return failure == PumpFailure::none; }
@@ -50,9 +50,10 @@ struct PumpSpec {
   std::uint64_t max_body = 0;   // 0: unlimited
   // Chunked input: the decoder to go on with (a body collect_body() read part of), else a fresh one.
   http::ChunkedDecoder* decoder = nullptr;
-  // Optional: the body is encoded on the way (the compression plugin); what the compressor gives
-  // back goes out instead, one chunk per read when chunk_output. The fast path does not apply.
-  http::Compressor* compressor = nullptr;
+  // Optional: the body is rewritten on the way (compressed, transcoded); what the transform gives
+  // back goes out instead, one chunk per read when chunk_output. It gets the trailer section of
+  // a chunked body (which then goes on only with forward_trailers). The fast path does not apply.
+  http::BodyTransform* transform = nullptr;
   // Optional: the (decoded) body bytes are also appended here, up to tee_max bytes; when the
   // body is complete and was not larger, tee_complete() runs before its last bytes are sent.
   std::string* tee = nullptr;

@@ -60,6 +60,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   spec.content_length = content_length;
   spec.max_body = limit;
   http::ChunkedDecoder decoder;
+  if (conn->h2) decoder.keep_trailers();  // a gRPC answer's status, for the plugins
   spec.decoder = &decoder;
   std::string body;
   PumpResult got = co_await collect_body(source, spec, body);
@@ -73,6 +74,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   // The head parsed again first: the plugins read it (ctx.upstream_response()) with the body.
   http::parse_response_head(head, options.limits, is_head, *ex.response);
   ex.plugins->set_upstream_response(ex.response);
+  ex.plugins->set_upstream_trailers(decoder.trailers());
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
   bool chunk_out = false;
 
@@ -95,7 +97,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
     rest.chunk_output = chunk_out;
     rest.prefix = start;
     rest.decoder = &decoder;
-    rest.compressor = compressor.get();
+    rest.transform = compressor.get();
     count_response_status(ex.response->status);
     PumpResult sent = co_await pump_body(source, client, rest);
     ex.status = ex.response->status;

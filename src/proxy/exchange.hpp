@@ -62,6 +62,7 @@ struct DownstreamConnection::Exchange {
   std::uint64_t request_body_bytes = 0;  // sent upstream (the last attempt's)
   bool from_service = false;             // the answer relayed is the service's
   bool compressing = false;              // its body is encoded on the way (compression plugin)
+  bool transforming = false;             // its body is rewritten on the way (a plugin's response_transform)
   char request_id[32];                // random hex, drawn when the request starts
   // The request head's bytes, when streaming the body would reuse the buffer its views point
   // into and the log (or a plugin's log phase) still needs them: request_ is parsed from here.

@@ -166,18 +166,26 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
               ex.within_deadline(svc.write_timeout_ms), conn->tls.get(), conn->h2.get()};
   PumpSpec spec;
   spec.framing = resp.framing;
-  spec.forward_trailers = conn->h2 != nullptr;  // (gRPC's status comes in them)
+  spec.forward_trailers = conn->h2 != nullptr && !ex.transforming;  // (gRPC's status comes in them)
   spec.content_length = resp.content_length;
   spec.chunk_output = chunk_out;
   spec.prefix = response_.view();
   std::unique_ptr<http::Compressor> compressor;
   if (ex.compressing) {
     compressor = http::make_compressor(ex.plugins->response_coding(), ex.plugins->response_coding_level(),
-                                       resp.framing == http::BodyFraming::content_length ? resp.content_length : 0);
-    spec.compressor = compressor.get();
+                                       resp.framing == http::BodyFraming::content_length && !ex.transforming
+                                           ? resp.content_length
+                                           : 0);
+    spec.transform = compressor.get();
+  }
+  // A plugin's rewrite (grpc-gateway's transcoder) first, then the compression.
+  std::optional<http::ChainedTransform> both;
+  if (ex.transforming) {
+    http::BodyTransform& rewrite = *ex.plugins->response_transform();
+    spec.transform = compressor ? &both.emplace(rewrite, *compressor) : &rewrite;
   }
   // (A cache keeps what the client gets: an encoded answer's unencoded bytes are not kept.)
-  if (ex.plugins && ex.plugins->capture_limit() > 0 && !ex.compressing) {
+  if (ex.plugins && ex.plugins->capture_limit() > 0 && !ex.compressing && !ex.transforming) {
     spec.tee = &ex.plugins->capture_buffer();
     spec.tee_max = ex.plugins->capture_limit();
     spec.tee_complete = [&ex] { plugin::run_body_captured(*ex.plugins); };
@@ -635,11 +643,12 @@ bool DownstreamConnection::build_response_head(Exchange& ex, UpstreamConnection&
   // A body the compression plugin encodes has a length no one knows yet: chunked (HTTP/1.0:
   // close-delimited). A body a response_body plugin rewrote (fixed_length) is encoded whole
   // by relay_buffered, and sent the same way.
+  ex.transforming = ex.plugins && ex.plugins->response_transform() != nullptr && !bodyless && !fixed_length;
   ex.compressing = ex.plugins && ex.plugins->compresses_response() && !bodyless &&
-                   (fixed_length ? *fixed_length > 0 : resp.framing != http::BodyFraming::none);
-  switch (ex.compressing    ? http::BodyFraming::chunked
-          : fixed_length    ? http::BodyFraming::content_length
-                            : resp.framing) {
+                   (fixed_length ? *fixed_length > 0 : resp.framing != http::BodyFraming::none || ex.transforming);
+  switch (ex.compressing || ex.transforming ? http::BodyFraming::chunked
+          : fixed_length                        ? http::BodyFraming::content_length
+                                                : resp.framing) {
     case http::BodyFraming::content_length:
       if (!bodyless || !fixed_length) response_.field("Content-Length", fixed_length ? *fixed_length : resp.content_length);
       break;

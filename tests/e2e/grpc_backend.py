@@ -24,15 +24,17 @@ _modules = None
 _health_modules = None
 
 
-def generate(proto_dir, proto_name, out_dir):
-    """Runs grpc_tools.protoc on proto_dir/proto_name into out_dir (python messages and stubs)."""
+def generate(proto_dir, proto_names, out_dir, includes=()):
+    """Runs grpc_tools.protoc on the file(s) `proto_names` (names relative to proto_dir or to one
+    of `includes`) into out_dir (python messages and stubs)."""
     from grpc_tools import protoc
     import grpc_tools
-    include = str(Path(grpc_tools.__file__).parent / "_proto")
-    rc = protoc.main(["protoc", "-I" + str(proto_dir), "-I" + include, "--python_out=" + str(out_dir),
-                      "--grpc_python_out=" + str(out_dir), str(Path(proto_dir) / proto_name)])
+    names = [proto_names] if isinstance(proto_names, str) else list(proto_names)
+    well_known = str(Path(grpc_tools.__file__).parent / "_proto")
+    flags = ["-I" + str(d) for d in (proto_dir, *includes, well_known)]
+    rc = protoc.main(["protoc", *flags, "--python_out=" + str(out_dir), "--grpc_python_out=" + str(out_dir), *names])
     if rc != 0:
-        raise RuntimeError("protoc failed on %s" % proto_name)
+        raise RuntimeError("protoc failed on %s" % names)
 
 
 def greeter():
@@ -120,28 +122,36 @@ def serve(port, name, tls, health_file=None, unavailable=False):
     server.wait_for_termination()
 
 
-class GrpcBackend:
+class ServiceProcess:
+    """A service script run as a process on `port` (it prints "ready" once serving); close() stops it."""
+
+    def __init__(self, script, port, args=()):
+        self.port = port
+        self.proc = subprocess.Popen([sys.executable, str(script), "--port", str(port), *args],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.close()
+            raise RuntimeError("%s did not start: %r" % (Path(script).name, line))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+class GrpcBackend(ServiceProcess):
     """A grpc_backend.py process on `port`, stopped by close()."""
 
     def __init__(self, port, name="greeter", tls=None, health_file=None, unavailable=False):
-        self.port = port
-        args = [sys.executable, str(Path(__file__)), "--port", str(port), "--name", name]
+        args = ["--name", name]
         if tls:
             args += ["--tls", str(tls[0]), str(tls[1])]
         if health_file:
             args += ["--health-file", str(health_file)]
         if unavailable:
             args += ["--unavailable"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if line.strip() != "ready":
-            self.close()
-            raise RuntimeError("gRPC backend did not start: %r" % line)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        super().__init__(Path(__file__), port, args)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ build() {  # name sources...
   local newest
   # (a "-lname" among the sources is a library, not a file: ls looks at this script instead)
   newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
-    "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/json/*.hpp "$0" | head -1)
+    "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/json/*.hpp \
+    "$ROOT"/plugins/grpc-gateway/*.hpp "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     "$CXX" "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
   fi
@@ -37,7 +38,11 @@ build trace_context_fuzz "$ROOT/tests/fuzz/trace_context_fuzz.cpp" "$ROOT/src/ob
 build json_edit_fuzz "$ROOT/tests/fuzz/json_edit_fuzz.cpp" "$ROOT/src/json/json_document.cpp" \
   "$ROOT/src/json/json_edits.cpp" "$ROOT/src/http/status.cpp"
 
-for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz trace_context_fuzz json_edit_fuzz; do
+build grpc_gateway_fuzz "$ROOT/tests/fuzz/grpc_gateway_fuzz.cpp" "$ROOT/plugins/grpc-gateway/path_template.cpp" \
+  "$ROOT/plugins/grpc-gateway/proto_api.cpp" "$ROOT/plugins/grpc-gateway/transcode.cpp" "$ROOT/src/http/params.cpp" \
+  "$ROOT/src/crypto/base64.cpp" -lprotobuf
+
+for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz trace_context_fuzz json_edit_fuzz grpc_gateway_fuzz; do
   corpus=$OUT/corpus-$target
   mkdir -p "$corpus"
   cp -n "$ROOT/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/ 2>/dev/null || true
