@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all); H2_SHAPES the
 # HTTP/2 section's clients:streams cases (default "16:1 16:32 64:10 4:100");
 # BENCH_BIN measures another Portico binary (default build/release/portico).
@@ -26,6 +26,7 @@ PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_P
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
 NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
 NGINX_H2C_PORT=19519; NGINX_H2_PORT=19520; PORTICO_H2C_PORT=19521; PORTICO_H2_PORT=19522
+GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -484,6 +485,63 @@ print('$n_rps $p_rps %.2f %.2f' % (1e6*($(cpu_ticks "$nginx_h2_worker")-$n0)/hz/
     done
   done
   kill "$portico_h2_pid" "$nginx_h2_pid"; wait "$portico_h2_pid" "$nginx_h2_pid" 2>/dev/null || true
+fi
+
+# gRPC (issue 16): a unary call (GetUser of tests/e2e/protos/gateway/users.proto) sent by h2load
+# straight to the service (bench/grpc_static_server: a fixed answer) and through Portico's grpc
+# route, and the same call made by REST clients (GET /v1/users/7, h2c too) through grpc-gateway.
+# Portico alone on CPU 0, the service and h2load on CPU 1, one after the other.
+if [ "${SKIP_GRPC:-0}" != 1 ]; then
+  say ""
+  say "## gRPC: unary calls straight vs through portico, REST-to-gRPC (grpc-gateway) vs plain gRPC proxying (h2load -c${GRPC_CLIENTS:-16} -m${GRPC_STREAMS:-10}, ${DURATION}s each, $ROUNDS rounds)"
+  /usr/bin/python3 - "$WORK" <<'PY'
+import struct, sys
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+def frame(m):
+    return b"\x00" + struct.pack(">I", len(m)) + m
+ts = b"\x08" + varint(1700000000)  # Timestamp{seconds}
+user = b"\x08\x07" + b"\x12\x06user-7" + b"\x1a\x0d$2b$12$secret" + b"\x20\x01" + b"\x2a" + bytes([len(ts)]) + ts
+open(sys.argv[1] + "/user.grpc", "wb").write(frame(user))        # User{id 7, name, password_hash, role, created_at}
+open(sys.argv[1] + "/get-user.grpc", "wb").write(frame(b"\x08\x07"))  # GetUserRequest{id 7}
+PY
+  sed -e "s#@GRPC@#$GRPC_SERVICE_PORT#g" -e "s#@PROTO@#$ROOT/tests/e2e/protos/gateway/users.proto#g" bench/conf/kong-grpc.yml > "$WORK/kong-grpc.yml"
+  taskset -c 1 "$ROOT/build/release/bench/grpc_static_server" $GRPC_SERVICE_PORT "$WORK/user.grpc" & grpc_service_pid=$!; pids+=($grpc_service_pid)
+  taskset -c 0 "$BIN" run -c "$WORK/kong-grpc.yml" --proxy-listen "127.0.0.1:$PORTICO_GRPC_PORT http2" \
+    --admin-listen off --workers 1 --access-log off --log-level warn & portico_grpc_pid=$!; pids+=($portico_grpc_pid)
+  wait_port $GRPC_SERVICE_PORT; wait_port $PORTICO_GRPC_PORT
+  rest_answer=$(curl -s --http2-prior-knowledge "http://127.0.0.1:$PORTICO_GRPC_PORT/v1/users/7")
+  say "REST answer: $rest_answer"
+  grpc_load() {  # port path [grpc] -> "rps cpu_us_per_request_of_portico" (the call's answers all 2xx)
+    local t0 rps
+    local args=(-c"${GRPC_CLIENTS:-16}" -m"${GRPC_STREAMS:-10}" -D"$DURATION")
+    [ "${3:-}" = grpc ] && args+=(-d "$WORK/get-user.grpc" -H "content-type: application/grpc" -H "te: trailers")
+    t0=$(cpu_ticks "$portico_grpc_pid")
+    taskset -c 1 h2load "${args[@]}" "http://127.0.0.1:$1$2" > "$WORK/grpc-load.txt" 2>&1
+    grep -q " 0 failed, 0 errored" "$WORK/grpc-load.txt" && grep -q " 0 3xx, 0 4xx, 0 5xx" "$WORK/grpc-load.txt" \
+      || { echo "h2load reported failures on $2:" >&2; cat "$WORK/grpc-load.txt" >&2; exit 1; }
+    rps=$(grep -o 'finished in [0-9.]*s, [0-9.]* req/s' "$WORK/grpc-load.txt" | awk '{print $4}')
+    /usr/bin/python3 -c "print('$rps %.2f' % (1e6*($(cpu_ticks "$portico_grpc_pid")-$t0)/$(getconf CLK_TCK)/($rps*$DURATION)))"
+  }
+  direct=(); proxied=(); rest=(); proxied_cpu=(); rest_cpu=(); through=(); translation=()
+  for round in $(seq "$ROUNDS"); do
+    read -r d_rps _ < <(grpc_load $GRPC_SERVICE_PORT /portico.gw.Users/GetUser grpc)
+    read -r p_rps p_cpu < <(grpc_load $PORTICO_GRPC_PORT /portico.gw.Users/GetUser grpc)
+    read -r r_rps r_cpu < <(grpc_load $PORTICO_GRPC_PORT /v1/users/7)
+    echo "  raw grpc round $round: direct $d_rps req/s; via portico $p_rps req/s, $p_cpu us CPU/req; REST $r_rps req/s, $r_cpu us CPU/req" >> "$OUT"
+    direct+=("$d_rps"); proxied+=("$p_rps"); rest+=("$r_rps"); proxied_cpu+=("$p_cpu"); rest_cpu+=("$r_cpu")
+    through+=("$(ratio "$p_rps" "$d_rps")"); translation+=("$(ratio "$r_cpu" "$p_cpu")")
+  done
+  say "$(printf 'unary gRPC straight to the service: median %.0f req/s; through portico: median %.0f req/s (through/straight %s, median %.3fx), portico CPU %.2f us/request' \
+    "$(median "${direct[@]}")" "$(median "${proxied[@]}")" "${through[*]}" "$(median "${through[@]}")" "$(median "${proxied_cpu[@]}")")"
+  say "$(printf 'REST-to-gRPC (grpc-gateway, GET /v1/users/7): median %.0f req/s, portico CPU %.2f us/request; CPU per request REST/plain gRPC: %s (median %.3fx; the bar: at most 1.25x)' \
+    "$(median "${rest[@]}")" "$(median "${rest_cpu[@]}")" "${translation[*]}" "$(median "${translation[@]}")")"
+  kill "$portico_grpc_pid" "$grpc_service_pid"; wait "$portico_grpc_pid" "$grpc_service_pid" 2>/dev/null || true
 fi
 
 if [ "${SKIP_COMPRESSION:-0}" != 1 ]; then

@@ -23,20 +23,6 @@ bool valid_field_path(std::string_view path) {
   return !start;
 }
 
-// The path's segments (after the leading "/"), as sent.
-std::vector<std::string_view> split_segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (path.starts_with('/')) path.remove_prefix(1);
-  if (path.empty()) return out;
-  for (;;) {
-    std::size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 }  // namespace
 
 bool percent_decode(std::string_view in, std::string& out, bool keep_slash) {
@@ -139,28 +125,45 @@ bool PathTemplate::parse(std::string_view text, std::string& error) {
   return true;
 }
 
-bool PathTemplate::match(std::string_view path, Captures& captures) const {
+PathTemplate::Segments PathTemplate::split(std::string_view path) {
+  Segments out;
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (path.empty()) return out;
+  for (;;) {
+    std::size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool PathTemplate::match(std::string_view path, Captures& captures) const { return match(split(path), captures); }
+
+bool PathTemplate::match(std::span<const std::string_view> parts, Captures& captures) const {
   captures.clear();
-  if (!verb_.empty()) {
-    if (path.size() <= verb_.size() + 1 || !path.ends_with(verb_) || path[path.size() - verb_.size() - 1] != ':') {
+  std::string_view last_part = parts.empty() ? std::string_view{} : parts.back();
+  if (!verb_.empty()) {  // the last segment without its ":verb"
+    if (last_part.size() <= verb_.size() || !last_part.ends_with(verb_) ||
+        last_part[last_part.size() - verb_.size() - 1] != ':') {
       return false;
     }
-    path.remove_suffix(verb_.size() + 1);
+    last_part.remove_suffix(verb_.size() + 1);
   }
-  std::vector<std::string_view> parts = split_segments(path);
+  auto part = [&](std::size_t i) { return i + 1 == parts.size() ? last_part : parts[i]; };
   const bool open_end = !segments_.empty() && segments_.back().kind == Kind::any;
   if (open_end ? parts.size() + 1 < segments_.size() : parts.size() != segments_.size()) return false;
   for (std::size_t i = 0; i < segments_.size(); ++i) {
     const Segment& s = segments_[i];
     if (s.kind == Kind::any) break;
-    if (s.kind == Kind::one ? parts[i].empty() : parts[i] != s.literal) return false;
+    if (s.kind == Kind::one ? part(i).empty() : part(i) != s.literal) return false;
   }
   for (const auto& v : variables_) {
     std::size_t last = v.to_end ? parts.size() : v.last;
     std::string raw;
     for (std::size_t i = v.first; i < last; ++i) {
       if (i > v.first) raw += '/';
-      raw.append(parts[i]);
+      raw.append(part(i));
     }
     std::string value;
     if (!percent_decode(raw, value, last - v.first != 1 || v.to_end)) return false;

@@ -8,6 +8,7 @@
 // variables are fully percent-decoded; multi-segment values keep "/" and "%2F" as sent.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,11 +26,16 @@ class PathTemplate {
   };
   using Captures = std::vector<std::pair<std::string_view, std::string>>;  // field path, value
 
+  // A path's segments (after its leading "/"), as sent: split once, matched against many.
+  using Segments = std::vector<std::string_view>;
+  static Segments split(std::string_view path);
+
   // Parses `text`; on a syntax error returns false with `error` saying where.
   bool parse(std::string_view text, std::string& error);
   // Whether `path` (no query; percent-encoding as the client sent it) matches; fills the
   // variables' values (the field paths point into this template).
   bool match(std::string_view path, Captures& captures) const;
+  bool match(std::span<const std::string_view> segments, Captures& captures) const;
 
   const std::vector<Variable>& variables() const { return variables_; }
   const std::string& text() const { return text_; }

@@ -98,7 +98,9 @@ class GrpcGateway final : public Instance {
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
     bool read = co_await read_body_or_reply(ctx);  // (GCC 12: await into a variable, not in the if)
     if (!read) co_return Access::replied;
-    ProtoApi::Found found = api_->find(ctx.request().method, ctx.path());
+    ProtoApi::Found found;  // the binding access() found, its variables read again
+    found.binding = ctx.state<Call>(*this).binding;
+    found.binding->path.match(ctx.path(), found.captures);
     std::string frame, error;
     if (!grpc_gateway::encode_request(*api_, found, ctx.request().query, ctx.request_body(), frame, error)) {
       reply_status(ctx, 400, 3, error);

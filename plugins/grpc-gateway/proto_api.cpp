@@ -64,7 +64,9 @@ class PreparedResolver final : public pb::util::TypeResolver {
  private:
   void add_message(const pb::Descriptor* m, pb::util::TypeResolver& from) {
     std::string url = type_url(m->full_name());
-    if (from.ResolveMessageType(url, &messages_[url]).ok() == false) messages_.erase(url);
+    pb::Type& type = messages_[url];
+    if (!from.ResolveMessageType(url, &type).ok()) messages_.erase(url);
+    else type.clear_source_context();  // (copied at every resolution; the converter never reads it)
     for (int i = 0; i < m->nested_type_count(); ++i) add_message(m->nested_type(i), from);
     for (int i = 0; i < m->enum_type_count(); ++i) add_enum(m->enum_type(i), from);
   }
@@ -277,13 +279,15 @@ std::shared_ptr<const ProtoApi> ProtoApi::load(const std::string& file, const st
 
 ProtoApi::Found ProtoApi::find(std::string_view method, std::string_view path) const {
   Found found;
+  const PathTemplate::Segments segments = PathTemplate::split(path);
   for (const auto& b : bindings_) {
-    if (!b.path.match(path, found.captures)) continue;
-    if (b.http_method == method) {
+    if (b.http_method == method && b.path.match(segments, found.captures)) {
       found.binding = &b;
-      found.allowed.clear();
       return found;
     }
+  }
+  for (const auto& b : bindings_) {  // none: the methods the path has, for a 405
+    if (!b.path.match(segments, found.captures)) continue;
     if (found.allowed.find(b.http_method) == std::string::npos) {
       if (!found.allowed.empty()) found.allowed += ", ";
       found.allowed += b.http_method;

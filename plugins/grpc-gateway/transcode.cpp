@@ -1,6 +1,8 @@
 #include "transcode.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <cstring>
 
 #include <boost/json.hpp>
 #include <google/protobuf/io/coded_stream.h>
@@ -112,6 +114,121 @@ bool set_path(json::object& root, const pb::Descriptor* message, std::string_vie
   }
 }
 
+// The values a request gives outside its body: the path's variables, then (unless the body is
+// the whole message) the query's parameters that the path or the body does not bind.
+void bound_values(const ProtoApi::Found& found, std::string_view query,
+                  std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [path, value] : found.captures) values.emplace_back(path, value);
+  const Binding& b = *found.binding;
+  if (b.body == "*") return;
+  http::for_each_query_arg(query, [&](std::string_view key, std::string_view value) {
+    std::string name, decoded;
+    if (!http::percent_decode(key, name) || !http::percent_decode(value, decoded)) return;
+    if (!b.body.empty() && (name == b.body || name.starts_with(b.body + "."))) return;  // bound by the body
+    for (const auto& c : found.captures) {
+      if (c.first == name) return;  // bound by the path
+    }
+    values.emplace_back(std::move(name), std::move(decoded));
+  });
+}
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+template <typename T>
+void put_fixed(std::string& out, T value) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // (x86-64: little-endian, as the wire format)
+  out.append(bytes, sizeof(T));
+}
+
+template <typename T>
+bool read_number(const std::string& text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// The wire encoding of `values` when each names a top-level singular or repeated scalar field
+// and reads cleanly (ASCII text, an integer in range, a finite float, true/false, an enum name
+// or number); false otherwise, and the JSON route (protobuf's parser, which also words the
+// errors) takes the request. Names the message has no field for are ignored, as there.
+bool encode_scalars(const pb::Descriptor* input, const std::vector<std::pair<std::string, std::string>>& values,
+                    std::string& out) {
+  using T = pb::FieldDescriptor;
+  for (const auto& [name, text] : values) {
+    if (name.find('.') != std::string::npos) return false;
+    const pb::FieldDescriptor* f = find_field(input, name);
+    if (f == nullptr) continue;
+    const auto tag = static_cast<std::uint64_t>(f->number()) << 3;
+    switch (f->type()) {
+      case T::TYPE_STRING:
+        for (char c : text) {
+          if (static_cast<unsigned char>(c) >= 0x80) return false;  // UTF-8 checks: protobuf's
+        }
+        put_varint(out, tag | 2), put_varint(out, text.size()), out += text;
+        break;
+      case T::TYPE_BOOL:
+        if (text != "true" && text != "false" && text != "1" && text != "0") return false;
+        put_varint(out, tag), put_varint(out, text == "true" || text == "1" ? 1 : 0);
+        break;
+      case T::TYPE_INT32: case T::TYPE_SINT32: case T::TYPE_SFIXED32: {
+        std::int32_t v;
+        if (!read_number(text, v)) return false;
+        if (f->type() == T::TYPE_SFIXED32) put_varint(out, tag | 5), put_fixed(out, v);
+        else if (f->type() == T::TYPE_SINT32) put_varint(out, tag), put_varint(out, (static_cast<std::uint32_t>(v) << 1) ^ static_cast<std::uint32_t>(v >> 31));
+        else put_varint(out, tag), put_varint(out, static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+        break;
+      }
+      case T::TYPE_INT64: case T::TYPE_SINT64: case T::TYPE_SFIXED64: {
+        std::int64_t v;
+        if (!read_number(text, v)) return false;
+        if (f->type() == T::TYPE_SFIXED64) put_varint(out, tag | 1), put_fixed(out, v);
+        else if (f->type() == T::TYPE_SINT64) put_varint(out, tag), put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+        else put_varint(out, tag), put_varint(out, static_cast<std::uint64_t>(v));
+        break;
+      }
+      case T::TYPE_UINT32: case T::TYPE_FIXED32: {
+        std::uint32_t v;
+        if (!read_number(text, v)) return false;
+        if (f->type() == T::TYPE_FIXED32) put_varint(out, tag | 5), put_fixed(out, v);
+        else put_varint(out, tag), put_varint(out, v);
+        break;
+      }
+      case T::TYPE_UINT64: case T::TYPE_FIXED64: {
+        std::uint64_t v;
+        if (!read_number(text, v)) return false;
+        if (f->type() == T::TYPE_FIXED64) put_varint(out, tag | 1), put_fixed(out, v);
+        else put_varint(out, tag), put_varint(out, v);
+        break;
+      }
+      case T::TYPE_DOUBLE: case T::TYPE_FLOAT: {
+        double v;
+        if (!read_number(text, v) || !std::isfinite(v)) return false;
+        if (f->type() == T::TYPE_DOUBLE) put_varint(out, tag | 1), put_fixed(out, v);
+        else if (std::fabs(v) <= 3.4028234663852886e38) put_varint(out, tag | 5), put_fixed(out, static_cast<float>(v));
+        else return false;
+        break;
+      }
+      case T::TYPE_ENUM: {
+        const pb::EnumValueDescriptor* e = f->enum_type()->FindValueByName(text);
+        std::int32_t number;
+        if (e != nullptr) number = e->number();
+        else if (!read_number(text, number) || f->enum_type()->FindValueByNumber(number) == nullptr) return false;
+        put_varint(out, tag), put_varint(out, static_cast<std::uint64_t>(static_cast<std::int64_t>(number)));
+        break;
+      }
+      default:  // bytes (base64), messages and well-known types: protobuf's parser
+        return false;
+    }
+  }
+  return true;
+}
+
 bool blank(std::string_view body) { return body.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 void frame_into(std::string& frame, std::string_view message) {
@@ -193,6 +310,16 @@ bool encode_request(const ProtoApi& api, const ProtoApi::Found& found, std::stri
   const Binding& b = *found.binding;
   const pb::Descriptor* input = b.method->input_type();
   std::string text;
+  const bool body_given = !b.body.empty() && !blank(body);
+  std::vector<std::pair<std::string, std::string>> values;  // (field path, value) from the path and the query
+  if (b.body != "*" || !found.captures.empty()) bound_values(found, query, values);
+  if (!body_given) {
+    std::string wire;
+    if (encode_scalars(input, values, wire)) {  // the common GET: no JSON at all
+      frame_into(frame, wire);
+      return true;
+    }
+  }
   if (b.body == "*" && found.captures.empty()) {
     text = blank(body) ? std::string("{}") : std::string(body);  // the body is the message: as it is
   } else {
@@ -214,21 +341,8 @@ bool encode_request(const ProtoApi& api, const ProtoApi::Found& found, std::stri
         root[b.body] = std::move(parsed);
       }
     }
-    for (const auto& [path, value] : found.captures) {
+    for (const auto& [path, value] : values) {
       if (!set_path(root, input, path, value, error)) return false;
-    }
-    if (b.body != "*") {
-      bool ok = true;
-      http::for_each_query_arg(query, [&](std::string_view key, std::string_view value) {
-        std::string name, decoded;
-        if (!ok || !http::percent_decode(key, name) || !http::percent_decode(value, decoded)) return;
-        if (!b.body.empty() && (name == b.body || name.starts_with(b.body + "."))) return;  // bound by the body
-        for (const auto& c : found.captures) {
-          if (c.first == name) return;  // bound by the path
-        }
-        ok = set_path(root, input, name, decoded, error);
-      });
-      if (!ok) return false;
     }
     text = json::serialize(root);
   }

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "crypto/base64.hpp"
@@ -68,6 +69,26 @@ TEST(GrpcGatewayTranscode, PathQueryAndBodyMakeOneMessage) {
   ASSERT_TRUE(api);
   EXPECT_SAME_JSON(echo_of(*api, "GET", "/v1/echo/42", "name=a%20b&tags=x&tags=y&address.city=Paris&active=1&role=2&unknown=1", ""),
             R"({"id":"42","name":"a b","role":"ROLE_MEMBER","tags":["x","y"],"address":{"city":"Paris"},"active":true})");
+}
+
+TEST(GrpcGatewayTranscode, ScalarOnlyRequestsAreEncodedDirectlyWithTheSameResult) {
+  auto api = load();
+  ASSERT_TRUE(api);
+  // Top-level scalars only: the direct encoder; the same message protobuf's parser would make.
+  EXPECT_SAME_JSON(echo_of(*api, "GET", "/v1/echo/-42",
+                           "name=bob&role=ROLE_ADMIN&tags=a&tags=b&active=1&score=-2.5&big=18446744073709551615"
+                           "&displayLabel=L&role=2&nope=x",
+                           ""),
+                   R"({"id":"-42","name":"bob","role":"ROLE_MEMBER","tags":["a","b"],"active":true,"score":-2.5,)"
+                   R"("big":"18446744073709551615","displayLabel":"L"})");
+  // What it does not take goes to protobuf's parser: UTF-8, out of range, a name it cannot read.
+  EXPECT_SAME_JSON(echo_of(*api, "GET", "/v1/echo/1", "name=%C3%A9t%C3%A9", ""), R"({"id":"1","name":"été"})");
+  std::string error;
+  EXPECT_EQ(echo_of(*api, "GET", "/v1/echo/1", "big=18446744073709551616", "", &error), "error");
+  EXPECT_NE(error.find("TYPE_UINT64"), std::string::npos) << error;
+  EXPECT_EQ(echo_of(*api, "GET", "/v1/echo/1", "role=ROLE_NOPE", "", &error), "error");
+  EXPECT_NE(error.find("ROLE_NOPE"), std::string::npos) << error;
+  EXPECT_SAME_JSON(echo_of(*api, "GET", "/v1/echo/1", "score=1e3", ""), R"({"id":"1","score":1000})");
 }
 
 TEST(GrpcGatewayTranscode, BodyFieldAndPathVariablesCombine) {
@@ -162,6 +183,28 @@ TEST(GrpcGatewayTranscode, MalformedProtoIsRefusedWithFileLineAndReason) {
                          "    option (google.api.http) = { get: \"/v1/{b}\" };\n  }\n}\n";
   EXPECT_FALSE(ProtoApi::load(path, {}, error));
   EXPECT_EQ(error, path + ":6: rpc Get: GET path \"/v1/{b}\": {b}: no field 'b' in message p.M");
+}
+
+TEST(GrpcGatewayTranscode, ImportsResolveFromTheFilesFolderThenTheIncludePaths) {
+  std::filesystem::path root = std::filesystem::path(::testing::TempDir()) / "grpc-gateway-includes";
+  std::filesystem::create_directories(root / "api");
+  std::filesystem::create_directories(root / "shared" / "types");
+  std::ofstream(root / "shared" / "types" / "money.proto")
+      << "syntax = \"proto3\";\npackage types;\nmessage Money { int64 units = 1; string currency = 2; }\n";
+  std::ofstream(root / "api" / "local.proto") << "syntax = \"proto3\";\npackage api;\nmessage Empty {}\n";
+  std::ofstream(root / "api" / "pay.proto")
+      << "syntax = \"proto3\";\npackage api;\nimport \"local.proto\";\nimport \"types/money.proto\";\n"
+         "service Pay { rpc Charge (types.Money) returns (Empty); }\n";
+  std::string error;
+  EXPECT_FALSE(ProtoApi::load((root / "api" / "pay.proto").string(), {}, error));
+  EXPECT_NE(error.find("types/money.proto"), std::string::npos) << error;
+  auto api = ProtoApi::load((root / "api" / "pay.proto").string(), {(root / "shared").string()}, error);
+  ASSERT_TRUE(api) << error;
+  ProtoApi::Found found = api->find("POST", "/api.Pay/Charge");
+  ASSERT_NE(found.binding, nullptr);
+  std::string frame;
+  ASSERT_TRUE(encode_request(*api, found, "", R"({"units":"12","currency":"EUR"})", frame, error)) << error;
+  EXPECT_EQ(unframe(frame), std::string("\x08\x0c\x12\x03" "EUR", 7));
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   const bool is_head = request_.method == "HEAD";
   conn->buffer.consume(ex.response->head_size);
   Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms), conn->tls.get()};
+              ex.within_deadline(svc.write_timeout_ms), conn->tls.get(), conn->h2.get()};
   PumpSpec spec;
   spec.framing = framing;
   spec.content_length = content_length;
