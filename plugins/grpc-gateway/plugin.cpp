@@ -141,6 +141,9 @@ class GrpcGateway final : public Instance {
       return;
     }
     const grpc_gateway::Binding& binding = *call->binding;
+    // Set now, not only in response_headers: the response_body plugins after this one (a
+    // response-transformer editing the JSON) read the type the client will get.
+    ctx.set_response_header("Content-Type", binding.server_streaming() && ndjson_ ? "application/x-ndjson" : "application/json");
     if (binding.server_streaming()) {  // (read whole only when trailers-only: an OK without messages)
       body = ndjson_ ? "" : "[]";
       return;

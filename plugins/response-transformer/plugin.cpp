@@ -225,10 +225,11 @@ class ResponseTransformer final : public Instance {
   }
 
   // The Content-Type the client will see, after this plugin's header operations (Kong tests
-  // the live field); the body phase runs before them here.
+  // the live field, which plugins before it may have set: grpc-gateway's JSON); the body phase
+  // runs before them here.
   std::string_view content_type_after_headers(const RequestContext& ctx) const {
-    std::string_view type = ctx.upstream_response()->find("Content-Type");
-    bool present = ctx.upstream_response()->has("Content-Type");
+    bool present = false;
+    std::string_view type = ctx.response_header("Content-Type", present);
     for (const auto& name : remove_headers_) {
       if (http::iequals(name, "Content-Type")) type = {}, present = false;
     }

@@ -263,6 +263,17 @@ void RequestContext::add_response_header(std::string_view name, std::string_view
   response_headers_ = concat({response_headers_, name, ": ", value, "\r\n"});
 }
 
+std::string_view RequestContext::response_header(std::string_view name, bool& present) const {
+  std::string_view found;
+  present = false;
+  http::for_each_header_line(response_headers_, [&](std::string_view field, std::string_view value, std::string_view) {
+    if (!present && http::iequals(field, name)) found = value, present = true;
+  });
+  if (present || upstream_response_ == nullptr || drops_response_header(name)) return found;
+  present = upstream_response_->has(name);
+  return upstream_response_->find(name);
+}
+
 void RequestContext::drop_response_header(std::string_view name) {
   if (!drops_response_header(name)) {
     dropped_response_headers_ = concat({dropped_response_headers_, name, "\n"});

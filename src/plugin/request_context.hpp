@@ -269,6 +269,10 @@ class RequestContext {
     return ((dropped_lengths_ >> (name.size() & 63)) & 1) != 0 && dropped_among(name);
   }
   bool drops_response_headers() const { return !dropped_response_headers_.empty(); }
+  // The value of field `name` the client gets as things stand: the first a plugin added, else
+  // the upstream's unless a plugin dropped it (Kong's live kong.response.get_header()); `present`
+  // says whether there is one at all.
+  std::string_view response_header(std::string_view name, bool& present) const;
   // The client gets this value alone for the field (drop, then add).
   void set_response_header(std::string_view name, std::string_view value) {
     drop_response_header(name);

@@ -273,3 +273,18 @@ def test_large_unary_answers_read_whole_across_many_frames(env):
     # 3 MiB each way: the answer comes in many DATA frames, long after its head
     note = "n" * (3 << 20)
     assert echoed(env["gw"], "POST", "/v1/echo", {"note": note}) == {"note": note}
+
+
+def test_response_transformer_edits_the_transcoded_json(env, tmp_path):
+    # grpc-gateway (998) turns the answer into JSON before response-transformer (800) edits it:
+    # the password hash the service returns never reaches the client.
+    cfg = gateway_config(env["backend"].port, PROTOS / "users.proto")
+    cfg["services"][0]["plugins"].append(
+        {"name": "response-transformer", "config": {"remove": {"json": ["passwordHash"]}, "add": {"headers": ["X-Edited:1"]}}})
+    gw = start_gateway(tmp_path, cfg)
+    try:
+        status, head, user = call(gw, "GET", "/v1/users/7")
+        assert status == 200 and "X-Edited: 1" in head
+        assert user == {"id": "7", "name": "user-7", "role": "ROLE_ADMIN", "createdAt": "2023-11-14T22:13:20.500Z"}
+    finally:
+        gw.close()
