@@ -130,21 +130,19 @@ class GrpcGateway final : public Instance {
     const http::ResponseHead* r = ctx.upstream_response();
     if (call == nullptr || r == nullptr || !is_grpc_answer(*r)) return;
     grpc_gateway::GrpcStatus status;
-    for (const auto& h : r->headers) {
-      grpc_gateway::read_status_fields(ctx.concat({h.name, ": ", h.value, "\r\n"}), status);
-    }
+    for (const auto& h : r->headers) grpc_gateway::read_status_field(h.name, h.value, status);
     grpc_gateway::read_status_fields(ctx.upstream_trailers(), status);
     if (!status.present) return reply_status(ctx, 502, 2, "the service's answer has no gRPC status");
     if (status.code != 0) {
-      ctx.reply_json(grpc_gateway::http_status_of(status.code),
+      ctx.reply_json(http::http_status_for_grpc(status.code),
                      ctx.store(grpc_gateway::status_json(*api_, status.code, status.message, status.details_bin)), kCors);
       return;
     }
     const grpc_gateway::Binding& binding = *call->binding;
-    // Set now, not only in response_headers: the response_body plugins after this one (a
-    // response-transformer editing the JSON) read the type the client will get.
-    ctx.set_response_header("Content-Type", binding.server_streaming() && ndjson_ ? "application/x-ndjson" : "application/json");
+    // The type is set here too, not only in response_headers: the response_body plugins after
+    // this one (a response-transformer editing the JSON) read the type the client will get.
     if (binding.server_streaming()) {  // (read whole only when trailers-only: an OK without messages)
+      ctx.set_response_header("Content-Type", content_type(binding));
       body = ndjson_ ? "" : "[]";
       return;
     }
@@ -166,6 +164,7 @@ class GrpcGateway final : public Instance {
     if (count != 1) {
       return reply_status(ctx, 502, 13, "the service answered a unary call with " + std::to_string(count) + " messages");
     }
+    ctx.set_response_header("Content-Type", content_type(binding));
     body = std::move(json);
   }
 
@@ -176,13 +175,12 @@ class GrpcGateway final : public Instance {
     ctx.add_response_header("Access-Control-Allow-Origin", "*");
     if (r == nullptr || !is_grpc_answer(*r)) return;  // not the service's gRPC answer: as it is
     const grpc_gateway::Binding& binding = *call->binding;
-    bool stream = binding.server_streaming();
-    ctx.set_response_header("Content-Type", stream && ndjson_ ? "application/x-ndjson" : "application/json");
+    ctx.set_response_header("Content-Type", content_type(binding));
     for (std::string_view name : {"grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding",
                                   "grpc-accept-encoding"}) {
-      ctx.drop_response_header(name);
+      if (r->has(name)) ctx.drop_response_header(name);  // (each drop costs the arena a copy)
     }
-    if (stream && !r->has("grpc-status")) {
+    if (binding.server_streaming() && !r->has("grpc-status")) {
       ctx.transform_response(std::make_unique<grpc_gateway::StreamTranscoder>(*api_, binding, style_, ndjson_, kMaxMessage));
     }
   }
@@ -190,9 +188,13 @@ class GrpcGateway final : public Instance {
  private:
   static constexpr std::uint64_t kMaxMessage = 8u << 20;
 
+  std::string_view content_type(const grpc_gateway::Binding& binding) const {
+    return binding.server_streaming() && ndjson_ ? "application/x-ndjson" : "application/json";
+  }
+
   void reply_status(RequestContext& ctx, int http_status, int code, std::string_view message,
                     std::string_view extra_headers = {}) const {
-    std::string body = api_ ? grpc_gateway::status_json(*api_, code, message, {}) : std::string();
+    std::string body = grpc_gateway::status_json(*api_, code, message, {});  // (api_ is set past access's first checks)
     ctx.reply_json(http_status, ctx.store(body), extra_headers.empty() ? kCors : ctx.concat({kCors, extra_headers}));
   }
 

@@ -21,11 +21,11 @@ constexpr int kHttpRuleExtension = 72295728;  // google.api.http on MethodOption
 // Keeps the first error with the file's path on disk and 1-based line and column.
 class FirstError final : public pb::compiler::MultiFileErrorCollector {
  public:
-  explicit FirstError(const pb::compiler::DiskSourceTree& tree) : tree_(tree) {}
+  explicit FirstError(pb::compiler::DiskSourceTree& tree) : tree_(tree) {}
   void AddError(const std::string& filename, int line, int column, const std::string& message) override {
     if (!first_.empty()) return;
     std::string disk;
-    if (!const_cast<pb::compiler::DiskSourceTree&>(tree_).VirtualFileToDiskFile(filename, &disk)) disk = filename;
+    if (!tree_.VirtualFileToDiskFile(filename, &disk)) disk = filename;
     first_ = disk;
     if (line >= 0) first_ += ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1);
     first_ += ": " + message;
@@ -34,7 +34,7 @@ class FirstError final : public pb::compiler::MultiFileErrorCollector {
   void clear() { first_.clear(); }
 
  private:
-  const pb::compiler::DiskSourceTree& tree_;
+  pb::compiler::DiskSourceTree& tree_;
   std::string first_;
 };
 
@@ -110,7 +110,7 @@ std::string check_field_path(const pb::Descriptor* message, const std::string& p
 class BindingReader {
  public:
   BindingReader(const pb::DescriptorPool& pool, pb::compiler::DiskSourceTree& tree, std::vector<Binding>& out)
-      : pool_(pool), tree_(tree), out_(out), rule_type_(pool.FindMessageTypeByName("google.api.HttpRule")) {}
+      : tree_(tree), out_(out), rule_type_(pool.FindMessageTypeByName("google.api.HttpRule")) {}
 
   bool add_service(const pb::ServiceDescriptor* service, std::string& error) {
     for (int i = 0; i < service->method_count(); ++i) {
@@ -129,7 +129,8 @@ class BindingReader {
       std::string unused;
       b.path.parse(grpc_path, unused);
       b.body = "*";
-      return add(method, std::move(b), grpc_path, error);
+      add(method, std::move(b), grpc_path);
+      return true;
     }
     if (!add_rule(method, *rule, grpc_path, error)) return false;
     const pb::Reflection* r = rule->GetReflection();
@@ -192,16 +193,16 @@ class BindingReader {
       return fail(method, "response_body \"" + b.response_body + "\": no such field in message " +
                               method->output_type()->full_name(), error);
     }
-    return add(method, std::move(b), grpc_path, error);
+    add(method, std::move(b), grpc_path);
+    return true;
   }
 
-  bool add(const pb::MethodDescriptor* method, Binding b, const std::string& grpc_path, std::string&) {
+  void add(const pb::MethodDescriptor* method, Binding b, const std::string& grpc_path) {
     b.method = method;
     b.grpc_path = grpc_path;
     b.input_url = type_url(method->input_type()->full_name());
     b.output_url = type_url(method->output_type()->full_name());
     out_.push_back(std::move(b));
-    return true;
   }
 
   bool fail(const pb::MethodDescriptor* method, const std::string& why, std::string& error) {
@@ -214,7 +215,6 @@ class BindingReader {
     return false;
   }
 
-  const pb::DescriptorPool& pool_;
   pb::compiler::DiskSourceTree& tree_;
   std::vector<Binding>& out_;
   const pb::Descriptor* rule_type_;

@@ -10,6 +10,7 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include "crypto/base64.hpp"
+#include "http/header_lines.hpp"
 #include "http/header_view.hpp"
 #include "http/params.hpp"
 
@@ -378,11 +379,6 @@ bool response_json(const ProtoApi& api, const Binding& binding, std::string_view
   return true;
 }
 
-int http_status_of(int code) {
-  static constexpr int kStatus[] = {200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401};
-  return code >= 0 && code < static_cast<int>(std::size(kStatus)) ? kStatus[code] : 500;
-}
-
 std::string status_json(const ProtoApi& api, int code, std::string_view message, std::string_view details_bin) {
   std::string text(message);
   json::array details;
@@ -401,28 +397,24 @@ std::string status_json(const ProtoApi& api, int code, std::string_view message,
 
 namespace portico::grpc_gateway {
 
-void read_status_fields(std::string_view fields, GrpcStatus& status) {
-  while (!fields.empty()) {
-    std::size_t end = fields.find("\r\n");
-    std::string_view line = fields.substr(0, end);
-    fields = end == std::string_view::npos ? std::string_view{} : fields.substr(end + 2);
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    if (http::iequals(name, "grpc-status")) {
-      int code = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
-      status.present = true;
-      status.code = ec == std::errc() && end == value.data() + value.size() && code >= 0 ? code : 2;  // else UNKNOWN
-    } else if (http::iequals(name, "grpc-message")) {
-      // percent-encoded UTF-8
-      if (!http::percent_decode(value, status.message, /*plus_is_space=*/false)) status.message = std::string(value);
-    } else if (http::iequals(name, "grpc-status-details-bin")) {
-      status.details_bin = std::string(value);
-    }
+void read_status_field(std::string_view name, std::string_view value, GrpcStatus& status) {
+  if (http::iequals(name, "grpc-status")) {
+    int code = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+    status.present = true;
+    status.code = ec == std::errc() && end == value.data() + value.size() && code >= 0 ? code : 2;  // else UNKNOWN
+  } else if (http::iequals(name, "grpc-message")) {
+    // percent-encoded UTF-8
+    if (!http::percent_decode(value, status.message, /*plus_is_space=*/false)) status.message = std::string(value);
+  } else if (http::iequals(name, "grpc-status-details-bin")) {
+    status.details_bin = std::string(value);
   }
+}
+
+void read_status_fields(std::string_view fields, GrpcStatus& status) {
+  http::for_each_header_line(fields, [&](std::string_view name, std::string_view value, std::string_view) {
+    read_status_field(name, value, status);
+  });
 }
 
 FrameReader::Next FrameReader::next(std::string_view& message, std::string& error) {

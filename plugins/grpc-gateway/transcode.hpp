@@ -5,7 +5,7 @@
 //             one request message, framed for gRPC (5-byte prefix, uncompressed);
 //   response: each framed response message becomes a JSON value; a gRPC status other than
 //             OK becomes {"code":..,"message":..,"details":[..]} with the HTTP status of
-//             google.rpc.Code's mapping (as grpc-gateway's runtime maps it).
+//             google.rpc.Code's mapping (http::http_status_for_grpc).
 #pragma once
 
 #include <cstdint>
@@ -31,9 +31,6 @@ bool encode_request(const ProtoApi& api, const ProtoApi::Found& found, std::stri
 bool response_json(const ProtoApi& api, const Binding& binding, std::string_view message, const JsonStyle& style,
                    std::string& out, std::string& error);
 
-// google.rpc.Code -> HTTP status (UNAVAILABLE 503, NOT_FOUND 404, ...; unknown codes 500).
-int http_status_of(int grpc_code);
-
 // A status as JSON: {"code":5,"message":"...","details":[...]}. `details_bin` is grpc-status-details-bin (base64 of a
 // google.rpc.Status, padded or not), whose details print as JSON with "@type" when the
 // loaded files know their types (and as {"@type":..,"value":"<base64>"} when not).
@@ -46,7 +43,8 @@ struct GrpcStatus {
   std::string message;  // grpc-message, decoded
   std::string details_bin;
 };
-// From "name: value\r\n" lines.
+// One field of a head or trailer section (others are ignored), or "name: value\r\n" lines.
+void read_status_field(std::string_view name, std::string_view value, GrpcStatus& status);
 void read_status_fields(std::string_view fields, GrpcStatus& status);
 
 // Splits a gRPC message stream into messages: append what arrives, then take what is complete.

@@ -31,6 +31,11 @@ int grpc_status_for_http(int s) {
   return 2;  // UNKNOWN
 }
 
+int http_status_for_grpc(int code) {
+  static constexpr int kStatus[] = {200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401};
+  return code >= 0 && code < static_cast<int>(std::size(kStatus)) ? kStatus[code] : 500;
+}
+
 std::string_view grpc_status_name(int code) {
   static constexpr std::string_view kNames[] = {
       "OK",           "Canceled",          "Unknown",         "InvalidArgument", "DeadlineExceeded", "NotFound",

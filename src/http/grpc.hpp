@@ -16,6 +16,9 @@ bool is_grpc_content_type(std::string_view content_type);
 // UNAUTHENTICATED, 403 PERMISSION_DENIED, 429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, 504
 // DEADLINE_EXCEEDED, ...; but 502 is UNAVAILABLE, as gRPC's own mapping has it).
 int grpc_status_for_http(int http_status);
+// The other way: the HTTP status of a gRPC status (google.rpc.Code's mapping, as grpc-gateway's
+// runtime has it: NOT_FOUND 404, UNAVAILABLE 503, UNIMPLEMENTED 501, ...; unknown codes 500).
+int http_status_for_grpc(int grpc_status);
 // The status's canonical name ("Unauthenticated"), for an answer without a message of its own.
 std::string_view grpc_status_name(int grpc_status);
 

@@ -35,6 +35,15 @@ TEST(GrpcStatus, KongsTableWithUnavailableForBadGateway) {
   EXPECT_EQ(grpc_status_name(99), "Unknown");
 }
 
+TEST(GrpcStatus, HttpStatusOfEachCodeAsGoogleRpcMapsIt) {
+  EXPECT_EQ(http_status_for_grpc(0), 200);
+  EXPECT_EQ(http_status_for_grpc(5), 404);
+  EXPECT_EQ(http_status_for_grpc(12), 501);
+  EXPECT_EQ(http_status_for_grpc(14), 503);
+  EXPECT_EQ(http_status_for_grpc(16), 401);
+  EXPECT_EQ(http_status_for_grpc(99), 500);
+}
+
 TEST(GrpcStatus, TrailersOnlyAnswerKeepsTheHttpStatus) {
   std::string answer = grpc_error_response(429, "slow down, 100% busy\n", "Retry-After: 1\r\n");
   EXPECT_EQ(answer,

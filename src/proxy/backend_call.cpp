@@ -90,7 +90,7 @@ asio::awaitable<Attempt> attempt_once(Worker& worker, const Destination& to, con
     }
   }
   conn->buffer.acquire();
-  Side side{conn->socket, conn->buffer, conn->deadline, t.read, t.write, conn->tls.get()};
+  Side side = conn->side(t.read, t.write);
   std::array<asio::const_buffer, 2> parts{asio::buffer(head.data(), head.size()),
                                           asio::buffer(req.body.data(), req.body.size())};
   if (auto ec = co_await write_all(side, parts)) {

@@ -96,7 +96,7 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
   bool prefix_pending = !spec.prefix.empty();
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-  std::string encoded;  // this round's compressed bytes (spec.transform)
+  std::string encoded;  // this round's transformed bytes (spec.transform)
   // The round's last body piece, held back so that a body which ends in this round is
   // encoded with the end (Compressor::finish): a small body comes whole and is encoded in one pass.
   std::string_view unencoded;
@@ -178,8 +178,9 @@ awaitable<PumpResult> pump_body(Side& source, Side& sink, PumpSpec spec) {
       if (finished) {
         spec.transform->trailers(decoder.trailers());
         spec.transform->finish(unencoded, encoded);
+      } else if (!unencoded.empty()) {
+        spec.transform->feed(unencoded, encoded);
       }
-      else if (!unencoded.empty()) spec.transform->feed(unencoded, encoded);
       unencoded = {};
       if (!encoded.empty()) send_piece(encoded);
     }

@@ -53,8 +53,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_buffered
   const std::uint64_t content_length = ex.response->content_length;
   const bool is_head = request_.method == "HEAD";
   conn->buffer.consume(ex.response->head_size);
-  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms), conn->tls.get(), conn->h2.get()};
+  Side source = conn->side(ex.within_deadline(svc.read_timeout_ms), ex.within_deadline(svc.write_timeout_ms));
   PumpSpec spec;
   spec.framing = framing;
   spec.content_length = content_length;

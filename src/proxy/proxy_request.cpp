@@ -162,8 +162,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::proxy_request(
   bool keep_alive = build_response_head(ex, *conn, chunk_out);
   const auto& options = worker_.options();
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
-  Side source{conn->socket, conn->buffer, conn->deadline, ex.within_deadline(svc.read_timeout_ms),
-              ex.within_deadline(svc.write_timeout_ms), conn->tls.get(), conn->h2.get()};
+  Side source = conn->side(ex.within_deadline(svc.read_timeout_ms), ex.within_deadline(svc.write_timeout_ms));
   PumpSpec spec;
   spec.framing = resp.framing;
   spec.forward_trailers = conn->h2 != nullptr && !ex.transforming;  // (gRPC's status comes in them)
@@ -483,7 +482,7 @@ asio::awaitable<DownstreamConnection::Attempt> DownstreamConnection::attempt(Exc
   auto read_timeout = ex.within_deadline(svc.read_timeout_ms);
   auto write_timeout = ex.within_deadline(svc.write_timeout_ms);
   Side client = client_side(options.client_body_timeout, options.client_body_timeout);
-  Side upstream{conn->socket, conn->buffer, conn->deadline, read_timeout, write_timeout, conn->tls.get(), conn->h2.get()};
+  Side upstream = conn->side(read_timeout, write_timeout);
   // A body read by a plugin is sent from memory (and can be sent again on a retry).
   bool plugin_body = ex.plugins && ex.plugins->request_body_read();
   bool buffered = plugin_body || ex.body_buffered;

@@ -19,6 +19,7 @@
 #include "net/tls.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/h2_client.hpp"
+#include "proxy/io.hpp"
 
 namespace portico::proxy {
 
@@ -40,6 +41,13 @@ struct UpstreamConnection {
   // H2ClientPool), every byte going through it; `socket` is then not opened. Never pooled
   // itself: dropping it ends the stream (reset unless the exchange completed).
   std::shared_ptr<H2ClientStream> h2;  // (shared with a request body sent alongside: concurrent_body.hpp)
+
+  // This connection as one side of the exchange: its HTTP/2 stream, else TLS, else the socket.
+  // (Every reader and writer of the service takes it from here, so that none reads a gRPC
+  // answer from the unopened socket.)
+  Side side(std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout) {
+    return Side{socket, buffer, deadline, read_timeout, write_timeout, tls.get(), h2.get()};
+  }
 };
 
 class UpstreamPool {

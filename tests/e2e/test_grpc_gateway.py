@@ -176,7 +176,7 @@ def test_server_streaming_as_ndjson_arrives_as_it_comes(env):
     assert pieces[0][0] < 1.5 and pieces[-1][0] > 1.8  # the first user came long before the last
 
 
-def test_stream_ending_in_an_error_ends_with_an_error_element(env, tmp_path):
+def test_stream_ending_in_an_error_ends_with_an_error_element(env):
     status, _, pieces = read_stream(env["gw"], "/v1/users:stream?count=2&fail_code=14")
     lines = [json.loads(line) for line in b"".join(p for _, p in pieces).decode().splitlines()]
     assert status == 200 and len(lines) == 3
