@@ -5,14 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The Node.js test services' packages (the OpenTelemetry JS SDK): `npm ci` from the lock file,
+# The tests' Node.js packages (the OpenTelemetry JS SDK; graphql-js, the GraphQL oracle):
+# `npm ci` from the lock file,
 # again whenever the lock file changed since the last install.
 install_node_packages() {
-  local dir=tests/e2e/otel_backend
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "setup-deps: npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  local dir
+  for dir in tests/e2e/otel_backend tests/graphql; do
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "setup-deps: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
 }
 
 PACKAGES=(
