@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "plugin/calls/pointer.hpp"
 #include "plugins/aggregate/shape.hpp"
 
 namespace portico::plugins::aggregate {
@@ -10,7 +11,7 @@ namespace json = boost::json;
 
 json::value shape_part(const BackendConfig& b, json::value body) {
   if (!b.select.empty()) {
-    auto selected = select(body, b.select);
+    auto selected = calls::select(body, b.select);
     body = selected ? std::move(*selected) : json::value(nullptr);
   }
   if (!b.allow_paths.empty()) keep_only(body, b.allow_paths);

@@ -6,6 +6,9 @@
 #include <map>
 #include <set>
 
+#include "plugin/calls/pointer.hpp"
+#include "plugin/calls/outgoing.hpp"
+
 namespace portico::plugins::aggregate {
 namespace {
 
@@ -15,38 +18,6 @@ const std::set<std::string, std::less<>> kSources = {"query", "path", "header", 
 
 std::string at(std::size_t i, std::string_view field) {
   return "backends[" + std::to_string(i) + "]" + (field.empty() ? "" : ".") + std::string(field);
-}
-
-// "http(s)://host[:port]" must be written out: no template may choose where the gateway calls.
-std::string check_url(const std::string& url) {
-  std::string_view rest = url;
-  if (rest.starts_with("http://")) rest.remove_prefix(7);
-  else if (rest.starts_with("https://")) return "https:// backends are not supported yet (upstream TLS comes with the TLS issue)";
-  else return "only http:// URLs";
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty()) return "the URL has no host";
-  if (authority.find('{') != std::string_view::npos) return "the host of a URL cannot come from a template";
-  return {};
-}
-
-// Headers that say how a message is framed or routed: the gateway writes its own, so a client's
-// copy forwarded as is could duplicate Host or announce a body that never comes.
-bool is_connection_header(std::string_view name) {
-  static const std::set<std::string, std::less<>> kRefused = {
-      "host",    "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
-      "upgrade", "te",             "trailer",           "expect",     "content-type"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return kRefused.count(lower) != 0;
-}
-
-void check_forward_headers(const std::vector<std::string>& names, const std::string& field, Errors& errors) {
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    if (is_connection_header(names[k])) {
-      errors.push_back({field + "[" + std::to_string(k) + "]",
-                        "'" + names[k] + "' is written by the gateway itself and cannot be forwarded"});
-    }
-  }
 }
 
 void parse_templates(BackendConfig& b, std::size_t i, Errors& errors) {
@@ -97,7 +68,7 @@ void read_shaping(BackendConfig& b, std::size_t i, Errors& errors) {
     if (auto p = FieldPath::parse(from, error)) b.renames.emplace_back(std::move(*p), to);
     else errors.push_back({at(i, "rename." + from), error});
   }
-  if (!b.select.empty() && !valid_pointer(b.select)) {
+  if (!b.select.empty() && !calls::valid_pointer(b.select)) {
     errors.push_back({at(i, "select"), "not a JSON pointer (\"/data/items\")"});
   }
   b.reduce_how = b.reduce == "count" ? Reduce::count : b.reduce == "first" ? Reduce::first : Reduce::none;
@@ -134,7 +105,7 @@ void order_backends(AggregateConfig& c, const std::map<std::string, std::size_t,
 }
 
 void finish(AggregateConfig& c, Errors& errors) {
-  check_forward_headers(c.forward_headers, "forward_headers", errors);
+  calls::check_forward_headers(c.forward_headers, "forward_headers", errors);
   if (static_cast<int>(c.backends.size()) > c.max_backends) {
     errors.push_back({"backends", "more than max_backends (" + std::to_string(c.max_backends) + ") backends"});
     return;
@@ -155,14 +126,14 @@ void finish(AggregateConfig& c, Errors& errors) {
     }
     if (!b.url.empty()) {
       if (!b.path.empty()) errors.push_back({at(i, "path"), "path goes with service (a url has its own)"});
-      if (std::string e = check_url(b.url); !e.empty()) errors.push_back({at(i, "url"), e});
+      if (std::string e = calls::check_url(b.url); !e.empty()) errors.push_back({at(i, "url"), e});
     }
     if (!b.body.empty() && b.method != "POST" && b.method != "PUT" && b.method != "PATCH") {
       errors.push_back({at(i, "body"), "a body goes with POST, PUT or PATCH"});
     }
     parse_templates(b, i, errors);
     read_shaping(b, i, errors);
-    check_forward_headers(b.forward_headers, at(i, "forward_headers"), errors);
+    calls::check_forward_headers(b.forward_headers, at(i, "forward_headers"), errors);
   }
   for (std::size_t i = 0; i < c.backends.size(); ++i) {
     const std::string& group = c.backends[i].group;

@@ -11,9 +11,13 @@
 
 #include "plugin/config_schema.hpp"
 #include "plugins/aggregate/shape.hpp"
-#include "plugins/aggregate/template.hpp"
+#include "plugin/calls/template.hpp"
 
 namespace portico::plugins::aggregate {
+
+namespace calls = plugin::calls;
+using calls::Reference;
+using calls::Template;
 
 struct BackendConfig {
   std::string name;     // this backend's key in the answer

@@ -88,7 +88,7 @@ TEST(AggregateConfig, MistakesAreRefusedWithTheFieldsPath) {
   has(errors_of(with_backends(R"({"name": "a", "url": "http://{query.host}/x"})")),
       "config.backends[0].url: the host of a URL cannot come from a template");
   has(errors_of(with_backends(R"({"name": "a", "url": "file:///etc/passwd"})")), "only http:// URLs");
-  has(errors_of(with_backends(R"({"name": "a", "url": "https://a/"})")), "https:// backends are not supported yet");
+  has(errors_of(with_backends(R"({"name": "a", "url": "https://a/"})")), "https:// URLs are not supported yet");
   has(errors_of(with_backends(R"({"name": "a", "url": "http://a/", "forward_headers": ["X-Ok", "Host"]})")),
       "config.backends[0].forward_headers[1]: 'Host' is written by the gateway itself and cannot be forwarded");
   has(errors_of(R"({"forward_headers": ["content-length"], "backends": [{"name": "a", "url": "http://a/"}]})"),

@@ -8,57 +8,22 @@
 //                 a template needs it, runs the calls, answers 200 / 502 / 504.
 #include <boost/json.hpp>
 
-#include "http/header_view.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/request_context.hpp"
 #include "plugins/aggregate/compose.hpp"
 #include "plugins/aggregate/config.hpp"
 #include "plugins/aggregate/fanout.hpp"
-#include "plugins/aggregate/values.hpp"
+#include "plugin/calls/outgoing.hpp"
+#include "plugin/calls/values.hpp"
 
 namespace portico::plugin {
 namespace {
 
 namespace agg = plugins::aggregate;
+namespace calls = plugin::calls;
 using agg::AggregateConfig;
 using agg::BackendConfig;
 using Clock = std::chrono::steady_clock;
-
-// "http://host[:port]/rest": the authority and the origin-form rest ("/" when empty).
-struct SplitUrl {
-  std::string host;
-  int port = 80;
-  std::string authority;  // as written: the Host header
-  std::string rest;
-};
-SplitUrl split_url(std::string_view url) {
-  SplitUrl out;
-  url.remove_prefix(url.find("://") + 3);
-  std::size_t end = url.find_first_of("/?#");
-  out.authority = std::string(url.substr(0, end));
-  out.rest = end == std::string_view::npos ? "/" : std::string(url.substr(end));
-  if (out.rest.front() != '/') out.rest.insert(0, "/");
-  std::string_view host = out.authority;
-  std::size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
-    out.port = std::atoi(std::string(host.substr(colon + 1)).c_str());
-    host = host.substr(0, colon);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  out.host = std::string(host);
-  return out;
-}
-
-const config::ServiceConfig* find_service(const config::DeclarativeConfig& config, const std::string& name,
-                                          std::size_t& index) {
-  for (std::size_t i = 0; i < config.services.size(); ++i) {
-    if (config.services[i].name == name || config.services[i].id == name) {
-      index = i;
-      return &config.services[i];
-    }
-  }
-  return nullptr;
-}
 
 class AggregateInstance final : public Instance {
  public:
@@ -69,21 +34,15 @@ class AggregateInstance final : public Instance {
       const BackendConfig& b = config.backends[i];
       agg::Destination& d = destinations_[i];
       if (!b.service.empty()) {
-        find_service(build.config, b.service, d.service);  // checked at load (check_services)
+        calls::find_service(build.config, b.service, d.service);  // checked at load (check_services)
         d.target = &b.target;
         continue;
       }
-      SplitUrl url = split_url(b.url);
+      calls::SplitUrl url = calls::split_url(b.url);
       std::string error;
       url_targets_[i] = agg::Template::parse(url.rest, error);  // a part of a template that parsed
       d.target = url_targets_[i] ? &*url_targets_[i] : &b.target;
-      d.fixed = std::make_shared<FixedDestination>();
-      d.fixed->host_header = url.authority;
-      if (build.resolve) {
-        for (const auto& address : build.resolve(url.host, url.port, d.fixed->resolve_error)) {
-          d.fixed->addresses.push_back({address, address.address().to_string() + ":" + std::to_string(address.port())});
-        }
-      }
+      d.fixed = calls::fixed_destination(url, build);
     }
     for_each_reference(config, [&](const BackendConfig&, const agg::Reference& ref) {
       reads_body_ = reads_body_ || ref.source == "body";
@@ -129,13 +88,12 @@ class AggregateInstance final : public Instance {
   // message for the first reference without a value, else empty.
   std::string gather_client_values(const RequestContext& ctx, agg::RequestInputs& inputs) const {
     std::optional<boost::json::value> claims;
-    auto from_client = [](std::string_view source) { return agg::is_client_source(source) && source != "body"; };
-    std::string missing = gather(inputs, from_client, [&](const agg::Reference& ref) {
-      return agg::client_value(ctx, ref, claims);
+    std::string missing = gather(inputs, calls::is_client_source, [&](const agg::Reference& ref) {
+      return calls::client_value(ctx, ref, claims);
     });
     if (!missing.empty()) return missing;
-    inputs.common_headers = forwarded_headers(ctx, config_.forward_headers);
-    for (const auto& b : config_.backends) inputs.backend_headers.push_back(copied_headers(ctx, b.forward_headers));
+    inputs.common_headers = calls::forwarded_headers(ctx, config_.forward_headers);
+    for (const auto& b : config_.backends) inputs.backend_headers.push_back(calls::copied_headers(ctx, b.forward_headers));
     return {};
   }
 
@@ -146,8 +104,8 @@ class AggregateInstance final : public Instance {
     if (ec) return "the request body is not JSON";
     return gather(inputs, [](std::string_view source) { return source == "body"; },
                   [&](const agg::Reference& ref) -> std::optional<std::string> {
-                    auto v = agg::value_at(body, ref.name);
-                    return v ? agg::scalar_text(*v) : std::nullopt;
+                    auto v = calls::value_at(body, ref.name);
+                    return v ? calls::scalar_text(*v) : std::nullopt;
                   });
   }
 
@@ -185,41 +143,6 @@ class AggregateInstance final : public Instance {
     return missing;
   }
 
-  // The identity headers the auth plugins set, X-Forwarded-*, and `names` copied from the
-  // client's request, as complete lines.
-  static std::string forwarded_headers(const RequestContext& ctx, const std::vector<std::string>& names) {
-    std::string lines;
-    ctx.upstream_headers().for_each_set([&](std::string_view name, std::string_view value) {
-      lines.append(name).append(": ").append(value).append("\r\n");
-    });
-    lines.append("X-Forwarded-For: ").append(ctx.client_ip()).append("\r\n");
-    lines.append("X-Real-IP: ").append(ctx.client_ip()).append("\r\n");
-    lines.append("X-Forwarded-Proto: http\r\n");
-    lines.append("Via: 1.1 portico\r\n");
-    if (!ctx.request_id_header().empty()) {
-      lines.append(ctx.request_id_header()).append(": ").append(ctx.request_id()).append("\r\n");
-    }
-    if (!ctx.request().host.empty()) {
-      lines.append("X-Forwarded-Host: ").append(http::host_without_port(ctx.request().host)).append("\r\n");
-    }
-    lines += copied_headers(ctx, names);
-    return lines;
-  }
-
-  // The client's headers named in `names` (all their values), unless a plugin replaced or
-  // removed them (identity headers a client tried to set itself).
-  static std::string copied_headers(const RequestContext& ctx, const std::vector<std::string>& names) {
-    std::string lines;
-    for (const auto& name : names) {
-      if (ctx.upstream_headers().drops(name)) continue;
-      if (!ctx.request_id_header().empty() && http::iequals(name, ctx.request_id_header())) continue;  // set above
-      for (const auto& h : ctx.request().headers) {
-        if (http::iequals(h.name, name)) lines.append(h.name).append(": ").append(h.value).append("\r\n");
-      }
-    }
-    return lines;
-  }
-
   const AggregateConfig& config_;
   std::vector<agg::Destination> destinations_;
   std::vector<std::optional<agg::Template>> url_targets_;  // url backends: the path part
@@ -232,7 +155,7 @@ void check_services(const ParsedConfig& parsed, const config::DeclarativeConfig&
   for (std::size_t i = 0; i < c.backends.size(); ++i) {
     std::size_t index = 0;
     const auto& b = c.backends[i];
-    if (!b.service.empty() && find_service(config, b.service, index) == nullptr) {
+    if (!b.service.empty() && calls::find_service(config, b.service, index) == nullptr) {
       error({}, "backends[" + std::to_string(i) + "].service", "no service named '" + b.service + "'");
     }
   }
@@ -240,7 +163,7 @@ void check_services(const ParsedConfig& parsed, const config::DeclarativeConfig&
 
 void url_hosts(const ParsedConfig& parsed, std::vector<std::string>& hosts) {
   for (const auto& b : static_cast<const AggregateConfig&>(parsed).backends) {
-    if (!b.url.empty()) hosts.push_back(split_url(b.url).host);
+    if (!b.url.empty()) hosts.push_back(calls::split_url(b.url).host);
   }
 }
 

@@ -30,10 +30,6 @@ class FieldPath {
 void keep_only(boost::json::value& v, const std::vector<FieldPath>& allow);
 // Removes every denied path.
 void remove(boost::json::value& v, const std::vector<FieldPath>& deny);
-// The value at an RFC 6901 JSON pointer ("/data/items"), or nullopt when there is none.
-std::optional<boost::json::value> select(const boost::json::value& v, std::string_view pointer);
-// Whether `pointer` is a well-formed JSON pointer ("" or "/..." with valid ~ escapes).
-bool valid_pointer(std::string_view pointer);
 
 enum class Reduce { none, count, first };
 // count: an array's length (an object's size, 0 for null, 1 for anything else);

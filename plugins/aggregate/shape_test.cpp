@@ -54,18 +54,6 @@ TEST(AggregateShape, PathsAreCheckedWhenRead) {
   EXPECT_EQ(FieldPath::parse("items[*].cost", error)->segments(), (std::vector<std::string>{"items", "cost"}));
 }
 
-TEST(AggregateShape, SelectFollowsAJsonPointer) {
-  json::value v = json::parse(R"({"data":{"items":[{"id":1},{"id":2}],"a/b":{"m~n":5}}})");
-  EXPECT_EQ(select(v, "/data/items/1/id"), json::value(2));
-  EXPECT_EQ(select(v, "/data/a~1b/m~0n"), json::value(5));
-  EXPECT_EQ(select(v, ""), v);
-  EXPECT_FALSE(select(v, "/data/items/2"));
-  EXPECT_FALSE(select(v, "/data/items/01"));
-  EXPECT_FALSE(select(v, "/data/missing"));
-  EXPECT_FALSE(select(v, "data"));  // not a pointer
-  EXPECT_FALSE(valid_pointer("/a~2"));
-}
-
 TEST(AggregateShape, ReduceCountsOrTakesTheFirst) {
   EXPECT_EQ(reduce(json::parse("[1,2,3]"), Reduce::count), json::value(3));
   EXPECT_EQ(reduce(json::parse("[]"), Reduce::count), json::value(0));

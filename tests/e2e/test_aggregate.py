@@ -827,7 +827,7 @@ BAD_CONFIGS = [
      "backends[0].forward_headers[1]", "'Content-Length' is written by the gateway itself"),
     ("https url",
      [{"name": "a", "url": "https://127.0.0.1:8443/a"}],
-     "backends[0].url", "https:// backends are not supported yet"),
+     "backends[0].url", "https:// URLs are not supported yet"),
     ("host from a template",
      [{"name": "a", "url": "http://{query.host}/a"}],
      "backends[0].url", "the host of a URL cannot come from a template"),

@@ -1,4 +1,4 @@
-// libFuzzer target: the aggregate plugin's templates (parse, render with hostile values: a
+// libFuzzer target: the call templates (src/plugin/calls, the aggregate and graphql plugins') (parse, render with hostile values: a
 // rendered URL never holds a raw value's reserved characters) and JSON shaping (dot paths,
 // JSON pointers, allow/deny/rename/reduce over arbitrary JSON). Built by tests/fuzz/run.sh.
 #include <boost/json.hpp>
@@ -8,11 +8,16 @@
 #include <string>
 #include <string_view>
 
+#include "plugin/calls/pointer.hpp"
+#include "plugin/calls/template.hpp"
 #include "plugins/aggregate/shape.hpp"
-#include "plugins/aggregate/template.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace portico::plugins::aggregate;
+  using portico::plugin::calls::percent_encode;
+  using portico::plugin::calls::Reference;
+  using portico::plugin::calls::select;
+  using portico::plugin::calls::Template;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   std::size_t nl = input.find('\n');
   std::string_view first = input.substr(0, nl);

@@ -19,7 +19,7 @@ build() {  # name sources...
   local newest
   # (a "-lname" among the sources is a library, not a file: ls looks at this script instead)
   newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
-    "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/json/*.hpp \
+    "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/plugin/calls/*.hpp "$ROOT"/src/json/*.hpp \
     "$ROOT"/plugins/grpc-gateway/*.hpp "$ROOT"/src/graphql/*.hpp "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     "$CXX" "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
@@ -31,8 +31,8 @@ build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/bo
 
 build cache_headers_fuzz "$ROOT/tests/fuzz/cache_headers_fuzz.cpp" "$ROOT/src/http/caching.cpp" \
   "$ROOT/plugins/proxy-cache/cache_key.cpp" "$ROOT/src/http/params.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
-build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/plugins/aggregate/template.cpp" \
-  "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp" "$ROOT/src/http/params.cpp"
+build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/src/plugin/calls/template.cpp" \
+  "$ROOT/src/plugin/calls/pointer.cpp" "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp" "$ROOT/src/http/params.cpp"
 
 build trace_context_fuzz "$ROOT/tests/fuzz/trace_context_fuzz.cpp" "$ROOT/src/obs/trace_context.cpp" \
   "$ROOT/src/http/h1_parser.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto

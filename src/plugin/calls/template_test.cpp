@@ -1,11 +1,11 @@
 // Templates: parsing (and its errors), rendering, percent-encoding of hostile values.
-#include "plugins/aggregate/template.hpp"
+#include "plugin/calls/template.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace portico::plugins::aggregate {
+namespace portico::plugin::calls {
 namespace {
 
 Template parsed(std::string_view text) {
@@ -29,7 +29,7 @@ Template::Lookup from(std::map<std::string, std::string> values) {
   };
 }
 
-TEST(AggregateTemplate, ParsesReferencesAndLiterals) {
+TEST(CallTemplate, ParsesReferencesAndLiterals) {
   auto t = parsed("http://users.internal/users/{query.user_id}?team={user.team.id}&x={{y}}");
   ASSERT_EQ(t.references().size(), 2u);
   EXPECT_EQ(t.references()[0].source, "query");
@@ -41,7 +41,7 @@ TEST(AggregateTemplate, ParsesReferencesAndLiterals) {
   EXPECT_EQ(r.text, "http://users.internal/users/42?team=7&x={y}");
 }
 
-TEST(AggregateTemplate, RefusesMalformedTemplates) {
+TEST(CallTemplate, RefusesMalformedTemplates) {
   EXPECT_NE(parse_error("/users/{query.user_id").find("unclosed"), std::string::npos);
   EXPECT_NE(parse_error("/users/query}").find("unmatched"), std::string::npos);
   EXPECT_NE(parse_error("/users/{user_id}").find("{source.name}"), std::string::npos);
@@ -49,7 +49,7 @@ TEST(AggregateTemplate, RefusesMalformedTemplates) {
   EXPECT_NE(parse_error("/users/{query.a b}").find("not allowed"), std::string::npos);
 }
 
-TEST(AggregateTemplate, AMissingValueIsReportedNotSentEmpty) {
+TEST(CallTemplate, AMissingValueIsReportedNotSentEmpty) {
   auto t = parsed("/orders?user_id={query.user_id}");
   auto r = t.render(from({}), Template::Encoding::url);
   ASSERT_NE(r.missing, nullptr);
@@ -58,7 +58,7 @@ TEST(AggregateTemplate, AMissingValueIsReportedNotSentEmpty) {
   EXPECT_EQ(t.render(from({{"query.user_id", ""}}), Template::Encoding::url).text, "/orders?user_id=");
 }
 
-TEST(AggregateTemplate, HostileValuesCannotChangeTheUrlsShape) {
+TEST(CallTemplate, HostileValuesCannotChangeTheUrlsShape) {
   auto t = parsed("/users/{query.id}/orders?status={query.status}");
   auto r = t.render(from({{"query.id", "../admin?x=1#f"}, {"query.status", "open&admin=true\r\nX-Evil: 1"}}),
                     Template::Encoding::url);
@@ -73,5 +73,21 @@ TEST(AggregateTemplate, HostileValuesCannotChangeTheUrlsShape) {
             "{\"name\": \"a\\\", \\\"admin\\\": true, \\\"x\\\": \\\"\\\\\\n\"}");
 }
 
+TEST(CallTemplate, JoinWritesAListWithItsSeparatorEachItemEncoded) {
+  auto t = parsed("/products?ids={parents.product_id|join:,}&x={query.x}");
+  ASSERT_EQ(t.references().size(), 2u);
+  EXPECT_EQ(*t.references()[0].join, ",");
+  EXPECT_EQ(t.references()[0].text(), "{parents.product_id|join:,}");
+  const std::vector<std::string> ids = {"101", "a/b", "c,d"};
+  auto r = t.render(from({{"parents.product_id", join_items(ids.begin(), ids.end())}, {"query.x", "1 2"}}),
+                    Template::Encoding::url);
+  EXPECT_EQ(r.text, "/products?ids=101,a%2Fb,c%2Cd&x=1%202");
+  // Without |join the list is one value: its commas encoded with the rest.
+  auto plain = parsed("/p?ids={parents.id}");
+  EXPECT_EQ(plain.render(from({{"parents.id", join_items(ids.begin(), ids.end())}}), Template::Encoding::url).text,
+            "/p?ids=101%2Ca%2Fb%2Cc%2Cd");
+  EXPECT_NE(parse_error("/p?ids={parents.id|upper}").find("unknown filter"), std::string::npos);
+}
+
 }  // namespace
-}  // namespace portico::plugins::aggregate
+}  // namespace portico::plugin::calls

@@ -1,9 +1,19 @@
-#include "plugins/aggregate/template.hpp"
+#include "plugin/calls/template.hpp"
 
 #include "http/status.hpp"
 
-namespace portico::plugins::aggregate {
+namespace portico::plugin::calls {
 namespace {
+
+// `|join:SEP` after a reference's name: the separator (any characters but '}').
+std::optional<std::string> join_of(std::string_view& inside) {
+  const std::size_t bar = inside.find('|');
+  if (bar == std::string_view::npos) return std::nullopt;
+  std::string_view filter = inside.substr(bar + 1);
+  inside = inside.substr(0, bar);
+  if (!filter.starts_with("join:")) return std::string("\x01");  // marks an unknown filter
+  return std::string(filter.substr(5));
+}
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
@@ -45,6 +55,12 @@ std::optional<Template> Template::parse(std::string_view text, std::string& erro
       return std::nullopt;
     }
     std::string_view inside = text.substr(i + 1, close - i - 1);
+    const std::string_view written = inside;
+    std::optional<std::string> join = join_of(inside);
+    if (join && *join == "\x01") {
+      error = "'{" + std::string(written) + "}' has an unknown filter (the one filter is |join:SEPARATOR)";
+      return std::nullopt;
+    }
     std::size_t dot = inside.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == inside.size()) {
       error = "'{" + std::string(inside) + "}' is not {source.name} (e.g. {query.user_id})";
@@ -57,7 +73,7 @@ std::optional<Template> Template::parse(std::string_view text, std::string& erro
       }
     }
     flush();
-    t.references_.push_back({std::string(inside.substr(0, dot)), std::string(inside.substr(dot + 1))});
+    t.references_.push_back({std::string(inside.substr(0, dot)), std::string(inside.substr(dot + 1)), std::move(join)});
     t.pieces_.push_back({{}, static_cast<int>(t.references_.size() - 1)});
     i = close;
   }
@@ -78,11 +94,38 @@ Template::Result Template::render(const Lookup& lookup, Encoding encoding) const
       out.missing = &ref;
       return out;
     }
-    if (encoding == Encoding::url) out.text += percent_encode(*value);
-    else http::append_json_escaped(out.text, *value);  // the inside of a JSON string (RFC 8259 7)
+    // A list's items are encoded one by one, joined by the reference's separator (as
+    // written) or by commas (encoded with the rest).
+    const std::string_view separator = ref.join ? std::string_view(*ref.join) : std::string_view(",");
+    std::string_view rest = *value;
+    std::string unjoined;
+    bool first = true;
+    while (true) {
+      const std::size_t end = rest.find(kItemSeparator);
+      const std::string_view item = rest.substr(0, end);
+      if (ref.join) {
+        if (!first) out.text += separator;
+        append_encoded(out.text, item, encoding);
+      } else {
+        if (!first) unjoined += separator;
+        unjoined += item;
+      }
+      first = false;
+      if (end == std::string_view::npos) break;
+      rest.remove_prefix(end + 1);
+    }
+    if (!ref.join) append_encoded(out.text, unjoined, encoding);
   }
   return out;
 }
 
+void Template::append_encoded(std::string& out, std::string_view value, Encoding encoding) {
+  switch (encoding) {
+    case Encoding::url: out += percent_encode(value); break;
+    case Encoding::json_string: http::append_json_escaped(out, value); break;  // inside a JSON string (RFC 8259 7)
+    case Encoding::plain: out += value; break;
+  }
+}
 
-}  // namespace portico::plugins::aggregate
+
+}  // namespace portico::plugin::calls

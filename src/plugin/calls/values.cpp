@@ -1,4 +1,4 @@
-#include "plugins/aggregate/values.hpp"
+#include "plugin/calls/values.hpp"
 
 #include <boost/json.hpp>
 
@@ -6,7 +6,7 @@
 #include "http/params.hpp"
 #include "plugin/request_context.hpp"
 
-namespace portico::plugins::aggregate {
+namespace portico::plugin::calls {
 
 namespace json = boost::json;
 
@@ -27,7 +27,7 @@ std::optional<std::string> scalar_text(const json::value& v) {
         if (item.is_array()) return std::nullopt;
         auto text = scalar_text(item);
         if (!text) return std::nullopt;
-        if (!out.empty()) out += ',';
+        if (!out.empty()) out += kItemSeparator;
         out += *text;
       }
       return out;
@@ -67,8 +67,7 @@ std::optional<json::value> value_at(const json::value& root, std::string_view do
 }
 
 bool is_client_source(std::string_view source) {
-  return source == "query" || source == "path" || source == "header" || source == "jwt" || source == "consumer" ||
-         source == "body";
+  return source == "query" || source == "path" || source == "header" || source == "jwt" || source == "consumer";
 }
 
 namespace {
@@ -127,4 +126,4 @@ std::optional<std::string> client_value(const plugin::RequestContext& ctx, const
   return std::nullopt;
 }
 
-}  // namespace portico::plugins::aggregate
+}  // namespace portico::plugin::calls
