@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_GRAPHQL=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all); H2_SHAPES the
 # HTTP/2 section's clients:streams cases (default "16:1 16:32 64:10 4:100");
 # BENCH_BIN measures another Portico binary (default build/release/portico).
@@ -26,7 +26,7 @@ PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_P
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
 NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
 NGINX_H2C_PORT=19519; NGINX_H2_PORT=19520; PORTICO_H2C_PORT=19521; PORTICO_H2_PORT=19522
-GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524
+GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524; PORTICO_GRAPHQL_PORT=19525
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -49,6 +49,7 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-graphql.yml > "$WORK/kong-graphql.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
@@ -82,6 +83,8 @@ start_proxy() {  # name -> sets PROXY_PID
     portico-cache) taskset -c 0 "$BIN" run -c "$WORK/kong-cache.yml" --proxy-listen 127.0.0.1:$PORTICO_CACHE_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-agg) taskset -c 0 "$BIN" run -c "$WORK/kong-aggregate.yml" --proxy-listen 127.0.0.1:$PORTICO_AGG_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-graphql) taskset -c 0 "$BIN" run -c "$WORK/kong-graphql.yml" --proxy-listen 127.0.0.1:$PORTICO_GRAPHQL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-transform) taskset -c 0 "$BIN" run -c "$WORK/kong-transform.yml" --proxy-listen 127.0.0.1:$PORTICO_TRANSFORM_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -230,6 +233,22 @@ race_rounds() {  # label base_port other_port
   done
 }
 
+# ROUNDS pairs of wrk -c4 runs, straight to the backend then through `url`: the p99 each and
+# the difference (the latency the gateway adds at moderate load), medians.
+added_latency() {  # label url
+  local direct=() via=() added=() round d99 v_rps v99
+  for round in $(seq "$ROUNDS"); do
+    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$BACKEND_PORT/users/1" > "$WORK/wrk-direct.txt"
+    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "$2" > "$WORK/wrk-via.txt"
+    read -r _ _ d99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-direct.txt")
+    read -r v_rps _ v99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-via.txt")
+    echo "  raw added latency ($1) round $round: backend p99 $d99 ms, p99 $v99 ms ($v_rps req/s)" >> "$OUT"
+    direct+=("$d99"); via+=("$v99"); added+=("$(/usr/bin/python3 -c "print('%.3f' % ($v99 - $d99))")")
+  done
+  say "$(printf 'p99 backend direct %s ms, %s %s ms, added %s ms (medians)' "$(median "${direct[@]}")" "$1" \
+    "$(median "${via[@]}")" "$(median "${added[@]}")")"
+}
+
 if [ "${SKIP_HEAD_TO_HEAD:-0}" != 1 ]; then
   say ""
   say "## head to head on one core (both proxies on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
@@ -354,18 +373,40 @@ if [ "${SKIP_AGGREGATE:-0}" != 1 ]; then
   OTHER_PATH=/dashboard race_rounds "aggregate(3 calls) / proxied" $PORTICO_PORT $PORTICO_AGG_PORT
   kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
   say "added latency at moderate load (wrk -t1 -c4 -d${DURATION}s, $ROUNDS rounds): p99 via /dashboard vs the backend directly"
-  direct=(); composed=(); added=()
-  for round in $(seq "$ROUNDS"); do
-    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$BACKEND_PORT/users/1" > "$WORK/wrk-direct.txt"
-    taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$PORTICO_AGG_PORT/dashboard" > "$WORK/wrk-agg.txt"
-    read -r _ _ d99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-direct.txt")
-    read -r a_rps _ a99 < <(/usr/bin/python3 bench/parse_wrk.py < "$WORK/wrk-agg.txt")
-    echo "  raw added latency round $round: backend p99 $d99 ms, /dashboard p99 $a99 ms ($a_rps req/s)" >> "$OUT"
-    direct+=("$d99"); composed+=("$a99"); added+=("$(/usr/bin/python3 -c "print('%.3f' % ($a99 - $d99))")")
-  done
-  say "$(printf 'p99 backend direct %s ms, via aggregate %s ms, added %s ms (medians)' "$(median "${direct[@]}")" \
-    "$(median "${composed[@]}")" "$(median "${added[@]}")")"
+  added_latency "via aggregate" "http://127.0.0.1:$PORTICO_AGG_PORT/dashboard"
   kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+if [ "${SKIP_GRAPHQL:-0}" != 1 ]; then
+  # GraphQL (issue 17): a query whose three fields call three services at one level, against
+  # one proxied request (bar: at most 3.5x the cost); the latency it adds at moderate load;
+  # the calls an N+1-shaped query makes with and without batch.
+  say ""
+  say "## GraphQL: a query resolved by 3 parallel calls vs one proxied request (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-graphql; gql_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_GRAPHQL_PORT
+  DASHBOARD='/graphql?query=%7Bdashboard%7Buser%7Bname%7Dorders%7Bname%7Dnotifications%7Bemail%7D%7D%7D'
+  say "answer: $(curl -s "http://127.0.0.1:$PORTICO_GRAPHQL_PORT$DASHBOARD")"
+  BASE_PID=$plain_pid OTHER_PID=$gql_pid OTHER_PATH=$DASHBOARD race_rounds "graphql(3 calls) / proxied" $PORTICO_PORT $PORTICO_GRAPHQL_PORT
+  kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
+  say "added latency at moderate load (wrk -t1 -c4 -d${DURATION}s, $ROUNDS rounds): p99 of the 3-call query vs one call to the backend directly"
+  added_latency "3-call query" "http://127.0.0.1:$PORTICO_GRAPHQL_PORT$DASHBOARD"
+  calls_for() {  # path -> the backend calls one request made
+    local before after
+    before=$(wc -l < "$WORK/graphql-calls.log" 2>/dev/null || echo 0)
+    curl -s "http://127.0.0.1:$PORTICO_GRAPHQL_PORT$1" > "$WORK/gql-answer.json"
+    sleep 0.2  # nginx writes its access log line after the answer
+    after=$(wc -l < "$WORK/graphql-calls.log")
+    echo $((after - before))
+  }
+  N1='%7Borders%7Bid%20product%7Bname%7D%7D%7D'
+  batched=$(calls_for "/graphql?query=$N1")
+  products=$(/usr/bin/python3 -c "import json; d=json.load(open('$WORK/gql-answer.json')); print(sum(1 for o in d['data']['orders'] if o['product']))")
+  unbatched=$(calls_for "/graphql-unbatched?query=$N1")
+  say "N+1 query (20 orders, each with its product): $batched backend calls with batch ($products products filled), $unbatched without"
+  kill "$gql_pid"; wait "$gql_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

@@ -71,6 +71,10 @@ The Backend-for-Frontend node (examples/bff.yml) on http://$BFF: one call, four 
   curl -s -H 'X-Client: mobile' 'http://$BFF/dashboard?user_id=2'      # the same, chosen by a header
   curl -s 'http://$BFF/dashboard?user_id=1'                            # web: full user, activity, recommendations
   curl -i 'http://$BFF/dashboard'                                      # 400: names the missing {query.user_id}
+The same clients as GraphQL BFFs (examples/mobile-bff.graphql, examples/web-bff.graphql), resolved by Portico:
+  curl -s http://$BFF/mobile/graphql -H 'Content-Type: application/json' -d '{"query":"{ dashboard(userId: 1) { user { id name } unreadCount } }"}'
+  curl -s http://$BFF/web/graphql -H 'Content-Type: application/graphql' -d '{ user(id: 1) { name plan orders { status items { quantity product { name } } } recommendations { name } } }'
+  curl -s 'http://$BFF/web/graphql?query=%7B%20products%20%7B%20nam%20%7D%20%7D'   # 400: Cannot query field "nam" on type "Product". Did you mean "name"?
 A live change through the Admin API (Kong's calls; stored in $DATA, kept across restarts):
   curl -s -X POST http://$ADMIN/services --data name=catalog --data url=http://127.0.0.1:9104/products
   curl -s -X POST http://$ADMIN/services/catalog/routes --data 'paths[]=/catalog'

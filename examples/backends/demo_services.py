@@ -13,7 +13,8 @@ library only (so it runs with Debian's /usr/bin/python3 and nothing else):
   payments       GET /payments/{id}; POST /payments
 
 List endpoints filter on any query argument naming a field (/orders?user_id=1,
-/notifications?user_id=1&read=false), so a gateway can compose per-user views.
+/notifications?user_id=1&read=false), so a gateway can compose per-user views, and on
+`ids` (/products?ids=101,103: a batch of items by id).
 
 Every service also answers:
   GET /slow?ms=N     waits N ms, then answers (graceful-shutdown tests)
@@ -158,6 +159,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"data": picks, "total": len(picks)})
         if not parts:
             rows = [item for item in table if matches(item, query)]
+            if "ids" in query:  # a batch: /products?ids=101,103 (the graphql example's)
+                wanted = set(query["ids"][0].split(","))
+                rows = [item for item in rows if str(item["id"]) in wanted]
             return self.send_json(200, {"data": rows, "total": len(rows), "service": self.service})
         item = find(table, parts[0])
         if item is None:

@@ -160,7 +160,6 @@ class Execution {
       call.node = &node;
       call.parent = task.source;
       call.arguments = std::move(*arguments);
-      call.path = path_of(position);
       pending.push_back({task.type, def, field.nodes, position, &call});
       return;
     }
@@ -184,7 +183,7 @@ class Execution {
         raise(p.position, *p.call->error, p.nodes);
         continue;
       }
-      complete(p.def->type, &p.call->result, p.position, {p.parent_type, p.def, p.nodes});
+      complete(p.def->type, &p.call->value(), p.position, {p.parent_type, p.def, p.nodes});
     }
   }
 
@@ -523,6 +522,25 @@ boost::json::object ExecutionResult::to_json() const {
     out["errors"] = std::move(list);
   }
   if (data) out["data"] = *data;
+  return out;
+}
+
+std::string ExecutionResult::to_json_text() const {
+  std::string out = "{";
+  if (!errors.empty()) {
+    out += "\"errors\":[";
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      if (i) out += ',';
+      write_json(graphql::to_json(errors[i]), out);
+    }
+    out += ']';
+  }
+  if (data) {
+    if (!errors.empty()) out += ',';
+    out += "\"data\":";
+    write_json(*data, out);
+  }
+  out += '}';
   return out;
 }
 

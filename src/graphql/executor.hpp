@@ -16,6 +16,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,10 +36,14 @@ struct FieldCall {
   const Selection* node = nullptr;           // the first of the field's nodes (its arguments)
   const boost::json::value* parent = nullptr;  // the parent object's value
   boost::json::object arguments;             // coerced, defaults applied
-  std::vector<PathSegment> path;             // where the field is in the response
-  // Set by the resolver: the value, or an error message (the field is then null).
+  // Set by the resolver: the value, or an error message (the field is then null). A resolver
+  // may instead point `borrowed` at a value it keeps alive in `keep` (an answer shared by
+  // several fields is then not copied for each).
   boost::json::value result;
+  const boost::json::value* borrowed = nullptr;
+  std::shared_ptr<const void> keep;
   std::optional<std::string> error;
+  const boost::json::value& value() const { return borrowed ? *borrowed : result; }
 };
 
 class Resolvers {
@@ -56,6 +61,8 @@ struct ExecutionResult {
   std::vector<Error> errors;
   // {"errors": [...], "data": ...}, errors first as graphql-js writes them.
   boost::json::object to_json() const;
+  // The same, written as JSON text (without copying the data into an object first).
+  std::string to_json_text() const;
 };
 
 struct ExecutionRequest {

@@ -234,10 +234,14 @@ std::string inspect(const boost::json::value& value) {
   return out;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t run = 0;  // start of the characters appended as they are
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -246,15 +250,21 @@ std::string json_quote(std::string_view text) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += ch;
-        }
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+      }
     }
   }
+  out.append(text, run, text.size() - run);
   out += '"';
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
   return out;
 }
 
@@ -364,7 +374,7 @@ void write_json(const boost::json::value& value, std::string& out) {
       for (const auto& member : value.get_object()) {
         if (!first) out += ',';
         first = false;
-        out += json_quote(member.key());
+        append_json_string(out, member.key());
         out += ':';
         write_json(member.value(), out);
       }
@@ -372,7 +382,19 @@ void write_json(const boost::json::value& value, std::string& out) {
       return;
     }
     case boost::json::kind::string:
-      out += json_quote(value.get_string());
+      append_json_string(out, value.get_string());
+      return;
+    case boost::json::kind::int64: {
+      char buffer[24];
+      const auto r = std::to_chars(buffer, buffer + sizeof buffer, value.get_int64());
+      out.append(buffer, static_cast<std::size_t>(r.ptr - buffer));
+      return;
+    }
+    case boost::json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      return;
+    case boost::json::kind::null:
+      out += "null";
       return;
     default:
       out += boost::json::serialize(value);

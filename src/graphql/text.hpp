@@ -21,6 +21,7 @@ std::string inspect(const boost::json::value& value);
 
 // A string as JSON.stringify writes it.
 std::string json_quote(std::string_view text);
+void append_json_string(std::string& out, std::string_view text);
 
 // A value literal as graphql-js's printer writes it: `{a: [1, "x"], b: ENUM}`, `$var`.
 std::string print_value(const Value& value);

@@ -14,12 +14,15 @@ std::size_t this_thread_slot(std::size_t slots) {
 }  // namespace
 
 bool EntryQueue::push(std::string entry) {
-  // Reserve a place first, so producers together never exceed the bound.
-  if (size_.fetch_add(1, std::memory_order_relaxed) >= max_entries_) {
-    size_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
+  // Reserve a place first, so producers together never exceed the bound; only when there is
+  // one (an increment undone on a full queue would let size() read past the bound meanwhile).
+  std::size_t reserved = size_.load(std::memory_order_relaxed);
+  do {
+    if (reserved >= max_entries_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+  } while (!size_.compare_exchange_weak(reserved, reserved + 1, std::memory_order_relaxed));
   Slot& slot = slots_[this_thread_slot(kSlots)];
   std::lock_guard lock(slot.mutex);
   slot.entries.push_back(std::move(entry));

@@ -32,10 +32,11 @@ namespace {
 
 constexpr std::string_view kNoPeerMessage = "failure to get a peer from the ring-balancer";
 
-// `timeout_ms` (0 or less: none) capped by the time left before `deadline` (at least 1 ms).
+// `timeout_ms` (0 or less: none) capped by the time left before `deadline` (at least 1 ms),
+// rounded up: a timeout that fires a fraction of a millisecond before the deadline would let
+// a retry start with nothing left to run in (and send the request again for nothing).
 std::chrono::milliseconds within(Clock::time_point deadline, int timeout_ms) {
-  auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
-                       std::chrono::milliseconds(1));
+  auto left = std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()), std::chrono::milliseconds(1));
   return timeout_ms > 0 ? std::min(std::chrono::milliseconds(timeout_ms), left) : left;
 }
 

@@ -158,7 +158,9 @@ bool retry_allowed(Worker& worker, const config::ServiceRuntime& service, Clock:
                    int retries_done, bool replayable) {
   const auto& svc = *service.config;
   if (retries_done >= svc.retries) return false;
-  if (deadline != Clock::time_point{} && Clock::now() >= deadline) return false;
+  // A retry needs time to run: with less than a millisecond left it could only send the
+  // request again and give up.
+  if (deadline != Clock::time_point{} && Clock::now() + std::chrono::milliseconds(1) >= deadline) return false;
   switch (failure) {
     case Attempt::connect_error:
     case Attempt::connect_timeout:

@@ -273,6 +273,13 @@ bool read(const json::value& v, std::map<std::string, std::vector<std::string>>&
   return ok;
 }
 
+bool read(const json::value& v, json::value& out, const Rules&, Input, const std::string&, Errors&) {
+  out = v;
+  return true;
+}
+
+json::value write(const json::value& v, const Rules&) { return v; }
+
 json::value write(const std::map<std::string, std::vector<std::string>>& v, const Rules&) {
   if (v.empty()) return nullptr;
   json::object o;
@@ -324,6 +331,7 @@ json::object describe(const std::map<std::string, std::vector<std::string>>*, co
   return d;
 }
 
+json::object describe(const json::value*, const Rules&) { return base("json"); }
 json::object describe(const bool*, const Rules&) { return base("boolean"); }
 json::object describe(const std::optional<bool>*, const Rules&) { return base("boolean"); }
 json::object describe(const int*, const Rules& rules) {

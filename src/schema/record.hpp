@@ -78,6 +78,7 @@ bool read(const json::value& v, std::vector<std::pair<std::string, std::string>>
           const std::string& path, Errors& errors);
 bool read(const json::value& v, std::map<std::string, std::vector<std::string>>& out, const Rules&, Input,
           const std::string& path, Errors& errors);
+bool read(const json::value& v, json::value& out, const Rules&, Input, const std::string& path, Errors& errors);
 
 json::value write(bool v, const Rules&);
 json::value write(const std::optional<bool>& v, const Rules&);
@@ -88,6 +89,7 @@ json::value write(const std::vector<std::string>& v, const Rules&);
 json::value write(const std::vector<int>& v, const Rules&);
 json::value write(const std::vector<std::pair<std::string, std::string>>& v, const Rules&);
 json::value write(const std::map<std::string, std::vector<std::string>>& v, const Rules&);
+json::value write(const json::value& v, const Rules&);
 
 // Kong's description of a field of that type with those rules (without the default).
 json::object describe(const bool*, const Rules&);
@@ -99,6 +101,7 @@ json::object describe(const std::vector<std::string>*, const Rules&);
 json::object describe(const std::vector<int>*, const Rules&);
 json::object describe(const std::vector<std::pair<std::string, std::string>>*, const Rules&);
 json::object describe(const std::map<std::string, std::vector<std::string>>*, const Rules&);
+json::object describe(const json::value*, const Rules&);  // any JSON value
 }  // namespace codec
 
 // A number as JSON: integral values as integers ("timeout": 1, not 1E0, as Kong writes them).
@@ -207,6 +210,37 @@ class Record {
       if (shared_rules->required) d["required"] = true;
       if (shared_rules->len_min > 0) d["len_min"] = shared_rules->len_min;
       return d;
+    };
+    fields_.push_back(std::move(b));
+    return *this;
+  }
+  // A map of records (`resolvers: {"Query.user": {service: ..., path: ...}}`): each value read
+  // with `sub` from its defaults (S{}), errors under "name.key.field", the keys in the order
+  // given. JSON/YAML only, as records().
+  template <typename S>
+  Record& record_map(std::string name, std::function<std::vector<std::pair<std::string, S>>&(C&)> access, const Record<S>& sub) {
+    Binding b;
+    b.name = std::move(name);
+    const Record<S>* element = &sub;  // records are statics: they outlive this one
+    b.read = [access, element](const json::value& v, C& c, Input in, const std::string& path, Errors& e) {
+      if (!v.is_object()) {
+        e.push_back({path, "expected a map"});
+        return;
+      }
+      std::vector<std::pair<std::string, S>> out;
+      for (const auto& [key, value] : v.as_object()) {
+        out.emplace_back(std::string(key), S{});
+        element->read(value, out.back().second, e, in, join_path(path, std::string(key)));
+      }
+      access(c) = std::move(out);
+    };
+    b.write = [access, element](const C& c) {
+      json::object out;
+      for (const auto& [key, item] : access(const_cast<C&>(c))) out[key] = element->write(item);
+      return json::value(std::move(out));
+    };
+    b.describe = [element]() {
+      return json::object{{"type", "map"}, {"keys", json::object{{"type", "string"}}}, {"values", element->describe()}};
     };
     fields_.push_back(std::move(b));
     return *this;

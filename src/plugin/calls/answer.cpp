@@ -34,16 +34,21 @@ Answer read_answer(const BackendResult& r) {
   return a;
 }
 
-boost::json::value item_by_key(const boost::json::value& list, std::string_view key, std::string_view wanted) {
+const boost::json::value* find_item_by_key(const boost::json::value& list, std::string_view key, std::string_view wanted) {
   if (!list.is_array()) return nullptr;
   for (const auto& item : list.get_array()) {
     if (!item.is_object()) continue;
     const boost::json::value* k = item.get_object().if_contains(key);
     if (!k) continue;
-    auto text = scalar_text(*k);
-    if (text && *text == wanted) return item;
+    // Keys are mostly numbers or strings: compare those without building their text.
+    if (k->is_string() ? k->get_string() == wanted : (scalar_text(*k) == wanted)) return &item;
   }
   return nullptr;
+}
+
+boost::json::value item_by_key(const boost::json::value& list, std::string_view key, std::string_view wanted) {
+  const boost::json::value* item = find_item_by_key(list, key, wanted);
+  return item ? *item : boost::json::value(nullptr);
 }
 
 }  // namespace portico::plugin::calls

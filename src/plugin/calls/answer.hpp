@@ -25,5 +25,7 @@ Answer read_answer(const BackendResult& result);
 
 // The item of `list` (an array of objects) whose `key` field's text is `wanted`, or null.
 boost::json::value item_by_key(const boost::json::value& list, std::string_view key, std::string_view wanted);
+// The same without a copy: where it is inside `list`, or nullptr.
+const boost::json::value* find_item_by_key(const boost::json::value& list, std::string_view key, std::string_view wanted);
 
 }  // namespace portico::plugin::calls

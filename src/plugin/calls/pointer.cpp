@@ -13,8 +13,8 @@ bool valid_pointer(std::string_view pointer) {
   return true;
 }
 
-std::optional<boost::json::value> select(const boost::json::value& v, std::string_view pointer) {
-  if (!valid_pointer(pointer)) return std::nullopt;
+const boost::json::value* find_pointer(const boost::json::value& v, std::string_view pointer) {
+  if (!valid_pointer(pointer)) return nullptr;
   const boost::json::value* at = &v;
   while (!pointer.empty()) {
     pointer.remove_prefix(1);  // the '/'
@@ -41,8 +41,14 @@ std::optional<boost::json::value> select(const boost::json::value& v, std::strin
     } else {
       at = nullptr;
     }
-    if (at == nullptr) return std::nullopt;
+    if (at == nullptr) return nullptr;
   }
+  return at;
+}
+
+std::optional<boost::json::value> select(const boost::json::value& v, std::string_view pointer) {
+  const boost::json::value* at = find_pointer(v, pointer);
+  if (!at) return std::nullopt;
   return *at;
 }
 

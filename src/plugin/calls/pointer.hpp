@@ -11,6 +11,8 @@ namespace portico::plugin::calls {
 
 // The value at `pointer` ("" is the whole value), or nullopt when there is none.
 std::optional<boost::json::value> select(const boost::json::value& v, std::string_view pointer);
+// The same without a copy: where it is inside `v`, or nullptr.
+const boost::json::value* find_pointer(const boost::json::value& v, std::string_view pointer);
 // Whether `pointer` is a well-formed JSON pointer ("" or "/..." with valid ~ escapes).
 bool valid_pointer(std::string_view pointer);
 

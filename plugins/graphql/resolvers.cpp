@@ -1,0 +1,305 @@
+#include "plugins/graphql/resolvers.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "plugin/calls/call_group.hpp"
+#include "plugin/calls/answer.hpp"
+#include "plugin/calls/values.hpp"
+#include "plugin/request_context.hpp"
+
+namespace portico::plugins::graphql {
+
+namespace json = boost::json;
+namespace gql = portico::graphql;
+namespace calls = plugin::calls;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A field waiting for a call's answer: the whole answer (after `select`), or for a batch the
+// item whose key matches its parent's.
+struct Waiting {
+  gql::FieldCall* call = nullptr;
+  const ResolverConfig* resolver = nullptr;
+  std::optional<std::string> batch_key;
+};
+
+struct PendingCall {
+  std::string identity;
+  plugin::CallGroup::Outgoing outgoing;
+  std::vector<Waiting> waiting;
+};
+
+std::string call_identity(const plugin::CallGroup::Outgoing& o) {
+  return std::to_string(o.request.service) + "|" + std::to_string(reinterpret_cast<std::uintptr_t>(o.request.fixed)) + "|" +
+         std::string(o.request.method) + " " + o.target + "\n" + o.header_lines + "\n" + o.body;
+}
+
+// Gives a field its part of a shared answer: the value at the resolver's `select` pointer
+// (null when the answer has nothing there), borrowed from the answer, which the field keeps.
+void take_selected(gql::FieldCall& call, const std::shared_ptr<const json::value>& answer, const std::string& pointer) {
+  const json::value* at = pointer.empty() ? answer.get() : calls::find_pointer(*answer, pointer);
+  if (!at) {
+    call.result = nullptr;
+    return;
+  }
+  call.borrowed = at;
+  call.keep = answer;
+}
+
+// Gives a batched field the item of the shared answer whose key matches its parent's.
+void take_item(gql::FieldCall& call, const std::shared_ptr<const json::value>& answer, const BatchConfig& batch,
+               const std::string& key) {
+  const json::value* list = batch.select.empty() ? answer.get() : calls::find_pointer(*answer, batch.select);
+  const json::value* item = list ? calls::find_item_by_key(*list, batch.key, key) : nullptr;
+  if (!item) {
+    call.result = nullptr;
+    return;
+  }
+  call.borrowed = item;
+  call.keep = answer;
+}
+
+// A `value` resolver's JSON with its templates filled: a string that is one reference takes
+// the referenced value as it is (a number stays a number); other strings are rendered.
+std::optional<json::value> fill_value(const json::value& pattern, const calls::Template::Lookup& lookup,
+                                      const std::function<std::optional<json::value>(const calls::Reference&)>& raw,
+                                      std::string& missing) {
+  switch (pattern.kind()) {
+    case json::kind::string: {
+      std::string error;
+      auto t = calls::Template::parse(pattern.get_string(), error);  // parsed at load already
+      if (!t) return pattern;
+      if (t->references().size() == 1 && pattern.get_string() == t->references()[0].text()) {
+        if (auto v = raw(t->references()[0])) return v;
+        missing = t->references()[0].text();
+        return std::nullopt;
+      }
+      auto rendered = t->render(lookup, calls::Template::Encoding::plain);
+      if (rendered.missing) {
+        missing = rendered.missing->text();
+        return std::nullopt;
+      }
+      return json::value(rendered.text);
+    }
+    case json::kind::array: {
+      json::array out;
+      for (const auto& item : pattern.get_array()) {
+        auto v = fill_value(item, lookup, raw, missing);
+        if (!v) return std::nullopt;
+        out.push_back(std::move(*v));
+      }
+      return json::value(std::move(out));
+    }
+    case json::kind::object: {
+      json::object out;
+      for (const auto& member : pattern.get_object()) {
+        auto v = fill_value(member.value(), lookup, raw, missing);
+        if (!v) return std::nullopt;
+        out[member.key()] = std::move(*v);
+      }
+      return json::value(std::move(out));
+    }
+    default: return pattern;
+  }
+}
+
+}  // namespace
+
+GatewayResolvers::GatewayResolvers(const GraphqlConfig& config, const ResolverTable& table, plugin::RequestContext& ctx,
+                                   const ClientInputs& inputs, Clock::time_point deadline)
+    : config_(config), table_(table), ctx_(ctx), inputs_(inputs), deadline_(deadline) {}
+
+const ResolverRoute* find_resolver(const ResolverTable& table, const gql::Type& parent, std::string_view field) {
+  const auto type = table.find(&parent);
+  if (type == table.end()) return nullptr;
+  const auto it = type->second.find(field);
+  return it == type->second.end() ? nullptr : &it->second;
+}
+
+const ResolverRoute* GatewayResolvers::route_of(const gql::FieldCall& call) const {
+  return find_resolver(table_, *call.parent_type, call.field->name);
+}
+
+bool GatewayResolvers::resolves(const gql::Type& parent, const gql::Field& field) const {
+  return find_resolver(table_, parent, field.name) != nullptr;
+}
+
+boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*> field_calls) {
+  std::vector<PendingCall> pending;
+  std::map<std::string, std::size_t, std::less<>> pending_by_identity;
+  // Batched fields by resolver: the calls and their parents' keys, in order.
+  std::map<const ResolverRoute*, std::vector<std::pair<gql::FieldCall*, std::string>>> batches;
+
+  const auto client_value = [&](const calls::Reference& ref) -> std::optional<std::string> {
+    const auto it = inputs_.values.find(ref.text());
+    if (it == inputs_.values.end()) return std::nullopt;
+    return it->second;
+  };
+  // Queues a call for a field, or answers the field at once from a call made earlier in the
+  // request (or from its failure).
+  const auto add = [&](plugin::CallGroup::Outgoing outgoing, std::vector<Waiting> waiting) {
+    std::string identity = call_identity(outgoing);
+    // Only reads are shared: each mutation field's POST is its own side effect, made every time.
+    if (outgoing.request.method != "GET") identity += "\n#" + std::to_string(unshared_++);
+    if (const auto known = answers_.find(identity); known != answers_.end()) {
+      for (Waiting& w : waiting) {
+        if (w.batch_key) take_item(*w.call, known->second, w.resolver->batch, *w.batch_key);
+        else take_selected(*w.call, known->second, w.resolver->select);
+      }
+      return;
+    }
+    if (const auto failed = failures_.find(identity); failed != failures_.end()) {
+      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": " + failed->second;
+      return;
+    }
+    auto [it, inserted] = pending_by_identity.emplace(identity, pending.size());
+    if (inserted) pending.push_back({std::move(identity), std::move(outgoing), {}});
+    auto& queued = pending[it->second].waiting;
+    queued.insert(queued.end(), std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end()));
+  };
+  const auto outgoing_for = [&](const ResolverRoute& route, bool batch) {
+    const ResolverConfig& r = *route.config;
+    plugin::CallGroup::Outgoing o;
+    o.request.service = route.service;
+    o.request.fixed = batch ? route.batch_fixed.get() : route.fixed.get();
+    o.request.method = batch ? r.batch.method : r.method;
+    o.request.content_type = "application/json";
+    const auto timeout = std::chrono::milliseconds(r.timeout > 0 ? r.timeout : config_.timeout);
+    o.request.deadline = std::min(deadline_, Clock::now() + timeout);
+    o.request.max_body = static_cast<std::size_t>(config_.max_body_size);
+    o.header_lines = inputs_.common_headers;
+    if (const auto h = inputs_.resolver_headers.find(&r); h != inputs_.resolver_headers.end()) o.header_lines += h->second;
+    return o;
+  };
+
+  for (gql::FieldCall* c : field_calls) {
+    const ResolverRoute* route = route_of(*c);
+    const ResolverConfig& r = *route->config;
+    std::optional<json::value> arguments;  // the arguments as a value, made when a template reads them
+    const auto raw = [&](const calls::Reference& ref) -> std::optional<json::value> {
+      if (ref.source == "args") {
+        if (!arguments) arguments.emplace(c->arguments);
+        return calls::value_at(*arguments, ref.name);
+      }
+      if (ref.source == "parent") return calls::value_at(*c->parent, ref.name);
+      if (auto text = client_value(ref)) return json::value(*text);
+      return std::nullopt;
+    };
+    const calls::Template::Lookup lookup = [&](const calls::Reference& ref) -> std::optional<std::string> {
+      auto v = raw(ref);
+      return v ? calls::scalar_text(*v) : std::nullopt;
+    };
+    if (!r.property.empty()) {
+      auto v = calls::value_at(*c->parent, r.property);
+      c->result = v ? std::move(*v) : json::value(nullptr);
+      continue;
+    }
+    if (!r.calls()) {
+      std::string missing;
+      auto v = fill_value(r.value, lookup, raw, missing);
+      if (v) c->result = std::move(*v);
+      else c->error = r.field + ": missing value for " + missing;
+      continue;
+    }
+    if (r.batched()) {
+      auto key = calls::value_at(*c->parent, r.batch.parent_field);
+      auto text = key ? calls::scalar_text(*key) : std::nullopt;
+      if (!text) {
+        c->result = nullptr;  // a parent without a key has nothing to find
+        continue;
+      }
+      batches[route].emplace_back(c, std::move(*text));
+      continue;
+    }
+    const calls::Template& target = route->url_target ? *route->url_target : r.target;
+    auto rendered = target.render(lookup, calls::Template::Encoding::url);
+    if (rendered.missing) {
+      c->error = r.field + ": missing value for " + rendered.missing->text();
+      continue;
+    }
+    plugin::CallGroup::Outgoing o = outgoing_for(*route, false);
+    o.target = std::move(rendered.text);
+    if (r.body_template) {
+      auto body = r.body_template->render(lookup, calls::Template::Encoding::json_string);
+      if (body.missing) {
+        c->error = r.field + ": missing value for " + body.missing->text();
+        continue;
+      }
+      o.body = std::move(body.text);
+    }
+    add(std::move(o), {Waiting{c, &r, std::nullopt}});
+  }
+
+  for (auto& [route, members] : batches) {
+    const ResolverConfig& r = *route->config;
+    std::vector<std::string> keys;  // distinct, in order of first appearance
+    for (const auto& [call, key] : members) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+    const json::value first_arguments(members.front().first->arguments);
+    for (std::size_t from = 0; from < keys.size(); from += static_cast<std::size_t>(r.batch.max_size)) {
+      const std::size_t to = std::min(keys.size(), from + static_cast<std::size_t>(r.batch.max_size));
+      const calls::Template::Lookup lookup = [&](const calls::Reference& ref) -> std::optional<std::string> {
+        if (ref.source == "parents") return calls::join_items(keys.begin() + static_cast<std::ptrdiff_t>(from),
+                                                              keys.begin() + static_cast<std::ptrdiff_t>(to));
+        if (ref.source == "args") {
+          auto v = calls::value_at(first_arguments, ref.name);
+          return v ? calls::scalar_text(*v) : std::nullopt;
+        }
+        return client_value(ref);
+      };
+      const calls::Template& target = route->batch_url_target ? *route->batch_url_target : r.batch.target;
+      auto rendered = target.render(lookup, calls::Template::Encoding::url);
+      std::string failure;
+      if (rendered.missing) failure = r.field + ": missing value for " + rendered.missing->text();
+      plugin::CallGroup::Outgoing o = outgoing_for(*route, true);
+      o.target = std::move(rendered.text);
+      if (failure.empty() && r.batch.body_template) {
+        auto body = r.batch.body_template->render(lookup, calls::Template::Encoding::json_string);
+        if (body.missing) failure = r.field + ": missing value for " + body.missing->text();
+        o.body = std::move(body.text);
+      }
+      std::vector<Waiting> waiting;
+      for (const auto& [call, key] : members) {
+        const auto at = std::find(keys.begin(), keys.end(), key) - keys.begin();
+        if (at < static_cast<std::ptrdiff_t>(from) || at >= static_cast<std::ptrdiff_t>(to)) continue;
+        if (!failure.empty()) {
+          call->error = failure;
+          continue;
+        }
+        waiting.push_back({call, &r, key});
+      }
+      if (!failure.empty()) continue;
+      add(std::move(o), std::move(waiting));
+    }
+  }
+
+  if (pending.empty()) co_return;
+  auto executor = co_await boost::asio::this_coro::executor;
+  plugin::CallGroup group(ctx_, executor);
+  for (PendingCall& p : pending) {
+    group.start(std::move(p.outgoing));
+    ++calls_made_;
+  }
+  co_await group.finish();
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    calls::Answer answer = calls::read_answer(group.result(i));
+    if (!answer.ok) {
+      for (Waiting& w : pending[i].waiting) w.call->error = w.resolver->field + ": " + answer.error;
+      failures_.emplace(std::move(pending[i].identity), std::move(answer.error));
+      continue;
+    }
+    auto body = std::make_shared<const json::value>(std::move(answer.body));
+    for (Waiting& w : pending[i].waiting) {
+      if (w.batch_key) take_item(*w.call, body, w.resolver->batch, *w.batch_key);
+      else take_selected(*w.call, body, w.resolver->select);
+    }
+    answers_.emplace(std::move(pending[i].identity), std::move(body));
+  }
+}
+
+}  // namespace portico::plugins::graphql

@@ -1,0 +1,78 @@
+// The graphql plugin's resolvers (issue 17): the fields configured with a call are fetched
+// from services, the executor handing over one level at a time. All the calls of a level run
+// at once on the worker's loop; the parents of a batched field share one call (or one per
+// batch.max_size parents); identical calls in one request are made once, whichever level asks.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graphql/executor.hpp"
+#include "plugin/backend_client.hpp"
+#include "plugins/graphql/config.hpp"
+
+namespace portico::plugin {
+class RequestContext;
+}
+
+namespace portico::plugins::graphql {
+
+// Where a resolver's calls go, derived once per snapshot.
+struct ResolverRoute {
+  const ResolverConfig* config = nullptr;
+  std::size_t service = plugin::BackendRequest::kNoService;
+  std::shared_ptr<plugin::FixedDestination> fixed;        // url resolvers
+  std::shared_ptr<plugin::FixedDestination> batch_fixed;  // url batches
+  std::optional<plugin::calls::Template> url_target;      // a url resolver's path and query
+  std::optional<plugin::calls::Template> batch_url_target;
+};
+
+// Resolvers by parent type, then field name (looked up without building a string).
+using ResolverTable = std::map<const portico::graphql::Type*, std::map<std::string, ResolverRoute, std::less<>>>;
+
+// A type's field's resolver, or nullptr.
+const ResolverRoute* find_resolver(const ResolverTable& table, const portico::graphql::Type& parent, std::string_view field);
+
+// What the client's request gives templates, gathered before its body is read: the values of
+// every client source the resolvers' templates name ("{header.X-Lang}" -> "fr"), and the
+// headers every call carries (identity, X-Forwarded-*, forward_headers).
+struct ClientInputs {
+  std::map<std::string, std::string, std::less<>> values;
+  std::string common_headers;
+  std::map<const ResolverConfig*, std::string> resolver_headers;  // each resolver's forward_headers
+};
+
+class GatewayResolvers final : public portico::graphql::Resolvers {
+ public:
+  GatewayResolvers(const GraphqlConfig& config, const ResolverTable& table, plugin::RequestContext& ctx,
+                   const ClientInputs& inputs, std::chrono::steady_clock::time_point deadline);
+
+  bool resolves(const portico::graphql::Type& parent, const portico::graphql::Field& field) const override;
+  boost::asio::awaitable<void> resolve(std::span<portico::graphql::FieldCall*> calls) override;
+
+  // Calls made so far (a figure for tests, logs and benchmarks).
+  std::size_t calls_made() const { return calls_made_; }
+
+ private:
+  const ResolverRoute* route_of(const portico::graphql::FieldCall& call) const;
+
+  const GraphqlConfig& config_;
+  const ResolverTable& table_;
+  plugin::RequestContext& ctx_;
+  const ClientInputs& inputs_;
+  std::chrono::steady_clock::time_point deadline_;
+  // Answers of calls already made in this request, by the call's identity (fields borrow
+  // their part of one).
+  std::unordered_map<std::string, std::shared_ptr<const boost::json::value>> answers_;
+  std::unordered_map<std::string, std::string> failures_;
+  std::size_t calls_made_ = 0;
+  std::size_t unshared_ = 0;  // numbers the calls that are never shared (not GET)
+};
+
+}  // namespace portico::plugins::graphql
