@@ -28,20 +28,18 @@ load-time refusals with the field's path; service-less routes and the circuit br
 import json
 import random
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler
 
 import jwt
 import pytest
 
 from conftest import PORTICO_BIN, Portico, assert_check_refuses, free_port
-from tracking_server import TrackingServer
+from answering_backend import AnsweringBackend
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
 BOB_ID = "0b6a6a9e-1f0e-4c55-9f6a-b0b000000002"
@@ -68,46 +66,8 @@ def notifications(user_id):
             "total": 3}
 
 
-class Backend:
-    """A threaded HTTP/1.1 keep-alive server on 127.0.0.1 recording every request."""
-
-    def __init__(self, name):
-        self.name = name
-        self.lock = threading.Lock()
-        self.requests = []
-        backend = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def handle_any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                rec = {"method": self.command, "path": self.path,
-                       "headers": {k.lower(): v for k, v in self.headers.items()},
-                       "header_list": [(k.lower(), v) for k, v in self.headers.items()],
-                       "body": body.decode("utf-8", "replace"),
-                       "received": time.monotonic(), "replied": None}
-                with backend.lock:
-                    backend.requests.append(rec)
-                status, ctype, payload = backend.answer(rec)
-                rec["replied"] = time.monotonic()  # before the answer leaves: a dependent starts later
-                self.send_response(status)
-                if ctype:
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
-
-        # Errors are the gateway hanging up on late answers (timed-out backends): expected.
-        self.server = TrackingServer(Handler, quiet_errors=True).start(poll_interval=0.05)
-        self.port = self.server.port
+class Backend(AnsweringBackend):
+    """A recording backend answering by path (the module docstring lists the paths)."""
 
     def answer(self, rec):
         url = urllib.parse.urlsplit(rec["path"])

@@ -37,19 +37,17 @@ import json
 import math
 import os
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler
 
 import jwt
 import pytest
 
 from conftest import SOURCE_DIR, Backends, Portico, assert_check_refuses, demo_config, stop
-from tracking_server import TrackingServer
+from answering_backend import AnsweringBackend
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
 JWT_SECRET = "alice-jwt-secret-0123456789abcdef"
@@ -78,48 +76,14 @@ DISTINCT_IDS_OF_USER_1 = {str(i["product_id"]) for o in (ORDERS[11], ORDERS[12])
 assert len(DISTINCT_IDS_OF_USER_1) == 14
 
 
-class Backend:
-    """A threaded HTTP/1.1 keep-alive server on 127.0.0.1 recording every request."""
-
-    def __init__(self, name):
-        self.name = name
-        self.lock = threading.Lock()
-        self.requests = []
-        backend = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def handle_any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                rec = {"method": self.command, "path": self.path,
-                       "headers": {k.lower(): v for k, v in self.headers.items()},
-                       "header_list": [(k.lower(), v) for k, v in self.headers.items()],
-                       "body": body.decode("utf-8", "replace"),
-                       "received": time.monotonic(), "replied": None}
-                with backend.lock:
-                    backend.requests.append(rec)
-                status, payload = backend.answer(rec)
-                rec["replied"] = time.monotonic()
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
-
-        # Errors are the gateway hanging up on late answers (timed-out calls): expected.
-        self.server = TrackingServer(Handler, quiet_errors=True).start(poll_interval=0.05)
-        self.port = self.server.port
+class Backend(AnsweringBackend):
+    """A recording backend answering JSON from the fixed data above, by path."""
 
     def answer(self, rec):
+        status, payload = self.answer_json(rec)
+        return status, "application/json", json.dumps(payload).encode()
+
+    def answer_json(self, rec):
         url = urllib.parse.urlsplit(rec["path"])
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         parts = [p for p in url.path.split("/") if p]
