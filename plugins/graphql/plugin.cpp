@@ -179,7 +179,7 @@ class GraphqlInstance final : public Instance {
     execution.schema = config_.built.get();
     execution.document = &prepared->document;
     execution.operation_name = operation_name;
-    execution.variables = &request.variables;
+    execution.coerced_variables = &coerced;
     execution.resolvers = &resolvers;
     const gql::ExecutionResult result = co_await gql::execute(execution);
     // Variables that do not fit their types are the request's fault (nothing was executed).

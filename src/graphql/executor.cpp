@@ -639,8 +639,10 @@ boost::asio::awaitable<ExecutionResult> execute(const ExecutionRequest& request)
     co_return result;
   }
   static const object kNoVariables;
-  object variables = coerce_variables(*request.schema, *request.document, *operation,
-                                      request.variables ? *request.variables : kNoVariables, result.errors);
+  object variables = request.coerced_variables ? *request.coerced_variables
+                                               : coerce_variables(*request.schema, *request.document, *operation,
+                                                                  request.variables ? *request.variables : kNoVariables,
+                                                                  result.errors);
   if (!result.errors.empty()) co_return result;
   Execution execution(request, *operation, std::move(variables));
   co_return co_await execution.run(*root);

@@ -70,6 +70,9 @@ struct ExecutionRequest {
   const Document* document = nullptr;  // parsed and validated
   std::optional<std::string_view> operation_name;  // none: the document's only operation
   const boost::json::object* variables = nullptr;
+  // Set instead of `variables` when the caller coerced them already (coerce_variables, with
+  // no errors): execution does not coerce them again.
+  const boost::json::object* coerced_variables = nullptr;
   const boost::json::value* root_value = nullptr;  // the root object's value (null: none)
   Resolvers* resolvers = nullptr;                   // nullptr: every field reads its parent's property
 };

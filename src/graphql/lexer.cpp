@@ -212,6 +212,15 @@ Token Lexer::read_token(std::uint32_t position) const {
   return t;
 }
 
+std::uint32_t Lexer::string_character_length(std::uint32_t position) const {
+  if (byte_at(position) < 0x80) return 1;
+  const DecodedCodePoint decoded = decode_utf8(source_, position);
+  if (decoded.length == 0) {
+    throw SyntaxError(position, fmt::format("Invalid character within String: {}.", print_code_point(position)));
+  }
+  return decoded.length;
+}
+
 std::uint32_t Lexer::read_digits(std::uint32_t position) const {
   if (!is_digit(byte_at(position))) {
     throw SyntaxError(position, fmt::format("Invalid number, expected digit but got: {}.", print_code_point(position)));
@@ -344,15 +353,7 @@ Token Lexer::read_string(std::uint32_t start) const {
       continue;
     }
     if (c == '\n' || c == '\r') break;
-    if (c < 0x80) {
-      ++position;
-      continue;
-    }
-    const DecodedCodePoint decoded = decode_utf8(source_, position);
-    if (decoded.length == 0) {
-      throw SyntaxError(position, fmt::format("Invalid character within String: {}.", print_code_point(position)));
-    }
-    position += decoded.length;
+    position += string_character_length(position);
   }
   throw SyntaxError(position, "Unterminated string.");
 }
@@ -389,15 +390,7 @@ Token Lexer::read_block_string(std::uint32_t start) const {
       chunk_start = position;
       continue;
     }
-    if (c < 0x80) {
-      ++position;
-      continue;
-    }
-    const DecodedCodePoint decoded = decode_utf8(source_, position);
-    if (decoded.length == 0) {
-      throw SyntaxError(position, fmt::format("Invalid character within String: {}.", print_code_point(position)));
-    }
-    position += decoded.length;
+    position += string_character_length(position);
   }
   throw SyntaxError(position, "Unterminated string.");
 }

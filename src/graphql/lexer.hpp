@@ -80,6 +80,9 @@ class Lexer {
   Token read_string(std::uint32_t start) const;
   Token read_block_string(std::uint32_t start) const;
   std::uint32_t read_digits(std::uint32_t position) const;
+  // The bytes of the string character at `position` (a UTF-8 sequence); throws on bytes that
+  // are not one.
+  std::uint32_t string_character_length(std::uint32_t position) const;
   // The code point at `position` as messages print it: "\"a\"", "U+00E9", "<EOF>".
   std::string print_code_point(std::uint32_t position) const;
   int byte_at(std::uint32_t position) const {

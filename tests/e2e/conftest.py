@@ -269,3 +269,28 @@ def admin_json(portico, method, path, body=None):
     except urllib.error.HTTPError as e:
         text = e.read()
         return e.code, json.loads(text) if text else None
+
+
+class Reply:
+    """An answer as a test reads it: status, headers, raw body (.json parses it), time taken."""
+
+    def __init__(self, status, headers, raw, elapsed):
+        self.status, self.headers, self.raw, self.elapsed = status, headers, raw, elapsed
+
+    @property
+    def json(self):
+        return json.loads(self.raw)
+
+    def __repr__(self):
+        return "<%d %s %r>" % (self.status, dict(self.headers), self.raw[:800])
+
+
+def call(portico, path, headers=None, method="GET", body=None, timeout=10):
+    """One request to the gateway's proxy port; error statuses are answers too."""
+    req = urllib.request.Request(portico.url(path), data=body, method=method, headers=dict(headers or {}))
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return Reply(r.status, r.headers, r.read(), time.monotonic() - start)
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.headers, e.read(), time.monotonic() - start)

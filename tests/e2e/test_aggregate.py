@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 
-from conftest import PORTICO_BIN, Portico, assert_check_refuses, free_port
+from conftest import PORTICO_BIN, Portico, Reply, assert_check_refuses, call, free_port
 from answering_backend import AnsweringBackend
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
@@ -328,30 +328,6 @@ def env(tmp_path_factory):
     log = open(portico.log_path).read()
     assert "Sanitizer" not in log and "runtime error" not in log, log[-5000:]
     assert portico.proc.returncode == 0, log[-5000:]
-
-
-class Reply:
-    def __init__(self, status, headers, raw, elapsed):
-        self.status, self.headers, self.raw, self.elapsed = status, headers, raw, elapsed
-
-    @property
-    def json(self):
-        return json.loads(self.raw)
-
-    def __repr__(self):
-        return "<%d %s %r>" % (self.status, dict(self.headers), self.raw[:500])
-
-
-def call(portico, path, headers=None, method="GET", body=None, timeout=10):
-    req = urllib.request.Request(portico.url(path), data=body, method=method, headers=dict(headers or {}))
-    start = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return Reply(r.status, r.headers, raw, time.monotonic() - start)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return Reply(e.code, e.headers, raw, time.monotonic() - start)
 
 
 # --- 1. fan-out latency ------------------------------------------------------------------------

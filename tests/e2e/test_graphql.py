@@ -46,7 +46,7 @@ import uuid
 import jwt
 import pytest
 
-from conftest import SOURCE_DIR, Backends, Portico, assert_check_refuses, demo_config, stop
+from conftest import SOURCE_DIR, Backends, Portico, Reply, assert_check_refuses, call, demo_config, stop
 from answering_backend import AnsweringBackend
 
 ALICE_ID = "0b6a6a9e-1f0e-4c55-9f6a-a11ce0000001"
@@ -419,28 +419,6 @@ def reference():
 
 
 # --- requests ----------------------------------------------------------------------------------
-
-class Reply:
-    def __init__(self, status, headers, raw, elapsed):
-        self.status, self.headers, self.raw, self.elapsed = status, headers, raw, elapsed
-
-    @property
-    def json(self):
-        return json.loads(self.raw)
-
-    def __repr__(self):
-        return "<%d %s %r>" % (self.status, dict(self.headers), self.raw[:800])
-
-
-def call(portico, path, headers=None, method="GET", body=None, timeout=10):
-    req = urllib.request.Request(portico.url(path), data=body, method=method, headers=dict(headers or {}))
-    start = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return Reply(r.status, r.headers, r.read(), time.monotonic() - start)
-    except urllib.error.HTTPError as e:
-        return Reply(e.code, e.headers, e.read(), time.monotonic() - start)
-
 
 def gql(portico, query, variables=None, operation_name=None, path="/graphql", headers=None, extensions=None):
     """A POST application/json GraphQL request."""
