@@ -24,9 +24,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libmimalloc-dev libc-ares-dev libsqlite3-dev libhiredis-dev libnghttp2-dev
-  # grpc-gateway: libprotobuf's .proto compiler and JSON mapping; the google/api (HTTP
+  # grpc-gateway: libprotobuf's .proto compiler (its headers are libprotoc-dev's) and JSON mapping; the google/api (HTTP
   # annotations) and google/rpc protos come with Debian's grpc-gateway sources
-  libprotobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+  libprotobuf-dev libprotoc-dev golang-github-grpc-ecosystem-grpc-gateway-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer targets built with clang, tests/fuzz/run.sh)
   clang libclang-rt-14-dev

@@ -68,9 +68,14 @@ Pkey ec_key(const json::object& jwk, std::string_view crv) {
   const char* group = crv == "P-256" ? "prime256v1" : crv == "P-384" ? "secp384r1" : crv == "P-521" ? "secp521r1" : nullptr;
   std::size_t size = crv == "P-256" ? 32 : crv == "P-384" ? 48 : 66;
   std::string x, y;
-  if (group == nullptr || !b64_member(jwk, "x", x) || !b64_member(jwk, "y", y) || x.size() != size || y.size() != size) {
+  if (group == nullptr || !b64_member(jwk, "x", x) || !b64_member(jwk, "y", y) || x.size() > size || y.size() > size) {
     return {};
   }
+  // RFC 7518 6.2.1.2 wants full-length coordinates, but some libraries (PyJWT before 2.8,
+  // among others) drop leading zero bytes: one key in about 128 would then be refused.
+  // The number is the same either way, so a short coordinate is padded back.
+  x.insert(0, size - x.size(), '\0');
+  y.insert(0, size - y.size(), '\0');
   std::string point = "\x04" + x + y;  // uncompressed point
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   Pkey key;
