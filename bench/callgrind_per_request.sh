@@ -6,6 +6,8 @@
 #  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
 #  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
 #  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
+#  portico-graphql: GET /graphql?query={dashboard{...}}, the same three calls through the graphql plugin,
+#  bench/conf/kong-graphql.yml;
 #  portico-obs: prometheus with every family, opentelemetry sampling 0.01 (SAMPLING=...) and the access log to a
 #  file, bench/conf/kong-observability.yml;
 #  portico-big: GET /big (2 KB JSON) through the plain route; portico-gzip, portico-br, portico-zstd: the same
@@ -26,6 +28,7 @@ if [ "$name" = portico-auth ]; then
   request_args=(--path /auth/users/1 --header "apikey: $BENCH_KEY" --header "Authorization: Bearer $HS256_TOKEN")
 fi
 [ "$name" = portico-agg ] && request_args=(--path /dashboard)
+[ "$name" = portico-graphql ] && request_args=(--path '/graphql?query=%7Bdashboard%7Buser%7Bname%7Dorders%7Bname%7Dnotifications%7Bemail%7D%7D%7D')
 case $name in
   portico-big|portico-transform-json) request_args=(--path /big) ;;
   portico-gzip|portico-br|portico-zstd) request_args=(--path /big --header "Accept-Encoding: ${name#portico-}") ;;
@@ -36,12 +39,13 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache|portico-agg|portico-obs|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
+    portico|portico3|portico-auth|portico-cache|portico-agg|portico-graphql|portico-obs|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       case $name in portico-gzip|portico-br|portico-zstd) conf=kong-compression.yml ;; portico-transform-*) conf=kong-transform.yml ;; esac
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
+      [ "$name" = portico-graphql ] && conf=kong-graphql.yml
       access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
-      sed -e "s#@BACKEND@#$backend#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
+      sed -e "s#@BACKEND@#$backend#g" -e "s#@DELAYED@#19526#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
         --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &

@@ -26,7 +26,7 @@ PORTICO_RL_PORT=19506; REDIS_PORT=19507; NGINX_CACHE_PORT=19508; PORTICO_CACHE_P
 PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=19513; PORTICO_TRANSFORM_PORT=19514
 NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
 NGINX_H2C_PORT=19519; NGINX_H2_PORT=19520; PORTICO_H2C_PORT=19521; PORTICO_H2_PORT=19522
-GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524; PORTICO_GRAPHQL_PORT=19525
+GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524; PORTICO_GRAPHQL_PORT=19525; DELAY_BACKEND_PORT=19526
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -49,7 +49,7 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong.yml > "$WORK/kong.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-3targets.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
-sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-graphql.yml > "$WORK/kong-graphql.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@DELAYED@#$DELAY_BACKEND_PORT#g" bench/conf/kong-graphql.yml > "$WORK/kong-graphql.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
@@ -406,6 +406,17 @@ if [ "${SKIP_GRAPHQL:-0}" != 1 ]; then
   products=$(/usr/bin/python3 -c "import json; d=json.load(open('$WORK/gql-answer.json')); print(sum(1 for o in d['data']['orders'] if o['product']))")
   unbatched=$(calls_for "/graphql-unbatched?query=$N1")
   say "N+1 query (20 orders, each with its product): $batched backend calls with batch ($products products filled), $unbatched without"
+  # Latency follows the slowest service: three calls answering after 10, 20 and 30 ms.
+  taskset -c 1 /usr/bin/python3 bench/delay_backend.py $DELAY_BACKEND_PORT & delay_pid=$!; pids+=($delay_pid)
+  wait_port $DELAY_BACKEND_PORT
+  taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency "http://127.0.0.1:$DELAY_BACKEND_PORT/delay/30" > "$WORK/wrk-delay.txt"
+  read -r _ slow50 slow99 < <(/usr/bin/python3 bench/parse_wrk.py "slowest service" < "$WORK/wrk-delay.txt")
+  taskset -c 1 wrk -t1 -c4 -d"${DURATION}s" --latency \
+    "http://127.0.0.1:$PORTICO_GRAPHQL_PORT/graphql-delayed?query=%7Bdashboard%7Buser%7Bwaited%7Dorders%7Bwaited%7Dnotifications%7Bwaited%7D%7D%7D" \
+    > "$WORK/wrk-delayed-query.txt"
+  read -r _ query50 query99 < <(/usr/bin/python3 bench/parse_wrk.py "delayed query" < "$WORK/wrk-delayed-query.txt")
+  say "latency with services answering after 10, 20 and 30 ms (wrk -t1 -c4 -d${DURATION}s): the 30 ms service alone p50 $slow50 ms p99 $slow99 ms; the 3-call query p50 $query50 ms p99 $query99 ms"
+  kill "$delay_pid"; wait "$delay_pid" 2>/dev/null || true
   kill "$gql_pid"; wait "$gql_pid" 2>/dev/null || true
   sleep 0.5
 fi
@@ -655,12 +666,13 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in ${CALLGRIND_CASES:-portico portico3 portico-auth portico-cache portico-agg portico-obs portico-transform-headers \
+  for name in ${CALLGRIND_CASES:-portico portico3 portico-auth portico-cache portico-agg portico-graphql portico-obs portico-transform-headers \
                portico-big portico-transform-json portico-gzip portico-br portico-zstd nginx nginx-cache nginx-big nginx-gzip}; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
   say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
   say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed;"
+  say " portico-graphql: { dashboard { user orders notifications } }, the same 3 calls through the graphql plugin;"
   say " portico-obs: prometheus (every family) + opentelemetry (sampling 0.01) + access log to a file;"
   say " portico-transform-headers: response-transformer header-only edits; portico-big: /big (2 KB JSON) untouched;"
   say " portico-transform-json: /big with one field removed; portico-gzip/br/zstd: /big encoded by the compression plugin;"

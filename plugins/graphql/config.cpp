@@ -124,6 +124,22 @@ void check_resolver(ResolverConfig& r, const std::string& at, const gql::Schema&
   }
 }
 
+void check_abstract_type(const std::string& name, AbstractTypeConfig& a, const std::string& at, const gql::Schema& schema,
+                         Errors& errors) {
+  const gql::Type* type = schema.type(name);
+  if (!type || !type->is_abstract()) {
+    errors.push_back({at, "'" + name + "' is not an interface or union of the schema"});
+    return;
+  }
+  a.abstract = type;
+  for (const auto& [value, object_name] : a.types) {
+    const gql::Type* object = schema.type(object_name);
+    if (!object || object->kind != gql::TypeKind::object || !schema.is_sub_type(*type, *object)) {
+      errors.push_back({at + ".types." + value, "'" + object_name + "' is not an object type of '" + name + "'"});
+    }
+  }
+}
+
 void finish(GraphqlConfig& c, Errors& errors) {
   if (c.schema.empty()) {
     errors.push_back({"schema", "required field missing"});
@@ -153,9 +169,19 @@ void finish(GraphqlConfig& c, Errors& errors) {
     resolver.field = field;
     check_resolver(resolver, "resolvers." + field, *c.built, errors);
   }
+  for (auto& [name, abstract] : c.abstract_types) {
+    check_abstract_type(name, abstract, "abstract_types." + name, *c.built, errors);
+  }
 }
 
 }  // namespace
+
+const AbstractTypeConfig* find_abstract_type(const GraphqlConfig& config, const gql::Type& abstract) {
+  for (const auto& [name, a] : config.abstract_types) {
+    if (a.abstract == &abstract) return &a;
+  }
+  return nullptr;
+}
 
 const plugin::ConfigSchema& graphql_config_schema() {
   using C = GraphqlConfig;
@@ -188,10 +214,20 @@ const plugin::ConfigSchema& graphql_config_schema() {
         .field("property", &R::property, {.nullable = true});
     return r;
   }();
+  static const schema::Record<AbstractTypeConfig> abstract_type = [] {
+    schema::Record<AbstractTypeConfig> r;
+    r.field("property", &AbstractTypeConfig::property, {.required = true, .len_min = 1})
+        .field("types", &AbstractTypeConfig::types);
+    return r;
+  }();
   static const plugin::ConfigSchemaOf<C> schema([] {
     schema::Record<C> r;
     r.field("schema", &C::schema, {.required = true, .len_min = 1})
         .record_map<R>("resolvers", [](C& c) -> std::vector<std::pair<std::string, R>>& { return c.resolvers; }, resolver)
+        .record_map<AbstractTypeConfig>(
+            "abstract_types",
+            [](C& c) -> std::vector<std::pair<std::string, AbstractTypeConfig>>& { return c.abstract_types; },
+            abstract_type)
         .field("timeout", &C::timeout, {.min = 1, .max = 600000})
         .field("max_body_size", &C::max_body_size, {.min = 1, .max = 1073741824})
         .field("forward_headers", &C::forward_headers)

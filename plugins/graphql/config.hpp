@@ -60,9 +60,21 @@ struct ResolverConfig {
   bool calls() const { return !service.empty() || !url.empty(); }
 };
 
+// How the values of an interface or union name their object type when the services' JSON has
+// no "__typename": a property of the value holding the type's name, or a value that `types`
+// maps to it ({"kind": "user"} -> User).
+struct AbstractTypeConfig {
+  std::string property;
+  std::vector<std::pair<std::string, std::string>> types;  // the property's value -> object type
+
+  // Derived.
+  const portico::graphql::Type* abstract = nullptr;
+};
+
 struct GraphqlConfig : plugin::ParsedConfig {
   std::string schema;  // SDL, or the path of a file holding it
   std::vector<std::pair<std::string, ResolverConfig>> resolvers;
+  std::vector<std::pair<std::string, AbstractTypeConfig>> abstract_types;  // by interface or union
   int timeout = 10000;  // ms for the whole request
   int max_body_size = 1024 * 1024;  // bytes of each service answer
   std::vector<std::string> forward_headers;  // client headers sent with every call
@@ -79,6 +91,9 @@ struct GraphqlConfig : plugin::ParsedConfig {
   // Derived.
   std::shared_ptr<const portico::graphql::Schema> built;
 };
+
+// The configuration of an interface or union, or nullptr (its values use "__typename").
+const AbstractTypeConfig* find_abstract_type(const GraphqlConfig& config, const portico::graphql::Type& abstract);
 
 const plugin::ConfigSchema& graphql_config_schema();
 

@@ -56,6 +56,22 @@ TEST(GraphqlConfig, ResolversAreReadWithTheirTemplates) {
   EXPECT_TRUE(c->introspection);
 }
 
+TEST(GraphqlConfig, AbstractTypesAreFoundByTheirSchemaType) {
+  json::object input = config({});
+  input["schema"] = std::string(kSdl) + " union Thing = User | Product interface Named { name: String }";
+  input["abstract_types"] = json::parse(R"({"Thing": {"property": "kind", "types": {"u": "User", "p": "Product"}},
+                                           "Named": {"property": "type"}})");
+  schema::Errors errors;
+  auto c = read(input, errors);
+  ASSERT_NE(c, nullptr) << (errors.empty() ? "" : errors[0].path + ": " + errors[0].message);
+  const AbstractTypeConfig* thing = find_abstract_type(*c, *c->built->type("Thing"));
+  ASSERT_NE(thing, nullptr);
+  EXPECT_EQ(thing->property, "kind");
+  EXPECT_EQ(thing->types.size(), 2u);
+  EXPECT_EQ(find_abstract_type(*c, *c->built->type("Named"))->property, "type");
+  EXPECT_EQ(find_abstract_type(*c, *c->built->type("User")), nullptr);
+}
+
 TEST(GraphqlConfig, MistakesAreRefusedWithTheFieldsPath) {
   const auto has = [](const std::string& errors, const std::string& wanted) {
     EXPECT_NE(errors.find(wanted), std::string::npos) << "no '" << wanted << "' in:\n" << errors;

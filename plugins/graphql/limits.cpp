@@ -53,7 +53,7 @@ class Measurer {
     const gql::Field* def = parent ? parent->field(s.name) : nullptr;
     if (!def) return;  // __typename, introspection: their cost is bounded by the schema
     const gql::Type& type = def->type.named_type();
-    std::optional<int> cost = limits_.field_cost ? limits_.field_cost(*parent, s.name) : std::nullopt;
+    std::optional<int> cost = limits_.field_cost ? limits_.field_cost(*def) : std::nullopt;
     measure_.cost += multiplier * cost.value_or(type.is_leaf() ? 0 : 1);
     if (!s.has_selection_set) return;
     walk(&type, s.selection_set, depth + 1, multiplier * list_length(*def, s));

@@ -22,7 +22,7 @@ struct DocumentLimits {
   bool introspection = true;
   // The cost of a field (its resolver's `cost`); fields without one cost 1 when they hold an
   // object or a list of them, 0 when they hold a scalar.
-  std::function<std::optional<int>(const portico::graphql::Type& parent, std::string_view field)> field_cost;
+  std::function<std::optional<int>(const portico::graphql::Field& field)> field_cost;
 };
 
 struct DocumentMeasure {

@@ -37,6 +37,8 @@ using Clock = std::chrono::steady_clock;
 struct PreparedDocument {
   gql::Document document;
   std::vector<gql::Error> errors;  // syntax or validation errors: the document is refused
+  // Per operation (same index): its measure, when it has no variables to change it.
+  std::vector<std::optional<gp::DocumentMeasure>> fixed_measures;
 };
 
 std::string errors_body(const std::vector<gql::Error>& errors) {
@@ -63,28 +65,23 @@ class GraphqlInstance final : public Instance {
     limits_.max_cost = config.max_cost;
     limits_.list_size = config.list_size;
     limits_.introspection = config.introspection;
-    for (const auto& [field, resolver] : config.resolvers) {
-      const std::size_t dot = field.find('.');
-      const gql::Type* type = config.built->type(field.substr(0, dot));
-      gp::ResolverRoute route;
-      route.config = &resolver;
-      if (!resolver.service.empty()) calls::find_service(build.config, resolver.service, route.service);  // checked at load
-      if (!resolver.url.empty()) {
-        const calls::SplitUrl url = calls::split_url(resolver.url);
-        std::string error;
-        route.url_target = calls::Template::parse(url.rest, error);
-        route.fixed = calls::fixed_destination(url, build);
+    // Object types' resolvers first: an interface's resolver serves the implementations
+    // that have none of their own.
+    for (const bool on_interfaces : {false, true}) {
+      for (const auto& [field, resolver] : config.resolvers) {
+        const std::size_t dot = field.find('.');
+        const gql::Type* type = config.built->type(field.substr(0, dot));
+        if ((type->kind == gql::TypeKind::interface) != on_interfaces) continue;
+        const gp::ResolverRoute route = make_route(resolver, build);
+        // (the interface's own field too: the cost of a selection on the interface reads it)
+        table_.emplace(type->field(field.substr(dot + 1)), route);
+        for (const gql::Type* object : config.built->possible_types(*type)) {
+          if (const gql::Field* def = object->field(field.substr(dot + 1))) table_.emplace(def, route);
+        }
       }
-      if (!resolver.batch.url.empty()) {
-        const calls::SplitUrl url = calls::split_url(resolver.batch.url);
-        std::string error;
-        route.batch_url_target = calls::Template::parse(url.rest, error);
-        route.batch_fixed = calls::fixed_destination(url, build);
-      }
-      table_[type].emplace(field.substr(dot + 1), std::move(route));
     }
-    limits_.field_cost = [this](const gql::Type& parent, std::string_view field) -> std::optional<int> {
-      const gp::ResolverRoute* route = gp::find_resolver(table_, parent, field);
+    limits_.field_cost = [this](const gql::Field& field) -> std::optional<int> {
+      const gp::ResolverRoute* route = gp::find_resolver(table_, field);
       if (!route || !route->config->calls()) return std::nullopt;
       return route->config->cost;
     };
@@ -100,6 +97,26 @@ class GraphqlInstance final : public Instance {
         }
       }
     }
+  }
+
+  // Where a resolver's calls go.
+  static gp::ResolverRoute make_route(const gp::ResolverConfig& resolver, BuildContext& build) {
+    gp::ResolverRoute route;
+    route.config = &resolver;
+    if (!resolver.service.empty()) calls::find_service(build.config, resolver.service, route.service);  // checked at load
+    if (!resolver.url.empty()) {
+      const calls::SplitUrl url = calls::split_url(resolver.url);
+      std::string error;
+      route.url_target = calls::Template::parse(url.rest, error);
+      route.fixed = calls::fixed_destination(url, build);
+    }
+    if (!resolver.batch.url.empty()) {
+      const calls::SplitUrl url = calls::split_url(resolver.batch.url);
+      std::string error;
+      route.batch_url_target = calls::Template::parse(url.rest, error);
+      route.batch_fixed = calls::fixed_destination(url, build);
+    }
+    return route;
   }
 
   Access access(RequestContext&) const override { return Access::suspend; }
@@ -169,7 +186,9 @@ class GraphqlInstance final : public Instance {
       ctx.reply_json(400, errors_body(variable_errors));
       co_return Access::replied;
     }
-    const gp::DocumentMeasure measured = gp::measure(*config_.built, prepared->document, *operation, coerced, limits_);
+    const auto& fixed = prepared->fixed_measures[static_cast<std::size_t>(operation - prepared->document.operations.data())];
+    const gp::DocumentMeasure measured =
+        fixed ? *fixed : gp::measure(*config_.built, prepared->document, *operation, coerced, limits_);
     if (auto limit = gp::refusal(measured, limits_)) {
       ctx.reply_json(400, error_body(*limit, "QUERY_REFUSED"));
       co_return Access::replied;
@@ -238,6 +257,16 @@ class GraphqlInstance final : public Instance {
       options.max_tokens = static_cast<std::uint32_t>(config_.max_tokens);
       prepared->document = gql::parse(query, options);
       prepared->errors = gql::validate(*config_.built, prepared->document);
+      prepared->fixed_measures.resize(prepared->document.operations.size());
+      if (prepared->errors.empty()) {
+        static const json::object kNoVariables;
+        for (std::size_t i = 0; i < prepared->document.operations.size(); ++i) {
+          const gql::OperationDefinition& operation = prepared->document.operations[i];
+          if (operation.variables.empty()) {
+            prepared->fixed_measures[i] = gp::measure(*config_.built, prepared->document, operation, kNoVariables, limits_);
+          }
+        }
+      }
     } catch (const gql::SyntaxError& e) {
       prepared->document = gql::Document{};
       prepared->document.source = std::make_shared<const std::string>(query);

@@ -28,14 +28,26 @@ struct Waiting {
 };
 
 struct PendingCall {
-  std::string identity;
+  KnownCall* known = nullptr;  // none for calls never shared (not GET)
   plugin::CallGroup::Outgoing outgoing;
   std::vector<Waiting> waiting;
 };
 
-std::string call_identity(const plugin::CallGroup::Outgoing& o) {
-  return std::to_string(o.request.service) + "|" + std::to_string(reinterpret_cast<std::uintptr_t>(o.request.fixed)) + "|" +
-         std::string(o.request.method) + " " + o.target + "\n" + o.header_lines + "\n" + o.body;
+// What makes two GET calls of one request the same call: destination, target, body and the
+// headers that differ between resolvers (the headers every call of the request carries are
+// left out: they are the same for all).
+std::string call_identity(const plugin::CallGroup::Outgoing& o, std::size_t common_headers) {
+  std::string identity;
+  const std::string_view own_headers = std::string_view(o.header_lines).substr(common_headers);
+  identity.reserve(sizeof o.request.service + sizeof o.request.fixed + o.target.size() + own_headers.size() + o.body.size() + 2);
+  identity.append(reinterpret_cast<const char*>(&o.request.service), sizeof o.request.service);
+  identity.append(reinterpret_cast<const char*>(&o.request.fixed), sizeof o.request.fixed);
+  identity += o.target;
+  identity += '\n';
+  identity += own_headers;
+  identity += '\n';
+  identity += o.body;
+  return identity;
 }
 
 // Gives a field its part of a shared answer: the value at the resolver's `select` pointer
@@ -113,24 +125,40 @@ GatewayResolvers::GatewayResolvers(const GraphqlConfig& config, const ResolverTa
                                    const ClientInputs& inputs, Clock::time_point deadline)
     : config_(config), table_(table), ctx_(ctx), inputs_(inputs), deadline_(deadline) {}
 
-const ResolverRoute* find_resolver(const ResolverTable& table, const gql::Type& parent, std::string_view field) {
-  const auto type = table.find(&parent);
-  if (type == table.end()) return nullptr;
-  const auto it = type->second.find(field);
-  return it == type->second.end() ? nullptr : &it->second;
+const ResolverRoute* find_resolver(const ResolverTable& table, const gql::Field& field) {
+  const auto it = table.find(&field);
+  return it == table.end() ? nullptr : &it->second;
 }
 
-const ResolverRoute* GatewayResolvers::route_of(const gql::FieldCall& call) const {
-  return find_resolver(table_, *call.parent_type, call.field->name);
+const ResolverRoute* GatewayResolvers::route_of(const gql::FieldCall& call) const { return find_resolver(table_, *call.field); }
+
+bool GatewayResolvers::resolves(const gql::Type&, const gql::Field& field) const {
+  return find_resolver(table_, field) != nullptr;
 }
 
-bool GatewayResolvers::resolves(const gql::Type& parent, const gql::Field& field) const {
-  return find_resolver(table_, parent, field.name) != nullptr;
+std::optional<std::string_view> GatewayResolvers::runtime_type(const gql::Type& abstract, const json::value& value,
+                                                               std::string& error) const {
+  const AbstractTypeConfig* config = find_abstract_type(config_, abstract);
+  if (config == nullptr) return gql::typename_property(value);
+  const json::value* named = value.is_object() ? value.get_object().if_contains(config->property) : nullptr;
+  if (named == nullptr || named->is_null()) {
+    if (auto name = gql::typename_property(value)) return name;
+    error = "Abstract type \"" + abstract.name + "\": the value has no \"" + config->property + "\" naming its type.";
+    return std::nullopt;
+  }
+  if (config->types.empty()) {
+    if (named->is_string()) return std::string_view(named->get_string());
+  } else if (auto text = calls::scalar_text(*named)) {
+    for (const auto& [property_value, type_name] : config->types) {
+      if (property_value == *text) return std::string_view(type_name);
+    }
+  }
+  error = "Abstract type \"" + abstract.name + "\": no type for \"" + config->property + "\": " + json::serialize(*named) + ".";
+  return std::nullopt;
 }
 
 boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*> field_calls) {
   std::vector<PendingCall> pending;
-  std::map<std::string, std::size_t, std::less<>> pending_by_identity;
   // Batched fields by resolver: the calls and their parents' keys, in order.
   std::map<const ResolverRoute*, std::vector<std::pair<gql::FieldCall*, std::string>>> batches;
 
@@ -142,24 +170,29 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
   // Queues a call for a field, or answers the field at once from a call made earlier in the
   // request (or from its failure).
   const auto add = [&](plugin::CallGroup::Outgoing outgoing, std::vector<Waiting> waiting) {
-    std::string identity = call_identity(outgoing);
     // Only reads are shared: each mutation field's POST is its own side effect, made every time.
-    if (outgoing.request.method != "GET") identity += "\n#" + std::to_string(unshared_++);
-    if (const auto known = answers_.find(identity); known != answers_.end()) {
+    if (outgoing.request.method != "GET") {
+      pending.push_back({{}, std::move(outgoing), std::move(waiting)});
+      return;
+    }
+    auto [entry, inserted] = known_.try_emplace(call_identity(outgoing, inputs_.common_headers.size()));
+    KnownCall& known = entry->second;
+    if (inserted) {
+      known.pending = pending.size();
+      pending.push_back({&known, std::move(outgoing), std::move(waiting)});
+    } else if (known.answer) {
       for (Waiting& w : waiting) {
-        if (w.batch_key) take_item(*w.call, known->second, w.resolver->batch, *w.batch_key);
-        else take_selected(*w.call, known->second, w.resolver->select);
+        if (w.batch_key) take_item(*w.call, known.answer, w.resolver->batch, *w.batch_key);
+        else take_selected(*w.call, known.answer, w.resolver->select);
       }
-      return;
+    } else if (known.failure) {
+      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": " + *known.failure;
+    } else if (known.pending < pending.size() && pending[known.pending].known == &known) {  // another field's, this level
+      auto& queued = pending[known.pending].waiting;
+      queued.insert(queued.end(), std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end()));
+    } else {  // left in flight by a level that did not finish (cut short)
+      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": the call was cut short";
     }
-    if (const auto failed = failures_.find(identity); failed != failures_.end()) {
-      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": " + failed->second;
-      return;
-    }
-    auto [it, inserted] = pending_by_identity.emplace(identity, pending.size());
-    if (inserted) pending.push_back({std::move(identity), std::move(outgoing), {}});
-    auto& queued = pending[it->second].waiting;
-    queued.insert(queued.end(), std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end()));
   };
   const auto outgoing_for = [&](const ResolverRoute& route, bool batch) {
     const ResolverConfig& r = *route.config;
@@ -290,7 +323,7 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
     calls::Answer answer = calls::read_answer(group.result(i));
     if (!answer.ok) {
       for (Waiting& w : pending[i].waiting) w.call->error = w.resolver->field + ": " + answer.error;
-      failures_.emplace(std::move(pending[i].identity), std::move(answer.error));
+      if (pending[i].known) pending[i].known->failure = std::move(answer.error);
       continue;
     }
     auto body = std::make_shared<const json::value>(std::move(answer.body));
@@ -298,7 +331,7 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
       if (w.batch_key) take_item(*w.call, body, w.resolver->batch, *w.batch_key);
       else take_selected(*w.call, body, w.resolver->select);
     }
-    answers_.emplace(std::move(pending[i].identity), std::move(body));
+    if (pending[i].known) pending[i].known->answer = std::move(body);
   }
 }
 

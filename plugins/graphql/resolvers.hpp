@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,11 +34,12 @@ struct ResolverRoute {
   std::optional<plugin::calls::Template> batch_url_target;
 };
 
-// Resolvers by parent type, then field name (looked up without building a string).
-using ResolverTable = std::map<const portico::graphql::Type*, std::map<std::string, ResolverRoute, std::less<>>>;
+// Resolvers by the field they resolve: an object type's Field (a resolver configured on an
+// interface's field is entered for each implementing object type without its own).
+using ResolverTable = std::unordered_map<const portico::graphql::Field*, ResolverRoute>;
 
-// A type's field's resolver, or nullptr.
-const ResolverRoute* find_resolver(const ResolverTable& table, const portico::graphql::Type& parent, std::string_view field);
+// An object type's field's resolver, or nullptr.
+const ResolverRoute* find_resolver(const ResolverTable& table, const portico::graphql::Field& field);
 
 // What the client's request gives templates, gathered before its body is read: the values of
 // every client source the resolvers' templates name ("{header.X-Lang}" -> "fr"), and the
@@ -48,6 +50,14 @@ struct ClientInputs {
   std::map<const ResolverConfig*, std::string> resolver_headers;  // each resolver's forward_headers
 };
 
+// A GET call of one request: answered (fields borrow their part of the answer), failed, or
+// in flight in the level being resolved.
+struct KnownCall {
+  std::shared_ptr<const boost::json::value> answer;
+  std::optional<std::string> failure;
+  std::size_t pending = 0;  // while in flight: its index among the level's calls
+};
+
 class GatewayResolvers final : public portico::graphql::Resolvers {
  public:
   GatewayResolvers(const GraphqlConfig& config, const ResolverTable& table, plugin::RequestContext& ctx,
@@ -55,6 +65,9 @@ class GatewayResolvers final : public portico::graphql::Resolvers {
 
   bool resolves(const portico::graphql::Type& parent, const portico::graphql::Field& field) const override;
   boost::asio::awaitable<void> resolve(std::span<portico::graphql::FieldCall*> calls) override;
+  // By the abstract type's `abstract_types` entry when it has one, else by "__typename".
+  std::optional<std::string_view> runtime_type(const portico::graphql::Type& abstract, const boost::json::value& value,
+                                               std::string& error) const override;
 
   // Calls made so far (a figure for tests, logs and benchmarks).
   std::size_t calls_made() const { return calls_made_; }
@@ -67,12 +80,9 @@ class GatewayResolvers final : public portico::graphql::Resolvers {
   plugin::RequestContext& ctx_;
   const ClientInputs& inputs_;
   std::chrono::steady_clock::time_point deadline_;
-  // Answers of calls already made in this request, by the call's identity (fields borrow
-  // their part of one).
-  std::unordered_map<std::string, std::shared_ptr<const boost::json::value>> answers_;
-  std::unordered_map<std::string, std::string> failures_;
+  // The GET calls of this request by identity.
+  std::unordered_map<std::string, KnownCall> known_;
   std::size_t calls_made_ = 0;
-  std::size_t unshared_ = 0;  // numbers the calls that are never shared (not GET)
 };
 
 }  // namespace portico::plugins::graphql

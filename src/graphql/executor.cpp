@@ -77,7 +77,7 @@ class Execution {
     ObjectTask root{&root_type, root_source, {&operation_.selection_set}, &root_};
     if (operation_.type == OperationType::mutation) {
       // Mutation fields run one after the other, each to the end of its subtree.
-      const std::optional<std::vector<CollectedField>> fields = collect_fields(root);
+      std::optional<std::vector<CollectedField>> fields = collect_fields(root);
       if (!fields) co_return finish();
       object& out = prepare_object(root, *fields);
       for (std::size_t i = 0; i < fields->size(); ++i) {
@@ -101,7 +101,7 @@ class Execution {
       level_.clear();
       std::vector<PendingField> pending;
       for (const ObjectTask& task : tasks) {
-        const std::optional<std::vector<CollectedField>> fields = collect_fields(task);
+        std::optional<std::vector<CollectedField>> fields = collect_fields(task);
         if (!fields) continue;
         object& out = prepare_object(task, *fields);
         for (std::size_t i = 0; i < fields->size(); ++i) start_field(task, (*fields)[i], static_cast<std::uint32_t>(i), out, pending);
@@ -124,8 +124,9 @@ class Execution {
     return &positions_.back();
   }
 
-  // Starts one field of an object: its value now when it is known, or a call for the level.
-  void start_field(const ObjectTask& task, const CollectedField& field, std::uint32_t order, object& out,
+  // Starts one field of an object: its value now when it is known, or a call for the level
+  // (which takes the field's nodes).
+  void start_field(const ObjectTask& task, CollectedField& field, std::uint32_t order, object& out,
                    std::vector<PendingField>& pending) {
     const Selection& node = *field.nodes.front();
     Json* slot = &out.find(field.key)->value();
@@ -160,7 +161,7 @@ class Execution {
       call.node = &node;
       call.parent = task.source;
       call.arguments = std::move(*arguments);
-      pending.push_back({task.type, def, field.nodes, position, &call});
+      pending.push_back({task.type, def, std::move(field.nodes), position, &call});
       return;
     }
     // The default resolver: the parent's property of the field's name.
@@ -405,17 +406,20 @@ class Execution {
     level_.push_back(std::move(task));
   }
 
-  // The object type of an interface or union value, named by its `__typename`.
+  // The object type of an interface or union value, named by its `__typename` (or as the
+  // resolvers say).
   const Type* resolve_type(const Type& abstract, const Json& value, const FieldInfo& info, std::string& error) const {
-    const Json* name = value.is_object() ? value.as_object().if_contains("__typename") : nullptr;
-    if (!name || !name->is_string()) {
+    std::optional<std::string_view> name =
+        request_.resolvers ? request_.resolvers->runtime_type(abstract, value, error) : typename_property(value);
+    if (!name) {
+      if (!error.empty()) return nullptr;
       error = fmt::format(
           "Abstract type \"{0}\" must resolve to an Object type at runtime for field \"{1}.{2}\". Either the \"{0}\" type should "
           "provide a \"resolveType\" function or each possible type should provide an \"isTypeOf\" function.",
           abstract.name, info.parent_type->name, info.def->name);
       return nullptr;
     }
-    const std::string_view type_name = name->get_string();
+    const std::string_view type_name = *name;
     const Type* type = schema_.type(type_name);
     if (!type) {
       error = fmt::format("Abstract type \"{}\" was resolved to a type \"{}\" that does not exist inside the schema.", abstract.name,
@@ -526,7 +530,9 @@ boost::json::object ExecutionResult::to_json() const {
 }
 
 std::string ExecutionResult::to_json_text() const {
-  std::string out = "{";
+  std::string out;
+  out.reserve(512);
+  out += '{';
   if (!errors.empty()) {
     out += "\"errors\":[";
     for (std::size_t i = 0; i < errors.size(); ++i) {
@@ -623,6 +629,16 @@ boost::json::object coerce_variables(const Schema& schema, const Document& docum
     if (problems.empty()) values[def.name] = std::move(coerced);
   }
   return values;
+}
+
+std::optional<std::string_view> typename_property(const boost::json::value& value) {
+  const boost::json::value* name = value.is_object() ? value.get_object().if_contains("__typename") : nullptr;
+  if (!name || !name->is_string()) return std::nullopt;
+  return std::string_view(name->get_string());
+}
+
+std::optional<std::string_view> Resolvers::runtime_type(const Type&, const boost::json::value& value, std::string&) const {
+  return typename_property(value);
 }
 
 boost::asio::awaitable<ExecutionResult> execute(const ExecutionRequest& request) {

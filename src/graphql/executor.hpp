@@ -6,7 +6,7 @@
 // resolvers then call their services in parallel, and make one call for many parents where
 // the configuration batches them); fields without one read the parent's property of the
 // same name. Values are completed as the specification says (lists, non-null, leaf
-// serialization, abstract types by `__typename`). Errors and null propagation come out as
+// serialization, abstract types by `__typename` or Resolvers::runtime_type). Errors and null propagation come out as
 // graphql-js's depth-first execution gives them: the errors are ordered as a depth-first walk
 // would meet them, and an error inside a subtree that an earlier error already replaced by
 // null is not reported, so the answer does not depend on the order in which services answered.
@@ -54,7 +54,15 @@ class Resolvers {
   // Resolves one level's calls (all of them at once when it can); sets each call's result or
   // error. Must not throw.
   virtual boost::asio::awaitable<void> resolve(std::span<FieldCall*> calls) = 0;
+  // The object type an interface or union value is of: its name, or nullopt with `error`
+  // saying why it has none (an empty error: graphql-js's message). The default reads the
+  // value's "__typename" property.
+  virtual std::optional<std::string_view> runtime_type(const Type& abstract, const boost::json::value& value,
+                                                       std::string& error) const;
 };
+
+// A value's "__typename" property, when it is a string.
+std::optional<std::string_view> typename_property(const boost::json::value& value);
 
 struct ExecutionResult {
   std::optional<boost::json::value> data;  // absent when execution did not start

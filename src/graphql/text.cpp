@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -234,14 +235,26 @@ std::string inspect(const boost::json::value& value) {
   return out;
 }
 
+namespace {
+// The characters a JSON string writes escaped: controls, '"' and '\\'.
+constexpr std::array<bool, 256> kEscaped = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  table['"'] = table['\\'] = true;
+  return table;
+}();
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 2);
   out += '"';
-  std::size_t run = 0;  // start of the characters appended as they are
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, run, i - run);
-    run = i + 1;
+  const char* run = text.data();  // start of the characters appended as they are
+  const char* const end = text.data() + text.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (!kEscaped[c]) continue;
+    out.append(run, static_cast<std::size_t>(p - run));
+    run = p + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -258,7 +271,7 @@ void append_json_string(std::string& out, std::string_view text) {
       }
     }
   }
-  out.append(text, run, text.size() - run);
+  out.append(run, static_cast<std::size_t>(end - run));
   out += '"';
 }
 

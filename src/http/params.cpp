@@ -38,20 +38,23 @@ namespace portico::http {
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   out.clear();
   out.reserve(in.size());
+  std::size_t run = 0;  // start of the characters copied as they are
   for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
+    const char c = in[i];
+    if (c != '%' && (c != '+' || !plus_is_space)) continue;
+    out.append(in.data() + run, i - run);
+    if (c == '+') {
+      out.push_back(' ');
+    } else {
       if (i + 2 >= in.size()) return false;
-      int hi = hex_digit_value(in[i + 1]), lo = hex_digit_value(in[i + 2]);
+      const int hi = hex_digit_value(in[i + 1]), lo = hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0) return false;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
     }
+    run = i + 1;
   }
+  out.append(in.data() + run, in.size() - run);
   return true;
 }
 

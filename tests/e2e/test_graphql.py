@@ -72,6 +72,16 @@ ORDERS = {
          "items": [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 4}]},
     31: {"id": 31, "status": "lost", "items": []},  # no user_id
 }
+# Lists of things of several types, as REST services write them (Query.feed, a FeedItem union).
+FEEDS = {
+    "ok": [dict(USERS[1], kind="user"), dict(PRODUCTS[2], kind="product"), dict(ORDERS[21], kind="order")],
+    "unknown kind": [dict(USERS[2], kind="user"), {"kind": "gadget", "id": 5}],
+    "no kind": [{"id": 6, "name": "who knows"}, dict(PRODUCTS[3], kind="product")],
+    "typename instead": [dict(PRODUCTS[4], __typename="Product")],
+}
+# Things by id, each naming its type's name in "type" (Query.thing, a Node interface).
+THINGS = {"u1": dict(USERS[1], type="User"), "p2": dict(PRODUCTS[2], type="Product"),
+          "m": {"type": "Money", "id": "m", "amount": 1}, "x": {"type": "Nope", "id": "x"}}
 DISTINCT_IDS_OF_USER_1 = {str(i["product_id"]) for o in (ORDERS[11], ORDERS[12]) for i in o["items"]}
 assert len(DISTINCT_IDS_OF_USER_1) == 14
 
@@ -106,6 +116,10 @@ class Backend(AnsweringBackend):
         if self.name == "orders" and len(parts) == 2 and parts[0] == "orders" and parts[1].isdigit():
             o = ORDERS.get(int(parts[1]))
             return (200, o) if o else (404, {"message": "no such order"})
+        if self.name == "products" and parts == ["feed"]:
+            return 200, FEEDS[query["variant"]]
+        if self.name == "users" and len(parts) == 2 and parts[0] == "things":
+            return (200, THINGS[parts[1]]) if parts[1] in THINGS else (404, {"message": "no such thing"})
         if self.name == "products" and parts == ["products"] and rec["method"] == "POST":
             sent = json.loads(rec["body"])
             return 201, {"id": 77, "name": sent["name"], "sku": "NEW", "price": {"amount": sent["amount"], "currency": "EUR"}}
@@ -148,6 +162,7 @@ schema {
 "Where things are."
 interface Node {
   id: ID!
+  self: String
 }
 
 type Query {
@@ -169,6 +184,8 @@ type Query {
   localized: Echo
   node(id: ID!): Node
   search(text: String = "all"): [SearchResult!]
+  feed(variant: String = "ok"): [FeedItem]
+  thing(id: ID!): Node
   plan: Plan
   at: DateTime
 }
@@ -179,6 +196,7 @@ type Mutation {
 
 type User implements Node {
   id: ID!
+  self: String
   name: String!
   createdAt: String
   city: String
@@ -187,6 +205,7 @@ type User implements Node {
 
 type Order implements Node {
   id: ID!
+  self: String
   status: String!
   customer: User
   items: [OrderItem!]!
@@ -202,6 +221,7 @@ type OrderItem {
 
 type Product implements Node {
   id: ID!
+  self: String
   name: String!
   sku: String @deprecated(reason: "Use `code`.")
   price: Money!
@@ -242,6 +262,9 @@ type Echo {
 }
 
 union SearchResult = User | Product
+
+"What a REST feed lists, each item naming its type by a `kind` property."
+union FeedItem = User | Product | Order
 
 enum Plan {
   FREE
@@ -291,10 +314,18 @@ RESOLVERS = {
                                        "select": "/data", "key": "id", "max_size": 5}},
     "OrderItem.productBroken": {"service": "products", "path": "/products/{parent.product_id}",
                                 "batch": {"path": "/status/503?ids={parents.product_id|join:,}", "key": "id"}},
+    "Node.self": {"value": "node-{parent.id}"},  # every Node but Order, which has its own
+    "Order.self": {"value": "order-{parent.id}"},
+    "Query.feed": {"service": "products", "path": "/feed?variant={args.variant}"},
+    "Query.thing": {"service": "users", "path": "/things/{args.id}"},
     "Query.search": {"value": [{"__typename": "User", "id": "u1", "name": "{args.text}"},
                                {"__typename": "Product", "id": "p1", "name": "Thing",
                                 "price": {"amount": 1, "currency": "EUR"}}]},
 }
+
+# REST answers name their type their own way: a FeedItem by "kind" (mapped), a Node by "type".
+ABSTRACT_TYPES = {"FeedItem": {"property": "kind", "types": {"user": "User", "product": "Product", "order": "Order"}},
+                  "Node": {"property": "type"}}
 
 LIMITS = {"max_depth": 3, "max_aliases": 2, "max_cost": 50, "list_size": 10, "max_tokens": 60,
           "max_document_size": 400, "introspection": False, "timeout": 250}
@@ -320,7 +351,8 @@ def gateway_config(b, schema_file):
         "services": [{"name": name, "url": "http://127.0.0.1:%d" % b[name].port} for name in ("users", "orders", "products")],
         "routes": [
             {"name": "graphql", "paths": ["/graphql"], "plugins": [
-                {"name": "graphql", "config": {"schema": str(schema_file), "resolvers": RESOLVERS}}]},
+                {"name": "graphql", "config": {"schema": str(schema_file), "resolvers": RESOLVERS,
+                                               "abstract_types": ABSTRACT_TYPES}}]},
             {"name": "limited", "paths": ["/limited"], "plugins": [
                 {"name": "graphql", "config": dict(LIMITS, schema=str(schema_file), resolvers=RESOLVERS)}]},
             {"name": "secure", "paths": ["/secure/graphql"], "plugins": [
@@ -512,6 +544,50 @@ def test_union_values_name_their_type(env):
     r = gql(portico, '{ search(text: "ada") { __typename ... on User { id name } ... on Product { name price { amount } } } }')
     assert ok(r) == {"search": [{"__typename": "User", "id": "u1", "name": "ada"},
                                 {"__typename": "Product", "name": "Thing", "price": {"amount": 1}}]}
+
+
+def test_rest_values_of_a_union_name_their_type_by_a_mapped_property(env):
+    portico, b = env
+    q = '{ feed%s { __typename ... on User { name } ... on Product { name price { amount } } ... on Order { status } } }'
+    assert ok(gql(portico, q % "")) == {"feed": [
+        {"__typename": "User", "name": "User 1"}, {"__typename": "Product", "name": "Product 2", "price": {"amount": 200}},
+        {"__typename": "Order", "status": "shipped"}]}
+    assert b["products"].with_path("/feed?variant=ok")
+    # "__typename" still names the type when the property is absent
+    assert ok(gql(portico, q % '(variant: "typename instead")')) == {"feed": [{"__typename": "Product", "name": "Product 4",
+                                                                              "price": {"amount": 400}}]}
+    # a value the map does not know, or no property at all: that item is null with an error
+    r = gql(portico, q % '(variant: "unknown kind")')
+    assert r.status == 200
+    assert r.json["data"] == {"feed": [{"__typename": "User", "name": "User 2"}, None]}
+    assert r.json["errors"] == [{"message": 'Abstract type "FeedItem": no type for "kind": "gadget".',
+                                 "locations": [{"line": 1, "column": 3}], "path": ["feed", 1]}]
+    r = gql(portico, q % '(variant: "no kind")')
+    assert r.json["data"] == {"feed": [None, {"__typename": "Product", "name": "Product 3", "price": {"amount": 300}}]}
+    assert r.json["errors"] == [{"message": 'Abstract type "FeedItem": the value has no "kind" naming its type.',
+                                 "locations": [{"line": 1, "column": 3}], "path": ["feed", 0]}]
+
+
+def test_rest_values_of_an_interface_name_their_type_by_a_property(env):
+    portico, _ = env
+    q = '{ thing(id: "%s") { __typename id ... on User { name } ... on Product { sku } } }'
+    assert ok(gql(portico, q % "u1")) == {"thing": {"__typename": "User", "id": "1", "name": "User 1"}}
+    assert ok(gql(portico, q % "p2")) == {"thing": {"__typename": "Product", "id": "2", "sku": "SKU-2"}}
+    # a type that is not a Node, or not in the schema: graphql-js's messages
+    r = gql(portico, q % "m")
+    assert r.json == {"errors": [{"message": 'Runtime Object type "Money" is not a possible type for "Node".',
+                                  "locations": [{"line": 1, "column": 3}], "path": ["thing"]}], "data": {"thing": None}}
+    r = gql(portico, q % "x")
+    assert r.json["errors"][0]["message"] == ('Abstract type "Node" was resolved to a type "Nope" that does not exist '
+                                              'inside the schema.')
+
+
+def test_a_resolver_on_an_interface_serves_its_implementations(env):
+    portico, _ = env
+    data = ok(gql(portico, '{ thing(id: "u1") { self } product(id: "2") { self } order(id: "11") { self } '
+                           'feed { ... on Node { self } } }'))
+    assert data == {"thing": {"self": "node-1"}, "product": {"self": "node-2"}, "order": {"self": "order-11"},
+                    "feed": [{"self": "node-1"}, {"self": "node-2"}, {"self": "order-21"}]}
 
 
 def test_skipped_fields_call_nothing(env):
@@ -1069,6 +1145,15 @@ BAD_CONFIGS = [
      "schema", "cannot read the schema file '/nonexistent/dir/schema.graphql'"),
     ("malformed pointer", {"schema": SMALL_SDL, "resolvers": {"Query.user": {"service": "users", "path": "/u", "select": "data"}}},
      "resolvers.Query.user.select", "not a JSON pointer"),
+    ("abstract type that is not one", {"schema": SMALL_SDL, "abstract_types": {"User": {"property": "kind"}}},
+     "abstract_types.User", "'User' is not an interface or union of the schema"),
+    ("abstract type mapped to a type it cannot be",
+     {"schema": SMALL_SDL + "\ntype Pet {\n  id: ID!\n}\n\nunion Thing = User\n",
+      "abstract_types": {"Thing": {"property": "kind", "types": {"pet": "Pet"}}}},
+     "abstract_types.Thing.types.pet", "'Pet' is not an object type of 'Thing'"),
+    ("abstract type without its property", {"schema": SMALL_SDL + "\nunion Thing = User\n",
+                                            "abstract_types": {"Thing": {"types": {"u": "User"}}}},
+     "abstract_types.Thing.property", "required field missing"),
     ("host from a template", {"schema": SMALL_SDL, "resolvers": {"Query.user": {"url": "http://{args.id}/u"}}},
      "resolvers.Query.user.url", "the host of a URL cannot come from a template"),
 ]
