@@ -231,6 +231,8 @@ const plugin::ConfigSchema& graphql_config_schema() {
         .field("timeout", &C::timeout, {.min = 1, .max = 600000})
         .field("max_body_size", &C::max_body_size, {.min = 1, .max = 1073741824})
         .field("forward_headers", &C::forward_headers)
+        .field("max_calls", &C::max_calls, {.min = 1, .max = 1000000})
+        .field("max_parallel_calls", &C::max_parallel_calls, {.min = 1, .max = 10000})
         .field("max_document_size", &C::max_document_size, {.min = 1, .max = 16777216})
         .field("max_tokens", &C::max_tokens, {.min = 1, .max = 1000000})
         .field("max_depth", &C::max_depth, {.min = 1, .max = 256})

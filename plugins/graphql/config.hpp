@@ -78,6 +78,10 @@ struct GraphqlConfig : plugin::ParsedConfig {
   int timeout = 10000;  // ms for the whole request
   int max_body_size = 1024 * 1024;  // bytes of each service answer
   std::vector<std::string> forward_headers;  // client headers sent with every call
+  // What one request may ask of the services, whatever the lists it meets hold at run time
+  // (the cost is an estimate made before): calls in all, and calls in flight at once.
+  int max_calls = 1000;
+  int max_parallel_calls = 64;
   // Limits against hostile documents, each refused before anything is sent upstream.
   int max_document_size = 65536;  // bytes of the query text
   int max_tokens = 5000;

@@ -31,6 +31,7 @@ struct PendingCall {
   KnownCall* known = nullptr;  // none for calls never shared (not GET)
   plugin::CallGroup::Outgoing outgoing;
   std::vector<Waiting> waiting;
+  std::chrono::milliseconds timeout{0};  // the resolver's, counted from when the call starts
 };
 
 // What makes two GET calls of one request the same call: destination, target, body and the
@@ -73,6 +74,29 @@ void take_item(gql::FieldCall& call, const std::shared_ptr<const json::value>& a
   }
   call.borrowed = item;
   call.keep = answer;
+}
+
+// Gives the fields waiting for a call its answer, or its failure.
+void deliver(PendingCall& p, const plugin::BackendResult& result) {
+  calls::Answer answer = calls::read_answer(result);
+  if (!answer.ok) {
+    for (Waiting& w : p.waiting) w.call->error = w.resolver->field + ": " + answer.error;
+    if (p.known) p.known->failure = std::move(answer.error);
+    return;
+  }
+  auto body = std::make_shared<const json::value>(std::move(answer.body));
+  for (Waiting& w : p.waiting) {
+    if (w.batch_key) take_item(*w.call, body, w.resolver->batch, *w.batch_key);
+    else take_selected(*w.call, body, w.resolver->select);
+  }
+  if (p.known) p.known->answer = std::move(body);
+}
+
+// Fails the fields of a call the request's max_calls leaves no room for.
+void refuse_over_budget(PendingCall& p, int max_calls) {
+  std::string why = "the query needs more than " + std::to_string(max_calls) + " calls (max_calls)";
+  for (Waiting& w : p.waiting) w.call->error = w.resolver->field + ": " + why;
+  if (p.known) p.known->failure = std::move(why);
 }
 
 // A `value` resolver's JSON with its templates filled: a string that is one reference takes
@@ -169,17 +193,17 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
   };
   // Queues a call for a field, or answers the field at once from a call made earlier in the
   // request (or from its failure).
-  const auto add = [&](plugin::CallGroup::Outgoing outgoing, std::vector<Waiting> waiting) {
+  const auto add = [&](plugin::CallGroup::Outgoing outgoing, std::chrono::milliseconds timeout, std::vector<Waiting> waiting) {
     // Only reads are shared: each mutation field's POST is its own side effect, made every time.
     if (outgoing.request.method != "GET") {
-      pending.push_back({{}, std::move(outgoing), std::move(waiting)});
+      pending.push_back({{}, std::move(outgoing), std::move(waiting), timeout});
       return;
     }
     auto [entry, inserted] = known_.try_emplace(call_identity(outgoing, inputs_.common_headers.size()));
     KnownCall& known = entry->second;
     if (inserted) {
       known.pending = pending.size();
-      pending.push_back({&known, std::move(outgoing), std::move(waiting)});
+      pending.push_back({&known, std::move(outgoing), std::move(waiting), timeout});
     } else if (known.answer) {
       for (Waiting& w : waiting) {
         if (w.batch_key) take_item(*w.call, known.answer, w.resolver->batch, *w.batch_key);
@@ -201,8 +225,6 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
     o.request.fixed = batch ? route.batch_fixed.get() : route.fixed.get();
     o.request.method = batch ? r.batch.method : r.method;
     o.request.content_type = "application/json";
-    const auto timeout = std::chrono::milliseconds(r.timeout > 0 ? r.timeout : config_.timeout);
-    o.request.deadline = std::min(deadline_, Clock::now() + timeout);
     o.request.max_body = static_cast<std::size_t>(config_.max_body_size);
     o.header_lines = inputs_.common_headers;
     if (const auto h = inputs_.resolver_headers.find(&r); h != inputs_.resolver_headers.end()) o.header_lines += h->second;
@@ -264,7 +286,7 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
       }
       o.body = std::move(body.text);
     }
-    add(std::move(o), {Waiting{c, &r, std::nullopt}});
+    add(std::move(o), timeout_of(r), {Waiting{c, &r, std::nullopt}});
   }
 
   for (auto& [route, members] : batches) {
@@ -307,32 +329,39 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
         waiting.push_back({call, &r, key});
       }
       if (!failure.empty()) continue;
-      add(std::move(o), std::move(waiting));
+      add(std::move(o), timeout_of(r), std::move(waiting));
     }
   }
 
   if (pending.empty()) co_return;
+  // The request's call budget: the calls past it fail their fields, nothing is sent.
+  const std::size_t budget = static_cast<std::size_t>(config_.max_calls);
+  const std::size_t allowed = std::min(pending.size(), budget > calls_made_ ? budget - calls_made_ : 0);
+  for (std::size_t i = allowed; i < pending.size(); ++i) refuse_over_budget(pending[i], config_.max_calls);
+  // At most max_parallel_calls in flight; the next starts as one completes (group indices
+  // follow `pending`: calls start in its order).
   auto executor = co_await boost::asio::this_coro::executor;
   plugin::CallGroup group(ctx_, executor);
-  for (PendingCall& p : pending) {
-    group.start(std::move(p.outgoing));
-    ++calls_made_;
-  }
-  co_await group.finish();
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    calls::Answer answer = calls::read_answer(group.result(i));
-    if (!answer.ok) {
-      for (Waiting& w : pending[i].waiting) w.call->error = w.resolver->field + ": " + answer.error;
-      if (pending[i].known) pending[i].known->failure = std::move(answer.error);
-      continue;
+  const std::size_t parallel = static_cast<std::size_t>(config_.max_parallel_calls);
+  std::size_t started = 0;
+  const auto start_more = [&] {
+    for (; started < allowed && group.running() < parallel; ++started) {
+      PendingCall& p = pending[started];
+      p.outgoing.request.deadline = std::min(deadline_, Clock::now() + p.timeout);
+      group.start(std::move(p.outgoing));
+      ++calls_made_;
     }
-    auto body = std::make_shared<const json::value>(std::move(answer.body));
-    for (Waiting& w : pending[i].waiting) {
-      if (w.batch_key) take_item(*w.call, body, w.resolver->batch, *w.batch_key);
-      else take_selected(*w.call, body, w.resolver->select);
-    }
-    if (pending[i].known) pending[i].known->answer = std::move(body);
+  };
+  start_more();
+  while (group.running() > 0) {
+    const std::vector<std::size_t> completed = co_await group.next();
+    for (std::size_t i : completed) deliver(pending[i], group.result(i));
+    start_more();
   }
+}
+
+std::chrono::milliseconds GatewayResolvers::timeout_of(const ResolverConfig& r) const {
+  return std::chrono::milliseconds(r.timeout > 0 ? r.timeout : config_.timeout);
 }
 
 }  // namespace portico::plugins::graphql

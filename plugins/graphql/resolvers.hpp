@@ -74,6 +74,8 @@ class GatewayResolvers final : public portico::graphql::Resolvers {
 
  private:
   const ResolverRoute* route_of(const portico::graphql::FieldCall& call) const;
+  // A resolver's call timeout (its own, else the plugin's).
+  std::chrono::milliseconds timeout_of(const ResolverConfig& resolver) const;
 
   const GraphqlConfig& config_;
   const ResolverTable& table_;

@@ -19,14 +19,16 @@ path:
                /echo/...             the identity and forwarded headers it saw
 
 The routes: /graphql (the schema below, from a file; default limits), /limited (the same
-schema and resolvers with small limits, a 250 ms request timeout and no introspection),
+schema and resolvers with small limits, a 250 ms request timeout and no introspection), /budget
+(the same with max_calls 5 and max_parallel_calls 2),
 /secure/graphql (behind the jwt plugin; an inline SDL). graphql-js 16.9
 (tests/graphql/node_modules, run with node) is the reference for introspection and for the
 messages of refused requests.
 
 Covered: resolution through service/path, value and property resolvers and every template
-source; one level's calls at once; batching (one call per level, max_size); identical calls
-made once per request; failed, timed-out and missing-value fields with their errors and
+source; one level's calls at once (at most max_parallel_calls); batching (one call per level,
+max_size); identical calls made once per request; max_calls; interface and union values named
+by a property of REST answers (abstract_types); resolvers on interface fields; failed, timed-out and missing-value fields with their errors and
 non-null propagation; identity and forwarded headers; GET / POST and the HTTP statuses;
 syntax, validation and variable errors as graphql-js gives them; the limits (depth, aliases,
 cost, tokens, size, introspection), refused before any call; persisted queries;
@@ -355,6 +357,9 @@ def gateway_config(b, schema_file):
                                                "abstract_types": ABSTRACT_TYPES}}]},
             {"name": "limited", "paths": ["/limited"], "plugins": [
                 {"name": "graphql", "config": dict(LIMITS, schema=str(schema_file), resolvers=RESOLVERS)}]},
+            {"name": "budget", "paths": ["/budget"], "plugins": [
+                {"name": "graphql", "config": {"schema": str(schema_file), "resolvers": RESOLVERS,
+                                               "max_calls": 5, "max_parallel_calls": 2}}]},
             {"name": "secure", "paths": ["/secure/graphql"], "plugins": [
                 {"name": "jwt", "config": {"claims_to_verify": ["exp"]}},
                 {"name": "graphql", "config": {
@@ -588,6 +593,43 @@ def test_a_resolver_on_an_interface_serves_its_implementations(env):
                            'feed { ... on Node { self } } }'))
     assert data == {"thing": {"self": "node-1"}, "product": {"self": "node-2"}, "order": {"self": "order-11"},
                     "feed": [{"self": "node-1"}, {"self": "node-2"}, {"self": "order-21"}]}
+
+
+def test_max_calls_bounds_what_a_request_sends(env):
+    portico, b = env
+    before = b["products"].count()
+    aliases = " ".join('p%d: product(id: "%d") { name }' % (n, n) for n in range(1, 8))
+    r = gql(portico, "{ %s }" % aliases, path="/budget")
+    assert r.status == 200
+    data = r.json["data"]
+    assert [data["p%d" % n] for n in range(1, 6)] == [{"name": "Product %d" % n} for n in range(1, 6)]
+    assert data["p6"] is None and data["p7"] is None
+    assert [e["message"] for e in r.json["errors"]] == ["Query.product: the query needs more than 5 calls (max_calls)"] * 2
+    assert [e["path"] for e in r.json["errors"]] == [["p6"], ["p7"]]
+    assert b["products"].count() - before == 5
+    # the budget is the request's: a level after it was spent sends nothing either
+    before = b["users"].count()
+    r = gql(portico, '{ a: product(id: "1") { name } b: product(id: "2") { name } c: product(id: "3") { name } '
+                     'd: product(id: "4") { name } order(id: "21") { status customer { name } } }', path="/budget")
+    assert r.json["data"]["order"] == {"status": "shipped", "customer": None}
+    assert [(e["message"], e["path"]) for e in r.json["errors"]] == [
+        ("Order.customer: the query needs more than 5 calls (max_calls)", ["order", "customer"])]
+    assert b["users"].count() == before
+
+
+def test_max_parallel_calls_queues_the_rest(env):
+    portico, b = env
+    tag = uuid.uuid4().hex[:8]
+    started = time.time()
+    r = gql(portico, "{ %s }" % " ".join('s%d: slow(ms: 200, tag: "%s-%d") { tag }' % (n, tag, n) for n in range(4)),
+            path="/budget")
+    elapsed = time.time() - started
+    assert ok(r) == {"s%d" % n: {"tag": "%s-%d" % (tag, n)} for n in range(4)}
+    calls = b["users"].matching(lambda rec: ("tag=%s-" % tag) in rec["path"])
+    assert len(calls) == 4
+    # two at a time: two in flight, never more, so two rounds of 200 ms
+    assert max_in_flight(calls) == 2, [(c["path"], c["received"], c["replied"]) for c in calls]
+    assert elapsed >= 0.4
 
 
 def test_skipped_fields_call_nothing(env):
@@ -1154,6 +1196,8 @@ BAD_CONFIGS = [
     ("abstract type without its property", {"schema": SMALL_SDL + "\nunion Thing = User\n",
                                             "abstract_types": {"Thing": {"types": {"u": "User"}}}},
      "abstract_types.Thing.property", "required field missing"),
+    ("no calls in parallel", {"schema": SMALL_SDL, "max_parallel_calls": 0},
+     "max_parallel_calls", "value should be between 1 and 10000"),
     ("host from a template", {"schema": SMALL_SDL, "resolvers": {"Query.user": {"url": "http://{args.id}/u"}}},
      "resolvers.Query.user.url", "the host of a URL cannot come from a template"),
 ]
