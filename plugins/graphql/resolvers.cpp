@@ -76,26 +76,36 @@ void take_item(gql::FieldCall& call, const std::shared_ptr<const json::value>& a
   call.keep = answer;
 }
 
+// Gives each waiting field its part of a call's answer.
+void give_answer(std::vector<Waiting>& waiting, const std::shared_ptr<const json::value>& answer) {
+  for (Waiting& w : waiting) {
+    if (w.batch_key) take_item(*w.call, answer, w.resolver->batch, *w.batch_key);
+    else take_selected(*w.call, answer, w.resolver->select);
+  }
+}
+
+// Fails each waiting field with why its call failed.
+void give_failure(std::vector<Waiting>& waiting, const std::string& why) {
+  for (Waiting& w : waiting) w.call->error = w.resolver->field + ": " + why;
+}
+
 // Gives the fields waiting for a call its answer, or its failure.
 void deliver(PendingCall& p, const plugin::BackendResult& result) {
   calls::Answer answer = calls::read_answer(result);
   if (!answer.ok) {
-    for (Waiting& w : p.waiting) w.call->error = w.resolver->field + ": " + answer.error;
+    give_failure(p.waiting, answer.error);
     if (p.known) p.known->failure = std::move(answer.error);
     return;
   }
   auto body = std::make_shared<const json::value>(std::move(answer.body));
-  for (Waiting& w : p.waiting) {
-    if (w.batch_key) take_item(*w.call, body, w.resolver->batch, *w.batch_key);
-    else take_selected(*w.call, body, w.resolver->select);
-  }
+  give_answer(p.waiting, body);
   if (p.known) p.known->answer = std::move(body);
 }
 
 // Fails the fields of a call the request's max_calls leaves no room for.
 void refuse_over_budget(PendingCall& p, int max_calls) {
   std::string why = "the query needs more than " + std::to_string(max_calls) + " calls (max_calls)";
-  for (Waiting& w : p.waiting) w.call->error = w.resolver->field + ": " + why;
+  give_failure(p.waiting, why);
   if (p.known) p.known->failure = std::move(why);
 }
 
@@ -205,17 +215,14 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
       known.pending = pending.size();
       pending.push_back({&known, std::move(outgoing), std::move(waiting), timeout});
     } else if (known.answer) {
-      for (Waiting& w : waiting) {
-        if (w.batch_key) take_item(*w.call, known.answer, w.resolver->batch, *w.batch_key);
-        else take_selected(*w.call, known.answer, w.resolver->select);
-      }
+      give_answer(waiting, known.answer);
     } else if (known.failure) {
-      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": " + *known.failure;
+      give_failure(waiting, *known.failure);
     } else if (known.pending < pending.size() && pending[known.pending].known == &known) {  // another field's, this level
       auto& queued = pending[known.pending].waiting;
       queued.insert(queued.end(), std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end()));
     } else {  // left in flight by a level that did not finish (cut short)
-      for (Waiting& w : waiting) w.call->error = w.resolver->field + ": the call was cut short";
+      give_failure(waiting, "the call was cut short");
     }
   };
   const auto outgoing_for = [&](const ResolverRoute& route, bool batch) {
