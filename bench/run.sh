@@ -233,6 +233,33 @@ race_rounds() {  # label base_port other_port
   done
 }
 
+# The same two instances measured one at a time (the other idle), in alternation, ROUNDS times
+# at each connection count: requests/s and CPU per request of each alone on CPU 0, and the
+# ratios. A race makes the two share the core's caches too, which costs the one with the larger
+# working set (a fan-out's four sockets per request) more than its own work; this is the cost
+# without a neighbour. Uses BASE_PID / OTHER_PID and BASE_PATH / OTHER_PATH as race_rounds does.
+alone_rounds() {  # label base_port other_port
+  local conns round b_rps b_cpu o_rps o_cpu
+  for conns in $CONNECTIONS; do
+    local ratios=() cpu=()
+    for round in $(seq "$ROUNDS"); do
+      read -r b_rps b_cpu < <(alone_run "$BASE_PID" "http://127.0.0.1:$2${BASE_PATH:-/users/1}" "$conns")
+      read -r o_rps o_cpu < <(alone_run "$OTHER_PID" "http://127.0.0.1:$3${OTHER_PATH:-/users/1}" "$conns")
+      echo "  raw alone $1 -c$conns round $round: base $b_rps req/s cpu/req $b_cpu us, other $o_rps req/s cpu/req $o_cpu us" >> "$OUT"
+      ratios+=("$(ratio "$o_rps" "$b_rps")"); cpu+=("$(ratio "$b_cpu" "$o_cpu")")
+    done
+    say "$(printf -- '-c%-4s %s, each alone: requests/s %s (median %.3fx); CPU per request base/other %s (median %.3fx)' \
+      "$conns" "$1" "${ratios[*]}" "$(median "${ratios[@]}")" "${cpu[*]}" "$(median "${cpu[@]}")")"
+  done
+}
+alone_run() {  # pid url conns -> "requests/s cpu_us_per_request"
+  local ticks0 rps
+  ticks0=$(cpu_ticks "$1")
+  taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "$2" > "$WORK/wrk-alone.txt"
+  read -r rps _ _ < <(/usr/bin/python3 bench/parse_wrk.py "alone, $2, -c$3" < "$WORK/wrk-alone.txt")
+  /usr/bin/python3 -c "print('$rps %.2f' % (1e6 * ($(cpu_ticks "$1") - $ticks0) / $(getconf CLK_TCK) / ($rps * $DURATION)))"
+}
+
 # ROUNDS pairs of wrk -c4 runs, straight to the backend then through `url`: the p99 each and
 # the difference (the latency the gateway adds at moderate load), medians.
 added_latency() {  # label url
@@ -390,6 +417,7 @@ if [ "${SKIP_GRAPHQL:-0}" != 1 ]; then
   DASHBOARD='/graphql?query=%7Bdashboard%7Buser%7Bname%7Dorders%7Bname%7Dnotifications%7Bemail%7D%7D%7D'
   say "answer: $(curl -s "http://127.0.0.1:$PORTICO_GRAPHQL_PORT$DASHBOARD")"
   BASE_PID=$plain_pid OTHER_PID=$gql_pid OTHER_PATH=$DASHBOARD race_rounds "graphql(3 calls) / proxied" $PORTICO_PORT $PORTICO_GRAPHQL_PORT
+  BASE_PID=$plain_pid OTHER_PID=$gql_pid OTHER_PATH=$DASHBOARD alone_rounds "graphql(3 calls) / proxied" $PORTICO_PORT $PORTICO_GRAPHQL_PORT
   kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
   say "added latency at moderate load (wrk -t1 -c4 -d${DURATION}s, $ROUNDS rounds): p99 of the 3-call query vs one call to the backend directly"
   added_latency "3-call query" "http://127.0.0.1:$PORTICO_GRAPHQL_PORT$DASHBOARD"
