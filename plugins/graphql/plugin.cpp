@@ -103,6 +103,7 @@ class GraphqlInstance final : public Instance {
   static gp::ResolverRoute make_route(const gp::ResolverConfig& resolver, BuildContext& build) {
     gp::ResolverRoute route;
     route.config = &resolver;
+    if (!resolver.value.is_null()) gp::parse_value_templates(resolver.value, route.value_templates);
     if (!resolver.service.empty()) calls::find_service(build.config, resolver.service, route.service);  // checked at load
     if (!resolver.url.empty()) {
       const calls::SplitUrl url = calls::split_url(resolver.url);

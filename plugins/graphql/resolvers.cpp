@@ -111,14 +111,16 @@ void refuse_over_budget(PendingCall& p, int max_calls) {
 
 // A `value` resolver's JSON with its templates filled: a string that is one reference takes
 // the referenced value as it is (a number stays a number); other strings are rendered.
-std::optional<json::value> fill_value(const json::value& pattern, const calls::Template::Lookup& lookup,
+std::optional<json::value> fill_value(const json::value& pattern, const ResolverRoute& route,
+                                      const calls::Template::Lookup& lookup,
                                       const std::function<std::optional<json::value>(const calls::Reference&)>& raw,
                                       std::string& missing) {
   switch (pattern.kind()) {
     case json::kind::string: {
-      std::string error;
-      auto t = calls::Template::parse(pattern.get_string(), error);  // parsed at load already
-      if (!t) return pattern;
+      const auto parsed = std::find_if(route.value_templates.begin(), route.value_templates.end(),
+                                       [&](const auto& entry) { return entry.first == &pattern.get_string(); });
+      if (parsed == route.value_templates.end()) return pattern;
+      const calls::Template* t = &parsed->second;
       if (t->references().size() == 1 && pattern.get_string() == t->references()[0].text()) {
         if (auto v = raw(t->references()[0])) return v;
         missing = t->references()[0].text();
@@ -134,7 +136,7 @@ std::optional<json::value> fill_value(const json::value& pattern, const calls::T
     case json::kind::array: {
       json::array out;
       for (const auto& item : pattern.get_array()) {
-        auto v = fill_value(item, lookup, raw, missing);
+        auto v = fill_value(item, route, lookup, raw, missing);
         if (!v) return std::nullopt;
         out.push_back(std::move(*v));
       }
@@ -143,7 +145,7 @@ std::optional<json::value> fill_value(const json::value& pattern, const calls::T
     case json::kind::object: {
       json::object out;
       for (const auto& member : pattern.get_object()) {
-        auto v = fill_value(member.value(), lookup, raw, missing);
+        auto v = fill_value(member.value(), route, lookup, raw, missing);
         if (!v) return std::nullopt;
         out[member.key()] = std::move(*v);
       }
@@ -154,6 +156,17 @@ std::optional<json::value> fill_value(const json::value& pattern, const calls::T
 }
 
 }  // namespace
+
+void parse_value_templates(const json::value& value, std::vector<std::pair<const json::string*, calls::Template>>& out) {
+  if (value.is_string()) {
+    std::string error;
+    if (auto t = calls::Template::parse(value.get_string(), error)) out.emplace_back(&value.get_string(), std::move(*t));
+  } else if (value.is_array()) {
+    for (const auto& item : value.get_array()) parse_value_templates(item, out);
+  } else if (value.is_object()) {
+    for (const auto& member : value.get_object()) parse_value_templates(member.value(), out);
+  }
+}
 
 GatewayResolvers::GatewayResolvers(const GraphqlConfig& config, const ResolverTable& table, plugin::RequestContext& ctx,
                                    const ClientInputs& inputs, Clock::time_point deadline)
@@ -262,7 +275,7 @@ boost::asio::awaitable<void> GatewayResolvers::resolve(std::span<gql::FieldCall*
     }
     if (!r.calls()) {
       std::string missing;
-      auto v = fill_value(r.value, lookup, raw, missing);
+      auto v = fill_value(r.value, *route, lookup, raw, missing);
       if (v) c->result = std::move(*v);
       else c->error = r.field + ": missing value for " + missing;
       continue;

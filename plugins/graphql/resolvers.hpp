@@ -32,7 +32,14 @@ struct ResolverRoute {
   std::shared_ptr<plugin::FixedDestination> batch_fixed;  // url batches
   std::optional<plugin::calls::Template> url_target;      // a url resolver's path and query
   std::optional<plugin::calls::Template> batch_url_target;
+  // A `value` resolver's strings, parsed once: each string of config->value and its template
+  // (strings that do not parse are written as they are).
+  std::vector<std::pair<const boost::json::string*, plugin::calls::Template>> value_templates;
 };
+
+// Parses the templates in the strings of a `value` resolver's JSON into `out`.
+void parse_value_templates(const boost::json::value& value,
+                           std::vector<std::pair<const boost::json::string*, plugin::calls::Template>>& out);
 
 // Resolvers by the field they resolve: an object type's Field (a resolver configured on an
 // interface's field is entered for each implementing object type without its own).
