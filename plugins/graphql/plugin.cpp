@@ -105,19 +105,18 @@ class GraphqlInstance final : public Instance {
     route.config = &resolver;
     if (!resolver.value.is_null()) gp::parse_value_templates(resolver.value, route.value_templates);
     if (!resolver.service.empty()) calls::find_service(build.config, resolver.service, route.service);  // checked at load
-    if (!resolver.url.empty()) {
-      const calls::SplitUrl url = calls::split_url(resolver.url);
-      std::string error;
-      route.url_target = calls::Template::parse(url.rest, error);
-      route.fixed = calls::fixed_destination(url, build);
-    }
-    if (!resolver.batch.url.empty()) {
-      const calls::SplitUrl url = calls::split_url(resolver.batch.url);
-      std::string error;
-      route.batch_url_target = calls::Template::parse(url.rest, error);
-      route.batch_fixed = calls::fixed_destination(url, build);
-    }
+    if (!resolver.url.empty()) url_destination(resolver.url, build, route.url_target, route.fixed);
+    if (!resolver.batch.url.empty()) url_destination(resolver.batch.url, build, route.batch_url_target, route.batch_fixed);
     return route;
+  }
+
+  // A `url` (checked at load): its path-and-query template and its fixed destination.
+  static void url_destination(const std::string& text, BuildContext& build, std::optional<calls::Template>& target,
+                              std::shared_ptr<FixedDestination>& fixed) {
+    const calls::SplitUrl url = calls::split_url(text);
+    std::string error;
+    target = calls::Template::parse(url.rest, error);
+    fixed = calls::fixed_destination(url, build);
   }
 
   Access access(RequestContext&) const override { return Access::suspend; }
