@@ -196,6 +196,7 @@ race() {  # base_port other_port conns -> "b_rps b_p99 o_rps o_p99 b_cpu o_cpu"
   for h in "${WRK_HEADERS[@]}"; do headers+=(-H "$h"); done
   local b_ticks0=0 o_ticks0=0
   if [ -n "${BASE_PID:-}" ]; then b_ticks0=$(cpu_ticks "$BASE_PID"); o_ticks0=$(cpu_ticks "$OTHER_PID"); fi
+  nstat -n > /dev/null 2>&1 || true
   taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "${SCHEME:-http}://127.0.0.1:$1${BASE_PATH:-/users/1}" > "$WORK/wrk-base.txt" &
   local wrk_pid=$!
   taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency "${headers[@]}" "${SCHEME:-http}://127.0.0.1:$2${OTHER_PATH:-/users/1}" > "$WORK/wrk-other.txt"
@@ -208,6 +209,9 @@ race() {  # base_port other_port conns -> "b_rps b_p99 o_rps o_p99 b_cpu o_cpu"
     b_cpu=$(/usr/bin/python3 -c "print('%.2f' % (1e6 * ($(cpu_ticks "$BASE_PID") - $b_ticks0) / $(getconf CLK_TCK) / ($b_rps * $DURATION)))")
     o_cpu=$(/usr/bin/python3 -c "print('%.2f' % (1e6 * ($(cpu_ticks "$OTHER_PID") - $o_ticks0) / $(getconf CLK_TCK) / ($o_rps * $DURATION)))")
   fi
+  # The loopback's TCP events of the round (connections opened, retransmissions, listen queue
+  # overflows), kept with the raw results: what to look at when a round has a long tail.
+  echo "    tcp -c$3 $1/$2: $(nstat 2>/dev/null | awk '/ActiveOpens|Retrans|Listen|Timeouts|SynRecv|Drop/ {printf "%s=%s ", $1, $2}')" >> "$OUT"
   echo "$b_rps $b_p99 $o_rps $o_p99 $b_cpu $o_cpu"
 }
 ratio() { /usr/bin/python3 -c "print('%.3f' % ($1/$2))"; }

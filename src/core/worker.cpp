@@ -107,7 +107,15 @@ void Worker::check_drained() {
   }
 }
 
+// Accepts in bursts: after each wake-up, every connection already waiting (up to
+// kAcceptBurst) is taken at once with non-blocking accept() calls, as nginx's multi_accept.
+// One accept per wake-up would let each new connection wait for a whole pass of the loop's
+// ready handlers; under load (a fan-out's calls filling the queue) a burst of 256 new clients
+// then waited more than a second for the last ones.
 asio::awaitable<void> Worker::accept_loop(Listener& listener) {
+  constexpr int kAcceptBurst = 256;
+  boost::system::error_code ignored;
+  listener.acceptor.non_blocking(true, ignored);
   for (;;) {
     auto [ec, socket] = co_await listener.acceptor.async_accept(proxy::use_tuple);
     if (ec) {
@@ -118,20 +126,30 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
       co_await t.async_wait(proxy::use_tuple);
       continue;
     }
-    stats_.connections_accepted.add();
-    if (connections_.size() >= options_.max_connections_per_worker) {
-      stats_.connections_refused.add();
-      static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
-      boost::system::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
-      socket.close(ignored);
-      continue;
+    serve_accepted(listener, std::move(socket));
+    for (int i = 1; i < kAcceptBurst; ++i) {
+      boost::system::error_code more_ec;
+      asio::ip::tcp::socket more = listener.acceptor.accept(more_ec);
+      if (more_ec) break;  // would_block: none waiting; an error: the async accept reports it
+      serve_accepted(listener, std::move(more));
     }
-    auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls, listener.http2);
-    FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
-    asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
   }
+}
+
+void Worker::serve_accepted(Listener& listener, asio::ip::tcp::socket socket) {
+  stats_.connections_accepted.add();
+  if (connections_.size() >= options_.max_connections_per_worker) {
+    stats_.connections_refused.add();
+    static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
+    socket.close(ignored);
+    return;
+  }
+  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls, listener.http2);
+  FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
+  asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
 }
 
 void Worker::tick() {

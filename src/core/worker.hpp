@@ -111,6 +111,8 @@ class Worker {
     bool http2 = false;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
+  // Starts serving one accepted connection (or refuses it: max_connections_per_worker).
+  void serve_accepted(Listener& listener, boost::asio::ip::tcp::socket socket);
   void tick();
   void check_drained();
 
