@@ -625,7 +625,13 @@ class Validator {
       }
       path_index.erase(fragment.name);
     };
-    for (const FragmentDefinition& f : document_.fragments) detect(f);
+    // The definitions spreads resolve to (the last of a name): with duplicate names, a cycle
+    // through a later definition would hide behind an earlier one of the same name (found by the
+    // validator fuzzer; graphql-js 16.9 misses it too and overflows its stack in field merging).
+    for (const FragmentDefinition& f : document_.fragments) {
+      const auto resolved = fragments_.find(f.name);
+      if (resolved != fragments_.end() && resolved->second == &f) detect(f);
+    }
   }
 
   static void collect_spreads(const SelectionSet& set, std::vector<const Selection*>& out) {

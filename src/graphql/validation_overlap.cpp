@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <variant>
 
 #include "graphql/schema.hpp"
@@ -115,6 +117,10 @@ struct OverlapChecker::Impl {
   // Fragment pairs already compared, with whether they were compared as mutually exclusive.
   std::map<std::pair<std::string_view, std::string_view>, bool> compared_pairs;
   std::map<std::string_view, const FragmentDefinition*> fragments;
+  // The pairs of selection sets being compared on the current path: comparing a pair again
+  // inside itself means a fragment cycle through fields, which NoFragmentCycles reports; the
+  // comparison stops there rather than following it until the stack runs out.
+  std::set<std::pair<const SelectionSet*, const SelectionSet*>> comparing;
 
   Impl(const Schema& s, const Document& d, std::vector<Error>& e) : schema(s), document(d), errors(e) {
     for (const FragmentDefinition& f : d.fragments) fragments[f.name] = &f;  // the last of a name, as graphql-js
@@ -219,6 +225,13 @@ struct OverlapChecker::Impl {
   std::vector<Conflict> between_sub_selections(bool exclusive, const Type* parent1, const SelectionSet& set1,
                                                const Type* parent2, const SelectionSet& set2) {
     std::vector<Conflict> conflicts;
+    const auto pair = std::make_pair(&set1, &set2);
+    if (!comparing.insert(pair).second) return conflicts;
+    struct Done {
+      std::set<std::pair<const SelectionSet*, const SelectionSet*>>& set;
+      std::pair<const SelectionSet*, const SelectionSet*> pair;
+      ~Done() { set.erase(pair); }
+    } done{comparing, pair};
     const FieldsAndFragments& a = fields_of(parent1, set1);
     const FieldsAndFragments& b = fields_of(parent2, set2);
     between(conflicts, exclusive, a.fields, b.fields);

@@ -27,6 +27,20 @@ TEST(GraphqlValidation, FragmentCycleThroughFieldsIsReportedNotFollowed) {
   EXPECT_EQ(errors.front().message, "Cannot spread fragment \"S\" within itself.");
 }
 
+// Found by the validator fuzzer: with two definitions of one fragment name, a cycle through
+// the later one (the one spreads resolve to) hid behind the earlier one, and field merging then
+// followed it until the stack ran out. (The input is kept in the fuzz corpus.)
+TEST(GraphqlValidation, CycleThroughADuplicateFragmentNameIsReported) {
+  const auto schema = ships();
+  const Document document = parse(
+      "{ node(id: 1) { ...A } } fragment A on Ship { id } fragment B on Ship { x { ...A } } "
+      "fragment A on Ship { x { ...B } }");
+  const std::vector<Error> errors = validate(*schema, document);
+  bool cycle = false;
+  for (const Error& e : errors) cycle = cycle || e.message.find("within itself") != std::string::npos;
+  EXPECT_TRUE(cycle) << (errors.empty() ? "no error" : errors.front().message);
+}
+
 TEST(GraphqlParser, NestingDeeperThanTheLimitIsASyntaxError) {
   std::string deep;
   for (int i = 0; i < 300; ++i) deep += "{ x ";
