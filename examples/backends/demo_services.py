@@ -117,9 +117,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Service", self.service)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        # Head and body in one write, as servers send small answers: a process killed between
+        # two writes would leave a head without its body, which no proxy can retry once the
+        # head went on to the client (the failover tests kill these backends under load).
+        self._headers_buffer.append(b"\r\n")
+        head = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(head if self.command == "HEAD" else head + body)
 
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
