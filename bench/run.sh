@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_GRAPHQL=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_GRAPHQL=1, SKIP_OIDC=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all); H2_SHAPES the
 # HTTP/2 section's clients:streams cases (default "16:1 16:32 64:10 4:100");
 # BENCH_BIN measures another Portico binary (default build/release/portico).
@@ -27,6 +27,7 @@ PORTICO_OBS_PORT=19511; PORTICO_OBS_ALL_PORT=19512; PORTICO_OBS_NOTRACE_PORT=195
 NGINX_GZIP_PORT=19515; PORTICO_COMPRESS_PORT=19516; NGINX_TLS_PORT=19517; PORTICO_TLS_PORT=19518
 NGINX_H2C_PORT=19519; NGINX_H2_PORT=19520; PORTICO_H2C_PORT=19521; PORTICO_H2_PORT=19522
 GRPC_SERVICE_PORT=19523; PORTICO_GRPC_PORT=19524; PORTICO_GRAPHQL_PORT=19525; DELAY_BACKEND_PORT=19526
+PORTICO_OIDC_PORT=19527
 WRK_HEADERS=()
 mkdir -p bench/results
 OUT=bench/results/latest.txt
@@ -50,6 +51,7 @@ sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-3targets.yml > "$WORK/kong-
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-cache.yml > "$WORK/kong-cache.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-aggregate.yml > "$WORK/kong-aggregate.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" -e "s#@DELAYED@#$DELAY_BACKEND_PORT#g" bench/conf/kong-graphql.yml > "$WORK/kong-graphql.yml"
+sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-oidc.yml > "$WORK/kong-oidc.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-transform.yml > "$WORK/kong-transform.yml"
 sed -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/kong-compression.yml > "$WORK/kong-compression.yml"
 sed -e "s#@WORK@#$WORK#g" -e "s#@PORT@#$NGINX_GZIP_PORT#g" -e "s#@BACKEND@#$BACKEND_PORT#g" bench/conf/proxy-nginx-gzip.conf > "$WORK/nginx-gzip.conf"
@@ -83,6 +85,8 @@ start_proxy() {  # name -> sets PROXY_PID
     portico-cache) taskset -c 0 "$BIN" run -c "$WORK/kong-cache.yml" --proxy-listen 127.0.0.1:$PORTICO_CACHE_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-agg) taskset -c 0 "$BIN" run -c "$WORK/kong-aggregate.yml" --proxy-listen 127.0.0.1:$PORTICO_AGG_PORT \
+               --admin-listen off --workers 1 --access-log off --log-level warn & ;;
+    portico-oidc) taskset -c 0 "$BIN" run -c "$WORK/kong-oidc.yml" --proxy-listen 127.0.0.1:$PORTICO_OIDC_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
     portico-graphql) taskset -c 0 "$BIN" run -c "$WORK/kong-graphql.yml" --proxy-listen 127.0.0.1:$PORTICO_GRAPHQL_PORT \
                --admin-listen off --workers 1 --access-log off --log-level warn & ;;
@@ -450,6 +454,24 @@ if [ "${SKIP_GRAPHQL:-0}" != 1 ]; then
   say "latency with services answering after 10, 20 and 30 ms (wrk -t1 -c4 -d${DURATION}s): the 30 ms service alone p50 $slow50 ms p99 $slow99 ms; the 3-call query p50 $query50 ms p99 $query99 ms"
   kill "$delay_pid"; wait "$delay_pid" 2>/dev/null || true
   kill "$gql_pid"; wait "$gql_pid" 2>/dev/null || true
+  sleep 0.5
+fi
+
+# Login at the gateway (issue 18): an API route whose every request carries an openid-connect
+# session cookie (opened, checked and turned into identity headers) against the same route
+# without auth, both Portico instances on CPU 0 (bar: at least 0.93x).
+if [ "${SKIP_OIDC:-0}" != 1 ]; then
+  say ""
+  say "## openid-connect: session cookie validated on every request vs no auth (both Portico instances on CPU 0 at once, wrk -t1 -cN -d${DURATION}s each, $ROUNDS rounds)"
+  start_proxy portico; plain_pid=$PROXY_PID
+  start_proxy portico-oidc; oidc_pid=$PROXY_PID
+  wait_port $PORTICO_PORT; wait_port $PORTICO_OIDC_PORT
+  session_cookie=$(/usr/bin/python3 bench/oidc_session_cookie.py "a session secret of at least thirty-two characters")
+  say "with the cookie: $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: session=$session_cookie" "http://127.0.0.1:$PORTICO_OIDC_PORT/users/1"), without: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORTICO_OIDC_PORT/users/1") (cookie ${#session_cookie} characters)"
+  WRK_HEADERS=("Cookie: session=$session_cookie")
+  BASE_PID=$plain_pid OTHER_PID=$oidc_pid race_rounds "openid-connect session / no auth" $PORTICO_PORT $PORTICO_OIDC_PORT
+  WRK_HEADERS=()
+  kill "$plain_pid" "$oidc_pid"; wait "$plain_pid" "$oidc_pid" 2>/dev/null || true
   sleep 0.5
 fi
 

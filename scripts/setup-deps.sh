@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The tests' Node.js packages (the OpenTelemetry JS SDK; graphql-js, the GraphQL oracle):
+# The tests' Node.js packages (the OpenTelemetry JS SDK; graphql-js, the GraphQL oracle;
+# oidc-provider, the OpenID Provider of the openid-connect tests):
 # `npm ci` from the lock file,
 # again whenever the lock file changed since the last install.
 install_node_packages() {
   local dir
-  for dir in tests/e2e/otel_backend tests/graphql; do
+  for dir in tests/e2e/otel_backend tests/graphql tests/e2e/oidc_idp; do
     if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
       echo "setup-deps: npm ci in $dir"
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

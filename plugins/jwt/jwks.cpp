@@ -162,7 +162,9 @@ bool JwksKeySet::request_refresh() {
 }
 
 asio::awaitable<bool> JwksKeySet::fetch_once() {
-  auto result = co_await net::http_get(*control_, options_.uri, {options_.timeout, 1 << 20, true});
+  // (A named variable: GCC 12 destroys a braced temporary argument of a coroutine call twice.)
+  net::FetchOptions fetch{options_.timeout, 1 << 20, true};
+  auto result = co_await net::http_get(*control_, options_.uri, std::move(fetch));
   std::string problem;
   KeyMap keys;
   if (result.status == 0) {

@@ -146,10 +146,13 @@ asio::awaitable<FetchResult> http_send(asio::io_context& io, OutgoingRequest out
     return result;
   };
 
-  asio::ip::tcp::resolver resolver(io);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, port, use_tuple);
-  if (rec) co_return fail("cannot resolve " + host + ": " + rec.message());
-  auto [cec, connected] = co_await asio::async_connect(shared->socket, endpoints, use_tuple);
+  if (options.addresses.empty()) {
+    asio::ip::tcp::resolver resolver(io);
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, port, use_tuple);
+    if (rec) co_return fail("cannot resolve " + host + ": " + rec.message());
+    options.addresses.assign(endpoints.begin(), endpoints.end());
+  }
+  auto [cec, connected] = co_await asio::async_connect(shared->socket, options.addresses, use_tuple);
   if (cec) co_return fail("cannot connect to " + host + ":" + port + ": " + cec.message());
 
   std::string raw;

@@ -6,8 +6,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace portico::net {
 
@@ -21,6 +23,11 @@ struct FetchOptions {
   std::chrono::milliseconds timeout{5000};  // whole exchange: resolve, connect, TLS, response
   std::size_t max_body = 1 << 20;
   bool verify_tls = true;
+  // When set, the connection goes to these addresses instead of the URL's host resolved
+  // (the host still names the server for TLS and Host): a worker's loop cannot resolve names
+  // (its io_context runs without Asio's resolver thread), so its callers resolve on the
+  // control thread beforehand.
+  std::vector<boost::asio::ip::tcp::endpoint> addresses;
 };
 
 // `url`: http://host[:port]/path or https://... (query allowed). Errors are values.

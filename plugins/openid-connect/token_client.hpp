@@ -1,0 +1,63 @@
+// The plugin's calls to the provider from a worker (login callbacks and refreshes are rare
+// next to requests; each is one exchange on its own connection through net::http_send, TLS
+// verified): the token endpoint (authorization code and refresh grants, RFC 6749 4.1.3 and 6)
+// and the user-info endpoint.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portico::plugins::openid_connect {
+
+// Where a call goes: the endpoint's URL and its host's addresses (resolved beforehand on the
+// control thread: a worker's loop cannot resolve).
+struct Endpoint {
+  std::string url;
+  std::vector<boost::asio::ip::tcp::endpoint> addresses;
+};
+
+struct ClientCredentials {
+  std::string id, secret;
+  std::string auth_method = "client_secret_basic";  // client_secret_post, none
+};
+
+struct TokenResponse {
+  bool ok = false;
+  std::string error;  // not ok: what went wrong, for logs and the client's message
+  bool unreachable = false;  // no answer from the provider (a 502 rather than a 401)
+  std::string access_token, id_token, refresh_token;
+  double expires_in = 0;  // seconds; 0: not said
+};
+
+// application/x-www-form-urlencoded (RFC 6749 appendix B).
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+boost::asio::awaitable<TokenResponse> redeem_code(boost::asio::io_context& io, const Endpoint& token_endpoint,
+                                                  const ClientCredentials& client, const std::string& code,
+                                                  const std::string& redirect_uri, const std::string& code_verifier,
+                                                  std::chrono::milliseconds timeout);
+boost::asio::awaitable<TokenResponse> refresh_tokens(boost::asio::io_context& io, const Endpoint& token_endpoint,
+                                                     const ClientCredentials& client, const std::string& refresh_token,
+                                                     std::chrono::milliseconds timeout);
+
+struct UserInfo {
+  bool ok = false;
+  std::string error;
+  bool unreachable = false;
+  boost::json::object claims;
+};
+boost::asio::awaitable<UserInfo> fetch_userinfo(boost::asio::io_context& io, const Endpoint& endpoint,
+                                                 const std::string& access_token, std::chrono::milliseconds timeout);
+
+// Reads a token endpoint's answer (exposed for tests): a 200 with a JSON object holding
+// access_token; an error answer's `error` and `error_description` in `error`.
+TokenResponse read_token_response(int status, const std::string& body);
+
+}  // namespace portico::plugins::openid_connect

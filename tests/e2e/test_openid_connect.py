@@ -1,0 +1,274 @@
+"""The openid-connect plugin against a certified OpenID Provider (oidc-provider 8, Node.js,
+tests/e2e/oidc_idp) on loopback: the whole authorization code flow with PKCE driven as a
+browser would (cookies kept per host, redirects followed by hand), the session cookie on API
+calls with the identity forwarded upstream, refresh, logout, and the security refusals (state,
+replay, tampered cookies, open redirects, cross-site logout), nothing forwarded when refused."""
+import http.client
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import Portico, free_port, stop, wait_for_port
+from recording_backend import RecordingBackend
+
+IDP_DIR = Path(__file__).resolve().parent / "oidc_idp"
+SECRET = "a session secret of at least thirty-two characters"
+
+
+class Browser:
+    """Cookies per host (host-only, as the plugin and the provider set them), redirects
+    followed by hand so each hop can be looked at."""
+
+    def __init__(self):
+        self.cookies = {}  # host -> {name: value}
+
+    def request(self, method, url, body=None, headers=None):
+        u = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=15)
+        h = dict(headers or {})
+        jar = self.cookies.get(u.hostname, {})
+        if jar:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in jar.items())
+        if body is not None:
+            h.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        target = u.path + ("?" + u.query if u.query else "")
+        conn.request(method, target or "/", body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        for name, value in r.getheaders():
+            if name.lower() != "set-cookie":
+                continue
+            pair = value.split(";", 1)[0]
+            cname, _, cvalue = pair.partition("=")
+            if "max-age=0" in value.lower() or cvalue == "":
+                self.cookies.setdefault(u.hostname, {}).pop(cname.strip(), None)
+            else:
+                self.cookies.setdefault(u.hostname, {})[cname.strip()] = cvalue
+        conn.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data, r.getheaders()
+
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def follow(self, url, until_host=None, max_hops=12):
+        """GETs `url` and follows redirects; stops at a page, or before a redirect to `until_host`."""
+        for _ in range(max_hops):
+            status, headers, body, _ = self.get(url)
+            if status not in (301, 302, 303, 307) or "location" not in headers:
+                return url, status, headers, body
+            nxt = urllib.parse.urljoin(url, headers["location"])
+            if until_host and urllib.parse.urlsplit(nxt).hostname == until_host:
+                return nxt, status, headers, body
+            url = nxt
+        raise AssertionError("too many redirects")
+
+    def login_at_provider(self, auth_url, user):
+        """From the provider's authorization URL to the redirect back to the gateway (its URL)."""
+        url, status, _, page = self.follow(auth_url, until_host="127.0.0.1")
+        if status in (301, 302, 303) and urllib.parse.urlsplit(url).hostname == "127.0.0.1":
+            return url  # already logged in at the provider
+        action = re.search(r'action="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"prompt": "login", "login": user, "password": "any"})
+        status, headers, _, _ = self.request("POST", urllib.parse.urljoin(url, action), body=form)
+        assert status in (302, 303), status
+        back, status, _, _ = self.follow(urllib.parse.urljoin(url, headers["location"]), until_host="127.0.0.1")
+        assert urllib.parse.urlsplit(back).hostname == "127.0.0.1", (back, status)
+        return back
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("oidc")
+    idp_port, gw_port = free_port(), free_port()
+    issuer = "http://localhost:%d" % idp_port
+    gw = "http://127.0.0.1:%d" % gw_port
+    env = dict(os.environ, ISSUER=issuer, PORT=str(idp_port), REDIRECT_URI=gw + "/callback",
+               POST_LOGOUT_REDIRECT_URI=gw + "/bye", ACCESS_TTL="300")
+    idp_log = open(tmp / "idp.log", "w")
+    idp = subprocess.Popen(["node", str(IDP_DIR / "idp.mjs")], cwd=IDP_DIR, env=env, stdout=idp_log,
+                           stderr=subprocess.STDOUT)
+    wait_for_port(idp_port, proc=idp)
+    backend = RecordingBackend()
+    plugin = {"name": "openid-connect", "config": {
+        "issuer": issuer, "client_id": ["portico"], "client_secret": ["portico-client-secret"],
+        "redirect_uri": [gw + "/callback"], "scopes": ["openid", "email", "profile", "groups", "offline_access"],
+        "session_secret": SECRET, "logout_uri_suffix": "/logout", "logout_redirect_uri": [gw + "/bye"],
+        "upstream_headers_claims": ["email", "groups"], "upstream_headers_names": ["X-User-Email", "X-User-Groups"],
+    }}
+    cfg = {"_format_version": "3.0", "services": [{
+        "name": "app", "url": "http://127.0.0.1:%d" % backend.port,
+        "routes": [{"name": "app", "paths": ["/app", "/callback", "/logout"], "plugins": [plugin]},
+                   {"name": "fresh", "paths": ["/fresh"],
+                    "plugins": [dict(plugin, config=dict(plugin["config"], leeway=3600))]},
+                   {"name": "bye", "paths": ["/bye"]}]}]}
+    path = tmp / "kong.yml"
+    path.write_text(json.dumps(cfg))
+    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d" % gw_port])
+    yield portico, backend, gw, issuer
+    portico.close()
+    backend.close()
+    stop(idp)
+    idp_log.close()
+
+
+def login(browser, gw, user="alice", start="/app/orders?page=2"):
+    """The browser's whole login: returns the gateway's redirect after the callback."""
+    status, headers, _, _ = browser.get(gw + start)
+    assert status == 302, status
+    callback = browser.login_at_provider(headers["location"], user)
+    status, headers, body, raw = browser.get(callback)
+    return status, headers, body, raw
+
+
+def test_login_flow_then_api_calls_carry_the_verified_identity(gateway):
+    portico, backend, gw, issuer = gateway
+    browser = Browser()
+    status, headers, _, _ = browser.get(gw + "/app/orders?page=2")
+    assert status == 302
+    auth = urllib.parse.urlsplit(headers["location"])
+    q = urllib.parse.parse_qs(auth.query)
+    assert auth.netloc == urllib.parse.urlsplit(issuer).netloc and auth.path == "/auth"
+    assert q["response_type"] == ["code"] and q["client_id"] == ["portico"]
+    assert q["code_challenge_method"] == ["S256"] and len(q["code_challenge"][0]) == 43
+    assert len(q["state"][0]) == 43 and len(q["nonce"][0]) == 43
+    assert "authorization" in browser.cookies["127.0.0.1"]
+    before = len(backend.requests)
+    callback = browser.login_at_provider(headers["location"], "alice")
+    status, headers, _, _ = browser.get(callback)
+    assert status == 302 and headers["location"] == "/app/orders?page=2"  # back where the login started
+    assert "session" in browser.cookies["127.0.0.1"] and "authorization" not in browser.cookies["127.0.0.1"]
+    assert len(backend.requests) == before  # the callback itself goes nowhere
+    status, _, body, _ = browser.get(gw + "/app/orders?page=2")
+    assert status == 200, body
+    seen = backend.last()["headers"]
+    assert seen["x-user-id"] == "alice"
+    assert seen["x-user-email"] == "alice@example.test"
+    assert json.loads(seen["x-user-groups"]) == ["admins"]
+    assert seen["authorization"].startswith("Bearer ")
+    assert "session=" not in seen.get("cookie", "")
+
+
+def test_client_copies_of_identity_headers_never_reach_the_upstream(gateway):
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    login(browser, gw, "bob")
+    status, _, _, _ = browser.get(gw + "/app/me", headers={"X-User-ID": "alice", "X-User-Email": "alice@example.test"})
+    assert status == 200
+    seen = backend.last()["headers"]
+    assert seen["x-user-id"] == "bob" and seen["x-user-email"] == "bob@example.test"
+    assert backend.last()["header_counts"].get("x-user-id", 1) == 1
+
+
+def test_without_a_session_api_calls_are_refused_and_nothing_is_forwarded(gateway):
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    before = len(backend.requests)
+    status, headers, body, _ = browser.request("POST", gw + "/app/orders", body="x=1")
+    assert status == 401 and json.loads(body) == {"message": "Unauthorized"}
+    assert headers["www-authenticate"].startswith("Bearer")
+    assert len(backend.requests) == before
+
+
+def test_state_mismatch_replayed_code_and_missing_pre_login_cookie_are_refused(gateway):
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    status, headers, _, _ = browser.get(gw + "/app/x")
+    callback = browser.login_at_provider(headers["location"], "alice")
+    parts = urllib.parse.urlsplit(callback)
+    q = dict(urllib.parse.parse_qsl(parts.query))
+    saved = dict(browser.cookies["127.0.0.1"])
+    # Another state than the one sealed in the pre-login cookie.
+    forged = dict(q, state="A" * 43)
+    status, _, body, _ = browser.get(gw + "/callback?" + urllib.parse.urlencode(forged))
+    assert status == 401 and "State mismatch" in body
+    # A callback without the pre-login cookie (another browser: login CSRF).
+    stranger = Browser()
+    status, _, body, _ = stranger.get(callback)
+    assert status == 401 and "No login in progress" in body
+    # The real callback works once; the same code again (cookie restored) is refused by the provider.
+    browser.cookies["127.0.0.1"] = dict(saved)
+    status, _, _, _ = browser.get(callback)
+    assert status == 302
+    replay = Browser()
+    replay.cookies["127.0.0.1"] = dict(saved)
+    status, _, body, _ = replay.get(callback)
+    assert status == 401 and "refused the authorization code" in body
+
+
+def test_tampered_or_foreign_session_cookies_are_not_accepted(gateway):
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    login(browser, gw)
+    good = browser.cookies["127.0.0.1"]["session"]
+    for bad in (good[:-2] + ("AA" if good[-2:] != "AA" else "BB"), good[:40], "x" * 200):
+        b = Browser()
+        b.cookies["127.0.0.1"] = {"session": bad}
+        status, headers, _, _ = b.get(gw + "/app/x")
+        assert status == 302 and "/auth?" in headers["location"]  # a new login, not the session
+        status, _, _, _ = b.request("DELETE", gw + "/app/x")
+        assert status == 401
+
+
+def test_only_same_site_paths_are_returned_to(gateway):
+    portico, backend, gw, _ = gateway
+    # The return path is the request's own target (a path on this site, sealed in the
+    # pre-login cookie): nothing a client puts in the query or the callback can change it.
+    browser = Browser()
+    status, headers, _, _ = browser.get(gw + "/app/x?next=https://evil.example.com/&return_to=//evil.example.com")
+    assert status == 302
+    callback = browser.login_at_provider(headers["location"], "alice")
+    evil = callback + "&return_to=https%3A%2F%2Fevil.example.com%2F"
+    status, headers, _, _ = browser.get(evil)
+    assert status == 302
+    assert headers["location"] == "/app/x?next=https://evil.example.com/&return_to=//evil.example.com"
+
+
+def test_logout_clears_the_session_and_goes_through_the_provider(gateway):
+    portico, backend, gw, issuer = gateway
+    browser = Browser()
+    login(browser, gw)
+    assert browser.get(gw + "/app/x")[0] == 200
+    # A cross-site logout (a form on another site) is refused and the session stays.
+    status, _, body, _ = browser.request("POST", gw + "/app/logout", body="",
+                                         headers={"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"})
+    assert status == 403
+    assert browser.get(gw + "/app/x")[0] == 200
+    status, headers, _, _ = browser.request("POST", gw + "/app/logout", body="", headers={"Origin": gw})
+    assert status == 302
+    end = urllib.parse.urlsplit(headers["location"])
+    q = urllib.parse.parse_qs(end.query)
+    assert end.path == "/session/end" and q["post_logout_redirect_uri"] == [gw + "/bye"] and q["id_token_hint"]
+    assert "session" not in browser.cookies["127.0.0.1"]
+    status, headers, _, _ = browser.get(gw + "/app/x")
+    assert status == 302 and "/auth?" in headers["location"]
+
+
+def test_an_expired_access_token_is_refreshed_with_the_refresh_token(gateway):
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    login(browser, gw)
+    assert browser.get(gw + "/app/x")[0] == 200
+    first = backend.last()["headers"]["authorization"]
+    assert browser.get(gw + "/app/x")[0] == 200
+    assert backend.last()["headers"]["authorization"] == first  # not due: the same token
+    # /fresh's entry has a leeway longer than the provider's access tokens live (300 s): every
+    # token is due there, and each call refreshes it with the session's refresh token.
+    cookie_before = browser.cookies["127.0.0.1"]["session"]
+    status, headers, _, raw = browser.get(gw + "/fresh/x")
+    assert status == 200
+    second = backend.last()["headers"]["authorization"]
+    assert second.startswith("Bearer ") and second != first
+    assert backend.last()["headers"]["x-user-id"] == "alice"
+    assert browser.cookies["127.0.0.1"]["session"] != cookie_before  # the new tokens sealed in
+    assert browser.get(gw + "/fresh/x")[0] == 200
+    assert backend.last()["headers"]["authorization"] not in (first, second)
+    # And the session refreshed on /fresh still serves /app, with the latest token.
+    latest = backend.last()["headers"]["authorization"]
+    assert browser.get(gw + "/app/x")[0] == 200
+    assert backend.last()["headers"]["authorization"] == latest
