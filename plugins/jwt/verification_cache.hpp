@@ -13,12 +13,10 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
-#include "plugin/string_map.hpp"
+#include "plugin/expiring_cache.hpp"
 
 namespace portico::plugins::jwt {
 
@@ -30,18 +28,6 @@ struct VerifiedToken {
   std::string kid;               // the provider key's id (jwks_uri mode)
 };
 
-class VerificationCache {
- public:
-  explicit VerificationCache(std::size_t max_entries) : max_entries_(max_entries) {}
-  bool enabled() const { return max_entries_ > 0; }
-  // The entry for `token` if present and not expired.
-  std::shared_ptr<const VerifiedToken> find(std::string_view token);
-  void remember(std::string_view token, std::shared_ptr<const VerifiedToken> entry);
-
- private:
-  std::size_t max_entries_;
-  std::mutex mu_;
-  plugin::StringMap<std::shared_ptr<const VerifiedToken>> entries_;
-};
+using VerificationCache = plugin::ExpiringCache<VerifiedToken>;
 
 }  // namespace portico::plugins::jwt

@@ -8,12 +8,14 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <limits>
 
 #include "crypto/aead.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/sealed_box.hpp"
 #include "http/params.hpp"
 #include "plugin/auth.hpp"
+#include "plugin/expiring_cache.hpp"
 #include "plugin/registry.hpp"
 #include "plugin/request_context.hpp"
 #include "plugins/openid-connect/config.hpp"
@@ -33,6 +35,15 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 
 constexpr double kTouchEvery = 60;  // seconds: a used session's cookie is rewritten at most this often
+constexpr std::size_t kOpenedSessions = 10000;  // session cookies remembered opened (all workers)
+constexpr double kKeepOpenedAtMost = 3600;       // seconds, when no timeout bounds a session sooner
+
+// A session cookie opened once: the same cookie again costs a lookup, not base64, AES-GCM and
+// JSON (the timeouts are still checked on every request).
+struct OpenedSession {
+  oc::Session session;
+  double expires_at = 0;
+};
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -139,14 +150,16 @@ class OpenIdConnect final : public Instance {
     if (is_callback(ctx)) return suspend(ctx, Step::callback);
     if (oc::has_method(config_, "session")) {
       int chunks = 0;
-      if (auto session = read_session(ctx, cookies, chunks)) {
+      if (auto opened = read_session(ctx, cookies, chunks)) {
+        const oc::Session& session = opened->session;
         const double now = now_seconds();
-        if (needs_refresh(*session, now)) return suspend(ctx, Step::refresh);
-        if (!identify(ctx, *session)) return Access::replied;
+        if (needs_refresh(session, now)) return suspend(ctx, Step::refresh);
+        if (!identify(ctx, session)) return Access::replied;
         // Keeps the idling timeout from ending a used session (without one, nothing to write).
-        if (config_.session_idling_timeout > 0 && now - session->seen >= kTouchEvery) {
-          session->seen = now;
-          write_session(ctx, *session, chunks);
+        if (config_.session_idling_timeout > 0 && now - session.seen >= kTouchEvery) {
+          oc::Session touched = session;
+          touched.seen = now;
+          write_session(ctx, touched, chunks);
         }
         return Access::next;
       }
@@ -229,19 +242,41 @@ class OpenIdConnect final : public Instance {
            !http::query_value(ctx.request().query, "state").empty();
   }
 
-  std::optional<oc::Session> read_session(RequestContext& ctx, const std::string& cookies, int& chunks) const {
+  // The request's session, or null (none, not valid, or over a timeout: then its cookie is
+  // cleared on the response).
+  std::shared_ptr<const OpenedSession> read_session(RequestContext& ctx, const std::string& cookies, int& chunks) const {
     auto sealed = oc::read_cookie(cookies, config_.session_cookie_name, chunks);
-    if (!sealed) return std::nullopt;
-    auto opened = sessions_.open(*sealed, oc::kCookieChunk * oc::kMaxCookieChunks);
-    auto session = opened ? oc::decode_session(*opened) : std::nullopt;
-    std::string problem = session ? oc::session_expiry_problem(*session, timeouts(), now_seconds())
-                                  : std::string("the session cookie is not valid");
+    if (!sealed) return nullptr;
+    const double now = now_seconds();
+    std::shared_ptr<const OpenedSession> opened = opened_.find(*sealed);
+    if (!opened) {
+      auto plain = sessions_.open(*sealed, oc::kCookieChunk * oc::kMaxCookieChunks);
+      auto session = plain ? oc::decode_session(*plain) : std::nullopt;
+      if (session) {
+        auto entry = std::make_shared<OpenedSession>();
+        entry->expires_at = std::min(deadline_of(*session), now + kKeepOpenedAtMost);
+        entry->session = std::move(*session);
+        opened = entry;
+        opened_.remember(*sealed, opened);
+      }
+    }
+    std::string problem = opened ? oc::session_expiry_problem(opened->session, timeouts(), now)
+                                 : std::string("the session cookie is not valid");
     if (!problem.empty()) {
       spdlog::debug("openid-connect: {}", problem);
       ctx.add_response_header_lines(ctx.store(oc::clear_cookie_lines(config_.session_cookie_name, cookie_attributes(ctx, true), chunks)));
-      return std::nullopt;
+      return nullptr;
     }
-    return session;
+    return opened;
+  }
+
+  // When the first of the session's timeouts ends it (far away when none is set).
+  double deadline_of(const oc::Session& s) const {
+    double deadline = std::numeric_limits<double>::max();
+    if (config_.session_absolute_timeout > 0) deadline = std::min(deadline, s.created + config_.session_absolute_timeout);
+    if (config_.session_rolling_timeout > 0) deadline = std::min(deadline, s.renewed + config_.session_rolling_timeout);
+    if (config_.session_idling_timeout > 0) deadline = std::min(deadline, s.seen + config_.session_idling_timeout);
+    return deadline;
   }
 
   oc::SessionTimeouts timeouts() const {
@@ -495,8 +530,9 @@ class OpenIdConnect final : public Instance {
   asio::awaitable<Access> refresh(RequestContext& ctx) const {
     const std::string cookies = cookie_list(ctx.request());
     int chunks = 0;
-    auto session = read_session(ctx, cookies, chunks);
-    if (!session) co_return no_credentials(ctx);
+    auto opened = read_session(ctx, cookies, chunks);
+    if (!opened) co_return no_credentials(ctx);
+    auto session = std::make_optional(opened->session);  // a copy: the refreshed session is a new one
     auto ended = [&] {
       ctx.add_response_header_lines(ctx.store(oc::clear_cookie_lines(config_.session_cookie_name, cookie_attributes(ctx, true), chunks)));
       return no_credentials(ctx);
@@ -571,6 +607,7 @@ class OpenIdConnect final : public Instance {
   const config::ConsumerConfig* anonymous_ = nullptr;
   StringMap<const config::ConsumerConfig*> consumers_;
   std::shared_ptr<oc::Provider> provider_;
+  mutable ExpiringCache<OpenedSession> opened_{kOpenedSessions};
 };
 
 }  // namespace
