@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The tests' Node.js packages (the OpenTelemetry JS SDK; graphql-js, the GraphQL oracle;
-# oidc-provider, the OpenID Provider of the openid-connect tests):
+# oidc-provider, the OpenID Provider of the openid-connect tests, and puppeteer-core, which drives
+# Debian's chromium and downloads no browser):
 # `npm ci` from the lock file,
 # again whenever the lock file changed since the last install.
 install_node_packages() {
@@ -34,6 +35,8 @@ PACKAGES=(
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
   python3 python3-pytest python3-jwt python3-cryptography openssl
+  # headless browser of the login and dashboard tests
+  chromium
   # WebSocket tests (both ends) and the hostile HTTP/2 clients
   python3-websockets python3-h2
   # gRPC tests: real gRPC clients and services, stubs generated from the tests' .proto files

@@ -18,7 +18,7 @@ const std::vector<std::string> kKongMethods = {"authorization_code", "bearer",  
                                                "refresh_token",      "session",  "userinfo"};
 const std::vector<std::string> kUnsupportedMethods = {"client_credentials", "kong_oauth2", "password", "userinfo"};
 // Kong methods Portico will have and does not have yet.
-const std::vector<std::string> kNotYetMethods = {"bearer", "introspection", "refresh_token"};
+const std::vector<std::string> kNotYetMethods = {"refresh_token"};
 const std::vector<std::string> kClientAuth = {"client_secret_basic", "client_secret_post", "client_secret_jwt",
                                               "private_key_jwt",     "tls_client_auth",    "self_signed_tls_client_auth",
                                               "none"};
@@ -27,6 +27,8 @@ constexpr std::size_t kMinSecret = 32;
 
 // RFC 6265 4.1.1: a cookie name is a token.
 std::string cookie_name_problem(const std::string& name) { return plugin::is_token(name) ? "" : "not a valid cookie name"; }
+
+std::string cookie_name_problem_or_empty(const std::string& name) { return name.empty() ? "" : cookie_name_problem(name); }
 
 std::string url_problem(const std::string& url) {
   return url.empty() || is_http_url(url) ? "" : "expected an http:// or https:// URL";
@@ -57,10 +59,10 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   for (const std::string& m : c.auth_methods) {
     if (contains(kUnsupportedMethods, m)) {
       errors.push_back({"auth_methods", "'" + m + "' is not supported by Portico's openid-connect (supported: "
-                                            "authorization_code, session)"});
+                                            "authorization_code, bearer, introspection, session)"});
     } else if (contains(kNotYetMethods, m)) {
       errors.push_back({"auth_methods", "'" + m + "' is not available yet in Portico's openid-connect (supported: "
-                                            "authorization_code, session)"});
+                                            "authorization_code, bearer, introspection, session)"});
     }
   }
   for (const std::string& a : c.client_auth) {
@@ -98,6 +100,13 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   }
   if (!c.session_secret_fallbacks.empty() && c.session_secret.empty()) {
     errors.push_back({"session_secret_fallbacks", "needs session_secret (the secret that seals new cookies)"});
+  }
+  if (!c.introspection_endpoint_auth_method.empty() && !contains(kSupportedClientAuth, c.introspection_endpoint_auth_method)) {
+    errors.push_back({"introspection_endpoint_auth_method",
+                      "'" + c.introspection_endpoint_auth_method + "' is not supported yet (client_secret_basic, client_secret_post, none)"});
+  }
+  if (contains(c.bearer_token_param_type, "cookie") && c.bearer_token_cookie_name.empty()) {
+    errors.push_back({"bearer_token_cookie_name", "required when bearer_token_param_type includes 'cookie'"});
   }
   check_issue_jwt(c.issue_jwt, errors);
 }
@@ -172,9 +181,27 @@ const plugin::ConfigSchema& config_schema() {
         .field("consumer_by", &C::consumer_by, {.one_of = {"id", "username", "custom_id"}})
         .field("consumer_optional", &C::consumer_optional)
         .field("userinfo_subject_claim", &C::userinfo_subject_claim, {.len_min = 1})
+        .field("bearer_token_param_type", &C::bearer_token_param_type, {.one_of = {"header", "query", "body", "cookie"}})
+        .field("bearer_token_cookie_name", &C::bearer_token_cookie_name, {.nullable = true, .check = cookie_name_problem_or_empty})
+        .field("issuers_allowed", &C::issuers_allowed, {.nullable = true})
+        .field("introspection_endpoint_auth_method", &C::introspection_endpoint_auth_method, {.one_of = kClientAuth, .nullable = true})
+        .field("introspection_hint", &C::introspection_hint, {.nullable = true})
+        .field("introspection_check_active", &C::introspection_check_active)
+        .field("introspect_jwt_tokens", &C::introspect_jwt_tokens)
         .field("cache_introspection", &C::cache_introspection)
         .field("cache_ttl", &C::cache_ttl, {.min = 0})
+        .field("cache_ttl_max", &C::cache_ttl_max, {.min = 0, .nullable = true})
+        .field("hide_credentials", &C::hide_credentials)
+        .field("scopes_required", &C::scopes_required, {.nullable = true})
+        .field("scopes_claim", &C::scopes_claim, {.len_min = 1})
         .field("audience_required", &C::audience_required, {.nullable = true})
+        .field("audience_claim", &C::audience_claim, {.len_min = 1})
+        .field("groups_required", &C::groups_required, {.nullable = true})
+        .field("groups_claim", &C::groups_claim, {.len_min = 1})
+        .field("roles_required", &C::roles_required, {.nullable = true})
+        .field("roles_claim", &C::roles_claim, {.len_min = 1})
+        .field("unauthorized_error_message", &C::unauthorized_error_message, {.len_min = 1})
+        .field("forbidden_error_message", &C::forbidden_error_message, {.len_min = 1})
         .record<IssueJwtConfig>("issue_jwt", [](C& c) -> IssueJwtConfig& { return c.issue_jwt; }, issue_jwt_record())
         .field("timeout", &C::timeout, {.min = 1, .max = 600000})
         .check(check_fields);

@@ -40,7 +40,7 @@ struct OidcConfig : plugin::ParsedConfig {
   std::vector<std::string> redirect_uri;
   std::vector<std::string> scopes{"openid"};
   // Kong's default lists all nine of its methods; Portico's, those it implements.
-  std::vector<std::string> auth_methods{"authorization_code", "session"};
+  std::vector<std::string> auth_methods{"authorization_code", "bearer", "introspection", "session"};
   std::optional<bool> require_proof_key_for_code_exchange;  // unset: when discovery lists S256
   bool verify_nonce = true;
   double leeway = 0;
@@ -71,10 +71,23 @@ struct OidcConfig : plugin::ParsedConfig {
   std::vector<std::string> consumer_by{"username", "custom_id"};
   bool consumer_optional = false;
   std::string userinfo_subject_claim = "sub";  // Portico: GitHub's /user names the user "id"
-  // --- bearer tokens
+  // --- bearer tokens (auth_methods bearer: JWTs signed by the provider; introspection: RFC 7662)
+  std::vector<std::string> bearer_token_param_type{"header", "query", "body"};  // and cookie
+  std::string bearer_token_cookie_name;
+  std::vector<std::string> issuers_allowed;  // empty: the discovered issuer
+  std::string introspection_endpoint_auth_method;  // empty: as client_auth
+  std::string introspection_hint = "access_token";
+  bool introspection_check_active = true;
+  bool introspect_jwt_tokens = false;
   bool cache_introspection = true;
-  double cache_ttl = 3600;
-  std::vector<std::string> audience_required;
+  double cache_ttl = 3600;      // seconds an answer without exp is kept
+  double cache_ttl_max = 0;     // 0: no bound but the token's expiry
+  bool hide_credentials = true;  // the token is removed from where the client sent it
+  // Requirements (requirements.hpp): alternatives of space-separated sets.
+  std::vector<std::string> scopes_required, audience_required, groups_required, roles_required;
+  std::vector<std::string> scopes_claim{"scope"}, audience_claim{"aud"}, groups_claim{"groups"}, roles_claim{"roles"};
+  std::string unauthorized_error_message = "Unauthorized";
+  std::string forbidden_error_message = "Forbidden";
   // --- Portico: an internal token after login
   IssueJwtConfig issue_jwt;
   double timeout = 10000;  // Kong's: ms per call to the provider

@@ -55,14 +55,40 @@ TEST(OidcConfig, ReadsKongsExampleWithKongsDefaults) {
 TEST(OidcConfig, RefusesWhatPorticoDoesNotImplementByName) {
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session", "password"]})"),
             "auth_methods: 'password' is not supported by Portico's openid-connect (supported: authorization_code, "
-            "session)\n");
-  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["bearer"]})"),
-            "auth_methods: 'bearer' is not available yet in Portico's openid-connect (supported: authorization_code, "
-            "session)\n");
+            "bearer, introspection, session)\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["refresh_token"]})"),
+            "auth_methods: 'refresh_token' is not available yet in Portico's openid-connect (supported: authorization_code, "
+            "bearer, introspection, session)\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["introspection"],
+                          "introspection_endpoint_auth_method": "private_key_jwt"})"),
+            "introspection_endpoint_auth_method: 'private_key_jwt' is not supported yet (client_secret_basic, "
+            "client_secret_post, none)\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["private_key_jwt"]})"),
             "client_auth: 'private_key_jwt' is not supported yet (client_secret_basic, client_secret_post, none)\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_id": ["a", "b"]})"),
             "client_id: one client per plugin entry (Kong's client_arg is not supported)\n");
+}
+
+TEST(OidcConfig, BearerModeAsKongDocumentsIt) {
+  schema::Errors errors;
+  const json::value input = json::parse(R"({"issuer": "https://idp.example.com", "auth_methods": ["bearer", "introspection"],
+      "client_id": ["gateway"], "client_secret": ["s"], "scopes_required": ["read write", "admin"],
+      "audience_required": ["api"], "roles_claim": ["realm_access", "roles"]})");
+  auto c = read(input, errors);
+  ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0].path + ": " + errors[0].message);
+  EXPECT_EQ(c->bearer_token_param_type, (std::vector<std::string>{"header", "query", "body"}));
+  EXPECT_EQ(c->introspection_hint, "access_token");
+  EXPECT_TRUE(c->introspection_check_active);
+  EXPECT_TRUE(c->cache_introspection);
+  EXPECT_TRUE(c->hide_credentials);
+  EXPECT_EQ(c->scopes_claim, std::vector<std::string>{"scope"});
+  EXPECT_EQ(c->roles_claim, (std::vector<std::string>{"realm_access", "roles"}));
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["bearer"],
+                          "bearer_token_param_type": ["cookie"]})"),
+            "bearer_token_cookie_name: required when bearer_token_param_type includes 'cookie'\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["bearer"],
+                          "bearer_token_param_type": ["header", "headers"]})"),
+            "bearer_token_param_type[1]: expected one of: header, query, body, cookie\n");
 }
 
 TEST(OidcConfig, TheCodeFlowNeedsItsClient) {

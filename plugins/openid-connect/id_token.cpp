@@ -1,5 +1,7 @@
 #include "plugins/openid-connect/id_token.hpp"
 
+#include <algorithm>
+
 #include "plugins/jwt/jws.hpp"
 
 namespace portico::plugins::openid_connect {
@@ -7,6 +9,8 @@ namespace portico::plugins::openid_connect {
 namespace json = boost::json;
 
 namespace {
+
+constexpr char kNoKeyForKid[] = "no provider key for its kid";
 
 std::optional<double> number(const json::object& claims, std::string_view name) {
   const json::value* v = claims.if_contains(name);
@@ -56,43 +60,75 @@ std::string claims_problem(const json::object& claims, const IdTokenExpectations
 
 }  // namespace
 
-std::optional<json::object> verify_id_token(std::string_view token, const jwt::KeyMap& keys,
-                                            const IdTokenExpectations& expected, std::string& error) {
+std::optional<json::object> verify_signed_token(std::string_view token, const jwt::KeyMap& keys, std::string_view what,
+                                                std::string& error) {
+  const std::string prefix = std::string(what) + ": ";
   jwt::Token decoded;
   std::string why;
   if (!jwt::decode_token(token, decoded, why)) {
-    error = "ID token: " + why;
+    error = prefix + why;
     return std::nullopt;
   }
   const json::value* alg = decoded.header.if_contains("alg");
   const json::value* kid = decoded.header.if_contains("kid");
   if (alg == nullptr || !alg->is_string()) {
-    error = "ID token: no algorithm";
+    error = prefix + "no algorithm";
     return std::nullopt;
   }
   if (kid != nullptr && !kid->is_string()) {
-    error = "ID token: invalid kid";
+    error = prefix + "invalid kid";
+    return std::nullopt;
+  }
+  // RFC 7515 4.1.11: no extension is understood, so any critical one is refused.
+  if (decoded.header.contains("crit")) {
+    error = prefix + "unsupported critical header parameters";
     return std::nullopt;
   }
   const auto key = keys.find(kid != nullptr ? std::string_view(kid->get_string()) : std::string_view());
   if (key == keys.end()) {
-    error = "ID token: no provider key for its kid";
+    error = prefix + kNoKeyForKid;
     return std::nullopt;
   }
   const auto parsed_alg = jwt::parse_alg(alg->get_string());
   if (!parsed_alg || *parsed_alg != key->second.alg) {
-    error = "ID token: algorithm '" + std::string(alg->get_string()) + "' is not its key's";
+    error = prefix + "algorithm '" + std::string(alg->get_string()) + "' is not its key's";
     return std::nullopt;
   }
   if (!jwt::verify_signature(key->second, decoded.signing_input, decoded.signature)) {
-    error = "ID token: invalid signature";
-    return std::nullopt;
-  }
-  if (std::string problem = claims_problem(decoded.claims, expected); !problem.empty()) {
-    error = "ID token: " + problem;
+    error = prefix + "invalid signature";
     return std::nullopt;
   }
   return json::object(decoded.claims, json::storage_ptr());
+}
+
+bool is_unknown_kid(std::string_view error) {
+  return error.size() >= std::string_view(kNoKeyForKid).size() &&
+         error.substr(error.size() - std::string_view(kNoKeyForKid).size()) == kNoKeyForKid;
+}
+
+std::optional<json::object> verify_id_token(std::string_view token, const jwt::KeyMap& keys,
+                                            const IdTokenExpectations& expected, std::string& error) {
+  auto claims = verify_signed_token(token, keys, "ID token", error);
+  if (!claims) return std::nullopt;
+  if (std::string problem = claims_problem(*claims, expected); !problem.empty()) {
+    error = "ID token: " + problem;
+    return std::nullopt;
+  }
+  return claims;
+}
+
+std::string access_token_claims_problem(const json::object& claims, const AccessTokenExpectations& e) {
+  const json::value* iss = claims.if_contains("iss");
+  if (iss == nullptr || !iss->is_string() ||
+      std::find(e.issuers.begin(), e.issuers.end(), std::string_view(iss->get_string())) == e.issuers.end()) {
+    return "issuer not allowed";
+  }
+  const auto exp = number(claims, "exp");
+  if (!exp) return "no expiry";
+  if (e.now > *exp + e.leeway) return "expired";
+  if (const auto nbf = number(claims, "nbf"); nbf && *nbf > e.now + e.leeway) return "not valid yet";
+  if (const auto iat = number(claims, "iat"); iat && *iat > e.now + e.leeway) return "issued in the future";
+  return "";
 }
 
 }  // namespace portico::plugins::openid_connect

@@ -96,5 +96,40 @@ TEST_F(IdTokenTest, RefusesAlgNoneUnknownKidsAndBadSignatures) {
   EXPECT_EQ(check("not.a-token"), "ID token: invalid JWT");
 }
 
+TEST_F(IdTokenTest, AccessTokensNeedAnAllowedIssuerAndTimesButNoAudienceOrNonce) {
+  json::object c = good_claims();
+  c.erase("nonce");
+  c["aud"] = "https://api.example.com";  // an API's token: the audience is the plugin's requirement
+  c["crit"] = json::array{};              // a claim named crit is not the header's
+  AccessTokenExpectations e{{"https://idp.example.com", "https://other.example.com"}, 0, kNow};
+  auto check_access = [&](const std::string& token) {
+    std::string error;
+    auto claims = verify_signed_token(token, keys_, "access token", error);
+    if (!claims) return error;
+    const std::string problem = access_token_claims_problem(*claims, e);
+    return problem.empty() ? std::string("ok") : problem;
+  };
+  EXPECT_EQ(check_access(sign(c)), "ok");
+  c["iss"] = "https://other.example.com";
+  EXPECT_EQ(check_access(sign(c)), "ok");
+  c["iss"] = "https://evil.example.com";
+  EXPECT_EQ(check_access(sign(c)), "issuer not allowed");
+  c["iss"] = "https://idp.example.com";
+  c["exp"] = kNow - 1;
+  EXPECT_EQ(check_access(sign(c)), "expired");
+  e.leeway = 5;
+  EXPECT_EQ(check_access(sign(c)), "ok");
+  c.erase("exp");
+  EXPECT_EQ(check_access(sign(c)), "no expiry");
+  c["exp"] = kNow + 60;
+  c["nbf"] = kNow + 30;
+  EXPECT_EQ(check_access(sign(c)), "not valid yet");
+  c.erase("nbf");
+  EXPECT_EQ(check_access(sign(c, "none")), "access token: algorithm 'none' is not its key's");
+  EXPECT_EQ(check_access(sign(c, "HS256", "k9")), "access token: no provider key for its kid");
+  EXPECT_TRUE(is_unknown_kid("access token: no provider key for its kid"));
+  EXPECT_FALSE(is_unknown_kid("access token: invalid signature"));
+}
+
 }  // namespace
 }  // namespace portico::plugins::openid_connect

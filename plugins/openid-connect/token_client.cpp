@@ -20,10 +20,20 @@ std::string string_member(const json::object& o, std::string_view name) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-asio::awaitable<TokenResponse> call_token_endpoint(asio::io_context& io, const Endpoint& endpoint,
-                                                   const ClientCredentials& client,
-                                                   std::vector<std::pair<std::string, std::string>> fields,
-                                                   std::chrono::milliseconds timeout) {
+// The answer of an endpoint that did not answer (a 502 rather than a 401 for the client).
+template <typename Answer>
+Answer unreachable(std::string_view endpoint, const std::string& error) {
+  Answer failed;
+  failed.unreachable = true;
+  failed.error = "the " + std::string(endpoint) + " endpoint did not answer: " + error;
+  return failed;
+}
+
+// POSTs `fields` as a form with the client's authentication (RFC 6749 2.3.1; RFC 7662 2.1
+// authenticates the same way). Status 0 in the result: no answer.
+asio::awaitable<net::FetchResult> post_form(asio::io_context& io, const Endpoint& endpoint, const ClientCredentials& client,
+                                            std::vector<std::pair<std::string, std::string>> fields,
+                                            std::chrono::milliseconds timeout) {
   net::OutgoingRequest request;
   request.method = "POST";
   request.url = endpoint.url;
@@ -41,12 +51,15 @@ asio::awaitable<TokenResponse> call_token_endpoint(asio::io_context& io, const E
   // (A named variable: GCC 12 destroys a braced temporary argument of a coroutine call twice.)
   net::FetchOptions options{timeout, kMaxAnswer, true, endpoint.addresses};
   net::FetchResult result = co_await net::http_send(io, std::move(request), std::move(options));
-  if (result.status == 0) {
-    TokenResponse failed;
-    failed.unreachable = true;
-    failed.error = "the token endpoint did not answer: " + result.error;
-    co_return failed;
-  }
+  co_return result;
+}
+
+asio::awaitable<TokenResponse> call_token_endpoint(asio::io_context& io, const Endpoint& endpoint,
+                                                   const ClientCredentials& client,
+                                                   std::vector<std::pair<std::string, std::string>> fields,
+                                                   std::chrono::milliseconds timeout) {
+  net::FetchResult result = co_await post_form(io, endpoint, client, std::move(fields), timeout);
+  if (result.status == 0) co_return unreachable<TokenResponse>("token", result.error);
   co_return read_token_response(result.status, result.body);
 }
 
@@ -125,12 +138,8 @@ asio::awaitable<UserInfo> fetch_userinfo(asio::io_context& io, const Endpoint& e
   request.header_lines = "Authorization: Bearer " + access_token + "\r\nAccept: application/json\r\n";
   net::FetchOptions options{timeout, kMaxAnswer, true, endpoint.addresses};
   net::FetchResult result = co_await net::http_send(io, std::move(request), std::move(options));
+  if (result.status == 0) co_return unreachable<UserInfo>("user-info", result.error);
   UserInfo info;
-  if (result.status == 0) {
-    info.unreachable = true;
-    info.error = "the user-info endpoint did not answer: " + result.error;
-    co_return info;
-  }
   if (result.status != 200) {
     info.error = "the user-info endpoint answered " + std::to_string(result.status);
     co_return info;
@@ -144,6 +153,40 @@ asio::awaitable<UserInfo> fetch_userinfo(asio::io_context& io, const Endpoint& e
   info.claims = std::move(parsed.as_object());
   info.ok = true;
   co_return info;
+}
+
+Introspection read_introspection_response(int status, const std::string& body, bool check_active) {
+  Introspection r;
+  if (status != 200) {
+    r.error = "the introspection endpoint answered " + std::to_string(status);
+    return r;
+  }
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) {
+    r.error = "the introspection endpoint's answer is not a JSON object";
+    return r;
+  }
+  r.claims = std::move(parsed.as_object());
+  const json::value* active = r.claims.if_contains("active");
+  r.active = active != nullptr && active->is_bool() && active->get_bool();
+  if (check_active && !r.active) {
+    r.error = "the token is not active";
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+asio::awaitable<Introspection> introspect(asio::io_context& io, const Endpoint& endpoint, const ClientCredentials& client,
+                                          const std::string& token, const std::string& hint, bool check_active,
+                                          std::chrono::milliseconds timeout) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  fields.emplace_back("token", token);
+  if (!hint.empty()) fields.emplace_back("token_type_hint", hint);
+  net::FetchResult result = co_await post_form(io, endpoint, client, std::move(fields), timeout);
+  if (result.status == 0) co_return unreachable<Introspection>("introspection", result.error);
+  co_return read_introspection_response(result.status, result.body, check_active);
 }
 
 }  // namespace portico::plugins::openid_connect

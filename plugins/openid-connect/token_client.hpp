@@ -56,6 +56,25 @@ struct UserInfo {
 boost::asio::awaitable<UserInfo> fetch_userinfo(boost::asio::io_context& io, const Endpoint& endpoint,
                                                  const std::string& access_token, std::chrono::milliseconds timeout);
 
+// An introspection (RFC 7662) answer: `claims` as the provider sent them (active, scope,
+// client_id, sub, exp, aud, iss...).
+struct Introspection {
+  bool ok = false;  // answered, and active (when checked)
+  std::string error;
+  bool unreachable = false;
+  bool active = false;
+  boost::json::object claims;
+};
+// Asks the introspection endpoint about `token` (`hint`: token_type_hint, "" for none), the
+// client authenticated as at the token endpoint.
+boost::asio::awaitable<Introspection> introspect(boost::asio::io_context& io, const Endpoint& endpoint,
+                                                 const ClientCredentials& client, const std::string& token,
+                                                 const std::string& hint, bool check_active,
+                                                 std::chrono::milliseconds timeout);
+// Reads an introspection answer (exposed for tests): a 200 with a JSON object; with
+// `check_active`, `active` must be true.
+Introspection read_introspection_response(int status, const std::string& body, bool check_active);
+
 // Reads a token endpoint's answer (exposed for tests): a 200 with a JSON object holding
 // access_token; an error answer's `error` and `error_description` in `error`.
 TokenResponse read_token_response(int status, const std::string& body);

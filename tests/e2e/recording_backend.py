@@ -1,4 +1,4 @@
-"""An HTTP backend that records every request it receives (method, path, headers), run
+"""An HTTP backend that records every request it receives (method, path, headers, body), run
 in a thread of the test process: tests assert what the upstream saw, and that it saw
 nothing at all when Portico must refuse a request."""
 import json
@@ -22,7 +22,9 @@ class RecordingBackend:
                 with backend.lock:
                     backend.requests.append({"method": self.command, "path": self.path,
                                              "headers": {k.lower(): v for k, v in self.headers.items()},
-                                             "header_counts": _counts(self.headers)})
+                                             "header_counts": _counts(self.headers),
+                                             "body": getattr(self, "received_body", b"").decode("utf-8", "replace")})
+                self.received_body = b""  # a keep-alive connection's next request has its own
                 body = json.dumps({"ok": True}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -34,7 +36,7 @@ class RecordingBackend:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
-                self.body_length = len(self.rfile.read(length)) if length else 0
+                self.received_body = self.rfile.read(length) if length else b""
                 self.do_GET()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import Portico, free_port
 from recording_backend import RecordingBackend
-from test_openid_connect import Browser, SECRET
+from oidc_browser import SECRET, Browser, login, to_callback
 
 
 class GitHubLike:
@@ -125,9 +125,8 @@ def test_github_like_login_maps_the_user_and_the_consumer(plain):
     q = urllib.parse.parse_qs(auth.query)
     assert auth.path == "/login/oauth/authorize" and q["scope"] == ["read:user"] and "nonce" not in q
     assert "code_challenge" not in q  # no discovery to say the provider takes PKCE
-    status, headers, _, _ = browser.get(headers["location"])
-    assert status == 302
-    status, headers, body, _ = browser.get(headers["location"])  # the callback
+    callback = browser.login_at_provider(headers["location"], "octocat", gw)  # redirects at once
+    status, headers, body, _ = browser.get(callback)
     assert status == 302 and headers["location"] == "/app/repos", body
     sent = github.token_requests[-1]
     assert sent["accept"] == "application/json" and sent["form"]["grant_type"] == "authorization_code"
@@ -143,9 +142,7 @@ def test_github_like_login_maps_the_user_and_the_consumer(plain):
 def test_a_provider_refusing_the_code_refuses_the_login(plain):
     portico, backend, github, gw = plain
     browser = Browser()
-    status, headers, _, _ = browser.get(gw + "/app/x")
-    status, headers, _, _ = browser.get(headers["location"])
-    callback = headers["location"]
+    callback = to_callback(browser, gw, "/app/x", "octocat")
     github.codes.clear()  # the code expired at the provider
     before = len(backend.requests)
     status, _, body, _ = browser.get(callback)
@@ -162,9 +159,7 @@ def test_with_anonymous_no_login_is_forced_and_a_session_still_counts(plain):
     assert seen["x-anonymous-consumer"] == "true" and seen["x-consumer-username"] == "guest"
     assert "x-user-id" not in seen
     # After a login on /app, the same session is the user on /public too.
-    status, headers, _, _ = browser.get(gw + "/app/x")
-    status, headers, _, _ = browser.get(headers["location"])
-    browser.get(headers["location"])
+    login(browser, gw, "octocat", start="/app/x")
     assert browser.get(gw + "/public/x")[0] == 200
     seen = backend.last()["headers"]
     assert seen["x-user-id"] == "583231" and seen["x-consumer-username"] == "octocat"

@@ -3,104 +3,25 @@ tests/e2e/oidc_idp) on loopback: the whole authorization code flow with PKCE dri
 browser would (cookies kept per host, redirects followed by hand), the session cookie on API
 calls with the identity forwarded upstream, refresh, logout, and the security refusals (state,
 replay, tampered cookies, open redirects, cross-site logout), nothing forwarded when refused."""
-import http.client
 import json
-import os
-import re
-import subprocess
-import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
-from conftest import Portico, free_port, stop, wait_for_port
+from conftest import Portico, free_port
+from oidc_browser import Browser, login, login_plugin, start_idp, to_callback
 from recording_backend import RecordingBackend
-
-IDP_DIR = Path(__file__).resolve().parent / "oidc_idp"
-SECRET = "a session secret of at least thirty-two characters"
-
-
-class Browser:
-    """Cookies per host (host-only, as the plugin and the provider set them), redirects
-    followed by hand so each hop can be looked at."""
-
-    def __init__(self):
-        self.cookies = {}  # host -> {name: value}
-
-    def request(self, method, url, body=None, headers=None):
-        u = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=15)
-        h = dict(headers or {})
-        jar = self.cookies.get(u.hostname, {})
-        if jar:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in jar.items())
-        if body is not None:
-            h.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        target = u.path + ("?" + u.query if u.query else "")
-        conn.request(method, target or "/", body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read().decode("utf-8", "replace")
-        for name, value in r.getheaders():
-            if name.lower() != "set-cookie":
-                continue
-            pair = value.split(";", 1)[0]
-            cname, _, cvalue = pair.partition("=")
-            if "max-age=0" in value.lower() or cvalue == "":
-                self.cookies.setdefault(u.hostname, {}).pop(cname.strip(), None)
-            else:
-                self.cookies.setdefault(u.hostname, {})[cname.strip()] = cvalue
-        conn.close()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data, r.getheaders()
-
-    def get(self, url, **kw):
-        return self.request("GET", url, **kw)
-
-    def follow(self, url, until_host=None, max_hops=12):
-        """GETs `url` and follows redirects; stops at a page, or before a redirect to `until_host`."""
-        for _ in range(max_hops):
-            status, headers, body, _ = self.get(url)
-            if status not in (301, 302, 303, 307) or "location" not in headers:
-                return url, status, headers, body
-            nxt = urllib.parse.urljoin(url, headers["location"])
-            if until_host and urllib.parse.urlsplit(nxt).hostname == until_host:
-                return nxt, status, headers, body
-            url = nxt
-        raise AssertionError("too many redirects")
-
-    def login_at_provider(self, auth_url, user):
-        """From the provider's authorization URL to the redirect back to the gateway (its URL)."""
-        url, status, _, page = self.follow(auth_url, until_host="127.0.0.1")
-        if status in (301, 302, 303) and urllib.parse.urlsplit(url).hostname == "127.0.0.1":
-            return url  # already logged in at the provider
-        action = re.search(r'action="([^"]+)"', page).group(1)
-        form = urllib.parse.urlencode({"prompt": "login", "login": user, "password": "any"})
-        status, headers, _, _ = self.request("POST", urllib.parse.urljoin(url, action), body=form)
-        assert status in (302, 303), status
-        back, status, _, _ = self.follow(urllib.parse.urljoin(url, headers["location"]), until_host="127.0.0.1")
-        assert urllib.parse.urlsplit(back).hostname == "127.0.0.1", (back, status)
-        return back
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("oidc")
-    idp_port, gw_port = free_port(), free_port()
-    issuer = "http://localhost:%d" % idp_port
+    gw_port = free_port()
     gw = "http://127.0.0.1:%d" % gw_port
-    env = dict(os.environ, ISSUER=issuer, PORT=str(idp_port), REDIRECT_URI=gw + "/callback",
-               POST_LOGOUT_REDIRECT_URI=gw + "/bye", ACCESS_TTL="300")
-    idp_log = open(tmp / "idp.log", "w")
-    idp = subprocess.Popen(["node", str(IDP_DIR / "idp.mjs")], cwd=IDP_DIR, env=env, stdout=idp_log,
-                           stderr=subprocess.STDOUT)
-    wait_for_port(idp_port, proc=idp)
+    idp = start_idp(tmp, gw, access_ttl=300)
+    issuer = idp.issuer
     backend = RecordingBackend()
-    plugin = {"name": "openid-connect", "config": {
-        "issuer": issuer, "client_id": ["portico"], "client_secret": ["portico-client-secret"],
-        "redirect_uri": [gw + "/callback"], "scopes": ["openid", "email", "profile", "groups", "offline_access"],
-        "session_secret": SECRET, "logout_uri_suffix": "/logout", "logout_redirect_uri": [gw + "/bye"],
-        "upstream_headers_claims": ["email", "groups"], "upstream_headers_names": ["X-User-Email", "X-User-Groups"],
-    }}
+    plugin = login_plugin(issuer, gw)
     cfg = {"_format_version": "3.0", "services": [{
         "name": "app", "url": "http://127.0.0.1:%d" % backend.port,
         "routes": [{"name": "app", "paths": ["/app", "/callback", "/logout"], "plugins": [plugin]},
@@ -113,17 +34,7 @@ def gateway(tmp_path_factory):
     yield portico, backend, gw, issuer
     portico.close()
     backend.close()
-    stop(idp)
-    idp_log.close()
-
-
-def login(browser, gw, user="alice", start="/app/orders?page=2"):
-    """The browser's whole login: returns the gateway's redirect after the callback."""
-    status, headers, _, _ = browser.get(gw + start)
-    assert status == 302, status
-    callback = browser.login_at_provider(headers["location"], user)
-    status, headers, body, raw = browser.get(callback)
-    return status, headers, body, raw
+    idp.close()
 
 
 def test_login_flow_then_api_calls_carry_the_verified_identity(gateway):
@@ -139,7 +50,7 @@ def test_login_flow_then_api_calls_carry_the_verified_identity(gateway):
     assert len(q["state"][0]) == 43 and len(q["nonce"][0]) == 43
     assert "authorization" in browser.cookies["127.0.0.1"]
     before = len(backend.requests)
-    callback = browser.login_at_provider(headers["location"], "alice")
+    callback = browser.login_at_provider(headers["location"], "alice", gw)
     status, headers, _, _ = browser.get(callback)
     assert status == 302 and headers["location"] == "/app/orders?page=2"  # back where the login started
     assert "session" in browser.cookies["127.0.0.1"] and "authorization" not in browser.cookies["127.0.0.1"]
@@ -178,8 +89,7 @@ def test_without_a_session_api_calls_are_refused_and_nothing_is_forwarded(gatewa
 def test_state_mismatch_replayed_code_and_missing_pre_login_cookie_are_refused(gateway):
     portico, backend, gw, _ = gateway
     browser = Browser()
-    status, headers, _, _ = browser.get(gw + "/app/x")
-    callback = browser.login_at_provider(headers["location"], "alice")
+    callback = to_callback(browser, gw, "/app/x")
     parts = urllib.parse.urlsplit(callback)
     q = dict(urllib.parse.parse_qsl(parts.query))
     saved = dict(browser.cookies["127.0.0.1"])
@@ -220,9 +130,7 @@ def test_only_same_site_paths_are_returned_to(gateway):
     # The return path is the request's own target (a path on this site, sealed in the
     # pre-login cookie): nothing a client puts in the query or the callback can change it.
     browser = Browser()
-    status, headers, _, _ = browser.get(gw + "/app/x?next=https://evil.example.com/&return_to=//evil.example.com")
-    assert status == 302
-    callback = browser.login_at_provider(headers["location"], "alice")
+    callback = to_callback(browser, gw, "/app/x?next=https://evil.example.com/&return_to=//evil.example.com")
     evil = callback + "&return_to=https%3A%2F%2Fevil.example.com%2F"
     status, headers, _, _ = browser.get(evil)
     assert status == 302

@@ -1,19 +1,39 @@
 // The openid-connect plugin's test provider: oidc-provider 8 (a certified OpenID Provider
 // implementation) with one client and its development login pages (any password; the login
-// name becomes the subject). Started by tests/e2e/test_openid_connect.py on loopback.
+// name becomes the subject). Started on loopback by tests/e2e/test_openid_connect.py and
+// tests/e2e/test_openid_connect_browser.py (through oidc_browser.start_idp).
+//
+// For the bearer tests: clients `api-client` and `api-short` (client_credentials; api-short's
+// tokens live SHORT_TTL seconds, default 2) get opaque access tokens, or JWT access tokens for
+// the resource https://api.example.test (RFC 8707); introspection (RFC 7662) and revocation
+// are on, and GET /test/introspections says how many introspection calls the provider answered.
 //
 // Environment: ISSUER (http://localhost:PORT), PORT, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
-// ACCESS_TTL (seconds, default 300).
-import Provider from 'oidc-provider';
+// ACCESS_TTL (seconds, default 300), SHORT_TTL, CONSENT (1: the provider's own consent page is shown, as
+// to a real user; otherwise the test client is trusted and consent is skipped).
+import Provider, { errors } from 'oidc-provider';
 
 const issuer = process.env.ISSUER;
 const port = Number(process.env.PORT);
 const accessTtl = Number(process.env.ACCESS_TTL || 300);
+const shortTtl = Number(process.env.SHORT_TTL || 2);
+const apiResource = 'https://api.example.test';
+let introspections = 0;
 
 const users = {
   alice: { email: 'alice@example.test', email_verified: true, name: 'Alice Example', groups: ['admins'] },
   bob: { email: 'bob@example.test', email_verified: true, name: 'Bob Example', groups: ['users'] },
 };
+
+// No consent page: the test client is trusted (oidc-provider's skip-consent recipe).
+async function trustedClientGrant(ctx) {
+  const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+  if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+  const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+  grant.addOIDCScope('openid offline_access email profile groups');
+  await grant.save();
+  return grant;
+}
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -24,31 +44,53 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
-  }],
+  }, ...['api-client', 'api-short'].map((id) => ({
+    client_id: id,
+    client_secret: `${id}-secret`,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'api:read api:write',
+  }))],
   async findAccount(ctx, sub) {
     return { accountId: sub, async claims() { return { sub, ...(users[sub] ?? {}) }; } };
   },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'api:read', 'api:write'],
   conformIdTokenClaims: false,  // the scopes' claims in the ID token too
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      async getResourceServerInfo(ctx, resource) {
+        if (resource !== apiResource) throw new errors.InvalidTarget();
+        return { scope: 'api:read api:write', audience: apiResource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+      },
+    },
   },
   pkce: { methods: ['S256'], required: () => true },
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
-  ttl: { AccessToken: accessTtl, AuthorizationCode: 60, IdToken: 300, RefreshToken: 86400, Interaction: 600,
+  ttl: { AccessToken: accessTtl,
+         ClientCredentials: (ctx, token, client) => (client.clientId === 'api-short' ? shortTtl : accessTtl), AuthorizationCode: 60, IdToken: 300, RefreshToken: 86400, Interaction: 600,
          Session: 3600, Grant: 3600 },
   cookies: { keys: ['test-cookie-key'], long: { sameSite: 'lax' }, short: { sameSite: 'lax' } },
-  // No consent page: the test client is trusted (oidc-provider's skip-consent recipe).
-  async loadExistingGrant(ctx) {
-    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-    grant.addOIDCScope('openid offline_access email profile groups');
-    await grant.save();
-    return grant;
-  },
+  // CONSENT=1: oidc-provider's own behaviour, a grant only once the user confirmed the
+  // devInteractions consent page.
+  ...(process.env.CONSENT === '1' ? {} : { loadExistingGrant: trustedClientGrant }),
+});
+
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/introspections') {
+    ctx.body = { introspections };
+    return;
+  }
+  if (ctx.path === '/token/introspection') introspections += 1;
+  await next();
 });
 
 provider.listen(port, '127.0.0.1', () => console.log(`listening ${issuer}`));

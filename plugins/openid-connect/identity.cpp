@@ -1,0 +1,82 @@
+// What the upstream learns from the openid-connect plugin (README.md): the user's id and
+// configured claims as headers (client copies removed first), the access token, the consumer;
+// the plugin's own cookies never go upstream.
+#include "plugins/openid-connect/instance.hpp"
+#include "plugins/openid-connect/requirements.hpp"
+
+namespace portico::plugins::openid_connect {
+
+namespace json = boost::json;
+
+void OpenIdConnect::scrub_identity_headers(RequestContext& ctx) const {
+  if (!config_.upstream_user_id_header.empty()) ctx.upstream_headers().remove(config_.upstream_user_id_header);
+  for (const std::string& name : config_.upstream_headers_names) ctx.upstream_headers().remove(name);
+}
+
+bool OpenIdConnect::identify(RequestContext& ctx, const std::string& subject_text, const json::object& claims,
+                             std::string_view access_token, const std::string& cookies) const {
+  if (!config_.upstream_user_id_header.empty()) {
+    ctx.upstream_headers().set(config_.upstream_user_id_header, ctx.store(subject_text));
+  }
+  for (std::size_t i = 0; i < config_.upstream_headers_claims.size(); ++i) {
+    const json::value* v = claims.if_contains(config_.upstream_headers_claims[i]);
+    if (v == nullptr || v->is_null()) continue;
+    const std::string text = claim_text(*v);
+    if (has_control(text)) continue;  // would split the upstream head: left out
+    ctx.upstream_headers().set(config_.upstream_headers_names[i], ctx.store(text));
+  }
+  if (!access_token.empty() && !config_.upstream_access_token_header.empty()) {
+    if (config_.upstream_access_token_header == "authorization:bearer") {
+      ctx.upstream_headers().set("Authorization", ctx.concat({"Bearer ", access_token}));
+    } else {
+      ctx.upstream_headers().set(config_.upstream_access_token_header, ctx.store(access_token));
+    }
+  }
+  strip_own_cookies(ctx, cookies);
+  const std::string_view subject = ctx.store(subject_text);
+  if (config_.consumer_claim.empty()) {
+    ctx.authenticate_without_consumer(subject);
+    return true;
+  }
+  const json::value* claim = claim_at(claims, config_.consumer_claim);
+  const auto found = claim != nullptr ? consumers_.find(claim_text(*claim)) : consumers_.end();
+  if (found != consumers_.end()) {
+    ctx.authenticate(*found->second, subject);
+    return true;
+  }
+  if (config_.consumer_optional) {
+    ctx.authenticate_without_consumer(subject);
+    return true;
+  }
+  ctx.reply(403, config_.forbidden_error_message);
+  return false;
+}
+
+void OpenIdConnect::strip_own_cookies(RequestContext& ctx, const std::string& cookies) const {
+  if (cookies.empty()) return;
+  std::string kept;
+  std::string_view rest = cookies;
+  while (!rest.empty()) {
+    const std::size_t semi = rest.find(';');
+    std::string_view pair = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+    const std::string_view name = pair.substr(0, pair.find('='));
+    if (pair.empty() || is_own_cookie(name)) continue;
+    if (!kept.empty()) kept += "; ";
+    kept += pair;
+  }
+  if (kept.empty()) ctx.upstream_headers().remove("Cookie");
+  else ctx.upstream_headers().set("Cookie", ctx.store(kept));
+}
+
+bool OpenIdConnect::is_own_cookie(std::string_view name) const {
+  if (name == config_.authorization_cookie_name) return true;
+  if (config_.hide_credentials && !config_.bearer_token_cookie_name.empty() && name == config_.bearer_token_cookie_name) return true;
+  const std::string& session = config_.session_cookie_name;
+  if (name.substr(0, session.size()) != session) return false;
+  const std::string_view suffix = name.substr(session.size());
+  return suffix.empty() || (suffix.size() == 1 && suffix[0] >= '2' && suffix[0] <= '9');
+}
+
+}  // namespace portico::plugins::openid_connect
