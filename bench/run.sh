@@ -473,6 +473,9 @@ if [ "${SKIP_OIDC:-0}" != 1 ]; then
   WRK_HEADERS=()
   kill "$plain_pid" "$oidc_pid"; wait "$plain_pid" "$oidc_pid" 2>/dev/null || true
   sleep 0.5
+  say ""
+  say "## openid-connect: a full login round trip against oidc-provider 8 (bench/oidc_login.py, 200 logins one after the other)"
+  /usr/bin/python3 bench/oidc_login.py "$BIN" 200 | tee -a "$OUT"
 fi
 
 # Transformations (issue 14): response-transformer removing one field from a 2 KB JSON body vs

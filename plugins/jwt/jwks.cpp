@@ -1,6 +1,8 @@
 #include "plugins/jwt/jwks.hpp"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/param_build.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +13,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 #include "crypto/base64.hpp"
 #include "net/http_fetch.hpp"
@@ -34,37 +38,58 @@ bool b64_member(const json::object& o, std::string_view name, std::string& out) 
   return !text.empty() && crypto::base64url_decode(text, out);
 }
 
-// Builds a public key from OpenSSL parameters.
-Pkey from_params(const char* type, OSSL_PARAM_BLD* bld) {
+// Builds a key from OpenSSL parameters (the public half, or the pair when `with_private`).
+Pkey from_params(const char* type, OSSL_PARAM_BLD* bld, bool with_private) {
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr);
   EVP_PKEY* key = nullptr;
   if (params != nullptr && ctx != nullptr && EVP_PKEY_fromdata_init(ctx) == 1) {
-    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+    EVP_PKEY_fromdata(ctx, &key, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params);
   }
   EVP_PKEY_CTX_free(ctx);
   OSSL_PARAM_free(params);
   return key == nullptr ? Pkey() : Pkey(key, PkeyDeleter{});
 }
 
-Pkey rsa_key(const json::object& jwk) {
-  std::string n, e;
-  if (!b64_member(jwk, "n", n) || !b64_member(jwk, "e", e)) return {};
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  BIGNUM* bn_n = BN_bin2bn(reinterpret_cast<const unsigned char*>(n.data()), static_cast<int>(n.size()), nullptr);
-  BIGNUM* bn_e = BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()), nullptr);
-  Pkey key;
-  if (bld != nullptr && bn_n != nullptr && bn_e != nullptr && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1 &&
-      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1) {
-    key = from_params("RSA", bld);
+// JWK members (base64url big-endian integers) as BIGNUM parameters; the numbers live until
+// the builder has made its parameters.
+class BigNumbers {
+ public:
+  ~BigNumbers() {
+    for (BIGNUM* n : owned_) BN_clear_free(n);
   }
-  BN_free(bn_n);
-  BN_free(bn_e);
+  // False when the member is missing or not base64url.
+  bool push(OSSL_PARAM_BLD* bld, const char* param, const json::object& jwk, std::string_view member_name) {
+    std::string bytes;
+    if (!b64_member(jwk, member_name, bytes)) return false;
+    BIGNUM* n = BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()), nullptr);
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    if (n == nullptr) return false;
+    owned_.push_back(n);
+    return OSSL_PARAM_BLD_push_BN(bld, param, n) == 1;
+  }
+
+ private:
+  std::vector<BIGNUM*> owned_;
+};
+
+Pkey rsa_key(const json::object& jwk, bool with_private) {
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  BigNumbers numbers;
+  bool ok = bld != nullptr && numbers.push(bld, OSSL_PKEY_PARAM_RSA_N, jwk, "n") && numbers.push(bld, OSSL_PKEY_PARAM_RSA_E, jwk, "e");
+  if (with_private) {  // RFC 7518 6.3.2, all of them (OpenSSL signs with the CRT values)
+    ok = ok && numbers.push(bld, OSSL_PKEY_PARAM_RSA_D, jwk, "d") && numbers.push(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, jwk, "p") &&
+         numbers.push(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, jwk, "q") &&
+         numbers.push(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, jwk, "dp") &&
+         numbers.push(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, jwk, "dq") &&
+         numbers.push(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, jwk, "qi");
+  }
+  Pkey key = ok ? from_params("RSA", bld, with_private) : Pkey();
   OSSL_PARAM_BLD_free(bld);
   return key;
 }
 
-Pkey ec_key(const json::object& jwk, std::string_view crv) {
+Pkey ec_key(const json::object& jwk, std::string_view crv, bool with_private) {
   const char* group = crv == "P-256" ? "prime256v1" : crv == "P-384" ? "secp384r1" : crv == "P-521" ? "secp521r1" : nullptr;
   std::size_t size = crv == "P-256" ? 32 : crv == "P-384" ? 48 : 66;
   std::string x, y;
@@ -78,21 +103,39 @@ Pkey ec_key(const json::object& jwk, std::string_view crv) {
   y.insert(0, size - y.size(), '\0');
   std::string point = "\x04" + x + y;  // uncompressed point
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  Pkey key;
-  if (bld != nullptr && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) == 1) {
-    key = from_params("EC", bld);
-  }
+  BigNumbers numbers;
+  bool ok = bld != nullptr && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) == 1;
+  if (with_private) ok = ok && numbers.push(bld, OSSL_PKEY_PARAM_PRIV_KEY, jwk, "d");
+  Pkey key = ok ? from_params("EC", bld, with_private) : Pkey();
   OSSL_PARAM_BLD_free(bld);
   return key;
 }
 
-Pkey okp_key(const json::object& jwk, std::string_view crv) {
+Pkey okp_key(const json::object& jwk, std::string_view crv, bool with_private) {
   std::string x;
-  if ((crv != "Ed25519" && crv != "Ed448") || !b64_member(jwk, "x", x)) return {};
-  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(crv == "Ed25519" ? EVP_PKEY_ED25519 : EVP_PKEY_ED448, nullptr,
-                                              reinterpret_cast<const unsigned char*>(x.data()), x.size());
+  if ((crv != "Ed25519" && crv != "Ed448") || !b64_member(jwk, with_private ? "d" : "x", x)) return {};
+  const int type = crv == "Ed25519" ? EVP_PKEY_ED25519 : EVP_PKEY_ED448;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(x.data());
+  EVP_PKEY* key = with_private ? EVP_PKEY_new_raw_private_key(type, nullptr, bytes, x.size())
+                               : EVP_PKEY_new_raw_public_key(type, nullptr, bytes, x.size());
+  OPENSSL_cleanse(x.data(), x.size());
   return key == nullptr ? Pkey() : Pkey(key, PkeyDeleter{});
+}
+
+// A JWK's algorithm: its "alg", else EC and OKP keys by their curve, RSA keys RS256.
+std::string alg_of(const json::object& jwk) {
+  std::string alg = member(jwk, "alg");
+  if (!alg.empty()) return alg;
+  const std::string kty = member(jwk, "kty"), crv = member(jwk, "crv");
+  return kty == "RSA" ? "RS256" : crv == "P-256" ? "ES256" : crv == "P-384" ? "ES384" : crv == "P-521" ? "ES512"
+         : kty == "OKP" ? "EdDSA" : "";
+}
+
+Pkey key_of(const json::object& jwk, bool with_private) {
+  const std::string kty = member(jwk, "kty"), crv = member(jwk, "crv");
+  return kty == "RSA" ? rsa_key(jwk, with_private) : kty == "EC" ? ec_key(jwk, crv, with_private)
+         : kty == "OKP" ? okp_key(jwk, crv, with_private) : Pkey();
 }
 
 std::int64_t steady_ms() {
@@ -114,17 +157,15 @@ KeyMap parse_jwks(const json::value& doc, std::string& skipped) {
   for (const auto& item : list->as_array()) {
     if (!item.is_object()) continue;
     const auto& jwk = item.as_object();
-    std::string kid = member(jwk, "kid"), kty = member(jwk, "kty"), crv = member(jwk, "crv"), use = member(jwk, "use");
+    std::string kid = member(jwk, "kid"), kty = member(jwk, "kty"), use = member(jwk, "use");
     if (!use.empty() && use != "sig") continue;  // encryption keys
-    std::string alg_text = member(jwk, "alg");
-    if (alg_text.empty()) alg_text = kty == "RSA" ? "RS256" : crv == "P-256" ? "ES256" : crv == "P-384" ? "ES384"
-                                   : crv == "P-521" ? "ES512" : kty == "OKP" ? "EdDSA" : "";
+    const std::string alg_text = alg_of(jwk);
     auto alg = parse_alg(alg_text);
     if (!alg || is_hmac(*alg)) {
       skip(kid, "unsupported alg '" + alg_text + "'");
       continue;
     }
-    Pkey pkey = kty == "RSA" ? rsa_key(jwk) : kty == "EC" ? ec_key(jwk, crv) : kty == "OKP" ? okp_key(jwk, crv) : Pkey();
+    Pkey pkey = key_of(jwk, false);
     std::string why;
     auto key = pkey ? make_key(*alg, std::move(pkey), why) : std::nullopt;
     if (!key) {
@@ -134,6 +175,29 @@ KeyMap parse_jwks(const json::value& doc, std::string& skipped) {
     keys.insert_or_assign(kid, std::move(*key));
   }
   return keys;
+}
+
+std::optional<VerifyKey> signing_key_from_jwk(const json::object& jwk, std::string_view alg_name, std::string& error) {
+  const std::string alg_text = alg_name.empty() ? alg_of(jwk) : std::string(alg_name);
+  const auto alg = parse_alg(alg_text);
+  if (!alg) {
+    error = "unsupported alg '" + alg_text + "'";
+    return std::nullopt;
+  }
+  if (is_hmac(*alg)) {  // an "oct" key: its "k" is the secret
+    std::string secret;
+    if (member(jwk, "kty") != "oct" || !b64_member(jwk, "k", secret)) {
+      error = "an oct key with \"k\" is required for " + alg_text;
+      return std::nullopt;
+    }
+    return make_key(*alg, secret, false, error);
+  }
+  Pkey pkey = key_of(jwk, true);
+  if (!pkey) {
+    error = "not a private " + member(jwk, "kty") + " key (its private members are missing or invalid)";
+    return std::nullopt;
+  }
+  return make_key(*alg, std::move(pkey), error);
 }
 
 JwksKeySet::JwksKeySet(asio::io_context* control, Options options) : control_(control), options_(std::move(options)) {}

@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -36,6 +37,10 @@ struct PublishedKeys {
 // not suit their algorithm are skipped (and named in `skipped`). The algorithm of a key is
 // its "alg", else EC and OKP keys by their curve, RSA keys RS256.
 KeyMap parse_jwks(const boost::json::value& doc, std::string& skipped);
+
+// A private JWK (RFC 7518 6.2.2, 6.3.2; RFC 8037 OKP; "oct" for HMAC) as a key that signs, for
+// `alg_name` (empty: the key's "alg", else by its type as above). nullopt with `error`.
+std::optional<VerifyKey> signing_key_from_jwk(const boost::json::object& jwk, std::string_view alg_name, std::string& error);
 
 class JwksKeySet : public std::enable_shared_from_this<JwksKeySet> {
  public:

@@ -87,6 +87,24 @@ bool ec_raw_to_der(Alg a, std::string_view raw, std::string& der) {
   return ok;
 }
 
+// The DER ECDSA-Sig-Value OpenSSL signs to R || S, each `ec_coordinate_size` bytes (RFC 7518 3.4).
+std::optional<std::string> ec_der_to_raw(Alg a, const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+  if (sig == nullptr) return std::nullopt;
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig, &r, &s);
+  const std::size_t size = ec_coordinate_size(a);
+  std::string raw(2 * size, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  const bool ok = BN_bn2binpad(r, out, static_cast<int>(size)) == static_cast<int>(size) &&
+                  BN_bn2binpad(s, out + size, static_cast<int>(size)) == static_cast<int>(size);
+  ECDSA_SIG_free(sig);
+  if (!ok) return std::nullopt;
+  return raw;
+}
+
 }  // namespace
 
 // HMAC (RFC 2104) with the key's inner and outer hash states computed once, when the key
@@ -186,7 +204,7 @@ std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error) {
   int type = EVP_PKEY_get_base_id(pkey.get());
   if (is_rsa(alg)) {
     if (type != EVP_PKEY_RSA) {
-      error = "an RSA public key is required for " + std::string(alg_name(alg));
+      error = "an RSA key is required for " + std::string(alg_name(alg));
       return std::nullopt;
     }
     if (EVP_PKEY_get_bits(pkey.get()) < 2048) {
@@ -195,12 +213,12 @@ std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error) {
     }
   } else if (is_ec(alg)) {
     if (type != EVP_PKEY_EC || ec_group_name(pkey.get()) != ec_curve(alg)) {
-      error = std::string("an EC public key on curve ") + ec_curve(alg) + " is required for " + std::string(alg_name(alg));
+      error = std::string("an EC key on curve ") + ec_curve(alg) + " is required for " + std::string(alg_name(alg));
       return std::nullopt;
     }
   } else if (alg == Alg::EdDSA) {
     if (type != EVP_PKEY_ED25519 && type != EVP_PKEY_ED448) {
-      error = "an Ed25519 or Ed448 public key is required for EdDSA";
+      error = "an Ed25519 or Ed448 key is required for EdDSA";
       return std::nullopt;
     }
   } else {
@@ -211,6 +229,20 @@ std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error) {
   key.alg = alg;
   key.pkey = std::move(pkey);
   return key;
+}
+
+// A PEM public key, or an unencrypted PEM private key (`private_key`), checked against `alg`.
+static std::optional<VerifyKey> key_from_pem(Alg alg, std::string_view pem, bool private_key, std::string& error) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* raw = bio == nullptr ? nullptr
+                  : private_key  ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
+                                 : PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (raw == nullptr) {
+    error = private_key ? "not an unencrypted PEM private key" : "not a PEM public key";
+    return std::nullopt;
+  }
+  return make_key(alg, Pkey(raw, PkeyDeleter{}), error);
 }
 
 std::optional<VerifyKey> make_key(Alg alg, std::string_view material, bool secret_is_base64, std::string& error) {
@@ -232,14 +264,7 @@ std::optional<VerifyKey> make_key(Alg alg, std::string_view material, bool secre
     key.pads = make_pads(alg, key.secret);
     return key;
   }
-  BIO* bio = BIO_new_mem_buf(material.data(), static_cast<int>(material.size()));
-  EVP_PKEY* raw = bio == nullptr ? nullptr : PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (raw == nullptr) {
-    error = "not a PEM public key";
-    return std::nullopt;
-  }
-  return make_key(alg, Pkey(raw, PkeyDeleter{}), error);
+  return key_from_pem(alg, material, false, error);
 }
 
 bool decode_token(std::string_view compact, Token& out, std::string& error) {
@@ -271,6 +296,15 @@ bool decode_token(std::string_view compact, Token& out, std::string& error) {
   return true;
 }
 
+// RFC 7518: RS* is PKCS #1 v1.5, PS* is PSS with a salt as long as the digest.
+static bool set_rsa_padding(EVP_PKEY_CTX* pctx, Alg alg) {
+  if (is_pss(alg)) {
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+  }
+  return !is_rsa(alg) || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+}
+
 bool verify_signature(const VerifyKey& key, std::string_view signing_input, std::string_view signature) {
   const EVP_MD* md = digest_of(key.alg);
   if (is_hmac(key.alg)) {
@@ -286,17 +320,38 @@ bool verify_signature(const VerifyKey& key, std::string_view signing_input, std:
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) return false;
   EVP_PKEY_CTX* pctx = nullptr;
-  bool ok = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key.pkey.get()) == 1;
-  if (ok && is_pss(key.alg)) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
-  } else if (ok && is_rsa(key.alg)) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-  }
+  bool ok = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key.pkey.get()) == 1 && set_rsa_padding(pctx, key.alg);
   ok = ok && EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                               reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
+}
+
+std::optional<VerifyKey> make_signing_key(Alg alg, std::string_view material, std::string& error) {
+  if (is_hmac(alg)) return make_key(alg, material, false, error);
+  return key_from_pem(alg, material, true, error);
+}
+
+std::optional<std::string> sign(const VerifyKey& key, std::string_view signing_input) {
+  if (is_hmac(key.alg)) {
+    unsigned char mac[64];
+    const std::size_t mac_len = hmac(*key.pads, signing_input, mac);
+    return std::string(reinterpret_cast<const char*>(mac), mac_len);
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return std::nullopt;
+  EVP_PKEY_CTX* pctx = nullptr;
+  const auto* input = reinterpret_cast<const unsigned char*>(signing_input.data());
+  std::size_t len = 0;
+  bool ok = EVP_DigestSignInit(ctx, &pctx, digest_of(key.alg), nullptr, key.pkey.get()) == 1 &&
+            set_rsa_padding(pctx, key.alg) && EVP_DigestSign(ctx, nullptr, &len, input, signing_input.size()) == 1;
+  std::string signature(len, '\0');
+  ok = ok && EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &len, input, signing_input.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return std::nullopt;
+  signature.resize(len);
+  if (is_ec(key.alg)) return ec_der_to_raw(key.alg, signature);
+  return signature;
 }
 
 }  // namespace portico::plugins::jwt

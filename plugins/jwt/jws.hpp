@@ -1,5 +1,6 @@
 // JSON Web Signatures for the jwt plugin (RFC 7515 / 7518 / 8037): strict token decoding
-// and signature verification through OpenSSL.
+// and signature verification through OpenSSL; signing for the tokens Portico mints itself
+// (openid-connect's issue_jwt and private_key_jwt client assertions: jwt/mint.hpp).
 //
 // The verifying key fixes the algorithm: a token's "alg" must equal the key's, so a token
 // can never pick "none", or an HMAC over a public key's bytes, or any other confusion.
@@ -31,7 +32,7 @@ using Pkey = std::shared_ptr<EVP_PKEY>;
 
 struct HmacPads;  // an HMAC key's precomputed inner and outer hash states (jws.cpp)
 
-// A key a token is checked against.
+// A key a token is checked against; a key holding a secret (HMAC) or a private key also signs.
 struct VerifyKey {
   Alg alg = Alg::HS256;
   std::string secret;                      // HMAC algorithms
@@ -69,5 +70,12 @@ bool decode_token(std::string_view compact, Token& out, std::string& error);
 
 // Whether `signature` is valid for `signing_input` under `key` (constant time for HMAC).
 bool verify_signature(const VerifyKey& key, std::string_view signing_input, std::string_view signature);
+
+// A key to sign with: `material` is the secret (HS*) or an unencrypted PEM private key (PKCS #8
+// or traditional) suiting `alg`. nullopt with `error` when unusable.
+std::optional<VerifyKey> make_signing_key(Alg alg, std::string_view material, std::string& error);
+// The signature of `signing_input` (ES*: R || S as JWS wants it); nullopt when the key cannot
+// sign (a public key).
+std::optional<std::string> sign(const VerifyKey& key, std::string_view signing_input);
 
 }  // namespace portico::plugins::jwt

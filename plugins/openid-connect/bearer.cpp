@@ -135,7 +135,7 @@ std::shared_ptr<const VerifiedBearer> OpenIdConnect::remembered_bearer(std::stri
                                                                        const ProviderState* provider) const {
   auto hit = bearers_.find(token);
   if (!hit) return nullptr;
-  if (hit->key_generation == 0) return hit;  // an introspection answer
+  if (hit->key_generation == 0 || hit->key_generation == VerifiedBearer::kMintedHere) return hit;  // introspected, or ours
   // A JWT: trusted under the keys that verified it only (a key withdrawn by the provider
   // stops its tokens at the next fetch).
   auto keys = provider != nullptr && provider->keys ? provider->keys->keys() : nullptr;
@@ -145,6 +145,9 @@ std::shared_ptr<const VerifiedBearer> OpenIdConnect::remembered_bearer(std::stri
 std::shared_ptr<const VerifiedBearer> OpenIdConnect::verified_jwt(std::string_view token, const ProviderState& provider,
                                                                   std::string& error, bool& unknown_kid) const {
   unknown_kid = false;
+  bool ours = false;
+  auto minted = minted_here(token, ours, error);
+  if (ours) return minted;  // good, or refused with `error` (expired...): the provider is not asked
   auto keys = provider.keys ? provider.keys->keys() : nullptr;
   if (!keys) {
     error = "access token: the provider's keys are not loaded";
@@ -166,6 +169,25 @@ std::shared_ptr<const VerifiedBearer> OpenIdConnect::verified_jwt(std::string_vi
   }
   auto verified = std::make_shared<VerifiedBearer>();
   verified->key_generation = keys->generation;
+  verified->expires_at = number_claim(*claims, "exp") + config_.leeway;
+  verified->claims = std::move(*claims);
+  return verified;
+}
+
+std::shared_ptr<const VerifiedBearer> OpenIdConnect::minted_here(std::string_view token, bool& ours, std::string& error) const {
+  ours = false;
+  if (!internal_key_) return nullptr;
+  std::string not_ours;
+  auto claims = verify_signed_token(token, internal_keys_, "access token", not_ours);
+  if (!claims) return nullptr;  // not signed by our key: the provider's keys decide
+  ours = true;
+  const AccessTokenExpectations expected{{config_.issue_jwt.issuer}, config_.leeway, now_seconds()};
+  if (std::string problem = access_token_claims_problem(*claims, expected); !problem.empty()) {
+    error = "access token (issue_jwt's): " + problem;
+    return nullptr;
+  }
+  auto verified = std::make_shared<VerifiedBearer>();
+  verified->key_generation = VerifiedBearer::kMintedHere;
   verified->expires_at = number_claim(*claims, "exp") + config_.leeway;
   verified->claims = std::move(*claims);
   return verified;
@@ -229,7 +251,7 @@ asio::awaitable<Access> OpenIdConnect::bearer_async(RequestContext& ctx) const {
   auto executor = co_await asio::this_coro::executor;
   asio::io_context& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
   const Endpoint endpoint{endpoint_url, provider->addresses_of(endpoint_url)};
-  ClientCredentials client = client_;
+  ClientCredentials client = client_for(*provider);
   if (!config_.introspection_endpoint_auth_method.empty()) client.auth_method = config_.introspection_endpoint_auth_method;
   const std::string token(found.token);
   Introspection answer = co_await introspect(io, endpoint, client, token, config_.introspection_hint,

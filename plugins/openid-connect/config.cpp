@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plugin/limit_by.hpp"
+#include "plugins/jwt/jwks.hpp"
 #include "plugins/openid-connect/discovery.hpp"
 
 namespace portico::plugins::openid_connect {
@@ -22,7 +23,10 @@ const std::vector<std::string> kNotYetMethods = {"refresh_token"};
 const std::vector<std::string> kClientAuth = {"client_secret_basic", "client_secret_post", "client_secret_jwt",
                                               "private_key_jwt",     "tls_client_auth",    "self_signed_tls_client_auth",
                                               "none"};
-const std::vector<std::string> kSupportedClientAuth = {"client_secret_basic", "client_secret_post", "none"};
+const std::vector<std::string> kSupportedClientAuth = {"client_secret_basic", "client_secret_post", "client_secret_jwt",
+                                                       "private_key_jwt", "none"};
+const std::vector<std::string> kJwsAlgs = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256",
+                                           "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"};
 constexpr std::size_t kMinSecret = 32;
 
 // RFC 6265 4.1.1: a cookie name is a token.
@@ -46,12 +50,14 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
 
 void check_issue_jwt(const IssueJwtConfig& j, Errors& errors) {
   if (!j.enabled()) return;
-  errors.push_back({"issue_jwt", "not available yet in Portico's openid-connect"});
   const bool hmac = j.algorithm.rfind("HS", 0) == 0;
   if (hmac && j.secret.empty()) errors.push_back({"issue_jwt.secret", "required for " + j.algorithm});
   if (!hmac && j.private_key.empty()) errors.push_back({"issue_jwt.private_key", "required for " + j.algorithm});
   if (hmac && !j.private_key.empty()) errors.push_back({"issue_jwt.private_key", "not used with " + j.algorithm});
   if (!hmac && !j.secret.empty()) errors.push_back({"issue_jwt.secret", "not used with " + j.algorithm});
+  if (hmac == j.secret.empty()) return;
+  std::string why;
+  if (!internal_jwt_key(j, why)) errors.push_back({hmac ? "issue_jwt.secret" : "issue_jwt.private_key", why});
 }
 
 // Rules between fields, once each field is valid on its own.
@@ -67,7 +73,7 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   }
   for (const std::string& a : c.client_auth) {
     if (!contains(kSupportedClientAuth, a)) {
-      errors.push_back({"client_auth", "'" + a + "' is not supported yet (client_secret_basic, client_secret_post, none)"});
+      errors.push_back({"client_auth", "'" + a + "' is not supported yet (client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)"});
     }
   }
   if (c.client_id.size() > 1) errors.push_back({"client_id", "one client per plugin entry (Kong's client_arg is not supported)"});
@@ -79,8 +85,15 @@ void check_fields(const OidcConfig& c, Errors& errors) {
     errors.push_back({"redirect_uri", "required for the authorization_code method (the exact callback URL)"});
   }
   const std::string auth = c.client_auth.empty() ? "client_secret_basic" : c.client_auth.front();
-  if (code_flow && auth != "none" && c.client_secret.empty()) {
+  if (code_flow && auth != "none" && auth != "private_key_jwt" && c.client_secret.empty()) {
     errors.push_back({"client_secret", "required with client_auth " + auth});
+  }
+  if (auth == "private_key_jwt" || c.introspection_endpoint_auth_method == "private_key_jwt") {
+    std::string why;
+    if (!client_private_key(c, why)) errors.push_back({"client_jwk", why});
+  }
+  if (auth == "client_secret_jwt" && !c.client_alg.empty() && c.client_alg.front().rfind("HS", 0) != 0) {
+    errors.push_back({"client_alg", "client_secret_jwt signs with the secret: HS256, HS384 or HS512"});
   }
   if (c.using_pseudo_issuer && code_flow) {
     if (c.authorization_endpoint.empty()) errors.push_back({"authorization_endpoint", "required with using_pseudo_issuer"});
@@ -89,8 +102,8 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   if (c.login_action == "redirect" && c.login_redirect_uri.empty()) {
     errors.push_back({"login_redirect_uri", "required with login_action 'redirect'"});
   }
-  if (c.login_action == "response" && !c.issue_jwt.enabled()) {
-    errors.push_back({"login_action", "'response' answers the callback with {\"token\": ...}: it needs issue_jwt"});
+  for (const std::string& t : c.login_tokens) {
+    if (t == "introspection") errors.push_back({"login_tokens", "'introspection' is not supported by Portico's openid-connect"});
   }
   if (c.session_cookie_same_site == "None" && c.session_cookie_secure == false) {
     errors.push_back({"session_cookie_secure", "SameSite=None cookies must be Secure (browsers drop them otherwise)"});
@@ -103,7 +116,8 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   }
   if (!c.introspection_endpoint_auth_method.empty() && !contains(kSupportedClientAuth, c.introspection_endpoint_auth_method)) {
     errors.push_back({"introspection_endpoint_auth_method",
-                      "'" + c.introspection_endpoint_auth_method + "' is not supported yet (client_secret_basic, client_secret_post, none)"});
+                      "'" + c.introspection_endpoint_auth_method +
+                          "' is not supported yet (client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)"});
   }
   if (contains(c.bearer_token_param_type, "cookie") && c.bearer_token_cookie_name.empty()) {
     errors.push_back({"bearer_token_cookie_name", "required when bearer_token_param_type includes 'cookie'"});
@@ -132,6 +146,24 @@ const schema::Record<IssueJwtConfig>& issue_jwt_record() {
 
 bool has_method(const OidcConfig& config, std::string_view method) { return contains(config.auth_methods, method); }
 
+std::optional<jwt::VerifyKey> client_private_key(const OidcConfig& c, std::string& error) {
+  if (!c.client_jwk.is_array() || c.client_jwk.get_array().empty() || !c.client_jwk.get_array().front().is_object()) {
+    error = "private_key_jwt needs the client's private key: an array of JWKs (the first signs)";
+    return std::nullopt;
+  }
+  const std::string alg = c.client_alg.empty() ? "" : c.client_alg.front();
+  return jwt::signing_key_from_jwk(c.client_jwk.get_array().front().get_object(), alg, error);
+}
+
+std::optional<jwt::VerifyKey> internal_jwt_key(const IssueJwtConfig& j, std::string& error) {
+  const auto alg = jwt::parse_alg(j.algorithm);
+  if (!alg) {
+    error = "unknown algorithm";
+    return std::nullopt;
+  }
+  return jwt::make_signing_key(*alg, jwt::is_hmac(*alg) ? j.secret : j.private_key, error);
+}
+
 const plugin::ConfigSchema& config_schema() {
   using C = OidcConfig;
   static const plugin::ConfigSchemaOf<C> schema([] {
@@ -148,6 +180,8 @@ const plugin::ConfigSchema& config_schema() {
         .field("client_id", &C::client_id, {.nullable = true})
         .field("client_secret", &C::client_secret, {.nullable = true})
         .field("client_auth", &C::client_auth, {.one_of = kClientAuth, .nullable = true})
+        .field("client_jwk", &C::client_jwk, {.nullable = true})
+        .field("client_alg", &C::client_alg, {.one_of = kJwsAlgs, .nullable = true})
         .field("redirect_uri", &C::redirect_uri, {.nullable = true, .check = url_problem})
         .field("scopes", &C::scopes)
         .field("auth_methods", &C::auth_methods, {.one_of = kKongMethods})
@@ -156,6 +190,9 @@ const plugin::ConfigSchema& config_schema() {
         .field("leeway", &C::leeway, {.min = 0, .max = 3600})
         .field("login_action", &C::login_action, {.one_of = {"upstream", "response", "redirect"}})
         .field("login_redirect_uri", &C::login_redirect_uri, {.nullable = true, .check = url_problem})
+        .field("login_tokens", &C::login_tokens,
+               {.one_of = {"id_token", "access_token", "refresh_token", "tokens", "introspection"}, .nullable = true})
+        .field("login_redirect_mode", &C::login_redirect_mode, {.one_of = {"fragment", "query"}})
         .field("logout_uri_suffix", &C::logout_uri_suffix, {.nullable = true})
         .field("logout_methods", &C::logout_methods, {.one_of = {"GET", "POST", "DELETE"}})
         .field("logout_redirect_uri", &C::logout_redirect_uri, {.nullable = true, .check = url_problem})

@@ -3,6 +3,8 @@
 // Features not built yet are refused here, by name, so that a configuration never half-works.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,6 +12,7 @@
 
 #include "plugin/auth.hpp"
 #include "plugin/config_schema.hpp"
+#include "plugins/jwt/jws.hpp"
 
 namespace portico::plugins::openid_connect {
 
@@ -36,7 +39,10 @@ struct OidcConfig : plugin::ParsedConfig {
       end_session_endpoint, jwks_endpoint;
   // --- the client
   std::vector<std::string> client_id, client_secret;
-  std::vector<std::string> client_auth;  // client_secret_basic (default), client_secret_post, none
+  // client_secret_basic (default), client_secret_post, client_secret_jwt, private_key_jwt, none
+  std::vector<std::string> client_auth;
+  boost::json::value client_jwk;        // private_key_jwt: an array of private JWKs (the first signs)
+  std::vector<std::string> client_alg;  // the *_jwt methods' algorithm (default: the key's; HS256)
   std::vector<std::string> redirect_uri;
   std::vector<std::string> scopes{"openid"};
   // Kong's default lists all nine of its methods; Portico's, those it implements.
@@ -47,6 +53,9 @@ struct OidcConfig : plugin::ParsedConfig {
   // --- after login
   std::string login_action = "upstream";  // upstream | response | redirect
   std::vector<std::string> login_redirect_uri;
+  // What `response` answers and `redirect` appends (Kong's); `token` (issue_jwt's) comes too.
+  std::vector<std::string> login_tokens{"id_token"};
+  std::string login_redirect_mode = "fragment";  // or query
   std::string logout_uri_suffix;
   std::vector<std::string> logout_methods{"POST", "DELETE"};
   std::vector<std::string> logout_redirect_uri;
@@ -98,5 +107,11 @@ const plugin::ConfigSchema& config_schema();
 
 // Whether `methods` (auth_methods) holds `method`.
 bool has_method(const OidcConfig& config, std::string_view method);
+
+// private_key_jwt's key: the first of client_jwk, for the first client_alg; nullopt with `error`.
+std::optional<jwt::VerifyKey> client_private_key(const OidcConfig& c, std::string& error);
+
+// issue_jwt's signing key (the secret, or the PEM private key), or nullopt with `error`.
+std::optional<jwt::VerifyKey> internal_jwt_key(const IssueJwtConfig& j, std::string& error);
 
 }  // namespace portico::plugins::openid_connect

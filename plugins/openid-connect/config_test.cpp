@@ -60,11 +60,17 @@ TEST(OidcConfig, RefusesWhatPorticoDoesNotImplementByName) {
             "auth_methods: 'refresh_token' is not available yet in Portico's openid-connect (supported: authorization_code, "
             "bearer, introspection, session)\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["introspection"],
-                          "introspection_endpoint_auth_method": "private_key_jwt"})"),
-            "introspection_endpoint_auth_method: 'private_key_jwt' is not supported yet (client_secret_basic, "
-            "client_secret_post, none)\n");
+                          "introspection_endpoint_auth_method": "tls_client_auth"})"),
+            "introspection_endpoint_auth_method: 'tls_client_auth' is not supported yet (client_secret_basic, "
+            "client_secret_post, client_secret_jwt, private_key_jwt, none)\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["tls_client_auth"]})"),
+            "client_auth: 'tls_client_auth' is not supported yet (client_secret_basic, client_secret_post, client_secret_jwt, "
+            "private_key_jwt, none)\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["private_key_jwt"]})"),
-            "client_auth: 'private_key_jwt' is not supported yet (client_secret_basic, client_secret_post, none)\n");
+            "client_jwk: private_key_jwt needs the client's private key: an array of JWKs (the first signs)\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["private_key_jwt"],
+                          "client_jwk": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]})"),
+            "client_jwk: not a private RSA key (its private members are missing or invalid)\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_id": ["a", "b"]})"),
             "client_id: one client per plugin entry (Kong's client_arg is not supported)\n");
 }
@@ -112,11 +118,12 @@ TEST(OidcConfig, RefusesBadValuesWithTheirPaths) {
             "upstream_headers_names: must name one header for each of upstream_headers_claims\n");
   EXPECT_EQ(errors_of("{" + base + R"(, "token_endpoint": "ftp://idp.example.com/token"})"),
             "token_endpoint: expected an http:// or https:// URL\n");
-  EXPECT_EQ(errors_of("{" + base + R"(, "login_action": "response"})"),
-            "login_action: 'response' answers the callback with {\"token\": ...}: it needs issue_jwt\n");
+  EXPECT_EQ(errors_of("{" + base + R"(, "login_tokens": ["id_token", "introspection"]})"),
+            "login_tokens: 'introspection' is not supported by Portico's openid-connect\n");
   EXPECT_EQ(errors_of("{" + base + R"(, "issue_jwt": {"algorithm": "ES256", "secret": "0123456789abcdef0123456789abcdef"}})"),
-            "issue_jwt: not available yet in Portico's openid-connect\n"
             "issue_jwt.private_key: required for ES256\nissue_jwt.secret: not used with ES256\n");
+  EXPECT_EQ(errors_of("{" + base + R"(, "issue_jwt": {"algorithm": "RS256", "private_key": "-----BEGIN PRIVATE KEY-----"}})"),
+            "issue_jwt.private_key: not an unencrypted PEM private key\n");
   EXPECT_EQ(errors_of("{" + base + R"(, "session_cookie_name": "a b"})"), "session_cookie_name: not a valid cookie name\n");
 }
 

@@ -2,6 +2,7 @@
 // worker (const; what it remembers is behind its own locks). Its parts, by file:
 //   plugin.cpp    the schema, the access decision and the session cookie path;
 //   login.cpp     the login's start, the callback, the ID token's verification, refresh;
+//   login_answer.cpp  what a login ends with (login_action), the internal JWT (issue_jwt);
 //   logout.cpp    logout (RP-initiated at the provider when it offers it);
 //   bearer.cpp    API calls with an access token: a JWT verified with the provider's keys, or
 //                 an opaque token introspected (RFC 7662), the answers remembered until expiry;
@@ -26,9 +27,11 @@
 #include "plugin/expiring_cache.hpp"
 #include "plugin/request_context.hpp"
 #include "plugin/string_map.hpp"
+#include "plugins/jwt/jwks.hpp"
 #include "plugins/openid-connect/config.hpp"
 #include "plugins/openid-connect/cookies.hpp"
 #include "plugins/openid-connect/provider.hpp"
+#include "plugins/openid-connect/refresh_flights.hpp"
 #include "plugins/openid-connect/session.hpp"
 #include "plugins/openid-connect/token_client.hpp"
 
@@ -60,8 +63,9 @@ struct VerifiedBearer {
   std::string subject;  // sub, else client_id (a client's own token)
   double expires_at = 0;
   // A JWT's: the generation of the provider keys that verified it (trusted under that
-  // generation only); 0 for an introspection answer.
+  // generation only); 0 for an introspection answer; kMintedHere for issue_jwt's own tokens.
   std::uint64_t key_generation = 0;
+  static constexpr std::uint64_t kMintedHere = ~std::uint64_t{0};
 };
 
 // Where a bearer token was found (hide_credentials removes it from there).
@@ -108,6 +112,8 @@ class OpenIdConnect final : public plugin::Instance {
   // No session: a browser's GET starts the login; anything else is refused (or, with
   // `anonymous`, goes on as the anonymous consumer: no login is forced then).
   Access no_credentials(RequestContext& ctx) const;
+  // The gateway's client credentials for calls to `provider`.
+  ClientCredentials client_for(const ProviderState& provider) const;
   // The provider's discovered state, or null after answering 503.
   std::shared_ptr<const ProviderState> provider_state(RequestContext& ctx) const;
 
@@ -122,6 +128,15 @@ class OpenIdConnect final : public plugin::Instance {
       const std::shared_ptr<const ProviderState>& provider, const std::string& token, const std::string& nonce,
       std::string& why) const;
   boost::asio::awaitable<Access> refresh(RequestContext& ctx) const;
+
+  // login_answer.cpp
+  // After a good callback: the session cookie, then login_action's answer (back to where the
+  // login started, a redirect with login_tokens, or the tokens as JSON).
+  Access finish_login(RequestContext& ctx, const Session& session, const std::string& return_to) const;
+  // login_tokens (and issue_jwt's `token`) for the session.
+  boost::json::object login_tokens(const Session& session) const;
+  // issue_jwt's token for the session's user ("" when no key is configured).
+  std::string mint_internal_jwt(const Session& session) const;
 
   // bearer.cpp
   // The token in the header, query or cookie (as bearer_token_param_type allows); the body is
@@ -140,6 +155,9 @@ class OpenIdConnect final : public plugin::Instance {
   // may have rotated).
   std::shared_ptr<const VerifiedBearer> verified_jwt(std::string_view token, const ProviderState& provider,
                                                      std::string& error, bool& unknown_kid) const;
+  // The token as one of issue_jwt's own: `ours` when its key signed it; then null with `error`
+  // when its claims are not good (expired...).
+  std::shared_ptr<const VerifiedBearer> minted_here(std::string_view token, bool& ours, std::string& error) const;
   std::shared_ptr<const VerifiedBearer> remembered_bearer(std::string_view token, const ProviderState* provider) const;
   void hide_token(RequestContext& ctx, const FoundToken& found) const;
 
@@ -185,7 +203,11 @@ class OpenIdConnect final : public plugin::Instance {
   std::shared_ptr<Provider> provider_;
   mutable plugin::ExpiringCache<OpenedSession> opened_;
   mutable plugin::ExpiringCache<VerifiedBearer> bearers_;
+  mutable RefreshFlights refreshes_;
   std::vector<std::string> issuers_allowed_;  // empty: the discovered issuer
+  // issue_jwt's key: signs the internal JWT, and verifies it when it comes back as a bearer token.
+  std::optional<jwt::VerifyKey> internal_key_;
+  jwt::KeyMap internal_keys_;  // internal_key_ under issue_jwt.key_id
 };
 
 }  // namespace portico::plugins::openid_connect

@@ -80,7 +80,8 @@ asio::awaitable<Access> OpenIdConnect::callback(RequestContext& ctx) const {
   auto executor = co_await asio::this_coro::executor;
   asio::io_context& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
   const Endpoint token_endpoint{provider->metadata.token_endpoint, provider->addresses_of(provider->metadata.token_endpoint)};
-  TokenResponse tokens = co_await redeem_code(io, token_endpoint, client_, code,
+  const ClientCredentials client = client_for(*provider);
+  TokenResponse tokens = co_await redeem_code(io, token_endpoint, client, code,
                                                       config_.redirect_uri.front(), pre->code_verifier, ms(config_.timeout));
   if (!tokens.ok) {
     spdlog::warn("openid-connect: code exchange failed: {}", tokens.error);
@@ -111,12 +112,7 @@ asio::awaitable<Access> OpenIdConnect::callback(RequestContext& ctx) const {
   session.refresh_token = tokens.refresh_token;
   session.id_token = tokens.id_token;
   session.created = session.renewed = session.seen = now;
-  if (!write_session(ctx, session, 0)) co_return Access::replied;
-  ctx.add_response_header_lines(
-      ctx.store(clear_cookie_lines(config_.authorization_cookie_name, cookie_attributes(ctx, false), 1)));
-  const std::string& location = config_.login_action == "redirect" ? config_.login_redirect_uri.front() : pre->return_to;
-  ctx.reply(302, "Logged in", ctx.concat({"Location: ", location, "\r\nCache-Control: no-store\r\n"}));
-  co_return Access::replied;
+  co_return finish_login(ctx, session, pre->return_to);
 }
 
 asio::awaitable<std::optional<json::object>> OpenIdConnect::verified_id_token(const std::shared_ptr<const ProviderState>& provider,
@@ -167,8 +163,21 @@ asio::awaitable<Access> OpenIdConnect::refresh(RequestContext& ctx) const {
   auto executor = co_await asio::this_coro::executor;
   asio::io_context& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
   const Endpoint token_endpoint{provider->metadata.token_endpoint, provider->addresses_of(provider->metadata.token_endpoint)};
-  TokenResponse tokens =
-      co_await refresh_tokens(io, token_endpoint, client_, session->refresh_token, ms(config_.timeout));
+  bool leader = false;
+  std::shared_ptr<RefreshFlight> flight = refreshes_.join(session->refresh_token, now_seconds(), leader);
+  if (leader) {
+    const ClientCredentials client = client_for(*provider);
+    TokenResponse answer = co_await refresh_tokens(io, token_endpoint, client, session->refresh_token, ms(config_.timeout));
+    RefreshFlights::land(*flight, std::move(answer));
+  } else {  // another request is refreshing this session's token: its answer serves this one too
+    const bool waited = co_await wait_while([&] { return !flight->done.load(std::memory_order_acquire); });
+    (void)waited;
+    if (!flight->done.load(std::memory_order_acquire)) {
+      ctx.reply(502, "The identity provider could not be reached");
+      co_return Access::replied;
+    }
+  }
+  const TokenResponse& tokens = flight->answer;
   if (!tokens.ok) {
     spdlog::info("openid-connect: refresh failed: {}", tokens.error);
     co_return ended();

@@ -86,9 +86,25 @@ OpenIdConnect::OpenIdConnect(const OidcConfig& config, plugin::BuildContext& bui
       if (!key.empty()) consumers_.emplace(key, &c);
     }
   }
+  if (config.issue_jwt.enabled()) {
+    std::string error;
+    internal_key_ = internal_jwt_key(config.issue_jwt, error);  // checked at load: cannot fail here
+    if (internal_key_) internal_keys_.emplace(config.issue_jwt.key_id, *internal_key_);
+  }
   client_.id = config.client_id.empty() ? "" : config.client_id.front();
   client_.secret = config.client_secret.empty() ? "" : config.client_secret.front();
   client_.auth_method = config.client_auth.empty() ? "client_secret_basic" : config.client_auth.front();
+  if (config.client_jwk.is_array()) {
+    std::string error;
+    if (auto key = client_private_key(config, error)) {  // checked at load when private_key_jwt uses it
+      client_.private_key = std::make_shared<const jwt::VerifyKey>(std::move(*key));
+      const json::object& jwk = config.client_jwk.get_array().front().get_object();
+      if (const json::value* kid = jwk.if_contains("kid"); kid != nullptr && kid->is_string()) client_.private_key_id = kid->get_string();
+    }
+  }
+  if (!config.client_alg.empty()) {
+    if (auto alg = jwt::parse_alg(config.client_alg.front()); alg && jwt::is_hmac(*alg)) client_.secret_alg = *alg;
+  }
   openid_ = std::find(config.scopes.begin(), config.scopes.end(), "openid") != config.scopes.end();
   Provider::Options o;
   o.issuer = config.issuer;
@@ -112,6 +128,12 @@ OpenIdConnect::OpenIdConnect(const OidcConfig& config, plugin::BuildContext& bui
 }
 
 Access OpenIdConnect::access(RequestContext& ctx) const { return decide(ctx, true); }
+
+ClientCredentials OpenIdConnect::client_for(const ProviderState& provider) const {
+  ClientCredentials client = client_;
+  client.audience = provider.metadata.token_endpoint;  // a client assertion's aud (OpenID Connect Core 9)
+  return client;
+}
 
 asio::awaitable<Access> OpenIdConnect::access_async(RequestContext& ctx) const {
   for (;;) {

@@ -5,6 +5,8 @@
 #include "crypto/base64.hpp"
 #include "http/params.hpp"
 #include "net/http_fetch.hpp"
+#include "plugins/jwt/mint.hpp"
+#include "plugins/openid-connect/pkce.hpp"
 
 namespace portico::plugins::openid_connect {
 
@@ -18,6 +20,10 @@ constexpr std::size_t kMaxAnswer = 1 << 20;
 std::string string_member(const json::object& o, std::string_view name) {
   const json::value* v = o.if_contains(name);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+double wall_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // The answer of an endpoint that did not answer (a 502 rather than a 401 for the client).
@@ -43,6 +49,10 @@ asio::awaitable<net::FetchResult> post_form(asio::io_context& io, const Endpoint
     request.header_lines += "Authorization: Basic " +
                             crypto::base64_encode(http::percent_encode(client.id) + ":" + http::percent_encode(client.secret)) +
                             "\r\n";
+  } else if (client.auth_method == "client_secret_jwt" || client.auth_method == "private_key_jwt") {
+    fields.emplace_back("client_id", client.id);
+    fields.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    fields.emplace_back("client_assertion", client_assertion(client, wall_seconds()));
   } else {
     fields.emplace_back("client_id", client.id);
     if (client.auth_method == "client_secret_post") fields.emplace_back("client_secret", client.secret);
@@ -64,6 +74,21 @@ asio::awaitable<TokenResponse> call_token_endpoint(asio::io_context& io, const E
 }
 
 }  // namespace
+
+std::string client_assertion(const ClientCredentials& client, double now) {
+  std::optional<jwt::VerifyKey> secret_key;
+  const jwt::VerifyKey* key = client.private_key.get();
+  if (client.auth_method == "client_secret_jwt") {
+    std::string error;
+    secret_key = jwt::make_key(client.secret_alg, client.secret, false, error);
+    key = secret_key ? &*secret_key : nullptr;
+  }
+  if (key == nullptr) return "";
+  const auto issued = static_cast<std::int64_t>(now);
+  const json::object claims{{"iss", client.id}, {"sub", client.id}, {"aud", client.audience},
+                            {"jti", random_token()},  {"iat", issued}, {"exp", issued + 60}};
+  return jwt::mint_token(*key, client.auth_method == "private_key_jwt" ? client.private_key_id : "", claims);
+}
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;

@@ -10,9 +10,12 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "plugins/jwt/jws.hpp"
 
 namespace portico::plugins::openid_connect {
 
@@ -23,10 +26,22 @@ struct Endpoint {
   std::vector<boost::asio::ip::tcp::endpoint> addresses;
 };
 
+// How the gateway authenticates to the provider (OpenID Connect Core 9).
 struct ClientCredentials {
   std::string id, secret;
-  std::string auth_method = "client_secret_basic";  // client_secret_post, none
+  // client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none
+  std::string auth_method = "client_secret_basic";
+  // The *_jwt methods send a client assertion (RFC 7523): signed with `private_key`
+  // (client_jwk; its `private_key_id` as kid) or, for client_secret_jwt, with the secret under
+  // `secret_alg`; for `audience`, the provider's token endpoint.
+  std::shared_ptr<const jwt::VerifyKey> private_key;
+  std::string private_key_id;
+  jwt::Alg secret_alg = jwt::Alg::HS256;
+  std::string audience;
 };
+
+// The client assertion of a *_jwt method ("" when it cannot be signed).
+std::string client_assertion(const ClientCredentials& client, double now);
 
 struct TokenResponse {
   bool ok = false;

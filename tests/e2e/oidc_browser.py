@@ -2,13 +2,14 @@
 followed by hand), the login through a provider with it, and the test OpenID Provider
 (oidc-provider 8, tests/e2e/oidc_idp) started on loopback."""
 import http.client
+import json
 import os
 import re
 import subprocess
 import urllib.parse
 from pathlib import Path
 
-from conftest import free_port, stop, wait_for_port
+from conftest import Portico, free_port, stop, wait_for_port
 
 IDP_DIR = Path(__file__).resolve().parent / "oidc_idp"
 SECRET = "a session secret of at least thirty-two characters"
@@ -96,16 +97,16 @@ def login(browser, gw, user="alice", start="/app/orders?page=2"):
 
 class IdP:
     """The test OpenID Provider (tests/e2e/oidc_idp/idp.mjs, Node.js) on loopback: its client
-    `portico` redirects to `gw`/callback and after logout to `gw`/bye."""
+    `portico` redirects to `gw` + each of `callbacks` and after logout to `gw`/bye."""
 
-    def __init__(self, tmp, gw, consent=False, access_ttl=300):
+    def __init__(self, tmp, gw, consent=False, access_ttl=300, callbacks=("/callback",), extra_env=None):
         self.log_path = Path(tmp) / "idp.log"
         for attempt in range(3):  # a port found free can be taken before node binds it
             self.port = free_port()
             self.issuer = "http://localhost:%d" % self.port
-            env = dict(os.environ, ISSUER=self.issuer, PORT=str(self.port), REDIRECT_URI=gw + "/callback",
+            env = dict(os.environ, ISSUER=self.issuer, PORT=str(self.port), REDIRECT_URI=",".join(gw + c for c in callbacks),
                        POST_LOGOUT_REDIRECT_URI=gw + "/bye", ACCESS_TTL=str(access_ttl),
-                       CONSENT="1" if consent else "0")
+                       CONSENT="1" if consent else "0", **(extra_env or {}))
             self.log = open(self.log_path, "w")
             self.proc = subprocess.Popen(["node", str(IDP_DIR / "idp.mjs")], cwd=IDP_DIR, env=env,
                                          stdout=self.log, stderr=subprocess.STDOUT)
@@ -127,11 +128,11 @@ class IdP:
         self.log.close()
 
 
-def start_idp(tmp, gw, consent=False, access_ttl=300):
+def start_idp(tmp, gw, consent=False, access_ttl=300, callbacks=("/callback",), extra_env=None):
     """Starts the test provider for a gateway at `gw` (http://127.0.0.1:PORT); .issuer is its
     issuer (http://localhost:ITS_PORT: another site than the gateway, as in real life), .close()
     stops it."""
-    return IdP(tmp, gw, consent=consent, access_ttl=access_ttl)
+    return IdP(tmp, gw, consent=consent, access_ttl=access_ttl, callbacks=callbacks, extra_env=extra_env)
 
 
 def login_plugin(issuer, gw):
@@ -143,3 +144,17 @@ def login_plugin(issuer, gw):
         "session_secret": SECRET, "logout_uri_suffix": "/logout", "logout_redirect_uri": [gw + "/bye"],
         "upstream_headers_claims": ["email", "groups"], "upstream_headers_names": ["X-User-Email", "X-User-Groups"],
     }}
+
+
+def start_gateway(tmp, gw, cfg):
+    """Portico listening on the gateway `gw` (http://127.0.0.1:PORT), DB-less with the
+    declarative configuration `cfg` (a dict)."""
+    path = Path(tmp) / "kong.yml"
+    path.write_text(json.dumps(cfg))
+    return Portico(path, extra_args=["--proxy-listen", urllib.parse.urlsplit(gw).netloc])
+
+
+def close_all(*parts):
+    """Stops what a fixture started (gateways, backends, providers), in order."""
+    for part in parts:
+        part.close()

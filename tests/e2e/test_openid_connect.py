@@ -4,12 +4,13 @@ browser would (cookies kept per host, redirects followed by hand), the session c
 calls with the identity forwarded upstream, refresh, logout, and the security refusals (state,
 replay, tampered cookies, open redirects, cross-site logout), nothing forwarded when refused."""
 import json
+import threading
 import urllib.parse
 
 import pytest
 
-from conftest import Portico, free_port
-from oidc_browser import Browser, login, login_plugin, start_idp, to_callback
+from conftest import free_port
+from oidc_browser import Browser, close_all, login, login_plugin, start_gateway, start_idp, to_callback
 from recording_backend import RecordingBackend
 
 
@@ -28,13 +29,9 @@ def gateway(tmp_path_factory):
                    {"name": "fresh", "paths": ["/fresh"],
                     "plugins": [dict(plugin, config=dict(plugin["config"], leeway=3600))]},
                    {"name": "bye", "paths": ["/bye"]}]}]}
-    path = tmp / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d" % gw_port])
+    portico = start_gateway(tmp, gw, cfg)
     yield portico, backend, gw, issuer
-    portico.close()
-    backend.close()
-    idp.close()
+    close_all(portico, backend, idp)
 
 
 def test_login_flow_then_api_calls_carry_the_verified_identity(gateway):
@@ -155,6 +152,38 @@ def test_logout_clears_the_session_and_goes_through_the_provider(gateway):
     assert "session" not in browser.cookies["127.0.0.1"]
     status, headers, _, _ = browser.get(gw + "/app/x")
     assert status == 302 and "/auth?" in headers["location"]
+
+
+def test_concurrent_requests_of_one_session_refresh_once(gateway):
+    """The provider rotates refresh tokens and revokes the grant when a retired one comes back:
+    eight requests at once with one session cookie (a page loading its resources) must make
+    one refresh, all be served, and leave a session that goes on working."""
+    portico, backend, gw, _ = gateway
+    browser = Browser()
+    login(browser, gw)
+    jar = dict(browser.cookies["127.0.0.1"])
+    results = []
+
+    def fetch():
+        b = Browser()
+        b.cookies["127.0.0.1"] = dict(jar)
+        status, _, _, _ = b.get(gw + "/fresh/asset")
+        results.append((status, b.cookies["127.0.0.1"].get("session")))
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in results] == [200] * 8, results
+    new_cookies = {c for _, c in results}
+    assert len(new_cookies) >= 1 and jar["session"] not in new_cookies
+    tokens = {r["headers"]["authorization"] for r in backend.requests[-8:]}
+    assert len(tokens) == 1, tokens  # one refresh: every request went up with its answer
+    # The grant is intact: the refreshed session refreshes again.
+    browser.cookies["127.0.0.1"]["session"] = results[-1][1]
+    assert browser.get(gw + "/fresh/next")[0] == 200
+    assert backend.last()["headers"]["authorization"] not in tokens
 
 
 def test_an_expired_access_token_is_refreshed_with_the_refresh_token(gateway):

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from conftest import Portico, free_port
-from oidc_browser import start_idp
+from conftest import free_port
+from oidc_browser import close_all, start_gateway, start_idp
 from recording_backend import RecordingBackend
 
 API = "https://api.example.test"
@@ -69,13 +69,9 @@ def bearer(tmp_path_factory):
                route("consumer", consumer_claim=["client_id"]),
                route("dead-introspection", introspection_endpoint="http://127.0.0.1:%d/introspect" % dead_port),
            ]}]}
-    path = tmp / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d" % gw_port])
+    portico = start_gateway(tmp, gw, cfg)
     yield gw, idp, backend
-    portico.close()
-    backend.close()
-    idp.close()
+    close_all(portico, backend, idp)
 
 
 def refused(status, headers, body, code=401, error="invalid_token"):

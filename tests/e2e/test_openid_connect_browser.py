@@ -13,8 +13,8 @@ import urllib.parse
 
 import pytest
 
-from conftest import Portico, free_port
-from oidc_browser import IDP_DIR, login_plugin, start_idp
+from conftest import free_port
+from oidc_browser import IDP_DIR, close_all, login_plugin, start_gateway, start_idp
 from recording_backend import RecordingBackend
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,13 +37,9 @@ def site(tmp_path_factory):
         "name": "app", "url": "http://127.0.0.1:%d" % backend.port,
         "routes": [{"name": "app", "paths": ["/app", "/callback", "/logout"], "plugins": [plugin]},
                    {"name": "bye", "paths": ["/bye"]}]}]}
-    path = tmp / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    portico = Portico(path, extra_args=["--proxy-listen", gw.removeprefix("http://")])
+    portico = start_gateway(tmp, gw, cfg)
     yield portico, backend, gw, idp
-    portico.close()
-    backend.close()
-    idp.close()
+    close_all(portico, backend, idp)
 
 
 def browse(site, user, api_path, *options, timeout=60):
