@@ -108,6 +108,22 @@ def test_state_mismatch_replayed_code_and_missing_pre_login_cookie_are_refused(g
     assert status == 401 and "refused the authorization code" in body
 
 
+def test_a_code_injected_into_another_login_fails_its_pkce_verifier(gateway):
+    """Code injection (RFC 9700 4.5): an attacker's authorization code placed in a victim's
+    callback with the victim's own state passes the state check; the code was issued for the
+    attacker's PKCE challenge, so the provider refuses it with the victim's verifier."""
+    portico, backend, gw, _ = gateway
+    attacker, victim = Browser(), Browser()
+    stolen = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_callback(attacker, gw, "/app/a", "bob")).query))
+    victims_own = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_callback(victim, gw, "/app/v", "alice")).query))
+    before = backend.count()
+    injected = {"code": stolen["code"], "state": victims_own["state"], "iss": victims_own.get("iss", "")}
+    status, _, body, _ = victim.get(gw + "/callback?" + urllib.parse.urlencode({k: v for k, v in injected.items() if v}))
+    assert status == 401 and "refused the authorization code" in body, body
+    assert "session" not in victim.cookies.get("127.0.0.1", {})
+    assert backend.count() == before
+
+
 def test_tampered_or_foreign_session_cookies_are_not_accepted(gateway):
     portico, backend, gw, _ = gateway
     browser = Browser()
