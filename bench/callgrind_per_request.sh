@@ -4,6 +4,7 @@
 # cancels start-up and shutdown). Usage: callgrind_per_request.sh portico|portico3|nginx WORKDIR BACKEND_PORT
 # (portico3: the same route balanced over three targets, bench/conf/kong-3targets.yml;
 #  portico-auth: key-auth + jwt HS256 + acl on the route, bench/auth_config.py, the same token each time;
+#  portico-oidc: the openid-connect plugin validating the same session cookie each time, bench/conf/kong-oidc.yml;
 #  portico-cache, nginx-cache: cache hits, bench/conf/kong-cache.yml and proxy-nginx-cache.conf;
 #  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
 #  portico-graphql: GET /graphql?query={dashboard{...}}, the same three calls through the graphql plugin,
@@ -28,6 +29,9 @@ if [ "$name" = portico-auth ]; then
   request_args=(--path /auth/users/1 --header "apikey: $BENCH_KEY" --header "Authorization: Bearer $HS256_TOKEN")
 fi
 [ "$name" = portico-agg ] && request_args=(--path /dashboard)
+if [ "$name" = portico-oidc ]; then
+  request_args=(--path /users/1 --header "Cookie: session=$(/usr/bin/python3 "$ROOT/bench/oidc_session_cookie.py" "a session secret of at least thirty-two characters")")
+fi
 [ "$name" = portico-graphql ] && request_args=(--path '/graphql?query=%7Bdashboard%7Buser%7Bname%7Dorders%7Bname%7Dnotifications%7Bemail%7D%7D%7D')
 case $name in
   portico-big|portico-transform-json) request_args=(--path /big) ;;
@@ -39,10 +43,11 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache|portico-agg|portico-graphql|portico-obs|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
+    portico|portico3|portico-auth|portico-cache|portico-agg|portico-graphql|portico-obs|portico-oidc|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       case $name in portico-gzip|portico-br|portico-zstd) conf=kong-compression.yml ;; portico-transform-*) conf=kong-transform.yml ;; esac
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
+      [ "$name" = portico-oidc ] && conf=kong-oidc.yml
       [ "$name" = portico-graphql ] && conf=kong-graphql.yml
       access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
       sed -e "s#@BACKEND@#$backend#g" -e "s#@DELAYED@#19526#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"

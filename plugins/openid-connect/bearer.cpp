@@ -167,11 +167,8 @@ std::shared_ptr<const VerifiedBearer> OpenIdConnect::verified_jwt(std::string_vi
     error = "access token: " + problem;
     return nullptr;
   }
-  auto verified = std::make_shared<VerifiedBearer>();
-  verified->key_generation = keys->generation;
-  verified->expires_at = number_claim(*claims, "exp") + config_.leeway;
-  verified->claims = std::move(*claims);
-  return verified;
+  const double expires_at = number_claim(*claims, "exp") + config_.leeway;
+  return make_verified(std::move(*claims), token, expires_at, keys->generation);
 }
 
 std::shared_ptr<const VerifiedBearer> OpenIdConnect::minted_here(std::string_view token, bool& ours, std::string& error) const {
@@ -186,10 +183,19 @@ std::shared_ptr<const VerifiedBearer> OpenIdConnect::minted_here(std::string_vie
     error = "access token (issue_jwt's): " + problem;
     return nullptr;
   }
+  const double expires_at = number_claim(*claims, "exp") + config_.leeway;
+  return make_verified(std::move(*claims), token, expires_at, VerifiedBearer::kMintedHere);
+}
+
+std::shared_ptr<VerifiedBearer> OpenIdConnect::make_verified(json::object claims, std::string_view token, double expires_at,
+                                                             std::uint64_t key_generation) const {
   auto verified = std::make_shared<VerifiedBearer>();
-  verified->key_generation = VerifiedBearer::kMintedHere;
-  verified->expires_at = number_claim(*claims, "exp") + config_.leeway;
-  verified->claims = std::move(*claims);
+  std::string subject = string_claim(claims, "sub");
+  if (subject.empty()) subject = string_claim(claims, "client_id");  // a client's own token
+  verified->identity = identity_of(subject, claims, token);
+  verified->claims = std::move(claims);
+  verified->expires_at = expires_at;
+  verified->key_generation = key_generation;
   return verified;
 }
 
@@ -265,11 +271,9 @@ asio::awaitable<Access> OpenIdConnect::bearer_async(RequestContext& ctx) const {
   const double now = now_seconds();
   const double exp = number_claim(answer.claims, "exp");
   if (exp > 0 && now > exp + config_.leeway) co_return refuse_bearer(ctx, "access token: expired");
-  auto verified = std::make_shared<VerifiedBearer>();
   double keep = exp > 0 ? exp + config_.leeway - now : config_.cache_ttl;
   if (config_.cache_ttl_max > 0) keep = std::min(keep, config_.cache_ttl_max);
-  verified->expires_at = now + keep;
-  verified->claims = std::move(answer.claims);
+  auto verified = make_verified(std::move(answer.claims), found.token, now + keep, 0);
   if (config_.cache_introspection && keep > 0) bearers_.remember(found.token, verified);
   co_return admit_bearer(ctx, *verified, found);
 }
@@ -287,10 +291,9 @@ Access OpenIdConnect::admit_bearer(RequestContext& ctx, const VerifiedBearer& ve
     return plugin::finish_authentication(ctx, anonymous_, plugin::Verdict::failed);
   }
   if (config_.hide_credentials) hide_token(ctx, found);
-  std::string subject = string_claim(verified.claims, "sub");
-  if (subject.empty()) subject = string_claim(verified.claims, "client_id");  // a client's own token
-  const std::string cookies = cookie_list(ctx.request());
-  if (!identify(ctx, subject, verified.claims, found.token, cookies)) return Access::replied;
+  std::string cookie_storage;
+  const std::string_view cookies = cookie_list(ctx.request(), cookie_storage);
+  if (!identify(ctx, verified.identity, cookies)) return Access::replied;
   return Access::next;
 }
 

@@ -64,20 +64,22 @@ std::string clear_cookie_lines(std::string_view name, const CookieAttributes& at
   return out;
 }
 
-std::optional<std::string> read_cookie(std::string_view cookie_headers, std::string_view name, int& chunks) {
+std::optional<std::string_view> read_cookie(std::string_view cookie_headers, std::string_view name, int& chunks,
+                                            std::string& joined) {
   chunks = 0;
   auto first = find_cookie(cookie_headers, name);
   if (!first) return std::nullopt;
-  std::string value(*first);
   chunks = 1;
   // Further chunks only follow a full one: a value shorter than a chunk is the last.
-  while (chunks < kMaxCookieChunks && value.size() == static_cast<std::size_t>(chunks) * kCookieChunk) {
+  if (first->size() != static_cast<std::size_t>(kCookieChunk)) return first;
+  joined.assign(*first);
+  while (chunks < kMaxCookieChunks && joined.size() == static_cast<std::size_t>(chunks) * kCookieChunk) {
     auto next = find_cookie(cookie_headers, chunk_name(name, chunks));
     if (!next) break;
-    value += *next;
+    joined += *next;
     ++chunks;
   }
-  return value;
+  return std::string_view(joined);
 }
 
 }  // namespace portico::plugins::openid_connect

@@ -33,7 +33,9 @@ int chunks_for(std::size_t value_size);
 
 // The value of `name` from the Cookie header(s) (`cookie_headers`: the header values joined
 // with "; "), its chunks `name2`... appended in order; nullopt when absent. `chunks` is set to
-// the number of cookies read.
-std::optional<std::string> read_cookie(std::string_view cookie_headers, std::string_view name, int& chunks);
+// the number of cookies read. A single cookie is a view into `cookie_headers`; chunks are
+// joined into `joined`, which the result then views.
+std::optional<std::string_view> read_cookie(std::string_view cookie_headers, std::string_view name, int& chunks,
+                                            std::string& joined);
 
 }  // namespace portico::plugins::openid_connect

@@ -9,50 +9,57 @@ namespace portico::plugins::openid_connect {
 namespace json = boost::json;
 
 void OpenIdConnect::scrub_identity_headers(RequestContext& ctx) const {
-  if (!config_.upstream_user_id_header.empty()) ctx.upstream_headers().remove(config_.upstream_user_id_header);
-  for (const std::string& name : config_.upstream_headers_names) ctx.upstream_headers().remove(name);
+  if (!config_.upstream_user_id_header.empty()) ctx.upstream_headers().remove_present(ctx.request(), config_.upstream_user_id_header);
+  for (const std::string& name : config_.upstream_headers_names) ctx.upstream_headers().remove_present(ctx.request(), name);
 }
 
-bool OpenIdConnect::identify(RequestContext& ctx, const std::string& subject_text, const json::object& claims,
-                             std::string_view access_token, const std::string& cookies) const {
-  if (!config_.upstream_user_id_header.empty()) {
-    ctx.upstream_headers().set(config_.upstream_user_id_header, ctx.store(subject_text));
-  }
+Identity OpenIdConnect::identity_of(const std::string& subject, const json::object& claims,
+                                    std::string_view access_token) const {
+  Identity id;
+  id.subject = subject;
   for (std::size_t i = 0; i < config_.upstream_headers_claims.size(); ++i) {
     const json::value* v = claims.if_contains(config_.upstream_headers_claims[i]);
     if (v == nullptr || v->is_null()) continue;
-    const std::string text = claim_text(*v);
+    std::string text = claim_text(*v);
     if (has_control(text)) continue;  // would split the upstream head: left out
-    ctx.upstream_headers().set(config_.upstream_headers_names[i], ctx.store(text));
+    id.claim_headers.emplace_back(i, std::move(text));
   }
   if (!access_token.empty() && !config_.upstream_access_token_header.empty()) {
-    if (config_.upstream_access_token_header == "authorization:bearer") {
-      ctx.upstream_headers().set("Authorization", ctx.concat({"Bearer ", access_token}));
-    } else {
-      ctx.upstream_headers().set(config_.upstream_access_token_header, ctx.store(access_token));
-    }
+    id.access_token_value = config_.upstream_access_token_header == "authorization:bearer"
+                                ? "Bearer " + std::string(access_token)
+                                : std::string(access_token);
   }
-  strip_own_cookies(ctx, cookies);
-  const std::string_view subject = ctx.store(subject_text);
-  if (config_.consumer_claim.empty()) {
-    ctx.authenticate_without_consumer(subject);
-    return true;
+  if (!config_.consumer_claim.empty()) {
+    const json::value* claim = claim_at(claims, config_.consumer_claim);
+    const auto found = claim != nullptr ? consumers_.find(claim_text(*claim)) : consumers_.end();
+    if (found != consumers_.end()) id.consumer = found->second;
+    id.consumer_missing = found == consumers_.end() && !config_.consumer_optional;
   }
-  const json::value* claim = claim_at(claims, config_.consumer_claim);
-  const auto found = claim != nullptr ? consumers_.find(claim_text(*claim)) : consumers_.end();
-  if (found != consumers_.end()) {
-    ctx.authenticate(*found->second, subject);
-    return true;
-  }
-  if (config_.consumer_optional) {
-    ctx.authenticate_without_consumer(subject);
-    return true;
-  }
-  ctx.reply(403, config_.forbidden_error_message);
-  return false;
+  return id;
 }
 
-void OpenIdConnect::strip_own_cookies(RequestContext& ctx, const std::string& cookies) const {
+bool OpenIdConnect::identify(RequestContext& ctx, const Identity& id, std::string_view cookies) const {
+  if (id.consumer_missing) {
+    ctx.reply(403, config_.forbidden_error_message);
+    return false;
+  }
+  const std::string_view subject = ctx.store(id.subject);
+  if (!config_.upstream_user_id_header.empty()) ctx.upstream_headers().set(config_.upstream_user_id_header, subject);
+  for (const auto& [index, value] : id.claim_headers) {
+    ctx.upstream_headers().set(config_.upstream_headers_names[index], ctx.store(value));
+  }
+  if (!id.access_token_value.empty()) {
+    const bool bearer = config_.upstream_access_token_header == "authorization:bearer";
+    ctx.upstream_headers().set(bearer ? std::string_view("Authorization") : std::string_view(config_.upstream_access_token_header),
+                               ctx.store(id.access_token_value));
+  }
+  strip_own_cookies(ctx, cookies);
+  if (id.consumer != nullptr) ctx.authenticate(*id.consumer, subject);
+  else ctx.authenticate_without_consumer(subject);
+  return true;
+}
+
+void OpenIdConnect::strip_own_cookies(RequestContext& ctx, std::string_view cookies) const {
   if (cookies.empty()) return;
   std::string kept;
   std::string_view rest = cookies;

@@ -43,24 +43,36 @@ using plugin::RequestContext;
 // Seconds since the epoch, as the tokens' and sessions' times are.
 double now_seconds();
 std::chrono::milliseconds ms(double milliseconds);
-// Every Cookie header's value, joined as one list (HTTP/2 sends crumbs; clients may send several).
-std::string cookie_list(const http::RequestHead& head);
+// Every Cookie header's value as one list (HTTP/2 sends crumbs; clients may send several): the
+// header itself when there is one, else joined in `storage`.
+std::string_view cookie_list(const http::RequestHead& head, std::string& storage);
 // A claim as header text: strings as they are, other JSON serialised.
 std::string claim_text(const boost::json::value& v);
 // Whether the text holds a control character (it would split an upstream head).
 bool has_control(std::string_view s);
 
+// What the upstream learns about a user, prepared once per opened session or verified token
+// (identity.cpp): the header values ready, the consumer found.
+struct Identity {
+  std::string subject;
+  std::vector<std::pair<std::size_t, std::string>> claim_headers;  // upstream_headers_names index -> value
+  std::string access_token_value;  // upstream_access_token_header's value ("" for none)
+  const config::ConsumerConfig* consumer = nullptr;
+  bool consumer_missing = false;  // consumer_claim found no consumer, and one is required: 403
+};
+
 // A session cookie opened once: the same cookie again costs a lookup, not base64, AES-GCM and
 // JSON (the timeouts are still checked on every request).
 struct OpenedSession {
   Session session;
+  Identity identity;
   double expires_at = 0;
 };
 
 // An access token found good (verified or introspected), remembered until it expires.
 struct VerifiedBearer {
   boost::json::object claims;
-  std::string subject;  // sub, else client_id (a client's own token)
+  Identity identity;  // the subject: sub, else client_id (a client's own token)
   double expires_at = 0;
   // A JWT's: the generation of the provider keys that verified it (trusted under that
   // generation only); 0 for an introspection answer; kMintedHere for issue_jwt's own tokens.
@@ -102,7 +114,7 @@ class OpenIdConnect final : public plugin::Instance {
   CookieAttributes cookie_attributes(const RequestContext& ctx, bool session) const;
   // The request's session, or null (none, not valid, or over a timeout: then its cookie is
   // cleared on the response). `cookies`: the request's cookie list.
-  std::shared_ptr<const OpenedSession> read_session(RequestContext& ctx, const std::string& cookies, int& chunks) const;
+  std::shared_ptr<const OpenedSession> read_session(RequestContext& ctx, std::string_view cookies, int& chunks) const;
   // When the first of the session's timeouts ends it (far away when none is set).
   double deadline_of(const Session& s) const;
   SessionTimeouts timeouts() const;
@@ -158,24 +170,28 @@ class OpenIdConnect final : public plugin::Instance {
   // The token as one of issue_jwt's own: `ours` when its key signed it; then null with `error`
   // when its claims are not good (expired...).
   std::shared_ptr<const VerifiedBearer> minted_here(std::string_view token, bool& ours, std::string& error) const;
+  // A verified token's entry: its claims, the identity they give, how long it is kept.
+  std::shared_ptr<VerifiedBearer> make_verified(boost::json::object claims, std::string_view token, double expires_at,
+                                                std::uint64_t key_generation) const;
   std::shared_ptr<const VerifiedBearer> remembered_bearer(std::string_view token, const ProviderState* provider) const;
   void hide_token(RequestContext& ctx, const FoundToken& found) const;
 
   // logout.cpp
   // Logout: the session cookie goes; then the provider's logout when it has one, else the
   // configured page, else 204. Refused when a browser says the request came from another site.
-  Access logout(RequestContext& ctx, const std::string& cookies) const;
+  Access logout(RequestContext& ctx, std::string_view cookies) const;
 
   // identity.cpp
   // Client copies of the identity headers never reach the upstream.
   void scrub_identity_headers(RequestContext& ctx) const;
+  // The identity of `subject` with these claims and access token, for identify().
+  Identity identity_of(const std::string& subject, const boost::json::object& claims, std::string_view access_token) const;
   // The verified identity to the upstream (and to the plugins after this one); false after
   // answering 403 for a consumer that cannot be found. `cookies`: the request's cookie list.
-  bool identify(RequestContext& ctx, const std::string& subject, const boost::json::object& claims,
-                std::string_view access_token, const std::string& cookies) const;
+  bool identify(RequestContext& ctx, const Identity& identity, std::string_view cookies) const;
   // The session's cookies (and a pre-login cookie) are the gateway's: the upstream gets the
   // client's other cookies only, as with Kong.
-  void strip_own_cookies(RequestContext& ctx, const std::string& cookies) const;
+  void strip_own_cookies(RequestContext& ctx, std::string_view cookies) const;
   bool is_own_cookie(std::string_view name) const;
 
   // Polls `busy` every 10 ms until it is false or the timeout passes; true if it waited.

@@ -53,9 +53,10 @@ Access OpenIdConnect::refuse_callback(RequestContext& ctx, int status, std::stri
 }
 
 asio::awaitable<Access> OpenIdConnect::callback(RequestContext& ctx) const {
-  const std::string cookies = cookie_list(ctx.request());
+  std::string cookie_storage, joined;
+  const std::string_view cookies = cookie_list(ctx.request(), cookie_storage);
   int chunks = 0;
-  auto sealed = read_cookie(cookies, config_.authorization_cookie_name, chunks);
+  auto sealed = read_cookie(cookies, config_.authorization_cookie_name, chunks, joined);
   auto opened = sealed ? pre_logins_.open(*sealed) : std::nullopt;
   auto pre = opened ? decode_pre_login(*opened) : std::nullopt;
   if (!pre) co_return refuse_callback(ctx, 401, "No login in progress: the authorization cookie is missing or not valid");
@@ -148,7 +149,8 @@ asio::awaitable<std::optional<json::object>> OpenIdConnect::verified_id_token(co
 }
 
 asio::awaitable<Access> OpenIdConnect::refresh(RequestContext& ctx) const {
-  const std::string cookies = cookie_list(ctx.request());
+  std::string cookie_storage;
+  const std::string_view cookies = cookie_list(ctx.request(), cookie_storage);
   int chunks = 0;
   auto opened = read_session(ctx, cookies, chunks);
   if (!opened) co_return no_credentials(ctx);
@@ -189,7 +191,7 @@ asio::awaitable<Access> OpenIdConnect::refresh(RequestContext& ctx) const {
   if (!tokens.id_token.empty()) session->id_token = tokens.id_token;
   session->renewed = session->seen = now;
   if (!write_session(ctx, *session, chunks)) co_return Access::replied;
-  if (!identify(ctx, session->subject, session->claims, session->access_token, cookies)) co_return Access::replied;
+  if (!identify(ctx, identity_of(session->subject, session->claims, session->access_token), cookies)) co_return Access::replied;
   co_return Access::next;
 }
 

@@ -5,7 +5,7 @@
 
 namespace portico::plugins::openid_connect {
 
-Access OpenIdConnect::logout(RequestContext& ctx, const std::string& cookies) const {
+Access OpenIdConnect::logout(RequestContext& ctx, std::string_view cookies) const {
   const http::RequestHead& head = ctx.request();
   const std::string_view fetch_site = head.find("sec-fetch-site");
   const std::string_view origin = head.find("origin");
@@ -17,7 +17,8 @@ Access OpenIdConnect::logout(RequestContext& ctx, const std::string& cookies) co
   }
   int chunks = 0;
   std::string id_token;
-  if (auto sealed = read_cookie(cookies, config_.session_cookie_name, chunks)) {
+  std::string joined;
+  if (auto sealed = read_cookie(cookies, config_.session_cookie_name, chunks, joined)) {
     if (auto opened = sessions_.open(*sealed, kCookieChunk * kMaxCookieChunks)) {
       if (auto s = decode_session(*opened)) id_token = s->id_token;
     }

@@ -52,14 +52,20 @@ double now_seconds() {
 
 std::chrono::milliseconds ms(double milliseconds) { return std::chrono::milliseconds(static_cast<long long>(milliseconds)); }
 
-std::string cookie_list(const http::RequestHead& head) {
-  std::string out;
+std::string_view cookie_list(const http::RequestHead& head, std::string& storage) {
+  std::string_view only;
+  int found = 0;
   for (const auto& h : head.headers) {
     if (!http::iequals(h.name, "cookie")) continue;
-    if (!out.empty()) out += "; ";
-    out += h.value;
+    if (++found == 1) {
+      only = h.value;
+      continue;
+    }
+    if (found == 2) storage.assign(only);
+    storage += "; ";
+    storage += h.value;
   }
-  return out;
+  return found <= 1 ? only : std::string_view(storage);
 }
 
 std::string claim_text(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); }
@@ -161,7 +167,8 @@ Access OpenIdConnect::decide(RequestContext& ctx, bool may_wait) const {
   scrub_identity_headers(ctx);
   if (!config_.auth.run_on_preflight && ctx.request().method == "OPTIONS") return Access::next;
   if (anonymous_ != nullptr && ctx.has_credential()) return Access::next;
-  const std::string cookies = cookie_list(ctx.request());
+  std::string cookie_storage;
+  const std::string_view cookies = cookie_list(ctx.request(), cookie_storage);
   if (is_logout(ctx)) return logout(ctx, cookies);
   if (is_callback(ctx)) return suspend(ctx, Step::callback);
   if (has_method(config_, "session")) {
@@ -170,7 +177,7 @@ Access OpenIdConnect::decide(RequestContext& ctx, bool may_wait) const {
       const Session& session = opened->session;
       const double now = now_seconds();
       if (needs_refresh(session, now)) return suspend(ctx, Step::refresh);
-      if (!identify(ctx, session.subject, session.claims, session.access_token, cookies)) return Access::replied;
+      if (!identify(ctx, opened->identity, cookies)) return Access::replied;
       // Keeps the idling timeout from ending a used session (without one, nothing to write).
       if (config_.session_idling_timeout > 0 && now - session.seen >= kTouchEvery) {
         Session touched = session;
@@ -225,8 +232,9 @@ bool OpenIdConnect::is_callback(const RequestContext& ctx) const {
          !http::query_value(ctx.request().query, "state").empty();
 }
 
-std::shared_ptr<const OpenedSession> OpenIdConnect::read_session(RequestContext& ctx, const std::string& cookies, int& chunks) const {
-  auto sealed = read_cookie(cookies, config_.session_cookie_name, chunks);
+std::shared_ptr<const OpenedSession> OpenIdConnect::read_session(RequestContext& ctx, std::string_view cookies, int& chunks) const {
+  std::string joined;
+  auto sealed = read_cookie(cookies, config_.session_cookie_name, chunks, joined);
   if (!sealed) return nullptr;
   const double now = now_seconds();
   std::shared_ptr<const OpenedSession> opened = opened_.find(*sealed);
@@ -236,6 +244,7 @@ std::shared_ptr<const OpenedSession> OpenIdConnect::read_session(RequestContext&
     if (session) {
       auto entry = std::make_shared<OpenedSession>();
       entry->expires_at = std::min(deadline_of(*session), now + kKeepOpenedAtMost);
+      entry->identity = identity_of(session->subject, session->claims, session->access_token);
       entry->session = std::move(*session);
       opened = entry;
       opened_.remember(*sealed, opened);

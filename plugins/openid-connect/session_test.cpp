@@ -77,9 +77,10 @@ TEST(OidcCookies, SplitsLongValuesAndReadsThemBack) {
   const std::string header = "other=1; session=" + value.substr(0, 4000) + "; session2=" + value.substr(4000, 4000) +
                              "; session3=" + value.substr(8000);
   int chunks = 0;
-  EXPECT_EQ(read_cookie(header, "session", chunks).value_or(""), value);
+  std::string joined;
+  EXPECT_EQ(read_cookie(header, "session", chunks, joined).value_or(""), value);
   EXPECT_EQ(chunks, 3);
-  EXPECT_FALSE(read_cookie("other=1", "session", chunks));
+  EXPECT_FALSE(read_cookie("other=1", "session", chunks, joined));
   // A shorter value expires the chunks the previous one used.
   const std::string shorter = set_cookie_lines("session", "short", a, 3);
   EXPECT_NE(shorter.find("Set-Cookie: session2=; Max-Age=0"), std::string::npos);

@@ -4,7 +4,7 @@
 // every request (the entry's own `expires_at` only bounds how long it is kept).
 //
 // Keys are the whole credential text, compared in full (no hash collision can make an unchecked
-// credential pass). Bounded: when full, expired entries are dropped, and if none expired the
+// credential pass); hashed by their tail (CredentialHash). Bounded: when full, expired entries are dropped, and if none expired the
 // cache starts over. Shared by the workers (one mutex, held for a lookup only); entries are
 // immutable once inserted. `Entry` has a `double expires_at` (seconds since the epoch).
 #pragma once
@@ -14,10 +14,23 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include "plugin/string_map.hpp"
+#include <unordered_map>
 
 namespace portico::plugin {
+
+// Hashes a credential by its length and its last 32 bytes instead of all of it (a 300-byte
+// session cookie hashed in full cost more than the rest of a lookup). The tail of a signed or
+// sealed credential is its signature or AEAD tag: for a credential in the cache (only verified
+// ones are remembered) bytes no client can choose, so the tails spread like the full keys
+// would. Lookups still compare keys in full.
+struct CredentialHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    constexpr std::size_t kTail = 32;
+    const std::string_view tail = s.size() > kTail ? s.substr(s.size() - kTail) : s;
+    return std::hash<std::string_view>{}(tail) ^ (s.size() * 0x9E3779B97F4A7C15ull);
+  }
+};
 
 template <typename Entry>
 class ExpiringCache {
@@ -55,7 +68,7 @@ class ExpiringCache {
 
   std::size_t max_entries_;
   std::mutex mu_;
-  StringMap<std::shared_ptr<const Entry>> entries_;
+  std::unordered_map<std::string, std::shared_ptr<const Entry>, CredentialHash, std::equal_to<>> entries_;
 };
 
 }  // namespace portico::plugin

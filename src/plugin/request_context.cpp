@@ -50,6 +50,10 @@ void HeaderEdits::remove(std::string_view name) {
   edits_.push_back({name, {}, false});
 }
 
+void HeaderEdits::remove_present(const http::RequestHead& client, std::string_view name) {
+  if (client.has(name) || drops(name)) remove(name);
+}
+
 bool HeaderEdits::drops(std::string_view name) const {
   for (const auto& e : edits_) {
     if (http::iequals(e.name, name)) return true;
@@ -220,7 +224,7 @@ void RequestContext::set_identity_headers() {
   // Kong's set_consumer(): every identity header is either set by Portico or removed, so a
   // client can never pass its own copy through.
   auto set_or_remove = [this](std::string_view name, std::string_view value) {
-    if (value.empty()) upstream_headers_.remove(name);
+    if (value.empty()) upstream_headers_.remove_present(*request_, name);
     else upstream_headers_.set(name, value);
   };
   static const config::ConsumerConfig kNobody;
@@ -232,8 +236,8 @@ void RequestContext::set_identity_headers() {
   set_or_remove("X-Anonymous-Consumer", has_credential_ ? std::string_view{} : std::string_view("true"));
   // Group headers are only ever Portico's (acl sets X-Consumer-Groups after this): a client's
   // copy must not reach a service that trusts it.
-  upstream_headers_.remove("X-Consumer-Groups");
-  upstream_headers_.remove("X-Authenticated-Groups");
+  upstream_headers_.remove_present(*request_, "X-Consumer-Groups");
+  upstream_headers_.remove_present(*request_, "X-Authenticated-Groups");
 }
 
 void RequestContext::reply(int status, std::string_view message, std::string_view extra_headers) {

@@ -46,6 +46,10 @@ class HeaderEdits {
   void set(std::string_view name, std::string_view value);  // replaces any earlier edit of `name`
   void add(std::string_view name, std::string_view value);  // another line of `name` (after set)
   void remove(std::string_view name);
+  // Removes `name` if there is something to remove: a line of `client` (the request) or an
+  // earlier edit. Nothing is recorded otherwise (every recorded edit is scanned by later edits
+  // and by the upstream head's writer).
+  void remove_present(const http::RequestHead& client, std::string_view name);
   // The (first) value set for `name`, empty when none is (or it is removed).
   std::string_view find(std::string_view name) const;
   bool empty() const { return edits_.empty(); }
