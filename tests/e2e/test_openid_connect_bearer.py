@@ -59,7 +59,7 @@ def bearer(tmp_path_factory):
         return {"name": name, "paths": ["/" + name], "plugins": [{"name": "openid-connect", "config": dict(base, **config)}]}
 
     cfg = {"_format_version": "3.0",
-           "consumers": [{"username": "api-client"}],
+           "consumers": [{"username": "api-client", "acls": [{"group": "partners"}]}, {"username": "api-short"}],
            "services": [{"name": "api", "url": "http://127.0.0.1:%d" % backend.port, "routes": [
                route("api"),
                route("write", scopes_required=["api:write"]),
@@ -67,6 +67,11 @@ def bearer(tmp_path_factory):
                route("aud", audience_required=[API]),
                route("jwt-only", auth_methods=["bearer"]),
                route("consumer", consumer_claim=["client_id"]),
+               # After openid-connect found the consumer, acl and rate limiting act per consumer.
+               {"name": "partners", "paths": ["/partners"], "plugins": [
+                   {"name": "openid-connect", "config": dict(base, consumer_claim=["client_id"])},
+                   {"name": "acl", "config": {"allow": ["partners"]}},
+                   {"name": "rate-limiting", "config": {"minute": 2, "limit_by": "consumer", "policy": "local"}}]},
                route("dead-introspection", introspection_endpoint="http://127.0.0.1:%d/introspect" % dead_port),
            ]}]}
     portico = start_gateway(tmp, gw, cfg)
@@ -181,3 +186,20 @@ def test_an_unreachable_introspection_endpoint_answers_502(bearer):
     status, _, body = http("GET", gw + "/dead-introspection/x", headers={"Authorization": "Bearer " + token(idp)})
     assert status == 502 and json.loads(body) == {"message": "The identity provider could not be reached"}
     assert backend.count() == before
+
+
+def test_acl_and_rate_limiting_act_on_the_consumer_the_token_maps_to(bearer):
+    gw, idp, backend = bearer
+    partner, other = token(idp), token(idp, client="api-short")
+    # api-short's consumer is not in the allowed group: acl refuses it.
+    status, _, body = http("GET", gw + "/partners/x", headers={"Authorization": "Bearer " + other})
+    assert status == 403, body
+    if time.time() % 60 > 55:  # the minute's window must not turn over between the requests
+        time.sleep(60.5 - time.time() % 60)
+    statuses = [http("GET", gw + "/partners/x", headers={"Authorization": "Bearer " + partner})[0] for _ in range(3)]
+    assert statuses == [200, 200, 429], statuses  # minute: 2, counted for the consumer
+    seen = backend.last()["headers"]
+    assert seen["x-consumer-username"] == "api-client" and seen["x-consumer-groups"] == "partners"
+    # Another token of the same client is the same consumer: still limited.
+    status, headers, _ = http("GET", gw + "/partners/x", headers={"Authorization": "Bearer " + token(idp)})
+    assert status == 429 and headers["x-ratelimit-remaining-minute"] == "0"
