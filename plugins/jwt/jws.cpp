@@ -235,7 +235,8 @@ std::optional<VerifyKey> make_key(Alg alg, Pkey pkey, std::string& error) {
 static std::optional<VerifyKey> key_from_pem(Alg alg, std::string_view pem, bool private_key, std::string& error) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   EVP_PKEY* raw = bio == nullptr ? nullptr
-                  : private_key  ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
+                  // An encrypted key is refused, never prompted for (OpenSSL's default would ask the terminal).
+                  : private_key  ? PEM_read_bio_PrivateKey(bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr)
                                  : PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   if (raw == nullptr) {

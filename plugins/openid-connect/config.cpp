@@ -95,6 +95,9 @@ void check_fields(const OidcConfig& c, Errors& errors) {
   if (auth == "client_secret_jwt" && !c.client_alg.empty() && c.client_alg.front().rfind("HS", 0) != 0) {
     errors.push_back({"client_alg", "client_secret_jwt signs with the secret: HS256, HS384 or HS512"});
   }
+  if (auth == "private_key_jwt" && !c.client_alg.empty() && c.client_alg.front().rfind("HS", 0) == 0) {
+    errors.push_back({"client_alg", "private_key_jwt signs with a private key: not " + c.client_alg.front()});
+  }
   if (c.using_pseudo_issuer && code_flow) {
     if (c.authorization_endpoint.empty()) errors.push_back({"authorization_endpoint", "required with using_pseudo_issuer"});
     if (c.token_endpoint.empty()) errors.push_back({"token_endpoint", "required with using_pseudo_issuer"});

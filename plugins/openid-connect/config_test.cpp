@@ -71,6 +71,9 @@ TEST(OidcConfig, RefusesWhatPorticoDoesNotImplementByName) {
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["private_key_jwt"],
                           "client_jwk": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]})"),
             "client_jwk: not a private RSA key (its private members are missing or invalid)\n");
+  EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_auth": ["private_key_jwt"],
+                          "client_alg": ["HS256"], "client_jwk": [{"kty": "oct", "k": "c2VjcmV0"}]})"),
+            "client_alg: private_key_jwt signs with a private key: not HS256\n");
   EXPECT_EQ(errors_of(R"({"issuer": "https://idp.example.com", "auth_methods": ["session"], "client_id": ["a", "b"]})"),
             "client_id: one client per plugin entry (Kong's client_arg is not supported)\n");
 }

@@ -50,7 +50,11 @@ bool is_http_url(std::string_view url) {
   else return false;
   const std::size_t host_end = rest.find_first_of("/?#");
   const std::string_view authority = rest.substr(0, host_end);
-  return !authority.empty() && authority.front() != ':' && authority.find_first_of(" \t\r\n@") == std::string_view::npos;
+  // No space or control byte anywhere: the URL goes into Location headers as it is.
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7f) return false;
+  }
+  return !authority.empty() && authority.front() != ':' && authority.find('@') == std::string_view::npos;
 }
 
 std::optional<ProviderMetadata> parse_discovery(const json::value& document, std::string_view expected_issuer,

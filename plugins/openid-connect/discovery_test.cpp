@@ -63,6 +63,9 @@ TEST(Discovery, ChecksUrls) {
   EXPECT_TRUE(is_http_url("http://127.0.0.1:9000/auth"));
   EXPECT_TRUE(is_http_url("https://idp.example.com"));
   EXPECT_FALSE(is_http_url("https://"));
+  // A URL goes into Location headers as it is: no space or control byte anywhere.
+  EXPECT_FALSE(is_http_url("https://idp.example.com/auth\r\nSet-Cookie: x=1"));
+  EXPECT_FALSE(is_http_url("https://idp.example.com/a b"));
   EXPECT_FALSE(is_http_url("https://user@idp.example.com/"));
   EXPECT_FALSE(is_http_url("javascript:alert(1)"));
   EXPECT_FALSE(is_http_url("//idp.example.com/auth"));

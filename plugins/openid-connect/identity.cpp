@@ -1,6 +1,8 @@
 // What the upstream learns from the openid-connect plugin (README.md): the user's id and
 // configured claims as headers (client copies removed first), the access token, the consumer;
 // the plugin's own cookies never go upstream.
+#include <spdlog/spdlog.h>
+
 #include "plugins/openid-connect/instance.hpp"
 #include "plugins/openid-connect/requirements.hpp"
 
@@ -17,6 +19,11 @@ Identity OpenIdConnect::identity_of(const std::string& subject, const json::obje
                                     std::string_view access_token) const {
   Identity id;
   id.subject = subject;
+  id.bad_subject = has_control(subject);
+  id.unmet = unmet_requirement(claims, {{"scopes", config_.scopes_claim, config_.scopes_required},
+                                        {"audience", config_.audience_claim, config_.audience_required},
+                                        {"groups", config_.groups_claim, config_.groups_required},
+                                        {"roles", config_.roles_claim, config_.roles_required}});
   for (std::size_t i = 0; i < config_.upstream_headers_claims.size(); ++i) {
     const json::value* v = claims.if_contains(config_.upstream_headers_claims[i]);
     if (v == nullptr || v->is_null()) continue;
@@ -39,6 +46,19 @@ Identity OpenIdConnect::identity_of(const std::string& subject, const json::obje
 }
 
 bool OpenIdConnect::identify(RequestContext& ctx, const Identity& id, std::string_view cookies) const {
+  if (id.bad_subject) {
+    ctx.reply(401, config_.unauthorized_error_message);
+    return false;
+  }
+  if (!id.unmet.empty()) {
+    // RFC 6750 3.1: insufficient_scope for scopes; a 403 carries no invalid_token.
+    spdlog::info("openid-connect: refused: required {} missing", id.unmet);
+    ctx.reply(403, config_.forbidden_error_message,
+              id.unmet == "scopes" ? ctx.concat({"WWW-Authenticate: Bearer realm=\"", ctx.request().host,
+                                                  "\", error=\"insufficient_scope\"\r\n"})
+                                   : std::string_view());
+    return false;
+  }
   if (id.consumer_missing) {
     ctx.reply(403, config_.forbidden_error_message);
     return false;

@@ -59,6 +59,8 @@ struct Identity {
   std::string access_token_value;  // upstream_access_token_header's value ("" for none)
   const config::ConsumerConfig* consumer = nullptr;
   bool consumer_missing = false;  // consumer_claim found no consumer, and one is required: 403
+  std::string_view unmet;         // the first *_required the claims do not meet ("scopes"...): 403
+  bool bad_subject = false;       // a subject with control characters (it would split headers): 401
 };
 
 // A session cookie opened once: the same cookie again costs a lookup, not base64, AES-GCM and
@@ -154,6 +156,8 @@ class OpenIdConnect final : public plugin::Instance {
   // The token in the header, query or cookie (as bearer_token_param_type allows); the body is
   // read later (bearer_async) when it may hold one.
   FoundToken find_bearer_token(RequestContext& ctx) const;
+  // The token of a body already read (form, multipart or JSON `access_token`), or none.
+  FoundToken body_token(RequestContext& ctx) const;
   bool may_carry_body_token(const RequestContext& ctx) const;
   // The quick path: a remembered token, or a JWT whose key is at hand; else suspends
   // (Step::bearer) for the provider, its keys, or introspection.
@@ -219,7 +223,9 @@ class OpenIdConnect final : public plugin::Instance {
   std::shared_ptr<Provider> provider_;
   mutable plugin::ExpiringCache<OpenedSession> opened_;
   mutable plugin::ExpiringCache<VerifiedBearer> bearers_;
-  mutable RefreshFlights refreshes_;
+  // Shared by every entry (and the next configuration's) of the same provider and client: two
+  // entries refreshing one token would retire it under each other.
+  std::shared_ptr<RefreshFlights> refreshes_;
   std::vector<std::string> issuers_allowed_;  // empty: the discovered issuer
   // issue_jwt's key: signs the internal JWT, and verifies it when it comes back as a bearer token.
   std::optional<jwt::VerifyKey> internal_key_;

@@ -166,11 +166,14 @@ asio::awaitable<Access> OpenIdConnect::refresh(RequestContext& ctx) const {
   asio::io_context& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
   const Endpoint token_endpoint{provider->metadata.token_endpoint, provider->addresses_of(provider->metadata.token_endpoint)};
   bool leader = false;
-  std::shared_ptr<RefreshFlight> flight = refreshes_.join(session->refresh_token, now_seconds(), leader);
+  std::shared_ptr<RefreshFlight> flight = refreshes_->join(session->refresh_token, now_seconds(), leader);
   if (leader) {
+    // Lands a failure if the call unwinds (an exception, the frame destroyed at shutdown):
+    // waiters must not wait for a flight that never lands.
+    RefreshFlights::Landing landing(flight);
     const ClientCredentials client = client_for(*provider);
     TokenResponse answer = co_await refresh_tokens(io, token_endpoint, client, session->refresh_token, ms(config_.timeout));
-    RefreshFlights::land(*flight, std::move(answer));
+    landing.land(std::move(answer));
   } else {  // another request is refreshing this session's token: its answer serves this one too
     const bool waited = co_await wait_while([&] { return !flight->done.load(std::memory_order_acquire); });
     (void)waited;

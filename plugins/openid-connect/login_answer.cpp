@@ -29,7 +29,8 @@ Access OpenIdConnect::finish_login(RequestContext& ctx, const Session& session, 
   for (const auto& [name, value] : tokens) fields.emplace_back(name, claim_text(value));
   std::string location = config_.login_redirect_uri.front();
   if (!fields.empty()) {
-    const char separator = config_.login_redirect_mode == "query" ? (location.find('?') == std::string::npos ? '?' : '&') : '#';
+    const char mark = config_.login_redirect_mode == "query" ? '?' : '#';
+    const char separator = location.find(mark) == std::string::npos ? mark : '&';
     location += separator + form_encode(fields);
   }
   ctx.reply(302, "Logged in", ctx.concat({"Location: ", location, "\r\nCache-Control: no-store\r\n"}));

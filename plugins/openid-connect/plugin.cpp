@@ -126,6 +126,8 @@ OpenIdConnect::OpenIdConnect(const OidcConfig& config, plugin::BuildContext& bui
                           config.authorization_endpoint + "|" + config.token_endpoint + "|" + config.userinfo_endpoint +
                           "|" + config.end_session_endpoint + "|" + config.jwks_endpoint + "|" +
                           config.introspection_endpoint + "|" + std::to_string(o.timeout.count());
+  refreshes_ = build.shared.plugin_state<RefreshFlights>(key + "|refresh|" + client_.id,
+                                                         [] { return std::make_shared<RefreshFlights>(); });
   provider_ = build.shared.plugin_state<Provider>(key, [&] {
     auto p = std::make_shared<Provider>(build.control, o);
     p->start();

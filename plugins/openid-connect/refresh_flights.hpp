@@ -34,6 +34,25 @@ class RefreshFlights {
   // The leader's answer, for itself and every waiter.
   static void land(RefreshFlight& flight, TokenResponse answer);
 
+  // The leader's duty to land: a failure when it is destroyed without having landed.
+  class Landing {
+   public:
+    explicit Landing(std::shared_ptr<RefreshFlight> flight) : flight_(std::move(flight)) {}
+    Landing(const Landing&) = delete;
+    Landing& operator=(const Landing&) = delete;
+    ~Landing() {
+      if (flight_ && !flight_->done.load(std::memory_order_acquire)) {
+        TokenResponse failed;
+        failed.error = "the refresh did not complete";
+        RefreshFlights::land(*flight_, std::move(failed));
+      }
+    }
+    void land(TokenResponse answer) { RefreshFlights::land(*flight_, std::move(answer)); }
+
+   private:
+    std::shared_ptr<RefreshFlight> flight_;
+  };
+
  private:
   static constexpr double kKeep = 30;          // seconds an answer serves late requests
   static constexpr std::size_t kMaxFlights = 10000;

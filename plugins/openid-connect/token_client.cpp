@@ -130,6 +130,14 @@ TokenResponse read_token_response(int status, const std::string& body) {
     r.error = "the token endpoint's answer has no access_token";
     return r;
   }
+  for (const std::string* token : {&r.access_token, &r.id_token, &r.refresh_token}) {
+    for (unsigned char c : *token) {
+      if (c <= 0x20 || c >= 0x7f) {  // it goes into header values (Authorization, the upstream's)
+        r.error = "the token endpoint's answer holds a token with characters a token cannot have";
+        return r;
+      }
+    }
+  }
   r.ok = true;
   return r;
 }

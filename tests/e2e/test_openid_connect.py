@@ -28,6 +28,8 @@ def gateway(tmp_path_factory):
         "routes": [{"name": "app", "paths": ["/app", "/callback", "/logout"], "plugins": [plugin]},
                    {"name": "fresh", "paths": ["/fresh"],
                     "plugins": [dict(plugin, config=dict(plugin["config"], leeway=3600))]},
+                   {"name": "admins", "paths": ["/admins"],
+                    "plugins": [dict(plugin, config=dict(plugin["config"], groups_required=["admins"]))]},
                    {"name": "bye", "paths": ["/bye"]}]}]}
     portico = start_gateway(tmp, gw, cfg)
     yield portico, backend, gw, issuer
@@ -121,6 +123,21 @@ def test_a_code_injected_into_another_login_fails_its_pkce_verifier(gateway):
     status, _, body, _ = victim.get(gw + "/callback?" + urllib.parse.urlencode({k: v for k, v in injected.items() if v}))
     assert status == 401 and "refused the authorization code" in body, body
     assert "session" not in victim.cookies.get("127.0.0.1", {})
+    assert backend.count() == before
+
+
+def test_required_groups_apply_to_sessions_too(gateway):
+    """groups_required (Kong's) on a login route: checked against the session's claims (the ID
+    token's), a 403 with Kong's body for a user without the group, nothing forwarded."""
+    portico, backend, gw, _ = gateway
+    alice, bob = Browser(), Browser()
+    login(alice, gw, "alice")  # groups: [admins]
+    login(bob, gw, "bob")      # groups: [users]
+    status, _, _, _ = alice.get(gw + "/admins/panel")
+    assert status == 200 and backend.last()["headers"]["x-user-id"] == "alice"
+    before = backend.count()
+    status, _, body, _ = bob.get(gw + "/admins/panel")
+    assert status == 403 and json.loads(body) == {"message": "Forbidden"}
     assert backend.count() == before
 
 

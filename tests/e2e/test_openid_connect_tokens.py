@@ -74,6 +74,8 @@ def site(tmp_path_factory):
         {"name": "api", "paths": ["/api-login", "/api-callback"], "plugins": [{"name": "openid-connect", "config": api}]},
         {"name": "spa", "paths": ["/spa", "/spa-callback"], "plugins": [{"name": "openid-connect", "config": spa}]},
         {"name": "orders", "paths": ["/orders"], "plugins": [{"name": "openid-connect", "config": orders}]},
+        {"name": "billing", "paths": ["/billing"], "plugins": [{"name": "openid-connect", "config": dict(
+            orders, issue_jwt=dict(issue_jwt, audience=["billing"]))}]},
     ]}]}
     portico = start_gateway(tmp, gw, cfg)
     yield gw, idp, backend, key
@@ -114,6 +116,9 @@ def test_portico_s_jwt_is_accepted_back_as_a_bearer_token(site):
     assert backend.last()["headers"]["authorization"] == "Bearer " + token
     status, _, _, _ = Browser().get(gw + "/orders/1", headers={"Authorization": "Bearer " + token})
     assert backend.last()["headers"]["x-user-email"] == "bob@example.test"
+    # The same key on an entry minting for another audience: not a token for it.
+    status, _, body, _ = Browser().get(gw + "/billing/1", headers={"Authorization": "Bearer " + token})
+    assert status == 401, body
 
 
 def test_tokens_signed_with_the_key_are_standard_and_others_are_refused(site):
