@@ -28,6 +28,8 @@ def gateway(tmp_path_factory):
         "routes": [{"name": "app", "paths": ["/app", "/callback", "/logout"], "plugins": [plugin]},
                    {"name": "fresh", "paths": ["/fresh"],
                     "plugins": [dict(plugin, config=dict(plugin["config"], leeway=3600))]},
+                   {"name": "nopkce", "paths": ["/nopkce"],
+                    "plugins": [dict(plugin, config=dict(plugin["config"], require_proof_key_for_code_exchange=False))]},
                    {"name": "admins", "paths": ["/admins"],
                     "plugins": [dict(plugin, config=dict(plugin["config"], groups_required=["admins"]))]},
                    {"name": "bye", "paths": ["/bye"]}]}]}
@@ -138,6 +140,22 @@ def test_required_groups_apply_to_sessions_too(gateway):
     before = backend.count()
     status, _, body, _ = bob.get(gw + "/admins/panel")
     assert status == 403 and json.loads(body) == {"message": "Forbidden"}
+    assert backend.count() == before
+
+
+def test_a_login_without_a_pkce_verifier_is_refused(gateway):
+    """An entry that sends no PKCE challenge (require_proof_key_for_code_exchange: false) to a
+    provider that requires PKCE: the provider refuses the authorization request, and the
+    callback carrying its error is a 401 with nothing forwarded."""
+    portico, backend, gw, issuer = gateway
+    browser = Browser()
+    status, headers, _, _ = browser.get(gw + "/nopkce/x")
+    assert status == 302 and "code_challenge" not in headers["location"]
+    before = backend.count()
+    back, status, _, _ = browser.follow(headers["location"], until=gw)
+    assert urllib.parse.urlsplit(back).path == "/callback" and "error=" in back, back
+    status, _, body, _ = browser.get(back)
+    assert status == 401 and "refused the login" in body, body
     assert backend.count() == before
 
 
