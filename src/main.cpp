@@ -1,5 +1,6 @@
 // portico: command line entry point (run / check / version).
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -34,6 +35,11 @@ int check_command(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a peer that has gone raises SIGPIPE, whose default action ends the process
+  // without a word. Asio's sends pass MSG_NOSIGNAL, but libraries write with write(2):
+  // hiredis (a Redis server killed under load took a gateway down with it), OpenSSL's socket
+  // BIO. Ignored, they see EPIPE and report a lost connection.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Portico: an API gateway and Backend-for-Frontend server that speaks Kong's configuration language"};
   app.require_subcommand(1);
 

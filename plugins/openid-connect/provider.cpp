@@ -9,6 +9,8 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "net/http_fetch.hpp"
 
 namespace portico::plugins::openid_connect {
@@ -81,7 +83,10 @@ void Provider::publish(ProviderMetadata metadata, std::map<std::string, std::vec
 asio::awaitable<std::map<std::string, std::vector<asio::ip::tcp::endpoint>>> Provider::resolve(const ProviderMetadata& m) {
   std::map<std::string, std::vector<asio::ip::tcp::endpoint>> out;
   asio::ip::tcp::resolver resolver(*control_);
-  for (const std::string* url : {&m.token_endpoint, &m.userinfo_endpoint, &m.introspection_endpoint}) {
+  // A named array, not a braced list: the loop suspends, and GCC 12 mishandles temporaries
+  // that must live across a coroutine's suspension.
+  const std::array<const std::string*, 3> urls{&m.token_endpoint, &m.userinfo_endpoint, &m.introspection_endpoint};
+  for (const std::string* url : urls) {
     const std::string key = host_port_of(*url);
     if (key.empty() || out.count(key) != 0) continue;
     const std::size_t colon = key.rfind(':');
