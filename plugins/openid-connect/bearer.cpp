@@ -235,7 +235,7 @@ Access OpenIdConnect::bearer(RequestContext& ctx, const FoundToken& found) const
     return admit_bearer(ctx, *hit, found);
   }
   if (!provider) return suspend(ctx, Step::bearer);  // the first discovery is still running
-  if (looks_like_jwt(found.token) && has_method(config_, "bearer") && !config_.introspect_jwt_tokens) {
+  if (looks_like_jwt(found.token) && methods_.bearer && !config_.introspect_jwt_tokens) {
     std::string error;
     bool unknown_kid = false;
     auto verified = verified_jwt(found.token, *provider, error, unknown_kid);
@@ -243,7 +243,7 @@ Access OpenIdConnect::bearer(RequestContext& ctx, const FoundToken& found) const
       bearers_.remember(found.token, verified);
       return admit_bearer(ctx, *verified, found);
     }
-    if (!unknown_kid && !has_method(config_, "introspection")) return refuse_bearer(ctx, error);
+    if (!unknown_kid && !methods_.introspection) return refuse_bearer(ctx, error);
   }
   return suspend(ctx, Step::bearer);
 }
@@ -265,7 +265,7 @@ asio::awaitable<Access> OpenIdConnect::bearer_async(RequestContext& ctx) const {
   if (!provider) co_return Access::replied;
   if (auto hit = remembered_bearer(found.token, provider.get())) co_return admit_bearer(ctx, *hit, found);
   std::string error = "access token: not a JWT, and introspection is off";
-  if (looks_like_jwt(found.token) && has_method(config_, "bearer") && !config_.introspect_jwt_tokens) {
+  if (looks_like_jwt(found.token) && methods_.bearer && !config_.introspect_jwt_tokens) {
     std::shared_ptr<const VerifiedBearer> verified;
     bool unknown_kid = false;
     for (int attempt = 0; attempt < 2 && !verified; ++attempt) {
@@ -280,7 +280,7 @@ asio::awaitable<Access> OpenIdConnect::bearer_async(RequestContext& ctx) const {
       co_return admit_bearer(ctx, *verified, found);
     }
   }
-  if (!has_method(config_, "introspection")) co_return refuse_bearer(ctx, error);
+  if (!methods_.introspection) co_return refuse_bearer(ctx, error);
   const std::string& endpoint_url = provider->metadata.introspection_endpoint;
   if (endpoint_url.empty()) co_return refuse_bearer(ctx, "access token: the provider has no introspection endpoint");
   auto executor = co_await asio::this_coro::executor;

@@ -214,6 +214,10 @@ class OpenIdConnect final : public plugin::Instance {
   }
 
   const OidcConfig& config_;
+  // auth_methods, read once (the access phase asks on every request).
+  struct Methods {
+    bool code, session, bearer, introspection;
+  } methods_;
   std::string redirect_path_;
   crypto::SealedBox sessions_, pre_logins_;
   ClientCredentials client_;

@@ -79,6 +79,8 @@ bool has_control(std::string_view s) {
 
 OpenIdConnect::OpenIdConnect(const OidcConfig& config, plugin::BuildContext& build)
     : config_(config),
+      methods_{has_method(config, "authorization_code"), has_method(config, "session"), has_method(config, "bearer"),
+               has_method(config, "introspection")},
       redirect_path_(config.redirect_uri.empty() ? std::string() : url_path(config.redirect_uri.front())),
       sessions_(secrets(config), "openid-connect session"),
       pre_logins_(secrets(config), "openid-connect authorization"),
@@ -173,7 +175,7 @@ Access OpenIdConnect::decide(RequestContext& ctx, bool may_wait) const {
   const std::string_view cookies = cookie_list(ctx.request(), cookie_storage);
   if (is_logout(ctx)) return logout(ctx, cookies);
   if (is_callback(ctx)) return suspend(ctx, Step::callback);
-  if (has_method(config_, "session")) {
+  if (methods_.session) {
     int chunks = 0;
     if (auto opened = read_session(ctx, cookies, chunks)) {
       const Session& session = opened->session;
@@ -189,12 +191,12 @@ Access OpenIdConnect::decide(RequestContext& ctx, bool may_wait) const {
       return Access::next;
     }
   }
-  if (has_method(config_, "bearer") || has_method(config_, "introspection")) {
+  if (methods_.bearer || methods_.introspection) {
     const FoundToken found = find_bearer_token(ctx);
     if (!found.token.empty()) return bearer(ctx, found);
     if (may_carry_body_token(ctx)) return suspend(ctx, Step::bearer);
   }
-  if (may_wait && !provider_->state() && has_method(config_, "authorization_code")) {
+  if (may_wait && !provider_->state() && methods_.code) {
     return suspend(ctx, Step::provider);
   }
   return no_credentials(ctx);
@@ -230,7 +232,7 @@ bool OpenIdConnect::is_logout(const RequestContext& ctx) const {
 }
 
 bool OpenIdConnect::is_callback(const RequestContext& ctx) const {
-  return has_method(config_, "authorization_code") && ctx.request().path == redirect_path_ &&
+  return methods_.code && ctx.request().path == redirect_path_ &&
          !http::query_value(ctx.request().query, "state").empty();
 }
 
@@ -291,7 +293,7 @@ bool OpenIdConnect::write_session(RequestContext& ctx, const Session& s, int pre
 
 Access OpenIdConnect::no_credentials(RequestContext& ctx) const {
   const std::string_view method = ctx.request().method;
-  if (anonymous_ == nullptr && has_method(config_, "authorization_code") && (method == "GET" || method == "HEAD")) {
+  if (anonymous_ == nullptr && methods_.code && (method == "GET" || method == "HEAD")) {
     return start_login(ctx);
   }
   ctx.reply(401, config_.unauthorized_error_message, "WWW-Authenticate: Bearer\r\n");

@@ -64,6 +64,14 @@ class Browser:
             url = nxt
         raise AssertionError("too many redirects")
 
+    def start_login(self, url):
+        """GETs a page behind the login: returns the provider's authorization URL it redirects
+        to, split, and its query arguments (lists, as parse_qs gives them)."""
+        status, headers, _, _ = self.get(url)
+        assert status == 302, status
+        auth = urllib.parse.urlsplit(headers["location"])
+        return headers["location"], auth, urllib.parse.parse_qs(auth.query)
+
     def login_at_provider(self, auth_url, user, gw):
         """From the provider's authorization URL to its redirect back to the gateway `gw`
         (returns that URL, the callback). A provider that knows the user already (or needs no

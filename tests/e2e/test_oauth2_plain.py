@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import Portico, free_port
+from conftest import free_port
 from recording_backend import RecordingBackend
-from oidc_browser import SECRET, Browser, login, to_callback
+from oidc_browser import SECRET, Browser, close_all, login, start_gateway, to_callback
 
 
 class GitHubLike:
@@ -107,25 +107,18 @@ def plain(tmp_path_factory):
                 "plugins": [{"name": "openid-connect", "config": config}]},
                {"name": "public", "paths": ["/public"],
                 "plugins": [{"name": "openid-connect", "config": dict(config, anonymous="guest")}]}]}]}
-    path = tmp / "kong.yml"
-    path.write_text(json.dumps(cfg))
-    portico = Portico(path, extra_args=["--proxy-listen", "127.0.0.1:%d" % gw_port])
+    portico = start_gateway(tmp, gw, cfg)
     yield portico, backend, github, gw
-    portico.close()
-    backend.close()
-    github.close()
+    close_all(portico, backend, github)
 
 
 def test_github_like_login_maps_the_user_and_the_consumer(plain):
     portico, backend, github, gw = plain
     browser = Browser()
-    status, headers, _, _ = browser.get(gw + "/app/repos")
-    assert status == 302
-    auth = urllib.parse.urlsplit(headers["location"])
-    q = urllib.parse.parse_qs(auth.query)
+    location, auth, q = browser.start_login(gw + "/app/repos")
     assert auth.path == "/login/oauth/authorize" and q["scope"] == ["read:user"] and "nonce" not in q
     assert "code_challenge" not in q  # no discovery to say the provider takes PKCE
-    callback = browser.login_at_provider(headers["location"], "octocat", gw)  # redirects at once
+    callback = browser.login_at_provider(location, "octocat", gw)  # redirects at once
     status, headers, body, _ = browser.get(callback)
     assert status == 302 and headers["location"] == "/app/repos", body
     sent = github.token_requests[-1]

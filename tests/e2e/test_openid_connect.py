@@ -41,17 +41,14 @@ def gateway(tmp_path_factory):
 def test_login_flow_then_api_calls_carry_the_verified_identity(gateway):
     portico, backend, gw, issuer = gateway
     browser = Browser()
-    status, headers, _, _ = browser.get(gw + "/app/orders?page=2")
-    assert status == 302
-    auth = urllib.parse.urlsplit(headers["location"])
-    q = urllib.parse.parse_qs(auth.query)
+    location, auth, q = browser.start_login(gw + "/app/orders?page=2")
     assert auth.netloc == urllib.parse.urlsplit(issuer).netloc and auth.path == "/auth"
     assert q["response_type"] == ["code"] and q["client_id"] == ["portico"]
     assert q["code_challenge_method"] == ["S256"] and len(q["code_challenge"][0]) == 43
     assert len(q["state"][0]) == 43 and len(q["nonce"][0]) == 43
     assert "authorization" in browser.cookies["127.0.0.1"]
     before = len(backend.requests)
-    callback = browser.login_at_provider(headers["location"], "alice", gw)
+    callback = browser.login_at_provider(location, "alice", gw)
     status, headers, _, _ = browser.get(callback)
     assert status == 302 and headers["location"] == "/app/orders?page=2"  # back where the login started
     assert "session" in browser.cookies["127.0.0.1"] and "authorization" not in browser.cookies["127.0.0.1"]
