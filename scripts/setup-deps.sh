@@ -25,7 +25,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
-  libmimalloc-dev libc-ares-dev libsqlite3-dev libhiredis-dev libnghttp2-dev
+  libmimalloc-dev libc-ares-dev libsqlite3-dev libpq-dev libhiredis-dev libnghttp2-dev
   # grpc-gateway: libprotobuf's .proto compiler (its headers are libprotoc-dev's) and JSON mapping; the google/api (HTTP
   # annotations) and google/rpc protos come with Debian's grpc-gateway sources
   libprotobuf-dev libprotoc-dev golang-github-grpc-ecosystem-grpc-gateway-dev
@@ -34,6 +34,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # tests, demo and benchmarks
   curl wrk nginx-light haproxy nghttp2-client valgrind procps iproute2 redis-server
+  # the cluster tests: PostgreSQL 15 (initdb and pg_ctl in /usr/lib/postgresql/15/bin, run by the tests themselves)
+  postgresql
   python3 python3-pytest python3-jwt python3-cryptography openssl
   # headless browser of the login and dashboard tests
   chromium
@@ -71,10 +73,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx-light and haproxy are used only as benchmark peers started by hand, redis-server and
-# prometheus only by the tests that start their own; the packages' own system services are not
-# wanted here.
-for svc in nginx haproxy redis-server prometheus; do
+# nginx-light and haproxy are used only as benchmark peers started by hand, redis-server,
+# prometheus and postgresql only by the tests that start their own; the packages' own system
+# services are not wanted here.
+for svc in nginx haproxy redis-server prometheus postgresql; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -32,7 +32,7 @@ std::optional<OpenedStore> open_store(const std::string& data_dir) {
     std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), store.error().message.c_str());
     return std::nullopt;
   }
-  auto contents = (*store)->read_all();
+  auto contents = (*store)->read_now();
   if (!contents.ok()) {
     std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), contents.error().message.c_str());
     return std::nullopt;
@@ -74,7 +74,7 @@ int db_import(const std::string& data_dir, const std::string& file) {
   }
   store::Change change;
   change.upserts = std::move(rows);
-  auto applied = opened->store->apply(change);
+  auto applied = opened->store->apply_now(change);
   if (!applied.ok()) {
     std::fprintf(stderr, "%s: not imported: %s\n", file.c_str(), applied.error().message.c_str());
     return 1;

@@ -11,8 +11,10 @@
 
 #include "config/loader.hpp"
 #include "config_commands.hpp"
+#include "migrations_commands.hpp"
 #include "core/gateway.hpp"
 #include "config/validators.hpp"
+#include "store/pg_options.hpp"
 
 namespace {
 
@@ -30,6 +32,47 @@ int check_command(const std::string& path) {
               path.c_str(), c.services.size(), c.routes.size(), c.upstreams.size(), targets, c.plugins.size(),
               c.consumers.size(), c.hash.c_str());
   return 0;
+}
+
+// The PostgreSQL options, shared by `run` and `migrations`.
+struct DatabaseFlags {
+  std::string database;
+  portico::store::PgSettings pg;
+  double update_frequency = 5;
+};
+
+void add_database_options(CLI::App* command, DatabaseFlags& flags, bool with_update_frequency) {
+  command->add_option("--database", flags.database,
+                      "postgres://user:password@host:port/database (Kong's KONG_DATABASE=postgres: several nodes share "
+                      "it), or postgres with the --pg-* options; without it, the embedded SQLite store (--data-dir)")
+      ->envname("PORTICO_DATABASE");
+  command->add_option("--pg-host", flags.pg.host, "With --database postgres: the server's address")
+      ->envname("PORTICO_PG_HOST")->capture_default_str();
+  command->add_option("--pg-port", flags.pg.port, "With --database postgres: the server's port")
+      ->envname("PORTICO_PG_PORT")->check(CLI::Range(1, 65535))->capture_default_str();
+  command->add_option("--pg-user", flags.pg.user, "With --database postgres: the role")
+      ->envname("PORTICO_PG_USER")->capture_default_str();
+  command->add_option("--pg-password", flags.pg.password, "With --database postgres: the role's password")
+      ->envname("PORTICO_PG_PASSWORD");
+  command->add_option("--pg-database", flags.pg.database, "With --database postgres: the database")
+      ->envname("PORTICO_PG_DATABASE")->capture_default_str();
+  if (with_update_frequency) {
+    command->add_option("--db-update-frequency", flags.update_frequency,
+                        "Seconds between two checks of the database's revision, besides its notifications (Kong's "
+                        "db_update_frequency)")
+        ->envname("PORTICO_DB_UPDATE_FREQUENCY")->check(CLI::Range(0.05, 3600.0))->capture_default_str();
+  }
+}
+
+// The PostgreSQL options from the flags, or nullopt with the error printed.
+std::optional<portico::store::PgOptions> postgres_options(const DatabaseFlags& flags) {
+  auto options = portico::store::pg_options(flags.database, flags.pg);
+  if (!options.ok()) {
+    std::fprintf(stderr, "%s\n", options.error().message.c_str());
+    return std::nullopt;
+  }
+  options->update_frequency = std::chrono::milliseconds(static_cast<long long>(flags.update_frequency * 1000));
+  return *options;
 }
 
 }  // namespace
@@ -61,6 +104,8 @@ int main(int argc, char** argv) {
   auto* data_dir_option =
       run->add_option("--data-dir", data_dir, "Without -c: the embedded store's directory (created when missing)")
           ->envname("PORTICO_DATA_DIR")->capture_default_str();
+  DatabaseFlags run_database;
+  add_database_options(run, run_database, true);
   run->add_option("--proxy-listen", options.proxy_listen, "Proxy listener ADDR:PORT [ssl] [http2] [backlog=N] (repeatable, or comma-separated)")
       ->envname("PORTICO_PROXY_LISTEN")->delimiter(',')->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -169,6 +214,18 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("version", "Print the version");
 
+  auto* migrations_cmd = app.add_subcommand("migrations", "Prepare the PostgreSQL store (Kong's verbs)");
+  migrations_cmd->require_subcommand(1);
+  DatabaseFlags migrations_database;
+  add_database_options(migrations_cmd, migrations_database, false);
+  std::string migrations_verb;
+  for (const char* verb : {"bootstrap", "up", "list"}) {
+    const char* what = std::string_view(verb) == "bootstrap" ? "Create the schema in a new database"
+                       : std::string_view(verb) == "up"      ? "Apply the migrations the database lacks"
+                                                             : "Show the applied and pending migrations";
+    migrations_cmd->add_subcommand(verb, what)->callback([&migrations_verb, verb] { migrations_verb = verb; });
+  }
+
   auto* config_cmd = app.add_subcommand("config", "Move a declarative file into the store and back (Kong's names)");
   config_cmd->require_subcommand(1);
   std::string config_data_dir = "./portico-data", import_file, export_file, parse_file;
@@ -191,6 +248,15 @@ int main(int argc, char** argv) {
   if (db_import->parsed()) return portico::cli::db_import(config_data_dir, import_file);
   if (db_export->parsed()) return portico::cli::db_export(config_data_dir, export_file);
   if (parse->parsed()) return portico::cli::parse(parse_file);
+  if (migrations_cmd->parsed()) {
+    if (!portico::store::names_postgres(migrations_database.database)) {
+      std::fprintf(stderr, "portico migrations: --database must name PostgreSQL (postgres://... or postgres)\n");
+      return 1;
+    }
+    auto options = postgres_options(migrations_database);
+    if (!options) return 1;
+    return portico::cli::migrations(migrations_verb, *options);
+  }
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -229,7 +295,25 @@ int main(int argc, char** argv) {
   if (!config_path.empty() && data_dir_option->count() > 0) {
     spdlog::warn("--data-dir is not used with -c (DB-less mode: the configuration is the file)");
   }
+  std::optional<portico::store::PgOptions> postgres;
+  const std::string& database = run_database.database;
+  if (!database.empty() && database != "sqlite" && database != "off") {
+    if (!portico::store::names_postgres(database)) {
+      std::fprintf(stderr, "--database: '%s' is not postgres://..., postgres, sqlite or off\n", database.c_str());
+      return 1;
+    }
+    if (!config_path.empty()) {
+      std::fprintf(stderr, "--database and -c go separately: a declarative file is DB-less mode\n");
+      return 1;
+    }
+    postgres = postgres_options(run_database);
+    if (!postgres) return 1;
+  } else if (database == "off" && config_path.empty()) {
+    std::fprintf(stderr, "--database off needs a declarative file (-c kong.yml)\n");
+    return 1;
+  }
   portico::Gateway gateway(options, config_path, true, config_path.empty() ? data_dir : "");
+  if (postgres) gateway.use_postgres(std::move(*postgres));
   std::vector<std::string> errors;
   if (!gateway.start(errors)) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());

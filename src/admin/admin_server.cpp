@@ -36,7 +36,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
-                         std::unique_ptr<EntityApi> entities, bool status_only)
+                         std::shared_ptr<EntityApi> entities, bool status_only)
     : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)), acceptor_(io),
       status_only_(status_only) {}
 AdminServer::~AdminServer() { close(); }
@@ -211,8 +211,14 @@ AdminServer::Reply AdminServer::status_reply() const {
   };
   for (const auto& [name, value] : plugin::counter_values()) portico[name] = value;
   const auto& snap = gateway_.snapshot();
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  json::object database{{"reachable", gateway_.database_reachable()}, {"strategy", gateway_.database_kind()}};
+  if (gateway_.database_kind() != "off") database["revision"] = gateway_.store_revision();
   json::object body{
-      {"database", json::object{{"reachable", true}}},
+      {"database", database},
+      {"node_id", gateway_.node_id()},
+      {"hostname", host},
       {"server", server},
       {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
       {"portico", portico},
@@ -234,31 +240,43 @@ AdminServer::Reply AdminServer::status_api(const Request& request) {
   return status_reply();
 }
 
-AdminServer::Reply AdminServer::handle(const Request& request) {
-  if (status_only_) return status_api(request);
-  std::string_view method = request.method, path = request.path, query = request.query;
+asio::awaitable<AdminServer::Reply> AdminServer::handle(const Request& request) {
+  if (status_only_) co_return status_api(request);
+  if (auto reply = handle_fixed(request)) co_return std::move(*reply);
+  if (entities_ && request.path != "/plugins/enabled") {  // a fixed path, not the plugin named "enabled"
+    auto reply = co_await entities_->handle(request);
+    if (reply) co_return std::move(*reply);
+  }
+  co_return handle_other(request);
+}
+
+std::optional<AdminServer::Reply> AdminServer::handle_fixed(const Request& request) {
+  std::string_view method = request.method, path = request.path;
   if (path == "/schemas/plugins/validate") {
-    if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
+    if (method != "POST") return Reply{405, R"({"message":"Method not allowed"})"};
     return validate_plugin(request);
   }
   constexpr std::string_view kSchemas = "/schemas/", kValidate = "/validate";
   if (path.starts_with(kSchemas) && path.ends_with(kValidate) && !path.starts_with("/schemas/plugins/")) {
-    if (method != "POST") return {405, R"({"message":"Method not allowed"})"};
+    if (method != "POST") return Reply{405, R"({"message":"Method not allowed"})"};
     RequestBody body = read_request_body(request.content_type, request.body);
-    if (!body.value.ok()) return {body.status, message_json(body.value.error().message)};
+    if (!body.value.ok()) return Reply{body.status, message_json(body.value.error().message)};
     auto entity = path.substr(kSchemas.size(), path.size() - kSchemas.size() - kValidate.size());
-    if (auto answer = validate_entity(entity, *body.value, body.input)) return {answer->first, std::move(answer->second)};
-    return {404, R"({"message":"Not found"})"};
+    if (auto answer = validate_entity(entity, *body.value, body.input)) return Reply{answer->first, std::move(answer->second)};
+    return Reply{404, R"({"message":"Not found"})"};
   }
   if (path == "/config") return config_endpoint(request);
   if (auto reply = plugin_endpoint(request, gateway_.snapshot().get())) return std::move(*reply);
   if (path == "/endpoints") {
-    if (method != "GET" && method != "HEAD") return {405, R"({"message":"Method not allowed"})"};
-    return {200, endpoints_json()};
+    if (method != "GET" && method != "HEAD") return Reply{405, R"({"message":"Method not allowed"})"};
+    return Reply{200, endpoints_json()};
   }
-  if (entities_ && path != "/plugins/enabled") {  // a fixed path, not the plugin named "enabled"
-    if (auto reply = entities_->handle(request)) return std::move(*reply);
-  }
+  return std::nullopt;
+}
+
+AdminServer::Reply AdminServer::handle_other(const Request& request) {
+  std::string_view method = request.method, path = request.path, query = request.query;
+  constexpr std::string_view kSchemas = "/schemas/";
   if (method != "GET" && method != "HEAD") {
     return {405, R"({"message":"Method not allowed"})"};
   }
@@ -272,7 +290,7 @@ AdminServer::Reply AdminServer::handle(const Request& request) {
         {"proxy_listen", proxy_listen},
         {"admin_listen", json::array{json::value(options.admin_listen)}},
         {"nginx_worker_processes", options.workers},
-        {"database", gateway_.config_path().empty() ? "sqlite" : "off"},
+        {"database", gateway_.database_kind()},
         {"declarative_config", gateway_.config_path().empty() ? json::value(nullptr) : json::value(gateway_.config_path())},
         {"prefix", gateway_.config_path().empty() ? json::value(gateway_.data_dir()) : json::value(nullptr)},
         {"router_flavor", "traditional_compatible"},
@@ -387,8 +405,8 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     }
     Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
     auto started = std::chrono::steady_clock::now();
-    Reply reply = status_only_ || token_accepted(token) ? handle(parsed)
-                                        : Reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
+    Reply reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
+    if (status_only_ || token_accepted(token)) reply = co_await handle(parsed);
     spdlog::debug("admin: {} {} {} in {:.1f} ms", method, path, reply.status,
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     std::string response;

@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/object.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "admin/entity_api.hpp"
@@ -31,7 +32,7 @@ class AdminServer {
   // `status_only`: Kong's status API (--status-listen): GET /status, /metrics and
   // /status/ready, no token, nothing else.
   AdminServer(boost::asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
-              std::unique_ptr<EntityApi> entities, bool status_only = false);
+              std::shared_ptr<EntityApi> entities, bool status_only = false);
   ~AdminServer();
   bool listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   int port() const { return port_; }
@@ -45,9 +46,15 @@ class AdminServer {
 
   using Request = admin::Request;
   using Reply = admin::Reply;
-  Reply handle(const Request& request);
+  // The answer to one request (a coroutine: an entity write waits for the store).
+  boost::asio::awaitable<Reply> handle(const Request& request);
 
  private:
+  // The fixed paths served before the entity endpoints (/config, /schemas/.../validate,
+  // plugins' endpoints, /endpoints); nullopt for any other path.
+  std::optional<Reply> handle_fixed(const Request& request);
+  // What is not an entity path: /, /status, /metrics, schemas, upstream health; else 404.
+  Reply handle_other(const Request& request);
   boost::json::object plugins_json() const;
   Reply validate_plugin(const Request& request) const;
   Reply config_endpoint(const Request& request);
@@ -61,7 +68,7 @@ class AdminServer {
   boost::asio::io_context& io_;
   DeadlineQueue& deadlines_;
   Gateway& gateway_;
-  std::unique_ptr<EntityApi> entities_;
+  std::shared_ptr<EntityApi> entities_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
   bool status_only_ = false;

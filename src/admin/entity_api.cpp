@@ -21,6 +21,7 @@
 
 namespace portico::admin {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 using store::ref_id;
 
@@ -100,6 +101,19 @@ Reply kong_error(int status, int code, std::string_view name, std::string_view t
 }
 Reply violation(schema::Errors errors) { return json_reply(400, schema_violation(errors)); }
 
+Reply store_failure(const Error& error) {
+  if (error.kind == ErrorKind::conflict) return kong_error(409, 5, "unique constraint violation", error.message);
+  if (error.kind == ErrorKind::unavailable) {
+    return message(503, "the database is unavailable, the change was not made (this node keeps serving the "
+                        "configuration it has; retry when the database is back): " + error.message);
+  }
+  if (error.kind == ErrorKind::outdated) {
+    return message(409, "other nodes kept changing the configuration while this change was validated; retry: " +
+                            error.message);
+  }
+  return message(500, "the change could not be stored: " + error.message);
+}
+
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -159,6 +173,32 @@ std::string decode_segment(std::string_view raw) {
 
 }  // namespace
 
+namespace {
+
+// /a/b/c/d as its decoded segments.
+std::vector<std::string> path_segments(std::string_view path) {
+  std::vector<std::string> seg;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    std::size_t slash = rest.find('/');
+    seg.push_back(decode_segment(rest.substr(0, slash)));
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  }
+  return seg;
+}
+
+// Whether `path` may be an entity path (its first segment names a collection).
+bool is_entity_path(std::string_view path) {
+  auto seg = path_segments(path);
+  return !seg.empty() && seg.size() <= 4 && kind_by_path(seg[0]) != nullptr;
+}
+
+}  // namespace
+
 // What a path names: a collection (possibly under a parent entity) or one entity in it.
 struct EntityApi::Target {
   const Kind* kind = nullptr;
@@ -167,14 +207,16 @@ struct EntityApi::Target {
   std::string key;                        // the id or name in the path; empty for the collection
 };
 
-EntityApi::EntityApi(store::Store& store, std::vector<store::Entity> rows, config::DeclarativeConfig initial,
+EntityApi::EntityApi(store::Store& store, store::Contents contents, config::DeclarativeConfig initial,
                      Activate activate, Defer defer)
     : store_(&store),
       activate_(std::move(activate)),
-      rows_(std::move(rows)),
+      rows_(std::move(contents.entities)),
       defer_(std::move(defer)),
-      config_(std::move(initial)),
-      have_config_(true) {}
+      published_(std::make_shared<const config::DeclarativeConfig>(std::move(initial))),
+      model_current_(false),  // the working copy is taken from published_ by the first write
+      have_config_(true),
+      revision_(contents.revision) {}
 
 EntityApi::EntityApi(Current current) : current_(std::move(current)) {}
 
@@ -274,19 +316,91 @@ json::object EntityApi::answer(const store::Entity& row) const {
   return out;
 }
 
-std::optional<Reply> EntityApi::handle(const Request& request) {
-  // Split the path: /a/b/c/d
-  std::vector<std::string> seg;
-  std::string_view rest = request.path;
-  while (!rest.empty()) {
-    if (rest.front() == '/') {
-      rest.remove_prefix(1);
-      continue;
-    }
-    std::size_t slash = rest.find('/');
-    seg.push_back(decode_segment(rest.substr(0, slash)));
-    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+asio::awaitable<std::optional<Reply>> EntityApi::handle(const Request& request) {
+  bool read = request.method == "GET" || request.method == "HEAD";
+  if (store_ == nullptr) {
+    auto outcome = prepare(request);  // DB-less: reads, and refusals of writes
+    if (!outcome) co_return std::nullopt;
+    co_return std::get<Reply>(std::move(*outcome));
   }
+  // What another node wrote just before (through a load balancer, a script's previous call
+  // may have gone to another node) is seen by this call, as Kong's nodes read the database:
+  // the store's revision first, caught up when it moved. With the database down, reads
+  // answer from memory.
+  if (read) {
+    if (!is_entity_path(request.path)) co_return std::nullopt;
+    auto current = co_await store_->revision();
+    if (current.ok() && *current > revision_) co_await catch_up(*current);
+    auto outcome = prepare(request);
+    if (!outcome) co_return std::nullopt;
+    co_return std::get<Reply>(std::move(*outcome));
+  }
+  if (!is_entity_path(request.path)) co_return std::nullopt;
+  auto turn = co_await turns_.take();
+  auto current = co_await store_->revision();
+  if (current.ok() && *current > revision_) {
+    auto fresh = co_await store_->read_all();
+    if (fresh.ok()) take(std::move(*fresh));
+  }
+  // Another node's write between this node's read and its commit makes the commit outdated:
+  // validated again against the store's new contents (Kong's nodes write the database
+  // directly; here the whole configuration is validated, so it is against one revision).
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto outcome = prepare(request);
+    if (!outcome) co_return std::nullopt;
+    if (auto* reply = std::get_if<Reply>(&*outcome)) co_return std::move(*reply);
+    Commit& commit = std::get<Commit>(*outcome);
+    commit_pending_ = true;
+    auto stored = co_await store_->apply(commit.change, revision_);
+    commit_pending_ = false;
+    if (stored.ok()) {
+      revision_ = *stored;
+      co_return commit.done(*stored);
+    }
+    if (commit.model_changed) reload_model();
+    if (stored.error().kind != ErrorKind::outdated || attempt == kAttempts) co_return store_failure(stored.error());
+    auto fresh = co_await store_->read_all();
+    if (!fresh.ok()) co_return store_failure(fresh.error());
+    take(std::move(*fresh));
+  }
+}
+
+asio::awaitable<void> EntityApi::catch_up(std::int64_t revision) {
+  if (store_ == nullptr || revision <= revision_) co_return;
+  auto turn = co_await turns_.take();
+  if (revision <= revision_) co_return;  // a write or an earlier catch-up got there meanwhile
+  auto fresh = co_await store_->read_all();
+  if (!fresh.ok()) {
+    spdlog::warn("store: cannot read revision {}: {}; this node keeps serving revision {}", revision,
+                 fresh.error().message, revision_);
+    co_return;
+  }
+  if (fresh->revision <= revision_) co_return;
+  take(std::move(*fresh));
+}
+
+void EntityApi::take(store::Contents contents) {
+  auto loaded = store::load_rows(contents.entities);
+  if (!loaded.ok()) {
+    // Written by a node whose Portico accepts what this one does not (a newer version?):
+    // this node keeps what it has rather than serve half of it.
+    spdlog::error("store: revision {} does not load here, this node keeps revision {}: {}", contents.revision, revision_,
+                  loaded.errors.front().to_string());
+    return;
+  }
+  auto started = std::chrono::steady_clock::now();
+  rows_ = std::move(contents.entities);
+  revision_ = contents.revision;
+  config_ = std::move(loaded.config);
+  model_current_ = true;
+  go_live("store revision " + std::to_string(revision_));
+  spdlog::debug("store: revision {} loaded in {:.1f} ms", revision_,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+}
+
+std::optional<EntityApi::Outcome> EntityApi::prepare(const Request& request) {
+  std::vector<std::string> seg = path_segments(request.path);
   if (seg.empty() || seg.size() > 4 || kind_by_path(seg[0]) == nullptr) return std::nullopt;
   if (!store_) refresh_dbless();
   Target t;
@@ -461,14 +575,10 @@ json::object through_record(const schema::Record<C>& record, const json::object&
   return out;
 }
 
-Reply store_failure(const Error& error) {
-  if (error.kind == ErrorKind::conflict) return kong_error(409, 5, "unique constraint violation", error.message);
-  return message(500, "the change could not be stored: " + error.message);
-}
 
 }  // namespace
 
-Reply EntityApi::create(const Target& t, const Request& r) {
+EntityApi::Outcome EntityApi::create(const Target& t, const Request& r) {
   schema::Input input;
   int status = 400;
   auto body = entity_body(r, *t.kind, input, status);
@@ -489,7 +599,7 @@ Reply EntityApi::create(const Target& t, const Request& r) {
   return write(t, std::move(*body), input, id, now_seconds(), 201);
 }
 
-Reply EntityApi::upsert(const Target& t, const Request& r) {
+EntityApi::Outcome EntityApi::upsert(const Target& t, const Request& r) {
   schema::Input input;
   int status = 400;
   auto body = entity_body(r, *t.kind, input, status);
@@ -512,7 +622,7 @@ Reply EntityApi::upsert(const Target& t, const Request& r) {
   return write(t, std::move(*body), input, id, created, 200);
 }
 
-Reply EntityApi::patch(const Target& t, const Request& r) {
+EntityApi::Outcome EntityApi::patch(const Target& t, const Request& r) {
   const store::Entity* existing = find(*t.kind, t.key);
   if (existing == nullptr) return not_found();
   if (t.parent != nullptr && ref_id(parse_object(existing->body), t.parent_ref) != t.parent->id) return not_found();
@@ -532,8 +642,8 @@ Reply EntityApi::patch(const Target& t, const Request& r) {
   return write(t, std::move(body), input, existing->id, existing->created_at, 200);
 }
 
-Reply EntityApi::write(const Target& t, json::object body, schema::Input input, std::string id,
-                       std::int64_t created_at, int status) {
+EntityApi::Outcome EntityApi::write(const Target& t, json::object body, schema::Input input, std::string id,
+                                   std::int64_t created_at, int status) {
   const Kind& kind = *t.kind;
   body.erase("created_at");
   body.erase("updated_at");
@@ -630,22 +740,20 @@ Reply EntityApi::write(const Target& t, json::object body, schema::Input input, 
       return violation(entity_errors(snis.errors, snis.focus_path));
     }
   }
-  auto stored = store_->apply(change);
-  if (!stored.ok()) {
-    reload_model();
-    return store_failure(stored.error());
-  }
-  auto t2 = std::chrono::steady_clock::now();
-  for (const auto& upserted : change.upserts) remember(upserted);
-  forget(change.deletes);
-  go_live(kind);
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind, id,
-                ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
-  for (const auto& r : rows_) {
-    if (r.id == id) return json_reply(status, answer(r));
-  }
-  return {204, ""};
+  auto done = [this, &kind, id, status, change, t0, t1](std::int64_t) -> Reply {
+    auto t2 = std::chrono::steady_clock::now();
+    for (const auto& upserted : change.upserts) remember(upserted);
+    forget(change.deletes);
+    go_live("admin api: " + std::string(kind.kind));
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    spdlog::debug("admin api: {} {}: validated in {:.1f} ms, stored in {:.1f} ms, live in {:.1f} ms", kind.kind, id,
+                  ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
+    for (const auto& r : rows_) {
+      if (r.id == id) return json_reply(status, answer(r));
+    }
+    return {204, ""};
+  };
+  return Commit{std::move(change), true, std::move(done)};
 }
 
 std::string EntityApi::sni_list_problem(const std::vector<std::string>& names, const std::string& certificate_id) const {
@@ -731,13 +839,13 @@ void reserve_headroom(config::DeclarativeConfig& c) {
 
 }  // namespace
 
-void EntityApi::go_live(const Kind& kind) {
+void EntityApi::go_live(const std::string& why) {
   // The model goes live as it is: copying a large configuration first would delay the change
   // by as much as building its snapshot. The working copy is taken back from it once the
   // answer is on its way, before the next request.
   published_ = std::make_shared<const config::DeclarativeConfig>(std::move(config_));
   model_current_ = false;
-  activate_(published_, "admin api: " + std::string(kind.kind));
+  activate_(published_, why);
   if (defer_) {
     defer_([this, alive = std::weak_ptr<int>(alive_)] {
       if (alive.lock()) model();
@@ -764,9 +872,9 @@ void EntityApi::reload_model() {
   }
 }
 
-Reply EntityApi::remove(const Target& t) {
+EntityApi::Outcome EntityApi::remove(const Target& t) {
   const store::Entity* existing = find(*t.kind, t.key);
-  if (existing == nullptr) return {204, ""};  // Kong: deleting what is not there succeeds
+  if (existing == nullptr) return Reply{204, ""};  // Kong: deleting what is not there succeeds
   if (t.parent != nullptr && ref_id(parse_object(existing->body), t.parent_ref) != t.parent->id) return not_found();
   std::string id = existing->id;
   const Kind& kind = *t.kind;
@@ -800,16 +908,14 @@ Reply EntityApi::remove(const Target& t) {
   for (const auto& row : rows_) {
     if (std::find(doomed.begin(), doomed.end(), row.id) != doomed.end()) change.deletes.emplace_back(row.kind, row.id);
   }
-  auto stored = store_->apply(change);
-  if (!stored.ok()) return store_failure(stored.error());  // the model is untouched yet
-  rows_.erase(std::remove_if(rows_.begin(), rows_.end(),
-                             [&](const store::Entity& r) {
-                               return std::find(doomed.begin(), doomed.end(), r.id) != doomed.end();
-                             }),
-              rows_.end());
-  store::apply_deletes(model(), change.deletes);
-  go_live(kind);
-  return {204, ""};
+  // The model is changed only once the store has the change.
+  auto done = [this, &kind, deletes = change.deletes](std::int64_t) -> Reply {
+    forget(deletes);
+    store::apply_deletes(model(), deletes);
+    go_live("admin api: " + std::string(kind.kind));
+    return {204, ""};
+  };
+  return Commit{std::move(change), false, std::move(done)};
 }
 
 }  // namespace portico::admin

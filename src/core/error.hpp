@@ -19,6 +19,7 @@ enum class ErrorKind {
   upstream_broken,   // the upstream closed or sent something malformed
   config,            // configuration is invalid
   conflict,          // a unique field (name, id) is already taken
+  outdated,          // prepared against a state that has changed since (read again, retry)
   unavailable,       // a store or resource cannot be used (locked, newer schema, I/O)
   internal,          // a bug or resource exhaustion
 };

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <random>
 #include <spdlog/spdlog.h>
@@ -26,6 +28,34 @@ namespace asio = boost::asio;
 
 namespace {
 
+template <typename T>
+asio::awaitable<void> into(std::optional<T>& out, asio::awaitable<T> work) {
+  out.emplace(co_await std::move(work));
+}
+
+// Runs `work` on `io` before its loop runs (start-up), to the end: its result, or nullopt
+// if it threw (logged).
+template <typename T>
+std::optional<T> run_to_end(asio::io_context& io, asio::awaitable<T> work) {
+  std::optional<T> out;
+  bool done = false;
+  asio::co_spawn(io, into(out, std::move(work)), [&done](std::exception_ptr e) {
+    done = true;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("start-up: {}", x.what());
+    }
+  });
+  while (!done) {
+    io.run_one_for(std::chrono::milliseconds(100));
+    if (io.stopped()) io.restart();
+  }
+  io.restart();
+  return out;
+}
+
 }  // namespace
 
 Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir)
@@ -46,44 +76,71 @@ config::HostLookup Gateway::host_lookup() const {
   return [this](const std::string& host) { return dns_->lookup(host); };
 }
 
-bool Gateway::load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows,
-                           std::vector<std::string>& errors) {
+bool Gateway::load_initial(config::LoadResult& loaded, store::Contents& contents, std::vector<std::string>& errors) {
   if (!config_path_.empty()) {
     loaded = config::load_declarative_file(config_path_);
+    for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+    return loaded.ok();
+  }
+  std::string where;
+  if (postgres_) {
+    where = "--database (PostgreSQL " + postgres_->description + ")";
+    auto opened = run_to_end(control_, store::PgStore::open(control_, *postgres_));
+    if (!opened || !opened->ok()) {
+      errors.push_back(where + ": " + (opened ? opened->error().message : "could not connect"));
+      return false;
+    }
+    pg_ = opened->value().get();
+    store_ = std::move(opened->value());
   } else {
+    where = "--data-dir " + data_dir_;
     auto opened = store::SqliteStore::open(data_dir_);
     if (!opened.ok()) {
-      errors.push_back("--data-dir " + data_dir_ + ": " + opened.error().message);
+      errors.push_back(where + ": " + opened.error().message);
       return false;
     }
     store_ = std::move(*opened);
-    auto contents = store_->read_all();
-    if (!contents.ok()) {
-      errors.push_back("--data-dir " + data_dir_ + ": " + contents.error().message);
-      return false;
-    }
-    rows = std::move(contents->entities);
-    loaded = store::load_rows(rows);
-    spdlog::info("store: {} entities from {} (revision {})", rows.size(), data_dir_, contents->revision);
   }
-  for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+  auto read = run_to_end(control_, store_->read_all());
+  if (!read || !read->ok()) {
+    errors.push_back(where + ": " + (read ? read->error().message : "could not read the entities"));
+    return false;
+  }
+  contents = std::move(read->value());
+  loaded = store::load_rows(contents.entities);
+  spdlog::info("store: {} entities from {} (revision {})", contents.entities.size(),
+               postgres_ ? "PostgreSQL " + postgres_->description : data_dir_, contents.revision);
+  for (const auto& e : loaded.errors) errors.push_back(where + ": " + e.to_string());
   return loaded.ok();
 }
+
+std::string Gateway::database_kind() const {
+  if (!config_path_.empty()) return "off";
+  return pg_ != nullptr ? "postgres" : "sqlite";
+}
+
+bool Gateway::database_reachable() const { return pg_ == nullptr || pg_->reachable(); }
+
+std::int64_t Gateway::store_revision() const { return entities_ && entities_->has_store() ? entities_->revision() : 0; }
 
 bool Gateway::start(std::vector<std::string>& errors) {
   net::set_tls_session_settings(options_.tls_sessions);  // before any TLS context is made
   config::LoadResult loaded;
-  std::vector<store::Entity> rows;
-  if (!load_initial(loaded, rows, errors)) return false;
+  store::Contents contents;
+  if (!load_initial(loaded, contents, errors)) return false;
   // The Admin API's entities start from the same configuration as the first snapshot.
-  std::unique_ptr<admin::EntityApi> entities;
   if (store_) {
-    entities = std::make_unique<admin::EntityApi>(
-        *store_, std::move(rows), loaded.config,
+    entities_ = std::make_shared<admin::EntityApi>(
+        *store_, std::move(contents), loaded.config,
         [this](std::shared_ptr<const config::DeclarativeConfig> c, const std::string& why) { stage(std::move(c), why); },
         [this](std::function<void()> task) { boost::asio::post(control_, std::move(task)); });
+    // Other nodes' changes (a shared store): read and taken live, one catch-up at a time.
+    store_->on_change([this](std::int64_t revision) {
+      if (shutting_down_ || revision <= entities_->revision()) return;
+      asio::co_spawn(control_, entities_->catch_up(revision), asio::detached);
+    });
   } else {
-    entities = std::make_unique<admin::EntityApi>([this]() -> std::shared_ptr<const config::DeclarativeConfig> {
+    entities_ = std::make_shared<admin::EntityApi>([this]() -> std::shared_ptr<const config::DeclarativeConfig> {
       return snapshot_ ? snapshot_->config_owner : nullptr;
     });
   }
@@ -140,7 +197,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     }
     std::string warning = admin::AdminServer::exposure_warning(ep.address(), options_.admin_token);
     if (!warning.empty()) spdlog::warn("{}", warning);
-    admin_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this, std::move(entities));
+    admin_ = std::make_unique<admin::AdminServer>(control_, control_deadlines_, *this, entities_);
     if (!admin_->listen(ep, error)) {
       errors.push_back("--admin-listen: " + error);
       return false;
@@ -158,6 +215,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   obs::set_max_series(options_.metrics_max_series);
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
+  if (pg_ != nullptr) pg_->follow();
   watch_dns();
   if (handle_signals_) watch_signals();
   spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",
@@ -264,7 +322,8 @@ void Gateway::watch_signals() {
 std::vector<std::string> Gateway::reload() {
   std::vector<std::string> errors;
   if (config_path_.empty()) {
-    spdlog::info("reload: the configuration is the store's ({}); it changes through the Admin API", data_dir_);
+    spdlog::info("reload: the configuration is the store's ({}); it changes through the Admin API",
+                 pg_ != nullptr ? "PostgreSQL " + postgres_->description : data_dir_);
     return errors;
   }
   auto loaded = config::load_declarative_file(config_path_);

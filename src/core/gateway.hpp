@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,14 @@
 #include "net/ocsp_stapler.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
+#include "store/pg_store.hpp"
 #include "store/store.hpp"
 
 namespace portico {
 
 namespace admin {
 class AdminServer;
+class EntityApi;
 }
 
 using GatewayTotals = obs::StatsTotals;
@@ -40,6 +43,10 @@ class Gateway {
   // through the Admin API.
   Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir = "");
   ~Gateway();
+
+  // Before start(), instead of the embedded store: entities in PostgreSQL, shared with the
+  // other nodes on the same database (store/pg_store.hpp).
+  void use_postgres(store::PgOptions options) { postgres_ = std::move(options); }
 
   // Loads the configuration, binds every listener and starts the workers. On failure
   // returns false with the reasons in `errors` (nothing is left running).
@@ -75,6 +82,12 @@ class Gateway {
   const std::string& config_path() const { return config_path_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& node_id() const { return node_id_; }
+  // "off" (a declarative file), "sqlite" or "postgres".
+  std::string database_kind() const;
+  // Whether the store answered last time (always for the file and SQLite).
+  bool database_reachable() const;
+  // The store revision the running configuration was read at (0 without a store).
+  std::int64_t store_revision() const;
   // Configurations activated (start, reloads, Admin API writes, DNS changes) and refused
   // (an invalid file on reload, a failed build); when the running one was activated (Unix s).
   std::uint64_t config_activations() const { return config_activations_; }
@@ -85,8 +98,8 @@ class Gateway {
   bool bind_listeners(std::vector<std::string>& errors);
   // The certificate of the ssl listeners: --ssl-cert / --ssl-cert-key, else a self-signed one.
   std::shared_ptr<const net::TlsServerContext> node_tls_context(std::string& error) const;
-  // The first configuration: the file, or the store's rows (kept in `rows` for the Admin API).
-  bool load_initial(config::LoadResult& loaded, std::vector<store::Entity>& rows, std::vector<std::string>& errors);
+  // The first configuration: the file, or the store's rows (kept in `contents` for the Admin API).
+  bool load_initial(config::LoadResult& loaded, store::Contents& contents, std::vector<std::string>& errors);
   // Builds a snapshot of `config` and hands it to the workers and the health checker.
   void activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
   // Re-resolves host names whose TTL expired; rebuilds the snapshot when addresses change.
@@ -100,7 +113,6 @@ class Gateway {
   std::string config_path_;
   bool handle_signals_;
   std::string data_dir_;
-  std::unique_ptr<store::Store> store_;  // null in DB-less mode
   std::shared_ptr<obs::AccessLogSink> access_sink_;  // null with --access-log off; SIGUSR1 reopens it
   std::string node_id_;
   DeadlineQueue control_deadlines_;  // before control_: admin sessions hold Deadlines in it
@@ -110,6 +122,12 @@ class Gateway {
   boost::asio::steady_timer drain_timer_{control_};
   std::chrono::steady_clock::time_point drain_deadline_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // After control_ (destroyed before it: the PostgreSQL store's sockets are control_'s) and
+  // before admin_ (which shares entities_).
+  std::optional<store::PgOptions> postgres_;
+  std::unique_ptr<store::Store> store_;  // null in DB-less mode
+  store::PgStore* pg_ = nullptr;         // store_, when it is PostgreSQL
+  std::shared_ptr<admin::EntityApi> entities_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<admin::AdminServer> status_;  // --status-listen
   proxy::SharedStateRegistry shared_state_;  // before snapshot_: snapshots point into it

@@ -14,8 +14,8 @@ namespace portico::store {
 namespace {
 
 Error failure(ErrorKind kind, std::string message) {
-  return Error{kind, ErrorOrigin::internal, kind == ErrorKind::conflict ? 409 : kind == ErrorKind::not_found ? 404 : 500,
-               false, std::move(message)};
+  int status = kind == ErrorKind::conflict || kind == ErrorKind::outdated ? 409 : kind == ErrorKind::not_found ? 404 : 500;
+  return Error{kind, ErrorOrigin::internal, status, false, std::move(message)};
 }
 
 // The schema, one step per release that changed it. Never edit a step that has shipped:
@@ -164,7 +164,7 @@ Result<bool> SqliteStore::migrate() {
   return true;
 }
 
-Result<Contents> SqliteStore::read_all() {
+Result<Contents> SqliteStore::read_now() {
   auto began = exec("BEGIN;");
   if (!began.ok()) return began.error();
   Contents out;
@@ -200,7 +200,19 @@ Result<Entity> SqliteStore::find(const std::string& kind, const std::string& id_
   return failure(ErrorKind::unavailable, "database '" + db_path_ + "': " + sqlite3_errmsg(db_));
 }
 
-Result<std::int64_t> SqliteStore::apply(const Change& change) {
+boost::asio::awaitable<Result<Contents>> SqliteStore::read_all() { co_return read_now(); }
+
+boost::asio::awaitable<Result<std::int64_t>> SqliteStore::revision() {
+  Statement s(db_, "SELECT value FROM revision WHERE id = 1");
+  if (!s.ok() || s.step() != SQLITE_ROW) co_return failure(ErrorKind::unavailable, sqlite3_errmsg(db_));
+  co_return s.integer(0);
+}
+
+boost::asio::awaitable<Result<std::int64_t>> SqliteStore::apply(const Change& change, std::int64_t expected_revision) {
+  co_return apply_now(change, expected_revision);
+}
+
+Result<std::int64_t> SqliteStore::apply_now(const Change& change, std::int64_t expected_revision) {
   auto began = exec("BEGIN IMMEDIATE;");
   if (!began.ok()) return began.error();
   auto abort = [&](Error e) -> Result<std::int64_t> {
@@ -209,6 +221,14 @@ Result<std::int64_t> SqliteStore::apply(const Change& change) {
     if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK;");
     return e;
   };
+  if (expected_revision != kAnyRevision) {
+    Statement current(db_, "SELECT value FROM revision WHERE id = 1");
+    if (!current.ok() || current.step() != SQLITE_ROW) return abort(failure(ErrorKind::unavailable, sqlite3_errmsg(db_)));
+    if (current.integer(0) != expected_revision) {
+      return abort(failure(ErrorKind::outdated, "the store is at revision " + std::to_string(current.integer(0)) +
+                                                    ", the change was prepared at " + std::to_string(expected_revision)));
+    }
+  }
   {
     Statement del(db_, "DELETE FROM entities WHERE kind = ?1 AND id = ?2");
     for (const auto& [kind, id] : change.deletes) {

@@ -26,9 +26,16 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir);
   ~SqliteStore() override;
 
-  Result<Contents> read_all() override;
-  Result<Entity> find(const std::string& kind, const std::string& id_or_name) override;
-  Result<std::int64_t> apply(const Change& change) override;
+  // The Store operations complete at once (SQLite is a library call): these are they,
+  // callable without an io_context (the `portico config` commands), and the coroutines below.
+  Result<Contents> read_now();
+  Result<std::int64_t> apply_now(const Change& change, std::int64_t expected_revision = kAnyRevision);
+  // One entity, or an error of kind not_found.
+  Result<Entity> find(const std::string& kind, const std::string& id_or_name);
+
+  boost::asio::awaitable<Result<Contents>> read_all() override;
+  boost::asio::awaitable<Result<std::int64_t>> revision() override;
+  boost::asio::awaitable<Result<std::int64_t>> apply(const Change& change, std::int64_t expected_revision) override;
   void on_change(std::function<void(std::int64_t revision)> listener) override;
 
   // The schema version this build writes (the last migration).

@@ -34,16 +34,16 @@ TEST(SqliteStore, AppliesChangesAndReadsThemBackAfterAReopen) {
     auto store = open_ok(dir.path + "/data");  // created when missing, for its owner only
     ASSERT_TRUE(store);
     EXPECT_EQ(std::filesystem::status(dir.path + "/data").permissions(), std::filesystem::perms::owner_all);
-    EXPECT_EQ(store->read_all()->revision, 0);
-    auto rev = store->apply({{service("id-1", "users"), service("id-2", "orders", 999)}, {}});
+    EXPECT_EQ(store->read_now()->revision, 0);
+    auto rev = store->apply_now({{service("id-1", "users"), service("id-2", "orders", 999)}, {}});
     ASSERT_TRUE(rev.ok()) << rev.error().message;
     EXPECT_EQ(*rev, 1);
     Entity route{"routes", "id-3", "", R"({"paths":["/users"],"service":{"id":"id-1"}})", 1001, 1001};
-    EXPECT_EQ(*store->apply({{route}, {}}), 2);
+    EXPECT_EQ(*store->apply_now({{route}, {}}), 2);
   }
   auto store = open_ok(dir.path + "/data");
   ASSERT_TRUE(store);
-  auto all = store->read_all();
+  auto all = store->read_now();
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->revision, 2);
   ASSERT_EQ(all->entities.size(), 3u);
@@ -59,37 +59,37 @@ TEST(SqliteStore, UpsertKeepsCreationTimeAndDeleteRemoves) {
   TempDir dir;
   auto store = open_ok(dir.path);
   ASSERT_TRUE(store);
-  store->apply({{service("id-1", "users", 1000)}, {}});
+  store->apply_now({{service("id-1", "users", 1000)}, {}});
   Entity renamed = service("id-1", "people", 2000);
-  store->apply({{renamed}, {}});
+  store->apply_now({{renamed}, {}});
   auto e = store->find("services", "id-1");
   EXPECT_EQ(e->name, "people");
   EXPECT_EQ(e->created_at, 1000);
   EXPECT_EQ(e->updated_at, 2000);
-  EXPECT_EQ(*store->apply({{}, {{"services", "id-1"}, {"services", "no-such-id"}}}), 3);
-  EXPECT_TRUE(store->read_all()->entities.empty());
+  EXPECT_EQ(*store->apply_now({{}, {{"services", "id-1"}, {"services", "no-such-id"}}}), 3);
+  EXPECT_TRUE(store->read_now()->entities.empty());
 }
 
 TEST(SqliteStore, ANameConflictAppliesNothing) {
   TempDir dir;
   auto store = open_ok(dir.path);
   ASSERT_TRUE(store);
-  store->apply({{service("id-1", "users")}, {}});
-  auto clash = store->apply({{service("id-2", "orders"), service("id-3", "users")}, {}});
+  store->apply_now({{service("id-1", "users")}, {}});
+  auto clash = store->apply_now({{service("id-2", "orders"), service("id-3", "users")}, {}});
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().kind, ErrorKind::conflict);
   EXPECT_EQ(clash.error().status, 409);
   EXPECT_NE(clash.error().message.find("services name 'users' is already taken"), std::string::npos);
-  auto all = store->read_all();
+  auto all = store->read_now();
   EXPECT_EQ(all->entities.size(), 1u);  // "orders" was rolled back with it
   EXPECT_EQ(all->revision, 1);
   // Names are unique per kind; entities without a name never clash.
   Entity consumer{"consumers", "id-4", "users", "{}", 1, 1};
   Entity route_a{"routes", "id-5", "", "{}", 1, 1}, route_b{"routes", "id-6", "", "{}", 1, 1};
-  EXPECT_TRUE(store->apply({{consumer, route_a, route_b}, {}}).ok());
+  EXPECT_TRUE(store->apply_now({{consumer, route_a, route_b}, {}}).ok());
   // An id belongs to one kind.
   Entity stolen{"routes", "id-1", "", "{}", 1, 1};
-  EXPECT_EQ(store->apply({{stolen}, {}}).error().kind, ErrorKind::conflict);
+  EXPECT_EQ(store->apply_now({{stolen}, {}}).error().kind, ErrorKind::conflict);
 }
 
 TEST(SqliteStore, ASecondProcessOnTheSameDirectoryIsRefused) {
@@ -135,10 +135,26 @@ TEST(SqliteStore, ListenersHearEveryAppliedChange) {
   ASSERT_TRUE(store);
   std::vector<std::int64_t> heard;
   store->on_change([&](std::int64_t revision) { heard.push_back(revision); });
-  store->apply({{service("id-1", "a")}, {}});
-  store->apply({{service("id-2", "a")}, {}});  // conflict: not heard
-  store->apply({{service("id-3", "b")}, {}});
+  store->apply_now({{service("id-1", "a")}, {}});
+  store->apply_now({{service("id-2", "a")}, {}});  // conflict: not heard
+  store->apply_now({{service("id-3", "b")}, {}});
   EXPECT_EQ(heard, (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(SqliteStore, AChangePreparedAtAnOlderRevisionIsRefusedWhole) {
+  TempDir dir;
+  auto store = open_ok(dir.path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->apply_now({{service("id-1", "a")}, {}}, 0), 1);
+  auto late = store->apply_now({{service("id-2", "b")}, {{"services", "id-1"}}}, 0);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().kind, ErrorKind::outdated);
+  EXPECT_NE(late.error().message.find("at revision 1, the change was prepared at 0"), std::string::npos) << late.error().message;
+  auto all = store->read_now();
+  ASSERT_EQ(all->entities.size(), 1u);  // nothing of the refused change
+  EXPECT_EQ(all->entities[0].id, "id-1");
+  EXPECT_EQ(all->revision, 1);
+  EXPECT_EQ(*store->apply_now({{service("id-2", "b")}, {}}, 1), 2);
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 //
 // One small interface so that the Admin API and the snapshot builder never depend on a
 // particular database: the embedded SQLite store (sqlite_store.hpp, the default without
-// `-c`) now, PostgreSQL for clusters later. A store knows nothing of entity schemas; it
-// keeps rows, applies changes atomically and durably, keeps names unique per kind, and
-// counts revisions so that readers can tell whether anything changed.
+// `-c`) and PostgreSQL (pg_store.hpp), which several Portico nodes share. A store knows
+// nothing of entity schemas; it keeps rows, applies changes atomically and durably, keeps
+// names unique per kind, and counts revisions so that readers can tell whether anything
+// changed, here or on another node.
 //
+// Operations are coroutines on the control thread's io_context: a database across the
+// network answers while the control thread goes on serving (SQLite's complete at once).
 // Threading: a store is used from the control thread only.
 #pragma once
 
@@ -13,6 +16,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "core/error.hpp"
 
@@ -39,19 +44,28 @@ struct Contents {
   std::int64_t revision = 0;     // grows by one with every applied change
 };
 
+// apply()'s `expected_revision` when the change was not prepared against a revision.
+constexpr std::int64_t kAnyRevision = -1;
+
 class Store {
  public:
   virtual ~Store() = default;
-  // A consistent whole (one read transaction).
-  virtual Result<Contents> read_all() = 0;
-  // One entity, or an error of kind not_found.
-  virtual Result<Entity> find(const std::string& kind, const std::string& id_or_name) = 0;
-  // Applies `change` in one transaction, durable on disk when this returns; the new revision.
+  // A consistent whole (one read transaction). An error of kind unavailable when the
+  // database cannot be read.
+  virtual boost::asio::awaitable<Result<Contents>> read_all() = 0;
+  // The revision the store is at now (cheap: no entities read).
+  virtual boost::asio::awaitable<Result<std::int64_t>> revision() = 0;
+  // Applies `change` in one transaction, durable when this returns; the new revision.
   // A name already used by another row of the same kind (or an id of another kind) is an
-  // error of kind conflict, and nothing is applied.
-  virtual Result<std::int64_t> apply(const Change& change) = 0;
-  // Called after each change this process applied (and, for shared stores, changes other
-  // nodes applied), with the new revision.
+  // error of kind conflict, and nothing is applied. Unless `expected_revision` is
+  // kAnyRevision, the change applies only if the store is still at that revision (the one
+  // the change was validated against); otherwise nothing is applied and the error is of kind
+  // outdated (read again, validate again). Unreachable database: kind unavailable.
+  virtual boost::asio::awaitable<Result<std::int64_t>> apply(const Change& change, std::int64_t expected_revision) = 0;
+  // Called on the control thread with a revision the store has reached: after each change
+  // this process applied and, for shared stores, when another node's change is seen
+  // (notified, or found by a periodic check). Revisions may come more than once and out of
+  // order; listeners compare them with what they hold.
   virtual void on_change(std::function<void(std::int64_t revision)> listener) = 0;
 };
 

@@ -1,0 +1,195 @@
+#include "store/pg_store.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "store/pg_schema.hpp"
+
+namespace portico::store {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// One statement reads everything: a single statement sees one snapshot of the database, so
+// the rows and the revision agree. Ordered as the SQLite store orders them (bytewise kinds).
+constexpr const char* kReadAll =
+    "SELECT r.value, e.kind, e.id, e.name, e.body, e.created_at, e.updated_at "
+    "FROM portico_revision r LEFT JOIN portico_entities e ON true WHERE r.id = 1 "
+    "ORDER BY e.kind COLLATE \"C\", e.created_at, e.seq";
+
+asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
+  asio::steady_timer timer(io, d);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+}
+
+}  // namespace
+
+PgStore::PgStore(asio::io_context& io, PgOptions options, std::unique_ptr<PgConnection> commands)
+    : io_(io), options_(std::move(options)), commands_(std::move(commands)) {}
+
+PgStore::~PgStore() { *alive_ = false; }
+
+asio::awaitable<Result<std::unique_ptr<PgStore>>> PgStore::open(asio::io_context& io, PgOptions options) {
+  auto conn = co_await PgConnection::connect(io, options.conninfo, options.connect_timeout);
+  if (!conn.ok()) co_return conn.error();
+  auto state = co_await read_schema_state(**conn);
+  if (!state.ok()) co_return state.error();
+  std::string problem = schema_problem(*state);
+  if (!problem.empty()) co_return Error{ErrorKind::unavailable, ErrorOrigin::internal, 500, false, problem};
+  co_return std::unique_ptr<PgStore>(new PgStore(io, std::move(options), std::move(*conn)));
+}
+
+void PgStore::note_reachable(bool reachable, const std::string& why) {
+  if (reachable == reachable_) return;
+  reachable_ = reachable;
+  if (reachable) {
+    spdlog::info("store: PostgreSQL {} is reachable again", options_.description);
+  } else {
+    spdlog::error("store: PostgreSQL {} is unreachable ({}); this node keeps serving its configuration, Admin API "
+                  "writes answer 503 until it is back",
+                  options_.description, why);
+  }
+}
+
+asio::awaitable<Result<PgConnection*>> PgStore::commands() {
+  if (commands_ && !commands_->broken()) co_return commands_.get();
+  commands_.reset();
+  auto conn = co_await PgConnection::connect(io_, options_.conninfo, options_.connect_timeout);
+  if (!conn.ok()) {
+    note_reachable(false, conn.error().message);
+    co_return conn.error();
+  }
+  commands_ = std::move(*conn);
+  co_return commands_.get();
+}
+
+asio::awaitable<Result<Contents>> PgStore::read_all() {
+  auto turn = co_await turns_.take();
+  auto conn = co_await commands();
+  if (!conn.ok()) co_return conn.error();
+  auto rows = co_await (*conn)->query(kReadAll);
+  if (!rows.ok()) {
+    if (rows.error().kind == ErrorKind::unavailable) note_reachable(false, rows.error().message);
+    co_return rows.error();
+  }
+  note_reachable(true, "");
+  Contents out;
+  out.entities.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) {
+    if (i == 0) out.revision = rows->integer(i, 0);
+    if (rows->is_null(i, 1)) continue;  // no entities: the revision alone
+    out.entities.push_back(Entity{rows->text(i, 1), rows->text(i, 2), rows->is_null(i, 3) ? "" : rows->text(i, 3),
+                                  rows->text(i, 4), rows->integer(i, 5), rows->integer(i, 6)});
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<std::int64_t>> PgStore::revision() {
+  auto turn = co_await turns_.take();
+  auto conn = co_await commands();
+  if (!conn.ok()) co_return conn.error();
+  auto rows = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1", std::chrono::seconds(2));
+  if (!rows.ok()) {
+    if (rows.error().kind == ErrorKind::unavailable) note_reachable(false, rows.error().message);
+    co_return rows.error();
+  }
+  note_reachable(true, "");
+  co_return rows->integer(0, 0);
+}
+
+asio::awaitable<Result<std::int64_t>> PgStore::apply(const Change& change, std::int64_t expected_revision) {
+  json::array upserts, deletes;
+  for (const auto& e : change.upserts) {
+    upserts.push_back(json::object{{"kind", e.kind}, {"id", e.id}, {"name", e.name}, {"body", e.body},
+                                   {"created_at", e.created_at}, {"updated_at", e.updated_at}});
+  }
+  for (const auto& [kind, id] : change.deletes) deletes.push_back(json::array{json::value(kind), json::value(id)});
+  std::vector<PgConnection::Param> params;
+  if (expected_revision == kAnyRevision) params.emplace_back(std::nullopt);
+  else params.emplace_back(std::to_string(expected_revision));
+  params.emplace_back(json::serialize(upserts));
+  params.emplace_back(json::serialize(deletes));
+
+  auto turn = co_await turns_.take();
+  auto conn = co_await commands();
+  if (!conn.ok()) co_return conn.error();
+  auto applied = co_await (*conn)->query_params("SELECT portico_apply($1::bigint, $2::jsonb, $3::jsonb)", std::move(params));
+  if (!applied.ok()) {
+    if (applied.error().kind == ErrorKind::unavailable) note_reachable(false, applied.error().message);
+    co_return applied.error();
+  }
+  note_reachable(true, "");
+  std::int64_t revision = applied->integer(0, 0);
+  heard(revision);
+  co_return revision;
+}
+
+void PgStore::on_change(std::function<void(std::int64_t revision)> listener) { listeners_.push_back(std::move(listener)); }
+
+void PgStore::heard(std::int64_t revision) {
+  for (const auto& listener : listeners_) listener(revision);
+}
+
+void PgStore::follow() { asio::co_spawn(io_, follow_loop(alive_), asio::detached); }
+
+asio::awaitable<void> PgStore::follow_loop(std::shared_ptr<bool> alive) {
+  std::minstd_rand jitter(std::random_device{}());
+  constexpr auto kFirstBackoff = std::chrono::milliseconds(100), kMaxBackoff = std::chrono::milliseconds(5000);
+  auto backoff = kFirstBackoff;
+  while (*alive) {
+    auto conn = co_await PgConnection::connect(io_, options_.conninfo, options_.connect_timeout);
+    if (!*alive) co_return;
+    std::optional<Error> failed;
+    if (!conn.ok()) {
+      failed = conn.error();
+    } else {
+      auto listening = co_await (*conn)->query(std::string("LISTEN ") + kChangesChannel);
+      if (!*alive) co_return;
+      if (!listening.ok()) failed = listening.error();
+    }
+    if (failed) {
+      note_reachable(false, failed->message);
+      // Nodes that lost the database together must not come back to it in step.
+      auto pause = backoff / 2 + std::chrono::milliseconds(jitter() % (backoff.count() / 2 + 1));
+      co_await sleep_for(io_, pause);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      continue;
+    }
+    backoff = kFirstBackoff;
+    // Listening from here on; what was committed before is read now (a change made while
+    // this node was away from the database is caught up here).
+    bool check_now = true;
+    for (;;) {
+      if (check_now) {
+        auto current = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1");
+        if (!*alive) co_return;
+        if (!current.ok()) break;
+        note_reachable(true, "");
+        heard(current->integer(0, 0));
+      }
+      auto heard_now = co_await (*conn)->notifications(options_.update_frequency);
+      if (!*alive) co_return;
+      if (!heard_now.ok()) {
+        note_reachable(false, heard_now.error().message);
+        break;
+      }
+      check_now = heard_now->empty();  // nothing for a while: look anyway
+      for (const auto& n : *heard_now) {
+        char* end = nullptr;
+        long long revision = std::strtoll(n.payload.c_str(), &end, 10);
+        if (end != n.payload.c_str()) heard(revision);
+      }
+    }
+  }
+}
+
+}  // namespace portico::store
