@@ -9,7 +9,11 @@
 #include "config/export.hpp"
 #include "config/loader.hpp"
 #include "store/declarative.hpp"
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
 namespace portico::cli {
 
@@ -21,35 +25,72 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
 }
 
-// The store in `data_dir` and everything in it; nullopt (reported) when it cannot be read.
+// The store and everything in it; nullopt (reported) when it cannot be read. Store
+// operations are coroutines: they run to the end on a local io_context.
 struct OpenedStore {
-  std::unique_ptr<store::SqliteStore> store;
+  boost::asio::io_context io;
+  std::unique_ptr<store::Store> store;
   store::Contents contents;
+  std::string name;  // for messages
 };
-std::optional<OpenedStore> open_store(const std::string& data_dir) {
-  auto store = store::SqliteStore::open(data_dir);
-  if (!store.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), store.error().message.c_str());
-    return std::nullopt;
+
+template <typename T>
+std::optional<T> run(boost::asio::io_context& io, boost::asio::awaitable<T> work) {
+  std::optional<T> out;
+  boost::asio::co_spawn(io, std::move(work), [&out](std::exception_ptr e, T value) {
+    if (!e) out.emplace(std::move(value));
+  });
+  io.restart();
+  io.run();
+  return out;
+}
+
+// Result<T> has no default constructor, which co_spawn's completion wants: wrapped.
+template <typename T>
+boost::asio::awaitable<std::optional<T>> optional_of(boost::asio::awaitable<T> work) {
+  co_return co_await std::move(work);
+}
+
+std::unique_ptr<OpenedStore> open_store(const StoreLocation& where) {
+  auto opened = std::make_unique<OpenedStore>();
+  if (where.postgres) {
+    opened->name = "PostgreSQL " + where.postgres->description;
+    auto store = run(opened->io, optional_of(store::PgStore::open(opened->io, *where.postgres)));
+    if (!store || !*store || !(*store)->ok()) {
+      std::fprintf(stderr, "%s: %s\n", opened->name.c_str(),
+                   store && *store ? (*store)->error().message.c_str() : "could not connect");
+      return nullptr;
+    }
+    opened->store = std::move((*store)->value());
+  } else {
+    opened->name = where.data_dir;
+    auto store = store::SqliteStore::open(where.data_dir);
+    if (!store.ok()) {
+      std::fprintf(stderr, "--data-dir %s: %s\n", where.data_dir.c_str(), store.error().message.c_str());
+      return nullptr;
+    }
+    opened->store = std::move(*store);
   }
-  auto contents = (*store)->read_now();
-  if (!contents.ok()) {
-    std::fprintf(stderr, "--data-dir %s: %s\n", data_dir.c_str(), contents.error().message.c_str());
-    return std::nullopt;
+  auto contents = run(opened->io, optional_of(opened->store->read_all()));
+  if (!contents || !*contents || !(*contents)->ok()) {
+    std::fprintf(stderr, "%s: %s\n", opened->name.c_str(),
+                 contents && *contents ? (*contents)->error().message.c_str() : "cannot read the store");
+    return nullptr;
   }
-  return OpenedStore{std::move(*store), std::move(*contents)};
+  opened->contents = std::move((*contents)->value());
+  return opened;
 }
 
 }  // namespace
 
-int db_import(const std::string& data_dir, const std::string& file) {
+int db_import(const StoreLocation& where, const std::string& file) {
   auto loaded = config::load_declarative_file(file);
   if (!loaded.ok()) {
     print_errors(loaded.errors);
     std::fprintf(stderr, "%s: not imported\n", file.c_str());
     return 1;
   }
-  auto opened = open_store(data_dir);
+  auto opened = open_store(where);
   if (!opened) return 1;
   std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -74,18 +115,20 @@ int db_import(const std::string& data_dir, const std::string& file) {
   }
   store::Change change;
   change.upserts = std::move(rows);
-  auto applied = opened->store->apply_now(change);
-  if (!applied.ok()) {
-    std::fprintf(stderr, "%s: not imported: %s\n", file.c_str(), applied.error().message.c_str());
+  // Checked against what was read: a node's write in between makes the import refuse.
+  auto applied = run(opened->io, optional_of(opened->store->apply(change, opened->contents.revision)));
+  if (!applied || !*applied || !(*applied)->ok()) {
+    std::fprintf(stderr, "%s: not imported: %s\n", file.c_str(),
+                 applied && *applied ? (*applied)->error().message.c_str() : "the store did not answer");
     return 1;
   }
   std::printf("%s: imported %zu entities into %s (revision %lld)\n", file.c_str(), change.upserts.size(),
-              data_dir.c_str(), static_cast<long long>(*applied));
+              opened->name.c_str(), static_cast<long long>((*applied)->value()));
   return 0;
 }
 
-int db_export(const std::string& data_dir, const std::string& file) {
-  auto opened = open_store(data_dir);
+int db_export(const StoreLocation& where, const std::string& file) {
+  auto opened = open_store(where);
   if (!opened) return 1;
   auto loaded = store::load_rows(opened->contents.entities);
   if (!loaded.ok()) {

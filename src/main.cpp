@@ -231,6 +231,8 @@ int main(int argc, char** argv) {
   std::string config_data_dir = "./portico-data", import_file, export_file, parse_file;
   config_cmd->add_option("--data-dir", config_data_dir, "The embedded store's directory")
       ->envname("PORTICO_DATA_DIR")->capture_default_str();
+  DatabaseFlags config_database;
+  add_database_options(config_cmd, config_database, false);
   auto* db_import = config_cmd->add_subcommand("db_import", "Add a declarative file's entities to the store");
   db_import->add_option("file", import_file, "kong.yml")->required();
   auto* db_export = config_cmd->add_subcommand("db_export", "Write the store as a declarative file (stdout without FILE)");
@@ -245,8 +247,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (app.got_subcommand("check")) return check_command(check_path);
-  if (db_import->parsed()) return portico::cli::db_import(config_data_dir, import_file);
-  if (db_export->parsed()) return portico::cli::db_export(config_data_dir, export_file);
+  if (db_import->parsed() || db_export->parsed()) {
+    portico::cli::StoreLocation where{config_data_dir, std::nullopt};
+    if (portico::store::names_postgres(config_database.database)) {
+      where.postgres = postgres_options(config_database);
+      if (!where.postgres) return 1;
+    }
+    return db_import->parsed() ? portico::cli::db_import(where, import_file) : portico::cli::db_export(where, export_file);
+  }
   if (parse->parsed()) return portico::cli::parse(parse_file);
   if (migrations_cmd->parsed()) {
     if (!portico::store::names_postgres(migrations_database.database)) {

@@ -252,6 +252,29 @@ def test_a_rate_limit_is_exact_across_the_three_nodes(cluster):
     assert counts == {200: limit, 429: 480 - limit}, counts
 
 
+def test_db_import_into_postgres_reaches_running_nodes_and_exports_back(cluster, tmp_path):
+    pg, nodes, backends = cluster["pg"], cluster["nodes"], cluster["backends"]
+    kong_yml = tmp_path / "kong.yml"
+    kong_yml.write_text("""_format_version: "3.0"
+services:
+- name: imported
+  url: http://127.0.0.1:%d/users
+  routes:
+  - name: imported
+    paths: [/imported]
+""" % backends.ports["users"])
+    done = subprocess.run([PORTICO_BIN, "config", "--database", pg.uri(), "db_import", str(kong_yml)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "imported 2 entities into PostgreSQL portico@127.0.0.1:%d/portico" % pg.port in done.stdout, done.stdout
+    seen = served_everywhere(nodes, "/imported/1", timeout=5)
+    assert None not in seen, seen
+    exported = subprocess.run([PORTICO_BIN, "config", "--database", pg.uri(), "db_export"], capture_output=True,
+                              text=True, timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    assert 'name: "imported"' in exported.stdout and 'name: "users"' in exported.stdout
+
+
 def test_migrations_verbs_and_several_bootstraps_at_once(cluster):
     pg = cluster["pg"]
     pg.psql("CREATE DATABASE fresh")

@@ -1,0 +1,150 @@
+"""Figures of a Portico cluster on this machine (docs/cluster.md, docs/benchmarks.md): PostgreSQL 15
+started here (tests/e2e/cluster.py), three nodes on it.
+
+1. Propagation: N writes on node 1 (each a new route on an existing service); for each, the
+   time from sending the POST until every node's proxy serves the new path (each node polled
+   every ~1 ms by a thread of its own). p50 / p99 / max over the writes, for the slowest node.
+2. Throughput: wrk against one node alone, then against the three at once (one wrk each, the
+   same total connections), requests/s. All nodes share this machine's cores.
+3. A large configuration: ROUTES services and routes imported with `portico config db_import`,
+   then writes on node 1: the time until node 2 serves them (its whole catch-up: read, load,
+   snapshot build), and node 2's own "revision loaded in" figure from its log.
+
+  python3 bench/cluster.py BINARY [WRITES] [ROUTES]
+"""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["PORTICO_BIN"] = sys.argv[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from cluster import Node, Postgres, migrations  # noqa: E402
+from conftest import Backends, stop  # noqa: E402
+
+BIN = sys.argv[1]
+WRITES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+ROUTES = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
+
+
+def post(url, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status
+
+
+def ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status == 200
+    except (urllib.error.HTTPError, OSError):
+        return False
+
+
+def propagation(nodes, service, prefix, writes):
+    """Seconds from each POST to the last node serving the new route."""
+    slowest = []
+    for i in range(writes):
+        path = "/%s-%d" % (prefix, i)
+        seen = [None] * len(nodes)
+        start = time.perf_counter()
+
+        def watch(k):
+            while not ok(nodes[k].url(path)):
+                time.sleep(0.001)
+            seen[k] = time.perf_counter() - start
+
+        threads = [threading.Thread(target=watch, args=(k,)) for k in range(len(nodes))]
+        post(nodes[0].admin("/services/%s/routes" % service), {"paths": [path]})
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        slowest.append(max(s if s is not None else 30 for s in seen))
+    return slowest
+
+
+def summary(values):
+    ms = sorted(v * 1000 for v in values)
+    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
+    return "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d writes)" % (statistics.median(ms), p99, ms[-1], len(ms))
+
+
+def wrk(url, connections, seconds=8):
+    return subprocess.Popen(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, url], stdout=subprocess.PIPE,
+                            text=True)
+
+
+def rps(proc):
+    out = proc.communicate()[0]
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main():
+    folder = Path(tempfile.mkdtemp(prefix="portico-cluster-bench-"))
+    backends = Backends()
+    pg = Postgres(folder / "pg")
+    nodes = []
+    try:
+        assert migrations("bootstrap", pg.uri()).returncode == 0
+        nodes = [Node(folder / ("node%d" % i), pg.uri()) for i in (1, 2, 3)]
+        users = "http://127.0.0.1:%d/users" % backends.ports["users"]
+        post(nodes[0].admin("/services"), {"name": "users", "url": users})
+        post(nodes[0].admin("/services/users/routes"), {"paths": ["/users"]})
+        time.sleep(0.5)
+
+        print("## Propagation of a write to all three nodes (bench/cluster.py, %d writes on node 1)" % WRITES)
+        print(summary(propagation(nodes, "users", "p", WRITES)))
+
+        print("\n## Requests/s: one node, then three at once (wrk, 96 connections in all, 8 s each)")
+        alone = rps(wrk(nodes[0].url("/users/1"), 96))
+        procs = [wrk(n.url("/users/1"), 32) for n in nodes]
+        together = sum(rps(p) for p in procs)
+        print("one node: %.0f req/s; three nodes: %.0f req/s (%.2fx) - all on this machine's %d cores"
+              % (alone, together, together / alone, os.cpu_count()))
+
+        print("\n## %d services and routes (imported with portico config db_import)" % ROUTES)
+        lines = ['_format_version: "3.0"', "services:"]
+        for i in range(ROUTES):
+            lines += ["- name: s%d" % i, "  url: %s" % users, "  routes:", "  - paths: [/r%d]" % i]
+        big = folder / "big.yml"
+        big.write_text("\n".join(lines) + "\n")
+        started = time.perf_counter()
+        imported = subprocess.run([BIN, "config", "--database", pg.uri(), "db_import", str(big)], capture_output=True,
+                                  text=True)
+        assert imported.returncode == 0, imported.stderr
+        print("db_import: %.1f s" % (time.perf_counter() - started))
+        assert all(_wait(lambda: ok(n.url("/r%d/1" % (ROUTES - 1))), 120) for n in nodes)
+        print("propagation at %d routes: %s" % (ROUTES, summary(propagation(nodes, "s0", "q", 20))))
+        loads = [float(m) for m in re.findall(r"revision \d+ loaded in ([\d.]+) ms", nodes[1].logs())]
+        if loads:
+            print("node 2's catch-up (read + load + snapshot build), last 20: median %.1f ms"
+                  % statistics.median(loads[-20:]))
+    finally:
+        for n in nodes:
+            n.close()
+        pg.close()
+        stop(backends.proc)
+
+
+def _wait(pred, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+if __name__ == "__main__":
+    main()
