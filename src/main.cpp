@@ -249,7 +249,12 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("check")) return check_command(check_path);
   if (db_import->parsed() || db_export->parsed()) {
     portico::cli::StoreLocation where{config_data_dir, std::nullopt};
-    if (portico::store::names_postgres(config_database.database)) {
+    const std::string& named = config_database.database;
+    if (!named.empty() && named != "sqlite" && !portico::store::names_postgres(named)) {
+      std::fprintf(stderr, "--database: expected postgres://..., postgresql://..., postgres or sqlite\n");
+      return 1;
+    }
+    if (portico::store::names_postgres(named)) {
       where.postgres = postgres_options(config_database);
       if (!where.postgres) return 1;
     }
@@ -307,7 +312,8 @@ int main(int argc, char** argv) {
   const std::string& database = run_database.database;
   if (!database.empty() && database != "sqlite" && database != "off") {
     if (!portico::store::names_postgres(database)) {
-      std::fprintf(stderr, "--database: '%s' is not postgres://..., postgres, sqlite or off\n", database.c_str());
+      // Not echoed: it may hold a password.
+      std::fprintf(stderr, "--database: expected postgres://..., postgresql://..., postgres, sqlite or off\n");
       return 1;
     }
     if (!config_path.empty()) {

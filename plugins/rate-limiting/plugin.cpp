@@ -138,9 +138,15 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
   if (c.policy == "redis" && c.sync_rate != -1 && c.sync_rate < 0.02) {
     errors.push_back({"", "sync_rate must be greater than 0.02, or -1 to disable"});
   }
-  // `cluster` (Kong's database-backed counters) is the redis policy here until Portico has a
-  // database cluster of its own.
-  if (c.policy != "local" && c.redis.host.empty()) errors.push_back({"redis.host", "required field missing"});
+  // `cluster` (Kong's counters in its PostgreSQL) counts in Redis here, as `redis` does
+  // (README.md, "policy: cluster"): exact with atomic scripts, and no write to the
+  // configuration database for every request.
+  if (c.policy == "cluster" && c.redis.host.empty()) {
+    errors.push_back({"redis.host", "required field missing (policy 'cluster' counts in Redis in Portico, exactly "
+                                    "across nodes; give the Redis server every node uses)"});
+  } else if (c.policy == "redis" && c.redis.host.empty()) {
+    errors.push_back({"redis.host", "required field missing"});
+  }
   // Refused rather than ignored: a password must not go out in the clear when TLS was asked for.
   if (c.redis.ssl) errors.push_back({"redis.ssl", "TLS to Redis is not supported yet by Portico"});
   rl::Algorithm algorithm = rl::parse_algorithm(c.algorithm);

@@ -103,6 +103,10 @@ Reply violation(schema::Errors errors) { return json_reply(400, schema_violation
 
 Reply store_failure(const Error& error) {
   if (error.kind == ErrorKind::conflict) return kong_error(409, 5, "unique constraint violation", error.message);
+  if (error.kind == ErrorKind::unavailable && !error.retryable) {
+    return message(503, "the database did not confirm the change: it may or may not have been made (read the entity "
+                        "back before trying again): " + error.message);
+  }
   if (error.kind == ErrorKind::unavailable) {
     return message(503, "the database is unavailable, the change was not made (this node keeps serving the "
                         "configuration it has; retry when the database is back): " + error.message);
@@ -196,6 +200,19 @@ bool is_entity_path(std::string_view path) {
   auto seg = path_segments(path);
   return !seg.empty() && seg.size() <= 4 && kind_by_path(seg[0]) != nullptr;
 }
+
+// Marks a commit pending for as long as it lives (until end()), even if the wait throws.
+class PendingCommit {
+ public:
+  explicit PendingCommit(bool& flag) : flag_(flag) { flag_ = true; }
+  ~PendingCommit() { flag_ = false; }
+  PendingCommit(const PendingCommit&) = delete;
+  PendingCommit& operator=(const PendingCommit&) = delete;
+  void end() { flag_ = false; }
+
+ private:
+  bool& flag_;
+};
 
 }  // namespace
 
@@ -325,51 +342,67 @@ asio::awaitable<std::optional<Reply>> EntityApi::handle(const Request& request) 
   }
   // What another node wrote just before (through a load balancer, a script's previous call
   // may have gone to another node) is seen by this call, as Kong's nodes read the database:
-  // the store's revision first, caught up when it moved. With the database down, reads
-  // answer from memory.
+  // the store's revision first, caught up when it moved. With the database away, reads
+  // answer from memory without waiting for it.
   if (read) {
     if (!is_entity_path(request.path)) co_return std::nullopt;
-    auto current = co_await store_->revision();
-    if (current.ok() && *current > revision_) co_await catch_up(*current);
+    if (store_->reachable()) {
+      auto current = co_await store_->revision();
+      if (current.ok() && *current != revision_) co_await catch_up(*current);
+    }
     auto outcome = prepare(request);
     if (!outcome) co_return std::nullopt;
     co_return std::get<Reply>(std::move(*outcome));
   }
   if (!is_entity_path(request.path)) co_return std::nullopt;
+  // One writer at a time: on this node (turns_), and across the nodes sharing the store (its
+  // write lock, held from before the entities are brought up to date until the commit), so a
+  // write is validated against exactly what it commits onto. Kong's nodes write the database
+  // directly; here the whole configuration is validated, so it must be the current one.
   auto turn = co_await turns_.take();
-  auto current = co_await store_->revision();
-  if (current.ok() && *current > revision_) {
+  auto began = co_await store_->begin_write();
+  if (!began.ok()) co_return store_failure(began.error());
+  if (*began != revision_) {
     auto fresh = co_await store_->read_all();
-    if (fresh.ok()) take(std::move(*fresh));
-  }
-  // Another node's write between this node's read and its commit makes the commit outdated:
-  // validated again against the store's new contents (Kong's nodes write the database
-  // directly; here the whole configuration is validated, so it is against one revision).
-  constexpr int kAttempts = 5;
-  for (int attempt = 1;; ++attempt) {
-    auto outcome = prepare(request);
-    if (!outcome) co_return std::nullopt;
-    if (auto* reply = std::get_if<Reply>(&*outcome)) co_return std::move(*reply);
-    Commit& commit = std::get<Commit>(*outcome);
-    commit_pending_ = true;
-    auto stored = co_await store_->apply(commit.change, revision_);
-    commit_pending_ = false;
-    if (stored.ok()) {
-      revision_ = *stored;
-      co_return commit.done(*stored);
+    if (!fresh.ok()) {
+      auto ended = co_await store_->end_write(false);
+      (void)ended;
+      co_return store_failure(fresh.error());
     }
-    if (commit.model_changed) reload_model();
-    if (stored.error().kind != ErrorKind::outdated || attempt == kAttempts) co_return store_failure(stored.error());
-    auto fresh = co_await store_->read_all();
-    if (!fresh.ok()) co_return store_failure(fresh.error());
     take(std::move(*fresh));
   }
+  auto outcome = prepare(request);
+  if (!outcome || std::holds_alternative<Reply>(*outcome)) {
+    auto ended = co_await store_->end_write(false);  // nothing to commit
+    (void)ended;
+    if (!outcome) co_return std::nullopt;
+    co_return std::get<Reply>(std::move(*outcome));
+  }
+  Commit& commit = std::get<Commit>(*outcome);
+  PendingCommit pending(commit_pending_);
+  auto stored = co_await store_->apply(commit.change, revision_);
+  Result<bool> ended = true;
+  if (stored.ok()) {
+    ended = co_await store_->end_write(true);
+  } else {
+    auto rolled_back = co_await store_->end_write(false);
+    (void)rolled_back;
+  }
+  pending.end();
+  if (!stored.ok() || !ended.ok()) {
+    if (commit.model_changed) discard_model();
+    co_return store_failure(stored.ok() ? ended.error() : stored.error());
+  }
+  revision_ = *stored;
+  co_return commit.done(*stored);
 }
 
 asio::awaitable<void> EntityApi::catch_up(std::int64_t revision) {
-  if (store_ == nullptr || revision <= revision_) co_return;
+  // Any other revision than ours: newer, or older when the database was restored or reset
+  // (the nodes follow it back rather than keep what it no longer has).
+  if (store_ == nullptr || revision == revision_) co_return;
   auto turn = co_await turns_.take();
-  if (revision <= revision_) co_return;  // a write or an earlier catch-up got there meanwhile
+  if (revision == revision_) co_return;  // a write or an earlier catch-up got there meanwhile
   auto started = std::chrono::steady_clock::now();
   auto fresh = co_await store_->read_all();
   if (!fresh.ok()) {
@@ -377,7 +410,7 @@ asio::awaitable<void> EntityApi::catch_up(std::int64_t revision) {
                  fresh.error().message, revision_);
     co_return;
   }
-  if (fresh->revision <= revision_) co_return;
+  if (fresh->revision == revision_) co_return;
   auto read = std::chrono::steady_clock::now();
   take(std::move(*fresh));
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
@@ -739,7 +772,7 @@ EntityApi::Outcome EntityApi::write(const Target& t, json::object body, schema::
   if (sni_names) {
     store::Applied snis = replace_snis(row.id, *sni_names, now, change);
     if (!snis.ok()) {
-      reload_model();
+      discard_model();
       return violation(entity_errors(snis.errors, snis.focus_path));
     }
   }
@@ -865,14 +898,10 @@ config::DeclarativeConfig& EntityApi::model() {
   return config_;
 }
 
-void EntityApi::reload_model() {
-  auto loaded = store::load_rows(rows_);
-  if (loaded.ok()) {
-    config_ = std::move(loaded.config);
-    model_current_ = true;
-  } else {
-    spdlog::error("admin api: the stored entities no longer load: {}", loaded.errors.front().to_string());
-  }
+void EntityApi::discard_model() {
+  // published_ is what rows_ load to (every commit and catch-up publishes): the working copy
+  // is taken from it again when next needed.
+  model_current_ = false;
 }
 
 EntityApi::Outcome EntityApi::remove(const Target& t) {

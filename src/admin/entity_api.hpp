@@ -56,8 +56,9 @@ class EntityApi {
   // The answer when `request.path` is an entity path; nullopt otherwise.
   boost::asio::awaitable<std::optional<Reply>> handle(const Request& request);
 
-  // Brings the entities up to `revision` of the store (another node's change): reads the
-  // store, loads the rows and takes them live. Nothing when already there; on a read error
+  // Brings the entities to `revision` of the store (another node's change; an older one
+  // after a restore): reads the store, loads the rows and takes them live. Nothing when
+  // already there; on a read error
   // the entities stay as they are (logged; the store reports the revision again later).
   boost::asio::awaitable<void> catch_up(std::int64_t revision);
 
@@ -104,7 +105,7 @@ class EntityApi {
   void remember(const store::Entity& row);  // into rows_, in the store's order
   void forget(const std::vector<std::pair<std::string, std::string>>& deletes);
   void go_live(const std::string& why);  // hands the model to the gateway
-  void reload_model();             // the model from rows_ again (after a failed commit)
+  void discard_model();            // the working copy is dropped (after a failed commit)
   // The model to change (taken back from the live configuration first if it was handed over).
   config::DeclarativeConfig& model();
   // The model as it is now, to read (while a commit is pending, as it was before that write).

@@ -136,7 +136,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
         [this](std::function<void()> task) { boost::asio::post(control_, std::move(task)); });
     // Other nodes' changes (a shared store): read and taken live, one catch-up at a time.
     store_->on_change([this](std::int64_t revision) {
-      if (shutting_down_ || revision <= entities_->revision()) return;
+      if (shutting_down_ || revision == entities_->revision()) return;
       asio::co_spawn(control_, entities_->catch_up(revision), asio::detached);
     });
   } else {

@@ -31,10 +31,14 @@ std::string trimmed(const char* text) {
 }
 
 ErrorKind kind_of(const std::string& sqlstate) {
-  if (sqlstate == "40001") return ErrorKind::outdated;          // serialization_failure
-  if (sqlstate == "23505") return ErrorKind::conflict;          // unique_violation
-  if (sqlstate.starts_with("08") || sqlstate.starts_with("57") || sqlstate.starts_with("53")) {
-    return ErrorKind::unavailable;  // connection exceptions, operator intervention (shutdown), resources
+  if (sqlstate == "40001" || sqlstate == "40P01") return ErrorKind::outdated;  // serialization failure, deadlock: again
+  if (sqlstate == "23505") return ErrorKind::conflict;                         // unique_violation
+  if (sqlstate.starts_with("08") || sqlstate.starts_with("57") || sqlstate.starts_with("53") ||
+      sqlstate == "25006" || sqlstate == "55P03") {
+    // Connection exceptions, operator intervention (shutdown, statement timeout), resources,
+    // a read-only server (a demoted primary: connect again, maybe to the new one), a lock
+    // not obtained within lock_timeout.
+    return ErrorKind::unavailable;
   }
   return ErrorKind::internal;
 }
@@ -67,6 +71,13 @@ PgConnection::~PgConnection() {
 
 int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
 
+bool PgConnection::still_open() {
+  // Reads what waits without blocking: a server that ended the session (shut down, killed
+  // the backend) has sent its goodbye and closed, which shows here before a query is sent.
+  if (broken_ || PQconsumeInput(conn_) == 0 || PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
+  return !broken_;
+}
+
 Error PgConnection::failure(const std::string& what) {
   broken_ = true;
   return unavailable(what + ": " + trimmed(PQerrorMessage(conn_)));
@@ -76,9 +87,14 @@ asio::awaitable<Result<std::unique_ptr<PgConnection>>> PgConnection::connect(asi
                                                                              const std::string& conninfo,
                                                                              std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
-  const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), "portico", nullptr};
-  // expand_dbname: the first "dbname" is a whole connection string or URI.
+  // Portico's defaults first: what the connection string says overrides them. Keepalives find
+  // a dead peer in ~20 s; the server gives up a statement (or a lock wait) before Portico's
+  // own deadline, so a write Portico stopped waiting for is not committed later.
+  const char* keywords[] = {"application_name", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                            "options", "dbname", nullptr};
+  const char* values[] = {"portico", "10", "3", "3", "-c statement_timeout=20000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=15000",
+                          conninfo.c_str(), nullptr};
+  // expand_dbname: "dbname" is a whole connection string or URI.
   pg_conn* raw = PQconnectStartParams(keywords, values, 1);
   if (raw == nullptr) co_return unavailable("cannot connect to PostgreSQL: out of memory");
   std::unique_ptr<PgConnection> conn(new PgConnection(io, raw));
@@ -86,14 +102,13 @@ asio::awaitable<Result<std::unique_ptr<PgConnection>>> PgConnection::connect(asi
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
     if (state == PGRES_POLLING_FAILED) co_return conn->failure("cannot connect to PostgreSQL");
-    // The socket may change while libpq tries the addresses of a host one after another.
-    int fd = PQsocket(raw);
-    if (!conn->socket_.is_open() || conn->socket_.native_handle() != fd) {
-      if (conn->socket_.is_open()) conn->socket_.release();
-      boost::system::error_code ec;
-      conn->socket_.assign(fd, ec);
-      if (ec) co_return unavailable("cannot connect to PostgreSQL: " + ec.message());
-    }
+    // libpq may close its socket and open another between two polls (the next address, SSL
+    // refused then plain): the new one often gets the same number, and the closed one left
+    // epoll. Registered again each time.
+    if (conn->socket_.is_open()) conn->socket_.release();
+    boost::system::error_code ec;
+    conn->socket_.assign(PQsocket(raw), ec);
+    if (ec) co_return unavailable("cannot connect to PostgreSQL: " + ec.message());
     bool ready = co_await conn->wait(state == PGRES_POLLING_WRITING, deadline);
     if (!ready) co_return unavailable("cannot connect to PostgreSQL: no answer within " + std::to_string(timeout.count()) + " ms");
     state = PQconnectPoll(raw);
@@ -146,21 +161,27 @@ asio::awaitable<Result<PgRows>> PgConnection::query_params(std::string sql, std:
                              nullptr, 0);
   }
   if (sent == 0) co_return failure("PostgreSQL");
+  // From here the statement may run on the server even if its answer never arrives: a
+  // failure says so with retryable false (what it did is not known).
+  auto unknown = [](Error e) {
+    e.retryable = false;
+    return e;
+  };
   for (;;) {
     int flushed = PQflush(conn_);
     if (flushed == 0) break;
     if (flushed < 0) co_return failure("PostgreSQL");
     bool ready = co_await wait(true, deadline);
-    if (!ready) co_return unavailable("PostgreSQL did not take the query within " + std::to_string(timeout.count()) + " ms");
-    if (!consume()) co_return failure("PostgreSQL");  // the server may answer while we send
+    if (!ready) co_return unknown(unavailable("PostgreSQL did not take the query within " + std::to_string(timeout.count()) + " ms"));
+    if (!consume()) co_return unknown(failure("PostgreSQL"));  // the server may answer while we send
   }
   std::optional<PgRows> last;
   std::optional<Error> error;
   for (;;) {
     while (PQisBusy(conn_)) {
       bool ready = co_await wait(false, deadline);
-      if (!ready) co_return unavailable("PostgreSQL did not answer within " + std::to_string(timeout.count()) + " ms");
-      if (!consume()) co_return failure("PostgreSQL");
+      if (!ready) co_return unknown(unavailable("PostgreSQL did not answer within " + std::to_string(timeout.count()) + " ms"));
+      if (!consume()) co_return unknown(failure("PostgreSQL"));
     }
     PGresult* result = PQgetResult(conn_);
     if (result == nullptr) break;
@@ -173,6 +194,7 @@ asio::awaitable<Result<PgRows>> PgConnection::query_params(std::string sql, std:
       const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
       std::string sqlstate = state == nullptr ? "" : state;
       ErrorKind kind = PQstatus(conn_) == CONNECTION_BAD ? ErrorKind::unavailable : kind_of(sqlstate);
+      if (sqlstate == "25006") broken_ = true;  // a read-only server: a new connection may find the primary
       int code = kind == ErrorKind::unavailable ? 503 : kind == ErrorKind::internal ? 500 : 409;
       std::string message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
       if (message.empty()) message = trimmed(PQresultErrorMessage(result));
@@ -181,8 +203,13 @@ asio::awaitable<Result<PgRows>> PgConnection::query_params(std::string sql, std:
     PQclear(result);
   }
   if (PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
-  if (error) co_return *error;
-  if (!last) co_return failure("PostgreSQL answered nothing");
+  if (error) {
+    // An error the server reported ended the statement (nothing took effect), unless the
+    // connection broke: then the commit's answer may be what was lost.
+    if (broken_ && error->kind == ErrorKind::unavailable) co_return unknown(*error);
+    co_return *error;
+  }
+  if (!last) co_return unknown(failure("PostgreSQL answered nothing"));
   co_return std::move(*last);
 }
 

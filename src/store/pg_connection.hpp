@@ -67,7 +67,9 @@ class PgConnection {
   // Runs one statement with text parameters ($1, $2...). Several statements separated by
   // semicolons are allowed without parameters (the last one's rows are answered). Errors:
   // the server's SQLSTATE mapped to a kind (40001 outdated, 23505 conflict, anything about
-  // the connection unavailable, other statement errors internal), with its message.
+  // the connection unavailable, other statement errors internal), with its message. An error
+  // with retryable false came after the statement was sent: whether it took effect is not
+  // known (the connection broke, or no answer came in time).
   boost::asio::awaitable<Result<PgRows>> query(std::string sql, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   boost::asio::awaitable<Result<PgRows>> query_params(std::string sql, std::vector<Param> params,
                                                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
@@ -78,6 +80,8 @@ class PgConnection {
   boost::asio::awaitable<Result<std::vector<PgNotification>>> notifications(std::chrono::milliseconds timeout);
 
   bool broken() const { return broken_; }
+  // False (and broken from then on) when the server closed the connection while it was idle.
+  bool still_open();
   // The server's process id for this session (pg_stat_activity.pid).
   int backend_pid() const;
 

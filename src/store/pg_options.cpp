@@ -16,6 +16,21 @@ std::string quoted(const std::string& value) {
   return out + "'";
 }
 
+// libpq's parse errors quote the offending text, which may be the password: left out.
+std::string without_quoted(const std::string& message) {
+  std::string out;
+  bool quoted = false;
+  for (char c : message) {
+    if (c == '"') {
+      quoted = !quoted;
+      if (quoted) out += "\"...\"";
+      continue;
+    }
+    if (!quoted) out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool names_postgres(const std::string& database) {
@@ -38,7 +53,8 @@ Result<PgOptions> pg_options(const std::string& database, const PgSettings& sett
     std::string why = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    return Error{ErrorKind::config, ErrorOrigin::internal, 500, false, "--database: " + why};
+    return Error{ErrorKind::config, ErrorOrigin::internal, 500, false,
+                 "--database: not a PostgreSQL URI or key=value string: " + without_quoted(why)};
   }
   std::string host, port, user, dbname;
   for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {

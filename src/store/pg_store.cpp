@@ -25,6 +25,12 @@ constexpr const char* kReadAll =
     "FROM portico_revision r LEFT JOIN portico_entities e ON true WHERE r.id = 1 "
     "ORDER BY e.kind COLLATE \"C\", e.created_at, e.seq";
 
+// The revision row is gone: the schema was dropped or changed under the running nodes.
+Error missing_revision() {
+  return Error{ErrorKind::unavailable, ErrorOrigin::internal, 503, true,
+               "the database has no portico_revision row: was it reset? run 'portico migrations list'"};
+}
+
 asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
   asio::steady_timer timer(io, d);
   auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -49,6 +55,12 @@ asio::awaitable<Result<std::unique_ptr<PgStore>>> PgStore::open(asio::io_context
 }
 
 void PgStore::note_reachable(bool reachable, const std::string& why) {
+  if (!reachable) {
+    last_failure_ = why;
+    next_connect_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  } else {
+    next_connect_ = {};
+  }
   if (reachable == reachable_) return;
   reachable_ = reachable;
   if (reachable) {
@@ -60,10 +72,17 @@ void PgStore::note_reachable(bool reachable, const std::string& why) {
   }
 }
 
-asio::awaitable<Result<PgConnection*>> PgStore::commands() {
-  if (commands_ && !commands_->broken()) co_return commands_.get();
+asio::awaitable<Result<PgConnection*>> PgStore::commands(std::chrono::milliseconds connect_timeout) {
+  if (commands_ && commands_->still_open()) co_return commands_.get();
   commands_.reset();
-  auto conn = co_await PgConnection::connect(io_, options_.conninfo, options_.connect_timeout);
+  // While the database is away, calls fail at once instead of each waiting for a connect
+  // attempt (up to connect_timeout when packets are dropped): one attempt per second at most.
+  auto now = std::chrono::steady_clock::now();
+  if (!reachable_ && now < next_connect_) {
+    co_return Error{ErrorKind::unavailable, ErrorOrigin::internal, 503, true,
+                    "PostgreSQL " + options_.description + " is unreachable (" + last_failure_ + ")"};
+  }
+  auto conn = co_await PgConnection::connect(io_, options_.conninfo, std::min(connect_timeout, options_.connect_timeout));
   if (!conn.ok()) {
     note_reachable(false, conn.error().message);
     co_return conn.error();
@@ -72,15 +91,63 @@ asio::awaitable<Result<PgConnection*>> PgStore::commands() {
   co_return commands_.get();
 }
 
-asio::awaitable<Result<Contents>> PgStore::read_all() {
+asio::awaitable<Result<PgConnection*>> PgStore::connection_for_statement(std::chrono::milliseconds connect_timeout) {
+  if (writing_ == nullptr) co_return co_await commands(connect_timeout);
+  if (commands_.get() != writing_ || writing_->broken()) {
+    co_return Error{ErrorKind::unavailable, ErrorOrigin::internal, 503, true,
+                    "the connection to PostgreSQL " + options_.description + " was lost during the write"};
+  }
+  co_return writing_;
+}
+
+asio::awaitable<Result<std::int64_t>> PgStore::begin_write() {
   auto turn = co_await turns_.take();
   auto conn = co_await commands();
+  if (!conn.ok()) co_return conn.error();
+  auto locked = co_await (*conn)->query("BEGIN; SELECT value FROM portico_revision WHERE id = 1 FOR UPDATE");
+  if (!locked.ok() || locked->rows() != 1) {
+    auto rolled_back = co_await (*conn)->query("ROLLBACK", std::chrono::seconds(2));
+    (void)rolled_back;
+    Error e = locked.ok() ? missing_revision() : locked.error();
+    e.retryable = true;  // nothing was written
+    if (e.kind == ErrorKind::unavailable) note_reachable(false, e.message);
+    co_return e;
+  }
+  note_reachable(true, "");
+  writing_ = *conn;
+  written_revision_ = -1;
+  co_return locked->integer(0, 0);
+}
+
+asio::awaitable<Result<bool>> PgStore::end_write(bool commit) {
+  auto turn = co_await turns_.take();
+  PgConnection* conn = writing_;
+  writing_ = nullptr;
+  if (conn == nullptr || commands_.get() != conn || conn->broken()) {
+    co_return Error{ErrorKind::unavailable, ErrorOrigin::internal, 503, !commit,
+                    "the connection to PostgreSQL " + options_.description + " was lost during the write"};
+  }
+  auto ended = co_await conn->query(commit ? "COMMIT" : "ROLLBACK");
+  if (!ended.ok()) {
+    Error e = ended.error();
+    if (commit) e.retryable = false;  // the COMMIT may have happened
+    if (e.kind == ErrorKind::unavailable) note_reachable(false, e.message);
+    co_return e;
+  }
+  if (commit && written_revision_ >= 0) heard(written_revision_);
+  co_return true;
+}
+
+asio::awaitable<Result<Contents>> PgStore::read_all() {
+  auto turn = co_await turns_.take();
+  auto conn = co_await connection_for_statement();
   if (!conn.ok()) co_return conn.error();
   auto rows = co_await (*conn)->query(kReadAll);
   if (!rows.ok()) {
     if (rows.error().kind == ErrorKind::unavailable) note_reachable(false, rows.error().message);
     co_return rows.error();
   }
+  if (rows->rows() == 0) co_return missing_revision();
   note_reachable(true, "");
   Contents out;
   out.entities.reserve(static_cast<std::size_t>(rows->rows()));
@@ -94,14 +161,16 @@ asio::awaitable<Result<Contents>> PgStore::read_all() {
 }
 
 asio::awaitable<Result<std::int64_t>> PgStore::revision() {
+  // A quick question (a read's freshness check): two seconds at most, connecting included.
   auto turn = co_await turns_.take();
-  auto conn = co_await commands();
+  auto conn = co_await connection_for_statement(std::chrono::seconds(2));
   if (!conn.ok()) co_return conn.error();
   auto rows = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1", std::chrono::seconds(2));
   if (!rows.ok()) {
     if (rows.error().kind == ErrorKind::unavailable) note_reachable(false, rows.error().message);
     co_return rows.error();
   }
+  if (rows->rows() != 1) co_return missing_revision();
   note_reachable(true, "");
   co_return rows->integer(0, 0);
 }
@@ -120,16 +189,21 @@ asio::awaitable<Result<std::int64_t>> PgStore::apply(const Change& change, std::
   params.emplace_back(json::serialize(deletes));
 
   auto turn = co_await turns_.take();
-  auto conn = co_await commands();
+  auto conn = co_await connection_for_statement();
   if (!conn.ok()) co_return conn.error();
   auto applied = co_await (*conn)->query_params("SELECT portico_apply($1::bigint, $2::jsonb, $3::jsonb)", std::move(params));
   if (!applied.ok()) {
     if (applied.error().kind == ErrorKind::unavailable) note_reachable(false, applied.error().message);
     co_return applied.error();
   }
+  if (applied->rows() != 1 || applied->is_null(0, 0)) co_return missing_revision();
   note_reachable(true, "");
   std::int64_t revision = applied->integer(0, 0);
-  heard(revision);
+  if (writing_ != nullptr) {
+    written_revision_ = revision;  // announced when committed
+  } else {
+    heard(revision);
+  }
   co_return revision;
 }
 
@@ -156,30 +230,30 @@ asio::awaitable<void> PgStore::follow_loop(std::shared_ptr<bool> alive) {
       if (!*alive) co_return;
       if (!listening.ok()) failed = listening.error();
     }
-    if (failed) {
-      note_reachable(false, failed->message);
-      // Nodes that lost the database together must not come back to it in step.
-      auto pause = backoff / 2 + std::chrono::milliseconds(jitter() % (backoff.count() / 2 + 1));
-      co_await sleep_for(io_, pause);
-      backoff = std::min(backoff * 2, kMaxBackoff);
-      continue;
-    }
-    backoff = kFirstBackoff;
     // Listening from here on; what was committed before is read now (a change made while
-    // this node was away from the database is caught up here).
+    // this node was away from the database is caught up here), then whenever nothing was
+    // heard for update_frequency.
     bool check_now = true;
-    for (;;) {
+    while (!failed) {
       if (check_now) {
-        auto current = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1");
+        auto current = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1", std::chrono::seconds(2));
         if (!*alive) co_return;
-        if (!current.ok()) break;
+        if (!current.ok()) {
+          failed = current.error();
+          break;
+        }
+        if (current->rows() != 1) {
+          failed = missing_revision();
+          break;
+        }
+        backoff = kFirstBackoff;  // a full round trip worked
         note_reachable(true, "");
         heard(current->integer(0, 0));
       }
       auto heard_now = co_await (*conn)->notifications(options_.update_frequency);
       if (!*alive) co_return;
       if (!heard_now.ok()) {
-        note_reachable(false, heard_now.error().message);
+        failed = heard_now.error();
         break;
       }
       check_now = heard_now->empty();  // nothing for a while: look anyway
@@ -189,6 +263,11 @@ asio::awaitable<void> PgStore::follow_loop(std::shared_ptr<bool> alive) {
         if (end != n.payload.c_str()) heard(revision);
       }
     }
+    note_reachable(false, failed->message);
+    // Nodes that lost the database together must not come back to it in step.
+    auto pause = backoff / 2 + std::chrono::milliseconds(jitter() % (backoff.count() / 2 + 1));
+    co_await sleep_for(io_, pause);
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 

@@ -42,18 +42,28 @@ class PgStore final : public Store {
   boost::asio::awaitable<Result<Contents>> read_all() override;
   boost::asio::awaitable<Result<std::int64_t>> revision() override;
   boost::asio::awaitable<Result<std::int64_t>> apply(const Change& change, std::int64_t expected_revision) override;
+  // A transaction on the commands connection that locks portico_revision's row FOR UPDATE
+  // (lock_timeout 10 s; idle_in_transaction_session_timeout ends it if this node stops
+  // answering while it holds it). A read or an apply inside it uses that connection; if the
+  // connection breaks meanwhile, they fail rather than go on outside the transaction.
+  boost::asio::awaitable<Result<std::int64_t>> begin_write() override;
+  boost::asio::awaitable<Result<bool>> end_write(bool commit) override;
   void on_change(std::function<void(std::int64_t revision)> listener) override;
 
   // Starts the follower connection (above). Its revisions go to the on_change listeners.
   void follow();
   // Whether the last operation or the follower reached the database.
-  bool reachable() const { return reachable_; }
+  bool reachable() const override { return reachable_; }
   const PgOptions& options() const { return options_; }
 
  private:
   PgStore(boost::asio::io_context& io, PgOptions options, std::unique_ptr<PgConnection> commands);
   // The commands connection, connected again if it broke; an error when that fails.
-  boost::asio::awaitable<Result<PgConnection*>> commands();
+  // `connect_timeout` bounds a new connection's making (at most options_.connect_timeout).
+  boost::asio::awaitable<Result<PgConnection*>> commands(std::chrono::milliseconds connect_timeout = std::chrono::hours(1));
+  // commands(), or inside a write its transaction's connection (an error if it broke).
+  boost::asio::awaitable<Result<PgConnection*>> connection_for_statement(
+      std::chrono::milliseconds connect_timeout = std::chrono::hours(1));
   boost::asio::awaitable<void> follow_loop(std::shared_ptr<bool> alive);
   void heard(std::int64_t revision);
   void note_reachable(bool reachable, const std::string& why);
@@ -63,7 +73,11 @@ class PgStore final : public Store {
   std::unique_ptr<PgConnection> commands_;
   TurnQueue turns_;  // one command at a time on commands_
   std::vector<std::function<void(std::int64_t)>> listeners_;
+  PgConnection* writing_ = nullptr;      // the connection of the write begun, if any
+  std::int64_t written_revision_ = -1;   // what apply() made inside it, announced at commit
   bool reachable_ = true;
+  std::string last_failure_;                              // why it is not reachable
+  std::chrono::steady_clock::time_point next_connect_{};  // commands(): no attempt before, while unreachable
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // the follower stops when this goes
 };
 

@@ -36,6 +36,9 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Result<Contents>> read_all() override;
   boost::asio::awaitable<Result<std::int64_t>> revision() override;
   boost::asio::awaitable<Result<std::int64_t>> apply(const Change& change, std::int64_t expected_revision) override;
+  // The data directory's lock keeps other processes out: a write needs no more than apply().
+  boost::asio::awaitable<Result<std::int64_t>> begin_write() override { return revision(); }
+  boost::asio::awaitable<Result<bool>> end_write(bool) override { co_return true; }
   void on_change(std::function<void(std::int64_t revision)> listener) override;
 
   // The schema version this build writes (the last migration).

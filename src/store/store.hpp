@@ -62,11 +62,21 @@ class Store {
   // the change was validated against); otherwise nothing is applied and the error is of kind
   // outdated (read again, validate again). Unreachable database: kind unavailable.
   virtual boost::asio::awaitable<Result<std::int64_t>> apply(const Change& change, std::int64_t expected_revision) = 0;
+  // A write in steps: begin_write() takes the store's write lock (writers of every node
+  // sharing the store wait for it, within a bound: kind unavailable after) and answers the
+  // revision now; read_all() and apply() then act inside it; end_write(true) commits (the
+  // change is durable, visible and announced when it returns), end_write(false) rolls back.
+  // One write at a time per store object. Without begin_write, apply() is its own write.
+  virtual boost::asio::awaitable<Result<std::int64_t>> begin_write() = 0;
+  virtual boost::asio::awaitable<Result<bool>> end_write(bool commit) = 0;
   // Called on the control thread with a revision the store has reached: after each change
   // this process applied and, for shared stores, when another node's change is seen
   // (notified, or found by a periodic check). Revisions may come more than once and out of
   // order; listeners compare them with what they hold.
   virtual void on_change(std::function<void(std::int64_t revision)> listener) = 0;
+  // False while the store is known not to answer (a shared database away): callers that can
+  // do without it (reads) do not wait for it.
+  virtual bool reachable() const { return true; }
 };
 
 }  // namespace portico::store

@@ -17,11 +17,12 @@ PG_PASSWORD = "s3cret-for-tests"
 
 
 def _as_postgres():
-    """Arguments that run a command as the `postgres` user when we are root (initdb refuses
-    root), else nothing."""
+    """Popen arguments that run a command as the `postgres` user when we are root (initdb
+    refuses root), else none. No runuser in between: the pid we hold is the server's, and
+    stopping the server (SIGSTOP) does not stop an intermediate process with it."""
     if os.geteuid() != 0:
-        return []
-    return ["runuser", "-u", "postgres", "--"]
+        return {}
+    return {"user": "postgres", "group": "postgres", "extra_groups": []}
 
 
 def _give_to_postgres(path):
@@ -47,10 +48,11 @@ class Postgres:
         pwfile = self.folder / "pw"
         pwfile.write_text(PG_PASSWORD + "\n")
         _give_to_postgres(pwfile)
-        subprocess.run(_as_postgres() + [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "portico",
-                                         "--pwfile", str(pwfile), "--auth-host=scram-sha-256",
-                                         "--auth-local=trust", "--locale=C.UTF-8", "--encoding=UTF8"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "portico",
+                        "--pwfile", str(pwfile), "--auth-host=scram-sha-256",
+                        "--auth-local=trust", "--locale=C.UTF-8", "--encoding=UTF8"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=str(self.folder),
+                       **_as_postgres())
         pwfile.unlink()
         self.port = free_port()
         self.log_path = self.folder / "postgres.log"
@@ -61,11 +63,11 @@ class Postgres:
         log = open(self.log_path, "a")
         _give_to_postgres(self.log_path)
         # postgres itself (not pg_ctl): its pid is the one to signal.
-        self.proc = subprocess.Popen(_as_postgres() + [str(PG_BIN / "postgres"), "-D", str(self.data),
-                                                        "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
-                                                        "-c", "unix_socket_directories=" + str(self.folder),
-                                                        "-c", "fsync=off", "-c", "max_connections=200"],
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([str(PG_BIN / "postgres"), "-D", str(self.data),
+                                      "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
+                                      "-c", "unix_socket_directories=" + str(self.folder),
+                                      "-c", "fsync=off", "-c", "max_connections=200"],
+                                     stdout=log, stderr=subprocess.STDOUT, cwd=str(self.folder), **_as_postgres())
         log.close()
         wait_for_port(self.port, timeout=30, proc=self.proc)
         deadline = time.time() + 30
@@ -74,19 +76,42 @@ class Postgres:
                 raise RuntimeError("postgres did not accept connections")
             time.sleep(0.1)
 
-    def server_pid(self):
-        return int((self.data / "postmaster.pid").read_text().split("\n")[0])
-
     def stop(self):
         """Fast shutdown (SIGINT to the postmaster: sessions are ended, the server stops)."""
         if self.proc.poll() is not None:
             return
-        os.kill(self.server_pid(), signal.SIGINT)
+        os.kill(self.proc.pid, signal.SIGINT)
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.kill(self.server_pid(), signal.SIGQUIT)
+            os.kill(self.proc.pid, signal.SIGQUIT)
             self.proc.wait()
+
+    def _server_processes(self):
+        """The postmaster (our child) and its children (backends, checkpointer...)."""
+        master = self.proc.pid
+        pids = [master]
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path("/proc/%s/stat" % entry).read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(entry))
+        return pids
+
+    def freeze(self):
+        """SIGSTOP to every server process: connections stay open and nothing answers, as
+        when the database's host stops answering on the network. (The kernel still completes
+        TCP handshakes on the listening socket; the startup exchange gets no answer.)"""
+        for pid in self._server_processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self._server_processes():
+            os.kill(pid, signal.SIGCONT)
 
     def uri(self, database="portico"):
         return "postgres://portico:%s@127.0.0.1:%d/%s" % (PG_PASSWORD, self.port, database)
@@ -170,6 +195,8 @@ backend nodes
 {servers}
 backend admins
   balance roundrobin
+  # Admin calls are not idempotent: sent again only when the connection was refused.
+  retry-on conn-failure
   option httpchk GET /status/ready
   default-server inter 200ms fall 2 rise 2
 {admins}

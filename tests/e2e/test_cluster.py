@@ -137,6 +137,55 @@ def test_a_name_taken_on_another_node_is_refused_everywhere(cluster):
     assert body["name"] == "unique constraint violation"
 
 
+def test_writes_on_three_nodes_at_once_are_all_kept(cluster):
+    """Each node's writes race the others' in the store (a commit prepared at an older revision
+    is refused, read again, validated again): every write lands once, everywhere."""
+    nodes, backends = cluster["nodes"], cluster["backends"]
+    url = "http://127.0.0.1:%d/users" % backends.ports["users"]
+    answers = []
+    lock = threading.Lock()
+    start = threading.Barrier(3)
+
+    def writer(k):
+        start.wait()
+        for i in range(15):
+            status, body = call(nodes[k].admin("/services"), "POST", {"name": "race-%d-%d" % (k, i), "url": url})
+            with lock:
+                answers.append((status, body))
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a for a in answers if a[0] != 201] == []
+    revision = max(n.status()["database"]["revision"] for n in nodes)
+    assert eventually(lambda: all(n.status()["database"]["revision"] == revision for n in nodes), timeout=3)
+    for n in nodes:
+        names = [s["name"] for s in call(n.admin("/services?size=1000"))[1]["data"]]
+        assert sorted(x for x in names if x.startswith("race-")) == sorted(
+            "race-%d-%d" % (k, i) for k in range(3) for i in range(15))
+
+
+def test_one_name_raced_on_three_nodes_is_created_once(cluster):
+    nodes, backends = cluster["nodes"], cluster["backends"]
+    url = "http://127.0.0.1:%d/users" % backends.ports["users"]
+    for round_ in range(5):
+        statuses = [None] * 3
+        start = threading.Barrier(3)
+
+        def writer(k):
+            start.wait()
+            statuses[k] = call(nodes[k].admin("/services"), "POST", {"name": "contested-%d" % round_, "url": url})[0]
+
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == [201, 409, 409], statuses
+
+
 def test_admin_writes_under_load_through_haproxy_fail_no_request(cluster):
     nodes, haproxy, backends = cluster["nodes"], cluster["haproxy"], cluster["backends"]
     load = Wrk(haproxy.url("/users/1"), seconds=6)
@@ -192,6 +241,40 @@ def test_postgres_stopped_for_ten_seconds_under_load(cluster):
     assert requests > 1000 and failures == 0, out
     # Nothing was half-made while the database was down.
     assert call(nodes[2].admin("/services/while-down"))[0] == 404
+
+
+def test_a_database_that_stops_answering_under_load(cluster):
+    """The database's processes SIGSTOPped: connections stay open and nothing answers (a host
+    gone from the network). Proxied requests never notice; Admin API reads answer from memory
+    within the revision check's 2 s; writes answer 503; after, everything catches up."""
+    pg, nodes, haproxy, backends = cluster["pg"], cluster["nodes"], cluster["haproxy"], cluster["backends"]
+    url = "http://127.0.0.1:%d/users" % backends.ports["users"]
+    load = Wrk(haproxy.url("/users/1"), seconds=14)
+    time.sleep(1)
+    pg.freeze()
+    try:
+        for n in nodes:
+            started = time.monotonic()
+            status, body = call(n.admin("/services/users"), timeout=15)
+            assert status == 200 and body["name"] == "users"
+            assert time.monotonic() - started < 3.5
+        # Once a node knows, its reads no longer wait at all.
+        for n in nodes:
+            started = time.monotonic()
+            assert call(n.admin("/services/users"), timeout=15)[0] == 200
+            assert time.monotonic() - started < 0.5
+        status, body = call(nodes[0].admin("/services"), "POST", {"name": "while-frozen", "url": url}, timeout=40)
+        assert status == 503, body
+        time.sleep(4)
+    finally:
+        pg.thaw()
+    assert eventually(lambda: call(nodes[0].admin("/services"), "POST",
+                                   {"name": "after-freeze", "url": url})[0] == 201, timeout=15)
+    assert call(nodes[0].admin("/services/after-freeze/routes"), "POST", {"paths": ["/after-freeze"]})[0] == 201
+    seen = served_everywhere(nodes, "/after-freeze/1", timeout=15)
+    assert None not in seen, seen
+    requests, failures, out = load.result()
+    assert requests > 1000 and failures == 0, out
 
 
 def test_a_killed_node_is_routed_around_and_rejoins(cluster):
