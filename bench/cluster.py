@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["PORTICO_BIN"] = sys.argv[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from cluster import Node, Postgres, migrations  # noqa: E402
-from conftest import Backends, stop  # noqa: E402
+from conftest import Backends, free_port, stop, wait_for_port  # noqa: E402
 
 BIN = sys.argv[1]
 WRITES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
@@ -93,11 +93,13 @@ def rps(proc):
 def main():
     folder = Path(tempfile.mkdtemp(prefix="portico-cluster-bench-"))
     backends = Backends()
+    backend = NginxBackend(folder)
     pg = Postgres(folder / "pg")
     nodes = []
     try:
         assert migrations("bootstrap", pg.uri()).returncode == 0
-        nodes = [Node(folder / ("node%d" % i), pg.uri()) for i in (1, 2, 3)]
+        # Debug logs: each catch-up's "revision N loaded in X ms (read, load and snapshot)" line.
+        nodes = [Node(folder / ("node%d" % i), pg.uri(), extra_args=["--log-level", "debug"]) for i in (1, 2, 3)]
         users = "http://127.0.0.1:%d/users" % backends.ports["users"]
         post(nodes[0].admin("/services"), {"name": "users", "url": users})
         post(nodes[0].admin("/services/users/routes"), {"paths": ["/users"]})
@@ -106,9 +108,14 @@ def main():
         print("## Propagation of a write to all three nodes (bench/cluster.py, %d writes on node 1)" % WRITES)
         print(summary(propagation(nodes, "users", "p", WRITES)))
 
-        print("\n## Requests/s: one node, then three at once (wrk, 96 connections in all, 8 s each)")
-        alone = rps(wrk(nodes[0].url("/users/1"), 96))
-        procs = [wrk(n.url("/users/1"), 32) for n in nodes]
+        print("\n## Requests/s: one node, then three at once (wrk, 96 connections in all, 8 s each; "
+              "backend: nginx, bench/conf/backend-nginx.conf)")
+        fast = "http://127.0.0.1:%d/" % backend.port
+        post(nodes[0].admin("/services"), {"name": "fast", "url": fast})
+        post(nodes[0].admin("/services/fast/routes"), {"paths": ["/fast"]})
+        assert all(_wait(lambda: ok(n.url("/fast")), 10) for n in nodes)
+        alone = rps(wrk(nodes[0].url("/fast"), 96))
+        procs = [wrk(n.url("/fast"), 32) for n in nodes]
         together = sum(rps(p) for p in procs)
         print("one node: %.0f req/s; three nodes: %.0f req/s (%.2fx) - all on this machine's %d cores"
               % (alone, together, together / alone, os.cpu_count()))
@@ -126,15 +133,34 @@ def main():
         print("db_import: %.1f s" % (time.perf_counter() - started))
         assert all(_wait(lambda: ok(n.url("/r%d/1" % (ROUTES - 1))), 120) for n in nodes)
         print("propagation at %d routes: %s" % (ROUTES, summary(propagation(nodes, "s0", "q", 20))))
-        loads = [float(m) for m in re.findall(r"revision \d+ loaded in ([\d.]+) ms", nodes[1].logs())]
-        if loads:
-            print("node 2's catch-up (read + load + snapshot build), last 20: median %.1f ms"
-                  % statistics.median(loads[-20:]))
+        lines = re.findall(r"revision \d+ loaded in ([\d.]+) ms \(read ([\d.]+) ms, load and snapshot ([\d.]+) ms\)",
+                           nodes[1].logs())
+        if lines:
+            last = lines[-20:]
+            print("node 2's catch-up at %d routes, median of the last %d: %.1f ms (reading the database %.1f ms, "
+                  "loading and building the snapshot %.1f ms)"
+                  % (ROUTES, len(last), statistics.median(float(x[0]) for x in last),
+                     statistics.median(float(x[1]) for x in last), statistics.median(float(x[2]) for x in last)))
     finally:
         for n in nodes:
             n.close()
         pg.close()
         stop(backends.proc)
+        stop(backend.proc)
+
+
+class NginxBackend:
+    """bench/run.sh's backend (nginx, a small JSON answer) on a free port."""
+
+    def __init__(self, folder):
+        self.port = free_port()
+        conf = (ROOT / "bench" / "conf" / "backend-nginx.conf").read_text()
+        conf = conf.replace("@WORK@", str(folder)).replace("@PORT@", str(self.port))
+        path = folder / "backend.conf"
+        path.write_text(conf)
+        os.chmod(folder, 0o755)
+        self.proc = subprocess.Popen(["nginx", "-c", str(path), "-p", str(folder)], stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, proc=self.proc)
 
 
 def _wait(pred, timeout):

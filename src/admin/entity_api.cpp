@@ -419,7 +419,67 @@ asio::awaitable<void> EntityApi::catch_up(std::int64_t revision) {
                 ms(started, now), ms(started, read), ms(read, now));
 }
 
+bool EntityApi::apply_difference(const std::vector<store::Entity>& fresh) {
+  // What changed since rows_, by id: bodies compared as stored (a row rewritten the same is
+  // not a change).
+  std::unordered_map<std::string_view, const store::Entity*> before;
+  before.reserve(rows_.size());
+  for (const auto& r : rows_) before.emplace(r.id, &r);
+  std::vector<const store::Entity*> changed;
+  std::unordered_map<std::string_view, bool> present;
+  present.reserve(fresh.size());
+  for (const auto& r : fresh) {
+    present.emplace(r.id, true);
+    auto it = before.find(r.id);
+    if (it == before.end() || it->second->kind != r.kind || it->second->body != r.body || it->second->name != r.name) {
+      changed.push_back(&r);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> removed;
+  for (const auto& r : rows_) {
+    if (present.find(r.id) == present.end()) removed.emplace_back(r.kind, r.id);
+  }
+  constexpr std::size_t kMostEntities = 64;  // beyond, one full load costs less than many small ones
+  if (changed.size() + removed.size() > kMostEntities) return false;
+  // In the declarative order (services before their routes...), each against the rows as
+  // they are with what came before it.
+  auto order = [](std::string_view kind) {
+    for (std::size_t i = 0; i < std::size(store::kKinds); ++i) {
+      if (kind == store::kKinds[i]) return i;
+    }
+    return std::size(store::kKinds);
+  };
+  std::stable_sort(changed.begin(), changed.end(),
+                   [&](const store::Entity* a, const store::Entity* b) { return order(a->kind) < order(b->kind); });
+  std::vector<store::Entity> rows;
+  rows.reserve(rows_.size() + changed.size());
+  for (const auto& r : rows_) {
+    if (present.find(r.id) != present.end()) rows.push_back(r);
+  }
+  config::DeclarativeConfig& m = model();
+  store::apply_deletes(m, removed);
+  for (const auto* r : changed) {
+    store::Applied applied = store::apply_upsert(m, rows, *r);
+    if (!applied.ok()) {
+      discard_model();
+      return false;
+    }
+    auto same = std::find_if(rows.begin(), rows.end(), [&](const store::Entity& x) { return x.id == r->id; });
+    if (same != rows.end()) *same = *r;
+    else rows.push_back(*r);
+  }
+  return true;
+}
+
 void EntityApi::take(store::Contents contents) {
+  // Another node's write is usually one entity or a few: applied to the model as this node's
+  // own writes are, instead of loading every row again (seconds at 10,000 routes).
+  if (apply_difference(contents.entities)) {
+    rows_ = std::move(contents.entities);
+    revision_ = contents.revision;
+    go_live("store revision " + std::to_string(revision_));
+    return;
+  }
   auto loaded = store::load_rows(contents.entities);
   if (!loaded.ok()) {
     // Written by a node whose Portico accepts what this one does not (a newer version?):

@@ -95,6 +95,9 @@ class EntityApi {
                 int status);
   // Replaces the entities with the store's `contents` and takes them live.
   void take(store::Contents contents);
+  // The model changed by what differs between rows_ and `fresh` (a few entities); false,
+  // with the model untouched, when that is too much or does not apply (then: a full load).
+  bool apply_difference(const std::vector<store::Entity>& fresh);
   // Kong's checks of a certificate's `snis` shorthand: "" or the message (a duplicate, a name
   // another certificate has).
   std::string sni_list_problem(const std::vector<std::string>& names, const std::string& certificate_id) const;

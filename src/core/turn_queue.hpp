@@ -7,6 +7,9 @@
 //
 //   auto turn = co_await queue.take();   // suspends while another holder has the turn
 //   ...                                  // the turn passes on when `turn` is destroyed
+//
+// take() is handed the turn by a cancelled timer: it must not be awaited with a cancellation
+// slot bound (asio's || operators, a cancel_after), or a cancellation would pass for the turn.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>

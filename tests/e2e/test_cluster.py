@@ -125,6 +125,13 @@ def test_a_service_and_route_made_on_node_1_are_served_by_all_three_within_a_sec
     assert len(revisions) == 1, revisions
     ids = {n.status()["node_id"] for n in nodes}
     assert len(ids) == 3  # each node its own identity
+    # A delete on node 2 reaches every node the same way.
+    assert call(nodes[1].admin("/routes/orders"), "DELETE")[0] == 204
+    started = time.monotonic()
+    while time.monotonic() - started < 5 and any(status_of(n.url("/orders")) != 404 for n in nodes):
+        time.sleep(0.01)
+    assert [status_of(n.url("/orders")) for n in nodes] == [404, 404, 404]
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_name_taken_on_another_node_is_refused_everywhere(cluster):
@@ -338,24 +345,24 @@ def test_a_rate_limit_is_exact_across_the_three_nodes(cluster):
 def test_db_import_into_postgres_reaches_running_nodes_and_exports_back(cluster, tmp_path):
     pg, nodes, backends = cluster["pg"], cluster["nodes"], cluster["backends"]
     kong_yml = tmp_path / "kong.yml"
-    kong_yml.write_text("""_format_version: "3.0"
-services:
-- name: imported
+    # 80 entities: more than a catch-up applies one by one, so the nodes load every row.
+    services = "".join("""- name: imported-%d
   url: http://127.0.0.1:%d/users
   routes:
-  - name: imported
-    paths: [/imported]
-""" % backends.ports["users"])
+  - name: imported-%d
+    paths: [/imported-%d]
+""" % (i, backends.ports["users"], i, i) for i in range(40))
+    kong_yml.write_text('_format_version: "3.0"\nservices:\n' + services)
     done = subprocess.run([PORTICO_BIN, "config", "--database", pg.uri(), "db_import", str(kong_yml)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "imported 2 entities into PostgreSQL portico@127.0.0.1:%d/portico" % pg.port in done.stdout, done.stdout
-    seen = served_everywhere(nodes, "/imported/1", timeout=5)
+    assert "imported 80 entities into PostgreSQL portico@127.0.0.1:%d/portico" % pg.port in done.stdout, done.stdout
+    seen = served_everywhere(nodes, "/imported-39/1", timeout=5)
     assert None not in seen, seen
     exported = subprocess.run([PORTICO_BIN, "config", "--database", pg.uri(), "db_export"], capture_output=True,
                               text=True, timeout=60)
     assert exported.returncode == 0, exported.stderr
-    assert 'name: "imported"' in exported.stdout and 'name: "users"' in exported.stdout
+    assert 'name: "imported-7"' in exported.stdout and 'name: "users"' in exported.stdout
 
 
 def test_migrations_verbs_and_several_bootstraps_at_once(cluster):
