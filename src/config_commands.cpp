@@ -12,8 +12,9 @@
 #include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include "core/run_to_end.hpp"
 
 namespace portico::cli {
 
@@ -25,8 +26,8 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
 }
 
-// The store and everything in it; nullopt (reported) when it cannot be read. Store
-// operations are coroutines: they run to the end on a local io_context.
+// The store and everything in it; null (reported) when it cannot be read. Store operations
+// are coroutines: they run to the end on a local io_context (core/run_to_end.hpp).
 struct OpenedStore {
   boost::asio::io_context io;
   std::unique_ptr<store::Store> store;
@@ -34,34 +35,16 @@ struct OpenedStore {
   std::string name;  // for messages
 };
 
-template <typename T>
-std::optional<T> run(boost::asio::io_context& io, boost::asio::awaitable<T> work) {
-  std::optional<T> out;
-  boost::asio::co_spawn(io, std::move(work), [&out](std::exception_ptr e, T value) {
-    if (!e) out.emplace(std::move(value));
-  });
-  io.restart();
-  io.run();
-  return out;
-}
-
-// Result<T> has no default constructor, which co_spawn's completion wants: wrapped.
-template <typename T>
-boost::asio::awaitable<std::optional<T>> optional_of(boost::asio::awaitable<T> work) {
-  co_return co_await std::move(work);
-}
-
 std::unique_ptr<OpenedStore> open_store(const StoreLocation& where) {
   auto opened = std::make_unique<OpenedStore>();
   if (where.postgres) {
     opened->name = "PostgreSQL " + where.postgres->description;
-    auto store = run(opened->io, optional_of(store::PgStore::open(opened->io, *where.postgres)));
-    if (!store || !*store || !(*store)->ok()) {
-      std::fprintf(stderr, "%s: %s\n", opened->name.c_str(),
-                   store && *store ? (*store)->error().message.c_str() : "could not connect");
+    auto store = run_to_end(opened->io, store::PgStore::open(opened->io, *where.postgres));
+    if (!store || !store->ok()) {
+      std::fprintf(stderr, "%s: %s\n", opened->name.c_str(), store ? store->error().message.c_str() : "could not connect");
       return nullptr;
     }
-    opened->store = std::move((*store)->value());
+    opened->store = std::move(store->value());
   } else {
     opened->name = where.data_dir;
     auto store = store::SqliteStore::open(where.data_dir);
@@ -71,13 +54,13 @@ std::unique_ptr<OpenedStore> open_store(const StoreLocation& where) {
     }
     opened->store = std::move(*store);
   }
-  auto contents = run(opened->io, optional_of(opened->store->read_all()));
-  if (!contents || !*contents || !(*contents)->ok()) {
+  auto contents = run_to_end(opened->io, opened->store->read_all());
+  if (!contents || !contents->ok()) {
     std::fprintf(stderr, "%s: %s\n", opened->name.c_str(),
-                 contents && *contents ? (*contents)->error().message.c_str() : "cannot read the store");
+                 contents ? contents->error().message.c_str() : "cannot read the store");
     return nullptr;
   }
-  opened->contents = std::move((*contents)->value());
+  opened->contents = std::move(contents->value());
   return opened;
 }
 
@@ -116,14 +99,14 @@ int db_import(const StoreLocation& where, const std::string& file) {
   store::Change change;
   change.upserts = std::move(rows);
   // Checked against what was read: a node's write in between makes the import refuse.
-  auto applied = run(opened->io, optional_of(opened->store->apply(change, opened->contents.revision)));
-  if (!applied || !*applied || !(*applied)->ok()) {
+  auto applied = run_to_end(opened->io, opened->store->apply(change, opened->contents.revision));
+  if (!applied || !applied->ok()) {
     std::fprintf(stderr, "%s: not imported: %s\n", file.c_str(),
-                 applied && *applied ? (*applied)->error().message.c_str() : "the store did not answer");
+                 applied ? applied->error().message.c_str() : "the store did not answer");
     return 1;
   }
   std::printf("%s: imported %zu entities into %s (revision %lld)\n", file.c_str(), change.upserts.size(),
-              opened->name.c_str(), static_cast<long long>((*applied)->value()));
+              opened->name.c_str(), static_cast<long long>(applied->value()));
   return 0;
 }
 

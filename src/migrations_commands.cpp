@@ -1,10 +1,10 @@
 #include "migrations_commands.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <algorithm>
 #include <cstdio>
 
+#include "core/run_to_end.hpp"
 #include "store/pg_schema.hpp"
 
 namespace portico::cli {
@@ -65,12 +65,7 @@ asio::awaitable<int> run(asio::io_context& io, std::string verb, store::PgOption
 
 int migrations(const std::string& verb, const store::PgOptions& options) {
   asio::io_context io;
-  int code = 1;
-  asio::co_spawn(io, run(io, verb, options), [&code](std::exception_ptr e, int result) {
-    if (!e) code = result;
-  });
-  io.run();
-  return code;
+  return run_to_end(io, run(io, verb, options)).value_or(1);
 }
 
 }  // namespace portico::cli

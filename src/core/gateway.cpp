@@ -1,5 +1,6 @@
 #include "core/gateway.hpp"
 
+#include "core/run_to_end.hpp"
 #include "core/uuid.hpp"
 
 #include <sys/socket.h>
@@ -26,37 +27,6 @@ namespace portico {
 
 namespace asio = boost::asio;
 
-namespace {
-
-template <typename T>
-asio::awaitable<void> into(std::optional<T>& out, asio::awaitable<T> work) {
-  out.emplace(co_await std::move(work));
-}
-
-// Runs `work` on `io` before its loop runs (start-up), to the end: its result, or nullopt
-// if it threw (logged).
-template <typename T>
-std::optional<T> run_to_end(asio::io_context& io, asio::awaitable<T> work) {
-  std::optional<T> out;
-  bool done = false;
-  asio::co_spawn(io, into(out, std::move(work)), [&done](std::exception_ptr e) {
-    done = true;
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      spdlog::error("start-up: {}", x.what());
-    }
-  });
-  while (!done) {
-    io.run_one_for(std::chrono::milliseconds(100));
-    if (io.stopped()) io.restart();
-  }
-  io.restart();
-  return out;
-}
-
-}  // namespace
 
 Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool handle_signals, std::string data_dir)
     : options_(std::move(options)), config_path_(std::move(config_path)), handle_signals_(handle_signals),
