@@ -144,7 +144,7 @@ const Schema& circuit_breaker_schema() {
       .config = &config_schema(),
       .check = nullptr,
       .instantiate = instantiate,
-      .admin_endpoints = {{"/circuit-breakers", {"GET", "HEAD"}, list_breakers}},
+      .admin_endpoints = {{"/circuit-breakers", {"GET", "HEAD"}, answer_now<list_breakers>}},
       // A service's breaker also guards the calls the aggregate plugin makes to it.
       .guards_upstream = true,
       .hosts = nullptr,

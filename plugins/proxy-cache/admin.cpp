@@ -1,8 +1,10 @@
 // The proxy cache's Admin API endpoints: Kong's (/proxy-cache...) and the purge by path every
-// gateway tutorial shows (POST /cache/purge/<path>). Answered on the control thread; the
-// store is shared by every worker, so a purge is complete, for all of them, when it answers.
+// gateway tutorial shows (POST /cache/purge/<path>). Answered on the control thread; a memory
+// store is shared by every worker, a Redis one by every node, so a purge is complete, for all
+// of them, when it answers.
 #include <boost/json.hpp>
 
+#include <optional>
 #include <set>
 
 #include "http/header_lines.hpp"
@@ -12,6 +14,7 @@
 namespace portico::plugins::cache {
 namespace {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 using plugin::AdminAnswer;
 using plugin::AdminCall;
@@ -47,11 +50,24 @@ json::object entry_json(const CachedResponse& e) {
                       {"version", 1}};
 }
 
-// GET /proxy-cache (Portico's): each cache's size and bound.
+// Redis could not do what was asked: Kong Enterprise's 500 with the reason.
+AdminAnswer redis_failure(const SharedCache& cache, std::string_view what, const std::string& why) {
+  report_redis_failure(*cache.redis, what, why);
+  return {500, json::object{{"message", "The cache's Redis (" + cache.redis->describe() + ") failed: " + why}}};
+}
+
+// GET /proxy-cache (Portico's): each cache's size and bound; for Redis, the server.
 AdminAnswer stats(const AdminCall& call) {
   json::array data;
   for (const auto& [entry, cache] : caches_of(call)) {
-    data.push_back(json::object{{"dictionary_name", cache->name},
+    if (cache->redis) {
+      data.push_back(json::object{{"strategy", "redis"},
+                                  {"redis", cache->redis->describe()},
+                                  {"fills_in_progress", cache->fills.in_progress()}});
+      continue;
+    }
+    data.push_back(json::object{{"strategy", "memory"},
+                                {"dictionary_name", cache->name},
                                 {"entries", cache->store.entries()},
                                 {"bytes", cache->store.bytes()},
                                 {"max_bytes", cache->max_bytes},
@@ -61,41 +77,70 @@ AdminAnswer stats(const AdminCall& call) {
   return {200, json::object{{"data", std::move(data)}}};
 }
 
-AdminAnswer purge_all(const AdminCall& call) {
-  if (call.method == "GET" || call.method == "HEAD") return stats(call);
-  for (const auto& [entry, cache] : caches_of(call)) cache->store.clear();
-  return {204, nullptr};
-}
-
-AdminAnswer by_key(const AdminCall& call) {
-  const std::string& key = call.params[0];
-  for (const auto& [entry, cache] : caches_of(call)) {
-    if (call.method == "DELETE") {
-      if (cache->store.erase_shown(key)) return {204, nullptr};
-    } else if (auto found = cache->store.find_shown(key, now_ms())) {
-      return {200, entry_json(*found)};
+asio::awaitable<AdminAnswer> purge_all(const AdminCall& call) {
+  if (call.method == "GET" || call.method == "HEAD") co_return stats(call);
+  auto caches = caches_of(call);
+  for (const auto& [entry, cache] : caches) {
+    if (!cache->redis) {
+      cache->store.clear();
+      continue;
     }
+    RedisCache::Count cleared = co_await cache->redis->clear();
+    if (!cleared.failure.empty()) co_return redis_failure(*cache, "purge", cleared.failure);
   }
-  return not_found();
+  co_return AdminAnswer{204, nullptr};
 }
 
-AdminAnswer by_plugin_and_key(const AdminCall& call) {
+// GET or DELETE of the entry shown as `key` in `cache`: the answer, or nullopt when the
+// cache does not hold it.
+asio::awaitable<std::optional<AdminAnswer>> entry_call(const AdminCall& call, SharedCache& cache, const std::string& key) {
+  bool erase = call.method == "DELETE";
+  if (cache.redis) {
+    if (erase) {
+      RedisCache::Count erased = co_await cache.redis->erase_shown(key);
+      if (!erased.failure.empty()) co_return redis_failure(cache, "purge", erased.failure);
+      if (erased.count > 0) co_return AdminAnswer{204, nullptr};
+      co_return std::nullopt;
+    }
+    RedisCache::Lookup found = co_await cache.redis->find_shown(key);
+    if (!found.failure.empty()) co_return redis_failure(cache, "read an entry", found.failure);
+    if (found.entry) co_return AdminAnswer{200, entry_json(*found.entry)};
+    co_return std::nullopt;
+  }
+  if (erase) {
+    if (cache.store.erase_shown(key)) co_return AdminAnswer{204, nullptr};
+  } else if (auto found = cache.store.find_shown(key, now_ms())) {
+    co_return AdminAnswer{200, entry_json(*found)};
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<AdminAnswer> by_key(const AdminCall& call) {
+  const std::string& key = call.params[0];
+  auto caches = caches_of(call);
+  for (const auto& [entry, cache] : caches) {
+    std::optional<AdminAnswer> answer = co_await entry_call(call, *cache, key);
+    if (answer) co_return std::move(*answer);
+  }
+  co_return not_found();
+}
+
+asio::awaitable<AdminAnswer> by_plugin_and_key(const AdminCall& call) {
   const std::string& plugin_id = call.params[0];
   const std::string& key = call.params[1];
   for (const auto& [entry, instance] : call.instances) {
     if (entry->id != plugin_id) continue;
     const auto* cache = dynamic_cast<const CacheInstance*>(instance);
-    if (cache == nullptr) return not_found();
-    if (call.method == "DELETE") return cache->shared().store.erase_shown(key) ? AdminAnswer{204, nullptr} : not_found();
-    auto found = cache->shared().store.find_shown(key, now_ms());
-    return found ? AdminAnswer{200, entry_json(*found)} : not_found();
+    if (cache == nullptr) co_return not_found();
+    std::optional<AdminAnswer> answer = co_await entry_call(call, cache->shared(), key);
+    co_return answer ? std::move(*answer) : not_found();
   }
-  return not_found();
+  co_return not_found();
 }
 
 // POST /cache/purge/<path>: every variant of the path (queries, vary values, methods, consumers);
 // `?prefix=true` or a trailing `*`: every path under it.
-AdminAnswer purge_path(const AdminCall& call) {
+asio::awaitable<AdminAnswer> purge_path(const AdminCall& call) {
   std::string path = "/" + call.params[0];
   bool prefix = http::query_value(call.query, "prefix") == "true";
   if (!path.empty() && path.back() == '*') {
@@ -103,8 +148,17 @@ AdminAnswer purge_path(const AdminCall& call) {
     prefix = true;
   }
   std::size_t purged = 0;
-  for (const auto& [entry, cache] : caches_of(call)) purged += cache->store.erase_path(path, prefix);
-  return {200, json::object{{"purged", purged}, {"path", path}, {"prefix", prefix}}};
+  auto caches = caches_of(call);
+  for (const auto& [entry, cache] : caches) {
+    if (!cache->redis) {
+      purged += cache->store.erase_path(path, prefix);
+      continue;
+    }
+    RedisCache::Count erased = co_await cache->redis->erase_path(path, prefix);
+    if (!erased.failure.empty()) co_return redis_failure(*cache, "purge", erased.failure);
+    purged += erased.count;
+  }
+  co_return AdminAnswer{200, json::object{{"purged", purged}, {"path", path}, {"prefix", prefix}}};
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "plugins/proxy-cache/instance.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -13,6 +15,7 @@
 #include "core/mailbox.hpp"
 #include "obs/counter_family.hpp"
 #include "plugin/request_context.hpp"
+#include "plugins/proxy-cache/entry_codec.hpp"
 #include "router/router.hpp"
 
 namespace portico::plugins::cache {
@@ -23,6 +26,9 @@ using plugin::RequestContext;
 namespace {
 
 std::atomic<std::int64_t (*)()> g_clock{nullptr};
+
+// keep_until_ms of an entry kept until evicted (storage_ttl 0).
+constexpr std::int64_t kKeptForever = std::numeric_limits<std::int64_t>::max() / 2;
 
 // The request header names a response's Vary lists, lowercased.
 std::vector<std::string> vary_names(const http::MessageHead& response) {
@@ -63,6 +69,8 @@ struct CacheInstance::Ticket {
   std::int64_t ttl_seconds = 0, initial_age = 0, last_modified = -1;
   bool must_revalidate = false;
   std::string_view headers, etag, vary;  // vary: "name\nvalue\n" pairs
+  bool remote_lookup = false;  // strategy redis: access_async asks Redis first
+  std::string_view stored_bytes;  // strategy redis: the entry found, for stale-if-error
 };
 
 CacheInstance::CacheInstance(const CacheConfig& config, const config::DeclarativeConfig& declared,
@@ -187,6 +195,16 @@ Access CacheInstance::go_upstream(RequestContext& ctx, Ticket& ticket, std::stri
   return Access::next;
 }
 
+http::CacheControl CacheInstance::request_cache_control(const http::MessageHead& req) const {
+  http::CacheControl cc;
+  if (config_.cache_control) {
+    cc = http::cache_control_of(req);
+    // RFC 9111 5.4: Pragma: no-cache when there is no Cache-Control.
+    if (!req.has("cache-control") && http::iequals(http::trim_ows(req.find("pragma")), "no-cache")) cc.no_cache = true;
+  }
+  return cc;
+}
+
 Access CacheInstance::access(RequestContext& ctx) const {
   const auto& req = ctx.request();
   Ticket& t = ctx.state<Ticket>(*this);
@@ -194,12 +212,7 @@ Access CacheInstance::access(RequestContext& ctx) const {
   t.is_head = req.method == "HEAD";
   bool method_cacheable = std::find(config_.request_method.begin(), config_.request_method.end(), req.method) !=
                           config_.request_method.end();
-  http::CacheControl cc;
-  if (config_.cache_control) {
-    cc = http::cache_control_of(req);
-    // RFC 9111 5.4: Pragma: no-cache when there is no Cache-Control.
-    if (!req.has("cache-control") && http::iequals(http::trim_ows(req.find("pragma")), "no-cache")) cc.no_cache = true;
-  }
+  http::CacheControl cc = request_cache_control(req);
   // The key does not cover a request body (a POST's search terms): such requests are neither
   // answered from the cache nor stored (Kong keys them without the body).
   bool has_body = req.framing != http::BodyFraming::none &&
@@ -210,10 +223,18 @@ Access CacheInstance::access(RequestContext& ctx) const {
   }
   t.key = key_of(ctx);
   t.facts.authorized = req.has("authorization") || (ctx.has_credential() && ctx.consumer() == nullptr);
+  if (shared_->redis) {
+    t.remote_lookup = true;
+    return Access::suspend;  // access_async asks Redis
+  }
   std::int64_t now = now_ms();
   t.generation = shared_->store.generation();  // before the lookup: a purge from now on wins over this fill
-  auto entry = shared_->store.find(t.key, now);
-  if (entry && !usable(*entry, req)) entry.reset();
+  return decide(ctx, t, shared_->store.find(t.key, now), cc, now);
+}
+
+Access CacheInstance::decide(RequestContext& ctx, Ticket& t, std::shared_ptr<const CachedResponse> entry,
+                             const http::CacheControl& cc, std::int64_t now) const {
+  if (entry && !usable(*entry, ctx.request())) entry.reset();
   bool can_fill = !t.is_head;  // nothing to store from a HEAD answer
   if (entry && !cc.no_cache) {
     if (fresh_for(*entry, cc, now)) return answer(ctx, std::move(entry), "Hit", now);
@@ -239,8 +260,39 @@ Access CacheInstance::access(RequestContext& ctx) const {
   return Access::suspend;  // another request is fetching this key: access_async waits for it
 }
 
+Access CacheInstance::redis_failed(RequestContext& ctx, Ticket& t, const std::string& why) const {
+  report_redis_failure(*shared_->redis, "read an entry", why);
+  t.key = {};  // nothing is stored, nothing answered stale
+  if (config_.bypass_on_err) {
+    bypass(ctx);
+    return Access::next;
+  }
+  // Kong Enterprise's proxy-cache-advanced: 502 unless bypass_on_err (the upstream is not
+  // asked to take the load the cache was taking).
+  ctx.reply(502, "The cache could not be read (" + why + ")");
+  return Access::replied;
+}
+
+boost::asio::awaitable<RedisCache::Lookup> CacheInstance::find_in_redis(Ticket& t) const {
+  RedisCache::Lookup found = co_await shared_->redis->find(std::string(t.key));
+  t.generation = found.generation;  // before the fetch: a purge from now on, on any node, wins over it
+  if (found.entry && found.entry->keep_until_ms <= now_ms()) {  // as the memory store (Redis expires it soon)
+    found.entry.reset();
+    found.encoded.clear();
+  }
+  co_return found;
+}
+
 boost::asio::awaitable<Access> CacheInstance::access_async(RequestContext& ctx) const {
   Ticket& t = ctx.state<Ticket>(*this);
+  if (t.remote_lookup) {
+    t.remote_lookup = false;
+    RedisCache::Lookup found = co_await find_in_redis(t);
+    if (!found.failure.empty()) co_return redis_failed(ctx, t, found.failure);
+    if (found.entry && config_.stale_if_error > 0) t.stored_bytes = ctx.store(found.encoded);
+    Access decided = decide(ctx, t, std::move(found.entry), request_cache_control(ctx.request()), now_ms());
+    if (decided != Access::suspend) co_return decided;
+  }
   Mailbox* mailbox = Mailbox::current();  // null off the workers (benchmarks): no waiting there
   if (mailbox == nullptr) co_return go_upstream(ctx, t, t.status);
   auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, *mailbox);
@@ -258,9 +310,16 @@ boost::asio::awaitable<Access> CacheInstance::access_async(RequestContext& ctx) 
     auto [ec] = co_await waiter->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     (void)ec;  // woken by the filler, or timed out: look again either way
   }
+  std::shared_ptr<const CachedResponse> entry;
+  if (shared_->redis) {
+    RedisCache::Lookup found = co_await find_in_redis(t);
+    if (!found.failure.empty()) co_return redis_failed(ctx, t, found.failure);
+    entry = std::move(found.entry);
+  } else {
+    t.generation = shared_->store.generation();
+    entry = shared_->store.find(t.key, now_ms());
+  }
   std::int64_t now = now_ms();
-  t.generation = shared_->store.generation();
-  auto entry = shared_->store.find(t.key, now);
   if (entry && usable(*entry, ctx.request()) && now < entry->fresh_until_ms) co_return answer(ctx, std::move(entry), "Hit", now);
   if (!t.is_head && shared_->fills.claim(t.key)) t.filler = true;
   co_return go_upstream(ctx, t, t.status);
@@ -307,7 +366,7 @@ void CacheInstance::upstream_error(RequestContext& ctx, int /*status*/) const {
   Ticket* t = ctx.existing_state<Ticket>(*this);
   if (t == nullptr || t->key.empty()) return;
   std::int64_t now = now_ms();
-  auto entry = shared_->store.find(t->key, now);
+  auto entry = shared_->redis ? decode_entry(t->stored_bytes) : shared_->store.find(t->key, now);
   http::CacheControl cc = config_.cache_control ? http::cache_control_of(ctx.request()) : http::CacheControl{};
   if (entry && usable(*entry, ctx.request()) && may_serve_stale(*entry, cc, config_.stale_if_error, now)) {
     answer(ctx, std::move(entry), "Stale", now);
@@ -332,7 +391,7 @@ void CacheInstance::body_captured(RequestContext& ctx) const {
     // Kept for storage_ttl when set (Kong: 0 never expires; shorter than the lifetime: gone
     // sooner), else for its lifetime, and longer when it may answer stale.
     std::int64_t keep = entry->fresh_until_ms;
-    if (config_.storage_ttl == 0) keep = std::numeric_limits<std::int64_t>::max() / 2;
+    if (config_.storage_ttl == 0) keep = kKeptForever;
     else if (config_.storage_ttl > 0) keep = now + config_.storage_ttl * 1000LL;
     int stale = std::max(config_.stale_while_revalidate, config_.stale_if_error);
     if (stale > 0) keep = std::max<std::int64_t>(keep, entry->fresh_until_ms + stale * 1000LL);
@@ -348,7 +407,11 @@ void CacheInstance::body_captured(RequestContext& ctx) const {
       entry->vary.emplace_back(vary.substr(0, a), vary.substr(a + 1, b - a - 1));
       vary.remove_prefix(b + 1);
     }
-    shared_->store.put(std::move(entry), t->generation);
+    if (shared_->redis) {
+      store_in_redis(std::move(entry), *t);  // finishes the fill when stored
+    } else {
+      shared_->store.put(std::move(entry), t->generation);
+    }
   } catch (const std::bad_alloc&) {
     // The response goes out all the same; it is just not cached.
   }
@@ -357,6 +420,36 @@ void CacheInstance::body_captured(RequestContext& ctx) const {
     shared_->fills.finish(t->key);
     t->filler = false;
   }
+}
+
+namespace {
+
+// Stores an entry in Redis after the response went out (the client does not wait), then
+// releases this node's requests waiting for it: they find it there.
+boost::asio::awaitable<void> put_in_redis(std::shared_ptr<SharedCache> shared, std::shared_ptr<const CachedResponse> entry,
+                                          std::uint64_t generation, std::int64_t ttl_ms, bool filler) {
+  try {
+    RedisCache::Count stored = co_await shared->redis->put(entry, generation, ttl_ms);
+    if (!stored.failure.empty()) report_redis_failure(*shared->redis, "store an entry", stored.failure);
+  } catch (const std::exception& e) {
+    report_redis_failure(*shared->redis, "store an entry", e.what());
+  }
+  if (filler) shared->fills.finish(entry->key);
+}
+
+}  // namespace
+
+void CacheInstance::store_in_redis(std::shared_ptr<const CachedResponse> entry, Ticket& t) const {
+  bool filler = t.filler;
+  t.filler = false;  // from here on the store finishes the fill
+  std::int64_t ttl_ms = entry->keep_until_ms == kKeptForever ? 0 : entry->keep_until_ms - now_ms();
+  Mailbox* mailbox = Mailbox::current();
+  if (mailbox == nullptr || ttl_ms < 0 || (ttl_ms == 0 && entry->keep_until_ms != kKeptForever)) {
+    if (filler) shared_->fills.finish(entry->key);  // off the workers, or expired already: not stored
+    return;
+  }
+  boost::asio::co_spawn(mailbox->executor(), put_in_redis(shared_, std::move(entry), t.generation, ttl_ms, filler),
+                        boost::asio::detached);
 }
 
 void CacheInstance::log(RequestContext& ctx) const noexcept {

@@ -18,6 +18,8 @@
 #include "plugins/proxy-cache/cache_store.hpp"
 #include "plugins/proxy-cache/cacheability.hpp"
 #include "plugins/proxy-cache/fills.hpp"
+#include "plugins/proxy-cache/redis_cache.hpp"
+#include "plugin/redis_fields.hpp"
 
 namespace portico::plugins::cache {
 
@@ -47,18 +49,29 @@ struct CacheConfig : plugin::ParsedConfig {
   int stale_if_error = 0;
   int max_body_size = 1024 * 1024;
   int coalesce_timeout = 5000;
+  // strategy redis (Portico's; Kong Enterprise's proxy-cache-advanced fields): the server, and
+  // whether a request is sent upstream (X-Cache-Status: Bypass) when Redis fails rather than
+  // answered 502.
+  plugin::RedisFields redis;
+  bool bypass_on_err = false;
 
   // Derived when read.
   KeyRules key_rules;
   StoreRules store_rules;  // response_code, content_type (parsed), cache_control, cache_ttl, max_body_size
 };
 
-// One per dictionary in the process: the entries and the fills in progress.
+// One per dictionary (strategy memory) or Redis server (strategy redis) in the process: the
+// entries (in `store`, or in Redis) and this node's fills in progress.
 struct SharedCache {
   SharedCache(std::string name, std::size_t max_bytes) : name(std::move(name)), max_bytes(max_bytes), store(max_bytes) {}
+  SharedCache(std::string name, std::size_t max_bytes, net::RedisSettings redis_settings)
+      : SharedCache(std::move(name), max_bytes) {
+    redis = std::make_unique<RedisCache>(std::move(redis_settings));
+  }
   std::string name;
-  std::size_t max_bytes;
-  CacheStore store;
+  std::size_t max_bytes;  // bounds each entry (a shard's share), in Redis too
+  CacheStore store;       // empty with Redis
+  std::unique_ptr<RedisCache> redis;
   Fills fills;
 };
 
@@ -82,6 +95,14 @@ class CacheInstance final : public plugin::Instance {
  private:
   struct Ticket;
   std::string_view key_of(plugin::RequestContext& ctx) const;
+  http::CacheControl request_cache_control(const http::MessageHead& request) const;
+  // After the lookup: Hit / Stale answered, or sent upstream (Miss / Refresh), or `suspend`
+  // to wait for the fill another request is making.
+  plugin::Access decide(plugin::RequestContext& ctx, Ticket& t, std::shared_ptr<const CachedResponse> entry,
+                        const http::CacheControl& cc, std::int64_t now) const;
+  boost::asio::awaitable<RedisCache::Lookup> find_in_redis(Ticket& t) const;
+  plugin::Access redis_failed(plugin::RequestContext& ctx, Ticket& t, const std::string& why) const;
+  void store_in_redis(std::shared_ptr<const CachedResponse> entry, Ticket& t) const;
   bool usable(const CachedResponse& entry, const http::MessageHead& request) const;
   bool fresh_for(const CachedResponse& entry, const http::CacheControl& request_cc, std::int64_t now) const;
   plugin::Access answer(plugin::RequestContext& ctx, std::shared_ptr<const CachedResponse> entry, std::string_view status,

@@ -6,6 +6,7 @@
 
 #include "http/caching.hpp"
 #include "plugin/config_schema.hpp"
+#include "plugin/redis_fields.hpp"
 #include "plugins/proxy-cache/instance.hpp"
 #include "proxy/shared_state.hpp"
 
@@ -34,7 +35,7 @@ const ConfigSchema& config_schema() {
         .field("request_method", &C::request_method, {.one_of = {"HEAD", "GET", "POST", "PATCH", "PUT"}})
         .field("content_type", &C::content_type)
         .field("cache_ttl", &C::cache_ttl)
-        .field("strategy", &C::strategy, {.one_of = {"memory"}, .required = true})
+        .field("strategy", &C::strategy, {.one_of = {"memory", "redis"}, .required = true})
         .field("cache_control", &C::cache_control)
         .field("ignore_uri_case", &C::ignore_uri_case)
         .field("storage_ttl", &C::storage_ttl, {.min = 0, .nullable = true})
@@ -46,9 +47,16 @@ const ConfigSchema& config_schema() {
         .field("stale_while_revalidate", &C::stale_while_revalidate, {.min = 0, .max = 31536000})
         .field("stale_if_error", &C::stale_if_error, {.min = 0, .max = 31536000})
         .field("max_body_size", &C::max_body_size, {.min = 0, .max = 2147483647})
-        .field("coalesce_timeout", &C::coalesce_timeout, {.min = 0, .max = 600000});
+        .field("coalesce_timeout", &C::coalesce_timeout, {.min = 0, .max = 600000})
+        // strategy redis: Kong Enterprise's proxy-cache-advanced fields.
+        .record<RedisFields>("redis", [](C& c) -> RedisFields& { return c.redis; }, redis_record())
+        .field("bypass_on_err", &C::bypass_on_err);
     r.finish([](C& c, const boost::json::object&, schema::Errors& errors) {
       if (c.cache_ttl <= 0) errors.push_back({"cache_ttl", "value must be greater than 0"});  // Kong's `gt = 0`
+      if (c.strategy == "redis" && c.redis.host.empty()) {
+        errors.push_back({"redis.host", "required field missing (strategy 'redis' keeps the entries in that Redis server)"});
+      }
+      if (c.strategy == "redis") refuse_unsupported_redis(c.redis, "redis", errors);
       c.key_rules.ignore_uri_case = c.ignore_uri_case;
       c.key_rules.vary_query_params = c.vary_query_params;
       for (const auto& name : c.vary_headers) {
@@ -72,6 +80,14 @@ const ConfigSchema& config_schema() {
 
 std::shared_ptr<const Instance> instantiate(const ParsedConfig& parsed, BuildContext& ctx) {
   const auto& c = static_cast<const CacheConfig&>(parsed);
+  if (c.strategy == "redis") {  // one per Redis server and session in the process
+    net::RedisSettings settings = c.redis.settings();
+    auto shared = ctx.shared.plugin_state<cache::SharedCache>(
+        "proxy-cache|redis|" + settings.key() + "|" + std::to_string(c.memory.max_bytes), [&] {
+          return std::make_shared<cache::SharedCache>("redis", static_cast<std::size_t>(c.memory.max_bytes), settings);
+        });
+    return std::make_shared<cache::CacheInstance>(c, ctx.config, std::move(shared));
+  }
   // One store per dictionary (and size) in the process, kept across reloads while used.
   auto shared = ctx.shared.plugin_state<cache::SharedCache>(
       "proxy-cache|" + c.memory.dictionary_name + "|" + std::to_string(c.memory.max_bytes), [&] {

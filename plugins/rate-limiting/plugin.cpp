@@ -6,8 +6,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/query.hpp>
-#include <boost/asio/execution/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -20,6 +18,7 @@
 #include "obs/counter_family.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/limit_by.hpp"
+#include "plugin/redis_fields.hpp"
 #include "plugin/request_context.hpp"
 #include "router/router.hpp"
 #include "plugins/rate-limiting/limits.hpp"
@@ -37,17 +36,6 @@ namespace rl = plugins::ratelimit;
 namespace json = boost::json;
 using schema::Errors;
 
-// Kong's `redis` record (kong/tools/redis/schema.lua).
-struct RedisSettings {
-  std::string host;
-  int port = 6379;
-  int timeout = 2000;  // ms
-  std::string username, password;
-  int database = 0;
-  bool ssl = false;
-  bool ssl_verify = false;
-  std::string server_name;
-};
 
 struct RateLimitingConfig : ParsedConfig {
   // Requests per window (second ... year, as rl::kPeriods); -1 (null): no limit for that window.
@@ -55,7 +43,7 @@ struct RateLimitingConfig : ParsedConfig {
   LimitBy by;  // limit_by, header_name, path
   std::string policy = "local";
   bool fault_tolerant = true;
-  RedisSettings redis;
+  RedisFields redis;
   // Kong's deprecated flat aliases of `redis` (input only, see finish_config).
   std::string redis_host, redis_username, redis_password, redis_server_name;
   int redis_port = -1, redis_timeout = -1, redis_database = -1;
@@ -85,7 +73,7 @@ std::string text_of(bool v) { return v ? "true" : "false"; }
 // different values is Kong's error.
 template <typename T>
 void apply_alias(RateLimitingConfig& c, const json::object& input, const char* flat, const char* nested,
-                 T RateLimitingConfig::*from, T RedisSettings::*to, Errors& errors) {
+                 T RateLimitingConfig::*from, T RedisFields::*to, Errors& errors) {
   if (!given(input, flat)) return;
   const auto* redis = input.if_contains("redis");
   bool nested_given = redis != nullptr && redis->is_object() && given(redis->as_object(), nested);
@@ -99,7 +87,7 @@ void apply_alias(RateLimitingConfig& c, const json::object& input, const char* f
 
 void finish_config(RateLimitingConfig& c, const json::object& input, Errors& errors) {
   using C = RateLimitingConfig;
-  using R = RedisSettings;
+  using R = RedisFields;
   apply_alias(c, input, "redis_host", "host", &C::redis_host, &R::host, errors);
   apply_alias(c, input, "redis_port", "port", &C::redis_port, &R::port, errors);
   apply_alias(c, input, "redis_timeout", "timeout", &C::redis_timeout, &R::timeout, errors);
@@ -147,8 +135,7 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
   } else if (c.policy == "redis" && c.redis.host.empty()) {
     errors.push_back({"redis.host", "required field missing"});
   }
-  // Refused rather than ignored: a password must not go out in the clear when TLS was asked for.
-  if (c.redis.ssl) errors.push_back({"redis.ssl", "TLS to Redis is not supported yet by Portico"});
+  refuse_unsupported_redis(c.redis, "redis", errors);
   rl::Algorithm algorithm = rl::parse_algorithm(c.algorithm);
   if (c.burst >= 0 && algorithm != rl::Algorithm::token_bucket) {
     errors.push_back({"burst", "only used with algorithm 'token-bucket'"});
@@ -174,24 +161,6 @@ void finish_config(RateLimitingConfig& c, const json::object& input, Errors& err
   }
 }
 
-const schema::Record<RedisSettings>& redis_record() {
-  using R = RedisSettings;
-  static const schema::Record<R> record = [] {
-    schema::Record<R> r;
-    r.field("host", &R::host, {.nullable = true})
-        .field("port", &R::port, {.min = 0, .max = 65535})
-        .field("timeout", &R::timeout, {.min = 0, .max = 2147483646})
-        .field("username", &R::username, {.nullable = true})
-        .field("password", &R::password, {.nullable = true})
-        .field("database", &R::database)
-        .field("ssl", &R::ssl)
-        .field("ssl_verify", &R::ssl_verify)
-        .field("server_name", &R::server_name, {.nullable = true});
-    return r;
-  }();
-  return record;
-}
-
 const ConfigSchema& config_schema() {
   using C = RateLimitingConfig;
   static const ConfigSchemaOf<C> schema([] {
@@ -204,7 +173,7 @@ const ConfigSchema& config_schema() {
     add_limit_by_fields(r, &C::by);
     r.field("policy", &C::policy, {.one_of = {"local", "cluster", "redis"}})
         .field("fault_tolerant", &C::fault_tolerant)
-        .record<RedisSettings>("redis", [](C& c) -> RedisSettings& { return c.redis; }, redis_record())
+        .record<RedisFields>("redis", [](C& c) -> RedisFields& { return c.redis; }, redis_record())
         .field("hide_client_headers", &C::hide_client_headers)
         .field("error_code", &C::error_code, {.min = 400, .max = 599})
         .field("error_message", &C::error_message)
@@ -281,12 +250,7 @@ class RateLimitInstance final : public Instance {
     store_->limits = limits_;
     if (config.policy != "local") {
       use_redis_ = true;
-      redis_.host = config.redis.host;
-      redis_.port = config.redis.port;
-      redis_.username = config.redis.username;
-      redis_.password = config.redis.password;
-      redis_.database = config.redis.database;
-      redis_.timeout = std::chrono::milliseconds(std::max(1, config.redis.timeout));
+      redis_ = config.redis.settings();
       // One hash tag per plugin entry and key (Redis Cluster keeps a key's windows together).
       redis_prefix_ = "portico-ratelimit:{" + ctx.key + "|";
     }
@@ -301,22 +265,12 @@ class RateLimitInstance final : public Instance {
 
   // The redis policy: one atomic script per request on the worker's connection.
   boost::asio::awaitable<Access> access_async(RequestContext& ctx) const override {
-    auto executor = co_await boost::asio::this_coro::executor;
-    auto& io = static_cast<boost::asio::io_context&>(boost::asio::query(executor, boost::asio::execution::context));
-    auto connection = net::connection_for(io, redis_);
+    auto connection = co_await net::connection_here(redis_);
     std::string prefix = redis_prefix_;
     prefix.append(limit_key(ctx, config_.by));
     prefix += "}:" + config_.algorithm + ":";
     auto args = rl::decision_args(algorithm_, limits_, prefix, now_ms());
-    args.insert(args.begin(), {"EVALSHA", rl::decision_script_sha1()});
-    net::RedisResult result = co_await connection->command(args);
-    bool unknown_script = result.ok && result.value.type == net::RedisValue::Type::error &&
-                          result.value.string.rfind("NOSCRIPT", 0) == 0;
-    if (unknown_script) {  // a new server (or a restarted one): EVAL sends the script and caches it
-      args[0] = "EVAL";
-      args[1] = rl::decision_script();
-      result = co_await connection->command(std::move(args));
-    }
+    net::RedisResult result = co_await connection->eval(rl::decision_script(), rl::decision_script_sha1(), std::move(args));
     thread_local rl::Decision decision;
     std::string why = result.failure;
     bool decided = result.ok && rl::read_decision(result.value, limits_, decision, why);

@@ -243,6 +243,8 @@ AdminServer::Reply AdminServer::status_api(const Request& request) {
 asio::awaitable<AdminServer::Reply> AdminServer::handle(const Request& request) {
   if (status_only_) co_return status_api(request);
   if (auto reply = handle_fixed(request)) co_return std::move(*reply);
+  auto plugin_reply = co_await plugin_endpoint(request, gateway_.snapshot());
+  if (plugin_reply) co_return std::move(*plugin_reply);
   if (entities_ && request.path != "/plugins/enabled") {  // a fixed path, not the plugin named "enabled"
     auto reply = co_await entities_->handle(request);
     if (reply) co_return std::move(*reply);
@@ -266,7 +268,6 @@ std::optional<AdminServer::Reply> AdminServer::handle_fixed(const Request& reque
     return Reply{404, R"({"message":"Not found"})"};
   }
   if (path == "/config") return config_endpoint(request);
-  if (auto reply = plugin_endpoint(request, gateway_.snapshot().get())) return std::move(*reply);
   if (path == "/endpoints") {
     if (method != "GET" && method != "HEAD") return Reply{405, R"({"message":"Method not allowed"})"};
     return Reply{200, endpoints_json()};

@@ -42,30 +42,32 @@ bool match_endpoint_path(std::string_view pattern, std::string_view path, std::v
   return true;
 }
 
-std::optional<Reply> plugin_endpoint(const Request& request, const config::Snapshot* snapshot) {
+boost::asio::awaitable<std::optional<Reply>> plugin_endpoint(const Request& request,
+                                                             std::shared_ptr<const config::Snapshot> snapshot) {
   std::vector<std::string> params;
   for (const plugin::Schema* schema : plugin::all_schemas()) {
     for (const auto& endpoint : schema->admin_endpoints) {
       if (!match_endpoint_path(endpoint.path, request.path, params)) continue;
       bool allowed = false;
       for (auto m : endpoint.methods) allowed = allowed || m == request.method;
-      if (!allowed) return Reply{405, R"({"message":"Method not allowed"})"};
-      RequestBody body = read_request_body(request.content_type, request.body);
+      if (!allowed) co_return Reply{405, R"({"message":"Method not allowed"})"};
+      // No body (a GET or DELETE sent with a Content-Type, as many clients do): an empty object.
+      RequestBody body = request.body.empty() ? read_request_body("", "") : read_request_body(request.content_type, request.body);
       if (!body.value.ok()) {
-        return Reply{body.status, json::serialize(json::object{{"message", body.value.error().message}})};
+        co_return Reply{body.status, json::serialize(json::object{{"message", body.value.error().message}})};
       }
       plugin::AdminCall call{request.method, params, request.query, *body.value, {}};
-      if (snapshot != nullptr) {
+      if (snapshot) {
         const auto& entries = snapshot->config.plugins;
         for (std::size_t i = 0; i < entries.size(); ++i) {
           if (entries[i].name == schema->name) call.instances.emplace_back(&entries[i], snapshot->plugin_instances[i].get());
         }
       }
-      plugin::AdminAnswer answer = endpoint.handle(call);
-      return Reply{answer.status, answer.body.is_null() ? std::string() : json::serialize(answer.body)};
+      plugin::AdminAnswer answer = co_await endpoint.handle(call);
+      co_return Reply{answer.status, answer.body.is_null() ? std::string() : json::serialize(answer.body)};
     }
   }
-  return std::nullopt;
+  co_return std::nullopt;
 }
 
 }  // namespace portico::admin

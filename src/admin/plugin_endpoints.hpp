@@ -3,6 +3,9 @@
 // to that plugin with its live instances from the running snapshot.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +23,8 @@ bool match_endpoint_path(std::string_view pattern, std::string_view path, std::v
 
 // The answer when a plugin declares `request.path`; nullopt otherwise. 405 when the path is
 // declared for other methods.
-std::optional<Reply> plugin_endpoint(const Request& request, const config::Snapshot* snapshot);
+// The snapshot is held until the answer is complete (a plugin's handler may wait, on Redis).
+boost::asio::awaitable<std::optional<Reply>> plugin_endpoint(const Request& request,
+                                                             std::shared_ptr<const config::Snapshot> snapshot);
 
 }  // namespace portico::admin

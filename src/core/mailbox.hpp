@@ -36,6 +36,8 @@ class Mailbox {
   // The mailbox of the worker running on this thread (null on other threads).
   static Mailbox* current();
   void make_current();  // on the owning thread
+  // The owning thread's loop, for work a request starts and leaves running (on that thread).
+  boost::asio::any_io_executor executor() { return descriptor_.get_executor(); }
 
  private:
   void receive();

@@ -7,6 +7,9 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <unordered_map>
 
 namespace portico::net {
@@ -110,13 +113,17 @@ RedisConnection::~RedisConnection() {
   }
 }
 
-void RedisConnection::reply_callback(redisAsyncContext*, void* reply, void* privdata) {
+void RedisConnection::reply_callback(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<std::shared_ptr<Pending>> holder(static_cast<std::shared_ptr<Pending>*>(privdata));
   Pending& p = **holder;
   if (p.done) return;  // timed out already
   p.done = true;
   if (reply == nullptr) {
-    p.result.failure = "connection lost";
+    // The connection failed or was closed (hiredis reports it to the connection first).
+    const RedisConnection* self = ac != nullptr ? owner(ac) : nullptr;
+    p.result.failure = self != nullptr && !self->connected_ && !self->last_error_.empty()
+                           ? "not connected: " + self->last_error_
+                           : "connection lost";
   } else {
     p.result.ok = true;
     p.result.value = convert(static_cast<redisReply*>(reply));
@@ -249,11 +256,35 @@ asio::awaitable<RedisResult> RedisConnection::command(std::vector<std::string> a
   co_return std::move(pending->result);
 }
 
+asio::awaitable<RedisResult> RedisConnection::eval(const std::string& source, const std::string& sha1,
+                                                   std::vector<std::string> args) {
+  args.insert(args.begin(), {"EVALSHA", sha1});
+  RedisResult result = co_await command(args);
+  bool unknown_script =
+      result.ok && result.value.type == RedisValue::Type::error && result.value.string.rfind("NOSCRIPT", 0) == 0;
+  if (unknown_script) {  // EVAL sends the script, and the server keeps it for the next EVALSHA
+    args[0] = "EVAL";
+    args[1] = source;
+    result = co_await command(std::move(args));
+  }
+  co_return result;
+}
+
 std::shared_ptr<RedisConnection> connection_for(asio::io_context& io, const RedisSettings& settings) {
   thread_local std::unordered_map<std::string, std::shared_ptr<RedisConnection>> connections;
   auto& slot = connections[std::to_string(reinterpret_cast<std::uintptr_t>(&io)) + "|" + settings.key()];
   if (!slot) slot = std::make_shared<RedisConnection>(io, settings);
   return slot;
+}
+
+}  // namespace portico::net
+
+namespace portico::net {
+
+asio::awaitable<std::shared_ptr<RedisConnection>> connection_here(const RedisSettings& settings) {
+  auto executor = co_await asio::this_coro::executor;
+  auto& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
+  co_return connection_for(io, settings);
 }
 
 }  // namespace portico::net

@@ -58,6 +58,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Sends one command (its arguments, binary-safe) and waits for its reply, at most the
   // settings' timeout. A reply that comes after the timeout is dropped.
   boost::asio::awaitable<RedisResult> command(std::vector<std::string> args);
+  // Runs a Lua script by its SHA-1 (EVALSHA), sending its source (EVAL) when the server does
+  // not know it yet (a new or restarted server). `args`: EVALSHA's after the hash (numkeys,
+  // the keys, then the arguments).
+  boost::asio::awaitable<RedisResult> eval(const std::string& source, const std::string& sha1, std::vector<std::string> args);
 
   bool connected() const { return context_ != nullptr && connected_; }
 
@@ -84,5 +88,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 // kept for the thread's life: a change of settings leaves the old one open, idle, until the
 // worker ends).
 std::shared_ptr<RedisConnection> connection_for(boost::asio::io_context& io, const RedisSettings& settings);
+// The same for the io_context the calling coroutine runs on.
+boost::asio::awaitable<std::shared_ptr<RedisConnection>> connection_here(const RedisSettings& settings);
 
 }  // namespace portico::net

@@ -153,8 +153,14 @@ struct AdminAnswer {
 struct AdminEndpoint {
   std::string_view path;
   std::vector<std::string_view> methods;  // "GET", "POST", ...
-  std::function<AdminAnswer(const AdminCall&)> handle;
+  // A coroutine on the control thread (a cache in Redis is purged there); `call` lives until
+  // it completes. answer_now<> adapts a handler that answers at once.
+  std::function<boost::asio::awaitable<AdminAnswer>(const AdminCall&)> handle;
 };
+template <AdminAnswer (*Handler)(const AdminCall&)>
+boost::asio::awaitable<AdminAnswer> answer_now(const AdminCall& call) {
+  co_return Handler(call);
+}
 
 // Tier 1: everything Portico knows about a plugin. One per plugin folder.
 struct Schema {

@@ -2,7 +2,8 @@
 change on one node is served by all within a second; Admin API writes under load fail no
 proxied request; PostgreSQL stopped for 10 s under load fails no proxied request, admin writes
 answer 503 meanwhile and every node catches up after; a SIGKILLed node is routed around and
-rejoins with the current configuration; a rate limit is exact across the three nodes (Redis).
+rejoins with the current configuration; a rate limit is exact across the three nodes (Redis);
+the proxy cache's entries in Redis answer on every node and a purge through one reaches all.
 And the migrations: Kong's verbs, several bootstraps at once applying the schema once."""
 import json
 import re
@@ -344,6 +345,44 @@ def test_a_rate_limit_is_exact_across_the_three_nodes(cluster):
     after = [n.status()["server"]["total_requests"] for n in nodes]
     assert all(a - b >= 100 for a, b in zip(after, before)), (before, after)  # all three took part
     assert counts == {200: limit, 429: 480 - limit}, counts
+
+
+def cache_status(url):
+    """(X-Cache-Status, X-Cache-Key) of a GET, with the Host clients send through a load balancer
+    (the cache key has the host)."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "api.test"}), timeout=5) as r:
+        r.read()
+        return r.headers.get("X-Cache-Status"), r.headers.get("X-Cache-Key")
+
+
+def test_the_proxy_cache_in_redis_is_shared_and_purged_on_every_node(cluster):
+    nodes, backends, redis = cluster["nodes"], cluster["backends"], cluster["redis"]
+    url = "http://127.0.0.1:%d/users" % backends.ports["users"]
+    assert call(nodes[0].admin("/services"), "POST", {"name": "cached", "url": url})[0] == 201
+    assert call(nodes[0].admin("/services/cached/routes"), "POST", {"name": "cached", "paths": ["/cached"]})[0] == 201
+    status, body = call(nodes[0].admin("/routes/cached/plugins"), "POST",
+                        {"name": "proxy-cache", "config": {"strategy": "redis", "content_type": ["*/*"],
+                                                           "redis": {"host": "127.0.0.1", "port": redis.port}}})
+    assert status == 201, body
+    revision = nodes[0].status()["database"]["revision"]
+    assert eventually(lambda: all(n.status()["database"]["revision"] == revision for n in nodes), timeout=3)
+
+    def stored_everywhere(key):
+        return eventually(lambda: all(call(n.admin("/proxy-cache/" + key))[0] == 200 for n in nodes), timeout=3)
+
+    miss, key = cache_status(nodes[0].url("/cached/1"))
+    assert miss == "Miss"
+    assert stored_everywhere(key)
+    assert [cache_status(n.url("/cached/1")) for n in nodes[1:]] == [("Hit", key), ("Hit", key)]
+    # A purge by path through node 3: node 2 misses next.
+    status, body = call(nodes[2].admin("/cache/purge/cached/1"), "POST")
+    assert (status, body["purged"]) == (200, 1), body
+    assert cache_status(nodes[1].url("/cached/1")) == ("Miss", key)
+    assert stored_everywhere(key)
+    assert cache_status(nodes[0].url("/cached/1")) == ("Hit", key)
+    # Everything, through node 1: node 3 misses next.
+    assert call(nodes[0].admin("/proxy-cache"), "DELETE")[0] == 204
+    assert cache_status(nodes[2].url("/cached/1")) == ("Miss", key)
 
 
 def test_db_import_into_postgres_reaches_running_nodes_and_exports_back(cluster, tmp_path):

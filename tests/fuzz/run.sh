@@ -31,6 +31,7 @@ build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/bo
 
 build cache_headers_fuzz "$ROOT/tests/fuzz/cache_headers_fuzz.cpp" "$ROOT/src/http/caching.cpp" \
   "$ROOT/plugins/proxy-cache/cache_key.cpp" "$ROOT/src/http/params.cpp" "$ROOT/src/crypto/digest.cpp" -lcrypto
+build entry_codec_fuzz "$ROOT/tests/fuzz/entry_codec_fuzz.cpp" "$ROOT/plugins/proxy-cache/entry_codec.cpp"
 build aggregate_fuzz "$ROOT/tests/fuzz/aggregate_fuzz.cpp" "$ROOT/src/plugin/calls/template.cpp" \
   "$ROOT/src/plugin/calls/pointer.cpp" "$ROOT/plugins/aggregate/shape.cpp" "$ROOT/src/http/status.cpp" "$ROOT/src/http/params.cpp"
 
@@ -49,7 +50,7 @@ build graphql_parser_fuzz "$ROOT/tests/fuzz/graphql_parser_fuzz.cpp" "${GRAPHQL[
 build graphql_validator_fuzz "$ROOT/tests/fuzz/graphql_validator_fuzz.cpp" "${GRAPHQL[@]}" \
   "$ROOT"/src/graphql/{validation,validation_overlap,executor,introspection}.cpp -lfmt
 
-for target in admin_body_fuzz cache_headers_fuzz aggregate_fuzz trace_context_fuzz json_edit_fuzz grpc_gateway_fuzz \
+for target in admin_body_fuzz cache_headers_fuzz entry_codec_fuzz aggregate_fuzz trace_context_fuzz json_edit_fuzz grpc_gateway_fuzz \
     graphql_parser_fuzz graphql_validator_fuzz; do
   corpus=$OUT/corpus-$target
   mkdir -p "$corpus"

@@ -1,14 +1,8 @@
 // The redis policy's Lua script against the local algorithms (limits.cpp), on a real
-// redis-server started here: for every algorithm, random sequences of requests at random times
+// redis-server (support/redis_server.hpp): for every algorithm, random sequences of requests at random times
 // (the clock is the test's, passed to both) get the same decisions, remaining counts and
 // waits from both. Also the client: EVALSHA's fallback, a refused connection, pipelining.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,60 +13,13 @@
 #include "net/redis_client.hpp"
 #include "plugins/rate-limiting/limits.hpp"
 #include "plugins/rate-limiting/redis_script.hpp"
+#include "support/redis_server.hpp"
 
 namespace portico {
 namespace {
 
 namespace asio = boost::asio;
 namespace rl = plugins::ratelimit;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// redis-server on a free loopback port for the whole suite, stopped by its pid.
-class RedisServer : public ::testing::Environment {
- public:
-  static int port;
-  void SetUp() override {
-    port = free_port();
-    std::string p = std::to_string(port);
-    const char* argv[] = {"redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--loglevel", "warning", nullptr};
-    ASSERT_EQ(posix_spawnp(&pid_, "redis-server", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
-    for (int i = 0; i < 100; ++i) {  // up to 5 s for it to listen
-      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<std::uint16_t>(port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      ::close(fd);
-      if (up) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "redis-server did not start";
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-int RedisServer::port = 0;
-const auto* const kRedis = ::testing::AddGlobalTestEnvironment(new RedisServer);
 
 // Drives the loop until `future` is ready (the connection's socket watch keeps the loop
 // from running out of work, so run() would not return).
@@ -91,7 +38,7 @@ net::RedisResult run(asio::io_context& io, const std::shared_ptr<net::RedisConne
 
 net::RedisSettings settings() {
   net::RedisSettings s;
-  s.port = RedisServer::port;
+  s.port = test::redis_port();
   s.timeout = std::chrono::milliseconds(2000);
   return s;
 }
@@ -178,7 +125,7 @@ TEST(RedisRateLimit, ManyCommandsShareOneConnectionInOrder) {
 TEST(RedisRateLimit, ARefusedConnectionFailsAtOnceAndIsRetriedAfterTheBackoff) {
   asio::io_context io;
   net::RedisSettings nowhere = settings();
-  nowhere.port = free_port();  // nothing listens
+  nowhere.port = test::closed_port();  // nothing listens
   auto connection = std::make_shared<net::RedisConnection>(io, nowhere);
   auto started = std::chrono::steady_clock::now();
   auto first = run(io, connection, {"PING"});
