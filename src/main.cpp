@@ -9,6 +9,7 @@
 #include <mimalloc.h>
 #endif
 
+#include "cluster/cluster_cli.hpp"
 #include "config/loader.hpp"
 #include "config_commands.hpp"
 #include "migrations_commands.hpp"
@@ -208,6 +209,9 @@ int main(int argc, char** argv) {
   run->add_option("--upstream-keepalive-idle-timeout", upstream_idle_ms, "ms an idle upstream connection is kept")
       ->envname("PORTICO_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
 
+  portico::cluster::ClusterFlags cluster_flags;
+  portico::cluster::add_run_options(run, cluster_flags);
+
   auto* check = app.add_subcommand("check", "Validate a declarative configuration file");
   std::string check_path;
   check->add_option("-c,--config", check_path, "Declarative configuration file")->required()->envname("PORTICO_CONFIG");
@@ -240,6 +244,10 @@ int main(int argc, char** argv) {
   auto* parse = config_cmd->add_subcommand("parse", "Validate a declarative file");
   parse->add_option("file", parse_file, "kong.yml")->required();
 
+  portico::cluster::GenCertFlags gen_cert_flags;
+  CLI::App* gen_cert = nullptr;
+  portico::cluster::add_hybrid_command(app, gen_cert_flags, gen_cert);
+
   CLI11_PARSE(app, argc, argv);
 
   if (app.got_subcommand("version")) {
@@ -261,6 +269,7 @@ int main(int argc, char** argv) {
     return db_import->parsed() ? portico::cli::db_import(where, import_file) : portico::cli::db_export(where, export_file);
   }
   if (parse->parsed()) return portico::cli::parse(parse_file);
+  if (gen_cert->parsed()) return portico::cluster::gen_cert(gen_cert_flags);
   if (migrations_cmd->parsed()) {
     if (!portico::store::names_postgres(migrations_database.database)) {
       std::fprintf(stderr, "portico migrations: --database must name PostgreSQL (postgres://... or postgres)\n");
@@ -326,8 +335,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--database off needs a declarative file (-c kong.yml)\n");
     return 1;
   }
+  auto& cluster = cluster_flags.options;
+  cluster.role = *portico::cluster::parse_role(cluster_flags.role);
+  if (cluster.role != portico::cluster::Role::traditional) {
+    std::string kind = !config_path.empty() || database == "off" ? "off" : postgres ? "postgres" : "sqlite";
+    if (cluster.role == portico::cluster::Role::data_plane && database.empty() && config_path.empty()) kind = "off";
+    auto problems = portico::cluster::check_options(cluster, kind);
+    if (cluster.role == portico::cluster::Role::data_plane && !config_path.empty()) {
+      problems.emplace_back("-c: a data plane's configuration comes from its control plane");
+    }
+    for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+    if (!problems.empty()) return 1;
+    if (cluster.role == portico::cluster::Role::control_plane) {
+      options.proxy_listen.clear();  // Kong's control planes have no proxy
+      spdlog::info("control plane: no proxy listener (data planes proxy)");
+    } else if (options.admin_listen != "off") {
+      options.admin_listen = "off";  // Kong's data planes have no Admin API: changes go to the control plane
+      spdlog::info("data plane: no Admin API (changes go through the control plane); /status on --status-listen");
+    }
+  }
   portico::Gateway gateway(options, config_path, true, config_path.empty() ? data_dir : "");
   if (postgres) gateway.use_postgres(std::move(*postgres));
+  if (cluster.role != portico::cluster::Role::traditional) gateway.use_cluster(cluster);
   std::vector<std::string> errors;
   if (!gateway.start(errors)) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());

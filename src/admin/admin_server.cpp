@@ -17,6 +17,8 @@
 #include "admin/body_readers.hpp"
 #include "admin/config_endpoint.hpp"
 #include "admin/plugin_endpoints.hpp"
+#include "cluster/control_plane.hpp"
+#include "cluster/data_plane.hpp"
 #include "admin/kong_errors.hpp"
 #include "admin/schema_endpoints.hpp"
 #include "plugin/config_schema.hpp"
@@ -26,6 +28,7 @@
 #include "core/gateway.hpp"
 #include "http/h1_parser.hpp"
 #include "http/params.hpp"
+#include <charconv>
 #include "admin/metrics_endpoint.hpp"
 #include "http/status.hpp"
 #include "proxy/io.hpp"
@@ -189,6 +192,22 @@ AdminServer::Reply AdminServer::validate_plugin(const Request& request) const {
   return {200, message_json("schema validation successful")};
 }
 
+// GET /clustering/data-planes (Kong's): a control plane's data planes, `size` per page.
+AdminServer::Reply AdminServer::data_planes(std::string_view query) const {
+  const auto* cp = gateway_.control_plane();
+  if (cp == nullptr) {
+    return {400, message_json("this endpoint is only available when Portico is configured to run as Control Plane for "
+                              "the cluster")};
+  }
+  std::size_t size = 100;
+  std::string size_text(http::query_value(query, "size"));
+  if (!size_text.empty()) {
+    auto parsed = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+    if (parsed.ec != std::errc{} || size < 1 || size > 1000) return {400, message_json("size must be between 1 and 1000")};
+  }
+  return {200, json::serialize(cp->data_planes_json(size, std::string(http::query_value(query, "offset"))))};
+}
+
 AdminServer::Reply AdminServer::status_reply() const {
   auto t = gateway_.totals();
   json::object server{
@@ -223,6 +242,10 @@ AdminServer::Reply AdminServer::status_reply() const {
       {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
       {"portico", portico},
   };
+  if (const auto* dp = gateway_.data_plane()) body["cluster"] = dp->status_json();
+  if (const auto* cp = gateway_.control_plane()) {
+    body["cluster"] = json::object{{"role", "control_plane"}, {"data_planes_connected", cp->connected()}};
+  }
   return {200, json::serialize(body)};
 }
 
@@ -233,7 +256,7 @@ AdminServer::Reply AdminServer::status_api(const Request& request) {
   if (request.method != "GET" && request.method != "HEAD") return {405, R"({"message":"Method not allowed"})"};
   if (request.path == "/status/ready") {
     // Kong's readiness probe: ready once a configuration serves.
-    if (!gateway_.snapshot()) return {503, R"({"message":"no configuration available"})"};
+    if (!gateway_.ready()) return {503, R"({"message":"no configuration available"})"};
     return {200, R"({"message":"ready"})"};
   }
   if (request.path == "/metrics") return {200, metrics_exposition(gateway_), kMetricsContentType};
@@ -282,6 +305,7 @@ AdminServer::Reply AdminServer::handle_other(const Request& request) {
     return {405, R"({"message":"Method not allowed"})"};
   }
   const auto& options = gateway_.options();
+  if (path == "/clustering/data-planes") return data_planes(query);
   if (path == "/") {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);

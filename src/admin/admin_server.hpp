@@ -59,6 +59,7 @@ class AdminServer {
   Reply validate_plugin(const Request& request) const;
   Reply config_endpoint(const Request& request);
   Reply status_api(const Request& request);
+  Reply data_planes(std::string_view query) const;
   Reply status_reply() const;  // GET /status
   static std::string endpoints_json();
   bool token_accepted(std::string_view presented) const;  // --admin-token, or none set

@@ -1,5 +1,9 @@
 #include "core/gateway.hpp"
 
+#include "cluster/cluster_options.hpp"
+#include "cluster/control_plane.hpp"
+#include "cluster/data_plane.hpp"
+
 #include "core/run_to_end.hpp"
 #include "core/uuid.hpp"
 
@@ -37,8 +41,53 @@ Gateway::Gateway(proxy::ProxyOptions options, std::string config_path, bool hand
 }
 
 Gateway::~Gateway() {
+  if (control_plane_) control_plane_->stop();
+  if (data_plane_) data_plane_->stop();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+}
+
+void Gateway::use_cluster(const cluster::ClusterOptions& options) {
+  cluster_options_ = std::make_unique<cluster::ClusterOptions>(options);
+}
+
+bool Gateway::ready() const { return snapshot_ && (!data_plane_ || data_plane_->has_configuration()); }
+
+bool Gateway::prepare_cluster(std::vector<std::string>& errors) {
+  if (!cluster_options_ || cluster_options_->role == cluster::Role::traditional) return true;
+  std::string error;
+  auto tls = cluster::load_tls(*cluster_options_, error);
+  if (!tls) {
+    errors.push_back(error);
+    return false;
+  }
+  try {
+    if (cluster_options_->role == cluster::Role::control_plane) {
+      control_plane_ = std::make_shared<cluster::ControlPlane>(control_, *cluster_options_, std::move(*tls));
+      return true;
+    }
+    node_id_ = cluster::persistent_node_id(data_dir_, node_id_);
+    data_plane_ = std::make_shared<cluster::DataPlane>(
+        control_, *cluster_options_, std::move(*tls), data_dir_, node_id_,
+        [this](config::DeclarativeConfig config) { stage(std::move(config), "from the control plane"); });
+  } catch (const std::exception& e) {
+    errors.push_back(e.what());
+    return false;
+  }
+  return true;
+}
+
+bool Gateway::start_cluster(std::vector<std::string>& errors) {
+  if (control_plane_) {
+    std::string error;
+    if (!control_plane_->start(error)) {
+      errors.push_back(error);
+      return false;
+    }
+    control_plane_->publish(snapshot_->config);
+  }
+  if (data_plane_) data_plane_->start();
+  return true;
 }
 
 
@@ -47,6 +96,15 @@ config::HostLookup Gateway::host_lookup() const {
 }
 
 bool Gateway::load_initial(config::LoadResult& loaded, store::Contents& contents, std::vector<std::string>& errors) {
+  if (data_plane_) {  // the last configuration the control plane sent, or none yet
+    auto kept = data_plane_->load_persisted();
+    if (kept) {
+      loaded.config = std::move(*kept);
+      return true;
+    }
+    loaded = config::load_declarative_text("_format_version: \"3.0\"\n", "(no configuration yet)");
+    return loaded.ok();
+  }
   if (!config_path_.empty()) {
     loaded = config::load_declarative_file(config_path_);
     for (const auto& e : loaded.errors) errors.push_back(e.to_string());
@@ -85,7 +143,7 @@ bool Gateway::load_initial(config::LoadResult& loaded, store::Contents& contents
 }
 
 std::string Gateway::database_kind() const {
-  if (!config_path_.empty()) return "off";
+  if (!config_path_.empty() || data_plane_) return "off";
   return pg_ != nullptr ? "postgres" : "sqlite";
 }
 
@@ -97,7 +155,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   net::set_tls_session_settings(options_.tls_sessions);  // before any TLS context is made
   config::LoadResult loaded;
   store::Contents contents;
-  if (!load_initial(loaded, contents, errors)) return false;
+  if (!prepare_cluster(errors) || !load_initial(loaded, contents, errors)) return false;
   // The Admin API's entities start from the same configuration as the first snapshot.
   if (store_) {
     entities_ = std::make_shared<admin::EntityApi>(
@@ -182,6 +240,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
       return false;
     }
   }
+  if (!start_cluster(errors)) return false;
   obs::set_max_series(options_.metrics_max_series);
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
@@ -189,7 +248,9 @@ bool Gateway::start(std::vector<std::string>& errors) {
   watch_dns();
   if (handle_signals_) watch_signals();
   spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",
-               PORTICO_VERSION, workers_.size(), fmt::join(options_.proxy_listen, ","), options_.admin_listen,
+               PORTICO_VERSION, workers_.size(),
+               options_.proxy_listen.empty() ? std::string("off") : fmt::format("{}", fmt::join(options_.proxy_listen, ",")),
+               options_.admin_listen,
                snapshot_->config.routes.size(), snapshot_->config.services.size());
   return true;
 }
@@ -291,6 +352,10 @@ void Gateway::watch_signals() {
 
 std::vector<std::string> Gateway::reload() {
   std::vector<std::string> errors;
+  if (data_plane_) {
+    spdlog::info("reload: a data plane's configuration comes from its control plane");
+    return errors;
+  }
   if (config_path_.empty()) {
     spdlog::info("reload: the configuration is the store's ({}); it changes through the Admin API",
                  pg_ != nullptr ? "PostgreSQL " + postgres_->description : data_dir_);
@@ -350,6 +415,7 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
   if (snapshot_) retired_.push_back(std::move(snapshot_));
   snapshot_ = snap;
   note_activation();
+  if (control_plane_) control_plane_->publish(snap->config);
   for (auto& w : workers_) w->publish(snap);
   health_checker_.apply(snap);
   staple(snap);
@@ -405,6 +471,8 @@ void Gateway::begin_shutdown() {
   }
   if (admin_) admin_->close();
   if (status_) status_->close();
+  if (control_plane_) control_plane_->stop();
+  if (data_plane_) data_plane_->stop();
   health_checker_.stop();
   dns_timer_.cancel();
   for (auto& w : workers_) w->begin_drain();

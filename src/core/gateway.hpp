@@ -33,6 +33,11 @@ namespace admin {
 class AdminServer;
 class EntityApi;
 }
+namespace cluster {
+struct ClusterOptions;
+class ControlPlane;
+class DataPlane;
+}
 
 using GatewayTotals = obs::StatsTotals;
 
@@ -47,6 +52,10 @@ class Gateway {
   // Before start(), instead of the embedded store: entities in PostgreSQL, shared with the
   // other nodes on the same database (store/pg_store.hpp).
   void use_postgres(store::PgOptions options) { postgres_ = std::move(options); }
+  // Before start(): hybrid mode (cluster/, docs/cluster.md). A control plane (on a store)
+  // sends its configuration to data planes; a data plane (no store, no Admin API) runs what
+  // its control plane sends, and keeps the last one in `data_dir`.
+  void use_cluster(const cluster::ClusterOptions& options);
 
   // Loads the configuration, binds every listener and starts the workers. On failure
   // returns false with the reasons in `errors` (nothing is left running).
@@ -93,6 +102,11 @@ class Gateway {
   std::uint64_t config_activations() const { return config_activations_; }
   std::uint64_t config_rejections() const { return config_rejections_; }
   double last_activation_unix() const { return last_activation_unix_; }
+  // Kong's readiness: a configuration serves (a data plane: one came from the control plane,
+  // now or kept from before).
+  bool ready() const;
+  cluster::ControlPlane* control_plane() const { return control_plane_.get(); }
+  cluster::DataPlane* data_plane() const { return data_plane_.get(); }
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);
@@ -146,6 +160,14 @@ class Gateway {
   void staple(const std::shared_ptr<const config::Snapshot>& snapshot);
   std::vector<int> proxy_ports_;
   bool shutting_down_ = false;
+  // Hybrid mode (after control_: their sockets are control_'s).
+  std::unique_ptr<cluster::ClusterOptions> cluster_options_;
+  std::shared_ptr<cluster::ControlPlane> control_plane_;
+  std::shared_ptr<cluster::DataPlane> data_plane_;
+  // The hybrid role's start: the data plane's link before the first configuration, the control
+  // plane's listener after it.
+  bool prepare_cluster(std::vector<std::string>& errors);
+  bool start_cluster(std::vector<std::string>& errors);
 };
 
 }  // namespace portico

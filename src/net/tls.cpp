@@ -203,7 +203,12 @@ inline void drop_stale_errors() {
 }  // namespace
 
 TlsCertificate self_signed_certificate() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
+  return self_signed_certificate("P-256", "localhost", 10L * 365, "DNS:localhost,IP:127.0.0.1,IP:::1");
+}
+
+TlsCertificate self_signed_certificate(const char* curve, const std::string& common_name, long days,
+                                       const std::string& subject_alt_names) {
+  EVP_PKEY* key = EVP_EC_gen(curve);
   X509* cert = X509_new();
   X509_set_version(cert, 2);  // v3
   unsigned char serial[16];
@@ -213,16 +218,19 @@ TlsCertificate self_signed_certificate() {
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), days * 24 * 3600);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Portico"), -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509_set_pubkey(cert, key);
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-  if (X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1")) {
+  X509_EXTENSION* san = subject_alt_names.empty()
+                            ? nullptr
+                            : X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, subject_alt_names.c_str());
+  if (san != nullptr) {
     X509_add_ext(cert, san, -1);
     X509_EXTENSION_free(san);
   }

@@ -61,6 +61,10 @@ bool use_client_certificate(SSL* ssl, std::string_view cert_pem, std::string_vie
 // A self-signed ECDSA P-256 certificate for "localhost", valid ten years, made at start-up
 // when no certificate is configured (as Kong does for its default listener certificate).
 TlsCertificate self_signed_certificate();
+// The same with the curve ("P-256", "P-384"), subject common name, validity and
+// subjectAltName ("DNS:a,IP:b"; empty: none) given.
+TlsCertificate self_signed_certificate(const char* curve, const std::string& common_name, long days,
+                                       const std::string& subject_alt_names);
 
 // The text of a PEM file; false with `error` naming the file.
 bool read_pem_file(const std::string& path, std::string& out, std::string& error);

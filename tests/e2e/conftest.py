@@ -257,18 +257,36 @@ def assert_plugin_config_refused(tmp_path, plugin, config, field, reason):
     assert_check_refuses(path, "plugins[0].config." + field, reason)
 
 
+def json_call(url, method="GET", body=None, timeout=10):
+    """An HTTP call with a JSON body: (status, decoded answer, None when empty; the raw bytes
+    when it is not JSON)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, text = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    try:
+        return status, json.loads(text) if text else None
+    except ValueError:
+        return status, text
+
+
+def status_of(url):
+    """The status of a GET of `url`; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
 def admin_json(portico, method, path, body=None):
     """An Admin API call with a JSON body: (status, decoded answer or None)."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(portico.admin(path), data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read()
-            return resp.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text else None
+    return json_call(portico.admin(path), method, body)
 
 
 class Reply:

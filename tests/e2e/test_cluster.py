@@ -5,45 +5,17 @@ answer 503 meanwhile and every node catches up after; a SIGKILLed node is routed
 rejoins with the current configuration; a rate limit is exact across the three nodes (Redis);
 the proxy cache's entries in Redis answer on every node and a purge through one reaches all.
 And the migrations: Kong's verbs, several bootstraps at once applying the schema once."""
-import json
 import re
 import subprocess
 import threading
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
 from cluster import HAProxy, Node, Postgres, migrations
-from conftest import Backends, PORTICO_BIN, eventually, stop
+from conftest import Backends, PORTICO_BIN, eventually, json_call as call, status_of, stop
 from test_rate_limiting_redis import Redis
-
-
-def call(url, method="GET", body=None, timeout=10):
-    """(status, JSON body) of an HTTP call; a body is sent as JSON."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw) if raw else None
-        except ValueError:
-            return e.code, raw
-
-
-def status_of(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
 
 
 class Wrk:
