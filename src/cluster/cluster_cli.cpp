@@ -1,10 +1,11 @@
 #include "cluster/cluster_cli.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "net/tls.hpp"
 
@@ -50,11 +51,12 @@ int gen_cert(const GenCertFlags& flags) {
   }
   // Kong's: EC P-384, CN=kong_clustering; here the name says whose.
   net::TlsCertificate made = net::self_signed_certificate("P-384", "portico_clustering", flags.days, "");
+  // Created with their final modes, never over an existing file (O_EXCL).
   auto write = [](const std::string& path, const std::string& text, mode_t mode) {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    out.close();
-    return out.good() && ::chmod(path.c_str(), mode) == 0;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    return ::close(fd) == 0 && ok;
   };
   if (!write(flags.key, made.key_pem, 0600) || !write(flags.cert, made.cert_pem, 0644)) {
     std::fprintf(stderr, "could not write %s and %s\n", flags.cert.c_str(), flags.key.c_str());

@@ -72,6 +72,9 @@ std::optional<ClusterTls> load_tls(const ClusterOptions& o, std::string& error) 
   tls.cert_digest = net::certificate_digest(tls.cert_pem);
   tls.server_name = o.server_name;
   if (tls.server_name.empty()) tls.server_name = o.control_plane.substr(0, o.control_plane.rfind(':'));
+  if (tls.server_name.size() > 2 && tls.server_name.front() == '[' && tls.server_name.back() == ']') {
+    tls.server_name = tls.server_name.substr(1, tls.server_name.size() - 2);  // an IPv6 address
+  }
   return tls;
 }
 

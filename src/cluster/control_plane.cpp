@@ -27,22 +27,10 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr int kMaxHandshaking = 256;  // connections not yet through TLS and hello
+constexpr std::size_t kMaxSmallFrame = 1024 * 1024;  // a hello or a ping
 constexpr std::int64_t kPurgeDelay = 14 * 24 * 3600;  // Kong's cluster_data_plane_purge_delay
 
-
-// Closes `socket` unless re-armed within `wait` (each read re-arms it).
-struct Watchdog {
-  explicit Watchdog(asio::any_io_executor executor) : timer(executor) {}
-  void arm(TlsSocket& socket, std::chrono::steady_clock::duration wait) {
-    timer.expires_after(wait);
-    timer.async_wait([&socket](const boost::system::error_code& ec) {
-      if (ec) return;
-      boost::system::error_code ignored;
-      socket.lowest_layer().close(ignored);
-    });
-  }
-  asio::steady_timer timer;
-};
 
 std::string text_field(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
@@ -61,13 +49,32 @@ std::int64_t certificate_expiry(SSL* ssl) {
 }  // namespace
 
 // One connected data plane: its socket, and what its writer has to send.
-struct ControlPlane::Session {
-  Session(tcp::socket socket, asio::ssl::context& context) : stream(std::move(socket), context), wake(stream.get_executor()) {
+struct ControlPlane::Session : std::enable_shared_from_this<Session> {
+  Session(tcp::socket socket, asio::ssl::context& context)
+      : stream(std::move(socket), context), wake(stream.get_executor()), watchdog(stream.get_executor()) {
     wake.expires_at(asio::steady_timer::time_point::max());
   }
   void notify() { wake.cancel(); }
+  void close() {
+    closed = true;
+    boost::system::error_code ignored;
+    stream.lowest_layer().close(ignored);
+    notify();
+  }
+  // Closes the connection unless armed again within `wait` (each read arms it); only the
+  // latest arming counts, and a session already gone is left alone.
+  void arm(std::chrono::steady_clock::duration wait) {
+    auto armed = ++arming;
+    watchdog.expires_after(wait);
+    watchdog.async_wait([weak = weak_from_this(), armed](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!ec && self && self->arming == armed) self->close();
+    });
+  }
   TlsSocket stream;
   asio::steady_timer wake;  // never expires: cancelled to wake the writer
+  asio::steady_timer watchdog;
+  std::uint64_t arming = 0;
   std::string id;
   std::string sent_hash;  // the configuration it was sent (or refused)
   bool pong_due = false;
@@ -104,11 +111,7 @@ void ControlPlane::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (auto& weak : sessions_) {
-    if (auto s = weak.lock()) {
-      s->closed = true;
-      s->stream.lowest_layer().close(ignored);
-      s->notify();
-    }
+    if (auto s = weak.lock()) s->close();
   }
 }
 
@@ -156,7 +159,11 @@ asio::awaitable<void> ControlPlane::accept_loop() {
   for (;;) {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {  // out of descriptors, say: pause rather than spin the control thread
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
   }
 }
@@ -166,26 +173,36 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
   boost::system::error_code ec;
   std::string ip = socket.remote_endpoint(ec).address().to_string();
   auto session = std::make_shared<Session>(std::move(socket), context_);
-  Watchdog watchdog(session->stream.get_executor());
   Record* record = nullptr;
+  if (++handshaking_ > kMaxHandshaking) {  // a flood of connections that do not authenticate
+    --handshaking_;
+    co_return;
+  }
+  bool counted = true;
+  auto handshake_done = [&] {
+    if (counted) --handshaking_;
+    counted = false;
+  };
   try {
-    watchdog.arm(session->stream, kHandshakeTimeout);
+    session->arm(kHandshakeTimeout);
     co_await session->stream.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
     std::string refused = peer_problem(session->stream.native_handle(), tls_);
-    if (!refused.empty()) {
-      spdlog::warn("cluster: refused a data plane at {}: {}", ip, refused);
-      co_return;
-    }
-    Frame hello = co_await read_frame(session->stream, options_.max_payload);
+    if (!refused.empty()) throw std::runtime_error("refused: " + refused);
+    Frame hello = co_await read_frame(session->stream, kMaxSmallFrame);
+    handshake_done();
     json::error_code jec;
     json::value parsed = json::parse(hello.payload, jec);
     if (hello.type != frame::hello || jec || !parsed.is_object() || text_field(parsed.as_object(), "node_id").empty()) {
-      spdlog::warn("cluster: refused a data plane at {}: its first message is not a hello with a node_id", ip);
-      co_return;
+      throw std::runtime_error("refused: its first message is not a hello with a node_id");
     }
     const json::object& info = parsed.as_object();
-    session->id = text_field(info, "node_id");
-    record = &records_[session->id];
+    std::string id = text_field(info, "node_id");
+    record = &records_[id];
+    if (auto previous = record->owner.lock()) {  // the same data plane again: its old connection is stale
+      previous->close();
+    }
+    session->id = id;
+    record->owner = session;
     record->id = session->id;
     record->ip = ip;
     record->hostname = text_field(info, "hostname");
@@ -205,7 +222,7 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
       spdlog::warn("cluster: data plane {} ({}) refused: {}", record->id, ip, incompatible);
       std::string message = json::serialize(json::object{{"message", incompatible}});
       co_await write_frame(session->stream, frame::error, message);
-      co_return;
+      throw std::runtime_error("refused: " + incompatible);
     }
     record->sync_status = "normal";
     record->connected = true;
@@ -213,8 +230,8 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
     spdlog::info("cluster: data plane {} ({}, {}) connected", record->id, record->hostname, ip);
     asio::co_spawn(io_, write_loop(session), asio::detached);
     for (;;) {
-      watchdog.arm(session->stream, kPingWait);
-      Frame f = co_await read_frame(session->stream, options_.max_payload);
+      session->arm(kPingWait);
+      Frame f = co_await read_frame(session->stream, kMaxSmallFrame);
       if (f.type != frame::ping) throw std::runtime_error("unexpected frame from the data plane");
       json::value ping = json::parse(f.payload, jec);
       if (jec || !ping.is_object()) throw std::runtime_error("malformed ping from the data plane");
@@ -226,17 +243,21 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
       session->notify();
     }
   } catch (const std::exception& e) {
-    if (!session->id.empty()) spdlog::info("cluster: data plane {} ({}) disconnected: {}", session->id, ip, e.what());
+    std::string_view what = e.what();
+    if (what.starts_with("refused: ")) {
+      spdlog::warn("cluster: refused a data plane at {}: {}", ip, what.substr(9));
+    } else if (!session->id.empty()) {
+      spdlog::info("cluster: data plane {} ({}) disconnected: {}", session->id, ip, what);
+    }
   }
-  session->closed = true;
-  session->notify();
-  watchdog.timer.cancel();
+  handshake_done();
+  session->close();
+  session->watchdog.cancel();
   if (!session->id.empty()) {
     auto it = records_.find(session->id);
-    if (it != records_.end()) it->second.connected = false;
+    // (A newer connection of the same data plane owns the row now: it stays connected.)
+    if (it != records_.end() && it->second.owner.lock() == session) it->second.connected = false;
   }
-  boost::system::error_code ignored;
-  session->stream.lowest_layer().close(ignored);
   forget_stale();
 }
 
@@ -287,6 +308,7 @@ json::object ControlPlane::data_planes_json(std::size_t size, const std::string&
   auto it = offset.empty() ? records_.begin() : records_.upper_bound(offset);
   for (; it != records_.end() && data.size() < size; ++it) {
     const Record& r = it->second;
+    if (!r.connected && now - r.last_seen > kPurgeDelay) continue;  // purged at the next disconnect
     data.push_back(json::object{
         {"id", r.id},
         {"ip", r.ip},

@@ -50,6 +50,7 @@ class ControlPlane : public std::enable_shared_from_this<ControlPlane> {
     std::vector<std::string> plugins;
     std::int64_t last_seen = 0, cert_expiry = 0;
     bool connected = false;
+    std::weak_ptr<Session> owner;  // its latest connection
   };
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
@@ -69,6 +70,7 @@ class ControlPlane : public std::enable_shared_from_this<ControlPlane> {
   std::vector<std::string> payload_plugins_;
   std::map<std::string, Record> records_;  // by node id
   std::vector<std::weak_ptr<Session>> sessions_;
+  int handshaking_ = 0;
 };
 
 }  // namespace portico::cluster

@@ -58,18 +58,35 @@ Received load_message(const std::string& message, const std::string& source) {
     return out;
   }
   out.config = std::move(loaded.config);
+  out.config->hash = out.hash;  // what /status shows is the control plane's name for it
   return out;
 }
 
 }  // namespace
 
-// The connection of one session: the stream, and the pinger's wake-up.
-struct Link {
-  Link(asio::io_context& io, asio::ssl::context& context) : stream(io, context), wake(io) {
+// The connection of one session: the stream, the pinger's wake-up, the silence watchdog.
+struct Link : std::enable_shared_from_this<Link> {
+  Link(asio::io_context& io, asio::ssl::context& context) : stream(io, context), wake(io), watchdog(io) {
     wake.expires_at(asio::steady_timer::time_point::max());
+  }
+  // Closes the link unless armed again within `wait`; only the latest arming counts.
+  void arm(std::chrono::steady_clock::duration wait) {
+    auto armed = ++arming;
+    watchdog.expires_after(wait);
+    watchdog.async_wait([weak = weak_from_this(), armed](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!ec && self && self->arming == armed) self->close();
+    });
+  }
+  // After each step of the connection: a watchdog that fired closed the socket, and a step
+  // that does not use it (the name's resolution) would not notice.
+  void check_open() const {
+    if (closed) throw std::runtime_error("timed out");
   }
   TlsSocket stream;
   asio::steady_timer wake;  // cancelled to ping at once (a configuration was taken)
+  asio::steady_timer watchdog;
+  std::uint64_t arming = 0;
   bool ping_due = false;
   bool closed = false;
   void close() {
@@ -183,23 +200,19 @@ asio::awaitable<void> DataPlane::run() {
 asio::awaitable<void> DataPlane::session() {
   auto link = std::make_shared<Link>(io_, context_);
   link_ = link;
-  asio::steady_timer watchdog(io_);
-  auto arm = [&](std::chrono::steady_clock::duration wait) {
-    watchdog.expires_after(wait);
-    watchdog.async_wait([link](const boost::system::error_code& ec) {
-      if (!ec) link->close();
-    });
-  };
   std::string where = options_.control_plane;
   try {
     std::string host = where.substr(0, where.rfind(':')), port = where.substr(where.rfind(':') + 1);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     tcp::resolver resolver(io_);
-    arm(kConnectTimeout);
+    link->arm(kConnectTimeout);
     auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+    link->check_open();
     co_await asio::async_connect(link->stream.lowest_layer(), endpoints, asio::use_awaitable);
+    link->check_open();
     if (tls_.pki) SSL_set_tlsext_host_name(link->stream.native_handle(), tls_.server_name.c_str());
     co_await link->stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+    link->check_open();
     std::string refused = peer_problem(link->stream.native_handle(), tls_);
     if (!refused.empty()) throw std::runtime_error("the control plane was refused: " + refused);
     json::array plugins;
@@ -214,7 +227,7 @@ asio::awaitable<void> DataPlane::session() {
     co_await write_frame(link->stream, frame::hello, hello);
     asio::co_spawn(io_, ping_loop(link), asio::detached);  // its first ping is answered at once
     for (;;) {
-      arm(kPingWait);
+      link->arm(kPingWait);
       Frame f = co_await read_frame(link->stream, options_.max_payload);
       // Connected once the control plane answers (with TLS 1.3 it checks this side's
       // certificate after the handshake completed here).
@@ -224,8 +237,6 @@ asio::awaitable<void> DataPlane::session() {
       }
       if (f.type == frame::config) {
         receive(f.payload);
-        link->ping_due = true;  // ping now: the control plane sees the new hash at once
-        link->wake.cancel();
       } else if (f.type == frame::error) {
         throw std::runtime_error("the control plane refused this data plane: " + f.payload);
       } else if (f.type != frame::pong) {
@@ -238,7 +249,7 @@ asio::awaitable<void> DataPlane::session() {
     }
   }
   connected_ = false;
-  watchdog.cancel();
+  link->watchdog.cancel();
   link->close();
 }
 
@@ -263,8 +274,11 @@ asio::awaitable<void> DataPlane::ping_loop(std::shared_ptr<Link> link) {
 
 void DataPlane::receive(const std::string& gzipped) {
   std::string message;
-  if (http::gunzip(gzipped, message, options_.max_payload * 32) != http::GunzipResult::ok) {
-    config_error_ = "the configuration message is not valid gzip";
+  auto inflated = http::gunzip(gzipped, message, options_.max_payload * 32);
+  if (inflated != http::GunzipResult::ok) {
+    config_error_ = inflated == http::GunzipResult::too_large
+                        ? "the configuration is larger than 32 x --cluster-max-payload once inflated"
+                        : "the configuration message is not valid gzip";
     spdlog::error("cluster: {}", config_error_);
     return;
   }
@@ -275,12 +289,27 @@ void DataPlane::receive(const std::string& gzipped) {
                   r.error);
     return;
   }
-  config_error_.clear();
-  if (r.hash == config_hash_) return;  // already running (kept from the last run)
-  apply_(std::move(*r.config));
-  config_hash_ = r.hash;
-  received_at_ = unix_now();
-  persist(message);
+  if (r.hash == config_hash_) {  // already running (kept from the last run)
+    config_error_.clear();
+    return;
+  }
+  // Only a configuration that went live is reported, counted as received and kept.
+  apply_(std::move(*r.config), [weak = weak_from_this(), hash = r.hash, message = std::move(message)](const std::string& error) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (!error.empty()) {
+      self->config_error_ = error;
+    } else {
+      self->config_error_.clear();
+      self->config_hash_ = hash;
+      self->received_at_ = unix_now();
+      self->persist(message);
+    }
+    if (self->link_) {  // ping now: the control plane sees the outcome at once
+      self->link_->ping_due = true;
+      self->link_->wake.cancel();
+    }
+  });
 }
 
 }  // namespace portico::cluster

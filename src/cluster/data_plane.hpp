@@ -27,8 +27,9 @@ std::string persistent_node_id(const std::string& data_dir, const std::string& f
 
 class DataPlane : public std::enable_shared_from_this<DataPlane> {
  public:
-  // Takes a configuration live (Gateway::stage).
-  using Apply = std::function<void(config::DeclarativeConfig config)>;
+  // Takes a configuration live (Gateway::stage), then tells `activated` "" or why it could not.
+  using Activated = std::function<void(const std::string& error)>;
+  using Apply = std::function<void(config::DeclarativeConfig config, Activated activated)>;
 
   DataPlane(boost::asio::io_context& io, ClusterOptions options, ClusterTls tls, std::string data_dir, std::string node_id,
             Apply apply);
@@ -40,6 +41,8 @@ class DataPlane : public std::enable_shared_from_this<DataPlane> {
 
   // Whether a configuration from the control plane (now or kept from before) is running.
   bool has_configuration() const { return !config_hash_.empty(); }
+  // The kept configuration could not be taken live: run none until the control plane sends one.
+  void forget_configuration() { config_hash_.clear(); }
   // For /status: the control plane, whether connected, the configuration's hash and when it came.
   boost::json::object status_json() const;
 

@@ -69,7 +69,9 @@ bool Gateway::prepare_cluster(std::vector<std::string>& errors) {
     node_id_ = cluster::persistent_node_id(data_dir_, node_id_);
     data_plane_ = std::make_shared<cluster::DataPlane>(
         control_, *cluster_options_, std::move(*tls), data_dir_, node_id_,
-        [this](config::DeclarativeConfig config) { stage(std::move(config), "from the control plane"); });
+        [this](config::DeclarativeConfig config, Activated activated) {
+          stage(std::move(config), "from the control plane", std::move(activated));
+        });
   } catch (const std::exception& e) {
     errors.push_back(e.what());
     return false;
@@ -192,8 +194,17 @@ bool Gateway::start(std::vector<std::string>& errors) {
   try {
     snapshot_ = config::build_snapshot(std::make_shared<const config::DeclarativeConfig>(std::move(loaded.config)), ++generation_, shared_state_, host_lookup(), warnings, &control_);
   } catch (const std::exception& e) {
-    errors.push_back(e.what());
-    return false;
+    if (!data_plane_) {
+      errors.push_back(e.what());
+      return false;
+    }
+    // A data plane's kept configuration that does not build here: start without one and
+    // wait for the control plane's.
+    spdlog::warn("cluster: the kept configuration could not be built ({}); waiting for the control plane", e.what());
+    data_plane_->forget_configuration();
+    auto empty = config::load_declarative_text("_format_version: \"3.0\"\n", "(no configuration yet)");
+    snapshot_ = config::build_snapshot(std::make_shared<const config::DeclarativeConfig>(std::move(empty.config)),
+                                       ++generation_, shared_state_, host_lookup(), warnings, &control_);
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
   note_activation();
@@ -380,22 +391,23 @@ std::vector<std::string> Gateway::reload() {
   return errors;
 }
 
-void Gateway::stage(std::shared_ptr<const config::DeclarativeConfig> pending, const std::string& why) {
+void Gateway::stage(std::shared_ptr<const config::DeclarativeConfig> pending, const std::string& why, Activated activated) {
   // Names not seen before are resolved first (asynchronously); the old snapshot serves
   // meanwhile. With nothing to resolve the new snapshot is active before this returns.
   // A later change supersedes this one even if its names resolve first.
   std::uint64_t sequence = ++reload_sequence_;
-  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence, why] {
+  dns_->ensure(config::hostnames_to_resolve(*pending), [this, pending, sequence, why, activated] {
     if (shutting_down_) return;
     if (sequence != reload_sequence_) {
       spdlog::info("{}: configuration {} superseded by a later change", why, pending->hash);
       return;
     }
-    activate(pending, why);
+    std::string error = activate(pending, why);
+    if (activated) activated(error);
   });
 }
 
-void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why) {
+std::string Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why) {
   std::vector<std::string> warnings;
   std::shared_ptr<const config::Snapshot> snap;
   auto started = std::chrono::steady_clock::now();
@@ -407,7 +419,7 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
   } catch (const std::exception& e) {
     spdlog::error("{}: configuration not activated, the previous one keeps serving: {}", why, e.what());
     ++config_rejections_;
-    return;
+    return e.what();
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
   // The replaced snapshot is kept until the next DNS tick (workers have moved on by then),
@@ -421,6 +433,7 @@ void Gateway::activate(std::shared_ptr<const config::DeclarativeConfig> config, 
   staple(snap);
   spdlog::info("{}: configuration {} active ({} routes, {} services)", why, snap->config.hash, snap->config.routes.size(),
                snap->config.services.size());
+  return {};
 }
 
 void Gateway::staple(const std::shared_ptr<const config::Snapshot>& snapshot) {

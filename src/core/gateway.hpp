@@ -71,9 +71,12 @@ class Gateway {
   // current snapshot serves meanwhile), then every worker gets the new snapshot. A later
   // call supersedes an earlier one still waiting for DNS. Control thread only.
   // The configuration is shared with the snapshot built from it (never copied).
-  void stage(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
-  void stage(config::DeclarativeConfig config, const std::string& why) {
-    stage(std::make_shared<const config::DeclarativeConfig>(std::move(config)), why);
+  // `activated`, when given, is told the outcome once the configuration was tried: "" when it
+  // is live, else why it is not (not called when a later change superseded it first).
+  using Activated = std::function<void(const std::string& error)>;
+  void stage(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why, Activated activated = {});
+  void stage(config::DeclarativeConfig config, const std::string& why, Activated activated = {}) {
+    stage(std::make_shared<const config::DeclarativeConfig>(std::move(config)), why, std::move(activated));
   }
   void request_shutdown();
   // Runs `fn` on the control thread (thread-safe).
@@ -115,7 +118,8 @@ class Gateway {
   // The first configuration: the file, or the store's rows (kept in `contents` for the Admin API).
   bool load_initial(config::LoadResult& loaded, store::Contents& contents, std::vector<std::string>& errors);
   // Builds a snapshot of `config` and hands it to the workers and the health checker.
-  void activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
+  // "" when the snapshot is live, else why not (the previous one keeps serving).
+  std::string activate(std::shared_ptr<const config::DeclarativeConfig> config, const std::string& why);
   // Re-resolves host names whose TTL expired; rebuilds the snapshot when addresses change.
   void watch_dns();
   config::HostLookup host_lookup() const;

@@ -191,6 +191,36 @@ def test_a_data_plane_with_another_certificate_is_refused(hybrid, tmp_path):
         intruder.close()
 
 
+def test_a_data_plane_connecting_again_replaces_its_older_connection(hybrid, tmp_path):
+    cp, tls = hybrid["cp"], hybrid["tls"]
+    args = tls + ["--cluster-control-plane", "127.0.0.1:%d" % cp.cluster_port]
+    first = HybridNode(tmp_path / "twin1", "data_plane", args)
+    second = None
+    try:
+        assert eventually(lambda: first.ready() == 200, timeout=10), first.logs()[-2000:]
+        node_id = first.status()["node_id"]
+        first.proc.send_signal(signal.SIGSTOP)  # its connection stays open, silent
+        (tmp_path / "twin2").mkdir()
+        (tmp_path / "twin2" / "node_id").write_text(node_id + "\n")
+        second = HybridNode(tmp_path / "twin2", "data_plane", args)
+        assert eventually(lambda: second.ready() == 200, timeout=10), second.logs()[-2000:]
+        assert second.status()["node_id"] == node_id
+        first.kill()
+
+        def row():
+            return {r["id"]: r for r in call(cp.admin("/clustering/data-planes"))[1]["data"]}[node_id]
+
+        time.sleep(0.5)
+        assert row()["connected"] is True  # the old connection's end does not mark it gone
+        second.close()
+        assert eventually(lambda: row()["connected"] is False, timeout=5)
+    finally:
+        if first.proc.poll() is None:
+            first.kill()
+        if second is not None:
+            second.close()
+
+
 def run_refused(args):
     done = subprocess.run([PORTICO_BIN, "run"] + args, capture_output=True, text=True, timeout=30)
     assert done.returncode == 1, done.stdout + done.stderr
