@@ -12,17 +12,13 @@ started here (tests/e2e/cluster.py), three nodes on it.
 
   python3 bench/cluster.py BINARY [WRITES] [ROUTES]
 """
-import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,54 +26,12 @@ os.environ["PORTICO_BIN"] = sys.argv[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from cluster import Node, Postgres, migrations  # noqa: E402
 from conftest import Backends, free_port, stop, wait_for_port  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from propagation import ok, post, propagation, summary  # noqa: E402
 
 BIN = sys.argv[1]
 WRITES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 ROUTES = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-
-
-def post(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status
-
-
-def ok(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except (urllib.error.HTTPError, OSError):
-        return False
-
-
-def propagation(nodes, service, prefix, writes):
-    """Seconds from each POST to the last node serving the new route."""
-    slowest = []
-    for i in range(writes):
-        path = "/%s-%d" % (prefix, i)
-        seen = [None] * len(nodes)
-        start = time.perf_counter()
-
-        def watch(k):
-            while not ok(nodes[k].url(path)):
-                time.sleep(0.001)
-            seen[k] = time.perf_counter() - start
-
-        threads = [threading.Thread(target=watch, args=(k,)) for k in range(len(nodes))]
-        post(nodes[0].admin("/services/%s/routes" % service), {"paths": [path]})
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        slowest.append(max(s if s is not None else 30 for s in seen))
-    return slowest
-
-
-def summary(values):
-    ms = sorted(v * 1000 for v in values)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-    return "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d writes)" % (statistics.median(ms), p99, ms[-1], len(ms))
 
 
 def wrk(url, connections, seconds=8):
@@ -106,7 +60,7 @@ def main():
         time.sleep(0.5)
 
         print("## Propagation of a write to all three nodes (bench/cluster.py, %d writes on node 1)" % WRITES)
-        print(summary(propagation(nodes, "users", "p", WRITES)))
+        print(summary(propagation(nodes[0].admin("/services/users/routes"), nodes, "p", WRITES)))
 
         print("\n## Requests/s: one node, then three at once (wrk, 96 connections in all, 8 s each; "
               "backend: nginx, bench/conf/backend-nginx.conf)")
@@ -132,7 +86,7 @@ def main():
         assert imported.returncode == 0, imported.stderr
         print("db_import: %.1f s" % (time.perf_counter() - started))
         assert all(_wait(lambda: ok(n.url("/r%d/1" % (ROUTES - 1))), 120) for n in nodes)
-        print("propagation at %d routes: %s" % (ROUTES, summary(propagation(nodes, "s0", "q", 20))))
+        print("propagation at %d routes: %s" % (ROUTES, summary(propagation(nodes[0].admin("/services/s0/routes"), nodes, "q", 20))))
         lines = re.findall(r"revision \d+ loaded in ([\d.]+) ms \(read ([\d.]+) ms, load and snapshot ([\d.]+) ms\)",
                            nodes[1].logs())
         if lines:

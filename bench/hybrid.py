@@ -9,15 +9,11 @@ control plane on the embedded store and two data planes (tests/e2e/test_hybrid.p
 
   python3 bench/hybrid.py BINARY [WRITES] [ROUTES]
 """
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,53 +21,12 @@ os.environ["PORTICO_BIN"] = sys.argv[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import Backends, stop, wait_for_port  # noqa: E402
 from test_hybrid import HybridNode, gen_cert  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from propagation import post, propagation, summary  # noqa: E402
 
 BIN = sys.argv[1]
 WRITES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 ROUTES = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-
-
-def post(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return r.status
-
-
-def ok(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except (urllib.error.HTTPError, OSError):
-        return False
-
-
-def summary(values):
-    ms = sorted(v * 1000 for v in values)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-    return "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d writes)" % (ms[len(ms) // 2], p99, ms[-1], len(ms))
-
-
-def propagation(cp, dps, service, prefix, writes, timeout=60):
-    slowest = []
-    for i in range(writes):
-        path = "/%s-%d" % (prefix, i)
-        seen = [None] * len(dps)
-        start = time.perf_counter()
-
-        def watch(k):
-            while not ok(dps[k].url(path)) and time.perf_counter() - start < timeout:
-                time.sleep(0.001)
-            seen[k] = time.perf_counter() - start
-
-        threads = [threading.Thread(target=watch, args=(k,)) for k in range(len(dps))]
-        post(cp.admin("/services/%s/routes" % service), {"paths": [path]})
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        slowest.append(max(seen))
-    return slowest
 
 
 def run(folder, backends, writes, routes):
@@ -98,7 +53,7 @@ def run(folder, backends, writes, routes):
         while not all(dp.ready() == 200 for dp in dps) and time.time() < deadline:
             time.sleep(0.1)
         assert post(cp.admin("/services"), {"name": "bench", "url": url}) == 201
-        return propagation(cp, dps, "bench", "w", writes)
+        return propagation(cp.admin("/services/bench/routes"), dps, "w", writes)
     finally:
         for n in nodes:
             n.close()

@@ -14,6 +14,7 @@
 
 #include "cluster/channel.hpp"
 #include "cluster/versions.hpp"
+#include "cluster/watchdog.hpp"
 #include "config/export.hpp"
 #include "core/listen_spec.hpp"
 #include "http/gzip.hpp"
@@ -49,7 +50,7 @@ std::int64_t certificate_expiry(SSL* ssl) {
 }  // namespace
 
 // One connected data plane: its socket, and what its writer has to send.
-struct ControlPlane::Session : std::enable_shared_from_this<Session> {
+struct ControlPlane::Session {
   Session(tcp::socket socket, asio::ssl::context& context)
       : stream(std::move(socket), context), wake(stream.get_executor()), watchdog(stream.get_executor()) {
     wake.expires_at(asio::steady_timer::time_point::max());
@@ -61,20 +62,9 @@ struct ControlPlane::Session : std::enable_shared_from_this<Session> {
     stream.lowest_layer().close(ignored);
     notify();
   }
-  // Closes the connection unless armed again within `wait` (each read arms it); only the
-  // latest arming counts, and a session already gone is left alone.
-  void arm(std::chrono::steady_clock::duration wait) {
-    auto armed = ++arming;
-    watchdog.expires_after(wait);
-    watchdog.async_wait([weak = weak_from_this(), armed](const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (!ec && self && self->arming == armed) self->close();
-    });
-  }
   TlsSocket stream;
   asio::steady_timer wake;  // never expires: cancelled to wake the writer
-  asio::steady_timer watchdog;
-  std::uint64_t arming = 0;
+  Watchdog watchdog;  // closes it when silent (each read arms it)
   std::string id;
   std::string sent_hash;  // the configuration it was sent (or refused)
   bool pong_due = false;
@@ -184,7 +174,7 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
     counted = false;
   };
   try {
-    session->arm(kHandshakeTimeout);
+    session->watchdog.arm(session, kHandshakeTimeout);
     co_await session->stream.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
     std::string refused = peer_problem(session->stream.native_handle(), tls_);
     if (!refused.empty()) throw std::runtime_error("refused: " + refused);
@@ -230,7 +220,7 @@ asio::awaitable<void> ControlPlane::serve(tcp::socket socket) {
     spdlog::info("cluster: data plane {} ({}, {}) connected", record->id, record->hostname, ip);
     asio::co_spawn(io_, write_loop(session), asio::detached);
     for (;;) {
-      session->arm(kPingWait);
+      session->watchdog.arm(session, kPingWait);
       Frame f = co_await read_frame(session->stream, kMaxSmallFrame);
       if (f.type != frame::ping) throw std::runtime_error("unexpected frame from the data plane");
       json::value ping = json::parse(f.payload, jec);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cluster/channel.hpp"
+#include "cluster/watchdog.hpp"
 #include "config/loader.hpp"
 #include "http/gzip.hpp"
 #include "plugin/registry.hpp"
@@ -65,18 +66,9 @@ Received load_message(const std::string& message, const std::string& source) {
 }  // namespace
 
 // The connection of one session: the stream, the pinger's wake-up, the silence watchdog.
-struct Link : std::enable_shared_from_this<Link> {
-  Link(asio::io_context& io, asio::ssl::context& context) : stream(io, context), wake(io), watchdog(io) {
+struct Link {
+  Link(asio::io_context& io, asio::ssl::context& context) : stream(io, context), wake(io), watchdog(io.get_executor()) {
     wake.expires_at(asio::steady_timer::time_point::max());
-  }
-  // Closes the link unless armed again within `wait`; only the latest arming counts.
-  void arm(std::chrono::steady_clock::duration wait) {
-    auto armed = ++arming;
-    watchdog.expires_after(wait);
-    watchdog.async_wait([weak = weak_from_this(), armed](const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (!ec && self && self->arming == armed) self->close();
-    });
   }
   // After each step of the connection: a watchdog that fired closed the socket, and a step
   // that does not use it (the name's resolution) would not notice.
@@ -85,8 +77,7 @@ struct Link : std::enable_shared_from_this<Link> {
   }
   TlsSocket stream;
   asio::steady_timer wake;  // cancelled to ping at once (a configuration was taken)
-  asio::steady_timer watchdog;
-  std::uint64_t arming = 0;
+  Watchdog watchdog;  // closes it when silent (each step and read arms it)
   bool ping_due = false;
   bool closed = false;
   void close() {
@@ -205,7 +196,7 @@ asio::awaitable<void> DataPlane::session() {
     std::string host = where.substr(0, where.rfind(':')), port = where.substr(where.rfind(':') + 1);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     tcp::resolver resolver(io_);
-    link->arm(kConnectTimeout);
+    link->watchdog.arm(link, kConnectTimeout);
     auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
     link->check_open();
     co_await asio::async_connect(link->stream.lowest_layer(), endpoints, asio::use_awaitable);
@@ -227,7 +218,7 @@ asio::awaitable<void> DataPlane::session() {
     co_await write_frame(link->stream, frame::hello, hello);
     asio::co_spawn(io_, ping_loop(link), asio::detached);  // its first ping is answered at once
     for (;;) {
-      link->arm(kPingWait);
+      link->watchdog.arm(link, kPingWait);
       Frame f = co_await read_frame(link->stream, options_.max_payload);
       // Connected once the control plane answers (with TLS 1.3 it checks this side's
       // certificate after the handshake completed here).
