@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "crypto/digest.hpp"
+#include "obs/log_limiter.hpp"
 #include "plugin/counters.hpp"
 #include "plugins/proxy-cache/cache_key.hpp"
 #include "plugins/proxy-cache/entry_codec.hpp"
@@ -27,7 +28,13 @@ const std::string kGeneration = "portico-cache:generation";
 // KEYS: entry, path set, generation. ARGV: the generation read at lookup, the entry's bytes,
 // its time to live (ms, 0: none), its key as shown (the path set's member). A path set lives
 // as long as its longest-lived entry.
-const std::string kStoreScript = R"lua(
+// A Lua script and its SHA-1 (EVALSHA's name for it).
+struct Script {
+  explicit Script(std::string text) : source(std::move(text)), sha1(crypto::sha1_hex(source)) {}
+  std::string source, sha1;
+};
+
+const Script kStoreScript(R"lua(
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl) else redis.call('SET', KEYS[1], ARGV[2]) end
@@ -40,31 +47,24 @@ else
   if existed == 0 or (left >= 0 and left < ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
 return 1
-)lua";
+)lua");
 
 // KEYS: a path set, the generation. ARGV: the entries' key prefix. Removes the path's entries
 // and counts a purge.
-const std::string kPurgePathScript = R"lua(
+const Script kPurgePathScript(R"lua(
 local n = 0
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do n = n + redis.call('DEL', ARGV[1] .. member) end
 redis.call('DEL', KEYS[1])
 redis.call('INCR', KEYS[2])
 return n
-)lua";
+)lua");
 
 // KEYS: an entry, the generation.
-const std::string kEraseScript = R"lua(
+const Script kEraseScript(R"lua(
 local n = redis.call('DEL', KEYS[1])
 redis.call('INCR', KEYS[2])
 return n
-)lua";
-
-const std::string& sha1_of(const std::string& script) {
-  static const std::string store = crypto::sha1_hex(kStoreScript);
-  static const std::string purge = crypto::sha1_hex(kPurgePathScript);
-  static const std::string erase = crypto::sha1_hex(kEraseScript);
-  return &script == &kStoreScript ? store : &script == &kPurgePathScript ? purge : erase;
-}
+)lua");
 
 // Why a result is not a usable reply ("" when it is).
 std::string failure_of(const RedisResult& r) {
@@ -104,10 +104,10 @@ asio::awaitable<RedisResult> run(const net::RedisSettings& settings, std::vector
   co_return co_await connection->command(std::move(args));
 }
 
-asio::awaitable<RedisResult> run_script(const net::RedisSettings& settings, const std::string& script,
+asio::awaitable<RedisResult> run_script(const net::RedisSettings& settings, const Script& script,
                                         std::vector<std::string> args) {
   auto connection = co_await net::connection_here(settings);
-  co_return co_await connection->eval(script, sha1_of(script), std::move(args));
+  co_return co_await connection->eval(script.source, script.sha1, std::move(args));
 }
 
 }  // namespace
@@ -246,11 +246,9 @@ asio::awaitable<RedisCache::Count> RedisCache::clear() const {
 
 void report_redis_failure(const RedisCache& cache, std::string_view what, std::string_view why) {
   static std::atomic<std::uint64_t>& failures = plugin::counter("proxy_cache_redis_failures");
-  static std::atomic<std::int64_t> last_logged_s{0};
+  static obs::OncePerSecond log;
   failures.fetch_add(1, std::memory_order_relaxed);
-  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  std::int64_t last = last_logged_s.load(std::memory_order_relaxed);
-  if (now_s != last && last_logged_s.compare_exchange_strong(last, now_s)) {
+  if (log.allow()) {
     spdlog::warn("proxy-cache: redis {} failed to {} ({}); proxy_cache_redis_failures in /status", cache.describe(), what, why);
   }
 }

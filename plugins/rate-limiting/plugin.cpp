@@ -16,6 +16,7 @@
 
 #include "config/validators.hpp"
 #include "obs/counter_family.hpp"
+#include "obs/log_limiter.hpp"
 #include "plugin/config_schema.hpp"
 #include "plugin/limit_by.hpp"
 #include "plugin/redis_fields.hpp"
@@ -311,11 +312,9 @@ class RateLimitInstance final : public Instance {
   // Counted in /status (rate_limiting_redis_failures), logged at most once a second.
   void report_redis_failure(const std::string& why) const {
     static std::atomic<std::uint64_t>& failures = counter("rate_limiting_redis_failures");
-    static std::atomic<std::int64_t> last_logged_s{0};
+    static obs::OncePerSecond log;
     failures.fetch_add(1, std::memory_order_relaxed);
-    std::int64_t now_s = now_ms() / 1000;
-    std::int64_t last = last_logged_s.load(std::memory_order_relaxed);
-    if (now_s != last && last_logged_s.compare_exchange_strong(last, now_s)) {
+    if (log.allow()) {
       spdlog::warn("rate-limiting: redis {}:{} failed ({}); requests {} (rate_limiting_redis_failures in /status)",
                    redis_.host, redis_.port, why, config_.fault_tolerant ? "pass without a limit" : "get 500");
     }

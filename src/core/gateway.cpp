@@ -53,6 +53,13 @@ void Gateway::use_cluster(const cluster::ClusterOptions& options) {
 
 bool Gateway::ready() const { return snapshot_ && (!data_plane_ || data_plane_->has_configuration()); }
 
+namespace {
+// What a data plane runs until its control plane sends a configuration: nothing.
+config::LoadResult no_configuration_yet() {
+  return config::load_declarative_text("_format_version: \"3.0\"\n", "(no configuration yet)");
+}
+}  // namespace
+
 bool Gateway::prepare_cluster(std::vector<std::string>& errors) {
   if (!cluster_options_ || cluster_options_->role == cluster::Role::traditional) return true;
   std::string error;
@@ -104,7 +111,7 @@ bool Gateway::load_initial(config::LoadResult& loaded, store::Contents& contents
       loaded.config = std::move(*kept);
       return true;
     }
-    loaded = config::load_declarative_text("_format_version: \"3.0\"\n", "(no configuration yet)");
+    loaded = no_configuration_yet();
     return loaded.ok();
   }
   if (!config_path_.empty()) {
@@ -202,7 +209,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
     // wait for the control plane's.
     spdlog::warn("cluster: the kept configuration could not be built ({}); waiting for the control plane", e.what());
     data_plane_->forget_configuration();
-    auto empty = config::load_declarative_text("_format_version: \"3.0\"\n", "(no configuration yet)");
+    auto empty = no_configuration_yet();
     snapshot_ = config::build_snapshot(std::make_shared<const config::DeclarativeConfig>(std::move(empty.config)),
                                        ++generation_, shared_state_, host_lookup(), warnings, &control_);
   }

@@ -2,6 +2,7 @@
 // turn into a log flood. Each worker owns one limiter (no locking).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -36,6 +37,21 @@ class LogLimiter {
   std::chrono::steady_clock::time_point window_start_{};
   int used_ = 0;
   std::uint64_t suppressed_ = 0;
+};
+
+// At most one line a second, whichever thread asks: for failures of something every worker
+// uses (a Redis server), counted elsewhere, where one line a second says enough.
+class OncePerSecond {
+ public:
+  bool allow() {
+    auto now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::int64_t last = last_s_.load(std::memory_order_relaxed);
+    return now_s != last && last_s_.compare_exchange_strong(last, now_s);
+  }
+
+ private:
+  std::atomic<std::int64_t> last_s_{-1};
 };
 
 }  // namespace portico::obs
