@@ -9,6 +9,8 @@
 #  portico-agg: GET /dashboard, three backend calls composed, bench/conf/kong-aggregate.yml;
 #  portico-graphql: GET /graphql?query={dashboard{...}}, the same three calls through the graphql plugin,
 #  bench/conf/kong-graphql.yml;
+#  portico-admin: the plain route with the admin listener on (the dashboard's per-route recording, which
+#  --admin-listen off leaves out, as every other case here does);
 #  portico-obs: prometheus with every family, opentelemetry sampling 0.01 (SAMPLING=...) and the access log to a
 #  file, bench/conf/kong-observability.yml;
 #  portico-big: GET /big (2 KB JSON) through the plain route; portico-gzip, portico-br, portico-zstd: the same
@@ -43,7 +45,7 @@ total_ir() {  # requests -> total instructions
   local n=$1
   local out=$work/callgrind.$name.$n
   case $name in
-    portico|portico3|portico-auth|portico-cache|portico-agg|portico-graphql|portico-obs|portico-oidc|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
+    portico|portico-admin|portico3|portico-auth|portico-cache|portico-agg|portico-graphql|portico-obs|portico-oidc|portico-big|portico-gzip|portico-br|portico-zstd|portico-transform-*)
       conf=kong.yml; [ "$name" = portico3 ] && conf=kong-3targets.yml; [ "$name" = portico-cache ] && conf=kong-cache.yml
       case $name in portico-gzip|portico-br|portico-zstd) conf=kong-compression.yml ;; portico-transform-*) conf=kong-transform.yml ;; esac
       [ "$name" = portico-agg ] && conf=kong-aggregate.yml
@@ -52,8 +54,9 @@ total_ir() {  # requests -> total instructions
       access_log=off; [ "$name" = portico-obs ] && conf=kong-observability.yml && access_log=$work/cg-access.log
       sed -e "s#@BACKEND@#$backend#g" -e "s#@DELAYED@#19526#g" -e "s#@SAMPLING@#${SAMPLING:-0.01}#g" "$ROOT/bench/conf/$conf" > "$work/cg-kong.yml"
       [ "$name" = portico-auth ] && cp "$work/cg-kong-auth.yml" "$work/cg-kong.yml"
+      admin=off; [ "$name" = portico-admin ] && admin=127.0.0.1:$((port + 1))
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/build/release/portico" run -c "$work/cg-kong.yml" \
-        --proxy-listen 127.0.0.1:$port --admin-listen off --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &
+        --proxy-listen 127.0.0.1:$port --admin-listen $admin --workers 1 --access-log "$access_log" --log-level warn 2>/dev/null &
       ;;
     nginx|nginx-cache|nginx-big|nginx-gzip)
       conf=proxy-nginx.conf; [ "$name" = nginx-cache ] && conf=proxy-nginx-cache.conf; [ "$name" = nginx-gzip ] && conf=proxy-nginx-gzip.conf

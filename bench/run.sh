@@ -727,11 +727,11 @@ fi
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then
   say ""
   say "## instructions per proxied request (valgrind --tool=callgrind, keep-alive, sequential requests)"
-  for name in ${CALLGRIND_CASES:-portico portico3 portico-auth portico-cache portico-agg portico-graphql portico-obs portico-transform-headers \
+  for name in ${CALLGRIND_CASES:-portico portico-admin portico3 portico-auth portico-cache portico-agg portico-graphql portico-obs portico-transform-headers \
                portico-big portico-transform-json portico-gzip portico-br portico-zstd nginx nginx-cache nginx-big nginx-gzip}; do
     say "$name: $(bench/callgrind_per_request.sh $name "$WORK" $BACKEND_PORT)"
   done
-  say "(portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
+  say "(portico-admin: the plain route with the admin listener on (the dashboard's recording); portico3: the same route balanced round-robin over three targets; portico-auth: key-auth + jwt HS256 + acl;"
   say " portico-cache / nginx-cache: proxy-cache / proxy_cache hits; portico-agg: /dashboard, 3 backend calls composed;"
   say " portico-graphql: { dashboard { user orders notifications } }, the same 3 calls through the graphql plugin;"
   say " portico-obs: prometheus (every family) + opentelemetry (sampling 0.01) + access log to a file;"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXPECTED_FILES=(.clang-format .gitignore CMakeLists.txt Makefile README.md)
-EXPECTED_DIRS=(.ci bench docs examples plugins scripts src tests)
+EXPECTED_DIRS=(.ci bench dashboard docs examples plugins scripts src tests)
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   # The first path component of every tracked file and every untracked, unignored one.

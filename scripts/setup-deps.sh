@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The tests' Node.js packages (the OpenTelemetry JS SDK; graphql-js, the GraphQL oracle;
-# oidc-provider, the OpenID Provider of the openid-connect tests, and puppeteer-core, which drives
-# Debian's chromium and downloads no browser):
-# `npm ci` from the lock file,
-# again whenever the lock file changed since the last install.
+# The dashboard's one library (uPlot, built into the binary) and the tests' Node.js packages (the
+# OpenTelemetry JS SDK; graphql-js, the GraphQL oracle; oidc-provider, the OpenID Provider of the
+# openid-connect tests; puppeteer-core, which drives Debian's chromium and downloads no browser,
+# in the login and dashboard tests): `npm ci` from the lock file, again whenever the lock file
+# changed since the last install.
 install_node_packages() {
   local dir
-  for dir in tests/e2e/otel_backend tests/graphql tests/e2e/oidc_idp; do
+  for dir in dashboard tests/e2e/otel_backend tests/graphql tests/e2e/oidc_idp tests/e2e/dashboard; do
     if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
       echo "setup-deps: npm ci in $dir"
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

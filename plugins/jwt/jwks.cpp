@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -225,6 +226,10 @@ bool JwksKeySet::request_refresh() {
   return true;
 }
 
+static std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 asio::awaitable<bool> JwksKeySet::fetch_once() {
   // (A named variable: GCC 12 destroys a braced temporary argument of a coroutine call twice.)
   net::FetchOptions fetch{options_.timeout, 1 << 20, true};
@@ -245,6 +250,8 @@ asio::awaitable<bool> JwksKeySet::fetch_once() {
     else if (!skipped.empty()) spdlog::warn("jwks {}: keys skipped: {}", options_.uri, skipped);
   }
   attempts_.fetch_add(1, std::memory_order_acq_rel);
+  last_attempt_unix_ = unix_now();
+  last_error_ = problem;
   if (!problem.empty()) {
     g_refresh_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("jwks {}: refresh failed ({}); {}", options_.uri, problem,
@@ -255,7 +262,21 @@ asio::awaitable<bool> JwksKeySet::fetch_once() {
   spdlog::info("jwks {}: {} keys loaded", options_.uri, keys.size());
   keys_.store(std::make_shared<const PublishedKeys>(PublishedKeys{++generation_, std::move(keys)}),
               std::memory_order_release);
+  last_refresh_unix_ = last_attempt_unix_;
   co_return true;
+}
+
+json::object JwksKeySet::status_json() const {
+  json::array keys;
+  if (auto published = keys_.load(std::memory_order_acquire)) {
+    for (const auto& [kid, key] : published->keys) keys.emplace_back(json::object{{"kid", kid}, {"alg", alg_name(key.alg)}});
+  }
+  auto unix_or_null = [](std::int64_t t) { return t == 0 ? json::value(nullptr) : json::value(t); };
+  return json::object{{"uri", options_.uri},
+                      {"keys", std::move(keys)},
+                      {"last_refresh", unix_or_null(last_refresh_unix_)},
+                      {"last_attempt", unix_or_null(last_attempt_unix_)},
+                      {"last_error", last_error_.empty() ? json::value(nullptr) : json::value(last_error_)}};
 }
 
 asio::awaitable<void> JwksKeySet::loop(std::weak_ptr<JwksKeySet> weak) {

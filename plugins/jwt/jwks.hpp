@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <memory>
@@ -67,6 +68,11 @@ class JwksKeySet : public std::enable_shared_from_this<JwksKeySet> {
   std::uint64_t attempts() const { return attempts_.load(std::memory_order_acquire); }
   const Options& options() const { return options_; }
 
+  // --- control thread ---
+  // For the dashboard (GET /jwks): {uri, keys: [{kid, alg}], last_refresh, last_attempt (unix
+  // seconds, null before the first), last_error (null after a success)}.
+  boost::json::object status_json() const;
+
  private:
   static boost::asio::awaitable<void> loop(std::weak_ptr<JwksKeySet> weak);
   boost::asio::awaitable<bool> fetch_once();
@@ -78,6 +84,8 @@ class JwksKeySet : public std::enable_shared_from_this<JwksKeySet> {
   std::atomic<bool> refreshing_{false};
   std::atomic<std::uint64_t> attempts_{0};
   std::atomic<std::int64_t> last_early_ms_{-1000000000};  // steady clock, ms
+  std::int64_t last_refresh_unix_ = 0, last_attempt_unix_ = 0;  // control thread; 0: never
+  std::string last_error_;                                      // control thread
   // The loop's timer (owned by the loop's frame, so that the set can be destroyed on any
   // thread); control thread only.
   std::weak_ptr<boost::asio::steady_timer> wake_;

@@ -318,6 +318,11 @@ class Jwt final : public Instance {
 
   const JwtConfig& config_;
   const config::ConsumerConfig* anonymous_ = nullptr;
+
+ public:
+  const plugins::jwt::JwksKeySet* keyset() const { return keyset_.get(); }
+
+ private:
   StringMap<Secret> secrets_;
   std::string challenge_, challenge_invalid_;
   mutable plugins::jwt::VerificationCache cache_;
@@ -325,6 +330,21 @@ class Jwt final : public Instance {
   StringMap<const config::ConsumerConfig*> consumers_;  // consumer_claim values
 };
 
+}  // namespace
+
+namespace {
+// GET /jwks (Portico's): each jwt entry with a jwks_uri and the state of its key set.
+AdminAnswer list_key_sets(const AdminCall& call) {
+  json::array data;
+  for (const auto& [entry, instance] : call.instances) {
+    const auto* jwt = dynamic_cast<const Jwt*>(instance);
+    if (jwt == nullptr || jwt->keyset() == nullptr) continue;
+    json::object set = jwt->keyset()->status_json();
+    set["plugin_id"] = entry->id;
+    data.emplace_back(std::move(set));
+  }
+  return {200, json::object{{"data", std::move(data)}}};
+}
 }  // namespace
 
 const Schema& jwt_schema() {
@@ -336,6 +356,7 @@ const Schema& jwt_schema() {
       .config = &plugins::jwt::config_schema(),
       .check = plugins::jwt::check_config,
       .instantiate = instantiate_as<Jwt, JwtConfig>,
+      .admin_endpoints = {{"/jwks", {"GET", "HEAD"}, answer_now<list_key_sets>}},
   };
   return schema;
 }

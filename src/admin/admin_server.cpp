@@ -40,7 +40,8 @@ namespace json = boost::json;
 
 AdminServer::AdminServer(asio::io_context& io, DeadlineQueue& deadlines, Gateway& gateway,
                          std::shared_ptr<EntityApi> entities, bool status_only)
-    : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)), acceptor_(io),
+    : io_(io), deadlines_(deadlines), gateway_(gateway), entities_(std::move(entities)),
+      dashboard_(status_only ? nullptr : std::make_unique<Dashboard>(io, gateway)), acceptor_(io),
       status_only_(status_only) {}
 AdminServer::~AdminServer() { close(); }
 
@@ -55,6 +56,7 @@ bool AdminServer::listen(const asio::ip::tcp::endpoint& endpoint, std::string& e
     return false;
   }
   port_ = acceptor_.local_endpoint().port();
+  if (dashboard_) dashboard_->start();
   asio::co_spawn(io_, accept_loop(), asio::detached);
   return true;
 }
@@ -156,7 +158,9 @@ std::string AdminServer::endpoints_json() {
       "/basic-auths/{basicauth_credentials}", "/upstreams", "/upstreams/{upstreams}", "/upstreams/{upstreams}/health",
       "/upstreams/{upstreams}/targets", "/upstreams/{upstreams}/targets/{targets}", "/certificates",
       "/certificates/{certificates}", "/certificates/{certificates}/snis", "/certificates/{certificates}/snis/{snis}",
-      "/snis", "/snis/{snis}", "/ca_certificates", "/ca_certificates/{ca_certificates}",
+      "/snis", "/snis/{snis}", "/ca_certificates", "/ca_certificates/{ca_certificates}", "/clustering/data-planes",
+      "/clustering/nodes", "/dashboard", "/dashboard/api/info", "/dashboard/api/top", "/dashboard/api/traffic",
+      "/dashboard/api/counters",
   };
   json::array data;
   for (const char* p : kPaths) data.emplace_back(p);
@@ -206,6 +210,30 @@ AdminServer::Reply AdminServer::data_planes(std::string_view query) const {
     if (parsed.ec != std::errc{} || size < 1 || size > 1000) return {400, message_json("size must be between 1 and 1000")};
   }
   return {200, json::serialize(cp->data_planes_json(size, std::string(http::query_value(query, "offset"))))};
+}
+
+// GET /clustering/nodes (Portico's): the nodes sharing this PostgreSQL database, from their
+// heartbeats (store/pg_store.hpp), seen in the last day.
+asio::awaitable<AdminServer::Reply> AdminServer::cluster_nodes(const Request& request) const {
+  if (request.method != "GET" && request.method != "HEAD") co_return Reply{405, R"({"message":"Method not allowed"})"};
+  store::PgStore* pg = gateway_.pg_store();
+  if (pg == nullptr) {
+    co_return Reply{400, message_json("this endpoint is only available when nodes share a PostgreSQL database "
+                                      "(--database postgres://...)")};
+  }
+  auto nodes = co_await pg->nodes(24 * 3600);
+  if (!nodes.ok()) co_return Reply{503, message_json("cannot list the nodes: " + nodes.error().message)};
+  json::array data;
+  for (const auto& n : *nodes) {
+    data.emplace_back(json::object{{"node_id", n.node_id},
+                                   {"hostname", n.hostname},
+                                   {"version", n.version},
+                                   {"config_hash", n.config_hash},
+                                   {"revision", n.revision},
+                                   {"last_seen", n.last_seen},
+                                   {"this_node", n.node_id == gateway_.node_id()}});
+  }
+  co_return Reply{200, json::serialize(json::object{{"data", std::move(data)}})};
 }
 
 AdminServer::Reply AdminServer::status_reply() const {
@@ -265,6 +293,8 @@ AdminServer::Reply AdminServer::status_api(const Request& request) {
 
 asio::awaitable<AdminServer::Reply> AdminServer::handle(const Request& request) {
   if (status_only_) co_return status_api(request);
+  if (auto reply = dashboard_->handle(request)) co_return std::move(*reply);
+  if (request.path == "/clustering/nodes") co_return co_await cluster_nodes(request);
   if (auto reply = handle_fixed(request)) co_return std::move(*reply);
   auto plugin_reply = co_await plugin_endpoint(request, gateway_.snapshot());
   if (plugin_reply) co_return std::move(*plugin_reply);
@@ -364,6 +394,30 @@ std::string AdminServer::exposure_warning(const asio::ip::address& listen, const
          "(PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1 !!!";
 }
 
+bool AdminServer::cross_site_write(std::string_view method, std::string_view origin, std::string_view host,
+                                   std::string_view fetch_site) {
+  if (method == "GET" || method == "HEAD" || method == "OPTIONS") return false;
+  // Sec-Fetch-Site is set by the browser and cannot be forged by a page: trusted as it says
+  // (same-origin also behind a proxy that rewrites Host).
+  if (!fetch_site.empty()) return fetch_site != "same-origin" && fetch_site != "none";
+  if (origin.empty()) return false;  // not a browser, or one that names no origin for this request
+  // The page's origin must be this listener as the browser reached it (its Host); "null"
+  // (a sandboxed frame, a file) is another origin too.
+  std::size_t scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return true;
+  return !http::iequals(origin.substr(scheme_end + 3), host);
+}
+
+bool AdminServer::rebinding_risk(std::string_view host, std::string_view fetch_site, bool token_set) {
+  if (token_set || fetch_site.empty()) return false;  // a token cannot be rebound; not a browser
+  std::string_view name = http::host_without_port(host);
+  if (name == "localhost" || name.ends_with(".localhost")) return false;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  boost::system::error_code ec;
+  asio::ip::make_address(std::string(name), ec);
+  return static_cast<bool>(ec);  // a name, which its owner can point anywhere
+}
+
 bool AdminServer::token_accepted(std::string_view presented) const {
   const std::string& expected = gateway_.options().admin_token;
   if (expected.empty()) return true;
@@ -399,6 +453,11 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     std::string method(request.method), path(request.path), query(request.query);
     std::string content_type(request.find("content-type"));
     std::string token(request.find("kong-admin-token"));
+    std::string if_none_match(request.find("if-none-match"));
+    bool cross_site = cross_site_write(method, request.find("origin"), request.host, request.find("sec-fetch-site"));
+    bool rebinding = rebinding_risk(request.host, request.find("sec-fetch-site"), !gateway_.options().admin_token.empty());
+    std::string origin(request.find("origin"));
+    std::string host(request.host);
     std::size_t head_size = request.head_size;
     bool keep = request.keep_alive;
     std::size_t body_size = 0;
@@ -428,18 +487,32 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       }
       if (failed) break;
     }
-    Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size)};
+    Request parsed{method, path, query, content_type, buffer.readable().substr(head_size, body_size), if_none_match};
     auto started = std::chrono::steady_clock::now();
     Reply reply{401, R"({"message":"Invalid credentials. Token or User credentials required"})"};
-    if (status_only_ || token_accepted(token)) reply = co_await handle(parsed);
+    if (!status_only_ && cross_site) {
+      reply = Reply{403, json::serialize(json::object{
+                             {"message", "Admin API writes from another site's page are refused (Origin: " +
+                                             (origin.empty() ? std::string("unknown") : origin) +
+                                             "); use the dashboard at /dashboard/ on this address, or a client "
+                                             "that is not a browser"}})};
+    } else if (!status_only_ && rebinding) {
+      reply = Reply{403, json::serialize(json::object{
+                             {"message", "a browser reached this Admin API, which has no --admin-token, by the name '" +
+                                             std::string(http::host_without_port(host)) +
+                                             "': only by IP address or localhost (a name can be re-pointed at this "
+                                             "address by another site: DNS rebinding); set --admin-token to use a name"}})};
+    } else if (status_only_ || token_accepted(token) || Dashboard::is_public(method, path)) {
+      reply = co_await handle(parsed);
+    }
     spdlog::debug("admin: {} {} {} in {:.1f} ms", method, path, reply.status,
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     std::string response;
     if (reply.content_type.empty()) {
-      response = http::json_response(reply.status, reply.body, !keep, {}, method == "HEAD");
+      response = http::json_response(reply.status, reply.body, !keep, reply.headers, method == "HEAD");
     } else {
-      response = http::stored_response_head(reply.status, "Content-Type: " + reply.content_type + "\r\n", {},
-                                            reply.body.size(), keep ? "" : "close");
+      response = http::stored_response_head(reply.status, "Content-Type: " + reply.content_type + "\r\n" + reply.headers,
+                                            {}, reply.body.size(), keep ? "" : "close");
       if (method != "HEAD") response += reply.body;
     }
     buffer.consume(head_size + body_size);

@@ -5,7 +5,8 @@
 // (config_endpoint.hpp) and the entity endpoints (entity_api.hpp), in Kong's shapes.
 // Request bodies (JSON, forms or multipart, Content-Length framed, at most kMaxBody bytes)
 // are read whole before the request is handled. With --admin-token, a request without the
-// token in Kong-Admin-Token is answered 401.
+// token in Kong-Admin-Token is answered 401. The dashboard (dashboard.hpp) is served under
+// /dashboard/.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "admin/dashboard.hpp"
 #include "admin/entity_api.hpp"
 #include "admin/exchange.hpp"
 #include "core/deadline.hpp"
@@ -42,6 +44,18 @@ class AdminServer {
   // token ("" when it is not).
   static std::string exposure_warning(const boost::asio::ip::address& listen, const std::string& token);
 
+  // Whether a browser sent this write from another site's page (Origin or Sec-Fetch-Site): a form
+  // posted to the Admin API needs no CORS preflight, so without this check any web page a user
+  // of this machine opens could reconfigure a gateway that has no token. Reads, and clients that
+  // are not browsers (no Origin), are not concerned.
+  static bool cross_site_write(std::string_view method, std::string_view origin, std::string_view host,
+                               std::string_view fetch_site);
+
+  // Whether a browser (it sends Sec-Fetch-Site) reached an Admin API without a token by a host
+  // name: a site can point its own name at 127.0.0.1 (DNS rebinding) and then be "same origin".
+  // Such requests are refused; an IP address or localhost is answered as usual.
+  static bool rebinding_risk(std::string_view host, std::string_view fetch_site, bool token_set);
+
   static constexpr std::size_t kMaxBody = 10 * 1024 * 1024;  // Kong's client_max_body_size
 
   using Request = admin::Request;
@@ -60,6 +74,7 @@ class AdminServer {
   Reply config_endpoint(const Request& request);
   Reply status_api(const Request& request);
   Reply data_planes(std::string_view query) const;
+  boost::asio::awaitable<Reply> cluster_nodes(const Request& request) const;
   Reply status_reply() const;  // GET /status
   static std::string endpoints_json();
   bool token_accepted(std::string_view presented) const;  // --admin-token, or none set
@@ -70,6 +85,7 @@ class AdminServer {
   DeadlineQueue& deadlines_;
   Gateway& gateway_;
   std::shared_ptr<EntityApi> entities_;
+  std::unique_ptr<Dashboard> dashboard_;  // none on the status listener
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
   bool status_only_ = false;

@@ -18,6 +18,33 @@ TEST(AdminExposure, WarnsOnlyWhenReachableFromOtherHostsWithoutAToken) {
   EXPECT_NE(AdminServer::exposure_warning(ip::make_address("10.0.0.5"), "").find("10.0.0.5"), std::string::npos);
 }
 
+TEST(AdminCrossSite, RefusesBrowserWritesFromOtherOriginsOnly) {
+  // curl and scripts send no Origin: every write goes on as before.
+  EXPECT_FALSE(AdminServer::cross_site_write("POST", "", "127.0.0.1:8001", ""));
+  // The dashboard's own page: same origin.
+  EXPECT_FALSE(AdminServer::cross_site_write("POST", "http://127.0.0.1:8001", "127.0.0.1:8001", "same-origin"));
+  EXPECT_FALSE(AdminServer::cross_site_write("DELETE", "http://LOCALHOST:8001", "localhost:8001", ""));
+  // A form on another site posted to the Admin API: refused, whichever header tells it.
+  EXPECT_TRUE(AdminServer::cross_site_write("POST", "https://evil.example", "127.0.0.1:8001", "cross-site"));
+  EXPECT_TRUE(AdminServer::cross_site_write("POST", "https://evil.example", "127.0.0.1:8001", ""));
+  EXPECT_TRUE(AdminServer::cross_site_write("PATCH", "", "127.0.0.1:8001", "same-site"));
+  EXPECT_TRUE(AdminServer::cross_site_write("PUT", "null", "127.0.0.1:8001", ""));
+  EXPECT_TRUE(AdminServer::cross_site_write("POST", "http://127.0.0.1:8002", "127.0.0.1:8001", ""));
+  // Sec-Fetch-Site: same-origin is the browser's word: also behind a proxy that changes Host.
+  EXPECT_FALSE(AdminServer::cross_site_write("POST", "https://admin.example", "10.0.0.5:8001", "same-origin"));
+  // Reads are not writes (a browser does not let another page read the answer).
+  EXPECT_FALSE(AdminServer::cross_site_write("GET", "https://evil.example", "127.0.0.1:8001", "cross-site"));
+}
+
+TEST(AdminRebinding, BrowsersReachATokenlessAdminApiByAddressOnly) {
+  EXPECT_FALSE(AdminServer::rebinding_risk("127.0.0.1:8001", "same-origin", false));
+  EXPECT_FALSE(AdminServer::rebinding_risk("[::1]:8001", "same-origin", false));
+  EXPECT_FALSE(AdminServer::rebinding_risk("localhost:8001", "none", false));
+  EXPECT_TRUE(AdminServer::rebinding_risk("evil.example:8001", "same-origin", false));
+  EXPECT_FALSE(AdminServer::rebinding_risk("evil.example:8001", "same-origin", true));  // the token cannot be had
+  EXPECT_FALSE(AdminServer::rebinding_risk("admin.internal:8001", "", false));          // curl: not a browser
+}
+
 TEST(PluginEndpoints, PathPatternsMatchWholeSegments) {
   std::vector<std::string> params;
   EXPECT_TRUE(match_endpoint_path("/circuit-breakers", "/circuit-breakers", params));

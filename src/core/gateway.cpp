@@ -262,7 +262,14 @@ bool Gateway::start(std::vector<std::string>& errors) {
   obs::set_max_series(options_.metrics_max_series);
   for (auto& w : workers_) w->start(snapshot_);
   health_checker_.apply(snapshot_);
-  if (pg_ != nullptr) pg_->follow();
+  if (pg_ != nullptr) {
+    pg_->set_heartbeat([this] {
+      char host[256] = {0};
+      ::gethostname(host, sizeof host - 1);
+      return store::NodeReport{node_id_, host, PORTICO_VERSION, snapshot_ ? snapshot_->config.hash : "", store_revision()};
+    });
+    pg_->follow();
+  }
   watch_dns();
   if (handle_signals_) watch_signals();
   spdlog::info("portico {} started: {} worker(s), proxy on {}, admin on {}, {} route(s), {} service(s)",

@@ -110,6 +110,7 @@ class Gateway {
   bool ready() const;
   cluster::ControlPlane* control_plane() const { return control_plane_.get(); }
   cluster::DataPlane* data_plane() const { return data_plane_.get(); }
+  store::PgStore* pg_store() const { return pg_; }  // with --database postgres://...
 
  private:
   bool bind_listeners(std::vector<std::string>& errors);

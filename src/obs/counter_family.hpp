@@ -4,7 +4,9 @@
 // (sharded_series.hpp); a scrape merges the workers' series.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +27,12 @@ class CounterFamily {
   }
   // Every family ever declared, merged over the workers, in declaration order.
   static void collect_all(PrometheusText& out);
+  // The same as JSON (the dashboard's): {"<name>": [{"<label>": "<value>", ..., "value": n}]}.
+  static boost::json::object json_all();
 
  private:
   void collect(PrometheusText& out) const;
+  std::map<std::string, std::uint64_t> merged() const;  // by series key
 
   const std::string name_, help_;
   const std::vector<std::string> labels_;

@@ -50,7 +50,12 @@ inline constexpr int kMaxFamilies = 64;
 template <typename Series>
 class ShardedSeries {
  public:
+  // The metrics' families share --metrics-max-series and its overflow count.
   ShardedSeries() : slot_(detail::next_family_slot()) {}
+  // A family with its own cap per shard and overflow count (the dashboard's recorder: what it
+  // keeps must not take the place of, or be counted as, the metrics' series).
+  ShardedSeries(std::size_t own_max, std::atomic<std::uint64_t>* own_overflows)
+      : slot_(detail::next_family_slot()), own_max_(own_max), own_overflows_(own_overflows) {}
   ShardedSeries(const ShardedSeries&) = delete;
   ShardedSeries& operator=(const ShardedSeries&) = delete;
 
@@ -63,8 +68,9 @@ class ShardedSeries {
     build_series_key(shard.key, values);
     auto it = shard.series.find(std::string_view(shard.key));
     if (it == shard.series.end()) {
-      if (shard.series.size() >= max_series()) {
-        count_series_overflow();
+      if (shard.series.size() >= (own_max_ != 0 ? own_max_ : max_series())) {
+        if (own_overflows_ != nullptr) own_overflows_->fetch_add(1, std::memory_order_relaxed);
+        else count_series_overflow();
         return nullptr;
       }
       std::lock_guard lock(shard.mutex);
@@ -112,6 +118,8 @@ class ShardedSeries {
   }
 
   const int slot_;
+  const std::size_t own_max_ = 0;                            // 0: max_series()
+  std::atomic<std::uint64_t>* const own_overflows_ = nullptr;  // null: count_series_overflow()
   mutable std::mutex mutex_;  // guards shards_ (the list; each shard has its own)
   std::vector<std::unique_ptr<Shard>> shards_;
 };

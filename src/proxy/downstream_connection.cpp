@@ -1,5 +1,7 @@
 #include "proxy/downstream_connection.hpp"
 
+#include "obs/route_traffic.hpp"
+
 #include <sys/socket.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -464,8 +466,10 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   // whose plugins have none (a header transformation) skips it and the clock read.
   const bool plugins_log = ex.plugins && ex.plugins->chains() != nullptr && ex.plugins->chains()->uses(plugin::kLog);
   if (ex.plugins) ex.plugins->status = ex.status;
-  if (worker_.access_log().enabled() || plugins_log) {
-    const auto finished = Clock::now();  // one clock read for the access log and the plugins
+  const bool traffic = obs::route_traffic::enabled();  // the dashboard's per-route figures
+  if (worker_.access_log().enabled() || plugins_log || traffic) {
+    const auto finished = Clock::now();  // one clock read for the access log, the dashboard and the plugins
+    if (traffic) record_traffic(ex, finished);
     log_request(ex, finished);
     if (plugins_log) {
       note_served(ex, finished);
@@ -495,6 +499,14 @@ std::string_view DownstreamConnection::forwarded_client_ip() {
 void DownstreamConnection::count_response_status(int status) {
   if (status >= 500) worker_.stats().responses_5xx.add();
   else if (status >= 400) worker_.stats().responses_4xx.add();
+}
+
+void DownstreamConnection::record_traffic(const Exchange& ex, Clock::time_point now) {
+  std::string_view route, service;
+  if (ex.match.route != nullptr) route = ex.match.route->name.empty() ? ex.match.route->id : ex.match.route->name;
+  if (ex.service != nullptr) service = ex.service->config->name.empty() ? ex.service->config->id : ex.service->config->name;
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - ex.started).count();
+  obs::route_traffic::observe(service, route, ex.status, static_cast<std::uint64_t>(std::max<std::int64_t>(micros, 0)));
 }
 
 void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now) {

@@ -217,6 +217,8 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<Next> relay_buffered(Exchange& ex, std::unique_ptr<UpstreamConnection>& conn,
                                               plugin::BodyNeed need);
   void log_request(const Exchange& ex, std::chrono::steady_clock::time_point now);
+  // The dashboard's per-route figures (obs/route_traffic.hpp).
+  void record_traffic(const Exchange& ex, std::chrono::steady_clock::time_point now);
   // Fills the plugin context's `served` (sizes, latencies, source) for the log phase.
   void note_served(Exchange& ex, std::chrono::steady_clock::time_point now) const;
   // Copies the request head's bytes into `copy` and parses them again from there, so the

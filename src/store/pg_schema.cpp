@@ -74,6 +74,17 @@ BEGIN
   RETURN current_revision;
 END $$;
 )sql"},
+      // Each node's heartbeat (PgStore::set_heartbeat): what it runs, for GET /clustering/nodes.
+      {2, "001_nodes",
+       R"sql(
+CREATE TABLE portico_nodes (
+  node_id text PRIMARY KEY,
+  hostname text NOT NULL,
+  version text NOT NULL,
+  config_hash text NOT NULL,
+  revision bigint NOT NULL,
+  last_seen bigint NOT NULL);
+)sql"},
   };
   return all;
 }

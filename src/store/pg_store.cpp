@@ -9,6 +9,7 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
+#include "obs/log_limiter.hpp"
 #include "store/pg_schema.hpp"
 
 namespace portico::store {
@@ -213,6 +214,52 @@ void PgStore::heard(std::int64_t revision) {
   for (const auto& listener : listeners_) listener(revision);
 }
 
+asio::awaitable<Result<std::vector<NodeReport>>> PgStore::nodes(std::int64_t within) {
+  auto turn = co_await turns_.take();
+  auto conn = co_await connection_for_statement(std::chrono::seconds(2));
+  if (!conn.ok()) co_return conn.error();
+  std::vector<PgConnection::Param> params;
+  params.emplace_back(std::to_string(within));
+  auto rows = co_await (*conn)->query_params(
+      "SELECT node_id, hostname, version, config_hash, revision, last_seen FROM portico_nodes "
+      "WHERE last_seen >= extract(epoch from now())::bigint - $1::bigint ORDER BY hostname, node_id",
+      std::move(params), std::chrono::seconds(2));
+  if (!rows.ok()) {
+    if (rows.error().kind == ErrorKind::unavailable) note_reachable(false, rows.error().message);
+    co_return rows.error();
+  }
+  std::vector<NodeReport> out;
+  for (int i = 0; i < rows->rows(); ++i) {
+    out.push_back(NodeReport{rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->text(i, 3), rows->integer(i, 4),
+                             rows->integer(i, 5)});
+  }
+  co_return out;
+}
+
+asio::awaitable<std::optional<Error>> PgStore::beat(PgConnection& conn) {
+  if (!heartbeat_) co_return std::nullopt;
+  NodeReport r = heartbeat_();
+  std::vector<PgConnection::Param> params;
+  for (std::string* value : {&r.node_id, &r.hostname, &r.version, &r.config_hash}) params.emplace_back(std::move(*value));
+  params.emplace_back(std::to_string(r.revision));
+  // The database's clock, not the node's: rows are compared with each other. Rows of nodes
+  // gone for a day are removed on the way (a node's id is new with each process).
+  auto written = co_await conn.query_params(
+      "WITH gone AS (DELETE FROM portico_nodes WHERE last_seen < extract(epoch from now())::bigint - 86400) "
+      "INSERT INTO portico_nodes (node_id, hostname, version, config_hash, revision, last_seen) "
+      "VALUES ($1, $2, $3, $4, $5::bigint, extract(epoch from now())::bigint) ON CONFLICT (node_id) DO UPDATE SET "
+      "hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, "
+      "revision = excluded.revision, last_seen = excluded.last_seen",
+      std::move(params), std::chrono::seconds(2));
+  if (written.ok()) co_return std::nullopt;
+  // Only a lost connection ends the follower; a refused heartbeat (a role without rights on
+  // portico_nodes) must not stop this node from following changes.
+  if (written.error().kind == ErrorKind::unavailable) co_return written.error();
+  static obs::OncePerSecond log;
+  if (log.allow()) spdlog::warn("store: this node's heartbeat in portico_nodes was refused: {}", written.error().message);
+  co_return std::nullopt;
+}
+
 void PgStore::follow() { asio::co_spawn(io_, follow_loop(alive_), asio::detached); }
 
 asio::awaitable<void> PgStore::follow_loop(std::shared_ptr<bool> alive) {
@@ -234,7 +281,17 @@ asio::awaitable<void> PgStore::follow_loop(std::shared_ptr<bool> alive) {
     // this node was away from the database is caught up here), then whenever nothing was
     // heard for update_frequency.
     bool check_now = true;
+    auto last_beat = std::chrono::steady_clock::time_point{};
     while (!failed) {
+      if (std::chrono::steady_clock::now() - last_beat >= std::chrono::seconds(1)) {
+        auto beat_failed = co_await beat(**conn);
+        if (!*alive) co_return;
+        if (beat_failed) {
+          failed = std::move(beat_failed);
+          break;
+        }
+        last_beat = std::chrono::steady_clock::now();
+      }
       if (check_now) {
         auto current = co_await (*conn)->query("SELECT value FROM portico_revision WHERE id = 1", std::chrono::seconds(2));
         if (!*alive) co_return;

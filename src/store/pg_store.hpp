@@ -16,14 +16,23 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/turn_queue.hpp"
 #include "store/pg_connection.hpp"
 #include "store/store.hpp"
 
 namespace portico::store {
+
+// What a node says of itself in portico_nodes (its heartbeat) and what GET /clustering/nodes lists.
+struct NodeReport {
+  std::string node_id, hostname, version, config_hash;
+  std::int64_t revision = 0;
+  std::int64_t last_seen = 0;  // unix seconds (set by the store)
+};
 
 struct PgOptions {
   std::string conninfo;     // a postgres:// URI or libpq key=value string (holds the password)
@@ -52,6 +61,11 @@ class PgStore final : public Store {
 
   // Starts the follower connection (above). Its revisions go to the on_change listeners.
   void follow();
+  // The follower also writes this node's row of portico_nodes, from `report`, when it connects
+  // and then at least every update_frequency (at most once a second).
+  void set_heartbeat(std::function<NodeReport()> report) { heartbeat_ = std::move(report); }
+  // The nodes seen in the last `within` seconds, by hostname.
+  boost::asio::awaitable<Result<std::vector<NodeReport>>> nodes(std::int64_t within);
   // Whether the last operation or the follower reached the database.
   bool reachable() const override { return reachable_; }
   const PgOptions& options() const { return options_; }
@@ -65,6 +79,8 @@ class PgStore final : public Store {
   boost::asio::awaitable<Result<PgConnection*>> connection_for_statement(
       std::chrono::milliseconds connect_timeout = std::chrono::hours(1));
   boost::asio::awaitable<void> follow_loop(std::shared_ptr<bool> alive);
+  // Writes heartbeat_'s row on the follower's connection; the error if that failed.
+  boost::asio::awaitable<std::optional<Error>> beat(PgConnection& conn);
   void heard(std::int64_t revision);
   void note_reachable(bool reachable, const std::string& why);
 
@@ -79,6 +95,7 @@ class PgStore final : public Store {
   std::string last_failure_;                              // why it is not reachable
   std::chrono::steady_clock::time_point next_connect_{};  // commands(): no attempt before, while unreachable
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // the follower stops when this goes
+  std::function<NodeReport()> heartbeat_;
 };
 
 }  // namespace portico::store

@@ -395,16 +395,52 @@ def test_migrations_verbs_and_several_bootstraps_at_once(cluster):
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert sum("migrated 1 (000_base)" in o[0] for o in outs) == 1, outs
+    assert sum("migrated 1 (000_base)" in o[0] and "migrated 2 (001_nodes)" in o[0] for o in outs) == 1, outs
     assert sum("already bootstrapped" in o[0] for o in outs) == 2, outs
-    assert pg.psql("SELECT count(*) FROM portico_migrations", database="fresh").stdout.strip() == "1"
+    assert pg.psql("SELECT count(*) FROM portico_migrations", database="fresh").stdout.strip() == "2"
     listed = migrations("list", uri)
     assert listed.returncode == 0 and "000_base" in listed.stdout and "up-to-date" in listed.stdout, listed
     up = migrations("up", uri)
     assert up.returncode == 0 and "already up-to-date" in up.stdout, up
+    # A database of an older Portico (before 001_nodes): a node says to run `up`, which adds it.
+    pg.psql("DROP TABLE portico_nodes; DELETE FROM portico_migrations WHERE version = 2", database="fresh")
+    run = subprocess.run([PORTICO_BIN, "run", "--database", uri, "--proxy-listen", "127.0.0.1:0",
+                          "--admin-listen", "off"], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1 and "portico migrations up" in run.stderr, run.stderr
+    up = migrations("up", uri)
+    assert up.returncode == 0 and "migrated 2 (001_nodes)" in up.stdout, up
     # A bad password is a clear start-up error, without the password in it.
     bad = uri.replace("s3cret-for-tests", "wrong-password")
     run = subprocess.run([PORTICO_BIN, "run", "--database", bad, "--proxy-listen", "127.0.0.1:0",
                           "--admin-listen", "off"], capture_output=True, text=True, timeout=30)
     assert run.returncode == 1 and "password authentication failed" in run.stderr, run.stderr
     assert "wrong-password" not in run.stderr
+
+
+def test_every_node_is_listed_with_its_configuration(cluster):
+    """GET /clustering/nodes on any node lists the three, each with the store revision it is at
+    (the version of the configuration, the same on every node once a change reached them) and
+    the configuration hash it serves (its own /status's: hashes follow each node's history of
+    changes, so they are compared per node)."""
+    nodes = cluster["nodes"]
+    assert call(nodes[1].admin("/services"), "POST", {"name": "listed", "url": "http://127.0.0.1:9"})[0] == 201
+    statuses = [call(n.admin("/status"))[1] for n in nodes]
+    ids = [s["node_id"] for s in statuses]
+    seen = []
+
+    def listed_alike():
+        now = [call(n.admin("/status"))[1] for n in nodes]
+        status, body = call(nodes[2].admin("/clustering/nodes"))
+        seen[:] = [status, body, now]
+        if status != 200:
+            return False
+        rows = {r["node_id"]: r for r in body["data"]}
+        return all(i in rows for i in ids) and \
+            all(rows[s["node_id"]]["config_hash"] == s["configuration_hash"] and
+                rows[s["node_id"]]["revision"] == s["database"]["revision"] for s in now) and \
+            len({s["database"]["revision"] for s in now}) == 1
+    assert eventually(listed_alike, timeout=15), (ids, seen)
+    status, body = call(nodes[2].admin("/clustering/nodes"))
+    mine = [r for r in body["data"] if r["this_node"]]
+    assert len(mine) == 1 and mine[0]["node_id"] == ids[2]
+    assert all(r["version"] and r["hostname"] and r["last_seen"] > 0 for r in body["data"])

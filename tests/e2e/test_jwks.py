@@ -212,3 +212,24 @@ def test_503_while_no_keys_were_ever_loaded(setup):
     assert len(backend.requests) == before
     assert counters(portico)["jwt_jwks_unavailable"] >= 1
     assert "no keys loaded yet" in portico.logs()
+
+
+def test_key_sets_are_listed_with_their_last_refresh(setup):
+    """GET /jwks (the dashboard's health view): each jwt entry with a jwks_uri, the keys it
+    loaded and when, and why the last fetch failed."""
+    portico, provider, _ = setup
+    uri = "http://127.0.0.1:%d/jwks.json" % provider.port
+
+    def listed():
+        with urllib.request.urlopen(portico.admin("/jwks"), timeout=5) as r:
+            return json.load(r)["data"]
+    assert eventually(lambda: any(s["last_attempt"] for s in listed() if s["uri"] != uri))
+    sets = listed()
+    good = [s for s in sets if s["uri"] == uri]
+    assert len(good) == 2  # /idp and /mapped: one entry each
+    for s in good:
+        assert {"kid": "k1", "alg": "RS256"} in s["keys"]
+        assert s["last_refresh"] and s["last_error"] is None and s["plugin_id"]
+    never = [s for s in sets if s["uri"] != uri]
+    assert len(never) == 1 and never[0]["keys"] == [] and never[0]["last_refresh"] is None
+    assert never[0]["last_error"], never[0]
