@@ -62,7 +62,8 @@ async function showNode() {
     node.replaceChildren(
       el('span', { title: `node ${info.node_id}` }, info.hostname),
       el('span', {}, `v${info.version}`),
-      el('span', { title: `configuration ${info.configuration_hash}` }, `config ${shortHash(info.configuration_hash)}, ${activated}`),
+      el('span', { title: `configuration ${info.configuration_hash}`, id: 'config-version' },
+        `config ${shortHash(info.configuration_hash)}${info.database.revision === null ? '' : ` (revision ${info.database.revision})`}, ${activated}`),
       el('span', { class: info.database.reachable ? '' : 'bad' }, db));
     banner.hidden = !info.read_only;
     banner.textContent = info.read_only || '';

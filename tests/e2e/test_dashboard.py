@@ -227,6 +227,7 @@ def test_entities_forms_create_a_service_and_route_that_answer(tmp_path):
                        path="/shop", url="http://127.0.0.1:%d" % backend.server_address[1])
         assert_clean(report, allowed_http=("400 http://127.0.0.1:%d/services" % gw.admin_port,))
         assert "32767" in report["field_error"], report  # Kong's bounds for retries
+        assert "(revision " in report["config_version"], report  # with a store, its revision
         assert report["focused_after_error"] == "f-retries"
         assert report["service_hash"].startswith("#/entities/services/")
         assert report["route_created"].startswith("#/entities/routes/")

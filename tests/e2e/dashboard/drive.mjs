@@ -108,6 +108,7 @@ const scenarios = {
     await page.click('#save');
     await page.waitForFunction(() => document.querySelector('[data-error-for="retries"]')?.textContent, { timeout: 10000 });
     report.field_error = await page.$eval('[data-error-for="retries"]', (e) => e.textContent);
+    report.config_version = await page.$eval('#config-version', (e) => e.textContent);
     report.focused_after_error = await page.evaluate(() => document.activeElement.id);
     await shot(page, 'entities-service-error');
     await page.$eval('#f-retries', (e) => { e.value = ''; });
