@@ -50,6 +50,7 @@ done
 cat <<MSG
 
 Portico is running: proxy on http://$PROXY and https://$PROXY_TLS, admin API on http://$ADMIN
+The dashboard (traffic per route live, entities, health): open http://$ADMIN/dashboard/ in a browser.
 Try:
   curl -i http://$PROXY/users/1
   curl -ik https://$PROXY_TLS/users/1                   # TLS (self-signed certificate: -k)

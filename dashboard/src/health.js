@@ -31,8 +31,12 @@ function byRoute(samples, label) {
   return out;
 }
 
+// Health is asked per upstream: at most this many are shown (a refresh is one call each).
+const MAX_UPSTREAMS = 50;
+
 async function upstreamsPanel() {
-  const upstreams = await fetchAll('upstreams');
+  const all = await fetchAll('upstreams');
+  const upstreams = all.slice(0, MAX_UPSTREAMS);
   const blocks = await Promise.all(upstreams.map(async (u) => {
     const health = await api(`/upstreams/${encodeURIComponent(u.id)}/health`).catch(() => ({ data: [] }));
     const checks = [];
@@ -47,6 +51,9 @@ async function upstreamsPanel() {
         el('span', { class: 'muted' }, ` ${u.algorithm}, checks: ${checks.length ? checks.join(' + ') : 'off'}`)),
       table([['Target'], ['Weight', 'num'], ['Health'], ['Addresses']], rows, 'No targets.'));
   }));
+  if (all.length > upstreams.length) {
+    blocks.push(el('p', { class: 'muted' }, `The first ${upstreams.length} of ${all.length} upstreams; each one's page under Entities shows its targets.`));
+  }
   return blocks.length ? blocks : [el('p', { class: 'muted' }, 'No upstreams.')];
 }
 
