@@ -1,5 +1,5 @@
 # Portico: the two commands are `make run` (demo) and `make test` (all tests).
-.PHONY: all deps build run test bench clean configure-release configure-test
+.PHONY: all deps build run test bench fuzz clean configure-release configure-test
 
 RELEASE_DIR := build/release
 TEST_DIR    := build/test
@@ -32,6 +32,12 @@ run: build
 test: build configure-test
 	@ninja -C $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ctest --output-on-failure
+
+# Every libFuzzer target for FUZZ_SECONDS each (default 600), then executions and edges covered
+# per target (tests/fuzz/run.sh; make test runs each for 30 s).
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@tests/fuzz/run.sh $(TEST_DIR) $(FUZZ_SECONDS)
 
 # Portico vs nginx vs HAProxy, same backend and load; also the microbenchmarks.
 bench: configure-release
