@@ -1,4 +1,5 @@
 #include "plugins/jwt/jwks.hpp"
+#include "core/system_info.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -224,10 +225,6 @@ bool JwksKeySet::request_refresh() {
     }
   });
   return true;
-}
-
-static std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 asio::awaitable<bool> JwksKeySet::fetch_once() {

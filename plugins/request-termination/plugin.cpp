@@ -9,6 +9,7 @@
 //   access_async (echo): reads the request body, answers with Kong's JSON copy of the request
 //           (echo_document below).
 #include <boost/json.hpp>
+#include "core/system_info.hpp"
 #include <re2/re2.h>
 
 #include <unistd.h>
@@ -102,11 +103,6 @@ json::value body_json(std::string_view content_type, std::string_view body) {
     return fields;
   }
   return nullptr;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  return gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string();
 }
 
 class RequestTermination final : public Instance {

@@ -1,4 +1,5 @@
 #include "admin/admin_server.hpp"
+#include "core/system_info.hpp"
 
 #include <set>
 
@@ -258,14 +259,12 @@ AdminServer::Reply AdminServer::status_reply() const {
   };
   for (const auto& [name, value] : plugin::counter_values()) portico[name] = value;
   const auto& snap = gateway_.snapshot();
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
   json::object database{{"reachable", gateway_.database_reachable()}, {"strategy", gateway_.database_kind()}};
   if (gateway_.database_kind() != "off") database["revision"] = gateway_.store_revision();
   json::object body{
       {"database", database},
       {"node_id", gateway_.node_id()},
-      {"hostname", host},
+      {"hostname", host_name()},
       {"server", server},
       {"configuration_hash", snap ? snap->config.hash : std::string("00000000000000000000000000000000")},
       {"portico", portico},
@@ -337,8 +336,6 @@ AdminServer::Reply AdminServer::handle_other(const Request& request) {
   const auto& options = gateway_.options();
   if (path == "/clustering/data-planes") return data_planes(query);
   if (path == "/") {
-    char host[256] = {0};
-    ::gethostname(host, sizeof host - 1);
     json::array proxy_listen;
     for (const auto& l : options.proxy_listen) proxy_listen.emplace_back(l);
     json::object configuration{
@@ -353,7 +350,7 @@ AdminServer::Reply AdminServer::handle_other(const Request& request) {
     json::object body{
         {"version", PORTICO_VERSION},
         {"tagline", "Welcome to portico"},
-        {"hostname", host},
+        {"hostname", host_name()},
         {"node_id", gateway_.node_id()},
         {"configuration", configuration},
         {"plugins", plugins_json()},

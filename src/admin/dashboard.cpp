@@ -1,4 +1,5 @@
 #include "admin/dashboard.hpp"
+#include "core/system_info.hpp"
 
 #include <unistd.h>
 
@@ -153,8 +154,6 @@ Reply Dashboard::api(const Request& request) const {
 }
 
 json::object Dashboard::info() const {
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
   const auto& snap = gateway_.snapshot();
   std::string kind = gateway_.database_kind();
   json::value read_only = nullptr;
@@ -166,7 +165,7 @@ json::object Dashboard::info() const {
   json::object out{
       {"version", PORTICO_VERSION},
       {"node_id", gateway_.node_id()},
-      {"hostname", host},
+      {"hostname", host_name()},
       {"configuration_hash", snap ? snap->config.hash : std::string()},
       {"configuration_activated_at", gateway_.last_activation_unix()},
       {"database", json::object{{"strategy", kind},

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include "core/system_info.hpp"
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
@@ -28,9 +29,7 @@ constexpr auto kPingInterval = std::chrono::seconds(30);
 constexpr auto kPingWait = std::chrono::seconds(45);
 
 // Unix seconds (last_seen, config_received_at).
-inline std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using portico::unix_now;
 
 using TlsSocket = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 

@@ -1,4 +1,5 @@
 #include "cluster/data_plane.hpp"
+#include "core/system_info.hpp"
 
 #include <unistd.h>
 
@@ -208,10 +209,8 @@ asio::awaitable<void> DataPlane::session() {
     if (!refused.empty()) throw std::runtime_error("the control plane was refused: " + refused);
     json::array plugins;
     for (const auto* schema : plugin::all_schemas()) plugins.emplace_back(schema->name);
-    char hostname[256] = {0};
-    ::gethostname(hostname, sizeof hostname - 1);
     std::string hello = json::serialize(json::object{{"node_id", node_id_},
-                                                     {"hostname", hostname},
+                                                     {"hostname", host_name()},
                                                      {"version", PORTICO_VERSION},
                                                      {"plugins", std::move(plugins)},
                                                      {"config_hash", config_hash_}});

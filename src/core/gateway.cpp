@@ -1,4 +1,5 @@
 #include "core/gateway.hpp"
+#include "core/system_info.hpp"
 
 #include "cluster/cluster_options.hpp"
 #include "cluster/control_plane.hpp"
@@ -264,9 +265,7 @@ bool Gateway::start(std::vector<std::string>& errors) {
   health_checker_.apply(snapshot_);
   if (pg_ != nullptr) {
     pg_->set_heartbeat([this] {
-      char host[256] = {0};
-      ::gethostname(host, sizeof host - 1);
-      return store::NodeReport{node_id_, host, PORTICO_VERSION, snapshot_ ? snapshot_->config.hash : "", store_revision()};
+      return store::NodeReport{node_id_, host_name(), PORTICO_VERSION, snapshot_ ? snapshot_->config.hash : "", store_revision()};
     });
     pg_->follow();
   }
