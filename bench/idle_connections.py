@@ -1,7 +1,9 @@
 """Opens N keep-alive connections to a proxy one after the other, completes one request on
 each, leaves them all open and idle, and reports the proxy's RSS growth per connection.
 (Requests are completed one at a time so the figure is the cost of an idle connection,
-not of 10,000 simultaneous requests in flight.)"""
+not of 10,000 simultaneous requests in flight.) Connections come from --source-ips loopback
+addresses (127.0.0.1, .2, ...) in turn: one address has about 28,000 ephemeral ports, so 100,000
+connections need four. The caller raises the file limits (this process needs N descriptors)."""
 import argparse
 import socket
 import time
@@ -20,7 +22,9 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--count", type=int, default=10000)
+    ap.add_argument("--source-ips", type=int, default=1)
     args = ap.parse_args()
+    sources = ["127.0.0.%d" % (i + 1) for i in range(args.source_ips)]
     # Warm the proxy (upstream pool, allocator) before the baseline.
     warm = socket.create_connection(("127.0.0.1", args.port))
     warm.sendall(b"GET /users/1 HTTP/1.1\r\nHost: bench\r\n\r\n")
@@ -29,8 +33,8 @@ def main():
     before = rss_kib(args.pid)
     conns = []
     request = b"GET /users/1 HTTP/1.1\r\nHost: bench\r\n\r\n"
-    for _ in range(args.count):
-        s = socket.create_connection(("127.0.0.1", args.port))
+    for i in range(args.count):
+        s = socket.create_connection(("127.0.0.1", args.port), source_address=(sources[i % len(sources)], 0))
         s.sendall(request)
         data = b""
         while b"\r\n\r\n" not in data:

@@ -8,7 +8,7 @@
 # proxy gets the same single core. Environment knobs: DURATION (s, default 5),
 # CONNECTIONS (default "64 256"), ROUNDS (default 7), SKIP_CALLGRIND=1 (CALLGRIND_CASES picks its cases), SKIP_IDLE=1,
 # SKIP_HEAD_TO_HEAD=1, SKIP_BALANCING=1, SKIP_PLUGINS=1, SKIP_RATE_LIMITING=1, SKIP_CACHE=1, SKIP_SEPARATE=1,
-# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_GRAPHQL=1, SKIP_OIDC=1, SKIP_OBSERVABILITY=1, SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
+# SKIP_AGGREGATE=1, SKIP_TRANSFORM=1, SKIP_COMPRESSION=1, SKIP_TLS=1, SKIP_HTTP2=1, SKIP_GRPC=1, SKIP_GRAPHQL=1, SKIP_OIDC=1, SKIP_OBSERVABILITY=1, SKIP_SLOWLORIS=1 (SLOWLORIS_CONNECTIONS, default 10000), SKIP_ADMIN=1, SKIP_MICRO=1; OBS_VARIANTS picks the
 # observability section's stacks (default: portico-obs-notrace portico-obs portico-obs-all); H2_SHAPES the
 # HTTP/2 section's clients:streams cases (default "16:1 16:32 64:10 4:100");
 # BENCH_BIN measures another Portico binary (default build/release/portico).
@@ -711,9 +711,36 @@ if [ "${SKIP_OBSERVABILITY:-0}" != 1 ]; then
   done
 fi
 
+# Slowloris (the hardening issue): other clients' latency while N connections each send a
+# request head a byte at a time (bench/slowloris.py, from 4 source addresses). Each proxy with
+# its defaults (Portico's client header timeout bounds the whole head, as nginx's).
+if [ "${SKIP_SLOWLORIS:-0}" != 1 ]; then
+  slow_n=${SLOWLORIS_CONNECTIONS:-10000}
+  say ""
+  say "## slowloris: wrk -t1 -c16 -d${DURATION}s alone, then during $slow_n connections sending a head a byte every 5 s"
+  for name in portico nginx; do
+    start_proxy $name
+    port=$(port_of $name)
+    wait_port "$port"
+    taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:$port/users/1" >/dev/null
+    alone=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "http://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name alone")
+    taskset -c 1 /usr/bin/python3 bench/slowloris.py --port "$port" --connections "$slow_n" --interval 5 \
+      --duration $((DURATION + 12)) > "$WORK/slowloris.txt" &
+    slow_pid=$!
+    sleep 8  # every connection open and past its request line
+    during=$(taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency "http://127.0.0.1:$port/users/1" | /usr/bin/python3 bench/parse_wrk.py "$name slowloris")
+    open=$(ss -Htn state established "( sport = :$port )" | wc -l)
+    wait "$slow_pid"
+    read -r a_rps a_p50 a_p99 <<<"$alone"; read -r d_rps d_p50 d_p99 <<<"$during"
+    say "$name: alone $a_rps req/s, p50 ${a_p50} ms, p99 ${a_p99} ms | during $d_rps req/s, p50 ${d_p50} ms, p99 ${d_p99} ms (p99 x$(awk -v a="$a_p99" -v d="$d_p99" 'BEGIN {printf "%.2f", d / a}')) | $open connections open to it meanwhile | $(cat "$WORK/slowloris.txt")"
+    kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+    sleep 1
+  done
+fi
+
 if [ "${SKIP_IDLE:-0}" != 1 ]; then
   say ""
-  say "## memory per idle keep-alive connection (10,000 connections, one request each, then idle)"
+  say "## memory per idle keep-alive connection (10,000 connections, one request each, then idle; then 100,000)"
   for name in portico nginx; do
     start_proxy $name
     wait_port "$(port_of $name)"
@@ -722,6 +749,21 @@ if [ "${SKIP_IDLE:-0}" != 1 ]; then
     kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
     sleep 0.5
   done
+  # 100,000 (the hardening issue): from four source addresses, with the file limits raised
+  # (root may; otherwise the line says why it was skipped).
+  if (ulimit -n 250000) 2>/dev/null; then
+    (
+      ulimit -n 250000
+      taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen 127.0.0.1:$PORTICO_PORT --admin-listen off --workers 1 \
+        --access-log off --log-level warn --max-connections-per-worker 120000 &
+      pid=$!
+      wait_port $PORTICO_PORT
+      say "portico, 100,000 connections: $(/usr/bin/python3 bench/idle_connections.py --port $PORTICO_PORT --pid $pid --count 100000 --source-ips 4)"
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+    )
+  else
+    say "portico, 100,000 connections: skipped (the file limit cannot be raised to 250000 here)"
+  fi
 fi
 
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then

@@ -182,16 +182,22 @@ int main(int argc, char** argv) {
       ->envname("PORTICO_HTTP2_INITIAL_WINDOW_SIZE")->check(CLI::Range(1024, 0x7fffffff))->capture_default_str();
   run->add_option("--http2-max-frame-size", options.http2.max_frame_size, "Largest HTTP/2 frame payload the gateway accepts")
       ->envname("PORTICO_HTTP2_MAX_FRAME_SIZE")->check(CLI::Range(16384, 16777215))->capture_default_str();
-  run->add_option("--client-header-timeout", header_timeout_ms, "ms to receive a request head")
+  run->add_option("--client-header-timeout", header_timeout_ms, "ms to receive a whole request head")
       ->envname("PORTICO_CLIENT_HEADER_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--client-body-timeout", body_timeout_ms, "ms between two reads of a request body")
       ->envname("PORTICO_CLIENT_BODY_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--client-body-min-rate", options.client_body_min_rate,
+                  "Bytes/s a request body must average after its first client-body-timeout (0: no minimum)")
+      ->envname("PORTICO_CLIENT_BODY_MIN_RATE")->capture_default_str();
   run->add_option("--keepalive-timeout", keepalive_ms, "ms an idle client connection is kept")
       ->envname("PORTICO_KEEPALIVE_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
   run->add_option("--shutdown-timeout", shutdown_ms, "ms granted to in-flight requests on SIGTERM")
       ->envname("PORTICO_SHUTDOWN_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
   run->add_option("--max-connections-per-worker", options.max_connections_per_worker, "Client connections per worker")
       ->envname("PORTICO_MAX_CONNECTIONS_PER_WORKER")->check(CLI::PositiveNumber)->capture_default_str();
+  run->add_option("--max-connections-per-client", options.max_connections_per_client,
+                  "Open connections per client address, all workers together (0: no limit)")
+      ->envname("PORTICO_MAX_CONNECTIONS_PER_CLIENT")->capture_default_str();
   run->add_option("--upstream-keepalive-pool-size", options.upstream_keepalive_pool_size,
                   "Idle upstream connections kept per address and worker")
       ->envname("PORTICO_UPSTREAM_KEEPALIVE_POOL_SIZE")->capture_default_str();

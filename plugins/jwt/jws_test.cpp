@@ -24,6 +24,17 @@ TEST(StrictJson, RejectsDuplicatesAtAnyDepthIncludingEscapedSpellings) {
   EXPECT_FALSE(parse_strict_object("[1]", o, error));
 }
 
+// Found by tests/fuzz/jwt_token_fuzz (corpus/jwt_token/regression-infinite-number).
+TEST(StrictJson, RefusesNumbersBeyondADoublesRange) {
+  boost::json::object o;
+  std::string error;
+  EXPECT_FALSE(parse_strict_object(R"({"exp":1e400})", o, error));
+  EXPECT_EQ(error, "number out of range");
+  EXPECT_FALSE(parse_strict_object(R"({"n":[-7.5e3333]})", o, error));
+  ASSERT_TRUE(parse_strict_object(R"({"exp":1.7e308,"small":1e-400})", o, error)) << error;  // (underflow is 0)
+  EXPECT_EQ(o.at("small").as_double(), 0.0);
+}
+
 TEST(Jws, AlgorithmNamesAreExactAndNoneIsUnknown) {
   EXPECT_EQ(parse_alg("RS256"), Alg::RS256);
   EXPECT_EQ(parse_alg("EdDSA"), Alg::EdDSA);

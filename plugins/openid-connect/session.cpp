@@ -1,6 +1,7 @@
 #include "plugins/openid-connect/session.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
 
 namespace portico::plugins::openid_connect {
 
@@ -20,9 +21,13 @@ std::string text(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// A time in seconds, or 0 (unknown) when absent or not finite: JSON allows 1e400, which reads
+// as infinity and would write as no JSON at all (found by tests/fuzz/login_cookie_fuzz).
 double number(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<double>() : 0;
+  if (v == nullptr || !v->is_number()) return 0;
+  const double d = v->to_number<double>();
+  return std::isfinite(d) ? d : 0;
 }
 
 }  // namespace

@@ -54,6 +54,16 @@ TEST(OidcSession, PreLoginNeedsItsState) {
   EXPECT_FALSE(decode_pre_login(R"({"nonce":"nn","created":1000})"));
 }
 
+// Found by tests/fuzz/login_cookie_fuzz (corpus/login_cookie/regression-infinite-time): a time
+// beyond a double's range is no time.
+TEST(OidcSession, TimesBeyondADoublesRangeAreUnknown) {
+  EXPECT_FALSE(decode_session(R"({"sub":"alice","created":17e67220000})"));
+  EXPECT_FALSE(decode_pre_login(R"({"state":"st","created":1e400})"));
+  auto s = decode_session(R"({"sub":"alice","created":1000,"at_exp":1e999})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->access_expires, 0);
+}
+
 TEST(OidcSession, OnlySameSitePathsAreReturnedTo) {
   EXPECT_TRUE(is_same_site_path("/"));
   EXPECT_TRUE(is_same_site_path("/orders?page=2#top"));

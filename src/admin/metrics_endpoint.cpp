@@ -92,7 +92,7 @@ std::string metrics_exposition(const Gateway& gateway) {
     out.family(full, "counter", help);
     out.sample(full, {}, value);
   };
-  counter("connections_refused", "Client connections refused over the per-worker limit", totals.connections_refused);
+  counter("connections_refused", "Client connections refused over the per-worker or per-client-address limit", totals.connections_refused);
   counter("responses_4xx", "Answers with a 4xx status", totals.responses_4xx);
   counter("responses_5xx", "Answers with a 5xx status", totals.responses_5xx);
   counter("bad_requests", "Requests rejected by the HTTP/1 policy", totals.bad_requests);

@@ -1,5 +1,7 @@
 #include "core/deadline.hpp"
 
+#include <algorithm>
+
 namespace portico {
 
 void DeadlineQueue::arm(Entry& e, std::chrono::milliseconds timeout) {
@@ -28,6 +30,15 @@ void DeadlineQueue::arm(Entry& e, std::chrono::milliseconds timeout) {
   ++armed_;
   // A non-empty list already has an earlier head the driver is scheduled for.
   if (was_empty && waker_) waker_(e.expiry);
+}
+
+void DeadlineQueue::arm_by(Entry& e, Clock::time_point until, std::chrono::milliseconds longest) {
+  using std::chrono::milliseconds;
+  const milliseconds left = std::chrono::ceil<milliseconds>(until - Clock::now());
+  if (left >= longest) return arm(e, longest);
+  const milliseconds step = std::max(longest / 16, milliseconds(1));
+  const auto steps = left.count() <= 0 ? 1 : (left.count() + step.count() - 1) / step.count();
+  arm(e, std::min(step * steps, longest));
 }
 
 void DeadlineQueue::disarm(Entry& e) {

@@ -48,6 +48,11 @@ class DeadlineQueue {
   void set_waker(std::function<void(Clock::time_point)> waker) { waker_ = std::move(waker); }
 
   void arm(Entry& e, std::chrono::milliseconds timeout);
+  // Arms `e` to expire at `until`, but within `longest` from now at most. The time left is
+  // rounded up to a sixteenth of `longest`, so deadlines with an absolute end (a whole request
+  // head, a body at a minimum rate) share at most 17 lists per `longest` instead of one each:
+  // they expire up to longest/16 late.
+  void arm_by(Entry& e, Clock::time_point until, std::chrono::milliseconds longest);
   void disarm(Entry& e);
   // Expires every entry due at `now` (cancelling its socket). Returns the next expiry,
   // or time_point::max() when nothing is armed.
@@ -102,6 +107,9 @@ class Deadline {
   }
 
   void arm(std::chrono::milliseconds timeout) { queue_->arm(entry_, timeout); }
+  void arm_by(DeadlineQueue::Clock::time_point until, std::chrono::milliseconds longest) {
+    queue_->arm_by(entry_, until, longest);
+  }
   void disarm() { queue_->disarm(entry_); }
   // True once the deadline passed while armed; cleared by arm().
   bool expired() const { return entry_.expired; }

@@ -51,6 +51,29 @@ TEST(DeadlineQueue, DestroyedDeadlineUnlinks) {
   q.expire(DeadlineQueue::Clock::now() + 1h);  // must not touch the destroyed entry
 }
 
+TEST(DeadlineQueue, ArmByEndsAtTheGivenTimeWithinASixteenthOfTheLongest) {
+  asio::io_context io;
+  DeadlineQueue q;
+  asio::ip::tcp::socket s1(io), s2(io), s3(io);
+  Deadline soon(q, &s1), far(q, &s2), past(q, &s3);
+  const auto now = DeadlineQueue::Clock::now();
+  soon.arm_by(now + 5000ms, 16000ms);  // steps of 1 s: 5 s (6 s at most, the clock having moved)
+  far.arm_by(now + 100000ms, 16000ms);  // no later than the longest
+  past.arm_by(now - 1000ms, 16000ms);   // already over: one step
+  q.expire(now + 950ms);
+  EXPECT_FALSE(past.expired());
+  q.expire(now + 2100ms);
+  EXPECT_TRUE(past.expired());
+  q.expire(now + 4990ms);
+  EXPECT_FALSE(soon.expired());
+  q.expire(now + 6100ms);
+  EXPECT_TRUE(soon.expired());
+  q.expire(now + 15900ms);
+  EXPECT_FALSE(far.expired());
+  q.expire(now + 16100ms);
+  EXPECT_TRUE(far.expired());
+}
+
 // The driver cancels a pending read when its deadline passes.
 TEST(DeadlineDriver, CancelsTheSocketOperation) {
   asio::io_context io;

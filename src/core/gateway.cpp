@@ -231,8 +231,12 @@ bool Gateway::start(std::vector<std::string>& errors) {
       return false;
     }
   }
+  if (options_.max_connections_per_client > 0) {
+    connections_per_client_ = std::make_unique<net::ConnectionsPerAddress>(options_.max_connections_per_client);
+  }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_));
+    workers_.push_back(std::make_unique<Worker>(static_cast<std::size_t>(i), options_, access_sink_,
+                                                connections_per_client_.get()));
   }
   if (!bind_listeners(errors)) return false;
   if (options_.admin_listen != "off") {

@@ -21,6 +21,7 @@
 #include "core/deadline.hpp"
 #include "core/reaper.hpp"
 #include "core/worker.hpp"
+#include "net/connections_per_address.hpp"
 #include "net/ocsp_stapler.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/options.hpp"
@@ -140,6 +141,9 @@ class Gateway {
   std::unique_ptr<boost::asio::signal_set> signals_;
   boost::asio::steady_timer drain_timer_{control_};
   std::chrono::steady_clock::time_point drain_deadline_;
+  // Open connections per client address (--max-connections-per-client), shared by the workers
+  // (declared before them: their connections give back their count when destroyed).
+  std::unique_ptr<net::ConnectionsPerAddress> connections_per_client_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // After control_ (destroyed before it: the PostgreSQL store's sockets are control_'s) and
   // before admin_ (which shares entities_).

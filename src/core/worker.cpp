@@ -7,6 +7,8 @@
 
 #include "core/fresh_frames.hpp"
 #include "http/status.hpp"
+#include "net/connections_per_address.hpp"
+#include "net/real_ip.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "proxy/io.hpp"
 
@@ -14,9 +16,11 @@ namespace portico {
 
 namespace asio = boost::asio;
 
-Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink)
+Worker::Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink,
+               net::ConnectionsPerAddress* per_client)
     : index_(index),
       options_(options),
+      per_client_(per_client),
       access_log_(std::move(log_sink)),
       io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE)),
       mailbox_(std::make_unique<Mailbox>(*io_)),
@@ -136,18 +140,33 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
   }
 }
 
+void Worker::refuse(const Listener& listener, asio::ip::tcp::socket& socket, const std::string& response) {
+  stats_.connections_refused.add();
+  boost::system::error_code ignored;
+  if (!listener.tls) {
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(response.data(), response.size()), ignored);
+  }
+  socket.close(ignored);
+}
+
 void Worker::serve_accepted(Listener& listener, asio::ip::tcp::socket socket) {
   stats_.connections_accepted.add();
   if (connections_.size() >= options_.max_connections_per_worker) {
-    stats_.connections_refused.add();
     static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
-    boost::system::error_code ignored;
-    socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
-    socket.close(ignored);
-    return;
+    return refuse(listener, socket, kBusy);
+  }
+  std::string client_address;
+  if (per_client_ != nullptr) {
+    client_address = net::peer_address_text(socket);
+    if (!per_client_->take(client_address)) {
+      static const std::string kTooMany =
+          http::json_error_response(429, "too many open connections from this client address", true);
+      return refuse(listener, socket, kTooMany);
+    }
   }
   auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls, listener.http2);
+  if (per_client_ != nullptr) conn->hold_client_slot(per_client_);
   FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
   asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
 }

@@ -32,6 +32,7 @@
 
 namespace portico::net {
 class TlsServerContext;
+class ConnectionsPerAddress;
 }
 
 namespace portico {
@@ -43,7 +44,10 @@ class DownstreamConnection;
 class Worker {
  public:
   // `log_sink` is null when the access log is off (its format is the one lines are captured in).
-  Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink);
+  // `per_client`: the gateway's count of open connections per client address (shared by all
+  // workers; null when --max-connections-per-client is off).
+  Worker(std::size_t index, const proxy::ProxyOptions& options, std::shared_ptr<obs::AccessLogSink> log_sink,
+         net::ConnectionsPerAddress* per_client = nullptr);
   ~Worker();
 
   // Adopts an already bound listening socket (called before start()).
@@ -111,13 +115,18 @@ class Worker {
     bool http2 = false;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
-  // Starts serving one accepted connection (or refuses it: max_connections_per_worker).
+  // Starts serving one accepted connection (or refuses it: max_connections_per_worker,
+  // max_connections_per_client).
   void serve_accepted(Listener& listener, boost::asio::ip::tcp::socket socket);
+  // Answers a connection it will not serve with `response` (a complete HTTP/1.1 answer; over
+  // TLS, before any handshake, nothing can be said) and closes it.
+  void refuse(const Listener& listener, boost::asio::ip::tcp::socket& socket, const std::string& response);
   void tick();
   void check_drained();
 
   std::size_t index_;
   proxy::ProxyOptions options_;
+  net::ConnectionsPerAddress* per_client_ = nullptr;
   // Everything a connection touches while being destroyed is declared before io_, and
   // io_ is destroyed first in ~Worker (connections live in its pending coroutines).
   DeadlineQueue deadlines_;

@@ -245,7 +245,7 @@ ParseOutcome apply_framing_policy(MessageHead& m, int error_status, bool is_requ
         if (has_te) return ParseOutcome::error(error_status, "repeated Transfer-Encoding");
         has_te = true;
         if (!iequals(h.value, "chunked")) {
-          return ParseOutcome::error(error_status, "unsupported transfer coding (only a single 'chunked' is accepted)");
+          return ParseOutcome::error(is_request ? 501 : error_status, "unsupported transfer coding (only a single 'chunked' is accepted)");
         }
         break;
       case FieldKind::host:
@@ -488,6 +488,11 @@ ParseOutcome parse_response_head(std::string_view buf, const ParserLimits& limit
     out.keep_alive = false;
   }
   return ParseOutcome::complete();
+}
+
+bool is_websocket_handshake(const RequestHead& head) {
+  return head.connection_upgrade && head.method == "GET" && head.version_minor == 1 &&
+         iequals(head.find("Upgrade"), "websocket");
 }
 
 }  // namespace portico::http

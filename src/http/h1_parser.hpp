@@ -47,6 +47,11 @@ ParseOutcome parse_request_head(std::string_view buffer, const ParserLimits& lim
 ParseOutcome parse_response_head(std::string_view buffer, const ParserLimits& limits,
                                  bool request_method_is_head, ResponseHead& out);
 
+// A WebSocket opening handshake (RFC 6455 4.1): GET over HTTP/1.1 with "Connection: upgrade"
+// and "Upgrade: websocket". The one upgrade the gateway performs (a tunnel after the 101); any
+// other Upgrade is ignored (RFC 9110 7.8) and the request served as plain HTTP.
+bool is_websocket_handshake(const RequestHead& head);
+
 // Character classes, exposed for the chunked decoder and tests.
 bool is_tchar(unsigned char c);
 bool is_field_value_char(unsigned char c);  // VCHAR, obs-text, SP, HTAB

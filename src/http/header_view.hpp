@@ -42,14 +42,22 @@ inline int hex_digit_value(char c) {
 }
 
 // Splits a validated authority ("host[:port]", "[v6]:port") into host and port (0 when
-// absent). IPv6 literals keep their brackets.
+// absent). IPv6 literals keep their brackets. (Given one that is not valid, the port is 0
+// unless it is a number up to 65535: never an overflow.)
 inline void split_authority(std::string_view authority, std::string_view& host, int& port) {
   host = authority;
   port = 0;
   std::size_t colon = authority.rfind(':');
   if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
     host = authority.substr(0, colon);
-    for (char c : authority.substr(colon + 1)) port = port * 10 + (c - '0');
+    for (char c : authority.substr(colon + 1)) {
+      if (c < '0' || c > '9' || port > 6553) {
+        port = 0;
+        break;
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port > 65535) port = 0;
   }
 }
 

@@ -2,6 +2,7 @@
 // real_ip_header and real_ip_recursive configure.
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,5 +18,12 @@ namespace portico::net {
 // "[v6]:port" count as the IP. An entry that is no address stops the walk: the last address
 // read stands; nothing (nullopt) when there is none, and the peer's address stands.
 std::optional<std::string> forwarded_address(std::string_view values, const std::vector<Cidr>& trusted, bool recursive);
+
+// The TCP peer's address as the gateway names it (the log's $remote_addr, the per-client
+// connection count's key): an IPv4-mapped IPv6 address as the IPv4 one; nullopt once the socket
+// has no peer (reset before it was served).
+std::optional<boost::asio::ip::address> peer_address(const boost::asio::ip::tcp::socket& socket);
+// Its text form ("" without a peer).
+std::string peer_address_text(const boost::asio::ip::tcp::socket& socket);
 
 }  // namespace portico::net

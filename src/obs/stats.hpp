@@ -38,7 +38,7 @@ struct StatsFields {
   T connections_active{};
   T connections_writing{};   // a request is being served (reading = active - writing - waiting)
   T connections_waiting{};
-  T connections_refused{};   // over the per-worker connection limit
+  T connections_refused{};   // over the per-worker or per-client-address connection limit
   T total_requests{};
   T responses_4xx{};
   T responses_5xx{};

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/snapshot.hpp"
+#include "net/connections_per_address.hpp"
 #include "net/real_ip.hpp"
 #include "core/uuid.hpp"
 #include "core/worker.hpp"
@@ -43,16 +44,11 @@ DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket
   in_.attach(&worker_.buffers());
   head_.attach(&worker_.buffers());
   response_.attach(&worker_.buffers());
-  boost::system::error_code ec;
-  auto peer = socket_.remote_endpoint(ec);
-  if (!ec) {
-    auto address = peer.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    }
-    client_ip_ = address.to_string();
-    trusted_peer_ = net::any_contains(worker_.options().trusted_ips, address);
+  if (auto address = net::peer_address(socket_)) {
+    client_ip_ = address->to_string();
+    trusted_peer_ = net::any_contains(worker_.options().trusted_ips, *address);
   }
+  boost::system::error_code ec;
   local_port_text_ = std::to_string(local_port);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // read_some() after async_wait must never block
@@ -76,6 +72,7 @@ DownstreamConnection::DownstreamConnection(DownstreamConnection& parent, H2Strea
 }
 
 DownstreamConnection::~DownstreamConnection() {
+  if (per_client_ != nullptr) per_client_->give_back(client_ip_);
   worker_.return_header_vector(request_.headers);
   worker_.return_header_vector(response_head_.headers);
   if (stream_ == nullptr) worker_.connection_closed(this);
@@ -86,7 +83,12 @@ const net::TlsStream* DownstreamConnection::connection_tls() const {
 }
 
 Side DownstreamConnection::client_side(std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout) {
-  return Side{socket_, in_, deadline_, read_timeout, write_timeout, tls_.get(), stream_};
+  // A request body's reads count against its minimum rate, when one is set (HTTP/1.x only:
+  // an HTTP/2 stream, a gRPC stream among them, may rightly idle between messages).
+  ReadBudget* budget = current_ != nullptr && stream_ == nullptr && worker_.options().client_body_min_rate > 0
+                           ? &current_->body_budget
+                           : nullptr;
+  return Side{socket_, in_, deadline_, read_timeout, write_timeout, tls_.get(), stream_, budget};
 }
 
 void DownstreamConnection::close_if_idle() {
@@ -273,6 +275,9 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
   const auto& options = worker_.options();
   const auto& limits = options.limits;
   std::size_t scanned = 0;
+  // The whole head within the client header timeout (as nginx), however the client spaces
+  // its bytes: a byte now and then does not keep a connection (slowloris).
+  ReadBudget head_budget{ReadBudget::Clock::now(), options.client_header_timeout};
   for (;;) {
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
     // client dribbling bytes costs linear, not quadratic, work.
@@ -302,6 +307,7 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
       if (in_.writable() == 0) in_.grow(limits.max_head_size + limits.max_request_line + 1024);
     }
     Side side = client_side(options.client_header_timeout, options.client_header_timeout);
+    side.budget = &head_budget;
     std::size_t before = in_.size();
     auto ec = co_await read_more(side);
     if (ec) {
@@ -426,6 +432,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   in_.consume(request_.head_size);
   ex.snapshot = worker_.snapshot();
   const auto& options = worker_.options();
+  ex.body_budget = ReadBudget{ex.started, options.client_body_timeout, options.client_body_min_rate};
   request_ip_ = trusted_peer_ ? forwarded_client_ip() : std::string_view(client_ip_);
   Next next = Next::close;
   bool has_body = request_.framing != http::BodyFraming::none;

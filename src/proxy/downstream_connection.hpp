@@ -34,6 +34,10 @@ namespace portico::config {
 struct Snapshot;
 }
 
+namespace portico::net {
+class ConnectionsPerAddress;
+}
+
 namespace portico::router {
 struct CompiledRoute;
 }
@@ -66,6 +70,10 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // Called by the worker when draining: closes the connection if it is idle (an HTTP/2
   // connection sends GOAWAY and finishes its streams).
   void close_if_idle();
+
+  // The connection was counted in `per_client` (--max-connections-per-client) under its peer's
+  // address: it is given back when the connection ends.
+  void hold_client_slot(net::ConnectionsPerAddress* per_client) { per_client_ = per_client; }
 
  private:
   enum class Next { keep_alive, close };
@@ -263,6 +271,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   bool idle_ = false;
   bool closing_ = false;
   const config::Snapshot* plugin_snapshot_ = nullptr;  // the current request's, while plugins run
+  net::ConnectionsPerAddress* per_client_ = nullptr;   // see hold_client_slot()
   int pending_error_status_ = 0;
   std::string_view pending_error_;
   std::uint64_t retry_jitter_ = 0x2545F4914F6CDD1Dull;  // backoff jitter state

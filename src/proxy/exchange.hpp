@@ -21,6 +21,7 @@
 #include "proxy/concurrent_body.hpp"
 #include "proxy/counter_hold.hpp"
 #include "proxy/downstream_connection.hpp"
+#include "proxy/io.hpp"
 #include "proxy/upstream_attempt.hpp"
 #include "router/router.hpp"
 
@@ -47,6 +48,7 @@ struct DownstreamConnection::Exchange {
   Clock::time_point upstream_sent{};
   Clock::time_point upstream_first_byte{};
   Clock::time_point deadline{};  // the service's request_timeout, if any
+  ReadBudget body_budget;        // the request body's minimum rate (--client-body-min-rate)
   std::shared_ptr<const config::Snapshot> snapshot;
   router::MatchResult match;
   std::string normalized_path;

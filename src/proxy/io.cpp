@@ -56,6 +56,18 @@ std::size_t tls_write_some(net::TlsStream& tls, std::span<const const_buffer> bu
   }
 }
 
+// Arms the side's deadline for a read: the read timeout, or sooner when its budget ends first.
+void arm_read(Side& side) {
+  if (side.budget == nullptr) side.deadline.arm(side.read_timeout);
+  else side.deadline.arm_by(side.budget->until(), side.read_timeout);
+}
+
+// Commits `n` bytes read into the side's buffer (and counts them against its budget).
+void commit_read(Side& side, std::size_t n) {
+  side.buffer.commit(n);
+  if (side.budget != nullptr) side.budget->received += n;
+}
+
 // Waits for the socket to be ready as TLS wants, under the side's armed deadline.
 awaitable<error_code> wait_ready(Side& side, Want want) {
   error_code ec = co_await wait_for_tls(side.socket, want);
@@ -94,20 +106,20 @@ bool read_now(Side& side, error_code& ec) {
     n = side.socket.read_some(boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), ec);
   }
   if (ec) return false;
-  side.buffer.commit(n);
+  commit_read(side, n);
   return true;
 }
 
 awaitable<error_code> read_more(Side& side) {
   if (!make_room(side)) co_return boost::asio::error::no_buffer_space;
-  side.deadline.arm(side.read_timeout);
+  arm_read(side);
   if (side.stream != nullptr) {
     for (;;) {
       error_code ec;
       std::size_t n = side.stream->read(side.buffer.write_ptr(), side.buffer.writable(), ec);
       if (ec != boost::asio::error::would_block) {
         side.deadline.disarm();
-        side.buffer.commit(n);
+        commit_read(side, n);
         co_return ec;
       }
       co_await side.stream->wait_readable();
@@ -130,7 +142,7 @@ awaitable<error_code> read_more(Side& side) {
       std::size_t n = side.tls->read(side.buffer.write_ptr(), side.buffer.writable(), want, ec);
       if (ec != boost::asio::error::would_block) {
         side.deadline.disarm();
-        side.buffer.commit(n);
+        commit_read(side, n);
         co_return ec;
       }
     }
@@ -139,7 +151,7 @@ awaitable<error_code> read_more(Side& side) {
       boost::asio::buffer(side.buffer.write_ptr(), side.buffer.writable()), use_tuple);
   side.deadline.disarm();
   if (side.deadline.expired()) co_return boost::asio::error::timed_out;
-  side.buffer.commit(n);
+  commit_read(side, n);
   if (ec) co_return ec;
   co_return error_code{};
 }

@@ -25,6 +25,23 @@ using boost::asio::awaitable;
 using boost::system::error_code;
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
+// A time limit on a whole series of reads, on top of the per-read timeout: the reads of one
+// request head must end `allowance` after they began (nginx's client_header_timeout, which a
+// client sending a byte now and then does not reset), and a request body's may be given a
+// minimum rate (each `min_rate` bytes received earn one more second, as Apache's
+// mod_reqtimeout MinRate).
+struct ReadBudget {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point started{};
+  std::chrono::milliseconds allowance{0};
+  std::uint64_t min_rate = 0;  // bytes per second; 0: no rate, the allowance is all
+  std::uint64_t received = 0;  // bytes read so far (read_now and read_more count them)
+  Clock::time_point until() const {
+    if (min_rate == 0) return started + allowance;
+    return started + allowance + std::chrono::milliseconds(received * 1000 / min_rate);
+  }
+};
+
 // One side of an exchange: a socket with its read buffer, deadline and timeouts, and the
 // connection's TLS session when it has one (then every read and write goes through it), or
 // a multiplexed stream (then the socket is not used: reads and writes are the stream's,
@@ -37,6 +54,7 @@ struct Side {
   std::chrono::milliseconds write_timeout;
   net::TlsStream* tls = nullptr;
   StreamTransport* stream = nullptr;
+  ReadBudget* budget = nullptr;  // when set, read_more ends by budget->until() too
 };
 
 // Waits until the socket is ready for what a TLS call asked for (readable or writable).
@@ -47,7 +65,7 @@ awaitable<error_code> wait_for_tls(boost::asio::ip::tcp::socket& socket, net::Tl
 bool read_now(Side& side, error_code& ec);
 
 // Reads what is available into side.buffer (compacting first when the tail is full),
-// waiting under the read timeout. Returns asio::error::eof on a clean close and
+// waiting under the read timeout (and the side's read budget). Returns asio::error::eof on a clean close and
 // asio::error::timed_out on the deadline.
 awaitable<error_code> read_more(Side& side);
 

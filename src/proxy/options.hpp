@@ -59,10 +59,17 @@ struct ProxyOptions {
 
   std::chrono::milliseconds client_header_timeout{60000};
   std::chrono::milliseconds client_body_timeout{60000};
+  // A request body must arrive at this many bytes per second on average, after a first
+  // client_body_timeout (--client-body-min-rate; 0, the default: no rate, as Kong).
+  std::uint64_t client_body_min_rate = 0;
   std::chrono::milliseconds keepalive_timeout{60000};
   std::chrono::milliseconds shutdown_timeout{10000};
 
   std::size_t max_connections_per_worker = 16384;
+  // Open connections per client address across all workers (--max-connections-per-client;
+  // 0, the default: no limit, as Kong). The peer's address: behind a load balancer, all of its
+  // clients share one.
+  std::uint32_t max_connections_per_client = 0;
   std::size_t upstream_keepalive_pool_size = 512;       // idle connections per upstream, per worker
   std::size_t upstream_keepalive_max_requests = 10000;  // then the connection is closed
   std::chrono::milliseconds upstream_keepalive_idle_timeout{60000};

@@ -111,10 +111,7 @@ asio::awaitable<void> relay(Side& from, Side& to, std::uint64_t& bytes, Tunnel& 
 
 }  // namespace
 
-bool DownstreamConnection::websocket_requested() const {
-  return request_.connection_upgrade && request_.method == "GET" && request_.version_minor == 1 &&
-         http::iequals(request_.find("Upgrade"), "websocket");
-}
+bool DownstreamConnection::websocket_requested() const { return http::is_websocket_handshake(request_); }
 
 asio::awaitable<DownstreamConnection::Next> DownstreamConnection::relay_upgraded(Exchange& ex,
                                                                                 std::unique_ptr<UpstreamConnection>& conn) {

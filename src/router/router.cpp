@@ -338,20 +338,30 @@ bool normalize_path(std::string_view path, std::string& out, bool& changed) {
   std::string decoded;
   decoded.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
+    int hi = -1, lo = -1;
     if (path[i] == '%' && i + 2 < path.size()) {
-      int hi = http::hex_digit_value(path[i + 1]), lo = http::hex_digit_value(path[i + 2]);
-      char c = static_cast<char>(hi * 16 + lo);
-      if (hi >= 0 && lo >= 0 && is_unreserved(c)) {
-        decoded += c;
-      } else {
-        decoded += '%';
-        decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1])));
-        decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2])));
-      }
-      i += 2;
-    } else {
-      decoded += path[i];
+      hi = http::hex_digit_value(path[i + 1]);
+      lo = http::hex_digit_value(path[i + 2]);
     }
+    if (hi < 0 || lo < 0) {  // not an escape (a '%' without two hex digits stays as it is)
+      decoded += path[i];
+      continue;
+    }
+    char c = static_cast<char>(hi * 16 + lo);
+    // A decoded hex digit must not complete a '%' before it into an escape the client never
+    // sent ("%4%31" would read "%41"): normalising twice would then give two paths.
+    const std::size_t n = decoded.size();
+    const bool forms_escape = http::hex_digit_value(c) >= 0 &&
+                              ((n >= 1 && decoded[n - 1] == '%') ||
+                               (n >= 2 && decoded[n - 2] == '%' && http::hex_digit_value(decoded[n - 1]) >= 0));
+    if (is_unreserved(c) && !forms_escape) {
+      decoded += c;
+    } else {
+      decoded += '%';
+      decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1])));
+      decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2])));
+    }
+    i += 2;
   }
   // 2. remove dot segments
   std::string result;

@@ -235,6 +235,23 @@ TEST(PathNormalization, DecodesUnreservedAndRemovesDots) {
   EXPECT_EQ(out, "/");
 }
 
+// Found by tests/fuzz/path_fuzz (corpus/path/regression-lone-percent, regression-made-escape):
+// a '%' without two hex digits after it is no escape; the characters after it were upper-cased
+// as if they were, and a decoded digit could complete it into one, so normalising twice gave
+// two paths ("/%/x" -> "/%/X", "/%e%62" -> "/%eb" -> "/%EB"). (The HTTP/1.1 parser refuses such
+// targets; normalisation must not depend on it.)
+TEST(PathNormalization, LeavesALonePercentAndWhatFollowsIt) {
+  std::string out;
+  bool changed = false;
+  ASSERT_TRUE(normalize_path("/%/x/%4", out, changed));
+  EXPECT_EQ(changed ? out : "/%/x/%4", "/%/x/%4");
+  ASSERT_TRUE(normalize_path("/%zz/./%61", out, changed));
+  EXPECT_EQ(out, "/%zz/a");
+  // (and a decoded digit never completes an escape with a '%' before it)
+  ASSERT_TRUE(normalize_path("/%e%62/%4%31/%%341", out, changed));
+  EXPECT_EQ(out, "/%e%62/%4%31/%%341");
+}
+
 // Kong's documented path_handling table (service path "/s").
 TEST(UpstreamPath, KongTable) {
   EXPECT_EQ(build_upstream_path("/s", "/fv0req", 4, false, false), "/s/fv0req");

@@ -9,7 +9,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$1/fuzz
 SECONDS_EACH=${2:-30}
 mkdir -p "$OUT"
-CXX=${FUZZ_CXX:-clang++}
+# (through ccache when there is one: a clean checkout then rebuilds the targets from its cache)
+CXX=${FUZZ_CXX:-$(command -v ccache >/dev/null && echo "ccache clang++" || echo clang++)}
 # (-fno-sanitize=function: clang 14 cannot assemble a coroutine with that check, "Cannot represent
 # a difference across sections"; the GraphQL executor is one)
 FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined
@@ -22,9 +23,10 @@ build() {  # name sources...
   # (a "-lname" among the sources is a library, not a file: ls looks at this script instead)
   newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
     "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/plugin/calls/*.hpp "$ROOT"/src/json/*.hpp \
-    "$ROOT"/plugins/grpc-gateway/*.hpp "$ROOT"/src/graphql/*.hpp "$0" | head -1)
+    "$ROOT"/plugins/grpc-gateway/*.hpp "$ROOT"/src/graphql/*.hpp "$ROOT"/src/router/*.hpp "$ROOT"/src/config/*.hpp \
+    "$ROOT"/src/crypto/*.hpp "$ROOT"/plugins/jwt/*.hpp "$ROOT"/plugins/openid-connect/*.hpp "$ROOT"/tests/fuzz/*.hpp "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
-    "$CXX" "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
+    $CXX "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
   fi
 }
 
@@ -49,14 +51,43 @@ build grpc_gateway_fuzz "$ROOT/tests/fuzz/grpc_gateway_fuzz.cpp" "$ROOT/plugins/
   "$ROOT/plugins/grpc-gateway/proto_api.cpp" "$ROOT/plugins/grpc-gateway/transcode.cpp" "$ROOT/src/http/params.cpp" \
   "$ROOT/src/crypto/base64.cpp" -lprotobuf
 
+build path_fuzz "$ROOT/tests/fuzz/path_fuzz.cpp" "$ROOT/src/router/router.cpp" "$ROOT/src/config/kong_regex.cpp" -lre2
+
+build jwt_token_fuzz "$ROOT/tests/fuzz/jwt_token_fuzz.cpp" "$ROOT/plugins/jwt/jws.cpp" "$ROOT/plugins/jwt/strict_json.cpp" \
+  "$ROOT/src/crypto/base64.cpp" -lcrypto
+
+build login_cookie_fuzz "$ROOT/tests/fuzz/login_cookie_fuzz.cpp" "$ROOT/plugins/openid-connect/cookies.cpp" \
+  "$ROOT/plugins/openid-connect/session.cpp" "$ROOT"/src/crypto/{sealed_box,aead,base64}.cpp "$ROOT/src/http/params.cpp" -lcrypto
+
+build yaml_config_fuzz "$ROOT/tests/fuzz/yaml_config_fuzz.cpp" "$ROOT"/src/config/{yaml_json,yaml_reader,validators,kong_regex}.cpp \
+  "$ROOT/src/http/h1_parser.cpp" "$ROOT/src/schema/record.cpp" "$ROOT/src/admin/kong_errors.cpp" "$ROOT/src/http/params.cpp" \
+  -lyaml-cpp -lre2 -lboost_url
+
 GRAPHQL=("$ROOT"/src/graphql/{lexer,parser,error,text,values,schema,schema_rules,prelude}.cpp)
 build graphql_parser_fuzz "$ROOT/tests/fuzz/graphql_parser_fuzz.cpp" "${GRAPHQL[@]}" -lfmt
 build graphql_validator_fuzz "$ROOT/tests/fuzz/graphql_validator_fuzz.cpp" "${GRAPHQL[@]}" \
   "$ROOT"/src/graphql/{validation,validation_overlap,executor,introspection}.cpp -lfmt
 
 summary=()
+# The longest input each target is given (a chunked login cookie takes 8 KB and more).
+max_len() {
+  case $1 in
+    login_cookie_fuzz) echo 12000 ;;
+    *) echo 4096 ;;
+  esac
+}
+
+# The dictionary each target mutates with (tests/fuzz/dict/).
+dictionary() {
+  case $1 in
+    h1_parser_fuzz|trace_context_fuzz|cache_headers_fuzz|path_fuzz) echo "$ROOT/tests/fuzz/dict/http.dict" ;;
+    graphql_parser_fuzz|graphql_validator_fuzz) echo "" ;;
+    *) echo "$ROOT/tests/fuzz/dict/json.dict" ;;
+  esac
+}
+
 for target in admin_body_fuzz cache_headers_fuzz entry_codec_fuzz aggregate_fuzz h1_parser_fuzz trace_context_fuzz json_edit_fuzz grpc_gateway_fuzz \
-    graphql_parser_fuzz graphql_validator_fuzz; do
+    graphql_parser_fuzz graphql_validator_fuzz path_fuzz jwt_token_fuzz login_cookie_fuzz yaml_config_fuzz; do
   corpus=$OUT/corpus-$target
   mkdir -p "$corpus"
   cp -n "$ROOT/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/ 2>/dev/null || true
@@ -64,8 +95,11 @@ for target in admin_body_fuzz cache_headers_fuzz entry_codec_fuzz aggregate_fuzz
   [ "$target" != graphql_parser_fuzz ] || cp -n "$ROOT"/tests/graphql/schemas/*.graphql "$corpus"/
   echo "fuzz: $target for ${SECONDS_EACH}s"
   log=$OUT/$target.log
-  if ! "$OUT/$target" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix="$OUT/$target-" -print_final_stats=1 "$corpus" > "$log" 2>&1; then
+  dict=$(dictionary "$target")
+  # (the seeds of tests/fuzz/corpus/, regression inputs of fixed crashes among them, run first:
+  # a crash found once fails every run until it is fixed)
+  if ! "$OUT/$target" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$target")" -timeout=10 -rss_limit_mb=2048 \
+      ${dict:+-dict="$dict"} -artifact_prefix="$OUT/$target-" -print_final_stats=1 "$corpus" > "$log" 2>&1; then
     cat "$log"
     echo "fuzz: $target failed; the input is saved as $OUT/$target-*" >&2
     exit 1

@@ -504,6 +504,88 @@ TEST(ProxyLimits, ClientBodyTimeoutGives408) {
   EXPECT_EQ(upstream.request_count(), 0u);  // the incomplete request never completed upstream
 }
 
+// nginx's client_header_timeout: the whole head, not each read. A client sending a byte every
+// 100 ms (each read well within the timeout) is still cut at the head's deadline (slowloris).
+TEST(ProxyLimits, ClientHeaderTimeoutBoundsTheWholeHead) {
+  GatewayWith s([](proxy::ProxyOptions& o) { o.client_header_timeout = std::chrono::milliseconds(800); });
+  RawConnection c(s.gw.port());
+  const std::string head = "GET /users HTTP/1.1\r\nHost: a\r\nX-Slow: " + std::string(100, 'x') + "\r\n\r\n";
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t sent = 0;
+  for (; sent < head.size() && c.send(head.substr(sent, 1)); ++sent) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(3)) break;
+  }
+  auto r = c.read_response();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 408) << r.head;
+  EXPECT_LT(sent, head.size());  // cut before the head was whole
+  EXPECT_GE(elapsed, std::chrono::milliseconds(750));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(2500));  // (the deadline, rounded up by at most 1/16)
+  EXPECT_EQ(s.upstream.request_count(), 0u);
+}
+
+// --client-body-min-rate: after the first client_body_timeout, the body must keep up the rate
+// on average; a client above it is served however long its body takes, and without the option
+// (Kong's behaviour) a slow client is served too.
+TEST(ProxyLimits, ClientBodyMinRateCutsBodiesBelowIt) {
+  auto dribble = [](int port, int bytes_per_tick) {
+    RawConnection c(port, std::chrono::milliseconds(8000));
+    const int total = 3000;
+    c.send("POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n");
+    for (int sent = 0; sent < total;) {  // a tick every 50 ms
+      int n = std::min(bytes_per_tick, total - sent);
+      if (!c.send(std::string(n, 'b'))) break;
+      sent += n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return c.read_response();
+  };
+  GatewayWith limited([](proxy::ProxyOptions& o) {
+    o.client_body_timeout = std::chrono::milliseconds(400);
+    o.client_body_min_rate = 1000;  // bytes per second
+  });
+  auto slow = dribble(limited.gw.port(), 25);  // 500 B/s: 6 s for the body; cut after ~0.8 s
+  EXPECT_EQ(slow.status, 408) << slow.head;
+  EXPECT_NE(slow.body.find("timed out reading the request body"), std::string::npos) << slow.body;
+  auto fast = dribble(limited.gw.port(), 150);  // 3000 B/s: 1 s, longer than the body timeout
+  EXPECT_EQ(fast.status, 200) << fast.head;
+
+  GatewayWith unlimited([](proxy::ProxyOptions& o) { o.client_body_timeout = std::chrono::milliseconds(400); });
+  auto served = dribble(unlimited.gw.port(), 25);
+  EXPECT_EQ(served.status, 200) << served.head;
+}
+
+// --max-connections-per-client: the connection over the limit gets a 429 and is closed; one
+// closing makes room. (Addresses apart: net/connections_per_address_test.cpp.)
+TEST(ProxyLimits, ConnectionsPerClientAddress) {
+  GatewayWith s([](proxy::ProxyOptions& o) { o.max_connections_per_client = 3; });
+  auto a = std::make_unique<RawConnection>(s.gw.port());
+  RawConnection b(s.gw.port()), c(s.gw.port());
+  for (RawConnection* open : {a.get(), &b, &c}) {  // (an answer: the gateway has counted it)
+    ASSERT_TRUE(open->send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ASSERT_EQ(open->read_response().status, 200);
+  }
+  RawConnection over(s.gw.port());
+  auto refused = over.read_response();
+  EXPECT_EQ(refused.status, 429) << refused.head;
+  EXPECT_EQ(json::parse(refused.body).at("message").as_string(), "too many open connections from this client address");
+  EXPECT_TRUE(over.closed_by_peer());
+  for (RawConnection* open : {&b, &c}) {
+    ASSERT_TRUE(open->send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+    EXPECT_EQ(open->read_response().status, 200);
+  }
+  a.reset();  // one closes: room for one more
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {  // (the gateway sees the close a moment later)
+    RawConnection next(s.gw.port());
+    next.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    served = next.read_response().status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
   GatewayWith s([](proxy::ProxyOptions& o) { o.keepalive_timeout = std::chrono::milliseconds(200); });
   auto& gw = s.gw;
