@@ -40,6 +40,7 @@ def main():
         while b"\r\n\r\n" not in data:
             data += s.recv(65536)
         conns.append(s)
+    # (a connection parks 100 ms after its last request: Portico's kParkAfter)
     time.sleep(1.0)
     after = rss_kib(args.pid)
     per = (after - before) * 1024.0 / args.count

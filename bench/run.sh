@@ -749,21 +749,18 @@ if [ "${SKIP_IDLE:-0}" != 1 ]; then
     kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
     sleep 0.5
   done
-  # 100,000 (the hardening issue): from four source addresses, with the file limits raised
-  # (root may; otherwise the line says why it was skipped).
-  if (ulimit -n 250000) 2>/dev/null; then
-    (
-      ulimit -n 250000
-      taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen 127.0.0.1:$PORTICO_PORT --admin-listen off --workers 1 \
-        --access-log off --log-level warn --max-connections-per-worker 120000 &
-      pid=$!
-      wait_port $PORTICO_PORT
-      say "portico, 100,000 connections: $(/usr/bin/python3 bench/idle_connections.py --port $PORTICO_PORT --pid $pid --count 100000 --source-ips 4)"
-      kill "$pid"; wait "$pid" 2>/dev/null || true
-    )
-  else
-    say "portico, 100,000 connections: skipped (the file limit cannot be raised to 250000 here)"
-  fi
+  # 100,000 (the hardening issue): from four source addresses, with the file limit raised to
+  # allow it; where the hard limit cannot be raised (no CAP_SYS_RESOURCE), as many as it allows.
+  ulimit -n 250000 2>/dev/null || true
+  many=$(( $(ulimit -n) - 1000 < 100000 ? $(ulimit -n) - 1000 : 100000 ))
+  (
+    taskset -c 0 "$BIN" run -c "$WORK/kong.yml" --proxy-listen 127.0.0.1:$PORTICO_PORT --admin-listen off --workers 1 \
+      --access-log off --log-level warn --max-connections-per-worker 120000 &
+    pid=$!
+    wait_port $PORTICO_PORT
+    say "portico, $many connections (file limit $(ulimit -n)): $(/usr/bin/python3 bench/idle_connections.py --port $PORTICO_PORT --pid $pid --count $many --source-ips 4)"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  )
 fi
 
 if [ "${SKIP_CALLGRIND:-0}" != 1 ]; then

@@ -9,10 +9,27 @@ namespace json = boost::json;
 
 namespace {
 
+// Whether no number in `v` is beyond a double's range: Boost.JSON reads 1e400 as infinity and
+// writes that back as `Infinity`, which is no JSON (a session holding it could not be read
+// again; found by tests/fuzz/login_cookie_fuzz).
+bool all_finite(const json::value& v) {
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (v.is_array()) {
+    for (const auto& e : v.get_array()) {
+      if (!all_finite(e)) return false;
+    }
+  } else if (v.is_object()) {
+    for (const auto& m : v.get_object()) {
+      if (!all_finite(m.value())) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<json::object> parse_object(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
+  if (ec || !v.is_object() || !all_finite(v)) return std::nullopt;
   return std::move(v.as_object());
 }
 

@@ -11,6 +11,7 @@
 #include "net/real_ip.hpp"
 #include "proxy/downstream_connection.hpp"
 #include "proxy/io.hpp"
+#include "proxy/parked_connection.hpp"
 
 namespace portico {
 
@@ -42,6 +43,9 @@ Worker::~Worker() {
   pool_.clear();
   h2_clients_.clear();
   work_.reset();
+  // (the connections the io_context destroys now must not run check_drained(): what it
+  // touches is gone)
+  draining_ = false;
   io_.reset();
 }
 
@@ -84,9 +88,10 @@ void Worker::begin_drain() {
       boost::system::error_code ec;
       l->acceptor.close(ec);
     }
-    // Copy: closing may re-enter connection_closed() through cancellation later.
+    // Copy: closing may re-enter connection_stopped() through cancellation later.
     std::vector<proxy::DownstreamConnection*> conns(connections_.begin(), connections_.end());
     for (auto* c : conns) c->close_if_idle();
+    for (auto* p = parked_; p != nullptr; p = p->next) p->close_now();  // (their reads end later)
     check_drained();
   });
 }
@@ -101,7 +106,7 @@ void Worker::join() {
 }
 
 void Worker::check_drained() {
-  if (draining_ && connections_.empty()) {
+  if (draining_ && connections_.empty() && parked_ == nullptr) {
     drained_ = true;
     pool_.clear();
     h2_clients_.clear();
@@ -120,27 +125,33 @@ asio::awaitable<void> Worker::accept_loop(Listener& listener) {
   constexpr int kAcceptBurst = 256;
   boost::system::error_code ignored;
   listener.acceptor.non_blocking(true, ignored);
+  std::uint64_t failures = 0;  // accept failures in a row
   for (;;) {
-    auto [ec, socket] = co_await listener.acceptor.async_accept(proxy::use_tuple);
+    auto [ec, socket] = co_await listener.acceptor.async_accept(io_->get_executor(), proxy::use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) co_return;
-      // EMFILE and friends: back off briefly instead of spinning.
-      spdlog::warn("worker {}: accept failed: {}", index_, ec.message());
+      // EMFILE and friends: back off briefly instead of spinning, and say so once, not 20
+      // times a second (again when accepting works again).
+      if (failures++ == 0) spdlog::warn("worker {}: accept failed: {} (retrying every 50 ms)", index_, ec.message());
       asio::steady_timer t(*io_, std::chrono::milliseconds(50));
       co_await t.async_wait(proxy::use_tuple);
       continue;
     }
+    if (failures > 0) {
+      spdlog::warn("worker {}: accepting again after {} failed attempts", index_, failures);
+      failures = 0;
+    }
     serve_accepted(listener, std::move(socket));
     for (int i = 1; i < kAcceptBurst; ++i) {
       boost::system::error_code more_ec;
-      asio::ip::tcp::socket more = listener.acceptor.accept(more_ec);
+      ClientSocket more = listener.acceptor.accept(io_->get_executor(), more_ec);
       if (more_ec) break;  // would_block: none waiting; an error: the async accept reports it
       serve_accepted(listener, std::move(more));
     }
   }
 }
 
-void Worker::refuse(const Listener& listener, asio::ip::tcp::socket& socket, const std::string& response) {
+void Worker::refuse(const Listener& listener, ClientSocket& socket, const std::string& response) {
   stats_.connections_refused.add();
   boost::system::error_code ignored;
   if (!listener.tls) {
@@ -150,9 +161,9 @@ void Worker::refuse(const Listener& listener, asio::ip::tcp::socket& socket, con
   socket.close(ignored);
 }
 
-void Worker::serve_accepted(Listener& listener, asio::ip::tcp::socket socket) {
+void Worker::serve_accepted(Listener& listener, ClientSocket socket) {
   stats_.connections_accepted.add();
-  if (connections_.size() >= options_.max_connections_per_worker) {
+  if (connections_.size() + parked_count_ >= options_.max_connections_per_worker) {
     static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
     return refuse(listener, socket, kBusy);
   }
@@ -165,7 +176,15 @@ void Worker::serve_accepted(Listener& listener, asio::ip::tcp::socket socket) {
       return refuse(listener, socket, kTooMany);
     }
   }
-  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, std::move(socket), listener.port, listener.tls, listener.http2);
+  client_connected();
+  if (!listener.tls) {  // plain HTTP: parked until its first bytes arrive
+    auto parked = proxy::ParkedConnection::accept(*this, std::move(socket), listener.port, listener.http2);
+    parked->per_client = per_client_;
+    proxy::ParkedConnection::wait(std::move(parked), options_.keepalive_timeout);
+    return;
+  }
+  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, asio::ip::tcp::socket(std::move(socket)), listener.port,
+                                                            listener.tls, listener.http2);
   if (per_client_ != nullptr) conn->hold_client_slot(per_client_);
   FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
   asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
@@ -197,15 +216,49 @@ const config::Endpoint* Worker::pick_endpoint(const config::Snapshot& snapshot, 
   return snapshot.balancers[balancer_index]->pick(balancer_[balancer_index], hash, tried);
 }
 
-void Worker::connection_opened(proxy::DownstreamConnection* c) {
-  connections_.insert(c);
+void Worker::client_connected() {
   stats_.connections_active.add();
   stats_.connections_handled.add();
 }
 
-void Worker::connection_closed(proxy::DownstreamConnection* c) {
-  connections_.erase(c);
+void Worker::client_disconnected() {
   stats_.connections_active.sub();
+  if (draining_) check_drained();
+}
+
+void Worker::connection_running(proxy::DownstreamConnection* c) { connections_.insert(c); }
+
+void Worker::connection_stopped(proxy::DownstreamConnection* c) {
+  connections_.erase(c);
+  if (draining_) check_drained();
+}
+
+void Worker::idle_begins() {
+  ++idle_in_place_;
+  stats_.connections_waiting.add();
+}
+
+void Worker::idle_ends() {
+  --idle_in_place_;
+  stats_.connections_waiting.sub();
+}
+
+void Worker::connection_parked(proxy::ParkedConnection& p) {
+  p.prev = nullptr;
+  p.next = parked_;
+  if (parked_ != nullptr) parked_->prev = &p;
+  parked_ = &p;
+  ++parked_count_;
+  stats_.connections_waiting.add();
+}
+
+void Worker::connection_unparked(proxy::ParkedConnection& p) {
+  if (p.prev != nullptr) p.prev->next = p.next;
+  else parked_ = p.next;
+  if (p.next != nullptr) p.next->prev = p.prev;
+  p.prev = p.next = nullptr;
+  --parked_count_;
+  stats_.connections_waiting.sub();
   if (draining_) check_drained();
 }
 

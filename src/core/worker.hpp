@@ -39,6 +39,7 @@ namespace portico {
 
 namespace proxy {
 class DownstreamConnection;
+struct ParkedConnection;
 }
 
 class Worker {
@@ -99,13 +100,24 @@ class Worker {
   bool draining() const { return draining_; }
   // True when other connections have work in flight: then yielding before a read that
   // would probably fail lets that work run, and the read usually succeeds afterwards.
-  bool others_busy() const { return connections_.size() > stats_.connections_waiting.get() + 1; }
+  bool others_busy() const { return connections_.size() > idle_in_place_ + 1; }
   // Picks an endpoint from the snapshot's balancer `balancer_index` with this worker's
   // balancer state (see proxy::Balancer::pick).
   const config::Endpoint* pick_endpoint(const config::Snapshot& snapshot, std::size_t balancer_index, std::uint64_t hash,
                                         std::span<const std::uint32_t> tried);
-  void connection_opened(proxy::DownstreamConnection* c);
-  void connection_closed(proxy::DownstreamConnection* c);
+  // A client connection's life, counted once from accept to close however it is held: parked
+  // (proxy/parked_connection.hpp) or served by a DownstreamConnection, or both in turn.
+  void client_connected();
+  void client_disconnected();
+  // A DownstreamConnection exists for it (serving, or idle over TLS or HTTP/2).
+  void connection_running(proxy::DownstreamConnection* c);
+  void connection_stopped(proxy::DownstreamConnection* c);
+  // A DownstreamConnection idle in place (over TLS) between requests: the waiting count.
+  void idle_begins();
+  void idle_ends();
+  // A parked connection (idle plain HTTP), in the worker's list for draining.
+  void connection_parked(proxy::ParkedConnection& p);
+  void connection_unparked(proxy::ParkedConnection& p);
 
  private:
   struct Listener {
@@ -115,12 +127,14 @@ class Worker {
     bool http2 = false;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
+  // Accepted sockets are bound to io_ itself (proxy/parked_connection.hpp says why).
+  using ClientSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
   // Starts serving one accepted connection (or refuses it: max_connections_per_worker,
   // max_connections_per_client).
-  void serve_accepted(Listener& listener, boost::asio::ip::tcp::socket socket);
+  void serve_accepted(Listener& listener, ClientSocket socket);
   // Answers a connection it will not serve with `response` (a complete HTTP/1.1 answer; over
   // TLS, before any handshake, nothing can be said) and closes it.
-  void refuse(const Listener& listener, boost::asio::ip::tcp::socket& socket, const std::string& response);
+  void refuse(const Listener& listener, ClientSocket& socket, const std::string& response);
   void tick();
   void check_drained();
 
@@ -135,6 +149,9 @@ class Worker {
   plugin::ContextPool plugin_contexts_;  // declared before io_: outlives the connections
   std::vector<std::vector<http::HeaderField>> spare_headers_;
   std::unordered_set<proxy::DownstreamConnection*> connections_;
+  std::size_t idle_in_place_ = 0;                  // of connections_: idle between requests
+  proxy::ParkedConnection* parked_ = nullptr;      // list head
+  std::size_t parked_count_ = 0;
   std::shared_ptr<const config::Snapshot> snapshot_;
   obs::AccessLog access_log_;
   obs::LogLimiter log_limiter_;

@@ -49,20 +49,11 @@ std::optional<std::string> forwarded_address(std::string_view values, const std:
   return chosen->to_string();
 }
 
-std::optional<boost::asio::ip::address> peer_address(const boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  if (ec) return std::nullopt;
-  auto address = peer.address();
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
   }
   return address;
-}
-
-std::string peer_address_text(const boost::asio::ip::tcp::socket& socket) {
-  auto address = peer_address(socket);
-  return address ? address->to_string() : std::string();
 }
 
 }  // namespace portico::net

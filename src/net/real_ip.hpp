@@ -19,11 +19,25 @@ namespace portico::net {
 // read stands; nothing (nullopt) when there is none, and the peer's address stands.
 std::optional<std::string> forwarded_address(std::string_view values, const std::vector<Cidr>& trusted, bool recursive);
 
+// An IPv4-mapped IPv6 address as the IPv4 one; any other as it is.
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address);
+
 // The TCP peer's address as the gateway names it (the log's $remote_addr, the per-client
-// connection count's key): an IPv4-mapped IPv6 address as the IPv4 one; nullopt once the socket
-// has no peer (reset before it was served).
-std::optional<boost::asio::ip::address> peer_address(const boost::asio::ip::tcp::socket& socket);
+// connection count's key): unmapped; nullopt once the socket has no peer (reset before it was
+// served). For any Asio TCP socket type.
+template <typename Socket>
+std::optional<boost::asio::ip::address> peer_address(const Socket& socket) {
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) return std::nullopt;
+  return unmapped(peer.address());
+}
+
 // Its text form ("" without a peer).
-std::string peer_address_text(const boost::asio::ip::tcp::socket& socket);
+template <typename Socket>
+std::string peer_address_text(const Socket& socket) {
+  auto address = peer_address(socket);
+  return address ? address->to_string() : std::string();
+}
 
 }  // namespace portico::net

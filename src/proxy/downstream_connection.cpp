@@ -3,6 +3,7 @@
 #include "obs/route_traffic.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -25,6 +26,7 @@
 #include "proxy/h2_server.hpp"
 #include "proxy/h2_stream.hpp"
 #include "proxy/io.hpp"
+#include "proxy/parked_connection.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/exchange.hpp"
 #include "router/router.hpp"
@@ -52,7 +54,24 @@ DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket
   local_port_text_ = std::to_string(local_port);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // read_some() after async_wait must never block
-  worker_.connection_opened(this);
+  worker_.connection_running(this);
+}
+
+DownstreamConnection::DownstreamConnection(ParkedConnection& parked)
+    : worker_(parked.worker),
+      socket_(std::move(parked.socket)),
+      http2_(parked.http2),
+      deadline_(worker_.deadlines(), &socket_),
+      requests_served_(parked.requests_served),
+      client_ip_(std::move(parked.client_ip)),
+      local_port_text_(std::to_string(parked.local_port)),
+      local_port_(parked.local_port),
+      trusted_peer_(parked.trusted_peer),
+      per_client_(std::exchange(parked.per_client, nullptr)) {
+  in_.attach(&worker_.buffers());
+  head_.attach(&worker_.buffers());
+  response_.attach(&worker_.buffers());
+  worker_.connection_running(this);
 }
 
 DownstreamConnection::DownstreamConnection(DownstreamConnection& parent, H2Stream& stream)
@@ -75,7 +94,55 @@ DownstreamConnection::~DownstreamConnection() {
   if (per_client_ != nullptr) per_client_->give_back(client_ip_);
   worker_.return_header_vector(request_.headers);
   worker_.return_header_vector(response_head_.headers);
-  if (stream_ == nullptr) worker_.connection_closed(this);
+  if (stream_ == nullptr) {
+    worker_.connection_stopped(this);
+    if (!parked_) worker_.client_disconnected();
+  }
+}
+
+bool DownstreamConnection::parks_now(const boost::system::error_code& ec) {
+  if (!ec || !deadline_.expired() || worker_.draining() || worker_.options().keepalive_timeout <= kParkAfter) return false;
+  idle_ = false;
+  worker_.idle_ends();
+  return true;
+}
+
+void DownstreamConnection::park(std::unique_ptr<DownstreamConnection> self, std::chrono::milliseconds keepalive_left) {
+  DownstreamConnection& c = *self;
+  // The descriptor moves to a socket bound to the io_context itself (smaller): released from
+  // this one and assigned to that one (three system calls, once per idle period).
+  boost::system::error_code ec;
+  const auto protocol = c.socket_.local_endpoint(ec).protocol();
+  ParkedConnection::Socket socket(c.worker_.io().get_executor());
+  if (!ec) {
+    const auto fd = c.socket_.release(ec);
+    if (!ec) {
+      socket.assign(protocol, fd, ec);
+      if (ec) ::close(fd);  // (nothing owns it now)
+    }
+  }
+  if (!ec) socket.non_blocking(true, ec);
+  if (ec) return;  // (the connection ends: `socket` and `self` close what they hold)
+  auto parked = std::make_unique<ParkedConnection>(c.worker_, std::move(socket));
+  parked->client_ip = std::move(c.client_ip_);
+  parked->requests_served = c.requests_served_;
+  parked->per_client = std::exchange(c.per_client_, nullptr);
+  parked->local_port = c.local_port_;
+  parked->http2 = c.http2_;
+  parked->trusted_peer = c.trusted_peer_;
+  c.parked_ = true;
+  self.reset();  // (its buffers and header vectors go back to the worker)
+  ParkedConnection::wait(std::move(parked), keepalive_left);
+}
+
+void DownstreamConnection::resume(std::unique_ptr<ParkedConnection> parked, std::size_t got) {
+  auto c = std::make_unique<DownstreamConnection>(*parked);
+  parked->resumed = true;
+  const bool open = c->take_first_bytes(parked->first_bytes.data(), got, got == parked->first_bytes.size());
+  parked.reset();  // (not the connection's end: `c` has its socket)
+  if (!open) return;  // (destroying `c` closes it)
+  Worker& worker = c->worker_;
+  asio::co_spawn(worker.io(), serve(std::move(c)), asio::detached);
 }
 
 const net::TlsStream* DownstreamConnection::connection_tls() const {
@@ -101,10 +168,10 @@ void DownstreamConnection::close_if_idle() {
 }
 
 asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConnection> self) {
-  // The whole connection runs in this one frame: an idle connection keeps only this frame
-  // (and co_spawn's) alive. Coroutine frames come from Asio's per-thread recycling cache,
-  // which hands out blocks as large as the largest request-path frame, so every frame an
-  // idle connection holds costs up to a kilobyte: there must be as few as possible.
+  // The connection runs in this one frame while it has work. A plain connection with nothing
+  // to read parks (ParkedConnection) and this frame ends: an idle connection holds no frame.
+  // Over TLS it stays here while idle (its TLS session dwarfs the frame), as do HTTP/2
+  // connections (serve_h2).
   DownstreamConnection& c = *self;
   try {
     bool handshaken = !c.tls_ || co_await c.tls_handshake();
@@ -115,13 +182,18 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
     for (; handshaken;) {
       if (c.in_.empty()) {
         if (c.worker_.draining()) break;
-        if (!co_await c.next_request_ready()) {
+        const bool ready = co_await c.next_request_ready();
+        if (!ready) {
           c.go_idle();
           if (c.tls_) {
             auto [ec, got] = co_await c.tls_idle_read();
             if (!c.wake_up(ec, got)) break;
           } else {
             auto [ec, got] = co_await c.socket_.async_read_some(asio::buffer(c.idle_bytes_), use_tuple);
+            if (c.parks_now(ec)) {
+              park(std::move(self), c.worker_.options().keepalive_timeout - kParkAfter);
+              co_return;  // (`c` is gone: nothing after park() may touch it)
+            }
             if (!c.wake_up(ec, got)) break;
           }
         }
@@ -245,24 +317,31 @@ void DownstreamConnection::go_idle() {
   worker_.return_header_vector(request_.headers);
   worker_.return_header_vector(response_head_.headers);
   idle_ = true;
-  worker_.stats().connections_waiting.add();
-  deadline_.arm(worker_.options().keepalive_timeout);
+  worker_.idle_begins();
+  // A plain connection parks after kParkAfter (the rest of its keep-alive time parked); over
+  // TLS it waits here for the whole keep-alive timeout.
+  const auto keepalive = worker_.options().keepalive_timeout;
+  deadline_.arm(tls_ || keepalive <= kParkAfter ? keepalive : kParkAfter);
   // The caller now reads the first bytes into a small inline buffer: a read (unlike
   // async_wait, which costs an epoll_ctl per call in Asio's reactor) keeps the fast path.
 }
 
 bool DownstreamConnection::wake_up(const boost::system::error_code& ec, std::size_t got) {
   deadline_.disarm();
-  worker_.stats().connections_waiting.sub();
+  worker_.idle_ends();
   idle_ = false;
   if (ec || deadline_.expired() || worker_.draining()) return false;  // EOF, reset, timeout
+  return take_first_bytes(idle_bytes_.data(), got, got == idle_bytes_.size());
+}
+
+bool DownstreamConnection::take_first_bytes(const char* bytes, std::size_t got, bool more_may_wait) {
   in_.acquire();
   worker_.lend_header_vector(request_.headers);
   worker_.lend_header_vector(response_head_.headers);
-  std::memcpy(in_.write_ptr(), idle_bytes_.data(), got);
+  std::memcpy(in_.write_ptr(), bytes, got);
   in_.commit(got);
-  if (got == idle_bytes_.size()) {
-    // More may be waiting: read it without another trip through the event loop.
+  if (more_may_wait) {
+    // Read the rest without another trip through the event loop.
     boost::system::error_code rec;
     std::size_t n = read_now_into(in_.write_ptr(), in_.writable(), rec);
     if (!rec) in_.commit(n);

@@ -45,6 +45,7 @@ struct CompiledRoute;
 namespace portico::proxy {
 
 struct UpstreamConnection;
+struct ParkedConnection;
 struct Side;
 struct PumpResult;
 class H2Server;
@@ -62,7 +63,13 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // One stream of `parent`'s HTTP/2 connection: one request through the same lifecycle, its
   // bytes read and written through `stream` (proxy/h2_stream.hpp). The parent outlives it.
   DownstreamConnection(DownstreamConnection& parent, H2Stream& stream);
+  // A parked plain connection whose next request's first bytes arrived: takes its socket and
+  // what it remembered (see resume()).
+  explicit DownstreamConnection(ParkedConnection& parked);
   ~DownstreamConnection();
+
+  // Serves a parked connection's next request: `got` bytes of it are in parked->first_bytes.
+  static void resume(std::unique_ptr<ParkedConnection> parked, std::size_t got);
 
   // Serves requests until the connection closes. Never throws.
   static boost::asio::awaitable<void> serve(std::unique_ptr<DownstreamConnection> self);
@@ -104,7 +111,21 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<bool> read_head();
   // Between requests: true when the next request's first bytes could be read at once.
   boost::asio::awaitable<bool> next_request_ready();
-  // Gives back buffers before waiting idle for the next request (see serve()).
+  // A plain connection waits in place this long for its next request, then parks. A busy
+  // client's next request comes within milliseconds, and parking and resuming cost about 2,400
+  // instructions (docs/benchmarks.md): a client slower than this pays them, but it then sends
+  // fewer than ten requests a second on that connection.
+  static constexpr std::chrono::milliseconds kParkAfter{100};
+  // Whether the idle read just ended because kParkAfter passed (and the connection should
+  // park rather than close): then it is no longer idle in place.
+  bool parks_now(const boost::system::error_code& ec);
+  // Hands the socket and the connection's state to a ParkedConnection (which waits for the
+  // next request without this object or a coroutine frame, `keepalive_left` at most) and ends.
+  static void park(std::unique_ptr<DownstreamConnection> self, std::chrono::milliseconds keepalive_left);
+  // After an idle read: its `got` bytes into in_ (buffers taken back), and when the read filled
+  // its small buffer (`more_may_wait`) what else is there now; false when the connection is done.
+  bool take_first_bytes(const char* bytes, std::size_t got, bool more_may_wait);
+  // Gives back buffers before waiting idle (in place, over TLS) for the next request.
   void go_idle();
   // After the idle read: takes buffers back; false when the connection is done.
   bool wake_up(const boost::system::error_code& ec, std::size_t got);
@@ -249,8 +270,8 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   H2Stream* stream_ = nullptr;              // a stream's transport
   Deadline deadline_;
   ByteBuffer in_;
-  // First bytes of each request, read while idle (see read_head()). Small on purpose:
-  // it is part of every idle connection's footprint.
+  // First bytes of each request, read while idle in place over TLS (a plain connection parks
+  // and reads them into its ParkedConnection).
   std::array<char, 128> idle_bytes_;
   Exchange* current_ = nullptr;      // the request being served (handle_request's)
   std::uint64_t requests_served_ = 0;  // on this connection ($connection_requests)
@@ -270,6 +291,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   bool trusted_peer_ = false;
   bool idle_ = false;
   bool closing_ = false;
+  bool parked_ = false;  // its socket went to a ParkedConnection: destroying this closes nothing
   const config::Snapshot* plugin_snapshot_ = nullptr;  // the current request's, while plugins run
   net::ConnectionsPerAddress* per_client_ = nullptr;   // see hold_client_slot()
   int pending_error_status_ = 0;

@@ -586,6 +586,32 @@ TEST(ProxyLimits, ConnectionsPerClientAddress) {
   EXPECT_TRUE(served);
 }
 
+// An idle plain connection parks (proxy/parked_connection.hpp) after kParkAfter: it is
+// still counted open and waiting, serves its next request, and ends at its keep-alive timeout.
+TEST(ProxyLimits, ParkedConnectionsServeAgainAndTimeOut) {
+  GatewayWith s([](proxy::ProxyOptions& o) { o.keepalive_timeout = std::chrono::milliseconds(700); });
+  RawConnection c(s.gw.port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ASSERT_EQ(c.read_response().status, 200) << "request " << i;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // parked by now
+    auto totals = s.gw.gateway().totals();
+    EXPECT_EQ(totals.connections_active, 1u);
+    EXPECT_EQ(totals.connections_waiting, 1u);
+  }
+  EXPECT_EQ(s.upstream.request_count(), 3u);
+  // 300 ms of its 700 are gone: closed some 400 ms from now
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer(std::chrono::milliseconds(3000)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  bool closed = false;  // (the gateway's count follows a moment later)
+  for (int i = 0; i < 100 && !closed; ++i) {
+    closed = s.gw.gateway().totals().connections_active == 0;
+    if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(closed);
+}
+
 TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
   GatewayWith s([](proxy::ProxyOptions& o) { o.keepalive_timeout = std::chrono::milliseconds(200); });
   auto& gw = s.gw;
