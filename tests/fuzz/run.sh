@@ -24,7 +24,8 @@ build() {  # name sources...
   newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
     "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/plugin/calls/*.hpp "$ROOT"/src/json/*.hpp \
     "$ROOT"/plugins/grpc-gateway/*.hpp "$ROOT"/src/graphql/*.hpp "$ROOT"/src/router/*.hpp "$ROOT"/src/config/*.hpp \
-    "$ROOT"/src/crypto/*.hpp "$ROOT"/plugins/jwt/*.hpp "$ROOT"/plugins/openid-connect/*.hpp "$ROOT"/tests/fuzz/*.hpp "$0" | head -1)
+    "$ROOT"/src/crypto/*.hpp "$ROOT"/plugins/jwt/*.hpp "$ROOT"/plugins/openid-connect/*.hpp "$ROOT"/tests/fuzz/*.hpp "$0" | head -1) \
+    || true  # (head's early exit may end ls with SIGPIPE, which pipefail and set -e would make fatal, silently)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     $CXX "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
   fi
