@@ -373,7 +373,14 @@ bool response_json(const ProtoApi& api, const Binding& binding, std::string_view
   if (binding.response_body.empty()) return true;
   // Only one field of the message: printed with the rest, then taken out.
   const pb::FieldDescriptor* field = binding.method->output_type()->FindFieldByName(binding.response_body);
-  json::value whole = json::parse(out);
+  // (protobuf's printer can write what Boost.JSON refuses, an escaped lone surrogate from a
+  // string field's invalid UTF-8 for one: found by tests/fuzz/grpc_gateway_fuzz)
+  boost::system::error_code ec;
+  json::value whole = json::parse(out, ec);
+  if (ec || !whole.is_object()) {
+    error = "the service's message has no JSON form (" + ec.message() + ")";
+    return false;
+  }
   const json::value* part = whole.as_object().if_contains(style.proto_names ? field->name() : field->json_name());
   out = part != nullptr ? json::serialize(*part) : default_json(field);
   return true;

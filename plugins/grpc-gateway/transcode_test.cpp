@@ -143,6 +143,27 @@ TEST(GrpcGatewayTranscode, StatusesCarryTheirDetails) {
   EXPECT_EQ(status_json(*api, 3, s.message, {}), R"({"code":3,"message":"bad input","details":[]})");
 }
 
+// A service's message whose JSON form, as protobuf prints it, Boost.JSON cannot read back (to
+// take out a response_body field): an error for the caller, not an exception (found by
+// tests/fuzz/grpc_gateway_fuzz; its input is tests/fuzz/corpus/grpc_gateway/regression-*).
+TEST(GrpcGatewayTranscode, AMessageWithoutAJsonFormIsAnError) {
+  auto api = load();
+  ASSERT_TRUE(api);
+  const std::string message(
+      "\x07\x01\x08\x00\x12\x2c\x40\x2d\x0a\x00\x2a\x2f\x76\x31\x7b\x40\x0a\x00\x2a\x2f\x01\x00\x60\x40\x00"
+      "\xe0\x9f\x90\x76\x31\x7b",
+      31);
+  int refused = 0;
+  for (const Binding& b : api->bindings()) {
+    if (b.response_body.empty()) continue;
+    std::string out, error;
+    bool ok = true;
+    EXPECT_NO_THROW(ok = response_json(*api, b, message, {}, out, error)) << b.grpc_path;
+    if (!ok && error.starts_with("the service's message has no JSON form")) ++refused;
+  }
+  EXPECT_GE(refused, 1);
+}
+
 TEST(GrpcGatewayTranscode, FramesSplitAnywhere) {
   FrameReader frames(100);
   std::string two = std::string("\0\0\0\0\2ab\0\0\0\0\1c", 13);

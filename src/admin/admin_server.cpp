@@ -246,7 +246,8 @@ AdminServer::Reply AdminServer::status_reply() const {
       {"total_requests", t.total_requests},
   };
   json::object portico{
-      {"connections_refused", t.connections_refused}, {"responses_4xx", t.responses_4xx},
+      {"connections_refused", t.connections_refused}, {"connections_parked", t.connections_parked},
+      {"responses_4xx", t.responses_4xx},
       {"responses_5xx", t.responses_5xx},             {"bad_requests", t.bad_requests},
       {"tls_handshake_failures", t.tls_handshake_failures},
       {"http2_connections", t.http2_connections},

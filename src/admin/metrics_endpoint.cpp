@@ -131,6 +131,9 @@ std::string metrics_exposition(const Gateway& gateway) {
       schema->metrics(instances, out);
     }
   }
+  out.family("portico_connections_parked", "gauge",
+             "Idle client connections parked (waiting without a coroutine frame or pooled buffer)");
+  out.sample("portico_connections_parked", {}, totals.connections_parked);
   out.family("portico_config_last_activation_seconds", "gauge", "Unix time the running configuration was activated");
   out.sample("portico_config_last_activation_seconds", {}, gateway.last_activation_unix());
   return out.take();

@@ -51,7 +51,9 @@ Worker::~Worker() {
 
 void Worker::add_listener(asio::ip::tcp::acceptor::native_handle_type fd, asio::ip::tcp protocol, int port,
                           std::shared_ptr<const net::TlsServerContext> tls, bool http2) {
-  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(*io_), port, std::move(tls), http2});
+  const auto& info = *listener_infos_.emplace_back(
+      std::make_unique<const proxy::ListenerInfo>(proxy::ListenerInfo{port, std::to_string(port), http2}));
+  auto l = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(*io_), info, std::move(tls)});
   l->acceptor.assign(protocol, fd);
   listeners_.push_back(std::move(l));
 }
@@ -167,24 +169,26 @@ void Worker::serve_accepted(Listener& listener, ClientSocket socket) {
     static const std::string kBusy = http::json_error_response(503, "too many open connections", true);
     return refuse(listener, socket, kBusy);
   }
-  std::string client_address;
-  if (per_client_ != nullptr) {
-    client_address = net::peer_address_text(socket);
-    if (!per_client_->take(client_address)) {
-      static const std::string kTooMany =
-          http::json_error_response(429, "too many open connections from this client address", true);
-      return refuse(listener, socket, kTooMany);
-    }
+  auto peer = net::client_peer(socket, options_.trusted_ips);
+  if (per_client_ != nullptr && !per_client_->take(peer.ip)) {
+    static const std::string kTooMany =
+        http::json_error_response(429, "too many open connections from this client address", true);
+    return refuse(listener, socket, kTooMany);
   }
   client_connected();
+  // Set once for the connection's life: writes are not delayed (Nagle), and reads and writes
+  // try the kernel first (a read after a wake-up must never block).
+  boost::system::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);
   if (!listener.tls) {  // plain HTTP: parked until its first bytes arrive
-    auto parked = proxy::ParkedConnection::accept(*this, std::move(socket), listener.port, listener.http2);
-    parked->per_client = per_client_;
+    auto parked = proxy::ParkedConnection::accept(*this, std::move(socket), std::move(peer), listener.info,
+                                                  per_client_);
     proxy::ParkedConnection::wait(std::move(parked), options_.keepalive_timeout);
     return;
   }
-  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, asio::ip::tcp::socket(std::move(socket)), listener.port,
-                                                            listener.tls, listener.http2);
+  auto conn = std::make_unique<proxy::DownstreamConnection>(*this, asio::ip::tcp::socket(std::move(socket)),
+                                                            std::move(peer), listener.info, listener.tls);
   if (per_client_ != nullptr) conn->hold_client_slot(per_client_);
   FreshFrames fresh(connection_frames_);  // the connection's long-lived frames: exact size
   asio::co_spawn(*io_, proxy::DownstreamConnection::serve(std::move(conn)), asio::detached);
@@ -250,7 +254,10 @@ void Worker::connection_parked(proxy::ParkedConnection& p) {
   parked_ = &p;
   ++parked_count_;
   stats_.connections_waiting.add();
+  stats_.connections_parked.add();
 }
+
+void Worker::parked_head_begins() { stats_.connections_waiting.sub(); }
 
 void Worker::connection_unparked(proxy::ParkedConnection& p) {
   if (p.prev != nullptr) p.prev->next = p.next;
@@ -258,7 +265,8 @@ void Worker::connection_unparked(proxy::ParkedConnection& p) {
   if (p.next != nullptr) p.next->prev = p.prev;
   p.prev = p.next = nullptr;
   --parked_count_;
-  stats_.connections_waiting.sub();
+  if (!p.partial) stats_.connections_waiting.sub();
+  stats_.connections_parked.sub();
   if (draining_) check_drained();
 }
 

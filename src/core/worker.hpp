@@ -28,6 +28,7 @@
 #include "plugin/request_context.hpp"
 #include "proxy/options.hpp"
 #include "proxy/h2_client.hpp"
+#include "proxy/listener_info.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace portico::net {
@@ -115,16 +116,17 @@ class Worker {
   // A DownstreamConnection idle in place (over TLS) between requests: the waiting count.
   void idle_begins();
   void idle_ends();
-  // A parked connection (idle plain HTTP), in the worker's list for draining.
+  // A parked connection (idle plain HTTP), in the worker's list for draining. Counted as
+  // waiting until it holds part of a request head (parked_head_begins): then it is reading.
   void connection_parked(proxy::ParkedConnection& p);
+  void parked_head_begins();
   void connection_unparked(proxy::ParkedConnection& p);
 
  private:
   struct Listener {
     boost::asio::ip::tcp::acceptor acceptor;
-    int port;
+    const proxy::ListenerInfo& info;  // (in listener_infos_)
     std::shared_ptr<const net::TlsServerContext> tls;
-    bool http2 = false;
   };
   boost::asio::awaitable<void> accept_loop(Listener& listener);
   // Accepted sockets are bound to io_ itself (proxy/parked_connection.hpp says why).
@@ -152,6 +154,8 @@ class Worker {
   std::size_t idle_in_place_ = 0;                  // of connections_: idle between requests
   proxy::ParkedConnection* parked_ = nullptr;      // list head
   std::size_t parked_count_ = 0;
+  // Per listener: what its connections point to (they may outlive listeners_ in ~Worker).
+  std::vector<std::unique_ptr<const proxy::ListenerInfo>> listener_infos_;
   std::shared_ptr<const config::Snapshot> snapshot_;
   obs::AccessLog access_log_;
   obs::LogLimiter log_limiter_;

@@ -33,11 +33,17 @@ std::optional<boost::asio::ip::address> peer_address(const Socket& socket) {
   return unmapped(peer.address());
 }
 
-// Its text form ("" without a peer).
+// Who a client connection is from, read once when it is accepted, for its whole life.
+struct ClientPeer {
+  std::string ip;        // peer_address's text ("" without a peer)
+  bool trusted = false;  // in `trusted_ips`: its X-Forwarded-* and real-IP header are believed
+};
+
 template <typename Socket>
-std::string peer_address_text(const Socket& socket) {
+ClientPeer client_peer(const Socket& socket, const std::vector<Cidr>& trusted_ips) {
   auto address = peer_address(socket);
-  return address ? address->to_string() : std::string();
+  if (!address) return {};
+  return {address->to_string(), any_contains(trusted_ips, *address)};
 }
 
 }  // namespace portico::net

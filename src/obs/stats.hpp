@@ -38,6 +38,7 @@ struct StatsFields {
   T connections_active{};
   T connections_writing{};   // a request is being served (reading = active - writing - waiting)
   T connections_waiting{};
+  T connections_parked{};    // of the waiting: parked, holding no coroutine frame or buffer
   T connections_refused{};   // over the per-worker or per-client-address connection limit
   T total_requests{};
   T responses_4xx{};
@@ -63,6 +64,7 @@ struct StatsFields {
     fn(a.connections_active, b.connections_active);
     fn(a.connections_writing, b.connections_writing);
     fn(a.connections_waiting, b.connections_waiting);
+    fn(a.connections_parked, b.connections_parked);
     fn(a.connections_refused, b.connections_refused);
     fn(a.total_requests, b.total_requests);
     fn(a.responses_4xx, b.responses_4xx);

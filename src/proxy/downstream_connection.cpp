@@ -27,6 +27,7 @@
 #include "proxy/h2_stream.hpp"
 #include "proxy/io.hpp"
 #include "proxy/parked_connection.hpp"
+#include "proxy/partial_head.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/exchange.hpp"
 #include "router/router.hpp"
@@ -35,63 +36,52 @@ namespace portico::proxy {
 
 namespace asio = boost::asio;
 
-DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, int local_port,
-                                           std::shared_ptr<const net::TlsServerContext> tls, bool http2)
-    : worker_(worker), socket_(std::move(socket)), http2_(http2), deadline_(worker.deadlines(), &socket_),
-      local_port_(local_port) {
-  if (tls) {
-    tls_ = std::make_unique<net::TlsStream>(std::move(tls), socket_.native_handle());
-    if (http2) tls_->offer_h2();
-  }
-  in_.attach(&worker_.buffers());
-  head_.attach(&worker_.buffers());
-  response_.attach(&worker_.buffers());
-  if (auto address = net::peer_address(socket_)) {
-    client_ip_ = address->to_string();
-    trusted_peer_ = net::any_contains(worker_.options().trusted_ips, *address);
-  }
-  boost::system::error_code ec;
-  local_port_text_ = std::to_string(local_port);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);  // read_some() after async_wait must never block
+DownstreamConnection::DownstreamConnection(Worker& worker, asio::ip::tcp::socket socket, net::ClientPeer peer,
+                                           const ListenerInfo& listener, std::shared_ptr<const net::TlsServerContext> tls)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      listener_(&listener),
+      deadline_(worker.deadlines(), &socket_),
+      peer_(std::move(peer)) {
+  tls_ = std::make_unique<net::TlsStream>(std::move(tls), socket_.native_handle());
+  if (listener.http2) tls_->offer_h2();
+  attach_buffers();
   worker_.connection_running(this);
 }
 
 DownstreamConnection::DownstreamConnection(ParkedConnection& parked)
     : worker_(parked.worker),
       socket_(std::move(parked.socket)),
-      http2_(parked.http2),
+      listener_(parked.listener),
       deadline_(worker_.deadlines(), &socket_),
       requests_served_(parked.requests_served),
-      client_ip_(std::move(parked.client_ip)),
-      local_port_text_(std::to_string(parked.local_port)),
-      local_port_(parked.local_port),
-      trusted_peer_(parked.trusted_peer),
+      peer_(std::move(parked.peer)),
       per_client_(std::exchange(parked.per_client, nullptr)) {
-  in_.attach(&worker_.buffers());
-  head_.attach(&worker_.buffers());
-  response_.attach(&worker_.buffers());
+  if (parked.partial) head_started_ = parked.partial->started;
+  attach_buffers();
   worker_.connection_running(this);
 }
 
 DownstreamConnection::DownstreamConnection(DownstreamConnection& parent, H2Stream& stream)
     : worker_(parent.worker_),
       socket_(parent.socket_.get_executor()),
+      listener_(parent.listener_),
       parent_(&parent),
       stream_(&stream),
       deadline_(worker_.deadlines(), nullptr),
-      client_ip_(parent.client_ip_),
-      local_port_text_(parent.local_port_text_),
-      local_port_(parent.local_port_),
-      trusted_peer_(parent.trusted_peer_) {
+      peer_(parent.peer_) {
   deadline_.wake_instead(&H2Stream::wake, &stream);
+  attach_buffers();
+}
+
+void DownstreamConnection::attach_buffers() {
   in_.attach(&worker_.buffers());
   head_.attach(&worker_.buffers());
   response_.attach(&worker_.buffers());
 }
 
 DownstreamConnection::~DownstreamConnection() {
-  if (per_client_ != nullptr) per_client_->give_back(client_ip_);
+  if (per_client_ != nullptr) per_client_->give_back(peer_.ip);
   worker_.return_header_vector(request_.headers);
   worker_.return_header_vector(response_head_.headers);
   if (stream_ == nullptr) {
@@ -124,12 +114,13 @@ void DownstreamConnection::park(std::unique_ptr<DownstreamConnection> self, std:
   if (!ec) socket.non_blocking(true, ec);
   if (ec) return;  // (the connection ends: `socket` and `self` close what they hold)
   auto parked = std::make_unique<ParkedConnection>(c.worker_, std::move(socket));
-  parked->client_ip = std::move(c.client_ip_);
+  parked->peer = std::move(c.peer_);
+  parked->listener = c.listener_;
   parked->requests_served = c.requests_served_;
   parked->per_client = std::exchange(c.per_client_, nullptr);
-  parked->local_port = c.local_port_;
-  parked->http2 = c.http2_;
-  parked->trusted_peer = c.trusted_peer_;
+  if (c.in_.size() > 0) {  // a head that stalled
+    parked->hold_partial_head(std::string(c.in_.readable()), c.head_started_);
+  }
   c.parked_ = true;
   self.reset();  // (its buffers and header vectors go back to the worker)
   ParkedConnection::wait(std::move(parked), keepalive_left);
@@ -138,7 +129,10 @@ void DownstreamConnection::park(std::unique_ptr<DownstreamConnection> self, std:
 void DownstreamConnection::resume(std::unique_ptr<ParkedConnection> parked, std::size_t got) {
   auto c = std::make_unique<DownstreamConnection>(*parked);
   parked->resumed = true;
-  const bool open = c->take_first_bytes(parked->first_bytes.data(), got, got == parked->first_bytes.size());
+  // (a head that arrived in pieces is all in `partial`, the last read's bytes included)
+  const std::string_view bytes = parked->partial ? std::string_view(parked->partial->bytes)
+                                                 : std::string_view(parked->first_bytes.data(), got);
+  const bool open = c->take_first_bytes(bytes.data(), bytes.size(), got == parked->first_bytes.size());
   parked.reset();  // (not the connection's end: `c` has its socket)
   if (!open) return;  // (destroying `c` closes it)
   Worker& worker = c->worker_;
@@ -198,14 +192,21 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
           }
         }
       }
-      if (c.http2_ && c.requests_served_ == 0 && !c.tls_) {
+      if (c.listener_->http2 && c.requests_served_ == 0 && !c.tls_) {
         bool h2c = co_await c.h2c_preface();
         if (h2c) {
           co_await c.serve_h2();
           break;
         }
       }
-      if (!co_await c.read_head()) break;
+      const HeadRead head = co_await c.read_head();  // (GCC 12: not inside the condition)
+      if (head == HeadRead::stalled) {
+        // (parked with the head's bytes, under the head's deadline; keep-alive's if none)
+        const auto keepalive = c.worker_.options().keepalive_timeout;
+        park(std::move(self), keepalive);
+        co_return;  // (`c` is gone)
+      }
+      if (head == HeadRead::done) break;
       Next next;
       {
         obs::CounterScope serving(c.worker_.stats().connections_writing);
@@ -217,7 +218,7 @@ asio::awaitable<void> DownstreamConnection::serve(std::unique_ptr<DownstreamConn
       }
     }
   } catch (const std::exception& e) {
-    spdlog::error("connection from {} failed: {}", c.client_ip_, e.what());
+    spdlog::error("connection from {} failed: {}", c.peer_.ip, e.what());
   }
   co_await c.linger();
 }
@@ -267,7 +268,7 @@ asio::awaitable<bool> DownstreamConnection::tls_handshake() {
     if (ec != asio::error::would_block) {
       deadline_.disarm();
       worker_.stats().tls_handshake_failures.add();
-      spdlog::debug("TLS handshake with {} failed: {}", client_ip_, tls_->failure().empty() ? ec.message() : tls_->failure());
+      spdlog::debug("TLS handshake with {} failed: {}", peer_.ip, tls_->failure().empty() ? ec.message() : tls_->failure());
       co_return false;
     }
     auto wec = co_await wait_for_tls(socket_, want);
@@ -350,35 +351,31 @@ bool DownstreamConnection::take_first_bytes(const char* bytes, std::size_t got, 
   return true;
 }
 
-asio::awaitable<bool> DownstreamConnection::read_head() {
+asio::awaitable<DownstreamConnection::HeadRead> DownstreamConnection::read_head() {
   const auto& options = worker_.options();
   const auto& limits = options.limits;
   std::size_t scanned = 0;
   // The whole head within the client header timeout (as nginx), however the client spaces
-  // its bytes: a byte now and then does not keep a connection (slowloris).
-  ReadBudget head_budget{ReadBudget::Clock::now(), options.client_header_timeout};
+  // its bytes: a byte now and then does not keep a connection (slowloris). From its first
+  // byte, which may have come while parked.
+  const auto now = ReadBudget::Clock::now();
+  ReadBudget head_budget{head_started_ != ReadBudget::Clock::time_point{} ? head_started_ : now,
+                         options.client_header_timeout};
+  head_started_ = {};
   for (;;) {
     // Parse only once a complete head may be there (or a limit / bare LF is hit), so a
-    // client dribbling bytes costs linear, not quadratic, work.
+    // client dribbling bytes costs linear, not quadratic, work. The first look at a request
+    // parses directly (the whole head usually arrives at once).
     std::string_view data = in_.readable();
-    // The first look at a request parses directly (the whole head usually arrives at once).
-    bool try_parse = scanned == 0 || data.size() > limits.max_request_line;
-    for (std::size_t i = scanned; i < data.size() && !try_parse; ++i) {
-      if (data[i] == '\n') {
-        if (i == 0 || data[i - 1] != '\r') try_parse = true;                   // bare LF: fail now
-        else if (i >= 3 && data[i - 2] == '\n' && data[i - 3] == '\r') try_parse = true;  // end of head
-      } else if (data[i] == '\r' && i + 1 < data.size() && data[i + 1] != '\n') {
-        try_parse = true;  // bare CR
-      }
-    }
+    const bool try_parse = scanned == 0 || head_worth_parsing(data, scanned, limits);
     scanned = data.size();
     if (try_parse || data.size() > limits.max_head_size) {
       auto outcome = http::parse_request_head(data, limits, request_);
-      if (outcome.state == http::ParseState::complete) co_return true;
+      if (outcome.state == http::ParseState::complete) co_return HeadRead::complete;
       if (outcome.state == http::ParseState::error) {
         worker_.stats().bad_requests.add();
         co_await send_error(nullptr, outcome.status, outcome.message, true);
-        co_return false;
+        co_return HeadRead::done;
       }
     }
     if (in_.writable() == 0) {
@@ -387,13 +384,22 @@ asio::awaitable<bool> DownstreamConnection::read_head() {
     }
     Side side = client_side(options.client_header_timeout, options.client_header_timeout);
     side.budget = &head_budget;
+    // A plain connection's head that stops arriving for kParkAfter parks with its bytes so far
+    // (a slow client, or a slowloris, then holds no pooled buffer or frame: partial_head.hpp).
+    const bool may_park = tls_ == nullptr && stream_ == nullptr && in_.size() <= kMaxPartialHead &&
+                          options.client_header_timeout > kParkAfter && !worker_.draining();
+    if (may_park) side.read_timeout = kParkAfter;
     std::size_t before = in_.size();
     auto ec = co_await read_more(side);
     if (ec) {
+      if (ec == asio::error::timed_out && may_park && ReadBudget::Clock::now() < head_budget.until()) {
+        head_started_ = head_budget.started;
+        co_return HeadRead::stalled;
+      }
       if (ec == asio::error::timed_out && before > 0) {
         co_await send_error(nullptr, 408, "timed out reading the request head", true);
       }
-      co_return false;
+      co_return HeadRead::done;
     }
   }
 }
@@ -447,7 +453,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::send_response(
 }
 
 bool DownstreamConnection::arrived_over_https() const {
-  return over_tls() || (trusted_peer_ && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
+  return over_tls() || (peer_.trusted && http::iequals(request_.find("X-Forwarded-Proto"), "https"));
 }
 
 bool DownstreamConnection::grpc_request() const {
@@ -512,7 +518,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   ex.snapshot = worker_.snapshot();
   const auto& options = worker_.options();
   ex.body_budget = ReadBudget{ex.started, options.client_body_timeout, options.client_body_min_rate};
-  request_ip_ = trusted_peer_ ? forwarded_client_ip() : std::string_view(client_ip_);
+  request_ip_ = peer_.trusted ? forwarded_client_ip() : std::string_view(peer_.ip);
   Next next = Next::close;
   bool has_body = request_.framing != http::BodyFraming::none;
 
@@ -525,7 +531,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
   } else {
     ex.path = changed ? std::string_view(ex.normalized_path) : request_.path;
     const net::TlsStream* tls = connection_tls();
-    router::MatchInput input{request_.method, request_.host, ex.path, local_port_, &request_, tls != nullptr,
+    router::MatchInput input{request_.method, request_.host, ex.path, listener_->port, &request_, tls != nullptr,
                              tls != nullptr ? tls->server_name() : std::string_view()};
     if (!ex.snapshot || !ex.snapshot->router->match(input, ex.match)) {
       next = co_await send_error(&ex, 404, "no Route matched with those values", has_body);
@@ -568,7 +574,7 @@ asio::awaitable<DownstreamConnection::Next> DownstreamConnection::handle_request
 
 std::string_view DownstreamConnection::forwarded_client_ip() {
   const auto& options = worker_.options();
-  if (options.real_ip_header.empty()) return client_ip_;
+  if (options.real_ip_header.empty()) return peer_.ip;
   // Every line of the header, in order, as one list (nginx reads repeated fields so).
   std::string values;
   for (const auto& h : request_.headers) {
@@ -577,7 +583,7 @@ std::string_view DownstreamConnection::forwarded_client_ip() {
     values += h.value;
   }
   auto address = net::forwarded_address(values, options.trusted_ips, options.real_ip_recursive);
-  if (!address) return client_ip_;
+  if (!address) return peer_.ip;
   forwarded_ip_ = std::move(*address);
   return forwarded_ip_;
 }
@@ -601,7 +607,7 @@ void DownstreamConnection::log_request(const Exchange& ex, Clock::time_point now
   obs::AccessRecord r;
   r.request = &request_;  // views valid: see keep_request_head()
   r.client_ip = request_ip_;
-  r.server_port = local_port_text_;
+  r.server_port = listener_->port_text;
   r.https = over_tls();
   r.http2 = stream_ != nullptr;
   r.uri = ex.path.empty() ? request_.path : ex.path;

@@ -19,11 +19,13 @@
 #include "core/byte_buffer.hpp"
 #include "core/deadline.hpp"
 #include "http/header_view.hpp"
+#include "net/real_ip.hpp"
 #include "net/tls.hpp"
 #include "plugin/backend_client.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/request_context.hpp"
 #include "proxy/head_writer.hpp"
+#include "proxy/listener_info.hpp"
 #include "proxy/upstream_attempt.hpp"
 
 namespace portico {
@@ -54,12 +56,12 @@ struct Http2Settings;
 
 class DownstreamConnection : private plugin::BodyReader, private plugin::BackendClient {
  public:
-  // `tls`: the listener's TLS context (null on a plain listener): the connection then begins
-  // with a TLS handshake and every byte goes through its TlsStream.
-  // `http2`: the listener speaks HTTP/2 too (Kong's `http2` flag): offered by ALPN over TLS,
-  // and taken when a plain connection begins with the h2c preface (prior knowledge).
-  DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, int local_port,
-                       std::shared_ptr<const net::TlsServerContext> tls = nullptr, bool http2 = false);
+  // A new connection from `peer` on a TLS `listener` (its socket set up by the worker:
+  // TCP_NODELAY, non-blocking): it begins with a TLS handshake, and every byte goes through its
+  // TlsStream; HTTP/2 is offered by ALPN when the listener has `http2`. (A plain connection
+  // begins parked: ParkedConnection::accept.)
+  DownstreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket, net::ClientPeer peer,
+                       const ListenerInfo& listener, std::shared_ptr<const net::TlsServerContext> tls);
   // One stream of `parent`'s HTTP/2 connection: one request through the same lifecycle, its
   // bytes read and written through `stream` (proxy/h2_stream.hpp). The parent outlives it.
   DownstreamConnection(DownstreamConnection& parent, H2Stream& stream);
@@ -107,8 +109,13 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> tls_idle_read();
   // A read of what is there now, through TLS when the connection has it.
   std::size_t read_now_into(char* data, std::size_t size, boost::system::error_code& ec);
+  enum class HeadRead {
+    complete,  // request_ holds it
+    stalled,   // a plain connection's head stopped arriving for kParkAfter: to park with it
+    done,      // answered (an error, a 408) or closed: the connection ends
+  };
   // Reads and parses one request head; the buffer holds at least its first bytes.
-  boost::asio::awaitable<bool> read_head();
+  boost::asio::awaitable<HeadRead> read_head();
   // Between requests: true when the next request's first bytes could be read at once.
   boost::asio::awaitable<bool> next_request_ready();
   // A plain connection waits in place this long for its next request, then parks. A busy
@@ -120,11 +127,14 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   // park rather than close): then it is no longer idle in place.
   bool parks_now(const boost::system::error_code& ec);
   // Hands the socket and the connection's state to a ParkedConnection (which waits for the
-  // next request without this object or a coroutine frame, `keepalive_left` at most) and ends.
+  // next request without this object or a coroutine frame, `keepalive_left` at most; or with
+  // the bytes of a head that stalled, in_'s, for the rest of it) and ends.
   static void park(std::unique_ptr<DownstreamConnection> self, std::chrono::milliseconds keepalive_left);
   // After an idle read: its `got` bytes into in_ (buffers taken back), and when the read filled
   // its small buffer (`more_may_wait`) what else is there now; false when the connection is done.
   bool take_first_bytes(const char* bytes, std::size_t got, bool more_may_wait);
+  // Lends the connection the worker's pooled buffers (each constructor).
+  void attach_buffers();
   // Gives back buffers before waiting idle (in place, over TLS) for the next request.
   void go_idle();
   // After the idle read: takes buffers back; false when the connection is done.
@@ -264,7 +274,7 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   Worker& worker_;
   boost::asio::ip::tcp::socket socket_;  // (a stream's is never opened)
   std::unique_ptr<net::TlsStream> tls_;  // on a TLS listener
-  bool http2_ = false;                   // the listener offers HTTP/2
+  const ListenerInfo* listener_;         // the one it came in on (its http2: h2c is taken too)
   H2Server* h2_ = nullptr;               // while the connection speaks HTTP/2
   DownstreamConnection* parent_ = nullptr;  // a stream's connection
   H2Stream* stream_ = nullptr;              // a stream's transport
@@ -275,20 +285,20 @@ class DownstreamConnection : private plugin::BodyReader, private plugin::Backend
   std::array<char, 128> idle_bytes_;
   Exchange* current_ = nullptr;      // the request being served (handle_request's)
   std::uint64_t requests_served_ = 0;  // on this connection ($connection_requests)
+  // The first byte's time of a head begun while parked (its header timeout counts from it);
+  // read and cleared by read_head.
+  std::chrono::steady_clock::time_point head_started_{};
   HeadBuilder head_;      // upstream request head
   HeadBuilder response_;  // downstream response head
   http::RequestHead request_;
   http::ResponseHead response_head_;  // reused: keeps its field vector's capacity
   std::string upstream_target_;
-  std::string client_ip_;        // the TCP peer
+  net::ClientPeer peer_;  // the TCP peer
   // The client's address for this request: the peer's, or the one a trusted peer forwarded
   // (forwarded_client_ip()): what plugins, the access log and hashing by IP see.
   std::string_view request_ip_;
   std::string forwarded_ip_;
   std::string_view forwarded_client_ip();
-  std::string local_port_text_;
-  int local_port_ = 0;
-  bool trusted_peer_ = false;
   bool idle_ = false;
   bool closing_ = false;
   bool parked_ = false;  // its socket went to a ParkedConnection: destroying this closes nothing

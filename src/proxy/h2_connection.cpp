@@ -49,7 +49,8 @@ asio::awaitable<void> DownstreamConnection::serve_h2() {
   Deadline write_deadline(worker_.deadlines(), &socket_);
   Side reader{socket_, in_, read_deadline, kNoReadLimit, options.client_body_timeout, tls_.get()};
   Side writer{socket_, in_, write_deadline, kNoReadLimit, options.client_body_timeout, tls_.get()};
-  H2Server server(worker_, reader, writer, http2_settings(), [this](H2Stream& stream) {
+  H2Server server(reader, writer, http2_settings(), options.keepalive_timeout, worker_.stats().http2_abuse_closed,
+                  [this](H2Stream& stream) {
     auto request = std::make_unique<DownstreamConnection>(*this, stream);
     asio::co_spawn(socket_.get_executor(), serve_stream(std::move(request)), asio::detached);
   });
@@ -71,14 +72,14 @@ asio::awaitable<void> DownstreamConnection::serve_stream(std::unique_ptr<Downstr
       c.worker_.stats().bad_requests.add();
       co_await c.send_error(nullptr, status, stream.refusal_message(), true);
     } else {
-      bool head_read = co_await c.read_head();
-      if (head_read) {
+      const HeadRead head = co_await c.read_head();  // (a stream's never stalls: only plain connections park)
+      if (head == HeadRead::complete) {
         obs::CounterScope serving(c.worker_.stats().connections_writing);
         co_await c.handle_request();
       }
     }
   } catch (const std::exception& e) {
-    spdlog::error("HTTP/2 stream from {} failed: {}", c.client_ip_, e.what());
+    spdlog::error("HTTP/2 stream from {} failed: {}", c.peer_.ip, e.what());
   }
   stream.finish();
 }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-#include "core/worker.hpp"
 #include "proxy/h2_frames.hpp"
 #include "proxy/h2_stream.hpp"
 
@@ -154,12 +153,14 @@ struct H2Server::Callbacks {
   }
 };
 
-H2Server::H2Server(Worker& worker, Side reader, Side writer, Http2Settings settings, StreamStarter start)
-    : worker_(worker),
-      reader_(reader),
+H2Server::H2Server(Side reader, Side writer, Http2Settings settings, std::chrono::milliseconds idle_timeout,
+                   obs::Counter& abuse_closed, StreamStarter start)
+    : reader_(reader),
       writer_(writer),
       settings_(settings),
       start_(std::move(start)),
+      idle_timeout_(idle_timeout),
+      abuse_closed_(abuse_closed),
       budget_at_(Clock::now()),
       last_active_(Clock::now()),
       last_data_at_(Clock::now()),
@@ -293,11 +294,11 @@ asio::awaitable<void> H2Server::read_loop() {
         if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && goaway_code_ != NGHTTP2_NO_ERROR) {
           if (goaway_code_ == NGHTTP2_ENHANCE_YOUR_CALM) {
             spdlog::debug("HTTP/2 connection ended by a defence: GOAWAY {}", nghttp2_http2_strerror(goaway_code_));
-            worker_.stats().http2_abuse_closed.add();
+            abuse_closed_.add();
           }
           terminate(goaway_code_);
         } else if (rv == NGHTTP2_ERR_FLOODED) {
-          worker_.stats().http2_abuse_closed.add();  // (the client does not even read: no GOAWAY)
+          abuse_closed_.add();  // (the client does not even read: no GOAWAY)
         } else {
           terminate(rv == NGHTTP2_ERR_CALLBACK_FAILURE ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_PROTOCOL_ERROR);
         }
@@ -338,7 +339,7 @@ bool H2Server::stalled(Clock::time_point now) const {
 
 void H2Server::end_stalled() {
   spdlog::debug("HTTP/2 client's flow-control windows stayed closed for {} ms: GOAWAY", writer_.write_timeout.count());
-  worker_.stats().http2_abuse_closed.add();
+  abuse_closed_.add();
   terminate(NGHTTP2_ENHANCE_YOUR_CALM);
   kick();
 }
@@ -357,7 +358,7 @@ asio::awaitable<void> H2Server::write_loop() {
 }
 
 asio::awaitable<void> H2Server::watch_idle() {
-  const auto keepalive = worker_.options().keepalive_timeout;
+  const auto keepalive = idle_timeout_;
   for (;;) {
     auto now = Clock::now();
     auto wake_at = kForever;

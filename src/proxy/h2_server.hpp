@@ -34,12 +34,9 @@
 
 #include "core/deadline.hpp"
 #include "http/h2_messages.hpp"
+#include "obs/stats.hpp"
 #include "proxy/io.hpp"
 #include "proxy/options.hpp"
-
-namespace portico {
-class Worker;
-}
 
 namespace portico::proxy {
 
@@ -52,8 +49,11 @@ class H2Server {
   using StreamStarter = std::function<void(H2Stream&)>;
 
   // `reader` and `writer`: the connection's socket (and TLS) with a deadline each; the
-  // reader's buffer holds the bytes already read (the h2c preface, for one).
-  H2Server(Worker& worker, Side reader, Side writer, Http2Settings settings, StreamStarter start);
+  // reader's buffer holds the bytes already read (the h2c preface, for one). `idle_timeout`:
+  // a connection without streams is closed after it (the keep-alive timeout); `abuse_closed`
+  // counts connections ended by a defence.
+  H2Server(Side reader, Side writer, Http2Settings settings, std::chrono::milliseconds idle_timeout,
+           obs::Counter& abuse_closed, StreamStarter start);
   ~H2Server();
   H2Server(const H2Server&) = delete;
   H2Server& operator=(const H2Server&) = delete;
@@ -115,11 +115,12 @@ class H2Server {
   bool never_opened(std::int32_t stream_id) const;
   std::size_t running_lifecycles() const { return lifecycles_; }
 
-  Worker& worker_;
   Side reader_;
   Side writer_;
   Http2Settings settings_;
   StreamStarter start_;
+  std::chrono::milliseconds idle_timeout_;
+  obs::Counter& abuse_closed_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
   // Retired streams, at most as many as may be open at once: a client that keeps that many

@@ -5,10 +5,12 @@
 // Asio's state for the socket and the one pending read (docs/architecture.md "Memory").
 //
 // Lifecycle: the worker parks each accepted plain connection at once (accept); a
-// DownstreamConnection parks itself when it has waited kParkAfter (100 ms) for its next request
-// (DownstreamConnection::park). When bytes
-// arrive, DownstreamConnection::resume() makes a connection from it and serves them; on the
-// keep-alive deadline, an error, a close by the client or a drain, it is closed here.
+// DownstreamConnection parks itself when it has waited kParkAfter (100 ms) for its next request,
+// or for the rest of a request head that stalled (DownstreamConnection::park). When bytes
+// arrive, DownstreamConnection::resume() makes a connection from it and serves them, unless
+// they are a few bytes of a head still arriving (then kept in `partial`, and the wait goes on);
+// on the keep-alive deadline (or the head's, with a 408), an error, a close by the client or a
+// drain, it is closed here.
 // (Connections over TLS stay in their DownstreamConnection while idle: their TLS session is
 // many times this size anyway; HTTP/2 connections too.)
 #pragma once
@@ -22,6 +24,9 @@
 #include <string>
 
 #include "core/deadline.hpp"
+#include "net/real_ip.hpp"
+#include "proxy/listener_info.hpp"
+#include "proxy/partial_head.hpp"
 
 namespace portico {
 class Worker;
@@ -48,11 +53,13 @@ struct ParkedConnection {
   ParkedConnection(const ParkedConnection&) = delete;
   ParkedConnection& operator=(const ParkedConnection&) = delete;
 
-  // A new plain connection: its peer's address, TCP_NODELAY and non-blocking mode set once
-  // here for the connection's life.
-  static std::unique_ptr<ParkedConnection> accept(Worker& worker, Socket socket, int local_port, bool http2);
-  // Waits for the next request's first bytes, `keepalive` at most; then resumes the connection
-  // (DownstreamConnection::resume) or ends it.
+  // A new plain connection from `peer` on `listener` (its socket set up by the worker:
+  // TCP_NODELAY, non-blocking), counted in `per_client` when that is on.
+  static std::unique_ptr<ParkedConnection> accept(Worker& worker, Socket socket, net::ClientPeer peer,
+                                                  const ListenerInfo& listener, net::ConnectionsPerAddress* per_client);
+  // Waits for the next request's first bytes, `keepalive` at most (with a `partial` head: for
+  // the rest of it, until the client header timeout from its first byte); then resumes the
+  // connection (DownstreamConnection::resume) or ends it.
   static void wait(std::unique_ptr<ParkedConnection> self, std::chrono::milliseconds keepalive);
   // Called by the worker when draining: ends the wait now.
   void close_now();
@@ -60,21 +67,30 @@ struct ParkedConnection {
   Worker& worker;
   Socket socket;
   Deadline deadline;
-  std::string client_ip;       // the TCP peer's address
+  net::ClientPeer peer;
+  const ListenerInfo* listener = nullptr;
   std::uint64_t requests_served = 0;
   net::ConnectionsPerAddress* per_client = nullptr;  // the slot held in it, if any
-  int local_port = 0;
-  bool http2 = false;  // the listener also takes h2c (prior knowledge) as a first request
-  bool trusted_peer = false;
   bool resumed = false;
   // The worker's list of parked connections (for draining).
   ParkedConnection* prev = nullptr;
   ParkedConnection* next = nullptr;
   // The next request's first bytes (most requests' request line fits).
   std::array<char, 64> first_bytes;
+  // A request head arriving slowly: its bytes so far (first_bytes' included once read). Set
+  // by hold_partial_head (the connection is then reading, no longer waiting).
+  std::unique_ptr<PartialHead> partial;
+  void hold_partial_head(std::string bytes, std::chrono::steady_clock::time_point started);
 
  private:
   static void cancel_socket(void* parked);  // the deadline's expiry
+  // After a read of `got` bytes: whether they leave a head still arriving (kept in `partial`:
+  // the connection stays parked). False when a DownstreamConnection should take over: the
+  // bytes may be a whole head, something to refuse, too long to keep, or more may be waiting.
+  bool keeps_partial_head(std::size_t got);
+  // The client header timeout passed with a partial head: a 408, as a DownstreamConnection
+  // answers (the connection then closes).
+  void head_timed_out();
 };
 
 }  // namespace portico::proxy

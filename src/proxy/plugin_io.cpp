@@ -35,7 +35,7 @@ plugin::Access DownstreamConnection::start_plugins(Exchange& ex) {
   ex.plugins->begin(request_, request_ip_, ex.path, ex.match.route, ex.service ? ex.service->config : nullptr, &chains);
   ex.plugins->set_body_reader(this);
   ex.plugins->set_match(&ex.match);
-  ex.plugins->set_server_port(local_port_);
+  ex.plugins->set_server_port(listener_->port);
   ex.plugins->set_https(over_tls());
   const auto& options = worker_.options();
   ex.plugins->set_request_id(request_id_of(ex), options.request_id_upstream ? std::string_view(options.request_id_header)

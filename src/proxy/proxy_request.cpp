@@ -293,13 +293,13 @@ void DownstreamConnection::build_request_head(const Exchange& ex) {
   info.upstream_target = ex.upstream_target;
   // preserve_host keeps the client's Host; an HTTP/1.0 client may have sent none: the service's then.
   info.host_header = route.preserve_host && !request_.host.empty() ? request_.host : std::string_view(ex.endpoint->host_header);
-  info.client_ip = client_ip_;
+  info.client_ip = peer_.ip;
   info.real_ip = request_ip_;
   info.scheme = over_tls() ? "https" : "http";
-  info.server_port = local_port_text_;
+  info.server_port = listener_->port_text;
   if (route.strip_path && ex.match.matched_length > 0) info.forwarded_prefix = ex.path.substr(0, ex.match.matched_length);
   info.forwarded_host = http::host_without_port(request_.host);
-  info.trusted_peer = trusted_peer_;
+  info.trusted_peer = peer_.trusted;
   if (worker_.options().request_id_upstream && !worker_.options().request_id_header.empty()) {
     info.request_id_header = worker_.options().request_id_header;
     info.request_id = request_id_of(ex);

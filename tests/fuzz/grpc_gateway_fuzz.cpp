@@ -6,6 +6,7 @@
 //      after a "\n\n", its trailer section (grpc-status-details-bin included).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -18,11 +19,13 @@ using namespace portico::grpc_gateway;
 namespace {
 const ProtoApi& api() {
   static const std::shared_ptr<const ProtoApi> loaded = [] {
-    std::string here = __FILE__;  // <root>/tests/fuzz/grpc_gateway_fuzz.cpp
-    std::string root = here.substr(0, here.rfind("/tests/fuzz/"));
+    const std::string root = PORTICO_SOURCE_DIR;  // (run.sh defines it: __FILE__ may be relative under ccache)
     std::string error;
     auto a = ProtoApi::load(root + "/tests/e2e/protos/gateway/users.proto", {}, error);
-    if (!a) __builtin_trap();
+    if (!a) {
+      std::fprintf(stderr, "cannot load %s/tests/e2e/protos/gateway/users.proto: %s\n", root.c_str(), error.c_str());
+      __builtin_trap();
+    }
     return a;
   }();
   return *loaded;

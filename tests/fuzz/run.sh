@@ -14,7 +14,8 @@ CXX=${FUZZ_CXX:-$(command -v ccache >/dev/null && echo "ccache clang++" || echo 
 # (-fno-sanitize=function: clang 14 cannot assemble a coroutine with that check, "Cannot represent
 # a difference across sections"; the GraphQL executor is one)
 FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined
-       -I"$ROOT/src" -I"$ROOT" -DBOOST_JSON_NO_LIB -DBOOST_JSON_DYN_LINK -DPORTICO_VERSION=\"fuzz\")
+       -I"$ROOT/src" -I"$ROOT" -DBOOST_JSON_NO_LIB -DBOOST_JSON_DYN_LINK -DPORTICO_VERSION=\"fuzz\"
+       -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB -DFMT_SHARED -DPORTICO_SOURCE_DIR=\"$ROOT\")
 
 build() {  # name sources...
   local name=$1; shift
@@ -22,13 +23,25 @@ build() {  # name sources...
   local newest
   # (a "-lname" among the sources is a library, not a file: ls looks at this script instead)
   newest=$(ls -t "${@/#-l*/$0}" "$ROOT"/src/admin/*.hpp "$ROOT"/src/schema/*.hpp "$ROOT"/src/http/*.hpp \
-    "$ROOT"/src/core/error.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/plugin/calls/*.hpp "$ROOT"/src/json/*.hpp \
+    "$ROOT"/src/core/*.hpp "$ROOT"/src/obs/*.hpp "$ROOT"/plugins/proxy-cache/*.hpp "$ROOT"/plugins/aggregate/*.hpp "$ROOT"/src/plugin/calls/*.hpp "$ROOT"/src/json/*.hpp \
     "$ROOT"/plugins/grpc-gateway/*.hpp "$ROOT"/src/graphql/*.hpp "$ROOT"/src/router/*.hpp "$ROOT"/src/config/*.hpp \
-    "$ROOT"/src/crypto/*.hpp "$ROOT"/plugins/jwt/*.hpp "$ROOT"/plugins/openid-connect/*.hpp "$ROOT"/tests/fuzz/*.hpp "$0" | head -1) \
+    "$ROOT"/src/crypto/*.hpp "$ROOT"/plugins/jwt/*.hpp "$ROOT"/plugins/openid-connect/*.hpp "$ROOT"/tests/fuzz/*.hpp \
+    "$ROOT"/src/proxy/*.hpp "$ROOT"/src/net/*.hpp "$0" | head -1) \
     || true  # (head's early exit may end ls with SIGPIPE, which pipefail and set -e would make fatal, silently)
-  if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
-    $CXX "${FLAGS[@]}" "$@" -o "$bin" -lboost_json
-  fi
+  if [ -x "$bin" ] && [ ! "$newest" -nt "$bin" ]; then return; fi
+  # One object per source file, each compiled alone (so that ccache can keep it: a clean
+  # checkout's run, or a change to one header, recompiles only what changed), then linked.
+  local objects=() libs=() src obj
+  mkdir -p "$OUT/obj"
+  for src in "$@"; do
+    case $src in
+      -l*) libs+=("$src") ;;
+      *) obj=$OUT/obj/$(echo "${src#"$ROOT"/}" | tr / _).o
+         $CXX "${FLAGS[@]}" -c "$src" -o "$obj"
+         objects+=("$obj") ;;
+    esac
+  done
+  $CXX "${FLAGS[@]}" "${objects[@]}" -o "$bin" "${libs[@]}" -lboost_json
 }
 
 build admin_body_fuzz "$ROOT/tests/fuzz/admin_body_fuzz.cpp" "$ROOT/src/admin/body_readers.cpp" \
@@ -64,6 +77,13 @@ build yaml_config_fuzz "$ROOT/tests/fuzz/yaml_config_fuzz.cpp" "$ROOT"/src/confi
   "$ROOT/src/http/h1_parser.cpp" "$ROOT/src/schema/record.cpp" "$ROOT/src/admin/kong_errors.cpp" "$ROOT/src/http/params.cpp" \
   -lyaml-cpp -lre2 -lboost_url
 
+# HTTP/2: the real H2Server and H2Stream over a socket pair (io.cpp's Side, and with it the TLS
+# stream's code, links in; no TLS is used).
+build h2_server_fuzz "$ROOT/tests/fuzz/h2_server_fuzz.cpp" "$ROOT"/src/proxy/{h2_server,h2_stream,h2_outgoing_body,io}.cpp \
+  "$ROOT"/src/http/{h2_messages,h1_parser,chunked,grpc,params,status}.cpp "$ROOT"/src/core/{uuid,deadline}.cpp \
+  "$ROOT/src/crypto/base64.cpp" "$ROOT"/src/net/{tls,sni_table,tls_client,session_tickets,dns_cache,dns_resolver}.cpp \
+  -lnghttp2 -lssl -lcrypto -lspdlog -lfmt -lcares
+
 GRAPHQL=("$ROOT"/src/graphql/{lexer,parser,error,text,values,schema,schema_rules,prelude}.cpp)
 build graphql_parser_fuzz "$ROOT/tests/fuzz/graphql_parser_fuzz.cpp" "${GRAPHQL[@]}" -lfmt
 build graphql_validator_fuzz "$ROOT/tests/fuzz/graphql_validator_fuzz.cpp" "${GRAPHQL[@]}" \
@@ -82,13 +102,13 @@ max_len() {
 dictionary() {
   case $1 in
     h1_parser_fuzz|trace_context_fuzz|cache_headers_fuzz|path_fuzz) echo "$ROOT/tests/fuzz/dict/http.dict" ;;
-    graphql_parser_fuzz|graphql_validator_fuzz) echo "" ;;
+    graphql_parser_fuzz|graphql_validator_fuzz|h2_server_fuzz) echo "" ;;
     *) echo "$ROOT/tests/fuzz/dict/json.dict" ;;
   esac
 }
 
 for target in admin_body_fuzz cache_headers_fuzz entry_codec_fuzz aggregate_fuzz h1_parser_fuzz trace_context_fuzz json_edit_fuzz grpc_gateway_fuzz \
-    graphql_parser_fuzz graphql_validator_fuzz path_fuzz jwt_token_fuzz login_cookie_fuzz yaml_config_fuzz; do
+    graphql_parser_fuzz graphql_validator_fuzz path_fuzz jwt_token_fuzz login_cookie_fuzz yaml_config_fuzz h2_server_fuzz; do
   corpus=$OUT/corpus-$target
   mkdir -p "$corpus"
   cp -n "$ROOT/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/ 2>/dev/null || true

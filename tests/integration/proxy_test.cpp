@@ -484,11 +484,17 @@ TEST(ProxyLimits, ClientHeaderTimeoutClosesSlowClients) {
   GatewayWith s([](proxy::ProxyOptions& o) { o.client_header_timeout = std::chrono::milliseconds(200); });
   auto& upstream = s.upstream;
   auto& gw = s.gw;
-  RawConnection c(gw.port());
-  c.send("GET /users HTTP/1.1\r\nHost: a\r\n");
-  auto r = c.read_response();
-  EXPECT_EQ(r.status, 408);
-  EXPECT_TRUE(c.closed_by_peer());
+  // a few bytes (parked at once with them), and a longer start (parked after 100 ms in a
+  // DownstreamConnection): the parked connection answers when the head's time is up
+  for (const std::string& start : {std::string("GET /users HTTP/1.1\r\nHost: a\r\n"),
+                                   "GET /users HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(200, 'l') + "\r\n"}) {
+    RawConnection c(gw.port());
+    c.send(start);
+    auto r = c.read_response();
+    EXPECT_EQ(r.status, 408) << start.size();
+    EXPECT_EQ(r.body, R"({"message":"timed out reading the request head"})");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
   EXPECT_EQ(upstream.request_count(), 0u);
 }
 
@@ -591,6 +597,12 @@ TEST(ProxyLimits, ConnectionsPerClientAddress) {
 TEST(ProxyLimits, ParkedConnectionsServeAgainAndTimeOut) {
   GatewayWith s([](proxy::ProxyOptions& o) { o.keepalive_timeout = std::chrono::milliseconds(700); });
   RawConnection c(s.gw.port());
+  bool parked = false;  // a new connection waits parked for its first bytes
+  for (int i = 0; i < 100 && !parked; ++i) {
+    parked = s.gw.gateway().totals().connections_parked == 1;
+    if (!parked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(parked);
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(c.send("GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"));
     ASSERT_EQ(c.read_response().status, 200) << "request " << i;
@@ -598,6 +610,7 @@ TEST(ProxyLimits, ParkedConnectionsServeAgainAndTimeOut) {
     auto totals = s.gw.gateway().totals();
     EXPECT_EQ(totals.connections_active, 1u);
     EXPECT_EQ(totals.connections_waiting, 1u);
+    EXPECT_EQ(totals.connections_parked, 1u) << "idle for 300 ms: parked, not waiting in place";
   }
   EXPECT_EQ(s.upstream.request_count(), 3u);
   // 300 ms of its 700 are gone: closed some 400 ms from now
@@ -610,6 +623,40 @@ TEST(ProxyLimits, ParkedConnectionsServeAgainAndTimeOut) {
     if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(closed);
+}
+
+// Polls the gateway's totals until `pred` holds (1 s at most).
+template <typename Pred>
+bool totals_become(GatewayHarness& gw, Pred pred) {
+  for (int i = 0; i < 100; ++i) {
+    if (pred(gw.gateway().totals())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// A head arriving in pieces waits parked with its bytes so far (reading, not waiting), both
+// when its first bytes were a few (kept by the parked connection at once) and when a longer
+// start stalled in a DownstreamConnection (parked after 100 ms); completed, it is served.
+TEST(ProxyLimits, SlowHeadsWaitParkedWithTheirBytes) {
+  GatewayWith s([](proxy::ProxyOptions& o) { o.client_header_timeout = std::chrono::milliseconds(3000); });
+  const std::string long_start = "GET /users/1 HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(200, 'l') + "\r\n";
+  for (const std::string& start : {std::string("GET /users/1 HTTP/1.1\r\nHost: a\r\n"), long_start}) {
+    RawConnection c(s.gw.port());
+    ASSERT_TRUE(c.send(start));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    EXPECT_TRUE(totals_become(s.gw, [](const auto& t) { return t.connections_parked == 1 && t.connections_waiting == 0; }))
+        << "a partial head of " << start.size() << " bytes is parked, reading";
+    ASSERT_TRUE(c.send("Host2: b\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    EXPECT_EQ(s.gw.gateway().totals().connections_parked, 1u);
+    ASSERT_TRUE(c.send("\r\n"));
+    auto r = c.read_response();
+    EXPECT_EQ(r.status, 200) << start.size() << "-byte start: " << r.head;
+    // then idle: parked again, waiting
+    EXPECT_TRUE(totals_become(s.gw, [](const auto& t) { return t.connections_parked == 1 && t.connections_waiting == 1; }));
+  }
+  EXPECT_EQ(s.upstream.request_count(), 2u);
 }
 
 TEST(ProxyLimits, IdleKeepAliveConnectionsAreClosed) {
